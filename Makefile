@@ -1,0 +1,39 @@
+# criu-ng: top-level build. Each directory has its own Makefile; this one
+# sequences them and holds the entry points (test, bench, demo).
+
+export CC ?= gcc
+export CFLAGS_BASE := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
+export TOPDIR := $(CURDIR)
+
+.PHONY: all soccr criu testlib soccr-tests tests test bench demo clean install
+
+all: soccr criu testlib soccr-tests tests
+
+soccr:
+	$(MAKE) -C soccr lib
+
+criu: soccr
+	$(MAKE) -C criu
+
+testlib: soccr criu
+	$(MAKE) -C test lib
+
+soccr-tests: testlib
+	$(MAKE) -C soccr tests
+
+tests: testlib
+	$(MAKE) -C test
+
+test: all
+	scripts/run-tests.sh
+
+bench: all
+	test/bench/run.sh
+
+demo: all
+	test/demo/run.sh
+
+clean:
+	$(MAKE) -C soccr clean
+	$(MAKE) -C criu clean
+	$(MAKE) -C test clean

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * batch.c: the context, and the batch calls. A batch is cut into chunks of
+ * connections; the workers take chunks in turn and run each with the
+ * context's backend: their own io_uring ring, or plain syscalls. The backend
+ * is chosen here, once, when the context is created.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SOCCR_DEFAULT_CHUNK 64
+#define SOCCR_MAX_CHUNK 256
+#define SOCCR_MAX_WORKERS 64
+
+enum batch_op {
+	BATCH_DUMP,
+	BATCH_CLOSE,
+	BATCH_RESTORE,
+	BATCH_REPAIR_OFF,
+};
+
+static const char *const batch_op_names[] = {
+	[BATCH_DUMP] = "dumped",
+	[BATCH_CLOSE] = "closed",
+	[BATCH_RESTORE] = "restored",
+	[BATCH_REPAIR_OFF] = "released from repair",
+};
+
+struct batch {
+	struct libsoccr_ctx *ctx;
+	struct libsoccr_conn *conns;
+	size_t n;
+	enum batch_op op;
+	atomic_size_t next;	/* first connection of the next chunk to take */
+	atomic_size_t done;	/* connections finished, for progress messages */
+	atomic_size_t failed;
+	atomic_size_t first_failed; /* lowest index of a failed connection, or n */
+	size_t progress_step;
+};
+
+const char *libsoccr_backend_name(enum libsoccr_backend backend)
+{
+	return backend == SOCCR_BACKEND_URING ? "uring" : "syscall";
+}
+
+enum libsoccr_backend libsoccr_ctx_backend(const struct libsoccr_ctx *ctx)
+{
+	return ctx->backend;
+}
+
+unsigned int libsoccr_ctx_workers(const struct libsoccr_ctx *ctx)
+{
+	return ctx->nr_workers;
+}
+
+static void ctx_destroy_rings(struct libsoccr_ctx *ctx)
+{
+	if (!ctx->rings)
+		return;
+	for (unsigned int i = 0; i < ctx->nr_workers; i++)
+		soccr_ring_destroy(ctx->rings[i]);
+	free(ctx->rings);
+	ctx->rings = NULL;
+}
+
+/* One ring per worker if the kernel does every operation a batch needs. */
+static int ctx_setup_rings(struct libsoccr_ctx *ctx)
+{
+	unsigned int entries = ctx->chunk * SOCCR_RING_SQES_PER_CONN;
+	int ret;
+
+	ctx->rings = calloc(ctx->nr_workers, sizeof(ctx->rings[0]));
+	if (!ctx->rings)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < ctx->nr_workers; i++) {
+		ret = soccr_ring_create(entries, &ctx->rings[i]);
+		if (ret)
+			goto out_destroy_rings;
+	}
+	ret = soccr_ring_probe(ctx->rings[0]);
+	if (ret)
+		goto out_destroy_rings;
+	ctx->backend = SOCCR_BACKEND_URING;
+	return 0;
+
+out_destroy_rings:
+	ctx_destroy_rings(ctx);
+	return ret;
+}
+
+int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ctx **ctxp)
+{
+	struct libsoccr_ctx_opts o = { 0 };
+	struct libsoccr_ctx *ctx;
+	long cpus;
+	int ret;
+
+	if (opts) {
+		if (opts->size < offsetof(struct libsoccr_ctx_opts, log))
+			return -EINVAL;
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->log = o.log;
+	ctx->log_arg = o.log_arg;
+	ctx->log_level = o.log_level;
+	ctx->flags = o.flags;
+	ctx->chunk = o.chunk ? o.chunk : SOCCR_DEFAULT_CHUNK;
+	if (ctx->chunk > SOCCR_MAX_CHUNK)
+		ctx->chunk = SOCCR_MAX_CHUNK;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	ctx->nr_workers = o.workers ? o.workers : cpus > 0 ? (unsigned int)cpus : 1;
+	if (ctx->nr_workers > SOCCR_MAX_WORKERS)
+		ctx->nr_workers = SOCCR_MAX_WORKERS;
+	ctx->backend = SOCCR_BACKEND_SYSCALL;
+
+	ret = soccr_pool_create(ctx->nr_workers, &ctx->pool);
+	if (ret)
+		goto out_free_ctx;
+	if (!(ctx->flags & SOCCR_CTX_NO_URING)) {
+		ret = ctx_setup_rings(ctx);
+		if (ret)
+			soccr_info(ctx, "io_uring not usable (%s): plain syscalls", strerror(-ret));
+	}
+	soccr_info(ctx, "context: %u workers, backend %s, chunks of %u", ctx->nr_workers,
+		   libsoccr_backend_name(ctx->backend), ctx->chunk);
+	*ctxp = ctx;
+	return 0;
+
+out_free_ctx:
+	free(ctx);
+	return ret;
+}
+
+void libsoccr_ctx_destroy(struct libsoccr_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	ctx_destroy_rings(ctx);
+	soccr_pool_destroy(ctx->pool);
+	free(ctx);
+}
+
+static bool conn_selected(const struct batch *b, const struct libsoccr_conn *c)
+{
+	return b->op == BATCH_RESTORE || c->fd >= 0;
+}
+
+static void chunk_run_syscalls(struct batch *b, struct libsoccr_conn *conns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+
+		if (!conn_selected(b, c))
+			continue;
+		switch (b->op) {
+		case BATCH_DUMP:
+			c->status = soccr_sys_dump(b->ctx, c);
+			break;
+		case BATCH_CLOSE:
+			c->status = soccr_sys_close(c);
+			break;
+		case BATCH_RESTORE:
+			c->status = soccr_sys_restore(b->ctx, c);
+			break;
+		case BATCH_REPAIR_OFF:
+			c->status = soccr_sys_repair_off(b->ctx, c);
+			break;
+		}
+	}
+}
+
+static void chunk_run_ring(struct batch *b, struct soccr_ring *ring, struct libsoccr_conn *conns, size_t n)
+{
+	switch (b->op) {
+	case BATCH_DUMP:
+		soccr_ring_dump(b->ctx, ring, conns, n);
+		break;
+	case BATCH_CLOSE:
+		soccr_ring_close(b->ctx, ring, conns, n);
+		break;
+	case BATCH_RESTORE:
+		soccr_ring_restore(b->ctx, ring, conns, n);
+		break;
+	case BATCH_REPAIR_OFF:
+		soccr_ring_repair_off(b->ctx, ring, conns, n);
+		break;
+	}
+}
+
+static void batch_progress(struct batch *b, size_t n)
+{
+	size_t before = atomic_fetch_add(&b->done, n);
+	size_t after = before + n;
+
+	if (b->progress_step && before / b->progress_step != after / b->progress_step)
+		soccr_info(b->ctx, "%s %zu of %zu connections", batch_op_names[b->op], after, b->n);
+}
+
+/* Count the chunk's failures; the batch reports the lowest failed index. */
+static void batch_account(struct batch *b, size_t start, size_t n, const bool *selected)
+{
+	size_t failed = 0, first = b->n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!selected[i] || !b->conns[start + i].status)
+			continue;
+		if (first == b->n)
+			first = start + i;
+		failed++;
+	}
+	if (!failed)
+		return;
+	atomic_fetch_add(&b->failed, failed);
+	for (size_t cur = atomic_load(&b->first_failed); first < cur;)
+		if (atomic_compare_exchange_weak(&b->first_failed, &cur, first))
+			break;
+}
+
+static void batch_worker(void *arg, unsigned int worker)
+{
+	struct batch *b = arg;
+	struct soccr_ring *ring = b->ctx->rings ? b->ctx->rings[worker] : NULL;
+	size_t chunk = b->ctx->chunk;
+	bool selected[SOCCR_MAX_CHUNK];
+
+	for (;;) {
+		size_t start = atomic_fetch_add(&b->next, chunk);
+		size_t n;
+
+		if (start >= b->n)
+			break;
+		n = b->n - start < chunk ? b->n - start : chunk;
+		for (size_t i = 0; i < n; i++)
+			selected[i] = conn_selected(b, &b->conns[start + i]);
+		if (ring)
+			chunk_run_ring(b, ring, b->conns + start, n);
+		else
+			chunk_run_syscalls(b, b->conns + start, n);
+		batch_account(b, start, n, selected);
+		batch_progress(b, n);
+	}
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int batch_run(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n, enum batch_op op)
+{
+	struct batch b = {
+		.ctx = ctx,
+		.conns = conns,
+		.n = n,
+		.op = op,
+		.progress_step = n >= 4096 ? n / 4 : 0,
+	};
+	double start = now_ms();
+	size_t failed, first;
+
+	if (!ctx || (n && !conns))
+		return -EINVAL;
+	atomic_init(&b.next, 0);
+	atomic_init(&b.done, 0);
+	atomic_init(&b.failed, 0);
+	atomic_init(&b.first_failed, n);
+	soccr_pool_run(ctx->pool, batch_worker, &b);
+
+	failed = atomic_load(&b.failed);
+	first = atomic_load(&b.first_failed);
+	soccr_info(ctx, "%s %zu connections (%zu failed) in %.1f ms: %u workers, %s", batch_op_names[op], n - failed,
+		   failed, now_ms() - start, ctx->nr_workers, libsoccr_backend_name(ctx->backend));
+	return first < n ? conns[first].status : 0;
+}
+
+int libsoccr_dump_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
+{
+	return batch_run(ctx, conns, n, BATCH_DUMP);
+}
+
+int libsoccr_close_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
+{
+	return batch_run(ctx, conns, n, BATCH_CLOSE);
+}
+
+int libsoccr_restore_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
+{
+	return batch_run(ctx, conns, n, BATCH_RESTORE);
+}
+
+int libsoccr_repair_off_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
+{
+	return batch_run(ctx, conns, n, BATCH_REPAIR_OFF);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * internal.h: what the pieces of libsoccr share and the caller never sees:
+ * the context, logging, the per-connection steps and the backends.
+ */
+#ifndef SOCCR_INTERNAL_H
+#define SOCCR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <netinet/tcp.h>
+
+#include "soccr.h"
+
+/* ring entries per connection of a chunk: a restore chain is the longest */
+#define SOCCR_RING_SQES_PER_CONN 24
+
+struct soccr_pool;
+struct soccr_ring;
+
+struct libsoccr_ctx {
+	libsoccr_log_fn log;
+	void *log_arg;
+	unsigned int log_level;
+	uint32_t flags;
+	unsigned int chunk;
+	enum libsoccr_backend backend;
+	struct soccr_pool *pool;
+	/* one ring per worker (index 0 is the calling thread), NULL without io_uring */
+	struct soccr_ring **rings;
+	unsigned int nr_workers;
+};
+
+/* Internal libsoccr_conn.flags, beyond the public ones */
+#define SOCCR_CONN_SHUT_DONE (1u << 16) /* our FIN is rebuilt already */
+
+void soccr_log(const struct libsoccr_ctx *ctx, unsigned int level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+#define soccr_err(ctx, fmt, ...) soccr_log(ctx, SOCCR_LOG_ERR, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define soccr_warn(ctx, fmt, ...) soccr_log(ctx, SOCCR_LOG_WARN, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define soccr_info(ctx, fmt, ...) soccr_log(ctx, SOCCR_LOG_INFO, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define soccr_debug(ctx, fmt, ...) soccr_log(ctx, SOCCR_LOG_DEBUG, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+
+/* The states libsoccr can dump and rebuild */
+bool soccr_state_supported(uint32_t state);
+/* Half-closed states: which FIN exists */
+bool soccr_state_fin_sent(uint32_t state);     /* ours is in the sequence space */
+bool soccr_state_fin_queued(uint32_t state);   /* ours is still in the send queue (unacknowledged) */
+bool soccr_state_fin_received(uint32_t state); /* the peer's */
+
+/* What a restore needs in its buffers so the queues fit (setsockopt values) */
+uint32_t soccr_sndbuf_for(const struct libsoccr_sk_data *d);
+uint32_t soccr_rcvbuf_for(const struct libsoccr_sk_data *d);
+/* The TCP_REPAIR_OPTIONS array for a connection; returns the count */
+unsigned int soccr_repair_opts(const struct libsoccr_sk_data *d, struct tcp_repair_opt *opts);
+
+/* Dump-time fix-ups from what the kernel reported to what the image holds */
+void soccr_dump_adjust_fin(struct libsoccr_sk_data *d);
+int soccr_restore_check(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c);
+
+/* Single-connection steps with plain syscalls (soccr.c) */
+int soccr_sys_dump(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_sys_close(struct libsoccr_conn *c);
+int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+
+/* Pieces of the steps that the ring backend shares (soccr.c) */
+int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_dump_tcp_opts(int fd, struct libsoccr_sk_data *d, int family);
+int soccr_dump_alloc_queues(struct libsoccr_conn *c);
+void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err);
+int soccr_restore_our_fin(struct libsoccr_conn *c);
+void soccr_restore_mark_pending(struct libsoccr_conn *c);
+int soccr_queue_seq(int fd, int queue, bool select, uint32_t *seq);
+int soccr_ioctl_outq_unsent(int fd, uint32_t *len);
+socklen_t soccr_addr_len(const union libsoccr_addr *a);
+
+/* Worker pool (pool.c): run fn(arg, worker) on every worker, caller included as worker 0 */
+typedef void (*soccr_work_fn)(void *arg, unsigned int worker);
+int soccr_pool_create(unsigned int nr_workers, struct soccr_pool **poolp);
+void soccr_pool_destroy(struct soccr_pool *pool);
+void soccr_pool_run(struct soccr_pool *pool, soccr_work_fn fn, void *arg);
+
+/* io_uring backend (uring.c): one ring per worker; each call works a chunk of connections */
+int soccr_ring_create(unsigned int entries, struct soccr_ring **ringp);
+void soccr_ring_destroy(struct soccr_ring *ring);
+int soccr_ring_probe(struct soccr_ring *ring);
+void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
+void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
+void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
+void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
+
+#endif /* SOCCR_INTERNAL_H */

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * soccr.h: checkpoint and restore of established TCP connections through the
+ * kernel's repair mode, one socket at a time or in batches of thousands.
+ *
+ * This is the only public header of libsoccr.
+ *
+ * The sequence a checkpoint/restore tool runs, for N connections:
+ *
+ *   dump side                              restore side
+ *   ---------                              ------------
+ *   lock the 4-tuples (firewall, caller)
+ *   libsoccr_dump_batch()                  libsoccr_restore_batch()
+ *     repair on, read state and queues       socket, repair on, sequence numbers,
+ *   store conns[i].data, addresses and       bind + connect (no SYN), options,
+ *     conns[i].queues (caller)               queues refilled, then the window
+ *   libsoccr_close_batch()                 libsoccr_repair_off_batch()
+ *     silent close in repair mode            repair off, then the unsent data
+ *                                          unlock (caller)
+ *
+ * If the dump has to be abandoned, libsoccr_repair_off_batch() on the dumped
+ * sockets hands them back to the application untouched.
+ *
+ * Every batch call takes an array of struct libsoccr_conn, works on it with
+ * the context's worker threads (and io_uring rings where the kernel has every
+ * operation needed), and leaves a per-connection result in conns[i].status:
+ * one bad socket fails alone. A batch call returns 0 when every connection
+ * succeeded, or the first failed connection's -errno.
+ *
+ * The context owns the workers, the rings and the log callback: there is no
+ * global state, and two contexts can be used at once from different threads.
+ */
+#ifndef SOCCR_SOCCR_H
+#define SOCCR_SOCCR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#ifndef __must_check
+#define __must_check __attribute__((warn_unused_result))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct libsoccr_ctx;
+
+/* Log levels, as CRIU's -v: an error is 1, debug is 4. */
+enum {
+	SOCCR_LOG_ERR = 1,
+	SOCCR_LOG_WARN = 2,
+	SOCCR_LOG_INFO = 3,
+	SOCCR_LOG_DEBUG = 4,
+};
+
+typedef void (*libsoccr_log_fn)(void *arg, unsigned int level, const char *fmt, va_list ap);
+
+enum libsoccr_backend {
+	SOCCR_BACKEND_SYSCALL = 0, /* plain syscalls */
+	SOCCR_BACKEND_URING = 1,   /* io_uring batches, syscalls where the ring cannot */
+};
+
+/* libsoccr_ctx_opts.flags */
+#define SOCCR_CTX_NO_URING (1u << 0) /* never use io_uring, even if the kernel can */
+
+struct libsoccr_ctx_opts {
+	uint32_t size;		/* sizeof(struct libsoccr_ctx_opts): lets the struct grow */
+	uint32_t flags;		/* SOCCR_CTX_* */
+	uint32_t workers;	/* threads working a batch, caller included; 0: one per online CPU */
+	uint32_t chunk;		/* connections per ring submission; 0: default (64) */
+	libsoccr_log_fn log;	/* NULL: no messages */
+	void *log_arg;
+	unsigned int log_level; /* messages above this level are not formatted */
+};
+
+int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ctx **ctxp) __must_check;
+void libsoccr_ctx_destroy(struct libsoccr_ctx *ctx);
+enum libsoccr_backend libsoccr_ctx_backend(const struct libsoccr_ctx *ctx);
+unsigned int libsoccr_ctx_workers(const struct libsoccr_ctx *ctx);
+const char *libsoccr_backend_name(enum libsoccr_backend backend);
+
+/* libsoccr_sk_data.flags: which optional parts were read (presence bits) */
+#define SOCCR_HAS_WINDOW (1u << 0)    /* snd_wl1 .. rcv_wup */
+#define SOCCR_HAS_KEEPALIVE (1u << 1) /* keepidle, keepintvl, keepcnt */
+#define SOCCR_HAS_BUFS (1u << 2)      /* sndbuf, rcvbuf */
+#define SOCCR_HAS_V6ONLY (1u << 3)    /* v6only (AF_INET6 sockets) */
+
+/* libsoccr_sk_data.opt_mask: options negotiated at the handshake (TCPI_OPT_* values) */
+#define SOCCR_OPT_TIMESTAMPS 1u
+#define SOCCR_OPT_SACK 2u
+#define SOCCR_OPT_WSCALE 4u
+
+/*
+ * The state of one connection, as plain data the caller stores. Field names
+ * follow CRIU's tcp-stream image. Sequence numbers are the dump-time values:
+ * inq_seq is the next byte expected from the peer (after the receive queue),
+ * outq_seq the next byte this side will write (after the send queue). A FIN
+ * of a half-closed connection is not counted in either: it is rebuilt from
+ * the state.
+ */
+struct libsoccr_sk_data {
+	uint32_t state;	   /* TCP_ESTABLISHED, TCP_FIN_WAIT1, ... (netinet/tcp.h) */
+	uint32_t flags;	   /* SOCCR_HAS_* */
+	uint32_t inq_len;  /* bytes waiting to be read by the application */
+	uint32_t inq_seq;
+	uint32_t outq_len; /* bytes in the send queue: sent but unacknowledged, then unsent */
+	uint32_t outq_seq;
+	uint32_t unsq_len; /* the unsent tail of the send queue */
+	uint32_t opt_mask; /* SOCCR_OPT_* */
+	uint32_t mss_clamp;
+	uint32_t snd_wscale;
+	uint32_t rcv_wscale;
+	uint32_t timestamp; /* TCP_TIMESTAMP: the connection's timestamp clock */
+	uint32_t snd_wl1;
+	uint32_t snd_wnd;
+	uint32_t max_window;
+	uint32_t rcv_wnd;
+	uint32_t rcv_wup;
+	uint32_t nodelay;
+	uint32_t cork;
+	uint32_t keepalive;
+	uint32_t keepidle;
+	uint32_t keepintvl;
+	uint32_t keepcnt;
+	uint32_t sndbuf; /* as getsockopt(SO_SNDBUF) reports it (the kernel's doubled value) */
+	uint32_t rcvbuf;
+	uint32_t v6only;
+};
+
+union libsoccr_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* libsoccr_conn.flags */
+#define SOCCR_CONN_ADDRS (1u << 0)    /* src and dst are set by the caller: dump need not ask the socket */
+#define SOCCR_CONN_UNSENT (1u << 1)   /* set by restore: repair off must still write the unsent data */
+
+/*
+ * One connection in a batch.
+ *
+ * dump:    in: fd (and src/dst with SOCCR_CONN_ADDRS). out: status, data, src, dst
+ *          and queues: one malloc'ed buffer holding data.inq_len bytes of receive
+ *          queue followed by data.outq_len bytes of send queue. Free it with
+ *          libsoccr_conn_free_queues().
+ * restore: in: data, src, dst, queues (any memory, only read). out: status, fd
+ *          (a new socket in repair mode), flags.
+ */
+struct libsoccr_conn {
+	int fd;
+	int status; /* 0 or -errno of the last batch call that touched this connection */
+	uint32_t flags;
+	union libsoccr_addr src; /* this side */
+	union libsoccr_addr dst; /* the peer */
+	struct libsoccr_sk_data data;
+	char *queues;
+};
+
+void libsoccr_conn_free_queues(struct libsoccr_conn *conn);
+void libsoccr_conns_free_queues(struct libsoccr_conn *conns, size_t n);
+
+/*
+ * Batch calls. Each works on every connection of the array whose fd is not
+ * negative (restore: on every connection), sets its status and returns 0 if
+ * all succeeded, else the first failure's -errno.
+ *
+ * libsoccr_dump_batch: repair on, then read the state, options and both queues.
+ *   Only ESTABLISHED and the half-closed states (FIN_WAIT1, FIN_WAIT2,
+ *   CLOSE_WAIT, LAST_ACK, CLOSING) of IPv4 and IPv6 TCP sockets are accepted.
+ *   A connection that fails is left with repair mode off.
+ * libsoccr_close_batch: close the sockets (silently, if in repair mode); fd = -1.
+ * libsoccr_restore_batch: rebuild each connection in repair mode into a new fd.
+ * libsoccr_repair_off_batch: leave repair mode; for restored connections then
+ *   write the unsent part of the send queue.
+ */
+int libsoccr_dump_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
+int libsoccr_close_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
+int libsoccr_restore_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
+int libsoccr_repair_off_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
+
+/* The same steps for one connection, with plain syscalls in the calling thread. */
+int libsoccr_dump(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
+int libsoccr_close(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
+int libsoccr_restore(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
+int libsoccr_repair_off(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
+
+/*
+ * Packets libsoccr itself sends to rebuild a half-closed connection (the
+ * peer's FIN, replayed into the restored socket) carry this mark, so that a
+ * network lock can let them through while it drops everything else.
+ */
+#define SOCCR_MARK 0xC114
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOCCR_SOCCR_H */

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * uring.c: the io_uring backend. A worker fills its ring with one linked
+ * chain of operations per connection of a chunk, submits once and reaps the
+ * completions in bulk. Links keep each connection's steps in order (repair
+ * mode needs them ordered) and stop a connection at its first failure without
+ * touching the others. Successful steps post no completion
+ * (IOSQE_CQE_SKIP_SUCCESS) except those that return a value and each chain's
+ * last step, so a chunk costs a handful of completions per connection.
+ *
+ * What a ring cannot do — getsockopt at SOL_TCP, getsockname, SIOCOUTQNSD —
+ * stays a plain syscall between two ring rounds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <liburing.h>
+
+#include "internal.h"
+
+/*
+ * Kernel ABI numbers newer than Debian 12's liburing headers: socket
+ * commands of IORING_OP_URING_CMD (Linux 6.7) and IORING_OP_BIND (6.11).
+ */
+#define RING_SOCK_SIOCINQ 0
+#define RING_SOCK_SIOCOUTQ 1
+#define RING_SOCK_GETSOCKOPT 2
+#define RING_SOCK_SETSOCKOPT 3
+#define RING_OP_BIND 56
+
+struct soccr_ring {
+	struct io_uring ring;
+};
+
+/* What each ring operation is, for results and error messages */
+enum ring_tag {
+	TAG_NONE,
+	TAG_SOCKET,
+	TAG_REPAIR_ON,
+	TAG_REPAIR_OFF,
+	TAG_QUEUE,
+	TAG_SEQ,
+	TAG_BUFS,
+	TAG_INQ,
+	TAG_OUTQ,
+	TAG_SOCKOPT,
+	TAG_BIND,
+	TAG_CONNECT,
+	TAG_OPTIONS,
+	TAG_WINDOW,
+	TAG_SEND_RECVQ,
+	TAG_SEND_SENDQ,
+	TAG_SEND_UNSENT,
+	TAG_PEEK_RECVQ,
+	TAG_PEEK_SENDQ,
+	TAG_CLOSE,
+	TAG_MAX,
+};
+
+static const char *const tag_names[TAG_MAX] = {
+	[TAG_NONE] = "?",
+	[TAG_SOCKET] = "socket",
+	[TAG_REPAIR_ON] = "repair on",
+	[TAG_REPAIR_OFF] = "repair off",
+	[TAG_QUEUE] = "TCP_REPAIR_QUEUE",
+	[TAG_SEQ] = "TCP_QUEUE_SEQ",
+	[TAG_BUFS] = "socket buffers",
+	[TAG_INQ] = "SIOCINQ",
+	[TAG_OUTQ] = "SIOCOUTQ",
+	[TAG_SOCKOPT] = "socket option",
+	[TAG_BIND] = "bind",
+	[TAG_CONNECT] = "connect",
+	[TAG_OPTIONS] = "TCP_REPAIR_OPTIONS",
+	[TAG_WINDOW] = "TCP_REPAIR_WINDOW",
+	[TAG_SEND_RECVQ] = "refilling the receive queue",
+	[TAG_SEND_SENDQ] = "refilling the send queue",
+	[TAG_SEND_UNSENT] = "writing the unsent data",
+	[TAG_PEEK_RECVQ] = "reading the receive queue",
+	[TAG_PEEK_SENDQ] = "reading the send queue",
+	[TAG_CLOSE] = "close",
+};
+
+static const int opt_one = 1;
+static const int opt_repair_off = TCP_REPAIR_OFF;
+static const int opt_recv_queue = TCP_RECV_QUEUE;
+static const int opt_send_queue = TCP_SEND_QUEUE;
+
+/* user_data: connection index in the chunk, a "last of its chain" bit, the tag */
+#define UD_LAST (1u << 15)
+static inline uint64_t ud_make(unsigned int idx, unsigned int tag, bool last)
+{
+	return ((uint64_t)idx << 16) | (last ? UD_LAST : 0) | tag;
+}
+
+/* One connection's chain being filled */
+struct chain {
+	struct io_uring *ring;
+	struct io_uring_sqe *prev;
+	unsigned int idx;
+};
+
+static void chain_start(struct chain *ch, struct soccr_ring *r, unsigned int idx)
+{
+	ch->ring = &r->ring;
+	ch->prev = NULL;
+	ch->idx = idx;
+}
+
+/*
+ * The next step of the chain. The space was checked by the caller for the
+ * whole chain: a chain must not be cut by a submission.
+ */
+static struct io_uring_sqe *chain_next(struct chain *ch)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ch->ring);
+
+	if (ch->prev)
+		ch->prev->flags |= IOSQE_IO_LINK;
+	ch->prev = sqe;
+	return sqe;
+}
+
+/* Called after the prep helper, which clears flags. */
+static void chain_tag(struct chain *ch, struct io_uring_sqe *sqe, unsigned int tag, bool posts)
+{
+	sqe->flags |= posts ? 0 : IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = ud_make(ch->idx, tag, false);
+}
+
+/* The chain's last step always posts: it tells the reaper the chain is over. */
+static void chain_end(struct chain *ch)
+{
+	ch->prev->flags &= ~(IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
+	ch->prev->user_data |= UD_LAST;
+}
+
+static void chain_sockopt(struct chain *ch, unsigned int cmd, int level, int name, const void *val, int len,
+			  unsigned int tag, int fd)
+{
+	struct io_uring_sqe *sqe = chain_next(ch);
+
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = cmd;
+	sqe->addr = (uint64_t)(uint32_t)level | ((uint64_t)(uint32_t)name << 32);
+	sqe->splice_fd_in = len;
+	sqe->addr3 = (uint64_t)(uintptr_t)val;
+	chain_tag(ch, sqe, tag, false);
+}
+
+static void chain_setsockopt(struct chain *ch, int fd, int level, int name, const void *val, int len,
+			     unsigned int tag)
+{
+	chain_sockopt(ch, RING_SOCK_SETSOCKOPT, level, name, val, len, tag, fd);
+}
+
+static void chain_ioctl(struct chain *ch, int fd, unsigned int cmd, unsigned int tag)
+{
+	struct io_uring_sqe *sqe = chain_next(ch);
+
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = cmd;
+	chain_tag(ch, sqe, tag, true);
+}
+
+int soccr_ring_create(unsigned int entries, struct soccr_ring **ringp)
+{
+	struct soccr_ring *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	ret = io_uring_queue_init(entries, &r->ring, IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN);
+	if (ret == -EINVAL)
+		ret = io_uring_queue_init(entries, &r->ring, 0);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	*ringp = r;
+	return 0;
+}
+
+void soccr_ring_destroy(struct soccr_ring *r)
+{
+	if (!r)
+		return;
+	io_uring_queue_exit(&r->ring);
+	free(r);
+}
+
+/* Submit what is queued and reap until every chain posted its last step. */
+typedef void (*ring_reap_fn)(const struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, unsigned int idx,
+			     unsigned int tag, int res, uint8_t *failed_tag);
+
+static int ring_run(struct soccr_ring *r, unsigned int chains, const struct libsoccr_ctx *ctx,
+		    struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int ended = 0;
+
+	while (ended < chains) {
+		unsigned int head, seen = 0;
+		int ret = io_uring_submit_and_wait(&r->ring, 1);
+
+		if (ret < 0 && ret != -EINTR)
+			return ret;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			unsigned int idx = cqe->user_data >> 16;
+			unsigned int tag = cqe->user_data & 0xff;
+
+			reap(ctx, conns, idx, tag, cqe->res, failed_tag);
+			if (cqe->user_data & UD_LAST)
+				ended++;
+			seen++;
+		}
+		io_uring_cq_advance(&r->ring, seen);
+	}
+	return 0;
+}
+
+/* A step failed: the connection keeps its first error and the step's name. */
+static void reap_error(struct libsoccr_conn *c, unsigned int idx, unsigned int tag, int res, uint8_t *failed_tag)
+{
+	if (res >= 0 || c->status)
+		return;
+	c->status = res;
+	failed_tag[idx] = tag;
+}
+
+static void reap_generic(const struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, unsigned int idx,
+			 unsigned int tag, int res, uint8_t *failed_tag)
+{
+	struct libsoccr_conn *c = &conns[idx];
+	struct libsoccr_sk_data *d = &c->data;
+	uint32_t want = 0;
+
+	(void)ctx;
+	if (res < 0) {
+		reap_error(c, idx, tag, res, failed_tag);
+		return;
+	}
+	switch (tag) {
+	case TAG_SOCKET:
+		c->fd = res;
+		return;
+	case TAG_INQ:
+		d->inq_len = res;
+		return;
+	case TAG_OUTQ:
+		d->outq_len = res;
+		return;
+	case TAG_PEEK_RECVQ:
+		want = d->inq_len;
+		break;
+	case TAG_PEEK_SENDQ:
+		want = d->outq_len;
+		break;
+	case TAG_SEND_UNSENT:
+		want = d->unsq_len;
+		break;
+	default:
+		return;
+	}
+	if ((uint32_t)res != want)
+		reap_error(c, idx, tag, -EIO, failed_tag);
+}
+
+static void log_failures(const struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n,
+			 const uint8_t *failed_tag, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!failed_tag[i])
+			continue;
+		soccr_err(ctx, "%s: fd %d: %s failed: %s", what, conns[i].fd, tag_names[failed_tag[i]],
+			  strerror(-conns[i].status));
+	}
+}
+
+/* Is this ring able to run every step the batches use? */
+int soccr_ring_probe(struct soccr_ring *r)
+{
+	static const int probe_ops[] = { IORING_OP_SOCKET, IORING_OP_URING_CMD, RING_OP_BIND, IORING_OP_CONNECT,
+					 IORING_OP_SEND, IORING_OP_RECV, IORING_OP_CLOSE };
+	struct libsoccr_conn conn = { .fd = -1 };
+	struct io_uring_probe *probe;
+	uint8_t failed_tag[1] = { 0 };
+	struct chain ch;
+	int ret = 0;
+
+	probe = io_uring_get_probe_ring(&r->ring);
+	if (!probe)
+		return -ENOSYS;
+	for (size_t i = 0; i < sizeof(probe_ops) / sizeof(probe_ops[0]); i++)
+		if (!io_uring_opcode_supported(probe, probe_ops[i]))
+			ret = -EOPNOTSUPP;
+	io_uring_free_probe(probe);
+	if (ret)
+		return ret;
+
+	/* the socket commands came later than the opcodes: try them for real */
+	conn.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (conn.fd < 0)
+		return -errno;
+	chain_start(&ch, r, 0);
+	chain_setsockopt(&ch, conn.fd, SOL_TCP, TCP_NODELAY, &opt_one, sizeof(opt_one), TAG_SOCKOPT);
+	chain_ioctl(&ch, conn.fd, RING_SOCK_SIOCOUTQ, TAG_OUTQ);
+	chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &conn.data.sndbuf, sizeof(int), TAG_BUFS,
+		      conn.fd);
+	chain_end(&ch);
+	ret = ring_run(r, 1, NULL, &conn, reap_generic, failed_tag);
+	close(conn.fd);
+	if (ret)
+		return ret;
+	if (conn.status)
+		return conn.status;
+	return conn.data.sndbuf ? 0 : -EOPNOTSUPP;
+}
+
+static bool ring_room(struct soccr_ring *r, unsigned int sqes)
+{
+	if (io_uring_sq_space_left(&r->ring) >= sqes)
+		return true;
+	return io_uring_submit(&r->ring) >= 0 && io_uring_sq_space_left(&r->ring) >= sqes;
+}
+
+/*
+ * Dump, for a chunk: (1) syscalls check each socket; (2) ring: repair on,
+ * queue sizes, SOL_SOCKET options; (3) syscalls: sequence numbers and SOL_TCP
+ * options; (4) ring: peek both queues.
+ */
+void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
+{
+	uint8_t failed_tag[n];
+	bool repair[n];
+	unsigned int chains = 0;
+	struct chain ch;
+	int ret;
+
+	memset(failed_tag, 0, n);
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+
+		repair[i] = false;
+		if (c->fd < 0)
+			continue;
+		c->queues = NULL;
+		c->status = soccr_dump_probe(ctx, c);
+		if (!c->status && !ring_room(r, 7))
+			c->status = -EBUSY;
+		if (c->status)
+			continue;
+		chain_start(&ch, r, i);
+		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_one, sizeof(int), TAG_REPAIR_ON);
+		chain_ioctl(&ch, c->fd, RING_SOCK_SIOCINQ, TAG_INQ);
+		chain_ioctl(&ch, c->fd, RING_SOCK_SIOCOUTQ, TAG_OUTQ);
+		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
+		chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &c->data.sndbuf, sizeof(int), TAG_BUFS,
+			      c->fd);
+		chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_RCVBUF, &c->data.rcvbuf, sizeof(int), TAG_BUFS,
+			      c->fd);
+		chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_KEEPALIVE, &c->data.keepalive, sizeof(int),
+			      TAG_SOCKOPT, c->fd);
+		chain_end(&ch);
+		repair[i] = true;
+		chains++;
+	}
+	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	if (ret)
+		goto out_fail_all;
+
+	chains = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+		struct libsoccr_sk_data *d = &c->data;
+		int fd = c->fd;
+
+		if (!repair[i] || c->status)
+			continue;
+		d->flags |= SOCCR_HAS_BUFS;
+		c->status = soccr_ioctl_outq_unsent(fd, &d->unsq_len);
+		c->status = c->status ?: soccr_queue_seq(fd, TCP_RECV_QUEUE, false, &d->inq_seq);
+		c->status = c->status ?: soccr_queue_seq(fd, TCP_SEND_QUEUE, true, &d->outq_seq);
+		c->status = c->status ?: soccr_dump_tcp_opts(fd, d, c->src.sa.sa_family);
+		c->status = c->status ?: soccr_dump_alloc_queues(c);
+		if (!c->status && !ring_room(r, 3))
+			c->status = -EBUSY;
+		if (c->status)
+			continue;
+		/* TCP_SEND_QUEUE is selected now */
+		chain_start(&ch, r, i);
+		if (d->outq_len) {
+			struct io_uring_sqe *sqe = chain_next(&ch);
+
+			io_uring_prep_recv(sqe, fd, c->queues + d->inq_len, d->outq_len, MSG_PEEK | MSG_DONTWAIT);
+			chain_tag(&ch, sqe, TAG_PEEK_SENDQ, true);
+		}
+		chain_setsockopt(&ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
+		if (d->inq_len) {
+			struct io_uring_sqe *sqe = chain_next(&ch);
+
+			io_uring_prep_recv(sqe, fd, c->queues, d->inq_len, MSG_PEEK | MSG_DONTWAIT);
+			chain_tag(&ch, sqe, TAG_PEEK_RECVQ, true);
+		}
+		chain_end(&ch);
+		chains++;
+	}
+	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	if (ret)
+		goto out_fail_all;
+	goto out_abort_failed;
+
+out_fail_all:
+	for (size_t i = 0; i < n; i++)
+		if (conns[i].fd >= 0 && !conns[i].status)
+			conns[i].status = ret;
+out_abort_failed:
+	log_failures(ctx, conns, n, failed_tag, "dump");
+	for (size_t i = 0; i < n; i++)
+		if (repair[i] && conns[i].status)
+			soccr_dump_abort(ctx, &conns[i], conns[i].status);
+}
+
+/* Values a restore chain points at: they must live until the chain completes. */
+struct restore_vals {
+	int sndbuf;
+	int rcvbuf;
+	int inq_seq;
+	int outq_seq;
+	int v6only;
+	int timestamp;
+	unsigned int nr_opts;
+	struct tcp_repair_opt opts[4];
+	struct tcp_repair_window win;
+};
+
+static void chain_send(struct chain *ch, int fd, const char *buf, uint32_t len, int flags, unsigned int tag,
+		       bool posts)
+{
+	struct io_uring_sqe *sqe = chain_next(ch);
+
+	io_uring_prep_send(sqe, fd, buf, len, flags);
+	chain_tag(ch, sqe, tag, posts);
+}
+
+/* Repair on, sequence numbers, bind and connect (no SYN in repair mode). */
+static void chain_restore_connect(struct chain *ch, const struct libsoccr_conn *c, struct restore_vals *v)
+{
+	const struct libsoccr_sk_data *d = &c->data;
+	int fd = c->fd;
+	struct io_uring_sqe *sqe;
+
+	v->sndbuf = soccr_sndbuf_for(d);
+	v->rcvbuf = soccr_rcvbuf_for(d);
+	v->inq_seq = d->inq_seq - d->inq_len;
+	v->outq_seq = d->outq_seq - d->outq_len;
+	v->v6only = d->v6only;
+	chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR, &opt_one, sizeof(int), TAG_REPAIR_ON);
+	chain_setsockopt(ch, fd, SOL_SOCKET, SO_SNDBUFFORCE, &v->sndbuf, sizeof(int), TAG_BUFS);
+	chain_setsockopt(ch, fd, SOL_SOCKET, SO_RCVBUFFORCE, &v->rcvbuf, sizeof(int), TAG_BUFS);
+	chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
+	chain_setsockopt(ch, fd, SOL_TCP, TCP_QUEUE_SEQ, &v->inq_seq, sizeof(int), TAG_SEQ);
+	chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_send_queue, sizeof(int), TAG_QUEUE);
+	chain_setsockopt(ch, fd, SOL_TCP, TCP_QUEUE_SEQ, &v->outq_seq, sizeof(int), TAG_SEQ);
+	if (c->src.sa.sa_family == AF_INET6)
+		chain_setsockopt(ch, fd, SOL_IPV6, IPV6_V6ONLY, &v->v6only, sizeof(int), TAG_SOCKOPT);
+	else
+		chain_setsockopt(ch, fd, SOL_IP, IP_FREEBIND, &opt_one, sizeof(int), TAG_SOCKOPT);
+	sqe = chain_next(ch);
+	io_uring_prep_rw(RING_OP_BIND, sqe, fd, &c->src, 0, soccr_addr_len(&c->src));
+	chain_tag(ch, sqe, TAG_BIND, false);
+	sqe = chain_next(ch);
+	io_uring_prep_connect(sqe, fd, &c->dst.sa, soccr_addr_len(&c->dst));
+	chain_tag(ch, sqe, TAG_CONNECT, false);
+}
+
+/* Options, queue bytes, then the window: it is checked against the refilled queue. */
+static void chain_restore_state(struct chain *ch, const struct libsoccr_conn *c, struct restore_vals *v)
+{
+	const struct libsoccr_sk_data *d = &c->data;
+	uint32_t sent = d->outq_len - d->unsq_len;
+	int fd = c->fd;
+
+	v->nr_opts = soccr_repair_opts(d, v->opts);
+	chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_OPTIONS, v->opts, v->nr_opts * sizeof(v->opts[0]), TAG_OPTIONS);
+	if (d->opt_mask & SOCCR_OPT_TIMESTAMPS) {
+		v->timestamp = d->timestamp;
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_TIMESTAMP, &v->timestamp, sizeof(int), TAG_SOCKOPT);
+	}
+	if (d->inq_len) {
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
+		chain_send(ch, fd, c->queues, d->inq_len, MSG_WAITALL, TAG_SEND_RECVQ, false);
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_send_queue, sizeof(int), TAG_QUEUE);
+	}
+	if (sent)
+		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_WAITALL, TAG_SEND_SENDQ, false);
+	if (d->flags & SOCCR_HAS_WINDOW) {
+		v->win = (struct tcp_repair_window){
+			.snd_wl1 = d->snd_wl1,
+			.snd_wnd = d->snd_wnd,
+			.max_window = d->max_window,
+			.rcv_wnd = d->rcv_wnd,
+			.rcv_wup = d->rcv_wup,
+		};
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_WINDOW, &v->win, sizeof(v->win), TAG_WINDOW);
+	}
+	if (d->nodelay)
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_NODELAY, &opt_one, sizeof(int), TAG_SOCKOPT);
+	if (d->cork)
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_CORK, &opt_one, sizeof(int), TAG_SOCKOPT);
+	if (d->keepalive)
+		chain_setsockopt(ch, fd, SOL_SOCKET, SO_KEEPALIVE, &opt_one, sizeof(int), TAG_SOCKOPT);
+	if (d->flags & SOCCR_HAS_KEEPALIVE) {
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_KEEPIDLE, &d->keepidle, sizeof(int), TAG_SOCKOPT);
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_KEEPINTVL, &d->keepintvl, sizeof(int), TAG_SOCKOPT);
+		chain_setsockopt(ch, fd, SOL_TCP, TCP_KEEPCNT, &d->keepcnt, sizeof(int), TAG_SOCKOPT);
+	}
+}
+
+/*
+ * Restore, for a chunk: (1) ring: the sockets; (2) ring: one chain per
+ * connection rebuilds it in repair mode; (3) syscalls: our FIN where the
+ * state has one, and cleanup of what failed.
+ */
+void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
+{
+	struct restore_vals *vals;
+	uint8_t failed_tag[n];
+	unsigned int chains = 0;
+	struct chain ch;
+	int ret;
+
+	memset(failed_tag, 0, n);
+	vals = calloc(n, sizeof(*vals));
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+		struct io_uring_sqe *sqe;
+
+		c->fd = -1;
+		c->flags &= ~(SOCCR_CONN_UNSENT | SOCCR_CONN_SHUT_DONE);
+		c->status = vals ? soccr_restore_check(ctx, c) : -ENOMEM;
+		if (!c->status && !ring_room(r, 1))
+			c->status = -EBUSY;
+		if (c->status)
+			continue;
+		chain_start(&ch, r, i);
+		sqe = chain_next(&ch);
+		io_uring_prep_socket(sqe, c->src.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP, 0);
+		chain_tag(&ch, sqe, TAG_SOCKET, true);
+		chain_end(&ch);
+		chains++;
+	}
+	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	if (ret)
+		goto out_fail_all;
+
+	chains = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+
+		if (c->status || c->fd < 0)
+			continue;
+		if (!ring_room(r, SOCCR_RING_SQES_PER_CONN)) {
+			c->status = -EBUSY;
+			continue;
+		}
+		chain_start(&ch, r, i);
+		chain_restore_connect(&ch, c, &vals[i]);
+		chain_restore_state(&ch, c, &vals[i]);
+		chain_end(&ch);
+		chains++;
+	}
+	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	if (ret)
+		goto out_fail_all;
+
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+
+		if (c->status || c->fd < 0)
+			continue;
+		c->status = soccr_restore_our_fin(c);
+		if (!c->status)
+			soccr_restore_mark_pending(c);
+	}
+	goto out_close_failed;
+
+out_fail_all:
+	for (size_t i = 0; i < n; i++)
+		if (!conns[i].status)
+			conns[i].status = ret;
+out_close_failed:
+	log_failures(ctx, conns, n, failed_tag, "restore");
+	for (size_t i = 0; i < n; i++) {
+		if (conns[i].status && conns[i].fd >= 0) {
+			close(conns[i].fd);
+			conns[i].fd = -1;
+		}
+	}
+	free(vals);
+}
+
+/* Repair off and, where restore left it, the unsent data; half-closed ones by syscalls. */
+void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns,
+			   size_t n)
+{
+	uint8_t failed_tag[n];
+	bool slow[n];
+	unsigned int chains = 0;
+	struct chain ch;
+	int ret;
+
+	memset(failed_tag, 0, n);
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+		const struct libsoccr_sk_data *d = &c->data;
+		bool unsent = (c->flags & SOCCR_CONN_UNSENT) && d->unsq_len;
+
+		slow[i] = (c->flags & SOCCR_CONN_UNSENT) &&
+			  (soccr_state_fin_sent(d->state) || soccr_state_fin_received(d->state));
+		if (c->fd < 0 || slow[i])
+			continue;
+		c->status = 0;
+		if (!ring_room(r, 2)) {
+			c->status = -EBUSY;
+			continue;
+		}
+		chain_start(&ch, r, i);
+		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_repair_off, sizeof(int), TAG_REPAIR_OFF);
+		if (unsent)
+			chain_send(&ch, c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len,
+				   MSG_DONTWAIT, TAG_SEND_UNSENT, true);
+		chain_end(&ch);
+		chains++;
+	}
+	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (slow[i])
+			c->status = soccr_sys_repair_off(ctx, c);
+		else if (ret && !c->status)
+			c->status = ret;
+		else if (!c->status)
+			c->flags &= ~SOCCR_CONN_UNSENT;
+	}
+	log_failures(ctx, conns, n, failed_tag, "repair off");
+}
+
+void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
+{
+	uint8_t failed_tag[n];
+	unsigned int chains = 0;
+	struct chain ch;
+	int ret;
+
+	memset(failed_tag, 0, n);
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+		struct io_uring_sqe *sqe;
+
+		if (c->fd < 0)
+			continue;
+		c->status = 0;
+		if (!ring_room(r, 1)) {
+			c->status = soccr_sys_close(c);
+			continue;
+		}
+		chain_start(&ch, r, i);
+		sqe = chain_next(&ch);
+		io_uring_prep_close(sqe, c->fd);
+		chain_tag(&ch, sqe, TAG_CLOSE, true);
+		chain_end(&ch);
+		chains++;
+	}
+	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	log_failures(ctx, conns, n, failed_tag, "close");
+	for (size_t i = 0; i < n; i++) {
+		if (conns[i].fd < 0)
+			continue;
+		if (ret && !conns[i].status)
+			conns[i].status = ret;
+		conns[i].fd = -1;
+	}
+}
