@@ -1,7 +1,7 @@
 #!/bin/bash
 # criu-ng: the test runner behind `make test`.
 #
-# Runs every unit-test binary (soccr/test/*.test, test/unit/*.test), one at a
+# Runs every unit-test binary (soccr/test, test/unit, criu/test, compel/test: *.test), one at a
 # time from the top of the tree, each under `timeout`, with its output in
 # test/logs/. Then, when test/zdtm.py exists, the zdtm-style suite. A test
 # exits 0 to pass, 77 to skip; anything else (124 for a timeout) fails.
@@ -31,7 +31,7 @@ PYTHON3=/usr/bin/python3
 declare -A TIMEOUTS=(
 )
 
-UNIT_DIRS=(soccr/test test/unit)
+UNIT_DIRS=(soccr/test test/unit criu/test compel/test)
 
 filter=${1:-}
 passed=0

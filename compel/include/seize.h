@@ -1,0 +1,54 @@
+/*
+ * Freezing a process tree with ptrace: PTRACE_SEIZE + PTRACE_INTERRUPT on every
+ * thread of every process under a root, repeated until a pass finds no new thread
+ * or child, so the whole tree ends up stopped in ptrace stops. Release detaches
+ * everything, which lets the tree run on.
+ *
+ * Children are found by the parent pid in /proc/PID/stat (this kernel has no
+ * /proc/PID/task/TID/children). Zombies are recorded, not seized.
+ *
+ * Everything lives in the struct compel_tree the caller owns; no global state.
+ * The tracer is the calling thread: every later ptrace call on these threads
+ * must come from it (a kernel rule).
+ */
+#ifndef CRIU_NG_COMPEL_SEIZE_H
+#define CRIU_NG_COMPEL_SEIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct compel_task {
+	pid_t pid;
+	pid_t ppid;
+	bool zombie;
+	/* Seized threads; threads[0] is the thread group leader unless it already exited. */
+	pid_t *threads;
+	size_t nr_threads;
+	size_t cap_threads;
+};
+
+struct compel_tree {
+	struct compel_task *tasks;	/* tasks[0] is the root */
+	size_t nr_tasks;
+	size_t cap_tasks;
+};
+
+/* Signals a seize pass passes through to a thread before it reaches its stop; then -EAGAIN. */
+#define COMPEL_MAX_SIGNALS_IN_FLIGHT 64
+
+/*
+ * Seizes the tree rooted at @root into @tree (zeroed by the caller). Gives up
+ * with -ETIMEDOUT when the tree keeps changing for @timeout_ms. On failure,
+ * whatever was seized is released again. Returns 0 or -errno (-ESRCH: no such
+ * root, -EPERM: not allowed to trace it).
+ */
+__attribute__((warn_unused_result)) int compel_tree_seize(struct compel_tree *tree, pid_t root,
+							   unsigned int timeout_ms);
+
+/* Detaches every seized thread (they run on) and frees @tree. Returns the first error. */
+int compel_tree_release(struct compel_tree *tree);
+
+size_t compel_tree_nr_threads(const struct compel_tree *tree);
+
+#endif /* CRIU_NG_COMPEL_SEIZE_H */

@@ -1,0 +1,288 @@
+/*
+ * Freeze a process tree with PTRACE_SEIZE + PTRACE_INTERRUPT, thread by thread,
+ * until a pass over the tree finds nothing new; release detaches it all.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seize.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parent pid and state letter from /proc/PID/stat; -ESRCH when the process is gone. */
+static int read_stat(pid_t pid, const char *sub, pid_t *ppid, char *state)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%sstat", pid, sub);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 && errno != ESRCH ? -errno : -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the command name may hold anything, ')' included */
+	if (!p || sscanf(p + 1, " %c %d", state, ppid) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+static bool thread_is_dead(pid_t pid, pid_t tid)
+{
+	char sub[48], state;
+	pid_t ppid;
+
+	snprintf(sub, sizeof(sub), "task/%d/", tid);
+	return read_stat(pid, sub, &ppid, &state) || state == 'Z' || state == 'X';
+}
+
+/* Waits for the interrupt's stop, passing on signals that arrive first. */
+static int wait_for_stop(pid_t tid)
+{
+	for (int i = 0; i < COMPEL_MAX_SIGNALS_IN_FLIGHT;) {
+		int status;
+
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			return -EINVAL;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* A signal-delivery stop: deliver it as it would have been; the interrupt stays pending. */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(uintptr_t)WSTOPSIG(status)) < 0)
+			return -errno;
+		i++;
+	}
+	return -EAGAIN;
+}
+
+static int seize_thread(pid_t tid)
+{
+	int ret;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		ret = -errno;
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return ret;
+	}
+	ret = wait_for_stop(tid);
+	if (ret && ret != -ESRCH)
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return ret;
+}
+
+static struct compel_task *tree_find(struct compel_tree *tree, pid_t pid)
+{
+	for (size_t i = 0; i < tree->nr_tasks; i++)
+		if (tree->tasks[i].pid == pid)
+			return &tree->tasks[i];
+	return NULL;
+}
+
+static int tree_add(struct compel_tree *tree, pid_t pid, pid_t ppid)
+{
+	if (tree->nr_tasks == tree->cap_tasks) {
+		size_t cap = tree->cap_tasks ? tree->cap_tasks * 2 : 8;
+		struct compel_task *tasks = realloc(tree->tasks, cap * sizeof(*tasks));
+
+		if (!tasks)
+			return -ENOMEM;
+		tree->tasks = tasks;
+		tree->cap_tasks = cap;
+	}
+	tree->tasks[tree->nr_tasks++] = (struct compel_task){ .pid = pid, .ppid = ppid };
+	return 0;
+}
+
+static bool task_has_thread(const struct compel_task *task, pid_t tid)
+{
+	for (size_t i = 0; i < task->nr_threads; i++)
+		if (task->threads[i] == tid)
+			return true;
+	return false;
+}
+
+static int task_add_thread(struct compel_task *task, pid_t tid)
+{
+	if (task->nr_threads == task->cap_threads) {
+		size_t cap = task->cap_threads ? task->cap_threads * 2 : 8;
+		pid_t *threads = realloc(task->threads, cap * sizeof(*threads));
+
+		if (!threads)
+			return -ENOMEM;
+		task->threads = threads;
+		task->cap_threads = cap;
+	}
+	task->threads[task->nr_threads++] = tid;
+	return 0;
+}
+
+/* Seizes the threads of @task not seized yet; sets *@changed when it finds one. */
+static int seize_task_threads(struct compel_task *task, bool *changed)
+{
+	struct dirent *de;
+	char path[64];
+	int ret = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", task->pid);
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (!ret && (de = readdir(dir))) {
+		pid_t tid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		tid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (task_has_thread(task, tid))
+			continue;
+		ret = seize_thread(tid);
+		if (ret == -ESRCH || (ret == -EPERM && thread_is_dead(task->pid, tid))) {
+			ret = 0;	/* exited, or an exited group leader waiting for its threads */
+			continue;
+		}
+		if (!ret) {
+			ret = task_add_thread(task, tid);
+			if (ret)
+				ptrace(PTRACE_DETACH, tid, NULL, NULL);
+			*changed = true;
+		}
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* Adds every process whose parent is in the tree and that isn't in it yet. */
+static int find_children(struct compel_tree *tree, bool *changed)
+{
+	struct dirent *de;
+	int ret = 0;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while (!ret && (de = readdir(dir))) {
+		pid_t pid, ppid;
+		char state;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (tree_find(tree, pid) || read_stat(pid, "", &ppid, &state))
+			continue;
+		if (!tree_find(tree, ppid))
+			continue;
+		ret = tree_add(tree, pid, ppid);
+		*changed = true;
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* One pass: seize new threads of every task, then look for new children. */
+static int seize_pass(struct compel_tree *tree, bool *changed)
+{
+	int ret;
+
+	for (size_t i = 0; i < tree->nr_tasks; i++) {
+		struct compel_task *task = &tree->tasks[i];
+		pid_t ppid;
+		char state;
+
+		if (task->zombie)
+			continue;
+		ret = seize_task_threads(task, changed);
+		if (ret == -ESRCH && i > 0 && !task->nr_threads)
+			ret = 0;	/* a child that exited and was reaped meanwhile */
+		if (ret)
+			return ret;
+		if (!task->nr_threads && !read_stat(task->pid, "", &ppid, &state) && state == 'Z')
+			task->zombie = true;
+	}
+	return find_children(tree, changed);
+}
+
+int compel_tree_seize(struct compel_tree *tree, pid_t root, unsigned int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	bool changed;
+	pid_t ppid;
+	char state;
+	int ret;
+
+	ret = read_stat(root, "", &ppid, &state);
+	if (ret)
+		return ret;
+	if (state == 'Z' || state == 'X')
+		return -ESRCH;
+	ret = tree_add(tree, root, ppid);
+	do {
+		changed = false;
+		if (!ret)
+			ret = seize_pass(tree, &changed);
+		if (!ret && changed && now_ms() > deadline)
+			ret = -ETIMEDOUT;
+	} while (!ret && changed);
+
+	if (!ret && !tree->tasks[0].nr_threads)
+		ret = -ESRCH;
+	if (ret)
+		compel_tree_release(tree);
+	return ret;
+}
+
+int compel_tree_release(struct compel_tree *tree)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < tree->nr_tasks; i++) {
+		struct compel_task *task = &tree->tasks[i];
+
+		for (size_t j = 0; j < task->nr_threads; j++)
+			if (ptrace(PTRACE_DETACH, task->threads[j], NULL, NULL) < 0 && errno != ESRCH && !ret)
+				ret = -errno;
+		free(task->threads);
+	}
+	free(tree->tasks);
+	memset(tree, 0, sizeof(*tree));
+	return ret;
+}
+
+size_t compel_tree_nr_threads(const struct compel_tree *tree)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < tree->nr_tasks; i++)
+		n += tree->tasks[i].nr_threads;
+	return n;
+}

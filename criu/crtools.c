@@ -1,0 +1,163 @@
+/*
+ * main() of the criu tool: parse the options, open the images and work
+ * directories, set up the log, run the command. Exit status 0 on success, 1 on
+ * any failure (as CRIU).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cr-check.h"
+#include "cr-dump.h"
+#include "cr-restore.h"
+#include "crtools.h"
+#include "options.h"
+#include "version.h"
+
+#define LOG_PREFIX ""
+#include "log.h"
+
+static void print_version(void)
+{
+	printf("Version: %s\n", CRIU_COMPAT_VERSION);
+	printf("criu-ng: %s (a clean-room reimplementation of the criu tool)\n", CRIU_NG_VERSION);
+}
+
+static void print_usage(FILE *out)
+{
+	fputs("Usage:\n"
+	      "  criu dump -t PID [<options>]\n"
+	      "  criu restore [<options>]\n"
+	      "  criu check [--feature FEAT]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  dump           checkpoint a process tree identified by pid (engine in progress)\n"
+	      "  restore        restore a process tree (engine in progress)\n"
+	      "  check          check that the kernel and system support what criu-ng needs\n"
+	      "\n"
+	      "Options:\n"
+	      "  -t|--tree PID             checkpoint the process tree rooted at PID\n"
+	      "  -D|--images-dir DIR       directory of the image files (default: .)\n"
+	      "  -W|--work-dir DIR         directory for logs and relative paths (default: images dir)\n"
+	      "  -o|--log-file FILE        log file, relative to the work dir\n"
+	      "  -v[v...]|-vNUM|--verbosity[=NUM]\n"
+	      "                            0 messages, 1 errors, 2 warnings (default), 3 info and\n"
+	      "                            timestamps, 4 debug\n"
+	      "  -R|--leave-running        leave the tasks running after dump\n"
+	      "  -j|--shell-job            the tree is a shell job (inherits the terminal)\n"
+	      "  -d|--restore-detached     detach once the tree is restored\n"
+	      "     --pidfile FILE         write the restored root pid to FILE\n"
+	      "     --display-stats        print dump/restore statistics\n"
+	      "     --tcp-established      checkpoint/restore established TCP connections\n"
+	      "     --tcp-close            restore established TCP connections closed\n"
+	      "     --skip-in-flight       ignore connections not yet accepted\n"
+	      "     --network-lock METHOD  iptables (default), nftables or skip\n"
+	      "     --timeout NUM          seconds to wait for the tasks to stop (default 10)\n"
+	      "     --pre-dump-mode MODE   splice or read (accepted; only pre-dump uses it)\n"
+	      "     --config FILE          read options from FILE\n"
+	      "     --no-default-config    don't read /etc/criu/default.conf, ~/.criu/default.conf\n"
+	      "     --feature FEAT         check one feature (repeatable; 'list' names them)\n"
+	      "  -V|--version              print the version\n"
+	      "  -h|--help                 print this text\n"
+	      "\n"
+	      "Boolean options can be negated with --no- (--no-display-stats). Any other CRIU\n"
+	      "option is refused with a message naming it.\n",
+	      out);
+}
+
+static int open_dir(const char *path, const char *what)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		pr_perror("Can't open %s %s", what, path);
+		return -errno;
+	}
+	return fd;
+}
+
+static int ctx_setup(struct criu_ctx *ctx, const struct criu_opts *opts)
+{
+	int ret;
+
+	ctx->opts = opts;
+	ctx->imgdir_fd = -1;
+	ctx->workdir_fd = AT_FDCWD;
+
+	if (opts->images_dir || opts->cmd != CRIU_CMD_CHECK) {
+		ctx->imgdir_fd = open_dir(opts->images_dir ?: ".", "images directory");
+		if (ctx->imgdir_fd < 0)
+			return ctx->imgdir_fd;
+	}
+	if (opts->work_dir) {
+		ctx->workdir_fd = open_dir(opts->work_dir, "work directory");
+		if (ctx->workdir_fd < 0)
+			return ctx->workdir_fd;
+	} else if (ctx->imgdir_fd >= 0) {
+		ctx->workdir_fd = ctx->imgdir_fd;
+	}
+
+	ret = log_init(ctx->workdir_fd, opts->log_file, opts->log_level);
+	if (ret)
+		return ret;
+	pr_info("Version: %s (criu-ng %s)\n", CRIU_COMPAT_VERSION, CRIU_NG_VERSION);
+	opts_log(opts);
+	return 0;
+}
+
+static void ctx_fini(struct criu_ctx *ctx)
+{
+	log_fini();
+	if (ctx->workdir_fd >= 0 && ctx->workdir_fd != ctx->imgdir_fd)
+		close(ctx->workdir_fd);
+	if (ctx->imgdir_fd >= 0)
+		close(ctx->imgdir_fd);
+}
+
+static int run_command(const struct criu_ctx *ctx)
+{
+	switch (ctx->opts->cmd) {
+	case CRIU_CMD_DUMP:
+		return cr_dump_tasks(ctx);
+	case CRIU_CMD_RESTORE:
+		return cr_restore_tasks(ctx);
+	case CRIU_CMD_CHECK:
+		return cr_check(ctx);
+	case CRIU_CMD_NONE:
+		break;
+	}
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	struct criu_opts opts;
+	struct criu_ctx ctx;
+	int ret;
+
+	log_early_init();
+	opts_init(&opts);
+	if (opts_parse(&opts, argc, argv)) {
+		opts_fini(&opts);
+		return 1;
+	}
+	if (opts.show_help || opts.show_version) {
+		if (opts.show_help)
+			print_usage(stdout);
+		else
+			print_version();
+		opts_fini(&opts);
+		return fflush(stdout) ? 1 : 0;
+	}
+
+	ret = ctx_setup(&ctx, &opts);
+	if (!ret)
+		ret = run_command(&ctx);
+	if (ret && opts.cmd != CRIU_CMD_CHECK)
+		pr_err("%s failed\n", opts_cmd_name(opts.cmd));
+	ctx_fini(&ctx);
+	opts_fini(&opts);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * The table of CRIU image kinds criu-ng knows: file name pattern, magic numbers
+ * and protobuf entry type. Every image name used by the tool comes from here.
+ */
+#ifndef CRIU_NG_IMAGE_DESC_H
+#define CRIU_NG_IMAGE_DESC_H
+
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+enum cr_img_type {
+	CR_IMG_INVENTORY,
+	CR_IMG_STATS_DUMP,
+	CR_IMG_STATS_RESTORE,
+	CR_IMG_PSTREE,
+	CR_IMG_CORE,		/* core-PID.img */
+	CR_IMG_IDS,		/* ids-PID.img */
+	CR_IMG_MM,		/* mm-PID.img */
+	CR_IMG_PAGEMAP,		/* pagemap-ID.img: a pagemap_head entry, then pagemap_entry ones */
+	CR_IMG_PAGES,		/* pages-ID.img: raw page contents, no header */
+	CR_IMG_FDINFO,		/* fdinfo-ID.img */
+	CR_IMG_FILES,
+	CR_IMG_REG_FILES,	/* reg-files.img of older CRIU versions (read only) */
+	CR_IMG_FS,		/* fs-PID.img */
+	CR_IMG_CREDS,		/* creds-PID.img of older CRIU versions (read only) */
+	CR_IMG_TCP_STREAM,	/* tcp-stream-INODE.img, the inode in hex */
+	CR_IMG_INETSK,		/* inetsk.img of older CRIU versions (read only) */
+	CR_IMG_MAX,
+};
+
+struct cr_img_desc {
+	/* printf pattern of the file name, taking the arguments given to img_open(). */
+	const char *name_fmt;
+	/* IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, or 0 when the image has no such first word. */
+	uint32_t first_magic;
+	/* The image's own magic; RAW_IMAGE_MAGIC for raw images, which have no header. */
+	uint32_t magic;
+	/* Type of the entries; NULL for raw images. */
+	const ProtobufCMessageDescriptor *entry;
+};
+
+/* NULL for an out-of-range @type. */
+const struct cr_img_desc *cr_img_desc_get(enum cr_img_type type);
+
+#endif /* CRIU_NG_IMAGE_DESC_H */

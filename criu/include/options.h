@@ -1,0 +1,103 @@
+/*
+ * Command-line options of the criu tool: CRIU's option names, parsed into a
+ * struct criu_opts that main() owns and passes down (no process-wide options).
+ */
+#ifndef CRIU_NG_OPTIONS_H
+#define CRIU_NG_OPTIONS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+enum criu_cmd {
+	CRIU_CMD_NONE,
+	CRIU_CMD_DUMP,
+	CRIU_CMD_RESTORE,
+	CRIU_CMD_CHECK,
+};
+
+/* Values as stored in inventory_entry.network_lock_method (CRIU's numbering). */
+enum network_lock_method {
+	NETWORK_LOCK_IPTABLES = 0,
+	NETWORK_LOCK_NFTABLES = 1,
+	NETWORK_LOCK_SKIP = 2,
+};
+
+/* Values as stored in inventory_entry.pre_dump_mode (CRIU's numbering). */
+enum pre_dump_mode {
+	PRE_DUMP_SPLICE = 1,
+	PRE_DUMP_READ = 2,
+};
+
+#define NETWORK_LOCK_DEFAULT	NETWORK_LOCK_IPTABLES
+#define DEFAULT_TIMEOUT		10
+#define OPTS_MAX_FEATURES	16
+#define OPTS_MAX_NOTES		32
+
+/* An option that was accepted but changes nothing for the command at hand. */
+struct opt_note {
+	const char *name;
+	const char *arg;
+	const char *why;
+};
+
+struct criu_opts {
+	enum criu_cmd cmd;
+	bool show_version;
+	bool show_help;
+
+	int log_level;
+	const char *log_file;
+	const char *images_dir;
+	const char *work_dir;
+	const char *pidfile;
+
+	pid_t tree_pid;
+	bool leave_running;
+	bool shell_job;
+	bool display_stats;
+	bool restore_detached;
+	unsigned int timeout;
+	bool timeout_given;
+	enum pre_dump_mode pre_dump_mode;
+	bool pre_dump_mode_given;
+
+	bool tcp_established;
+	bool tcp_close;
+	bool skip_in_flight;
+	enum network_lock_method network_lock;
+
+	bool no_default_config;
+	const char *config_file;
+
+	/* criu check */
+	const char *features[OPTS_MAX_FEATURES];
+	unsigned int nr_features;
+	bool check_extra;
+	bool check_experimental;
+
+	struct opt_note notes[OPTS_MAX_NOTES];
+	unsigned int nr_notes;
+
+	/* The argument vector actually parsed: config file options, then the command line. */
+	struct config_args args;
+};
+
+void opts_init(struct criu_opts *opts);
+void opts_fini(struct criu_opts *opts);
+
+/*
+ * Reads the configuration files and parses them with @argv into @opts. Reports
+ * any problem (unknown or unsupported option, bad value) on stderr and returns
+ * -EINVAL; 0 on success. Strings in @opts point into @argv or into opts->args.
+ */
+int opts_parse(struct criu_opts *opts, int argc, char **argv);
+
+/* Logs the effective options at -v4, with the accepted options that had no effect. */
+void opts_log(const struct criu_opts *opts);
+
+const char *opts_cmd_name(enum criu_cmd cmd);
+const char *opts_network_lock_name(enum network_lock_method method);
+
+#endif /* CRIU_NG_OPTIONS_H */

@@ -1,0 +1,604 @@
+/*
+ * Command-line parsing for the criu tool: CRIU's option names, one table of what
+ * criu-ng accepts and of what it knows but refuses, and per-command validation.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+#define LOG_PREFIX "options: "
+#include "log.h"
+
+enum opt_kind {
+	OPT_HANDLER,	/* handled by ->handler */
+	OPT_BOOL,	/* sets the bool at ->offset; "--no-NAME" clears it */
+	OPT_REFUSE,	/* a CRIU option criu-ng does not implement: refused by name */
+};
+
+struct opt_desc {
+	const char *name;
+	int short_name;
+	int has_arg;
+	enum opt_kind kind;
+	size_t offset;
+	int (*handler)(struct criu_opts *opts, const char *arg);
+};
+
+/* getopt_long "val" of table entry i is OPT_VAL_BASE + 2 * i, and + 1 for its "--no-" form. */
+#define OPT_VAL_BASE	0x100
+
+static int parse_uint(const char *arg, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!arg || !*arg || *arg == '-' || *arg == '+')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (errno || *end || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static int opt_tree(struct criu_opts *opts, const char *arg)
+{
+	unsigned long pid;
+
+	if (parse_uint(arg, INT_MAX, &pid) || pid == 0) {
+		pr_err("-t|--tree needs a process id, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	opts->tree_pid = (pid_t)pid;
+	return 0;
+}
+
+static int opt_images_dir(struct criu_opts *opts, const char *arg)
+{
+	opts->images_dir = arg;
+	return 0;
+}
+
+static int opt_work_dir(struct criu_opts *opts, const char *arg)
+{
+	opts->work_dir = arg;
+	return 0;
+}
+
+static int opt_log_file(struct criu_opts *opts, const char *arg)
+{
+	opts->log_file = arg;
+	return 0;
+}
+
+static int opt_pidfile(struct criu_opts *opts, const char *arg)
+{
+	opts->pidfile = arg;
+	return 0;
+}
+
+/*
+ * -v, -vN, -vvv, --verbosity, --verbosity=N. getopt reads the single-dash
+ * "-verbosity=N" that CRIU's test harness passes as -v with the argument
+ * "erbosity=N"; take the number after '=' as CRIU does.
+ */
+static int opt_verbosity(struct criu_opts *opts, const char *arg)
+{
+	unsigned long level;
+
+	if (!arg || !strcmp(arg, "erbosity")) {
+		opts->log_level++;
+		return 0;
+	}
+	if (arg[strspn(arg, "v")] == '\0') {
+		opts->log_level += strlen(arg) + 1;
+		return 0;
+	}
+	if (!strncmp(arg, "erbosity=", 9))
+		arg += 9;
+	if (parse_uint(arg, INT_MAX, &level)) {
+		pr_err("bad verbosity '%s': expected a level from 0 to 4\n", arg);
+		return -EINVAL;
+	}
+	opts->log_level = (int)level;
+	return 0;
+}
+
+static int opt_network_lock(struct criu_opts *opts, const char *arg)
+{
+	if (!strcmp(arg, "iptables"))
+		opts->network_lock = NETWORK_LOCK_IPTABLES;
+	else if (!strcmp(arg, "nftables"))
+		opts->network_lock = NETWORK_LOCK_NFTABLES;
+	else if (!strcmp(arg, "skip") || !strcmp(arg, "none"))
+		opts->network_lock = NETWORK_LOCK_SKIP;
+	else {
+		pr_err("--network-lock: unknown method '%s' (iptables, nftables or skip)\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int opt_timeout(struct criu_opts *opts, const char *arg)
+{
+	unsigned long timeout;
+
+	if (parse_uint(arg, UINT_MAX, &timeout)) {
+		pr_err("--timeout needs a number of seconds, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	opts->timeout = (unsigned int)timeout;
+	opts->timeout_given = true;
+	return 0;
+}
+
+static int opt_pre_dump_mode(struct criu_opts *opts, const char *arg)
+{
+	if (!strcmp(arg, "splice"))
+		opts->pre_dump_mode = PRE_DUMP_SPLICE;
+	else if (!strcmp(arg, "read"))
+		opts->pre_dump_mode = PRE_DUMP_READ;
+	else {
+		pr_err("--pre-dump-mode: unknown mode '%s' (splice or read)\n", arg);
+		return -EINVAL;
+	}
+	opts->pre_dump_mode_given = true;
+	return 0;
+}
+
+static int opt_no_default_config(struct criu_opts *opts, const char *arg)
+{
+	(void)arg;
+	if (!opts->args.no_default_config) {
+		pr_err("--no-default-config must be given in full on the command line\n");
+		return -EINVAL;
+	}
+	opts->no_default_config = true;
+	return 0;
+}
+
+static int opt_config(struct criu_opts *opts, const char *arg)
+{
+	if (!opts->args.config_file || strcmp(arg, opts->args.config_file)) {
+		pr_err("--config must be given in full on the command line\n");
+		return -EINVAL;
+	}
+	opts->config_file = arg;
+	return 0;
+}
+
+static int opt_feature(struct criu_opts *opts, const char *arg)
+{
+	if (opts->nr_features == OPTS_MAX_FEATURES) {
+		pr_err("at most %d --feature options\n", OPTS_MAX_FEATURES);
+		return -EINVAL;
+	}
+	opts->features[opts->nr_features++] = arg;
+	return 0;
+}
+
+static int opt_all(struct criu_opts *opts, const char *arg)
+{
+	(void)arg;
+	opts->check_extra = true;
+	opts->check_experimental = true;
+	return 0;
+}
+
+static int opt_version(struct criu_opts *opts, const char *arg)
+{
+	(void)arg;
+	opts->show_version = true;
+	return 0;
+}
+
+static int opt_help(struct criu_opts *opts, const char *arg)
+{
+	(void)arg;
+	opts->show_help = true;
+	return 0;
+}
+
+#define HANDLER(n, s, a, fn) { .name = n, .short_name = s, .has_arg = a, .kind = OPT_HANDLER, .handler = fn }
+#define BOOL(n, s, field) { .name = n, .short_name = s, .has_arg = no_argument, .kind = OPT_BOOL, \
+			    .offset = offsetof(struct criu_opts, field) }
+#define REFUSE(n, s, a) { .name = n, .short_name = s, .has_arg = a, .kind = OPT_REFUSE }
+
+static const struct opt_desc opt_table[] = {
+	/* Accepted. */
+	HANDLER("tree", 't', required_argument, opt_tree),
+	HANDLER("images-dir", 'D', required_argument, opt_images_dir),
+	HANDLER("work-dir", 'W', required_argument, opt_work_dir),
+	HANDLER("log-file", 'o', required_argument, opt_log_file),
+	HANDLER("verbosity", 'v', optional_argument, opt_verbosity),
+	HANDLER("pidfile", 0, required_argument, opt_pidfile),
+	BOOL("leave-running", 'R', leave_running),
+	BOOL("shell-job", 'j', shell_job),
+	BOOL("display-stats", 0, display_stats),
+	BOOL("restore-detached", 'd', restore_detached),
+	BOOL("tcp-established", 0, tcp_established),
+	BOOL("tcp-close", 0, tcp_close),
+	BOOL("skip-in-flight", 0, skip_in_flight),
+	HANDLER("network-lock", 0, required_argument, opt_network_lock),
+	HANDLER("timeout", 0, required_argument, opt_timeout),
+	HANDLER("pre-dump-mode", 0, required_argument, opt_pre_dump_mode),
+	HANDLER("no-default-config", 0, no_argument, opt_no_default_config),
+	HANDLER("config", 0, required_argument, opt_config),
+	HANDLER("feature", 0, required_argument, opt_feature),
+	BOOL("extra", 0, check_extra),
+	BOOL("experimental", 0, check_experimental),
+	HANDLER("all", 0, no_argument, opt_all),
+	HANDLER("version", 'V', no_argument, opt_version),
+	HANDLER("help", 'h', no_argument, opt_help),
+
+	/* CRIU options criu-ng does not implement (yet): refused, never ignored. */
+	REFUSE("leave-stopped", 's', no_argument),
+	REFUSE("restore-sibling", 'S', no_argument),
+	REFUSE("ext-unix-sk", 'x', optional_argument),
+	REFUSE("root", 'r', required_argument),
+	REFUSE("file-locks", 'l', no_argument),
+	REFUSE("join-ns", 'J', required_argument),
+	REFUSE("ext-mount-map", 'M', required_argument),
+	REFUSE("libdir", 'L', required_argument),
+	REFUSE("log-pid", 0, no_argument),
+	REFUSE("cpu-cap", 0, optional_argument),
+	REFUSE("exec-cmd", 0, no_argument),
+	REFUSE("freeze-cgroup", 0, required_argument),
+	REFUSE("weak-sysctls", 0, no_argument),
+	REFUSE("lazy-pages", 0, no_argument),
+	REFUSE("stream", 0, no_argument),
+	REFUSE("mntns-compat-mode", 0, no_argument),
+	REFUSE("external", 0, required_argument),
+	REFUSE("evasive-devices", 0, no_argument),
+	REFUSE("link-remap", 0, no_argument),
+	REFUSE("ghost-limit", 0, required_argument),
+	REFUSE("action-script", 0, required_argument),
+	REFUSE("force-irmap", 0, no_argument),
+	REFUSE("irmap-scan-path", 0, required_argument),
+	REFUSE("manage-cgroups", 0, optional_argument),
+	REFUSE("cgroup-root", 0, required_argument),
+	REFUSE("cgroup-props", 0, required_argument),
+	REFUSE("cgroup-props-file", 0, required_argument),
+	REFUSE("cgroup-dump-controller", 0, required_argument),
+	REFUSE("cgroup-yard", 0, required_argument),
+	REFUSE("lsm-profile", 0, required_argument),
+	REFUSE("lsm-mount-context", 0, required_argument),
+	REFUSE("skip-mnt", 0, required_argument),
+	REFUSE("enable-fs", 0, required_argument),
+	REFUSE("enable-external-sharing", 0, no_argument),
+	REFUSE("enable-external-masters", 0, no_argument),
+	REFUSE("inherit-fd", 0, required_argument),
+	REFUSE("empty-ns", 0, required_argument),
+	REFUSE("file-validation", 0, required_argument),
+	REFUSE("veth-pair", 0, required_argument),
+	REFUSE("close", 0, required_argument),
+	REFUSE("track-mem", 0, no_argument),
+	REFUSE("prev-images-dir", 0, required_argument),
+	REFUSE("page-server", 0, no_argument),
+	REFUSE("auto-dedup", 0, no_argument),
+	REFUSE("address", 0, required_argument),
+	REFUSE("port", 0, required_argument),
+	REFUSE("ps-socket", 0, required_argument),
+	REFUSE("daemon", 0, no_argument),
+	REFUSE("status-fd", 0, required_argument),
+	REFUSE("tls", 0, no_argument),
+	REFUSE("tls-cacert", 0, required_argument),
+	REFUSE("tls-cacrl", 0, required_argument),
+	REFUSE("tls-cert", 0, required_argument),
+	REFUSE("tls-key", 0, required_argument),
+	REFUSE("tls-no-cn-verify", 0, no_argument),
+	REFUSE("orphan-pts-master", 0, no_argument),
+	REFUSE("unprivileged", 0, no_argument),
+	REFUSE("skip-file-rwx-check", 0, no_argument),
+	REFUSE("ms", 0, no_argument),
+	REFUSE("check-only", 0, no_argument),
+};
+
+#define OPT_TABLE_SIZE (sizeof(opt_table) / sizeof(opt_table[0]))
+
+void opts_init(struct criu_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->log_level = LOG_DEFAULT_LEVEL;
+	opts->network_lock = NETWORK_LOCK_DEFAULT;
+	opts->timeout = DEFAULT_TIMEOUT;
+	opts->pre_dump_mode = PRE_DUMP_SPLICE;
+}
+
+void opts_fini(struct criu_opts *opts)
+{
+	config_args_free(&opts->args);
+}
+
+const char *opts_cmd_name(enum criu_cmd cmd)
+{
+	switch (cmd) {
+	case CRIU_CMD_DUMP:
+		return "dump";
+	case CRIU_CMD_RESTORE:
+		return "restore";
+	case CRIU_CMD_CHECK:
+		return "check";
+	case CRIU_CMD_NONE:
+		break;
+	}
+	return "none";
+}
+
+const char *opts_network_lock_name(enum network_lock_method method)
+{
+	switch (method) {
+	case NETWORK_LOCK_IPTABLES:
+		return "iptables";
+	case NETWORK_LOCK_NFTABLES:
+		return "nftables";
+	case NETWORK_LOCK_SKIP:
+		return "skip";
+	}
+	return "unknown";
+}
+
+/* Builds getopt_long's tables from opt_table; the "--no-" names are allocated. */
+static int build_getopt_tables(struct option **longopts, char **shortopts)
+{
+	struct option *lo;
+	char *so, *p;
+	size_t n = 0;
+
+	lo = calloc(2 * OPT_TABLE_SIZE + 1, sizeof(*lo));
+	so = malloc(3 * OPT_TABLE_SIZE + 3);
+	if (!lo || !so)
+		goto out_free;
+
+	p = so;
+	*p++ = '-';	/* report positional arguments in order, whatever POSIXLY_CORRECT says */
+	*p++ = ':';	/* report a missing argument as ':' */
+	for (size_t i = 0; i < OPT_TABLE_SIZE; i++) {
+		const struct opt_desc *d = &opt_table[i];
+
+		lo[n++] = (struct option){ d->name, d->has_arg, NULL, OPT_VAL_BASE + 2 * (int)i };
+		if (d->kind == OPT_BOOL || (d->kind == OPT_REFUSE && d->has_arg == no_argument)) {
+			char *neg;
+
+			if (asprintf(&neg, "no-%s", d->name) < 0)
+				goto out_free;
+			lo[n++] = (struct option){ neg, no_argument, NULL, OPT_VAL_BASE + 2 * (int)i + 1 };
+		}
+		if (d->short_name) {
+			*p++ = (char)d->short_name;
+			if (d->has_arg != no_argument)
+				*p++ = ':';
+			if (d->has_arg == optional_argument)
+				*p++ = ':';
+		}
+	}
+	*p = '\0';
+	*longopts = lo;
+	*shortopts = so;
+	return 0;
+
+out_free:
+	for (size_t i = 0; lo && i < n; i++)
+		if (lo[i].val & 1)
+			free((char *)lo[i].name);
+	free(lo);
+	free(so);
+	return -ENOMEM;
+}
+
+static void free_getopt_tables(struct option *longopts, char *shortopts)
+{
+	for (struct option *o = longopts; o->name; o++)
+		if (o->val & 1)
+			free((char *)o->name);
+	free(longopts);
+	free(shortopts);
+}
+
+static const struct opt_desc *find_short(int c)
+{
+	for (size_t i = 0; i < OPT_TABLE_SIZE; i++)
+		if (opt_table[i].short_name == c)
+			return &opt_table[i];
+	return NULL;
+}
+
+static const struct opt_desc *find_val(int val)
+{
+	if (val < OPT_VAL_BASE || val >= OPT_VAL_BASE + 2 * (int)OPT_TABLE_SIZE)
+		return NULL;
+	return &opt_table[(val - OPT_VAL_BASE) / 2];
+}
+
+static void describe(const struct opt_desc *d, char *buf, size_t size)
+{
+	if (d->short_name)
+		snprintf(buf, size, "-%c|--%s", d->short_name, d->name);
+	else
+		snprintf(buf, size, "--%s", d->name);
+}
+
+static int apply_option(struct criu_opts *opts, const struct opt_desc *d, bool negated, const char *arg)
+{
+	char name[64];
+
+	switch (d->kind) {
+	case OPT_BOOL:
+		*(bool *)((char *)opts + d->offset) = !negated;
+		return 0;
+	case OPT_HANDLER:
+		return d->handler(opts, arg);
+	case OPT_REFUSE:
+		if (negated)	/* asks for the default, which is what criu-ng does */
+			return 0;
+		describe(d, name, sizeof(name));
+		pr_err("option %s is not supported by criu-ng yet\n", name);
+		return -EOPNOTSUPP;
+	}
+	return -EINVAL;
+}
+
+static int set_command(struct criu_opts *opts, const char *word)
+{
+	static const char *const unsupported[] = {
+		"pre-dump", "page-server", "service", "swrk", "dedup", "lazy-pages", "cpuinfo", "show", "exec",
+		"image-streamer",
+	};
+
+	if (opts->cmd != CRIU_CMD_NONE) {
+		pr_err("unexpected argument '%s' after the command '%s'\n", word, opts_cmd_name(opts->cmd));
+		return -EINVAL;
+	}
+	if (!strcmp(word, "dump")) {
+		opts->cmd = CRIU_CMD_DUMP;
+		return 0;
+	}
+	if (!strcmp(word, "restore")) {
+		opts->cmd = CRIU_CMD_RESTORE;
+		return 0;
+	}
+	if (!strcmp(word, "check")) {
+		opts->cmd = CRIU_CMD_CHECK;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+		if (!strcmp(word, unsupported[i])) {
+			pr_err("command '%s' is not supported by criu-ng yet\n", word);
+			return -EOPNOTSUPP;
+		}
+	}
+	pr_err("unknown command '%s'\n", word);
+	return -EINVAL;
+}
+
+/* Turns a getopt_long error return into a message naming what the user typed. */
+static int report_getopt_error(int c, char **argv)
+{
+	const char *typed = argv[optind - 1];
+	const struct opt_desc *d;
+	char name[64];
+
+	if (c == ':') {
+		d = optopt ? (optopt >= OPT_VAL_BASE ? find_val(optopt) : find_short(optopt)) : NULL;
+		if (d) {
+			describe(d, name, sizeof(name));
+			pr_err("option %s needs an argument\n", name);
+		} else {
+			pr_err("option '%s' needs an argument\n", typed);
+		}
+		return -EINVAL;
+	}
+	if (optopt && optopt < OPT_VAL_BASE)
+		pr_err("unknown option '-%c'\n", optopt);
+	else if (optopt >= OPT_VAL_BASE)
+		pr_err("option '%s' does not take an argument\n", typed);
+	else
+		pr_err("unknown or ambiguous option '%s'\n", typed);
+	return -EINVAL;
+}
+
+static int parse_argv(struct criu_opts *opts, struct option *longopts, const char *shortopts)
+{
+	int argc = opts->args.argc;
+	char **argv = opts->args.argv;
+	int c, ret = 0;
+
+	opterr = 0;
+	optind = 1;
+	while (!ret && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct opt_desc *d;
+
+		if (c == 1) {
+			ret = set_command(opts, optarg);
+			continue;
+		}
+		if (c == '?' || c == ':')
+			return report_getopt_error(c, argv);
+		d = c >= OPT_VAL_BASE ? find_val(c) : find_short(c);
+		if (!d)
+			return -EINVAL;
+		ret = apply_option(opts, d, c >= OPT_VAL_BASE && (c & 1), optarg);
+	}
+	for (; !ret && optind < argc; optind++)	/* what follows "--" */
+		ret = set_command(opts, argv[optind]);
+	return ret;
+}
+
+static void add_note(struct criu_opts *opts, const char *name, const char *arg, const char *why)
+{
+	if (opts->nr_notes < OPTS_MAX_NOTES)
+		opts->notes[opts->nr_notes++] = (struct opt_note){ name, arg, why };
+}
+
+static int validate(struct criu_opts *opts)
+{
+	if (opts->show_help || opts->show_version)
+		return 0;
+	if (opts->cmd == CRIU_CMD_NONE) {
+		pr_err("no command given (dump, restore or check); see criu --help\n");
+		return -EINVAL;
+	}
+	if (opts->cmd == CRIU_CMD_DUMP && !opts->tree_pid) {
+		pr_err("dump needs the process to checkpoint: -t|--tree PID\n");
+		return -EINVAL;
+	}
+	if (opts->nr_features && opts->cmd != CRIU_CMD_CHECK) {
+		pr_err("--feature is only valid with the check command\n");
+		return -EINVAL;
+	}
+	if (opts->pre_dump_mode_given)
+		add_note(opts, "pre-dump-mode", opts->pre_dump_mode == PRE_DUMP_READ ? "read" : "splice",
+			 "only pre-dump uses it");
+	if (opts->timeout_given && opts->cmd != CRIU_CMD_DUMP)
+		add_note(opts, "timeout", NULL, "only dump waits for tasks to stop");
+	if (opts->cmd != CRIU_CMD_RESTORE && opts->restore_detached)
+		add_note(opts, "restore-detached", NULL, "only restore uses it");
+	if (opts->cmd == CRIU_CMD_CHECK && (opts->check_extra || opts->check_experimental))
+		add_note(opts, "extra/experimental", NULL, "check always runs every probe it has");
+	return 0;
+}
+
+int opts_parse(struct criu_opts *opts, int argc, char **argv)
+{
+	struct option *longopts;
+	char *shortopts;
+	int ret;
+
+	ret = config_args_build(&opts->args, argc, argv);
+	if (ret)
+		return -EINVAL;
+
+	ret = build_getopt_tables(&longopts, &shortopts);
+	if (ret) {
+		pr_err("out of memory parsing options\n");
+		return ret;
+	}
+	ret = parse_argv(opts, longopts, shortopts);
+	free_getopt_tables(longopts, shortopts);
+	if (ret)
+		return -EINVAL;
+	return validate(opts) ? -EINVAL : 0;
+}
+
+void opts_log(const struct criu_opts *opts)
+{
+	pr_debug("command %s, images-dir %s, work-dir %s, log-file %s, verbosity %d\n", opts_cmd_name(opts->cmd),
+		 opts->images_dir ?: "(default)", opts->work_dir ?: "(images-dir)", opts->log_file ?: "(stderr)",
+		 opts->log_level);
+	pr_debug("tree %d, leave-running %d, shell-job %d, display-stats %d, restore-detached %d, pidfile %s\n",
+		 opts->tree_pid, opts->leave_running, opts->shell_job, opts->display_stats, opts->restore_detached,
+		 opts->pidfile ?: "(none)");
+	pr_debug("tcp-established %d, tcp-close %d, skip-in-flight %d, network-lock %s, timeout %u\n",
+		 opts->tcp_established, opts->tcp_close, opts->skip_in_flight,
+		 opts_network_lock_name(opts->network_lock), opts->timeout);
+	pr_debug("default config files %s%s%s\n", opts->no_default_config ? "skipped" : "read",
+		 opts->config_file ? ", config " : "", opts->config_file ?: "");
+	for (unsigned int i = 0; i < opts->nr_notes; i++)
+		pr_debug("option --%s%s%s accepted with no effect: %s\n", opts->notes[i].name,
+			 opts->notes[i].arg ? " " : "", opts->notes[i].arg ?: "", opts->notes[i].why);
+}
