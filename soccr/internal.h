@@ -52,6 +52,8 @@ bool soccr_state_fin_received(uint32_t state); /* the peer's */
 /* What a restore needs in its buffers so the queues fit (setsockopt values) */
 uint32_t soccr_sndbuf_for(const struct libsoccr_sk_data *d);
 uint32_t soccr_rcvbuf_for(const struct libsoccr_sk_data *d);
+/* The TCP_REPAIR_WINDOW value a restore sets */
+void soccr_repair_window(const struct libsoccr_sk_data *d, struct tcp_repair_window *win);
 /* The TCP_REPAIR_OPTIONS array for a connection; returns the count */
 unsigned int soccr_repair_opts(const struct libsoccr_sk_data *d, struct tcp_repair_opt *opts);
 

@@ -130,6 +130,22 @@ unsigned int soccr_repair_opts(const struct libsoccr_sk_data *d, struct tcp_repa
 	return n;
 }
 
+/*
+ * The window as the rebuilt socket will take it. The kernel refuses an
+ * rcv_wup past rcv_nxt: once the peer's FIN is in, rcv_wup may count it,
+ * but the rebuilt socket's rcv_nxt does not until the FIN is replayed.
+ */
+void soccr_repair_window(const struct libsoccr_sk_data *d, struct tcp_repair_window *win)
+{
+	win->snd_wl1 = d->snd_wl1;
+	win->snd_wnd = d->snd_wnd;
+	win->max_window = d->max_window;
+	win->rcv_wnd = d->rcv_wnd;
+	win->rcv_wup = d->rcv_wup;
+	if ((int32_t)(win->rcv_wup - d->inq_seq) > 0)
+		win->rcv_wup = d->inq_seq;
+}
+
 static const char *family_name(int family)
 {
 	return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "?";
@@ -431,14 +447,10 @@ static int restore_established(int fd, const struct libsoccr_conn *c)
 	const struct libsoccr_sk_data *d = &c->data;
 	struct tcp_repair_opt opts[4];
 	unsigned int nopts = soccr_repair_opts(d, opts);
-	struct tcp_repair_window win = {
-		.snd_wl1 = d->snd_wl1,
-		.snd_wnd = d->snd_wnd,
-		.max_window = d->max_window,
-		.rcv_wnd = d->rcv_wnd,
-		.rcv_wup = d->rcv_wup,
-	};
+	struct tcp_repair_window win;
 	int ret = 0;
+
+	soccr_repair_window(d, &win);
 
 	if (setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, opts, nopts * sizeof(opts[0])) < 0)
 		return -errno;

@@ -495,13 +495,7 @@ static void chain_restore_state(struct chain *ch, const struct libsoccr_conn *c,
 	if (sent)
 		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_WAITALL, TAG_SEND_SENDQ, false);
 	if (d->flags & SOCCR_HAS_WINDOW) {
-		v->win = (struct tcp_repair_window){
-			.snd_wl1 = d->snd_wl1,
-			.snd_wnd = d->snd_wnd,
-			.max_window = d->max_window,
-			.rcv_wnd = d->rcv_wnd,
-			.rcv_wup = d->rcv_wup,
-		};
+		soccr_repair_window(d, &v->win);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_WINDOW, &v->win, sizeof(v->win), TAG_WINDOW);
 	}
 	if (d->nodelay)
