@@ -23,6 +23,7 @@ enum batch_op {
 	BATCH_CLOSE,
 	BATCH_RESTORE,
 	BATCH_REPAIR_OFF,
+	BATCH_RESUME,
 };
 
 static const char *const batch_op_names[] = {
@@ -30,6 +31,7 @@ static const char *const batch_op_names[] = {
 	[BATCH_CLOSE] = "closed",
 	[BATCH_RESTORE] = "restored",
 	[BATCH_REPAIR_OFF] = "released from repair",
+	[BATCH_RESUME] = "resumed",
 };
 
 struct batch {
@@ -174,6 +176,9 @@ static void chunk_run_syscalls(struct batch *b, struct libsoccr_conn *conns, siz
 		case BATCH_REPAIR_OFF:
 			c->status = soccr_sys_repair_off(b->ctx, c);
 			break;
+		case BATCH_RESUME:
+			c->status = soccr_sys_resume(b->ctx, c);
+			break;
 		}
 	}
 }
@@ -192,6 +197,9 @@ static void chunk_run_ring(struct batch *b, struct soccr_ring *ring, struct libs
 		break;
 	case BATCH_REPAIR_OFF:
 		soccr_ring_repair_off(b->ctx, ring, conns, n);
+		break;
+	case BATCH_RESUME:
+		soccr_ring_resume(b->ctx, ring, conns, n);
 		break;
 	}
 }
@@ -241,7 +249,7 @@ static void batch_worker(void *arg, unsigned int worker)
 		n = b->n - start < chunk ? b->n - start : chunk;
 		for (size_t i = 0; i < n; i++)
 			selected[i] = conn_selected(b, &b->conns[start + i]);
-		if (ring)
+		if (ring && !soccr_ring_broken(ring))
 			chunk_run_ring(b, ring, b->conns + start, n);
 		else
 			chunk_run_syscalls(b, b->conns + start, n);
@@ -303,4 +311,9 @@ int libsoccr_restore_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns
 int libsoccr_repair_off_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
 {
 	return batch_run(ctx, conns, n, BATCH_REPAIR_OFF);
+}
+
+int libsoccr_resume_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
+{
+	return batch_run(ctx, conns, n, BATCH_RESUME);
 }

@@ -147,7 +147,7 @@ static size_t fin_build_tcp(const struct soccr_fin *fin, const struct fin_ends *
 	put32(tcp + 4, fin->seq);
 	put32(tcp + 8, fin->ack);
 	tcp[12] = (len / 4) << 4; /* data offset, in 32-bit words */
-	tcp[13] = FIN_TCP_FIN | FIN_TCP_ACK;
+	tcp[13] = (fin->flags & SOCCR_FIN_ACK_ONLY) ? FIN_TCP_ACK : FIN_TCP_FIN | FIN_TCP_ACK;
 	put16(tcp + 14, fin->window);
 	if (fin->flags & SOCCR_FIN_TSOPT) {
 		tcp[20] = FIN_TCPOPT_NOP;

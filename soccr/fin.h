@@ -37,7 +37,8 @@
 #include "soccr.h"
 
 /* soccr_fin.flags */
-#define SOCCR_FIN_TSOPT (1u << 0) /* add a timestamp option carrying tsval and tsecr */
+#define SOCCR_FIN_TSOPT (1u << 0)    /* add a timestamp option carrying tsval and tsecr */
+#define SOCCR_FIN_ACK_ONLY (1u << 1) /* a bare ACK, no FIN: the peer acknowledging our FIN */
 
 struct soccr_fin {
 	const union libsoccr_addr *from; /* the peer (libsoccr_conn.dst): source of the packet */

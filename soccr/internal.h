@@ -13,7 +13,7 @@
 #include "soccr.h"
 
 /* ring entries per connection of a chunk: a restore chain is the longest */
-#define SOCCR_RING_SQES_PER_CONN 24
+#define SOCCR_RING_SQES_PER_CONN 25
 
 struct soccr_pool;
 struct soccr_ring;
@@ -31,8 +31,12 @@ struct libsoccr_ctx {
 	unsigned int nr_workers;
 };
 
-/* Internal libsoccr_conn.flags, beyond the public ones */
-#define SOCCR_CONN_SHUT_DONE (1u << 16) /* our FIN is rebuilt already */
+/* Internal libsoccr_conn.flags: what repair-off still has to rebuild */
+#define SOCCR_CONN_OUR_FIN (1u << 16)  /* our FIN: shutdown(SHUT_WR) */
+#define SOCCR_CONN_PEER_FIN (1u << 17) /* the peer's FIN: replayed */
+#define SOCCR_CONN_PEER_ACK (1u << 18) /* the peer's ACK of our FIN (FIN_WAIT2): replayed */
+#define SOCCR_CONN_SEGMENTS (SOCCR_CONN_OUR_FIN | SOCCR_CONN_PEER_FIN | SOCCR_CONN_PEER_ACK)
+#define SOCCR_CONN_PENDING (SOCCR_CONN_UNSENT | SOCCR_CONN_SEGMENTS)
 
 void soccr_log(const struct libsoccr_ctx *ctx, unsigned int level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -66,6 +70,7 @@ int soccr_sys_dump(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_sys_close(struct libsoccr_conn *c);
+int soccr_sys_resume(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 
 /* Pieces of the steps that the ring backend shares (soccr.c) */
@@ -73,8 +78,8 @@ int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_dump_tcp_opts(int fd, struct libsoccr_sk_data *d, int family);
 int soccr_dump_alloc_queues(struct libsoccr_conn *c);
 void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err);
-int soccr_restore_our_fin(struct libsoccr_conn *c);
-void soccr_restore_mark_pending(struct libsoccr_conn *c);
+int soccr_restore_finish(struct libsoccr_conn *c);
+int soccr_reuseaddr_restore(const struct libsoccr_conn *c);
 int soccr_queue_seq(int fd, int queue, bool select, uint32_t *seq);
 int soccr_ioctl_outq_unsent(int fd, uint32_t *len);
 socklen_t soccr_addr_len(const union libsoccr_addr *a);
@@ -89,9 +94,11 @@ void soccr_pool_run(struct soccr_pool *pool, soccr_work_fn fn, void *arg);
 int soccr_ring_create(unsigned int entries, struct soccr_ring **ringp);
 void soccr_ring_destroy(struct soccr_ring *ring);
 int soccr_ring_probe(struct soccr_ring *ring);
+bool soccr_ring_broken(const struct soccr_ring *ring);
 void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
+void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 
 #endif /* SOCCR_INTERNAL_H */

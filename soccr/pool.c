@@ -89,6 +89,9 @@ int soccr_pool_create(unsigned int nr_workers, struct soccr_pool **poolp)
 
 out_stop_threads:
 	pool_stop(pool, i);
+	pthread_cond_destroy(&pool->done);
+	pthread_cond_destroy(&pool->wake);
+	pthread_mutex_destroy(&pool->lock);
 	free(pool);
 	return -ret;
 }

@@ -375,7 +375,9 @@ int soccr_sys_dump(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	ret = soccr_dump_probe(ctx, c);
 	if (ret)
 		return ret;
-	ret = setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_ON);
+	/* repair mode forces address reuse: read the application's setting first */
+	ret = getsockopt_u32(c->fd, SOL_SOCKET, SO_REUSEADDR, &c->data.reuseaddr);
+	ret = ret ?: setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_ON);
 	if (ret) {
 		soccr_err(ctx, "fd %d: cannot turn repair on: %s", c->fd, strerror(-ret));
 		return ret;
@@ -393,8 +395,14 @@ void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, i
 {
 	soccr_err(ctx, "fd %d: dump failed: %s", c->fd, strerror(-err));
 	libsoccr_conn_free_queues(c);
-	if (setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP))
+	if (setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) || soccr_reuseaddr_restore(c))
 		soccr_err(ctx, "fd %d: cannot turn repair off again: %s", c->fd, strerror(errno));
+}
+
+/* Leaving repair mode clears address reuse: give the application its setting back. */
+int soccr_reuseaddr_restore(const struct libsoccr_conn *c)
+{
+	return c->data.reuseaddr ? setsockopt_int(c->fd, SOL_SOCKET, SO_REUSEADDR, 1) : 0;
 }
 
 static int send_all(int fd, const char *buf, uint32_t len, int flags)
@@ -437,8 +445,9 @@ static int restore_prepare(int fd, const struct libsoccr_conn *c)
 	if (ret)
 		return ret;
 	if (family == AF_INET6)
-		return setsockopt_int(fd, SOL_IPV6, IPV6_V6ONLY, d->v6only);
-	return setsockopt_int(fd, SOL_IP, IP_FREEBIND, 1);
+		ret = setsockopt_int(fd, SOL_IPV6, IPV6_V6ONLY, d->v6only);
+	/* the address may not be configured yet (IPv6 honours IP_FREEBIND too) */
+	return ret ?: setsockopt_int(fd, SOL_IP, IP_FREEBIND, 1);
 }
 
 /* After connect: options, the queues' bytes, then the window (it checks rcv_nxt). */
@@ -457,9 +466,10 @@ static int restore_established(int fd, const struct libsoccr_conn *c)
 	if (d->opt_mask & SOCCR_OPT_TIMESTAMPS)
 		ret = setsockopt_int(fd, SOL_TCP, TCP_TIMESTAMP, d->timestamp);
 	ret = ret ?: setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
-	ret = ret ?: send_all(fd, c->queues, d->inq_len, 0);
+	/* nothing frees buffer space in repair mode: never wait for it */
+	ret = ret ?: send_all(fd, c->queues, d->inq_len, MSG_DONTWAIT);
 	ret = ret ?: setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
-	ret = ret ?: send_all(fd, c->queues + d->inq_len, d->outq_len - d->unsq_len, 0);
+	ret = ret ?: send_all(fd, c->queues + d->inq_len, d->outq_len - d->unsq_len, MSG_DONTWAIT);
 	if (ret)
 		return ret;
 	if ((d->flags & SOCCR_HAS_WINDOW) && setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &win, sizeof(win)) < 0)
@@ -479,20 +489,29 @@ static int restore_established(int fd, const struct libsoccr_conn *c)
 }
 
 /*
- * Our FIN goes back into the send queue while repair mode marks what is
+ * The end of a restore in repair mode: what repair-off will still rebuild.
+ * Our FIN goes back into the send queue now, while repair mode marks what is
  * pushed as already sent — unless unsent data precedes it, or the peer's FIN
  * has to come first (LAST_ACK): then repair-off rebuilds it.
  */
-int soccr_restore_our_fin(struct libsoccr_conn *c)
+int soccr_restore_finish(struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
 
-	if (!soccr_state_fin_sent(d->state) || d->state == TCP_LAST_ACK || d->unsq_len)
+	if (d->unsq_len)
+		c->flags |= SOCCR_CONN_UNSENT;
+	if (soccr_state_fin_received(d->state))
+		c->flags |= SOCCR_CONN_PEER_FIN;
+	if (!soccr_state_fin_sent(d->state))
 		return 0;
-	if (shutdown(c->fd, SHUT_WR) < 0)
-		return -errno;
-	c->flags |= SOCCR_CONN_SHUT_DONE;
-	return 0;
+	/* our FIN comes back unacknowledged: the peer's ACK of it is replayed */
+	if (d->state == TCP_FIN_WAIT2)
+		c->flags |= SOCCR_CONN_PEER_ACK;
+	if (d->state == TCP_LAST_ACK || d->unsq_len) {
+		c->flags |= SOCCR_CONN_OUR_FIN;
+		return 0;
+	}
+	return shutdown(c->fd, SHUT_WR) < 0 ? -errno : 0;
 }
 
 int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
@@ -502,7 +521,7 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	int fd, ret;
 
 	c->fd = -1;
-	c->flags &= ~(SOCCR_CONN_UNSENT | SOCCR_CONN_SHUT_DONE);
+	c->flags &= ~SOCCR_CONN_PENDING;
 	ret = soccr_restore_check(ctx, c);
 	if (ret)
 		return ret;
@@ -525,10 +544,9 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 		goto out_errno;
 	step = "options, queues and window";
 	ret = restore_established(fd, c);
-	ret = ret ?: soccr_restore_our_fin(c);
+	ret = ret ?: soccr_restore_finish(c);
 	if (ret)
 		goto out_close;
-	soccr_restore_mark_pending(c);
 	return 0;
 
 out_errno:
@@ -540,8 +558,11 @@ out_close:
 	return ret;
 }
 
-/* The peer's FIN, as the peer would have sent it: at rcv_nxt, acking what it had. */
-static int replay_peer_fin(const struct libsoccr_conn *c)
+/*
+ * A segment as the peer would have sent it, at rcv_nxt: its FIN, acking what
+ * it had, or (FIN_WAIT2) its bare ACK of our FIN, one past our data.
+ */
+static int replay_peer_segment(const struct libsoccr_conn *c, bool ack_our_fin)
 {
 	const struct libsoccr_sk_data *d = &c->data;
 	uint32_t wnd = d->snd_wnd >> d->snd_wscale;
@@ -549,56 +570,76 @@ static int replay_peer_fin(const struct libsoccr_conn *c)
 		.from = &c->dst,
 		.to = &c->src,
 		.seq = d->inq_seq,
-		.ack = d->outq_seq - d->outq_len,
+		.ack = ack_our_fin ? d->outq_seq + 1 : d->outq_seq - d->outq_len,
 		.window = wnd > 65535 ? 65535 : wnd ? wnd : 1,
 		.mark = SOCCR_MARK,
+		.flags = ack_our_fin ? SOCCR_FIN_ACK_ONLY : 0,
 	};
 
 	return soccr_fin_send(&fin);
 }
 
-/* What repair-off still has to do for this connection */
-void soccr_restore_mark_pending(struct libsoccr_conn *c)
+static int finish_our_fin(struct libsoccr_conn *c)
 {
-	const struct libsoccr_sk_data *d = &c->data;
+	if (!(c->flags & SOCCR_CONN_OUR_FIN))
+		return 0;
+	if (shutdown(c->fd, SHUT_WR) < 0)
+		return -errno;
+	c->flags &= ~SOCCR_CONN_OUR_FIN;
+	return 0;
+}
 
-	if (d->unsq_len || soccr_state_fin_received(d->state) ||
-	    (soccr_state_fin_sent(d->state) && !(c->flags & SOCCR_CONN_SHUT_DONE)))
-		c->flags |= SOCCR_CONN_UNSENT;
+static int finish_peer_fin(struct libsoccr_conn *c)
+{
+	int ret;
+
+	if (!(c->flags & SOCCR_CONN_PEER_FIN))
+		return 0;
+	ret = replay_peer_segment(c, false);
+	if (!ret)
+		c->flags &= ~SOCCR_CONN_PEER_FIN;
+	return ret;
+}
+
+static int finish_peer_ack(struct libsoccr_conn *c)
+{
+	int ret;
+
+	if (!(c->flags & SOCCR_CONN_PEER_ACK))
+		return 0;
+	ret = replay_peer_segment(c, true);
+	if (!ret)
+		c->flags &= ~SOCCR_CONN_PEER_ACK;
+	return ret;
 }
 
 /*
  * After repair mode: the unsent tail of the send queue, then the FINs that
  * repair mode could not rebuild, in the order that yields the dumped state.
+ * Each part is done once: a second call after a failure does not repeat it.
  */
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
-	bool shut = soccr_state_fin_sent(d->state) && !(c->flags & SOCCR_CONN_SHUT_DONE);
-	int ret;
+	const char *what = "writing the unsent data";
+	int ret = 0;
 
-	ret = send_all(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, MSG_DONTWAIT);
-	if (ret) {
-		soccr_err(ctx, "fd %d: writing %u unsent bytes: %s", c->fd, d->unsq_len, strerror(-ret));
-		return ret;
+	if (c->flags & SOCCR_CONN_UNSENT) {
+		/* written, even in part: never again */
+		c->flags &= ~SOCCR_CONN_UNSENT;
+		ret = send_all(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len,
+			       MSG_DONTWAIT);
 	}
-	if (shut && d->state != TCP_LAST_ACK) {
-		if (shutdown(c->fd, SHUT_WR) < 0)
-			return -errno;
-		shut = false;
+	if (!ret) {
+		what = "rebuilding the FINs";
+		if (d->state == TCP_LAST_ACK)
+			ret = finish_peer_fin(c) ?: finish_our_fin(c);
+		else
+			ret = finish_our_fin(c) ?: finish_peer_ack(c) ?: finish_peer_fin(c);
 	}
-	if (soccr_state_fin_received(d->state)) {
-		ret = replay_peer_fin(c);
-		if (ret) {
-			soccr_err(ctx, "fd %d: replaying the peer's FIN: %s", c->fd, strerror(-ret));
-			return ret;
-		}
-	}
-	if (shut && shutdown(c->fd, SHUT_WR) < 0)
-		return -errno;
-	c->flags &= ~SOCCR_CONN_UNSENT;
-	c->flags |= SOCCR_CONN_SHUT_DONE;
-	return 0;
+	if (ret)
+		soccr_err(ctx, "fd %d: %s: %s", c->fd, what, strerror(-ret));
+	return ret;
 }
 
 int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
@@ -606,13 +647,23 @@ int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 	int ret;
 
 	ret = setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+	ret = ret ?: soccr_reuseaddr_restore(c);
 	if (ret) {
 		soccr_err(ctx, "fd %d: cannot turn repair off: %s", c->fd, strerror(-ret));
 		return ret;
 	}
-	if (c->flags & SOCCR_CONN_UNSENT)
-		return soccr_finish_pending(ctx, c);
-	return 0;
+	return c->flags & SOCCR_CONN_PENDING ? soccr_finish_pending(ctx, c) : 0;
+}
+
+/* Out of repair mode already: a window probe makes the peer answer at once. */
+int soccr_sys_resume(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
+{
+	int ret = setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+
+	ret = ret ?: soccr_reuseaddr_restore(c);
+	if (ret)
+		soccr_err(ctx, "fd %d: window probe: %s", c->fd, strerror(-ret));
+	return ret;
 }
 
 int soccr_sys_close(struct libsoccr_conn *c)

@@ -17,6 +17,8 @@
  *   libsoccr_close_batch()                 libsoccr_repair_off_batch()
  *     silent close in repair mode            repair off, then the unsent data
  *                                          unlock (caller)
+ *                                          libsoccr_resume_batch()
+ *                                            a window probe: traffic resumes now
  *
  * If the dump has to be abandoned, libsoccr_repair_off_batch() on the dumped
  * sockets hands them back to the application untouched.
@@ -29,6 +31,8 @@
  *
  * The context owns the workers, the rings and the log callback: there is no
  * global state, and two contexts can be used at once from different threads.
+ * One context serves one batch call at a time. The log callback is called
+ * from the workers, possibly at the same time: it must be thread-safe.
  */
 #ifndef SOCCR_SOCCR_H
 #define SOCCR_SOCCR_H
@@ -129,6 +133,7 @@ struct libsoccr_sk_data {
 	uint32_t sndbuf; /* as getsockopt(SO_SNDBUF) reports it (the kernel's doubled value) */
 	uint32_t rcvbuf;
 	uint32_t v6only;
+	uint32_t reuseaddr; /* SO_REUSEADDR, read before repair mode (which forces reuse) */
 };
 
 union libsoccr_addr {
@@ -137,19 +142,25 @@ union libsoccr_addr {
 	struct sockaddr_in6 v6;
 };
 
-/* libsoccr_conn.flags */
-#define SOCCR_CONN_ADDRS (1u << 0)    /* src and dst are set by the caller: dump need not ask the socket */
-#define SOCCR_CONN_UNSENT (1u << 1)   /* set by restore: repair off must still write the unsent data */
+/* libsoccr_conn.flags (bits 16 and up are the library's own) */
+#define SOCCR_CONN_ADDRS (1u << 0)  /* src and dst are set by the caller: dump need not ask the socket */
+#define SOCCR_CONN_UNSENT (1u << 1) /* set by restore: repair off must still write the unsent data */
 
 /*
  * One connection in a batch.
  *
  * dump:    in: fd (and src/dst with SOCCR_CONN_ADDRS). out: status, data, src, dst
  *          and queues: one malloc'ed buffer holding data.inq_len bytes of receive
- *          queue followed by data.outq_len bytes of send queue. Free it with
+ *          queue followed by data.outq_len bytes of send queue (dump sets queues
+ *          without looking at it: free an earlier buffer first). Free it with
  *          libsoccr_conn_free_queues().
- * restore: in: data, src, dst, queues (any memory, only read). out: status, fd
- *          (a new socket in repair mode), flags.
+ * restore: in: data, src, dst, queues (any memory, only read until repair off
+ *          returned). out: status, fd (a new socket in repair mode, with
+ *          O_CLOEXEC: dup it to its place), flags.
+ *
+ * Buffers: a restored socket gets SO_SNDBUF/SO_RCVBUF forced to at least its
+ * dumped sizes and large enough for its queues, which (as with setsockopt)
+ * turns off the kernel's buffer autotuning for it.
  */
 struct libsoccr_conn {
 	int fd;
@@ -177,11 +188,16 @@ void libsoccr_conns_free_queues(struct libsoccr_conn *conns, size_t n);
  * libsoccr_restore_batch: rebuild each connection in repair mode into a new fd.
  * libsoccr_repair_off_batch: leave repair mode; for restored connections then
  *   write the unsent part of the send queue.
+ * libsoccr_resume_batch: after the network lock is lifted, a window probe on
+ *   each connection, so that the peer answers at once. Without it the
+ *   connections wait for their retransmission timers (a second or more, and
+ *   10,000 timers firing in the same tick overflow the input backlog).
  */
 int libsoccr_dump_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
 int libsoccr_close_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
 int libsoccr_restore_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
 int libsoccr_repair_off_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
+int libsoccr_resume_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n) __must_check;
 
 /* The same steps for one connection, with plain syscalls in the calling thread. */
 int libsoccr_dump(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;

@@ -4,9 +4,10 @@
  * chain of operations per connection of a chunk, submits once and reaps the
  * completions in bulk. Links keep each connection's steps in order (repair
  * mode needs them ordered) and stop a connection at its first failure without
- * touching the others. Successful steps post no completion
- * (IOSQE_CQE_SKIP_SUCCESS) except those that return a value and each chain's
- * last step, so a chunk costs a handful of completions per connection.
+ * touching the others. Every step posts its completion: with
+ * IOSQE_CQE_SKIP_SUCCESS a failed step may take the rest of its chain's
+ * completions with it, and the reaper could not tell when a round is over.
+ * A round ends when as many completions came back as steps were queued.
  *
  * What a ring cannot do — getsockopt at SOL_TCP, getsockname, SIOCOUTQNSD —
  * stays a plain syscall between two ring rounds.
@@ -31,12 +32,15 @@
 
 struct soccr_ring {
 	struct io_uring ring;
+	unsigned int queued;	/* steps queued in this round, not yet completed */
+	bool broken;		/* a submission failed for good: use syscalls */
 };
 
 /* What each ring operation is, for results and error messages */
 enum ring_tag {
 	TAG_NONE,
 	TAG_SOCKET,
+	TAG_REUSE,
 	TAG_REPAIR_ON,
 	TAG_REPAIR_OFF,
 	TAG_QUEUE,
@@ -61,6 +65,7 @@ enum ring_tag {
 static const char *const tag_names[TAG_MAX] = {
 	[TAG_NONE] = "?",
 	[TAG_SOCKET] = "socket",
+	[TAG_REUSE] = "SO_REUSEADDR",
 	[TAG_REPAIR_ON] = "repair on",
 	[TAG_REPAIR_OFF] = "repair off",
 	[TAG_QUEUE] = "TCP_REPAIR_QUEUE",
@@ -86,23 +91,22 @@ static const int opt_repair_off = TCP_REPAIR_OFF;
 static const int opt_recv_queue = TCP_RECV_QUEUE;
 static const int opt_send_queue = TCP_SEND_QUEUE;
 
-/* user_data: connection index in the chunk, a "last of its chain" bit, the tag */
-#define UD_LAST (1u << 15)
-static inline uint64_t ud_make(unsigned int idx, unsigned int tag, bool last)
+/* user_data: connection index in the chunk, then the tag */
+static inline uint64_t ud_make(unsigned int idx, unsigned int tag)
 {
-	return ((uint64_t)idx << 16) | (last ? UD_LAST : 0) | tag;
+	return ((uint64_t)idx << 16) | tag;
 }
 
 /* One connection's chain being filled */
 struct chain {
-	struct io_uring *ring;
+	struct soccr_ring *r;
 	struct io_uring_sqe *prev;
 	unsigned int idx;
 };
 
 static void chain_start(struct chain *ch, struct soccr_ring *r, unsigned int idx)
 {
-	ch->ring = &r->ring;
+	ch->r = r;
 	ch->prev = NULL;
 	ch->idx = idx;
 }
@@ -113,8 +117,9 @@ static void chain_start(struct chain *ch, struct soccr_ring *r, unsigned int idx
  */
 static struct io_uring_sqe *chain_next(struct chain *ch)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ch->ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ch->r->ring);
 
+	ch->r->queued++;
 	if (ch->prev)
 		ch->prev->flags |= IOSQE_IO_LINK;
 	ch->prev = sqe;
@@ -122,17 +127,15 @@ static struct io_uring_sqe *chain_next(struct chain *ch)
 }
 
 /* Called after the prep helper, which clears flags. */
-static void chain_tag(struct chain *ch, struct io_uring_sqe *sqe, unsigned int tag, bool posts)
+static void chain_tag(struct chain *ch, struct io_uring_sqe *sqe, unsigned int tag)
 {
-	sqe->flags |= posts ? 0 : IOSQE_CQE_SKIP_SUCCESS;
-	sqe->user_data = ud_make(ch->idx, tag, false);
+	sqe->user_data = ud_make(ch->idx, tag);
 }
 
-/* The chain's last step always posts: it tells the reaper the chain is over. */
+/* The chain's last step links to nothing. */
 static void chain_end(struct chain *ch)
 {
-	ch->prev->flags &= ~(IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
-	ch->prev->user_data |= UD_LAST;
+	ch->prev->flags &= ~IOSQE_IO_LINK;
 }
 
 static void chain_sockopt(struct chain *ch, unsigned int cmd, int level, int name, const void *val, int len,
@@ -145,7 +148,7 @@ static void chain_sockopt(struct chain *ch, unsigned int cmd, int level, int nam
 	sqe->addr = (uint64_t)(uint32_t)level | ((uint64_t)(uint32_t)name << 32);
 	sqe->splice_fd_in = len;
 	sqe->addr3 = (uint64_t)(uintptr_t)val;
-	chain_tag(ch, sqe, tag, false);
+	chain_tag(ch, sqe, tag);
 }
 
 static void chain_setsockopt(struct chain *ch, int fd, int level, int name, const void *val, int len,
@@ -160,7 +163,7 @@ static void chain_ioctl(struct chain *ch, int fd, unsigned int cmd, unsigned int
 
 	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
 	sqe->cmd_op = cmd;
-	chain_tag(ch, sqe, tag, true);
+	chain_tag(ch, sqe, tag);
 }
 
 int soccr_ring_create(unsigned int entries, struct soccr_ring **ringp)
@@ -189,53 +192,73 @@ void soccr_ring_destroy(struct soccr_ring *r)
 	free(r);
 }
 
-/* Submit what is queued and reap until every chain posted its last step. */
-typedef void (*ring_reap_fn)(const struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, unsigned int idx,
-			     unsigned int tag, int res, uint8_t *failed_tag);
-
-static int ring_run(struct soccr_ring *r, unsigned int chains, const struct libsoccr_ctx *ctx,
-		    struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+bool soccr_ring_broken(const struct soccr_ring *r)
 {
-	struct io_uring_cqe *cqe;
-	unsigned int ended = 0;
-
-	while (ended < chains) {
-		unsigned int head, seen = 0;
-		int ret = io_uring_submit_and_wait(&r->ring, 1);
-
-		if (ret < 0 && ret != -EINTR)
-			return ret;
-		io_uring_for_each_cqe(&r->ring, head, cqe) {
-			unsigned int idx = cqe->user_data >> 16;
-			unsigned int tag = cqe->user_data & 0xff;
-
-			reap(ctx, conns, idx, tag, cqe->res, failed_tag);
-			if (cqe->user_data & UD_LAST)
-				ended++;
-			seen++;
-		}
-		io_uring_cq_advance(&r->ring, seen);
-	}
-	return 0;
+	return r->broken;
 }
 
-/* A step failed: the connection keeps its first error and the step's name. */
+typedef void (*ring_reap_fn)(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res,
+			     uint8_t *failed_tag);
+
+static void ring_reap(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		reap(conns, cqe->user_data >> 16, cqe->user_data & 0xff, cqe->res, failed_tag);
+		seen++;
+	}
+	io_uring_cq_advance(&r->ring, seen);
+	r->queued -= seen;
+}
+
+/*
+ * Submit what is queued and reap until every step of the round completed.
+ * If the ring cannot submit any more, wait for what is in flight (it points
+ * into the caller's memory), then leave the ring for good: what it could not
+ * submit stays unsubmitted, and the context goes on with syscalls.
+ */
+static int ring_run(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+{
+	int ret = 0;
+
+	while (r->queued) {
+		ret = io_uring_submit_and_wait(&r->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			break;
+		ret = 0;
+		ring_reap(r, conns, reap, failed_tag);
+	}
+	if (!ret)
+		return 0;
+	r->broken = true;
+	while (io_uring_sq_ready(&r->ring) < r->queued) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&r->ring, &cqe))
+			break;
+		ring_reap(r, conns, reap, failed_tag);
+	}
+	return ret;
+}
+
+/* A step failed: the connection keeps its first real error and the step's name. */
 static void reap_error(struct libsoccr_conn *c, unsigned int idx, unsigned int tag, int res, uint8_t *failed_tag)
 {
-	if (res >= 0 || c->status)
+	if (res >= 0 || (c->status && !(c->status == -ECANCELED && res != -ECANCELED)))
 		return;
 	c->status = res;
 	failed_tag[idx] = tag;
 }
 
-static void reap_generic(const struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, unsigned int idx,
-			 unsigned int tag, int res, uint8_t *failed_tag)
+static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res,
+			 uint8_t *failed_tag)
 {
 	struct libsoccr_conn *c = &conns[idx];
 	struct libsoccr_sk_data *d = &c->data;
 	uint32_t want = 0;
 
-	(void)ctx;
 	if (res < 0) {
 		reap_error(c, idx, tag, res, failed_tag);
 		return;
@@ -254,9 +277,15 @@ static void reap_generic(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 		want = d->inq_len;
 		break;
 	case TAG_PEEK_SENDQ:
-		want = d->outq_len;
+	case TAG_SEND_SENDQ:
+		want = tag == TAG_PEEK_SENDQ ? d->outq_len : d->outq_len - d->unsq_len;
+		break;
+	case TAG_SEND_RECVQ:
+		want = d->inq_len;
 		break;
 	case TAG_SEND_UNSENT:
+		/* written, even in part: never again */
+		c->flags &= ~SOCCR_CONN_UNSENT;
 		want = d->unsq_len;
 		break;
 	default:
@@ -308,7 +337,7 @@ int soccr_ring_probe(struct soccr_ring *r)
 	chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &conn.data.sndbuf, sizeof(int), TAG_BUFS,
 		      conn.fd);
 	chain_end(&ch);
-	ret = ring_run(r, 1, NULL, &conn, reap_generic, failed_tag);
+	ret = ring_run(r, &conn, reap_generic, failed_tag);
 	close(conn.fd);
 	if (ret)
 		return ret;
@@ -333,7 +362,6 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 {
 	uint8_t failed_tag[n];
 	bool repair[n];
-	unsigned int chains = 0;
 	struct chain ch;
 	int ret;
 
@@ -346,11 +374,14 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 			continue;
 		c->queues = NULL;
 		c->status = soccr_dump_probe(ctx, c);
-		if (!c->status && !ring_room(r, 7))
+		if (!c->status && !ring_room(r, 8))
 			c->status = -EBUSY;
 		if (c->status)
 			continue;
 		chain_start(&ch, r, i);
+		/* repair mode forces address reuse: read the application's setting first */
+		chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_REUSEADDR, &c->data.reuseaddr, sizeof(int),
+			      TAG_REUSE, c->fd);
 		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_one, sizeof(int), TAG_REPAIR_ON);
 		chain_ioctl(&ch, c->fd, RING_SOCK_SIOCINQ, TAG_INQ);
 		chain_ioctl(&ch, c->fd, RING_SOCK_SIOCOUTQ, TAG_OUTQ);
@@ -363,13 +394,11 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 			      TAG_SOCKOPT, c->fd);
 		chain_end(&ch);
 		repair[i] = true;
-		chains++;
 	}
-	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	ret = ring_run(r, conns, reap_generic, failed_tag);
 	if (ret)
 		goto out_fail_all;
 
-	chains = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 		struct libsoccr_sk_data *d = &c->data;
@@ -393,19 +422,18 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 			struct io_uring_sqe *sqe = chain_next(&ch);
 
 			io_uring_prep_recv(sqe, fd, c->queues + d->inq_len, d->outq_len, MSG_PEEK | MSG_DONTWAIT);
-			chain_tag(&ch, sqe, TAG_PEEK_SENDQ, true);
+			chain_tag(&ch, sqe, TAG_PEEK_SENDQ);
 		}
 		chain_setsockopt(&ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
 		if (d->inq_len) {
 			struct io_uring_sqe *sqe = chain_next(&ch);
 
 			io_uring_prep_recv(sqe, fd, c->queues, d->inq_len, MSG_PEEK | MSG_DONTWAIT);
-			chain_tag(&ch, sqe, TAG_PEEK_RECVQ, true);
+			chain_tag(&ch, sqe, TAG_PEEK_RECVQ);
 		}
 		chain_end(&ch);
-		chains++;
 	}
-	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	ret = ring_run(r, conns, reap_generic, failed_tag);
 	if (ret)
 		goto out_fail_all;
 	goto out_abort_failed;
@@ -416,9 +444,15 @@ out_fail_all:
 			conns[i].status = ret;
 out_abort_failed:
 	log_failures(ctx, conns, n, failed_tag, "dump");
-	for (size_t i = 0; i < n; i++)
-		if (repair[i] && conns[i].status)
+	for (size_t i = 0; i < n; i++) {
+		if (!repair[i] || !conns[i].status)
+			continue;
+		/* never in repair mode: leaving it would only clear address reuse */
+		if (failed_tag[i] == TAG_REUSE || failed_tag[i] == TAG_REPAIR_ON)
+			libsoccr_conn_free_queues(&conns[i]);
+		else
 			soccr_dump_abort(ctx, &conns[i], conns[i].status);
+	}
 }
 
 /* Values a restore chain points at: they must live until the chain completes. */
@@ -434,13 +468,12 @@ struct restore_vals {
 	struct tcp_repair_window win;
 };
 
-static void chain_send(struct chain *ch, int fd, const char *buf, uint32_t len, int flags, unsigned int tag,
-		       bool posts)
+static void chain_send(struct chain *ch, int fd, const char *buf, uint32_t len, int flags, unsigned int tag)
 {
 	struct io_uring_sqe *sqe = chain_next(ch);
 
 	io_uring_prep_send(sqe, fd, buf, len, flags);
-	chain_tag(ch, sqe, tag, posts);
+	chain_tag(ch, sqe, tag);
 }
 
 /* Repair on, sequence numbers, bind and connect (no SYN in repair mode). */
@@ -464,14 +497,14 @@ static void chain_restore_connect(struct chain *ch, const struct libsoccr_conn *
 	chain_setsockopt(ch, fd, SOL_TCP, TCP_QUEUE_SEQ, &v->outq_seq, sizeof(int), TAG_SEQ);
 	if (c->src.sa.sa_family == AF_INET6)
 		chain_setsockopt(ch, fd, SOL_IPV6, IPV6_V6ONLY, &v->v6only, sizeof(int), TAG_SOCKOPT);
-	else
-		chain_setsockopt(ch, fd, SOL_IP, IP_FREEBIND, &opt_one, sizeof(int), TAG_SOCKOPT);
+	/* the address may not be configured yet (IPv6 honours IP_FREEBIND too) */
+	chain_setsockopt(ch, fd, SOL_IP, IP_FREEBIND, &opt_one, sizeof(int), TAG_SOCKOPT);
 	sqe = chain_next(ch);
 	io_uring_prep_rw(RING_OP_BIND, sqe, fd, &c->src, 0, soccr_addr_len(&c->src));
-	chain_tag(ch, sqe, TAG_BIND, false);
+	chain_tag(ch, sqe, TAG_BIND);
 	sqe = chain_next(ch);
 	io_uring_prep_connect(sqe, fd, &c->dst.sa, soccr_addr_len(&c->dst));
-	chain_tag(ch, sqe, TAG_CONNECT, false);
+	chain_tag(ch, sqe, TAG_CONNECT);
 }
 
 /* Options, queue bytes, then the window: it is checked against the refilled queue. */
@@ -489,11 +522,11 @@ static void chain_restore_state(struct chain *ch, const struct libsoccr_conn *c,
 	}
 	if (d->inq_len) {
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
-		chain_send(ch, fd, c->queues, d->inq_len, MSG_WAITALL, TAG_SEND_RECVQ, false);
+		chain_send(ch, fd, c->queues, d->inq_len, MSG_WAITALL, TAG_SEND_RECVQ);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_send_queue, sizeof(int), TAG_QUEUE);
 	}
 	if (sent)
-		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_WAITALL, TAG_SEND_SENDQ, false);
+		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_WAITALL, TAG_SEND_SENDQ);
 	if (d->flags & SOCCR_HAS_WINDOW) {
 		soccr_repair_window(d, &v->win);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_WINDOW, &v->win, sizeof(v->win), TAG_WINDOW);
@@ -520,7 +553,6 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 {
 	struct restore_vals *vals;
 	uint8_t failed_tag[n];
-	unsigned int chains = 0;
 	struct chain ch;
 	int ret;
 
@@ -531,7 +563,7 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		struct io_uring_sqe *sqe;
 
 		c->fd = -1;
-		c->flags &= ~(SOCCR_CONN_UNSENT | SOCCR_CONN_SHUT_DONE);
+		c->flags &= ~SOCCR_CONN_PENDING;
 		c->status = vals ? soccr_restore_check(ctx, c) : -ENOMEM;
 		if (!c->status && !ring_room(r, 1))
 			c->status = -EBUSY;
@@ -540,15 +572,13 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		chain_start(&ch, r, i);
 		sqe = chain_next(&ch);
 		io_uring_prep_socket(sqe, c->src.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP, 0);
-		chain_tag(&ch, sqe, TAG_SOCKET, true);
+		chain_tag(&ch, sqe, TAG_SOCKET);
 		chain_end(&ch);
-		chains++;
 	}
-	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	ret = ring_run(r, conns, reap_generic, failed_tag);
 	if (ret)
 		goto out_fail_all;
 
-	chains = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -562,9 +592,8 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		chain_restore_connect(&ch, c, &vals[i]);
 		chain_restore_state(&ch, c, &vals[i]);
 		chain_end(&ch);
-		chains++;
 	}
-	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	ret = ring_run(r, conns, reap_generic, failed_tag);
 	if (ret)
 		goto out_fail_all;
 
@@ -573,9 +602,7 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 
 		if (c->status || c->fd < 0)
 			continue;
-		c->status = soccr_restore_our_fin(c);
-		if (!c->status)
-			soccr_restore_mark_pending(c);
+		c->status = soccr_restore_finish(c);
 	}
 	goto out_close_failed;
 
@@ -600,7 +627,6 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 {
 	uint8_t failed_tag[n];
 	bool slow[n];
-	unsigned int chains = 0;
 	struct chain ch;
 	int ret;
 
@@ -610,24 +636,25 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 		const struct libsoccr_sk_data *d = &c->data;
 		bool unsent = (c->flags & SOCCR_CONN_UNSENT) && d->unsq_len;
 
-		slow[i] = (c->flags & SOCCR_CONN_UNSENT) &&
-			  (soccr_state_fin_sent(d->state) || soccr_state_fin_received(d->state));
+		slow[i] = c->flags & SOCCR_CONN_SEGMENTS;
 		if (c->fd < 0 || slow[i])
 			continue;
 		c->status = 0;
-		if (!ring_room(r, 2)) {
+		if (!ring_room(r, 3)) {
 			c->status = -EBUSY;
 			continue;
 		}
 		chain_start(&ch, r, i);
 		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_repair_off, sizeof(int), TAG_REPAIR_OFF);
+		/* leaving repair mode clears address reuse */
+		if (d->reuseaddr)
+			chain_setsockopt(&ch, c->fd, SOL_SOCKET, SO_REUSEADDR, &opt_one, sizeof(int), TAG_REUSE);
 		if (unsent)
 			chain_send(&ch, c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len,
-				   MSG_DONTWAIT, TAG_SEND_UNSENT, true);
+				   MSG_DONTWAIT, TAG_SEND_UNSENT);
 		chain_end(&ch);
-		chains++;
 	}
-	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	ret = ring_run(r, conns, reap_generic, failed_tag);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -637,16 +664,44 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 			c->status = soccr_sys_repair_off(ctx, c);
 		else if (ret && !c->status)
 			c->status = ret;
-		else if (!c->status)
-			c->flags &= ~SOCCR_CONN_UNSENT;
 	}
 	log_failures(ctx, conns, n, failed_tag, "repair off");
+}
+
+/* After the unlock: a window probe (repair off on a socket out of repair mode sends one). */
+void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
+{
+	uint8_t failed_tag[n];
+	struct chain ch;
+	int ret;
+
+	memset(failed_tag, 0, n);
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_conn *c = &conns[i];
+
+		if (c->fd < 0)
+			continue;
+		c->status = 0;
+		if (!ring_room(r, 2)) {
+			c->status = soccr_sys_resume(ctx, c);
+			continue;
+		}
+		chain_start(&ch, r, i);
+		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_repair_off, sizeof(int), TAG_REPAIR_OFF);
+		if (c->data.reuseaddr)
+			chain_setsockopt(&ch, c->fd, SOL_SOCKET, SO_REUSEADDR, &opt_one, sizeof(int), TAG_REUSE);
+		chain_end(&ch);
+	}
+	ret = ring_run(r, conns, reap_generic, failed_tag);
+	for (size_t i = 0; i < n; i++)
+		if (conns[i].fd >= 0 && ret && !conns[i].status)
+			conns[i].status = ret;
+	log_failures(ctx, conns, n, failed_tag, "resume");
 }
 
 void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	uint8_t failed_tag[n];
-	unsigned int chains = 0;
 	struct chain ch;
 	int ret;
 
@@ -665,11 +720,10 @@ void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, stru
 		chain_start(&ch, r, i);
 		sqe = chain_next(&ch);
 		io_uring_prep_close(sqe, c->fd);
-		chain_tag(&ch, sqe, TAG_CLOSE, true);
+		chain_tag(&ch, sqe, TAG_CLOSE);
 		chain_end(&ch);
-		chains++;
 	}
-	ret = ring_run(r, chains, ctx, conns, reap_generic, failed_tag);
+	ret = ring_run(r, conns, reap_generic, failed_tag);
 	log_failures(ctx, conns, n, failed_tag, "close");
 	for (size_t i = 0; i < n; i++) {
 		if (conns[i].fd < 0)

@@ -1,0 +1,107 @@
+/*
+ * testutil.c: exit codes, messages, the libsoccr context of the tests, clocks (see testutil.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "connfix.h"
+#include "testutil.h"
+
+/* Written once by test_init() before any thread exists, read-only afterwards. */
+static const char *test_name = "test";
+
+void test_init(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	test_name = slash ? slash + 1 : name;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static void test_vmsg(const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "%s: %s\n", test_name, line);
+}
+
+void test_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	test_vmsg(fmt, ap);
+	va_end(ap);
+}
+
+int test_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	test_vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: FAIL\n", test_name);
+	return TEST_FAIL;
+}
+
+int test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	test_vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: SKIP\n", test_name);
+	return TEST_SKIP;
+}
+
+int test_env_setup(void)
+{
+	int ret = connfix_env_setup();
+
+	if (ret == -EPERM)
+		return test_skip("no permission to make a network namespace");
+	if (ret)
+		return test_fail("cannot set up the test environment: %s", strerror(-ret));
+	return TEST_PASS;
+}
+
+static void test_log_soccr(void *arg, unsigned int level, const char *fmt, va_list ap)
+{
+	(void)arg;
+	(void)level;
+	vfprintf(stderr, fmt, ap);
+}
+
+int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp)
+{
+	struct libsoccr_ctx_opts opts = {
+		.size = sizeof(opts),
+		.flags = flags,
+		.workers = workers,
+		.log = test_log_soccr,
+		.log_level = SOCCR_LOG_WARN,
+	};
+	const char *env = getenv("SOCCR_TEST_LOG");
+	int ret;
+
+	if (env && *env)
+		opts.log_level = (unsigned int)atoi(env);
+	ret = libsoccr_ctx_create(&opts, ctxp);
+	if (ret)
+		test_msg("libsoccr_ctx_create(flags %#x, workers %u): %s", flags, workers, strerror(-ret));
+	return ret;
+}
+
+uint64_t test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

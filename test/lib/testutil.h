@@ -1,0 +1,35 @@
+/*
+ * testutil.h: what every soccr test, benchmark and the demo share: exit codes, the libsoccr
+ * context with its log on stderr, clocks, and the test environment (private netns).
+ */
+#ifndef TEST_LIB_TESTUTIL_H
+#define TEST_LIB_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "soccr.h"
+
+#define TEST_PASS 0
+#define TEST_FAIL 1
+#define TEST_SKIP 77
+
+/* Messages of a test: "NAME: ..." on stderr, NAME set by test_init(). */
+void test_init(const char *name);
+void test_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* test_msg(), then the exit code */
+int test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* connfix_env_setup(), as a test exit code if it fails (no CAP_SYS_ADMIN: skip). */
+int test_env_setup(void);
+
+/*
+ * A libsoccr context logging to stderr up to SOCCR_LOG_WARN, or the level in the environment
+ * variable SOCCR_TEST_LOG. @workers 0: one per CPU. @flags: SOCCR_CTX_*.
+ */
+int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp);
+
+uint64_t test_now_ns(void);
+
+#endif /* TEST_LIB_TESTUTIL_H */
