@@ -171,6 +171,32 @@ static int lib_steps(struct bench *b, struct libsoccr_ctx *ctx, const struct con
 	return ret;
 }
 
+/*
+ * After the unlock: a window probe on every connection so they move at once
+ * (libsoccr_resume_batch; the floor's own loop for the floor).
+ */
+static int resume_all(struct bench *b, struct libsoccr_ctx *ctx)
+{
+	struct libsoccr_conn *c;
+	int off = TCP_REPAIR_OFF;
+	int ret = 0;
+
+	if (!ctx) {
+		for (uint32_t i = 0; i < b->n && !ret; i++)
+			if (setsockopt(connfix_fd(b->fix, i), SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
+				ret = -errno;
+		return ret;
+	}
+	c = calloc(b->n, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->n; i++)
+		c[i].fd = connfix_fd(b->fix, i);
+	ret = libsoccr_resume_batch(ctx, c, b->n);
+	free(c);
+	return ret;
+}
+
 /* One measured cycle; every connection verified afterwards. */
 static int bench_rep(struct bench *b, struct libsoccr_ctx *ctx, const struct config *cfg, unsigned int rep)
 {
@@ -194,6 +220,7 @@ static int bench_rep(struct bench *b, struct libsoccr_ctx *ctx, const struct con
 	t0 = test_now_ns();
 	ret = connfix_unlock(b->fix);
 	unlock_ns = test_now_ns() - t0;
+	ret = ret ?: resume_all(b, ctx);
 	ret = ret ?: connfix_verify(b->fix);
 	if (ret) {
 		test_msg("n=%u: the restored connections do not verify", b->n);
