@@ -621,6 +621,14 @@ out_close_failed:
 	free(vals);
 }
 
+/* Out of repair mode (with a window probe), and the address reuse that doing so clears */
+static void chain_repair_off(struct chain *ch, const struct libsoccr_conn *c)
+{
+	chain_setsockopt(ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_repair_off, sizeof(int), TAG_REPAIR_OFF);
+	if (c->data.reuseaddr)
+		chain_setsockopt(ch, c->fd, SOL_SOCKET, SO_REUSEADDR, &opt_one, sizeof(int), TAG_REUSE);
+}
+
 /* Repair off and, where restore left it, the unsent data; half-closed ones by syscalls. */
 void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns,
 			   size_t n)
@@ -645,10 +653,7 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 			continue;
 		}
 		chain_start(&ch, r, i);
-		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_repair_off, sizeof(int), TAG_REPAIR_OFF);
-		/* leaving repair mode clears address reuse */
-		if (d->reuseaddr)
-			chain_setsockopt(&ch, c->fd, SOL_SOCKET, SO_REUSEADDR, &opt_one, sizeof(int), TAG_REUSE);
+		chain_repair_off(&ch, c);
 		if (unsent)
 			chain_send(&ch, c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len,
 				   MSG_DONTWAIT, TAG_SEND_UNSENT);
@@ -687,9 +692,7 @@ void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, str
 			continue;
 		}
 		chain_start(&ch, r, i);
-		chain_setsockopt(&ch, c->fd, SOL_TCP, TCP_REPAIR, &opt_repair_off, sizeof(int), TAG_REPAIR_OFF);
-		if (c->data.reuseaddr)
-			chain_setsockopt(&ch, c->fd, SOL_SOCKET, SO_REUSEADDR, &opt_one, sizeof(int), TAG_REUSE);
+		chain_repair_off(&ch, c);
 		chain_end(&ch);
 	}
 	ret = ring_run(r, conns, reap_generic, failed_tag);
