@@ -23,6 +23,7 @@ soccr-tests: testlib
 
 tests: testlib
 	$(MAKE) -C test
+	if [ -f test/zdtm/Makefile ]; then $(MAKE) -C test/zdtm; fi
 
 test: all
 	scripts/run-tests.sh
