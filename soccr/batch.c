@@ -26,6 +26,7 @@ enum batch_op {
 	BATCH_RESUME,
 };
 
+/* clang-format off */
 static const char *const batch_op_names[] = {
 	[BATCH_DUMP] = "dumped",
 	[BATCH_CLOSE] = "closed",
@@ -33,14 +34,15 @@ static const char *const batch_op_names[] = {
 	[BATCH_REPAIR_OFF] = "released from repair",
 	[BATCH_RESUME] = "resumed",
 };
+/* clang-format on */
 
 struct batch {
 	struct libsoccr_ctx *ctx;
 	struct libsoccr_conn *conns;
 	size_t n;
 	enum batch_op op;
-	atomic_size_t next;	/* first connection of the next chunk to take */
-	atomic_size_t done;	/* connections finished, for progress messages */
+	atomic_size_t next; /* first connection of the next chunk to take */
+	atomic_size_t done; /* connections finished, for progress messages */
 	atomic_size_t failed;
 	atomic_size_t first_failed; /* lowest index of a failed connection, or n */
 	size_t progress_step;

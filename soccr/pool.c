@@ -17,10 +17,10 @@ struct pool_thread {
 
 struct soccr_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;	/* a new batch, or stop */
-	pthread_cond_t done;	/* the last worker finished */
-	unsigned long batch;	/* counts batches: a change means work */
-	unsigned int busy;	/* workers still running the current batch */
+	pthread_cond_t wake; /* a new batch, or stop */
+	pthread_cond_t done; /* the last worker finished */
+	unsigned long batch; /* counts batches: a change means work */
+	unsigned int busy;   /* workers still running the current batch */
 	bool stop;
 	soccr_work_fn fn;
 	void *arg;

@@ -566,12 +566,13 @@ static int replay_peer_segment(const struct libsoccr_conn *c, bool ack_our_fin)
 {
 	const struct libsoccr_sk_data *d = &c->data;
 	uint32_t wnd = d->snd_wnd >> d->snd_wscale;
+	uint16_t window = wnd > 65535 ? 65535 : wnd;
 	struct soccr_fin fin = {
 		.from = &c->dst,
 		.to = &c->src,
 		.seq = d->inq_seq,
 		.ack = ack_our_fin ? d->outq_seq + 1 : d->outq_seq - d->outq_len,
-		.window = wnd > 65535 ? 65535 : wnd ? wnd : 1,
+		.window = window ? window : 1,
 		.mark = SOCCR_MARK,
 		.flags = ack_our_fin ? SOCCR_FIN_ACK_ONLY : 0,
 	};
@@ -627,8 +628,7 @@ int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 	if (c->flags & SOCCR_CONN_UNSENT) {
 		/* written, even in part: never again */
 		c->flags &= ~SOCCR_CONN_UNSENT;
-		ret = send_all(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len,
-			       MSG_DONTWAIT);
+		ret = send_all(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, MSG_DONTWAIT);
 	}
 	if (!ret) {
 		what = "rebuilding the FINs";

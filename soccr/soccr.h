@@ -72,11 +72,11 @@ enum libsoccr_backend {
 #define SOCCR_CTX_NO_URING (1u << 0) /* never use io_uring, even if the kernel can */
 
 struct libsoccr_ctx_opts {
-	uint32_t size;		/* sizeof(struct libsoccr_ctx_opts): lets the struct grow */
-	uint32_t flags;		/* SOCCR_CTX_* */
-	uint32_t workers;	/* threads working a batch, caller included; 0: one per online CPU */
-	uint32_t chunk;		/* connections per ring submission; 0: default (64) */
-	libsoccr_log_fn log;	/* NULL: no messages */
+	uint32_t size;	     /* sizeof(struct libsoccr_ctx_opts): lets the struct grow */
+	uint32_t flags;	     /* SOCCR_CTX_* */
+	uint32_t workers;    /* threads working a batch, caller included; 0: one per online CPU */
+	uint32_t chunk;	     /* connections per ring submission; 0: default (64) */
+	libsoccr_log_fn log; /* NULL: no messages */
 	void *log_arg;
 	unsigned int log_level; /* messages above this level are not formatted */
 };
@@ -107,9 +107,9 @@ const char *libsoccr_backend_name(enum libsoccr_backend backend);
  * the state.
  */
 struct libsoccr_sk_data {
-	uint32_t state;	   /* TCP_ESTABLISHED, TCP_FIN_WAIT1, ... (netinet/tcp.h) */
-	uint32_t flags;	   /* SOCCR_HAS_* */
-	uint32_t inq_len;  /* bytes waiting to be read by the application */
+	uint32_t state;	  /* TCP_ESTABLISHED, TCP_FIN_WAIT1, ... (netinet/tcp.h) */
+	uint32_t flags;	  /* SOCCR_HAS_* */
+	uint32_t inq_len; /* bytes waiting to be read by the application */
 	uint32_t inq_seq;
 	uint32_t outq_len; /* bytes in the send queue: sent but unacknowledged, then unsent */
 	uint32_t outq_seq;

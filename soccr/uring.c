@@ -32,8 +32,8 @@
 
 struct soccr_ring {
 	struct io_uring ring;
-	unsigned int queued;	/* steps queued in this round, not yet completed */
-	bool broken;		/* a submission failed for good: use syscalls */
+	unsigned int queued; /* steps queued in this round, not yet completed */
+	bool broken;	     /* a submission failed for good: use syscalls */
 };
 
 /* What each ring operation is, for results and error messages */
@@ -151,8 +151,7 @@ static void chain_sockopt(struct chain *ch, unsigned int cmd, int level, int nam
 	chain_tag(ch, sqe, tag);
 }
 
-static void chain_setsockopt(struct chain *ch, int fd, int level, int name, const void *val, int len,
-			     unsigned int tag)
+static void chain_setsockopt(struct chain *ch, int fd, int level, int name, const void *val, int len, unsigned int tag)
 {
 	chain_sockopt(ch, RING_SOCK_SETSOCKOPT, level, name, val, len, tag, fd);
 }
@@ -252,8 +251,7 @@ static void reap_error(struct libsoccr_conn *c, unsigned int idx, unsigned int t
 	failed_tag[idx] = tag;
 }
 
-static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res,
-			 uint8_t *failed_tag)
+static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res, uint8_t *failed_tag)
 {
 	struct libsoccr_conn *c = &conns[idx];
 	struct libsoccr_sk_data *d = &c->data;
@@ -309,8 +307,8 @@ static void log_failures(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 /* Is this ring able to run every step the batches use? */
 int soccr_ring_probe(struct soccr_ring *r)
 {
-	static const int probe_ops[] = { IORING_OP_SOCKET, IORING_OP_URING_CMD, RING_OP_BIND, IORING_OP_CONNECT,
-					 IORING_OP_SEND, IORING_OP_RECV, IORING_OP_CLOSE };
+	static const int probe_ops[] = { IORING_OP_SOCKET, IORING_OP_URING_CMD, RING_OP_BIND,	IORING_OP_CONNECT,
+					 IORING_OP_SEND,   IORING_OP_RECV,	IORING_OP_CLOSE };
 	struct libsoccr_conn conn = { .fd = -1 };
 	struct io_uring_probe *probe;
 	uint8_t failed_tag[1] = { 0 };
@@ -630,8 +628,7 @@ static void chain_repair_off(struct chain *ch, const struct libsoccr_conn *c)
 }
 
 /* Repair off and, where restore left it, the unsent data; half-closed ones by syscalls. */
-void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns,
-			   size_t n)
+void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	uint8_t failed_tag[n];
 	bool slow[n];
