@@ -33,7 +33,7 @@ static void print_usage(FILE *out)
 	      "  criu check [--feature FEAT]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  dump           checkpoint a process tree identified by pid (engine in progress)\n"
+	      "  dump           checkpoint a process identified by pid (one process, its threads; no children yet)\n"
 	      "  restore        restore a process tree (engine in progress)\n"
 	      "  check          check that the kernel and system support what criu-ng needs\n"
 	      "\n"

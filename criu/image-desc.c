@@ -23,8 +23,9 @@
 
 static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_INVENTORY, "inventory.img", 0, INVENTORY_MAGIC, &inventory_entry__descriptor),
-	DESC(CR_IMG_STATS_DUMP, "stats-dump.img", IMG_SERVICE_MAGIC, STATS_MAGIC, &stats_entry__descriptor),
-	DESC(CR_IMG_STATS_RESTORE, "stats-restore.img", IMG_SERVICE_MAGIC, STATS_MAGIC, &stats_entry__descriptor),
+	/* CRIU names the stats images without the .img suffix (zdtm looks for "stats-dump"). */
+	DESC(CR_IMG_STATS_DUMP, "stats-dump", IMG_SERVICE_MAGIC, STATS_MAGIC, &stats_entry__descriptor),
+	DESC(CR_IMG_STATS_RESTORE, "stats-restore", IMG_SERVICE_MAGIC, STATS_MAGIC, &stats_entry__descriptor),
 	DESC(CR_IMG_PSTREE, "pstree.img", IMG_COMMON_MAGIC, PSTREE_MAGIC, &pstree_entry__descriptor),
 	DESC(CR_IMG_CORE, "core-%u.img", IMG_COMMON_MAGIC, CORE_MAGIC, &core_entry__descriptor),
 	DESC(CR_IMG_IDS, "ids-%u.img", IMG_COMMON_MAGIC, IDS_MAGIC, &task_kobj_ids_entry__descriptor),

@@ -150,8 +150,8 @@ static void test_headers(struct bad_test *t)
 	b.len = 0;
 	put_u32(&b, IMG_COMMON_MAGIC);
 	put_u32(&b, STATS_MAGIC);
-	craft(t, "stats-dump.img", &b);
-	expect_refused(t, "stats without service magic", CR_IMG_STATS_DUMP, 0, "stats-dump.img", -EINVAL,
+	craft(t, "stats-dump", &b);
+	expect_refused(t, "stats without service magic", CR_IMG_STATS_DUMP, 0, "stats-dump", -EINVAL,
 		       "bad first magic");
 
 	b.len = 0;

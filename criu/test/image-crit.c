@@ -296,7 +296,7 @@ static void check_with_crit(struct crit_test *t)
 					      "entries.0.thread_core.sched_nice=-5",
 					      "entries.0.thread_core.creds.euid=1002",
 					      "entries.0.thread_core.creds.cap_eff.1=511", NULL });
-	expect_decoded(t, "stats-dump.img",
+	expect_decoded(t, "stats-dump",
 		       (const char *const[]){ "magic=\"STATS\"", "entries.0.dump.frozen_time=20",
 					      "entries.0.dump.pages_written=50", "entries.0.dump.pages_lazy=0",
 					      NULL });

@@ -1,0 +1,302 @@
+/*
+ * core-TID.img of every thread of a stopped process. Everything is read from
+ * outside the process: ptrace for registers, signal mask, pending signals and
+ * rseq, /proc for the rest, get_robust_list(2) and the scheduler calls for the
+ * thread state. Not recorded yet (only the task itself can tell, through an
+ * injected syscall): signal handlers, sigaltstack, clear-child-tid address,
+ * securebits, child-subreaper and pdeath signal.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arch-x86.h"
+#include "core.h"
+#include "creds.h"
+#include "image.h"
+#include "signals.h"
+
+#include "core.pb-c.h"
+
+#define LOG_PREFIX "core: "
+#include "log.h"
+
+/* task_core_entry.task_state values (CRIU's). */
+#define TASK_ALIVE 1
+#define TASK_STOPPED 6
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+/* What PTRACE_GET_RSEQ_CONFIGURATION fills (the kernel's struct ptrace_rseq_configuration). */
+struct rseq_config {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+/* Everything one core_entry points into. */
+struct core_state {
+	CoreEntry core;
+	ThreadCoreEntry thread_core;
+	TaskCoreEntry tc;
+	TaskRlimitsEntry rlimits;
+	RlimitEntry rlim[RLIM_NLIMITS];
+	RlimitEntry *rlim_ptrs[RLIM_NLIMITS];
+	RseqEntry rseq;
+	struct x86_thread_state regs;
+	struct creds_state creds;
+	struct proc_status status;
+	struct sigqueue_state sig_private;
+	struct sigqueue_state sig_shared;
+	char comm[64];
+	char tc_comm[64];
+};
+
+static int read_comm(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int dump_sched(pid_t tid, ThreadCoreEntry *tc)
+{
+	struct sched_param param;
+	int policy, nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (nice == -1 && errno)
+		return -errno;
+	policy = sched_getscheduler(tid);
+	if (policy < 0 || sched_getparam(tid, &param) < 0)
+		return -errno;
+	tc->has_sched_nice = 1, tc->sched_nice = nice;
+	tc->has_sched_policy = 1, tc->sched_policy = (uint32_t)policy;
+	tc->has_sched_prio = 1, tc->sched_prio = (uint32_t)param.sched_priority;
+	return 0;
+}
+
+static int dump_rseq(pid_t tid, struct core_state *cs)
+{
+	struct rseq_config conf;
+
+	memset(&conf, 0, sizeof(conf));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(conf), &conf) < 0)
+		return errno == EIO || errno == EINVAL ? 0 : -errno; /* older kernels: no rseq to save */
+	if (!conf.rseq_abi_pointer)
+		return 0;
+	rseq_entry__init(&cs->rseq);
+	cs->rseq.rseq_abi_pointer = conf.rseq_abi_pointer;
+	cs->rseq.rseq_abi_size = conf.rseq_abi_size;
+	cs->rseq.signature = conf.signature;
+	cs->thread_core.rseq_entry = &cs->rseq;
+	return 0;
+}
+
+/* thread_core: what every thread has of its own. */
+static int dump_thread_core(pid_t pid, pid_t tid, struct core_state *cs)
+{
+	ThreadCoreEntry *tc = &cs->thread_core;
+	uint64_t sigmask = 0;
+	void *rl_head = NULL;
+	size_t rl_len = 0;
+	int ret;
+
+	thread_core_entry__init(tc);
+	if (syscall(SYS_get_robust_list, tid, &rl_head, &rl_len) < 0)
+		return -errno;
+	tc->futex_rla = (uint64_t)(uintptr_t)rl_head;
+	tc->futex_rla_len = (uint32_t)rl_len;
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(sigmask), &sigmask) < 0)
+		return -errno;
+	tc->has_blk_sigset = 1, tc->blk_sigset = sigmask;
+	ret = dump_sched(tid, tc);
+	if (!ret)
+		ret = dump_rseq(tid, cs);
+	if (!ret)
+		ret = signals_dump_queue(tid, false, &cs->sig_private);
+	if (!ret)
+		tc->signals_p = &cs->sig_private.q;
+	if (!ret)
+		ret = read_comm(pid, tid, cs->comm, sizeof(cs->comm));
+	if (ret)
+		return ret;
+	tc->comm = cs->comm;
+	ret = proc_parse_status(pid, tid, &cs->status);
+	if (ret)
+		return ret;
+	ret = creds_fill(&cs->creds, &cs->status);
+	if (ret)
+		return ret;
+	tc->creds = &cs->creds.e;
+	return 0;
+}
+
+static int read_personality(pid_t pid, uint32_t *pers)
+{
+	char path[64];
+	unsigned int v;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%x", &v);
+	fclose(f);
+	if (n != 1)
+		return -EINVAL;
+	*pers = v;
+	return 0;
+}
+
+/* The number in /proc/@pid/@name (decimal, possibly negative, or up to UINT32_MAX). */
+static int read_proc_number(pid_t pid, const char *name, long long *val)
+{
+	char path[64];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%lld", val);
+	fclose(f);
+	return n == 1 ? 0 : -EINVAL;
+}
+
+static int dump_rlimits(pid_t pid, struct core_state *cs)
+{
+	for (int i = 0; i < RLIM_NLIMITS; i++) {
+		struct rlimit64 rl;
+
+		if (prlimit64(pid, (enum __rlimit_resource)i, NULL, &rl) < 0)
+			return -errno;
+		rlimit_entry__init(&cs->rlim[i]);
+		cs->rlim[i].cur = rl.rlim_cur;
+		cs->rlim[i].max = rl.rlim_max;
+		cs->rlim_ptrs[i] = &cs->rlim[i];
+	}
+	task_rlimits_entry__init(&cs->rlimits);
+	cs->rlimits.n_rlimits = RLIM_NLIMITS;
+	cs->rlimits.rlimits = cs->rlim_ptrs;
+	cs->tc.rlimits = &cs->rlimits;
+	return 0;
+}
+
+/* task_core: the state of the whole process, in the leader's image. */
+static int dump_task_core(pid_t pid, const struct proc_stat *st, bool stopped, struct core_state *cs)
+{
+	TaskCoreEntry *tc = &cs->tc;
+	long long val;
+	int ret;
+
+	task_core_entry__init(tc);
+	tc->task_state = stopped ? TASK_STOPPED : TASK_ALIVE;
+	tc->exit_code = 0;
+	tc->flags = st->flags;
+	tc->blk_sigset = cs->thread_core.blk_sigset;
+	snprintf(cs->tc_comm, sizeof(cs->tc_comm), "%s", cs->comm);
+	tc->comm = cs->tc_comm;
+	ret = read_personality(pid, &tc->personality);
+	if (!ret)
+		ret = read_proc_number(pid, "oom_score_adj", &val);
+	if (ret)
+		return ret;
+	tc->has_oom_score_adj = 1, tc->oom_score_adj = (int32_t)val;
+	/* Without audit, the kernel has no loginuid to show. */
+	if (!read_proc_number(pid, "loginuid", &val))
+		tc->has_loginuid = 1, tc->loginuid = (uint32_t)val;
+	ret = signals_dump_queue(pid, true, &cs->sig_shared);
+	if (ret)
+		return ret;
+	tc->signals_s = &cs->sig_shared.q;
+	return dump_rlimits(pid, cs);
+}
+
+static int write_core(int dirfd, pid_t tid, const CoreEntry *core)
+{
+	struct cr_img *img;
+	int ret, cret;
+
+	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_CORE, (unsigned int)tid);
+	if (ret)
+		return ret;
+	ret = img_write_entry(img, core);
+	cret = img_close(img);
+	return ret ?: cret;
+}
+
+static int dump_one_thread(int dirfd, pid_t pid, const struct proc_stat *st, bool stopped, pid_t tid,
+			   struct core_state *cs)
+{
+	int ret;
+
+	memset(cs, 0, sizeof(*cs));
+	core_entry__init(&cs->core);
+	cs->core.mtype = CORE_ENTRY__MARCH__X86_64;
+	ret = arch_x86_dump_thread(tid, &cs->regs);
+	if (ret)
+		return ret;
+	cs->core.thread_info = &cs->regs.ti;
+	ret = dump_thread_core(pid, tid, cs);
+	if (!ret && tid == pid) {
+		ret = dump_task_core(pid, st, stopped, cs);
+		cs->core.tc = &cs->tc;
+	}
+	if (ret) {
+		pr_err("can't collect the state of thread %d: %s\n", tid, strerror(-ret));
+		goto out_fini;
+	}
+	cs->core.thread_core = &cs->thread_core;
+	ret = write_core(dirfd, tid, &cs->core);
+out_fini:
+	signals_fini(&cs->sig_shared);
+	signals_fini(&cs->sig_private);
+	creds_fini(&cs->creds);
+	proc_status_fini(&cs->status);
+	return ret;
+}
+
+int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *st, bool stopped, const pid_t *tids, size_t nr)
+{
+	struct core_state *cs;
+	int ret = 0;
+
+	cs = malloc(sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	for (size_t i = 0; !ret && i < nr; i++) {
+		ret = dump_one_thread(dirfd, pid, st, stopped, tids[i], cs);
+		if (!ret)
+			pr_info("thread %d: registers, signal mask and credentials dumped\n", tids[i]);
+	}
+	free(cs);
+	return ret;
+}

@@ -1,0 +1,24 @@
+/*
+ * core-TID.img, one per thread as CRIU writes them: the thread's registers
+ * (thread_info), its own state (thread_core: signal mask, scheduling, robust
+ * futex list, rseq, credentials, name) and, in the thread group leader's image,
+ * the per-process state (task_core: state, personality, signal mask, rlimits...).
+ */
+#ifndef CRIU_NG_CORE_H
+#define CRIU_NG_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "proc-parse.h"
+
+/*
+ * Writes core-TID.img in @dirfd for each of the @nr ptrace-stopped threads
+ * @tids of process @pid (@stat: its /proc/PID/stat; @stopped: it was in a
+ * group stop, SIGSTOP or the like, before the dump froze it). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *stat,
+							  bool stopped, const pid_t *tids, size_t nr);
+
+#endif /* CRIU_NG_CORE_H */

@@ -1,0 +1,21 @@
+/*
+ * ids-PID.img: which kernel objects (address space, fd table, fs context,
+ * signal handlers) a process shares with the other dumped processes, as ids.
+ */
+#ifndef CRIU_NG_IDS_H
+#define CRIU_NG_IDS_H
+
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+
+/*
+ * Fills @ids for a dump of one process: every object is its own, so each gets an
+ * id of its own.
+ */
+void ids_fill_single(TaskKobjIdsEntry *ids);
+
+/* Writes ids-@pid.img in @dirfd. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids);
+
+#endif /* CRIU_NG_IDS_H */

@@ -1,0 +1,34 @@
+/*
+ * Dumping a process's private memory: the pages /proc/PID/pagemap shows as
+ * present or swapped (never-touched pages are skipped), written as CRIU's
+ * pagemap-PID.img (a pagemap_head, then one pagemap_entry per run of pages) and
+ * pages-ID.img (the contents of those runs, back to back, no header).
+ */
+#ifndef CRIU_NG_MEM_H
+#define CRIU_NG_MEM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vma.h"
+
+/* pagemap_entry.flags bits (CRIU's values). */
+#define PE_PARENT (1u << 0)
+#define PE_LAZY (1u << 1)
+#define PE_PRESENT (1u << 2)
+
+struct mem_dump_stats {
+	uint64_t pages_scanned; /* pages of the VMAs whose private pages are dumped */
+	uint64_t pages_written; /* pages written to pages-ID.img */
+	uint64_t scan_us;	/* time spent reading pagemap */
+	uint64_t write_us;	/* time spent copying contents into the image */
+};
+
+/*
+ * Dumps the private pages of the @vmas of stopped process @pid into
+ * pagemap-@pid.img and pages-@pages_id.img in @dirfd. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas,
+						       uint32_t pages_id, struct mem_dump_stats *stats);
+
+#endif /* CRIU_NG_MEM_H */

@@ -1,0 +1,26 @@
+/*
+ * mm-PID.img: a process's address space as prctl(PR_SET_MM) sets it back (code,
+ * data, brk, stack, arguments, environment, auxv, executable) and its VMAs.
+ */
+#ifndef CRIU_NG_MM_H
+#define CRIU_NG_MM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc-parse.h"
+#include "vma.h"
+
+struct mm_dump_args {
+	pid_t pid;
+	const struct proc_stat *stat;
+	const struct proc_status *status;
+	const struct vma_list *vmas;
+	uint32_t exe_file_id;	      /* id of the executable in files.img */
+	const uint32_t *vma_file_ids; /* per VMA: id in files.img of its file, 0 if none */
+};
+
+/* Writes mm-PID.img into @dirfd. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int mm_dump(int dirfd, const struct mm_dump_args *args);
+
+#endif /* CRIU_NG_MM_H */

@@ -1,0 +1,62 @@
+/*
+ * Parsing what /proc says about a process or one of its threads: the fields of
+ * /proc/PID/stat and /proc/PID/task/TID/status that a dump records.
+ */
+#ifndef CRIU_NG_PROC_PARSE_H
+#define CRIU_NG_PROC_PARSE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Fields of /proc/PID/stat (proc(5) numbering in the comments). */
+struct proc_stat {
+	char state;		  /* 3 */
+	pid_t ppid;		  /* 4 */
+	pid_t pgid;		  /* 5 */
+	pid_t sid;		  /* 6 */
+	unsigned int flags;	  /* 9: PF_* */
+	long nice;		  /* 19 */
+	long num_threads;	  /* 20 */
+	uint64_t start_code;	  /* 26 */
+	uint64_t end_code;	  /* 27 */
+	uint64_t start_stack;	  /* 28 */
+	unsigned int exit_signal; /* 38 */
+	uint64_t start_data;	  /* 45 */
+	uint64_t end_data;	  /* 46 */
+	uint64_t start_brk;	  /* 47 */
+	uint64_t arg_start;	  /* 48 */
+	uint64_t arg_end;	  /* 49 */
+	uint64_t env_start;	  /* 50 */
+	uint64_t env_end;	  /* 51 */
+	int exit_code;		  /* 52 */
+};
+
+/* What a dump takes from /proc/PID/task/TID/status. */
+struct proc_status {
+	unsigned int umask;
+	uint32_t uid[4]; /* real, effective, saved, filesystem */
+	uint32_t gid[4];
+	uint64_t cap_inh;
+	uint64_t cap_prm;
+	uint64_t cap_eff;
+	uint64_t cap_bnd;
+	uint32_t *groups; /* malloc'ed; free with proc_status_fini() */
+	size_t nr_groups;
+	int seccomp;	 /* 0 disabled, 1 strict, 2 filter */
+	int thp_enabled; /* 1, 0, or -1 when the kernel doesn't say */
+};
+
+/* Parses /proc/@pid/task/@tid/stat (@tid 0: /proc/@pid/stat). -ESRCH when the task is gone. */
+__attribute__((warn_unused_result)) int proc_parse_stat(pid_t pid, pid_t tid, struct proc_stat *st);
+
+/* Parses /proc/@pid/task/@tid/status (@tid 0: /proc/@pid/status). */
+__attribute__((warn_unused_result)) int proc_parse_status(pid_t pid, pid_t tid, struct proc_status *st);
+void proc_status_fini(struct proc_status *st);
+
+/*
+ * Reads the whole of /proc/@pid/@name into a malloc'ed buffer (NUL-terminated
+ * after *@len bytes). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int proc_read_file(pid_t pid, const char *name, char **buf, size_t *len);
+
+#endif /* CRIU_NG_PROC_PARSE_H */

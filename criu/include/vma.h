@@ -1,0 +1,59 @@
+/*
+ * The virtual memory areas of a process, read from /proc/PID/smaps and classified
+ * the way CRIU's vma_entry records them (prot, MAP_* flags, VMA_* status bits,
+ * madvise bits).
+ */
+#ifndef CRIU_NG_VMA_H
+#define CRIU_NG_VMA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* vma_entry.status bits (CRIU's values). */
+#define VMA_AREA_REGULAR (1u << 0) /* a mapping to restore */
+#define VMA_AREA_STACK (1u << 1)
+#define VMA_AREA_VSYSCALL (1u << 2)
+#define VMA_AREA_VDSO (1u << 3)
+#define VMA_AREA_HEAP (1u << 5)
+#define VMA_FILE_PRIVATE (1u << 6)
+#define VMA_FILE_SHARED (1u << 7)
+#define VMA_ANON_SHARED (1u << 8)
+#define VMA_ANON_PRIVATE (1u << 9)
+#define VMA_AREA_SYSVIPC (1u << 10)
+#define VMA_AREA_SOCKET (1u << 11)
+#define VMA_AREA_VVAR (1u << 12)
+#define VMA_AREA_AIORING (1u << 13)
+#define VMA_UNSUPP (1u << 31)
+
+struct vma_area {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff;	 /* offset in the file, in bytes */
+	uint32_t prot;	 /* PROT_* */
+	uint32_t flags;	 /* MAP_* */
+	uint32_t status; /* VMA_* above */
+	uint64_t madv;	 /* 1 << MADV_* for each madvise() state set */
+	dev_t dev;
+	ino_t ino;
+	char *path;   /* the mapped file or the [name] of a special area; NULL if anonymous */
+	bool deleted; /* the mapped file was unlinked */
+};
+
+struct vma_list {
+	struct vma_area *vmas;
+	size_t nr;
+	size_t cap;
+};
+
+/* Reads and classifies the VMAs of @pid into @list (zeroed by the caller). Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int vma_list_collect(pid_t pid, struct vma_list *list);
+void vma_list_free(struct vma_list *list);
+
+/* True when the VMA's private pages are dumped into the pages image. */
+bool vma_has_private_pages(const struct vma_area *vma);
+
+/* The [heap] area, or NULL. */
+const struct vma_area *vma_list_find_heap(const struct vma_list *list);
+
+#endif /* CRIU_NG_VMA_H */

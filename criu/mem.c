@@ -1,0 +1,221 @@
+/*
+ * Private memory of a stopped process into pagemap-PID.img and pages-ID.img:
+ * /proc/PID/pagemap says which pages exist, process_vm_readv copies their
+ * contents, /proc/PID/mem what it refuses (PROT_NONE and write-only areas).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "mem.h"
+#include "stats.h"
+
+#include "pagemap.pb-c.h"
+
+#define LOG_PREFIX "mem: "
+#include "log.h"
+
+/* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PME_PRESENT (1ull << 63)
+#define PME_SWAP (1ull << 62)
+#define PME_FILE (1ull << 61) /* a page of the file's page cache or of shared memory */
+
+#define PME_BATCH 4096 /* pagemap entries read at once */
+#define COPY_PAGES 256 /* pages copied at once */
+
+struct mem_dump {
+	pid_t pid;
+	size_t page_size;
+	int pagemap_fd;
+	int mem_fd;
+	struct cr_img *pagemap;
+	struct cr_img *pages;
+	uint64_t *pme;
+	char *buf;
+	struct mem_dump_stats *stats;
+};
+
+static int read_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+/*
+ * Copies @len bytes at @addr of the process into @buf: process_vm_readv, then
+ * /proc/PID/mem for what it couldn't read (PROT_NONE or write-only pages, which
+ * only the latter reads, as a debugger would).
+ */
+static int read_remote(struct mem_dump *md, void *buf, size_t len, uint64_t addr)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t n = process_vm_readv(md->pid, &local, 1, &remote, 1, 0);
+	size_t done = n > 0 ? (size_t)n : 0;
+
+	if (done == len)
+		return 0;
+	return read_full(md->mem_fd, (char *)buf + done, len - done, addr + done);
+}
+
+/* Writes the entry of @nr pages at @vaddr and copies their contents into the pages image. */
+static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+	uint64_t start = stats_now_us();
+	int ret;
+
+	pe.vaddr = vaddr;
+	pe.nr_pages = (uint32_t)nr;
+	pe.has_flags = 1;
+	pe.flags = PE_PRESENT;
+	ret = img_write_entry(md->pagemap, &pe);
+	for (uint64_t done = 0; !ret && done < nr;) {
+		uint64_t n = nr - done < COPY_PAGES ? nr - done : COPY_PAGES;
+		uint64_t addr = vaddr + done * md->page_size;
+
+		ret = read_remote(md, md->buf, n * md->page_size, addr);
+		if (ret) {
+			pr_err("can't read pages %#llx-%#llx of process %d: %s\n", (unsigned long long)addr,
+			       (unsigned long long)(addr + n * md->page_size), md->pid, strerror(-ret));
+			break;
+		}
+		ret = img_write_raw(md->pages, md->buf, n * md->page_size);
+		done += n;
+	}
+	if (!ret)
+		md->stats->pages_written += nr;
+	md->stats->write_us += stats_now_us() - start;
+	return ret;
+}
+
+static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
+{
+	uint64_t run_start = 0, run_len = 0;
+	uint64_t first = vma->start / md->page_size, last = vma->end / md->page_size;
+	int ret = 0;
+
+	md->stats->pages_scanned += last - first;
+	for (uint64_t pg = first; !ret && pg < last;) {
+		uint64_t n = last - pg < PME_BATCH ? last - pg : PME_BATCH;
+
+		ret = read_full(md->pagemap_fd, md->pme, n * sizeof(uint64_t), pg * sizeof(uint64_t));
+		if (ret) {
+			pr_err("can't read /proc/%d/pagemap at %#llx: %s\n", md->pid,
+			       (unsigned long long)(pg * md->page_size), strerror(-ret));
+			break;
+		}
+		for (uint64_t i = 0; !ret && i < n; i++) {
+			uint64_t e = md->pme[i];
+
+			if ((e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE) && run_len < UINT32_MAX) {
+				if (!run_len)
+					run_start = pg + i;
+				run_len++;
+				continue;
+			}
+			if (run_len)
+				ret = dump_run(md, run_start * md->page_size, run_len);
+			run_len = 0;
+			if (!ret && (e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE)) {
+				run_start = pg + i; /* a run that reached UINT32_MAX pages goes on */
+				run_len = 1;
+			}
+		}
+		pg += n;
+	}
+	if (!ret && run_len)
+		ret = dump_run(md, run_start * md->page_size, run_len);
+	return ret;
+}
+
+static int open_proc(pid_t pid, const char *name)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open %s", path);
+		return -errno;
+	}
+	return fd;
+}
+
+static int dump_vmas(struct mem_dump *md, const struct vma_list *vmas, uint32_t pages_id)
+{
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	uint64_t start = stats_now_us();
+	int ret = 0;
+
+	head.pages_id = pages_id;
+	ret = img_write_entry(md->pagemap, &head);
+	for (size_t i = 0; !ret && i < vmas->nr; i++)
+		if (vma_has_private_pages(&vmas->vmas[i]))
+			ret = dump_vma(md, &vmas->vmas[i]);
+	md->stats->scan_us += stats_now_us() - start;
+	return ret;
+}
+
+int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t pages_id, struct mem_dump_stats *stats)
+{
+	struct mem_dump md = { .pid = pid, .page_size = (size_t)sysconf(_SC_PAGESIZE), .stats = stats };
+	int ret, cret;
+
+	md.pme = malloc(PME_BATCH * sizeof(*md.pme));
+	md.buf = malloc(COPY_PAGES * md.page_size);
+	if (!md.pme || !md.buf) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	md.pagemap_fd = ret = open_proc(pid, "pagemap");
+	if (ret < 0)
+		goto out_free;
+	md.mem_fd = ret = open_proc(pid, "mem");
+	if (ret < 0)
+		goto out_close_pagemap;
+	ret = img_open(&md.pagemap, dirfd, IMG_WRITE, CR_IMG_PAGEMAP, (unsigned int)pid);
+	if (ret)
+		goto out_close_mem;
+	ret = img_open(&md.pages, dirfd, IMG_WRITE, CR_IMG_PAGES, pages_id);
+	if (ret)
+		goto out_close_pagemap_img;
+
+	ret = dump_vmas(&md, vmas, pages_id);
+	stats->scan_us -= stats->write_us < stats->scan_us ? stats->write_us : stats->scan_us;
+	if (!ret)
+		pr_info("%llu of %llu pages dumped\n", (unsigned long long)stats->pages_written,
+			(unsigned long long)stats->pages_scanned);
+
+	cret = img_close(md.pages);
+	ret = ret ?: cret;
+out_close_pagemap_img:
+	cret = img_close(md.pagemap);
+	ret = ret ?: cret;
+out_close_mem:
+	close(md.mem_fd);
+out_close_pagemap:
+	close(md.pagemap_fd);
+out_free:
+	free(md.buf);
+	free(md.pme);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/*
+ * stats-dump: the dump's timings (microseconds, capped to 32 bits as the format
+ * has them) and page counts.
+ */
+#include <stdint.h>
+#include <time.h>
+
+#include "image.h"
+#include "stats.h"
+
+#include "stats.pb-c.h"
+
+#define LOG_PREFIX ""
+#include "log.h"
+
+uint64_t stats_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint32_t cap32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+void stats_dump_display(const struct dump_stats *st)
+{
+	pr_msg("Dump statistics:\n");
+	pr_msg("  freezing time:        %llu us\n", (unsigned long long)st->freezing_us);
+	pr_msg("  frozen time:          %llu us\n", (unsigned long long)st->frozen_us);
+	pr_msg("  memory scan time:     %llu us\n", (unsigned long long)st->memdump_us);
+	pr_msg("  memory write time:    %llu us\n", (unsigned long long)st->memwrite_us);
+	pr_msg("  memory pages scanned: %llu\n", (unsigned long long)st->pages_scanned);
+	pr_msg("  memory pages written: %llu\n", (unsigned long long)st->pages_written);
+}
+
+int stats_dump_write(int dirfd, const struct dump_stats *st)
+{
+	DumpStatsEntry ds = DUMP_STATS_ENTRY__INIT;
+	StatsEntry e = STATS_ENTRY__INIT;
+	struct cr_img *img;
+	int ret, cret;
+
+	ds.freezing_time = cap32(st->freezing_us);
+	ds.frozen_time = cap32(st->frozen_us);
+	ds.memdump_time = cap32(st->memdump_us);
+	ds.memwrite_time = cap32(st->memwrite_us);
+	ds.pages_scanned = st->pages_scanned;
+	ds.pages_skipped_parent = 0;
+	ds.pages_written = st->pages_written;
+	ds.pages_lazy = 0;
+	e.dump = &ds;
+	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_STATS_DUMP);
+	if (ret)
+		return ret;
+	ret = img_write_entry(img, &e);
+	cret = img_close(img);
+	return ret ?: cret;
+}

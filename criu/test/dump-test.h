@@ -1,0 +1,336 @@
+/*
+ * Helpers for the criu dump tests (dump-*.c): a child process to dump, with
+ * three threads (one keeps a known value in vector register 7) and a region of anonymous memory whose pages carry a known
+ * pattern (every third page left untouched, the last ones PROT_NONE), that
+ * checks its own memory on SIGUSR1 and blocks SIGUSR2 (sent to it, it stays
+ * pending); running `criu dump` on it; decoding the images with CRIU's crit.
+ * The test is the child's parent and reaps it itself.
+ */
+#ifndef CRIU_NG_TEST_DUMP_TEST_H
+#define CRIU_NG_TEST_DUMP_TEST_H
+
+#include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "criu-test.h"
+
+#define CRIT "/usr/bin/crit"
+#define PYTHON "/usr/bin/python3"
+
+#define DUMP_REGION_PAGES 96
+#define DUMP_CHILD_THREADS 3 /* the main thread and two more */
+#define DUMP_PATTERN_MAGIC 0x5eed5eed00000000ull
+/* The last pages of the region are made PROT_NONE once filled: only /proc/PID/mem reads them. */
+#define DUMP_PROTNONE_PAGES 12
+
+struct dump_child {
+	pid_t pid;
+	int result_fd;	 /* the child answers 'O' (memory intact) or 'F' on it */
+	uint64_t region; /* address of the pattern region in the child */
+	size_t page_size;
+};
+
+static inline bool dump_page_touched(size_t idx)
+{
+	return idx % 3 != 2;
+}
+
+/* The contents of touched page @idx of the region. */
+static inline void dump_fill_page(unsigned char *page, size_t page_size, size_t idx)
+{
+	uint64_t magic = DUMP_PATTERN_MAGIC | idx;
+
+	memset(page, (int)(idx * 13 + 7) & 0xff, page_size);
+	memcpy(page, &magic, sizeof(magic));
+	memcpy(page + page_size - sizeof(magic), &magic, sizeof(magic));
+}
+
+static inline bool dump_region_intact(unsigned char *region, size_t page_size)
+{
+	unsigned char *none = region + (DUMP_REGION_PAGES - DUMP_PROTNONE_PAGES) * page_size;
+	unsigned char *expect = malloc(page_size);
+	bool ok = expect != NULL;
+
+	if (mprotect(none, DUMP_PROTNONE_PAGES * page_size, PROT_READ))
+		ok = false;
+
+	for (size_t i = 0; ok && i < DUMP_REGION_PAGES; i++) {
+		if (!dump_page_touched(i))
+			continue;
+		dump_fill_page(expect, page_size, i);
+		ok = !memcmp(region + i * page_size, expect, page_size);
+	}
+	free(expect);
+	if (mprotect(none, DUMP_PROTNONE_PAGES * page_size, PROT_NONE))
+		ok = false;
+	return ok;
+}
+
+/* What the FPU thread keeps in zmm7/ymm7/xmm7 (as much of it as the CPU has): byte i is 0xa0 + i. */
+static inline void dump_fpu_pattern(unsigned char pattern[64])
+{
+	for (int i = 0; i < 64; i++)
+		pattern[i] = (unsigned char)(0xa0 + i);
+}
+
+/* How many bytes of the pattern the FPU thread holds: 64 (AVX-512), 32 (AVX) or 16 (SSE). */
+static inline int dump_fpu_width(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return 64;
+	return __builtin_cpu_supports("avx") ? 32 : 16;
+}
+
+/* Loads the pattern into vector register 7, then sleeps in pause(2) forever without touching it. */
+static inline void *dump_child_fpu_thread(void *arg)
+{
+	unsigned char pattern[64];
+	int width = dump_fpu_width();
+
+	(void)arg;
+	dump_fpu_pattern(pattern);
+	if (width == 64)
+		__asm__ volatile("vmovdqu64 (%0), %%zmm7" : : "r"(pattern) : "xmm7", "memory");
+	else if (width == 32)
+		__asm__ volatile("vmovdqu (%0), %%ymm7" : : "r"(pattern) : "xmm7", "memory");
+	else
+		__asm__ volatile("movdqu (%0), %%xmm7" : : "r"(pattern) : "xmm7", "memory");
+	for (;;)
+		__asm__ volatile("syscall" : : "a"(SYS_pause) : "rcx", "r11", "memory");
+	return NULL;
+}
+
+static inline void *dump_child_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static inline void __attribute__((noreturn)) dump_child_main(int ready_fd, int result_fd, bool grandchild)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char *region;
+	sigset_t set;
+	uint64_t addr;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2); /* stays pending when the test sends it */
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		_exit(2);
+	sigdelset(&set, SIGUSR2);
+	region = mmap(NULL, DUMP_REGION_PAGES * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED)
+		_exit(2);
+	for (size_t i = 0; i < DUMP_REGION_PAGES; i++)
+		if (dump_page_touched(i))
+			dump_fill_page(region + i * ps, ps, i);
+	if (mprotect(region + (DUMP_REGION_PAGES - DUMP_PROTNONE_PAGES) * ps, DUMP_PROTNONE_PAGES * ps, PROT_NONE))
+		_exit(2);
+	if (grandchild) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			_exit(2);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+	}
+	for (int i = 1; i < DUMP_CHILD_THREADS; i++) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, i == 1 ? dump_child_fpu_thread : dump_child_thread, NULL))
+			_exit(2);
+	}
+	addr = (uint64_t)(uintptr_t)region;
+	if (write(ready_fd, &addr, sizeof(addr)) != sizeof(addr))
+		_exit(2);
+	for (;;) {
+		char answer;
+
+		if (sigwaitinfo(&set, NULL) < 0)
+			continue;
+		answer = dump_region_intact(region, ps) ? 'O' : 'F';
+		if (write(result_fd, &answer, 1) != 1)
+			_exit(2);
+	}
+}
+
+/* Starts the child and waits until its memory and threads are ready. */
+static inline int dump_child_start(struct dump_child *c, bool grandchild)
+{
+	int ready[2], result[2];
+	ssize_t n;
+
+	if (pipe2(ready, O_CLOEXEC) || pipe2(result, O_CLOEXEC))
+		return -errno;
+	c->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		close(ready[0]);
+		close(result[0]);
+		dump_child_main(ready[1], result[1], grandchild);
+	}
+	close(ready[1]);
+	close(result[1]);
+	c->result_fd = result[0];
+	n = read(ready[0], &c->region, sizeof(c->region));
+	close(ready[0]);
+	return n == sizeof(c->region) ? 0 : -EIO;
+}
+
+/* Asks the child to check its memory: 0 if intact, -EIO if not, -ETIMEDOUT if it doesn't answer. */
+static inline int dump_child_check_memory(struct dump_child *c)
+{
+	struct pollfd pfd = { .fd = c->result_fd, .events = POLLIN };
+	char answer;
+
+	if (kill(c->pid, SIGUSR1))
+		return -errno;
+	if (poll(&pfd, 1, 5000) != 1)
+		return -ETIMEDOUT;
+	if (read(c->result_fd, &answer, 1) != 1)
+		return -EIO;
+	return answer == 'O' ? 0 : -EIO;
+}
+
+/* State letter of /proc/PID/task/TID/stat; '?' when it can't be read. */
+static inline char dump_thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * True when the child runs on untraced with all its threads, none of them in a
+ * stop. Fills @tids (at least DUMP_CHILD_THREADS + 1 slots) with its threads.
+ */
+static inline bool dump_child_running(const struct dump_child *c, pid_t *tids, size_t *nr)
+{
+	char path[64], *status, *tracer;
+	struct dirent *de;
+	bool ok = true;
+	DIR *dir;
+
+	*nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", c->pid);
+	status = test_read_file(path);
+	if (!status)
+		return false;
+	tracer = strstr(status, "TracerPid:");
+	if (!tracer || atoi(tracer + 10) != 0) {
+		fprintf(stderr, "child %d is still traced\n", c->pid);
+		ok = false;
+	}
+	free(status);
+	snprintf(path, sizeof(path), "/proc/%d/task", c->pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while ((de = readdir(dir))) {
+		pid_t tid = atoi(de->d_name);
+		char st;
+
+		if (tid <= 0)
+			continue;
+		st = dump_thread_state(c->pid, tid);
+		if (st != 'S' && st != 'R') {
+			fprintf(stderr, "thread %d of child %d is in state %c\n", tid, c->pid, st);
+			ok = false;
+		}
+		if (*nr <= DUMP_CHILD_THREADS)
+			tids[(*nr)++] = tid;
+	}
+	closedir(dir);
+	return ok && *nr == DUMP_CHILD_THREADS;
+}
+
+/* Waits up to @ms for the child to end; returns its wait status, or -1 if it didn't. */
+static inline int dump_child_wait(struct dump_child *c, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 10) {
+		int status;
+		pid_t r = waitpid(c->pid, &status, WNOHANG);
+
+		if (r == c->pid) {
+			c->pid = 0;
+			return status;
+		}
+		if (r < 0)
+			return -1;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static inline void dump_child_stop(struct dump_child *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+	if (c->result_fd > 0)
+		close(c->result_fd);
+	c->result_fd = -1;
+}
+
+/* Runs `criu dump -t PID -D DIR -o LOG -v4 [extra]` from @tmp (its scratch files land there). */
+static inline int dump_run_criu(struct run_result *r, const char *tmp, pid_t pid, const char *dir, const char *log,
+				const char *extra)
+{
+	char criu[PATH_MAX], pidstr[32];
+	char *argv[12];
+	int n = 0;
+
+	if (test_criu_bin(criu))
+		return -ENOENT;
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	argv[n++] = criu;
+	argv[n++] = "dump";
+	argv[n++] = "-t";
+	argv[n++] = pidstr;
+	argv[n++] = (char *)"-D";
+	argv[n++] = (char *)dir;
+	argv[n++] = "-o";
+	argv[n++] = (char *)log;
+	argv[n++] = "-v4";
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n] = NULL;
+	return test_run(r, tmp, NULL, argv, NULL);
+}
+
+static inline bool dump_crit_usable(void)
+{
+	return !access(CRIT, R_OK) && !access(PYTHON, X_OK);
+}
+
+#endif /* CRIU_NG_TEST_DUMP_TEST_H */

@@ -1,0 +1,223 @@
+/*
+ * Reading a process's VMAs from /proc/PID/smaps and classifying each as CRIU's
+ * vma_entry does: protection, MAP_* flags, VMA_* status and madvise state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+
+#include "vma.h"
+
+#define LOG_PREFIX "vma: "
+#include "log.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+/* VmFlags mnemonics (proc(5)) that map to a MAP_* flag or an madvise() state. */
+struct vm_flag {
+	char name[3];
+	uint32_t map_flag;
+	int madv; /* MADV_* or -1 */
+	bool unsupported;
+};
+
+static const struct vm_flag vm_flags[] = {
+	{ "gd", MAP_GROWSDOWN, -1, false },
+	{ "nr", MAP_NORESERVE, -1, false },
+	{ "sr", 0, MADV_SEQUENTIAL, false },
+	{ "rr", 0, MADV_RANDOM, false },
+	{ "dc", 0, MADV_DONTFORK, false },
+	{ "wf", 0, MADV_WIPEONFORK, false },
+	{ "hg", 0, MADV_HUGEPAGE, false },
+	{ "nh", 0, MADV_NOHUGEPAGE, false },
+	{ "mg", 0, MADV_MERGEABLE, false },
+	{ "dd", 0, MADV_DONTDUMP, false },
+	{ "io", 0, -1, true }, /* memory-mapped I/O */
+	{ "pf", 0, -1, true }, /* raw page frames */
+	{ "ht", 0, -1, true }, /* hugetlb */
+};
+
+static void parse_vm_flags(struct vma_area *vma, const char *val)
+{
+	char name[8];
+	int n;
+
+	while (sscanf(val, "%7s%n", name, &n) == 1) {
+		val += n;
+		for (size_t i = 0; i < sizeof(vm_flags) / sizeof(vm_flags[0]); i++) {
+			const struct vm_flag *f = &vm_flags[i];
+
+			if (strcmp(name, f->name))
+				continue;
+			vma->flags |= f->map_flag;
+			if (f->madv >= 0)
+				vma->madv |= 1ull << f->madv;
+			/* The kernel's own [vvar] areas are I/O mappings too; they are recreated, not dumped. */
+			if (f->unsupported && !(vma->status & (VMA_AREA_VVAR | VMA_AREA_VDSO | VMA_AREA_VSYSCALL)))
+				vma->status |= VMA_UNSUPP;
+		}
+	}
+}
+
+/* The status of a [special] area; false when @name isn't one we know. */
+static bool classify_special(struct vma_area *vma, const char *name)
+{
+	static const struct {
+		const char *name;
+		uint32_t status;
+	} special[] = {
+		{ "[heap]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_HEAP },
+		{ "[stack]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_STACK },
+		{ "[vdso]", VMA_AREA_REGULAR | VMA_AREA_VDSO },
+		{ "[vvar]", VMA_AREA_REGULAR | VMA_AREA_VVAR },
+		{ "[vvar_vclock]", VMA_AREA_REGULAR | VMA_AREA_VVAR },
+		{ "[vsyscall]", VMA_AREA_VSYSCALL },
+	};
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		if (!strcmp(name, special[i].name)) {
+			vma->status |= special[i].status;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void classify(struct vma_area *vma, char shared, const char *name)
+{
+	size_t len = strlen(name), slen = strlen(DELETED_SUFFIX);
+
+	vma->flags |= shared == 's' ? MAP_SHARED : MAP_PRIVATE;
+	if (!*name || !strncmp(name, "[anon:", 6) || !strncmp(name, "[anon_shmem:", 12)) {
+		/* Anonymous, possibly named with PR_SET_VMA_ANON_NAME. */
+		vma->flags |= MAP_ANONYMOUS;
+		vma->status |= VMA_AREA_REGULAR | (shared == 's' ? VMA_ANON_SHARED : VMA_ANON_PRIVATE);
+		return;
+	}
+	if (name[0] == '[') {
+		if (!classify_special(vma, name))
+			vma->status |= VMA_UNSUPP;
+		if (vma->status & (VMA_AREA_HEAP | VMA_AREA_STACK))
+			vma->flags |= MAP_ANONYMOUS;
+		return;
+	}
+	if (len > slen && !strcmp(name + len - slen, DELETED_SUFFIX)) {
+		vma->deleted = true;
+		len -= slen;
+	}
+	vma->path = strndup(name, len);
+	if (!strncmp(name, "/dev/zero", 9) && vma->deleted && shared == 's') {
+		/* A MAP_SHARED | MAP_ANONYMOUS mapping: shmem the kernel names after /dev/zero. */
+		vma->flags |= MAP_ANONYMOUS;
+		vma->status |= VMA_AREA_REGULAR | VMA_ANON_SHARED;
+	} else if (!strncmp(name, "/SYSV", 5) && vma->deleted) {
+		vma->status |= VMA_AREA_REGULAR | VMA_AREA_SYSVIPC;
+	} else if (!strcmp(name, "/[aio] (deleted)")) {
+		vma->status |= VMA_AREA_REGULAR | VMA_AREA_AIORING;
+	} else {
+		vma->status |= VMA_AREA_REGULAR | (shared == 's' ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+	}
+}
+
+static int vma_list_add(struct vma_list *list, struct vma_area **vma)
+{
+	if (list->nr == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 64;
+		struct vma_area *vmas = realloc(list->vmas, cap * sizeof(*vmas));
+
+		if (!vmas)
+			return -ENOMEM;
+		list->vmas = vmas;
+		list->cap = cap;
+	}
+	*vma = &list->vmas[list->nr++];
+	memset(*vma, 0, sizeof(**vma));
+	return 0;
+}
+
+/* A "start-end perms offset dev inode [name]" line; returns 1 if @line isn't one. */
+static int parse_header(struct vma_list *list, const char *line)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned int maj, min;
+	char perms[5], name[4096 + 64];
+	struct vma_area *vma;
+	int n = 0, ret;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, perms, &pgoff, &maj, &min, &ino, &n) != 7)
+		return 1;
+	name[0] = '\0';
+	sscanf(line + n, " %4159[^\n]", name);
+	ret = vma_list_add(list, &vma);
+	if (ret)
+		return ret;
+	vma->start = start;
+	vma->end = end;
+	vma->pgoff = pgoff;
+	vma->dev = makedev(maj, min);
+	vma->ino = ino;
+	vma->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+		    (perms[2] == 'x' ? PROT_EXEC : 0);
+	classify(vma, perms[3], name);
+	if (name[0] == '/' && !vma->path)
+		return -ENOMEM;
+	return 0;
+}
+
+int vma_list_collect(pid_t pid, struct vma_list *list)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		pr_perror("Can't open %s", path);
+		return -errno;
+	}
+	while (!ret && getline(&line, &cap, f) > 0) {
+		if (!strncmp(line, "VmFlags:", 8)) {
+			if (list->nr)
+				parse_vm_flags(&list->vmas[list->nr - 1], line + 8);
+			continue;
+		}
+		ret = parse_header(list, line);
+		if (ret == 1)
+			ret = 0; /* one of the counters of the VMA */
+	}
+	if (!ret && ferror(f))
+		ret = -EIO;
+	if (ret)
+		pr_err("%s: can't parse (%d)\n", path, ret);
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+void vma_list_free(struct vma_list *list)
+{
+	for (size_t i = 0; i < list->nr; i++)
+		free(list->vmas[i].path);
+	free(list->vmas);
+	memset(list, 0, sizeof(*list));
+}
+
+bool vma_has_private_pages(const struct vma_area *vma)
+{
+	if (!(vma->status & VMA_AREA_REGULAR) || (vma->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_UNSUPP)))
+		return false;
+	return vma->flags & MAP_PRIVATE;
+}
+
+const struct vma_area *vma_list_find_heap(const struct vma_list *list)
+{
+	for (size_t i = 0; i < list->nr; i++)
+		if (list->vmas[i].status & VMA_AREA_HEAP)
+			return &list->vmas[i];
+	return NULL;
+}
