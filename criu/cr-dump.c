@@ -5,7 +5,6 @@
  * failure lets it go untouched: a failed dump never costs the process its life.
  * A tree with children is refused for now.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,7 +17,7 @@
 
 #include "core.h"
 #include "cr-dump.h"
-#include "files-reg.h"
+#include "files.h"
 #include "fs.h"
 #include "ids.h"
 #include "inventory.h"
@@ -43,12 +42,13 @@ struct dump_task {
 	struct proc_stat stat;
 	struct proc_status status;
 	struct vma_list vmas;
-	struct files_reg files;
+	struct files_dump files;
 	uint32_t *vma_file_ids;
 	uint32_t exe_id;
 	uint32_t cwd_id;
 	uint32_t root_id;
 	bool stopped; /* in a group stop before the dump froze it */
+	bool shell_job;
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -83,11 +83,11 @@ static int collect_files(struct dump_task *dt)
 {
 	int ret;
 
-	ret = files_reg_add_link(&dt->files, dt->pid, "exe", O_RDONLY, &dt->exe_id);
+	ret = files_reg_add_link(&dt->files.reg, dt->pid, "exe", O_RDONLY, &dt->exe_id);
 	if (!ret)
-		ret = files_reg_add_link(&dt->files, dt->pid, "cwd", O_RDONLY | O_DIRECTORY, &dt->cwd_id);
+		ret = files_reg_add_link(&dt->files.reg, dt->pid, "cwd", O_RDONLY | O_DIRECTORY, &dt->cwd_id);
 	if (!ret)
-		ret = files_reg_add_link(&dt->files, dt->pid, "root", O_RDONLY | O_DIRECTORY, &dt->root_id);
+		ret = files_reg_add_link(&dt->files.reg, dt->pid, "root", O_RDONLY | O_DIRECTORY, &dt->root_id);
 	if (ret)
 		return ret;
 	dt->vma_file_ids = calloc(dt->vmas.nr ? dt->vmas.nr : 1, sizeof(*dt->vma_file_ids));
@@ -104,29 +104,22 @@ static int collect_files(struct dump_task *dt)
 			flags = O_RDWR;
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", dt->pid, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end);
-		ret = files_reg_add(&dt->files, vma->path, link, flags, &dt->vma_file_ids[i]);
+		ret = files_reg_add(&dt->files.reg, vma->path, link, flags, &dt->vma_file_ids[i]);
 	}
 	return ret;
 }
 
-/* Open files are the next slice: say so rather than drop them silently. */
-static void warn_fds(pid_t pid)
+/* The open fds: every one recorded, or the dump refused naming the first that can't be. */
+static int collect_fds(struct dump_task *dt)
 {
-	struct dirent *de;
-	char path[64];
-	size_t nr = 0;
-	DIR *dir;
+	struct fds_collect_args args = {
+		.pid = dt->pid,
+		.shell_job = dt->shell_job,
+		.uid = dt->status.uid[0],
+		.euid = dt->status.uid[1],
+	};
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			nr++;
-	closedir(dir);
-	if (nr)
-		pr_warn("the %zu open file descriptor(s) of process %d are not dumped yet\n", nr, pid);
+	return files_collect_fds(&dt->files, &args);
 }
 
 static int collect_task(struct dump_task *dt)
@@ -144,12 +137,13 @@ static int collect_task(struct dump_task *dt)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	warn_fds(dt->pid);
 	ret = vma_list_collect(dt->pid, &dt->vmas);
 	if (!ret)
 		ret = check_vmas(dt);
 	if (!ret)
 		ret = collect_files(dt);
+	if (!ret)
+		ret = collect_fds(dt);
 	return ret;
 }
 
@@ -181,7 +175,7 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 	if (!ret)
 		ret = mm_dump(dirfd, &mm);
 	if (!ret)
-		ret = files_reg_write(&dt->files, dirfd);
+		ret = files_dump_write(&dt->files, dirfd, ids.files_id);
 	if (!ret)
 		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, &ms);
 	stats->memdump_us = ms.scan_us;
@@ -199,6 +193,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		.tids = task->threads,
 		.nr_tids = task->nr_threads,
 		.stopped = stopped,
+		.shell_job = ctx->opts->shell_job,
 	};
 	int ret;
 
@@ -210,7 +205,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 	if (!ret)
 		ret = write_images(ctx, &dt, stats);
 	free(dt.vma_file_ids);
-	files_reg_free(&dt.files);
+	files_dump_free(&dt.files);
 	vma_list_free(&dt.vmas);
 	proc_status_fini(&dt.status);
 	return ret;

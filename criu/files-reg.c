@@ -1,7 +1,9 @@
 /*
- * The regular files of a dump that no fd holds (executable, cwd, root, mapped
- * files): one id each, written as file_entry { type REG, reg_file_entry } in
- * files.img.
+ * The regular files of a dump: the executable, cwd, root and mapped files (no
+ * fd holds them) and the open files of the fds, one id each, written as
+ * file_entry { type REG, reg_file_entry } in files.img; an unlinked open file
+ * also gets a ghost-file-ID.img (see files-ghost.c) and an entry of
+ * remap-fpath.img pointing its id at the ghost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,15 +14,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files-ghost.h"
 #include "files-reg.h"
 #include "image.h"
 
 #include "fdinfo.pb-c.h"
+#include "remap-file-path.pb-c.h"
 
 #define LOG_PREFIX "files: "
 #include "log.h"
 
 #define DELETED_SUFFIX " (deleted)"
+
+uint32_t files_reg_new_id(struct files_reg *fr)
+{
+	return ++fr->next_id;
+}
+
+/* A new zeroed slot at the end of the table, or NULL when out of memory. */
+static struct reg_file *new_file(struct files_reg *fr)
+{
+	struct reg_file *f;
+
+	if (fr->nr == fr->cap) {
+		size_t cap = fr->cap ? fr->cap * 2 : 16;
+		struct reg_file *files = realloc(fr->files, cap * sizeof(*files));
+
+		if (!files)
+			return NULL;
+		fr->files = files;
+		fr->cap = cap;
+	}
+	f = &fr->files[fr->nr];
+	memset(f, 0, sizeof(*f));
+	f->mnt_id = -1;
+	f->ghost_fd = -1;
+	return f;
+}
 
 int files_reg_add(struct files_reg *fr, const char *path, const char *proc_link, uint32_t flags, uint32_t *id)
 {
@@ -28,7 +58,7 @@ int files_reg_add(struct files_reg *fr, const char *path, const char *proc_link,
 	struct stat st;
 
 	for (size_t i = 0; i < fr->nr; i++) {
-		if (fr->files[i].flags == flags && !strcmp(fr->files[i].path, path)) {
+		if (!fr->files[i].of_fd && fr->files[i].flags == flags && !strcmp(fr->files[i].path, path)) {
 			*id = fr->files[i].id;
 			return 0;
 		}
@@ -37,20 +67,13 @@ int files_reg_add(struct files_reg *fr, const char *path, const char *proc_link,
 		pr_perror("Can't stat %s (%s)", proc_link, path);
 		return -errno;
 	}
-	if (fr->nr == fr->cap) {
-		size_t cap = fr->cap ? fr->cap * 2 : 16;
-		struct reg_file *files = realloc(fr->files, cap * sizeof(*files));
-
-		if (!files)
-			return -ENOMEM;
-		fr->files = files;
-		fr->cap = cap;
-	}
-	f = &fr->files[fr->nr];
+	f = new_file(fr);
+	if (!f)
+		return -ENOMEM;
 	f->path = strdup(path);
 	if (!f->path)
 		return -ENOMEM;
-	f->id = ++fr->next_id;
+	f->id = files_reg_new_id(fr);
 	f->flags = flags;
 	f->size = (uint64_t)st.st_size;
 	f->mode = st.st_mode;
@@ -83,17 +106,51 @@ int files_reg_add_link(struct files_reg *fr, pid_t pid, const char *link, uint32
 	return files_reg_add(fr, target, path, flags, id);
 }
 
+int files_reg_add_fd(struct files_reg *fr, const struct reg_fd_info *info, uint32_t *id)
+{
+	struct reg_file *f = new_file(fr);
+
+	if (!f || !(f->path = strdup(info->path))) {
+		if (info->ghost_fd >= 0)
+			close(info->ghost_fd);
+		return -ENOMEM;
+	}
+	f->id = files_reg_new_id(fr);
+	f->flags = info->flags;
+	f->size = (uint64_t)info->st->st_size;
+	f->mode = info->st->st_mode;
+	f->pos = info->pos;
+	f->mnt_id = info->mnt_id;
+	f->fown = info->fown;
+	f->of_fd = true;
+	if (info->ghost_fd >= 0) {
+		f->ghost_fd = info->ghost_fd;
+		f->ghost_id = ++fr->next_ghost_id;
+		f->ghost_st = *info->st;
+	}
+	fr->nr++;
+	*id = f->id;
+	return 0;
+}
+
 static int write_one(struct cr_img *img, const struct reg_file *f)
 {
 	FileEntry fe = FILE_ENTRY__INIT;
 	RegFileEntry reg = REG_FILE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
 
+	fown.uid = f->fown.uid;
+	fown.euid = f->fown.euid;
+	fown.signum = f->fown.signum;
+	fown.pid_type = f->fown.pid_type;
+	fown.pid = f->fown.pid;
 	reg.id = f->id;
 	reg.flags = f->flags;
-	reg.pos = 0;
+	reg.pos = f->pos;
 	reg.fown = &fown;
 	reg.name = f->path;
+	if (f->mnt_id >= 0)
+		reg.has_mnt_id = 1, reg.mnt_id = f->mnt_id;
 	reg.has_size = 1, reg.size = f->size;
 	reg.has_mode = 1, reg.mode = f->mode;
 	fe.type = FD_TYPES__REG;
@@ -102,24 +159,49 @@ static int write_one(struct cr_img *img, const struct reg_file *f)
 	return img_write_entry(img, &fe);
 }
 
-int files_reg_write(const struct files_reg *fr, int dirfd)
+int files_reg_write_entries(const struct files_reg *fr, struct cr_img *img)
 {
-	struct cr_img *img;
-	int ret, cret;
+	int ret = 0;
 
-	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_FILES);
-	if (ret)
-		return ret;
 	for (size_t i = 0; !ret && i < fr->nr; i++)
 		ret = write_one(img, &fr->files[i]);
+	return ret;
+}
+
+int files_reg_write_ghosts(const struct files_reg *fr, int dirfd)
+{
+	struct cr_img *img;
+	int ret = 0, cret;
+
+	if (!fr->next_ghost_id)
+		return 0;
+	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_REMAP_FPATH);
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < fr->nr; i++) {
+		const struct reg_file *f = &fr->files[i];
+		RemapFilePathEntry rpe = REMAP_FILE_PATH_ENTRY__INIT;
+
+		if (!f->ghost_id)
+			continue;
+		rpe.orig_id = f->id;
+		rpe.remap_id = f->ghost_id;
+		rpe.has_remap_type = 1, rpe.remap_type = REMAP_TYPE__GHOST;
+		ret = img_write_entry(img, &rpe);
+		if (!ret)
+			ret = ghost_file_write(dirfd, f->ghost_id, f->ghost_fd, &f->ghost_st, f->path);
+	}
 	cret = img_close(img);
 	return ret ?: cret;
 }
 
 void files_reg_free(struct files_reg *fr)
 {
-	for (size_t i = 0; i < fr->nr; i++)
+	for (size_t i = 0; i < fr->nr; i++) {
 		free(fr->files[i].path);
+		if (fr->files[i].ghost_fd >= 0)
+			close(fr->files[i].ghost_fd);
+	}
 	free(fr->files);
 	memset(fr, 0, sizeof(*fr));
 }

@@ -10,14 +10,17 @@
 #include "creds.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
+#include "ghost-file.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "regfile.pb-c.h"
+#include "remap-file-path.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "stats.pb-c.h"
 #include "tcp-stream.pb-c.h"
+#include "tty.pb-c.h"
 
 #define DESC(type, fmt, first, mag, pb) [type] = { .name_fmt = fmt, .first_magic = first, .magic = mag, .entry = pb }
 
@@ -40,6 +43,11 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_TCP_STREAM, "tcp-stream-%x.img", IMG_COMMON_MAGIC, TCP_STREAM_MAGIC,
 	     &tcp_stream_entry__descriptor),
 	DESC(CR_IMG_INETSK, "inetsk.img", IMG_COMMON_MAGIC, INETSK_MAGIC, &inet_sk_entry__descriptor),
+	DESC(CR_IMG_REMAP_FPATH, "remap-fpath.img", IMG_COMMON_MAGIC, REMAP_FPATH_MAGIC,
+	     &remap_file_path_entry__descriptor),
+	DESC(CR_IMG_GHOST_FILE, "ghost-file-%x.img", IMG_COMMON_MAGIC, GHOST_FILE_MAGIC,
+	     &ghost_file_entry__descriptor),
+	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
 };
 
 const struct cr_img_desc *cr_img_desc_get(enum cr_img_type type)

@@ -1,14 +1,30 @@
 /*
- * Regular files a dump refers to without an fd (the executable, cwd and root,
- * the files behind VMAs), collected with an id each and written as REG entries
- * of files.img. One table per dump, owned by the caller.
+ * The regular files of a dump, collected with an id each and written as REG
+ * entries of files.img: those it refers to without an fd (the executable, cwd
+ * and root, the files behind VMAs) and those its fds hold, with their offset,
+ * flags and owner. An fd's file that was unlinked is a ghost: its contents go
+ * to ghost-file-ID.img and remap-fpath.img ties the two. One table per dump,
+ * owned by the caller.
  */
 #ifndef CRIU_NG_FILES_REG_H
 #define CRIU_NG_FILES_REG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+struct cr_img;
+
+/* F_SETOWN_EX / F_SETSIG settings of an open file (fown_entry). */
+struct reg_fown {
+	uint32_t uid;
+	uint32_t euid;
+	uint32_t signum;
+	uint32_t pid_type;
+	uint32_t pid;
+};
 
 struct reg_file {
 	uint32_t id;
@@ -16,14 +32,39 @@ struct reg_file {
 	char *path;
 	uint64_t size;
 	uint32_t mode;
+	uint64_t pos;
+	int mnt_id; /* -1 when not known */
+	struct reg_fown fown;
+	bool of_fd;	   /* the open file of an fd: never shared with a VMA's */
+	uint32_t ghost_id; /* 0, or the id of the ghost-file image of an unlinked file */
+	int ghost_fd;	   /* reads the ghost's contents; -1 when not a ghost */
+	struct stat ghost_st;
 };
 
 struct files_reg {
 	struct reg_file *files;
 	size_t nr;
 	size_t cap;
-	uint32_t next_id; /* ids are given from 1 up */
+	uint32_t next_id;	/* ids are given from 1 up */
+	uint32_t next_ghost_id; /* so are ghost ids */
 };
+
+/* What an fd tells of its open regular file (or directory, or memory character device). */
+struct reg_fd_info {
+	const char *path; /* as the process sees it, " (deleted)" removed */
+	uint32_t flags;	  /* file status flags, without O_CLOEXEC (a property of the fd) */
+	uint64_t pos;
+	int mnt_id;
+	struct reg_fown fown;
+	const struct stat *st;
+	int ghost_fd; /* for an unlinked file, reads it (taken over, closed by the table); else -1 */
+};
+
+/*
+ * Gives a new id to the file of a table, so that later calls can't collide with it.
+ * Returns the id (never 0).
+ */
+uint32_t files_reg_new_id(struct files_reg *fr);
 
 /*
  * Records the file @path (absolute, as the process sees it) opened with @flags and
@@ -42,8 +83,22 @@ __attribute__((warn_unused_result)) int files_reg_add(struct files_reg *fr, cons
 __attribute__((warn_unused_result)) int files_reg_add_link(struct files_reg *fr, pid_t pid, const char *link,
 							   uint32_t flags, uint32_t *id);
 
-/* Writes files.img in @dirfd. Returns 0 or -errno. */
-__attribute__((warn_unused_result)) int files_reg_write(const struct files_reg *fr, int dirfd);
+/*
+ * Records the open file description behind an fd and sets *@id to its new id; with
+ * a ghost_fd, as a ghost file (its contents are read when the images are written).
+ * Returns 0 or -errno; the ghost_fd is closed on failure.
+ */
+__attribute__((warn_unused_result)) int files_reg_add_fd(struct files_reg *fr, const struct reg_fd_info *info,
+							 uint32_t *id);
+
+/* Appends one REG file_entry per file to @img (files.img). Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int files_reg_write_entries(const struct files_reg *fr, struct cr_img *img);
+
+/*
+ * Writes remap-fpath.img and one ghost-file-ID.img per ghost in @dirfd, nothing
+ * when there is no ghost. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int files_reg_write_ghosts(const struct files_reg *fr, int dirfd);
 
 void files_reg_free(struct files_reg *fr);
 

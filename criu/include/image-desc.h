@@ -26,6 +26,9 @@ enum cr_img_type {
 	CR_IMG_CREDS,		/* creds-PID.img of older CRIU versions (read only) */
 	CR_IMG_TCP_STREAM,	/* tcp-stream-INODE.img, the inode in hex */
 	CR_IMG_INETSK,		/* inetsk.img of older CRIU versions (read only) */
+	CR_IMG_REMAP_FPATH,	/* remap-fpath.img: files reached through another (ghost files) */
+	CR_IMG_GHOST_FILE,	/* ghost-file-ID.img, the id in hex: an unlinked file and its contents */
+	CR_IMG_TTY_INFO,	/* tty-info.img: the terminals the open tty files refer to */
 	CR_IMG_MAX,
 };
 

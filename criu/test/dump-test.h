@@ -4,7 +4,9 @@
  * pattern (every third page left untouched, the last ones PROT_NONE), that
  * checks its own memory on SIGUSR1 and blocks SIGUSR2 (sent to it, it stays
  * pending); running `criu dump` on it; decoding the images with CRIU's crit.
- * The test is the child's parent and reaps it itself.
+ * The test is the child's parent and reaps it itself. The child holds no pipe
+ * nor terminal a dump would refuse: its stdio is /dev/null and it answers
+ * through a named FIFO it opens only to write an answer.
  */
 #ifndef CRIU_NG_TEST_DUMP_TEST_H
 #define CRIU_NG_TEST_DUMP_TEST_H
@@ -32,7 +34,9 @@
 
 struct dump_child {
 	pid_t pid;
-	int result_fd;	 /* the child answers 'O' (memory intact) or 'F' on it */
+	int result_fd;	 /* the child answers 'O' (memory intact) or 'F' on it (a FIFO) */
+	char fifo_dir[256];
+	char fifo[300];
 	uint64_t region; /* address of the pattern region in the child */
 	size_t page_size;
 };
@@ -116,13 +120,43 @@ static inline void *dump_child_thread(void *arg)
 	return NULL;
 }
 
-static inline void __attribute__((noreturn)) dump_child_main(int ready_fd, int result_fd, bool grandchild)
+/*
+ * Points stdin, stdout and stderr of a test child at /dev/null and closes every
+ * other fd it inherited but @keep_fd, so that a dump doesn't meet a pipe or a tty.
+ */
+static inline void dump_child_quiet_stdio(int keep_fd)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(2);
+	if (keep_fd > 3 && close_range(3, (unsigned int)keep_fd - 1, 0))
+		_exit(2);
+	if (close_range(keep_fd >= 3 ? (unsigned int)keep_fd + 1 : 3, ~0u, 0))
+		_exit(2);
+}
+
+/* Writes @answer to the FIFO @fifo, opened just for that. */
+static inline int dump_child_answer(const char *fifo, char answer)
+{
+	int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, &answer, 1);
+	close(fd);
+	return n == 1 ? 0 : -1;
+}
+
+static inline void __attribute__((noreturn)) dump_child_main(int ready_fd, const char *fifo, bool grandchild)
 {
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned char *region;
 	sigset_t set;
 	uint64_t addr;
 
+	dump_child_quiet_stdio(ready_fd);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2); /* stays pending when the test sends it */
 	sigaddset(&set, SIGUSR1);
@@ -157,13 +191,14 @@ static inline void __attribute__((noreturn)) dump_child_main(int ready_fd, int r
 	addr = (uint64_t)(uintptr_t)region;
 	if (write(ready_fd, &addr, sizeof(addr)) != sizeof(addr))
 		_exit(2);
+	close(ready_fd);
 	for (;;) {
 		char answer;
 
 		if (sigwaitinfo(&set, NULL) < 0)
 			continue;
 		answer = dump_region_intact(region, ps) ? 'O' : 'F';
-		if (write(result_fd, &answer, 1) != 1)
+		if (dump_child_answer(fifo, answer))
 			_exit(2);
 	}
 }
@@ -171,10 +206,17 @@ static inline void __attribute__((noreturn)) dump_child_main(int ready_fd, int r
 /* Starts the child and waits until its memory and threads are ready. */
 static inline int dump_child_start(struct dump_child *c, bool grandchild)
 {
-	int ready[2], result[2];
+	int ready[2], ret;
 	ssize_t n;
 
-	if (pipe2(ready, O_CLOEXEC) || pipe2(result, O_CLOEXEC))
+	ret = test_mkdtemp(c->fifo_dir, sizeof(c->fifo_dir), "child");
+	if (ret)
+		return ret;
+	snprintf(c->fifo, sizeof(c->fifo), "%s/answer", c->fifo_dir);
+	/* Read-write: the child's open never blocks, and its closes never make us see an end of file. */
+	if (mkfifo(c->fifo, 0600) || (c->result_fd = open(c->fifo, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	if (pipe2(ready, O_CLOEXEC))
 		return -errno;
 	c->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	c->pid = fork();
@@ -182,12 +224,10 @@ static inline int dump_child_start(struct dump_child *c, bool grandchild)
 		return -errno;
 	if (c->pid == 0) {
 		close(ready[0]);
-		close(result[0]);
-		dump_child_main(ready[1], result[1], grandchild);
+		close(c->result_fd);
+		dump_child_main(ready[1], c->fifo, grandchild);
 	}
 	close(ready[1]);
-	close(result[1]);
-	c->result_fd = result[0];
 	n = read(ready[0], &c->region, sizeof(c->region));
 	close(ready[0]);
 	return n == sizeof(c->region) ? 0 : -EIO;
@@ -300,6 +340,11 @@ static inline void dump_child_stop(struct dump_child *c)
 	if (c->result_fd > 0)
 		close(c->result_fd);
 	c->result_fd = -1;
+	if (c->fifo[0]) {
+		unlink(c->fifo);
+		rmdir(c->fifo_dir);
+		c->fifo[0] = '\0';
+	}
 }
 
 /* Runs `criu dump -t PID -D DIR -o LOG -v4 [extra]` from @tmp (its scratch files land there). */

@@ -51,8 +51,10 @@ static void __attribute__((noreturn)) child_main(const char *file, int ready_fd)
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
 	struct maps m;
 	char *priv, *shr, *dontfork, *gd;
-	int fd = open(file, O_RDWR);
+	int fd;
 
+	dump_child_quiet_stdio(ready_fd);
+	fd = open(file, O_RDWR);
 	if (fd < 0)
 		_exit(2);
 	priv = mmap(NULL, MAP_PAGES * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
@@ -74,6 +76,7 @@ static void __attribute__((noreturn)) child_main(const char *file, int ready_fd)
 	m = (struct maps){ (uintptr_t)priv, (uintptr_t)shr, (uintptr_t)dontfork, (uintptr_t)gd };
 	if (write(ready_fd, &m, sizeof(m)) != sizeof(m))
 		_exit(2);
+	close(ready_fd);
 	for (;;)
 		pause();
 }

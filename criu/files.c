@@ -1,0 +1,501 @@
+/*
+ * The open file descriptors of a process. Each fd is looked at from outside:
+ * /proc/PID/fd/N (what it points at, stat), /proc/PID/fdinfo/N (flags,
+ * position, mount), kcmp(KCMP_FILE) to find the fds sharing one open file
+ * description, and a copy of the description taken with pidfd_getfd() for what
+ * only the file can tell (owner, signal, terminal settings). Regular files,
+ * directories and memory character devices (/dev/null, /dev/urandom, ...) are
+ * REG files, unlinked ones ghosts; terminals go to tty.c with --shell-job; every
+ * other kind is refused, naming the fd.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "files-ghost.h"
+#include "files.h"
+#include "image.h"
+#include "proc-parse.h"
+
+#include "fdinfo.pb-c.h"
+
+#define LOG_PREFIX "files: "
+#include "log.h"
+
+#define DELETED_SUFFIX " (deleted)"
+#define MEM_MAJOR 1 /* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, ... */
+
+/* One fd being looked at. */
+struct fd_probe {
+	int fd;
+	char link[PATH_MAX]; /* what /proc/PID/fd/N points at */
+	struct stat st;
+	uint64_t pos;
+	uint32_t flags; /* of fdinfo, O_CLOEXEC included */
+	int mnt_id;
+	int dup_fd; /* our copy of the description, -1 until taken */
+};
+
+/* What the whole collection needs. */
+struct fds_collect {
+	const struct fds_collect_args *args;
+	struct files_dump *fdump;
+	int pidfd;
+	char root[PATH_MAX]; /* root of the process as we see it, "" when it is ours */
+};
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_getfd(int pidfd, int fd)
+{
+	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The fd numbers of @pid, ascending, in a malloc'ed array. */
+static int list_fds(pid_t pid, int **fds, size_t *nr)
+{
+	size_t cap = 0, n = 0;
+	struct dirent *de;
+	char path[64];
+	int *v = NULL;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	if (!dir) {
+		pr_perror("Can't open %s", path);
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			int *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = atoi(de->d_name);
+	}
+	closedir(dir);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_int);
+	*fds = v;
+	*nr = n;
+	return 0;
+}
+
+/* Reads pos, flags and mnt_id of /proc/PID/fdinfo/N. */
+static int parse_fdinfo(pid_t pid, struct fd_probe *p)
+{
+	bool has_pos = false, has_flags = false;
+	char name[64], *buf, *line, *save;
+	size_t len;
+	int ret;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", p->fd);
+	ret = proc_read_file(pid, name, &buf, &len);
+	if (ret) {
+		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
+		return ret;
+	}
+	p->mnt_id = -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long v;
+		int m;
+
+		if (sscanf(line, "pos: %llu", &v) == 1)
+			p->pos = v, has_pos = true;
+		else if (sscanf(line, "flags: %llo", &v) == 1)
+			p->flags = (uint32_t)v, has_flags = true;
+		else if (sscanf(line, "mnt_id: %d", &m) == 1)
+			p->mnt_id = m;
+	}
+	free(buf);
+	if (!has_pos || !has_flags) {
+		pr_err("/proc/%d/%s lacks pos or flags\n", pid, name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fills the link, stat and fdinfo of fd @p->fd; -ENOENT if it was closed meanwhile (it can't be: frozen). */
+static int probe_fd(pid_t pid, struct fd_probe *p)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, p->fd);
+	n = readlink(path, p->link, sizeof(p->link) - 1);
+	if (n < 0) {
+		pr_perror("Can't read the link %s", path);
+		return -errno;
+	}
+	p->link[n] = '\0';
+	if (stat(path, &p->st) < 0) {
+		pr_perror("Can't stat %s (%s)", path, p->link);
+		return -errno;
+	}
+	return parse_fdinfo(pid, p);
+}
+
+/* The earlier fd sharing @p's open file description, or NULL. */
+static const struct fd_entry *find_shared(const struct fds_collect *c, const struct fd_probe *p)
+{
+	const struct fd_table *t = &c->fdump->fds;
+	pid_t pid = c->args->pid;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct fd_entry *e = &t->fds[i];
+
+		if (e->dev != p->st.st_dev || e->ino != p->st.st_ino)
+			continue;
+		if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, e->fd, p->fd) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The file owner and signal of the description (F_GETOWN_EX, F_GETSIG on our copy). */
+static int read_fown(const struct fds_collect *c, const struct fd_probe *p, struct reg_fown *fown)
+{
+	struct f_owner_ex owner;
+	int sig;
+
+	memset(fown, 0, sizeof(*fown));
+	if (p->dup_fd < 0) /* an O_PATH file has no owner */
+		return 0;
+	if (fcntl(p->dup_fd, F_GETOWN_EX, &owner) < 0) {
+		pr_perror("Can't read the owner of fd %d of process %d", p->fd, c->args->pid);
+		return -errno;
+	}
+	sig = fcntl(p->dup_fd, F_GETSIG);
+	if (sig < 0) {
+		pr_perror("Can't read the signal of fd %d of process %d", p->fd, c->args->pid);
+		return -errno;
+	}
+	fown->signum = (uint32_t)sig;
+	if (owner.pid) {
+		/* The kernel keeps the creds of whoever set the owner; the process's own are the best guess. */
+		fown->uid = c->args->uid;
+		fown->euid = c->args->euid;
+		fown->pid_type = (uint32_t)owner.type;
+		fown->pid = (uint32_t)owner.pid;
+	}
+	return 0;
+}
+
+/* Names the kind of an fd that can't be dumped, for the error message. */
+static const char *unsupported_kind(const struct fd_probe *p)
+{
+	mode_t m = p->st.st_mode;
+
+	if (S_ISFIFO(m))
+		return strncmp(p->link, "pipe:", 5) ? "a FIFO" : "a pipe";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (!strncmp(p->link, "anon_inode:", 11))
+		return "an anonymous inode file (eventfd, epoll, timerfd, signalfd, ...)";
+	if (!strncmp(p->link, "/memfd:", 7))
+		return "a memfd";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISCHR(m))
+		return "a character device other than a memory device or a terminal";
+	return "a file of a kind not supported";
+}
+
+static int refuse(const struct fds_collect *c, const struct fd_probe *p)
+{
+	if (S_ISCHR(p->st.st_mode) || S_ISBLK(p->st.st_mode))
+		pr_err("fd %d of process %d is %s (%s, device %u:%u): not supported yet\n", p->fd, c->args->pid,
+		       unsupported_kind(p), p->link, major(p->st.st_rdev), minor(p->st.st_rdev));
+	else
+		pr_err("fd %d of process %d is %s (%s): not supported yet\n", p->fd, c->args->pid, unsupported_kind(p),
+		       p->link);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * The path of @p as the process sees it, " (deleted)" removed, in @path; sets
+ * *@ghost when the file was unlinked (no link left), so must be dumped as a ghost.
+ */
+static int fd_path(const struct fds_collect *c, const struct fd_probe *p, char *path, bool *ghost)
+{
+	size_t n = strlen(p->link), slen = strlen(DELETED_SUFFIX), rlen = strlen(c->root);
+	struct stat st;
+
+	*ghost = false;
+	if (p->link[0] != '/') {
+		pr_err("fd %d of process %d points to %s, not a path: not supported yet\n", p->fd, c->args->pid,
+		       p->link);
+		return -EOPNOTSUPP;
+	}
+	memcpy(path, p->link, n + 1);
+	if (n > slen && !strcmp(path + n - slen, DELETED_SUFFIX) &&
+	    (stat(p->link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino)) {
+		if (p->st.st_nlink) {
+			pr_err("fd %d of process %d is the file %s, removed from its path but linked elsewhere: "
+			       "not supported yet\n",
+			       p->fd, c->args->pid, p->link);
+			return -EOPNOTSUPP;
+		}
+		path[n - slen] = '\0';
+		*ghost = true;
+	}
+	if (rlen && !strncmp(path, c->root, rlen) && path[rlen] == '/')
+		memmove(path, path + rlen, strlen(path + rlen) + 1);
+	return 0;
+}
+
+/* A regular file, a directory or a memory device: a REG entry (a ghost for an unlinked file). */
+static int add_reg(struct fds_collect *c, const struct fd_probe *p, uint32_t *id)
+{
+	struct reg_fd_info info = {
+		.flags = p->flags & ~O_CLOEXEC, .pos = p->pos, .mnt_id = p->mnt_id, .st = &p->st, .ghost_fd = -1
+	};
+	char path[PATH_MAX], link[64];
+	bool ghost;
+	int ret;
+
+	if (!strncmp(p->link, "/memfd:", 7))
+		return refuse(c, p);
+	ret = fd_path(c, p, path, &ghost);
+	if (!ret)
+		ret = read_fown(c, p, &info.fown);
+	if (ret)
+		return ret;
+	if (ghost) {
+		ret = ghost_file_check(&p->st, path);
+		if (ret) {
+			pr_err("fd %d of process %d is the unlinked file %s, which can't be dumped\n", p->fd,
+			       c->args->pid, path);
+			return ret;
+		}
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", c->args->pid, p->fd);
+		info.ghost_fd = open(link, O_RDONLY | O_CLOEXEC);
+		if (info.ghost_fd < 0) {
+			pr_perror("Can't open the unlinked file %s through %s", path, link);
+			return -errno;
+		}
+		pr_info("fd %d: the unlinked file %s (%lld bytes) is dumped as a ghost\n", p->fd, path,
+			(long long)p->st.st_size);
+	}
+	info.path = path;
+	return files_reg_add_fd(&c->fdump->reg, &info, id);
+}
+
+static int add_tty(struct fds_collect *c, const struct fd_probe *p, uint32_t *id)
+{
+	struct tty_fd_info info = { .pid = c->args->pid,
+				    .fd = p->fd,
+				    .dup_fd = p->dup_fd,
+				    .path = p->link,
+				    .flags = p->flags & ~O_CLOEXEC,
+				    .st = &p->st };
+	int ret;
+
+	if (!c->args->shell_job) {
+		pr_err("fd %d of process %d is the terminal %s: dump it with --shell-job (-j)\n", p->fd, c->args->pid,
+		       p->link);
+		return -EOPNOTSUPP;
+	}
+	ret = read_fown(c, p, &info.fown);
+	if (ret)
+		return ret;
+	return tty_add_fd(&c->fdump->ttys, &c->fdump->reg, &info, id);
+}
+
+/*
+ * Records the description of a new (unshared) fd by its kind; sets *@type and *@id.
+ * An O_PATH fd only names a file (no I/O, no owner; pidfd_getfd() refuses it):
+ * whatever it names, it is a REG entry with its path.
+ */
+static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *type, uint32_t *id)
+{
+	mode_t m = p->st.st_mode;
+	bool opath = p->flags & O_PATH;
+	bool reg = S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
+		   (opath && p->link[0] == '/');
+	bool tty = !reg && S_ISCHR(m) && tty_is_terminal(&p->st);
+	int ret;
+
+	if (!reg && !tty)
+		return refuse(c, p);
+	if (opath) {
+		*type = FD_TYPES__REG;
+		return add_reg(c, p, id);
+	}
+	p->dup_fd = sys_pidfd_getfd(c->pidfd, p->fd);
+	if (p->dup_fd < 0) {
+		pr_perror("Can't take a copy of fd %d of process %d", p->fd, c->args->pid);
+		return -errno;
+	}
+	*type = reg ? FD_TYPES__REG : FD_TYPES__TTY;
+	ret = reg ? add_reg(c, p, id) : add_tty(c, p, id);
+	close(p->dup_fd);
+	p->dup_fd = -1;
+	return ret;
+}
+
+static int collect_one(struct fds_collect *c, int fd)
+{
+	struct fd_table *t = &c->fdump->fds;
+	struct fd_probe p = { .fd = fd, .dup_fd = -1 };
+	const struct fd_entry *shared;
+	struct fd_entry e = { .fd = fd };
+	int ret;
+
+	ret = probe_fd(c->args->pid, &p);
+	if (ret)
+		return ret;
+	e.fd_flags = (p.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	e.dev = p.st.st_dev;
+	e.ino = p.st.st_ino;
+	shared = find_shared(c, &p);
+	if (shared) {
+		e.id = shared->id;
+		e.type = shared->type;
+		pr_debug("fd %d shares its open file with fd %d (id %u)\n", fd, shared->fd, e.id);
+	} else {
+		ret = add_description(c, &p, &e.type, &e.id);
+		if (ret)
+			return ret;
+		pr_debug("fd %d: %s, flags %#o, pos %llu, id %u\n", fd, p.link, p.flags, (unsigned long long)p.pos,
+			 e.id);
+	}
+	t->fds[t->nr++] = e;
+	return 0;
+}
+
+/* The root of the process as a path of ours: "" when it is our root too. */
+static int read_root(pid_t pid, char *root)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	n = readlink(path, root, PATH_MAX - 1);
+	if (n < 0) {
+		pr_perror("Can't read the link %s", path);
+		return -errno;
+	}
+	root[n] = '\0';
+	if (!strcmp(root, "/"))
+		root[0] = '\0';
+	return 0;
+}
+
+int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *args)
+{
+	struct fds_collect c = { .args = args, .fdump = fdump, .pidfd = -1 };
+	size_t nr = 0;
+	int *fds = NULL;
+	int ret;
+
+	ret = read_root(args->pid, c.root);
+	if (!ret)
+		ret = list_fds(args->pid, &fds, &nr);
+	if (ret)
+		return ret;
+	fdump->fds.fds = calloc(nr ? nr : 1, sizeof(*fdump->fds.fds));
+	if (!fdump->fds.fds) {
+		ret = -ENOMEM;
+		goto out_free_fds;
+	}
+	c.pidfd = sys_pidfd_open(args->pid);
+	if (c.pidfd < 0) {
+		pr_perror("Can't open a pidfd for process %d", args->pid);
+		ret = -errno;
+		goto out_free_fds;
+	}
+	for (size_t i = 0; !ret && i < nr; i++)
+		ret = collect_one(&c, fds[i]);
+	if (!ret)
+		pr_info("%zu fd(s) of process %d collected\n", nr, args->pid);
+	close(c.pidfd);
+out_free_fds:
+	free(fds);
+	return ret;
+}
+
+static int write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id)
+{
+	struct cr_img *img;
+	int ret, cret;
+
+	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_FDINFO, (unsigned int)files_id);
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		FdinfoEntry fe = FDINFO_ENTRY__INIT;
+
+		fe.id = t->fds[i].id;
+		fe.flags = t->fds[i].fd_flags;
+		fe.type = t->fds[i].type;
+		fe.fd = (uint32_t)t->fds[i].fd;
+		ret = img_write_entry(img, &fe);
+	}
+	cret = img_close(img);
+	return ret ?: cret;
+}
+
+static int write_files(const struct files_dump *fdump, int dirfd)
+{
+	struct cr_img *img;
+	int ret, cret;
+
+	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_FILES);
+	if (ret)
+		return ret;
+	ret = files_reg_write_entries(&fdump->reg, img);
+	if (!ret)
+		ret = tty_write_files(&fdump->ttys, img);
+	cret = img_close(img);
+	return ret ?: cret;
+}
+
+int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id)
+{
+	int ret = write_fdinfo(&fdump->fds, dirfd, files_id);
+
+	if (!ret)
+		ret = write_files(fdump, dirfd);
+	if (!ret)
+		ret = files_reg_write_ghosts(&fdump->reg, dirfd);
+	if (!ret)
+		ret = tty_write_info(&fdump->ttys, dirfd);
+	return ret;
+}
+
+void files_dump_free(struct files_dump *fdump)
+{
+	files_reg_free(&fdump->reg);
+	tty_table_free(&fdump->ttys);
+	free(fdump->fds.fds);
+	memset(fdump, 0, sizeof(*fdump));
+}

@@ -1,0 +1,65 @@
+/*
+ * The open file descriptors of a process: enumerated from /proc/PID/fd and
+ * /proc/PID/fdinfo, the open file descriptions shared by several fds found with
+ * kcmp(KCMP_FILE), each description handed to the code of its kind (regular
+ * files and memory devices: files-reg.c, terminals: tty.c), the others refused.
+ * Written as fdinfo-FILES_ID.img (one fdinfo_entry per fd) and files.img (one
+ * file_entry per description, plus the files no fd holds).
+ */
+#ifndef CRIU_NG_FILES_H
+#define CRIU_NG_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "files-reg.h"
+#include "tty.h"
+
+struct fd_entry {
+	int fd;
+	uint32_t fd_flags; /* FD_CLOEXEC or 0 */
+	uint32_t id;	   /* of its description in files.img */
+	uint32_t type;	   /* FD_TYPES__* */
+	dev_t dev;	   /* of the file, to find shared descriptions quickly */
+	ino_t ino;
+};
+
+struct fd_table {
+	struct fd_entry *fds; /* by ascending fd number */
+	size_t nr;
+};
+
+/* The files of one dump: the regular ones, the terminals and the fds pointing at them. */
+struct files_dump {
+	struct files_reg reg;
+	struct tty_table ttys;
+	struct fd_table fds;
+};
+
+struct fds_collect_args {
+	pid_t pid;
+	bool shell_job; /* --shell-job: terminals may be recorded */
+	uint32_t uid;	/* real and effective uid of the process, for file owners */
+	uint32_t euid;
+};
+
+/*
+ * Records every fd of the (frozen) process in @fdump->fds, its description in
+ * @fdump->reg or @fdump->ttys. An fd of a kind not supported yet fails the whole
+ * collection with -EOPNOTSUPP and an error naming the fd and its kind.
+ */
+__attribute__((warn_unused_result)) int files_collect_fds(struct files_dump *fdump,
+							  const struct fds_collect_args *args);
+
+/*
+ * Writes fdinfo-@files_id.img, files.img (regular files, then terminals), and the
+ * ghost files, remap-fpath.img and tty-info.img when there are any, in @dirfd.
+ * Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id);
+
+void files_dump_free(struct files_dump *fdump);
+
+#endif /* CRIU_NG_FILES_H */
