@@ -38,3 +38,4 @@ clean:
 	$(MAKE) -C soccr clean
 	$(MAKE) -C criu clean
 	$(MAKE) -C test clean
+	if [ -f test/zdtm/Makefile ]; then $(MAKE) -C test/zdtm clean; fi

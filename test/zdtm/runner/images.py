@@ -1,0 +1,118 @@
+"""Checks on a dump's images. The one zdtm makes (see shared/ZDTM-CONTRACT.md):
+when a stats-dump image exists, the pages it says were written must be what
+the pages-*.img files hold. Decodes just enough of CRIU's format with the
+stdlib: two u32 magics, a u32 entry size, a protobuf StatsEntry whose field 1
+is the DumpStatsEntry (pages_written = 7, shpages_written = 14). And, with
+--crit, that CRIU's crit decodes every image."""
+
+import os
+import struct
+import subprocess
+
+IMG_SERVICE_MAGIC = 0x55105940
+STATS_MAGIC = 0x57093306
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+class ImageError(Exception):
+    pass
+
+
+def _varint(buf, pos):
+    value = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ImageError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise ImageError("varint too long")
+
+
+def _fields(buf):
+    """Yields (field number, value) of a protobuf message: ints for varints,
+    bytes for length-delimited fields; fixed-width ones are skipped."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        num, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+            if pos + size > len(buf):
+                raise ImageError("field %d runs past the entry" % num)
+            value, pos = buf[pos:pos + size], pos + size
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+            continue
+        else:
+            raise ImageError("field %d has wire type %d" % (num, wire))
+        yield num, value
+
+
+def dump_stats(images_dir):
+    """The DumpStatsEntry fields of stats-dump as a dict, or None if absent."""
+    path = os.path.join(images_dir, "stats-dump")
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 12:
+        raise ImageError("stats-dump: %d bytes, too short for a header and an entry" % len(data))
+    first, magic, size = struct.unpack_from("<III", data)
+    if first != IMG_SERVICE_MAGIC or magic != STATS_MAGIC:
+        raise ImageError("stats-dump: magics %#x %#x, expected %#x %#x" % (first, magic, IMG_SERVICE_MAGIC,
+                                                                         STATS_MAGIC))
+    if 12 + size > len(data):
+        raise ImageError("stats-dump: entry of %d bytes, %d left" % (size, len(data) - 12))
+    for num, value in _fields(data[12:12 + size]):
+        if num == 1 and isinstance(value, bytes):
+            return {n: v for n, v in _fields(value) if isinstance(v, int)}
+    raise ImageError("stats-dump: no dump entry")
+
+
+def check_pages(images_dir):
+    """None when consistent (or no stats-dump), else a message."""
+    try:
+        stats = dump_stats(images_dir)
+    except ImageError as e:
+        return str(e)
+    if stats is None:
+        return None
+    written = stats.get(7, 0) + stats.get(14, 0)
+    total = sum(os.path.getsize(os.path.join(images_dir, name)) for name in os.listdir(images_dir)
+                if name.startswith("pages-") and name.endswith(".img"))
+    if written * PAGE_SIZE != total:
+        return "stats-dump says %d pages written, the pages-*.img files hold %d bytes (%g pages)" % (
+            written, total, total / PAGE_SIZE)
+    return None
+
+
+CRIT_TIMEOUT = 60
+
+
+def crit_decode_all(images_dir, crit_bin, out_dir):
+    """Decodes every image of a dump with CRIU's crit (the raw pages-*.img
+    aside), the JSON going to out_dir. None when all decode, else a message."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in sorted(os.listdir(images_dir)):
+        if name.endswith(".log") or (name.startswith("pages-") and name.endswith(".img")):
+            continue
+        out_path = os.path.join(out_dir, name + ".json")
+        cmd = [crit_bin, "decode", "-i", os.path.join(images_dir, name), "-o", out_path]
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=CRIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return "crit decode of %s did not finish in %ds" % (name, CRIT_TIMEOUT)
+        except OSError as e:
+            return "can't run %s: %s" % (crit_bin, e.strerror)
+        if proc.returncode != 0:
+            lines = proc.stdout.decode(errors="replace").strip().splitlines()
+            return "crit can't decode %s: %s" % (name, lines[-1] if lines else "exit %d" % proc.returncode)
+    return None
