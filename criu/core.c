@@ -191,16 +191,24 @@ static int read_proc_number(pid_t pid, const char *name, long long *val)
 	return n == 1 ? 0 : -EINVAL;
 }
 
+/*
+ * From /proc/PID/limits, not prlimit(2): reading the limits of a process whose
+ * uids differ from ours takes CAP_SYS_RESOURCE with the latter.
+ */
 static int dump_rlimits(pid_t pid, struct core_state *cs)
 {
-	for (int i = 0; i < RLIM_NLIMITS; i++) {
-		struct rlimit64 rl;
+	struct rlimit64 rl[RLIM_NLIMITS];
+	int ret;
 
-		if (prlimit64(pid, (enum __rlimit_resource)i, NULL, &rl) < 0)
-			return -errno;
+	ret = proc_parse_limits(pid, rl);
+	if (ret) {
+		pr_err("can't read the resource limits of process %d: %s\n", pid, strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < RLIM_NLIMITS; i++) {
 		rlimit_entry__init(&cs->rlim[i]);
-		cs->rlim[i].cur = rl.rlim_cur;
-		cs->rlim[i].max = rl.rlim_max;
+		cs->rlim[i].cur = rl[i].rlim_cur;
+		cs->rlim[i].max = rl[i].rlim_max;
 		cs->rlim_ptrs[i] = &cs->rlim[i];
 	}
 	task_rlimits_entry__init(&cs->rlimits);

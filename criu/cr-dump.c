@@ -25,6 +25,7 @@
 #include "mm.h"
 #include "proc-parse.h"
 #include "pstree.h"
+#include "shmem.h"
 #include "seize.h"
 #include "stats.h"
 #include "vma.h"
@@ -32,7 +33,7 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 
-#define PAGES_ID 1 /* pages-1.img */
+#define PAGES_ID 1 /* pages-1.img; the shared memory objects take the ids after it */
 
 /* Everything collected about the process being dumped. */
 struct dump_task {
@@ -60,13 +61,11 @@ static int check_vmas(const struct dump_task *dt)
 
 		if (vma->status & VMA_UNSUPP)
 			what = "a mapping of an unsupported kind";
-		else if (vma->status & VMA_ANON_SHARED)
-			what = "shared anonymous memory";
 		else if (vma->status & VMA_AREA_SYSVIPC)
 			what = "System V shared memory";
 		else if (vma->status & VMA_AREA_AIORING)
 			what = "an AIO ring";
-		else if (vma->deleted)
+		else if (vma->deleted && (vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 			what = "a mapping of a deleted file";
 		if (what) {
 			pr_err("VMA %#llx-%#llx (%s) of process %d is %s: not supported yet\n",
@@ -158,6 +157,8 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 		.vma_file_ids = dt->vma_file_ids,
 	};
 	struct mem_dump_stats ms = { 0 };
+	struct shmem_dump_stats ss = { 0 };
+	uint32_t pages_id = PAGES_ID + 1;
 	int dirfd = ctx->imgdir_fd;
 	TaskKobjIdsEntry ids;
 	int ret;
@@ -178,10 +179,14 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 		ret = files_dump_write(&dt->files, dirfd, ids.files_id);
 	if (!ret)
 		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, &ms);
+	if (!ret)
+		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, &ss);
 	stats->memdump_us = ms.scan_us;
-	stats->memwrite_us = ms.write_us;
+	stats->memwrite_us = ms.write_us + ss.us;
 	stats->pages_scanned = ms.pages_scanned;
 	stats->pages_written = ms.pages_written;
+	stats->shpages_scanned = ss.pages_scanned;
+	stats->shpages_written = ss.pages_written;
 	return ret;
 }
 
@@ -344,7 +349,8 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	ret = release(&tree, pid);
 	if (ret)
 		return ret;
-	pr_info("Dumping finished successfully (%llu pages)\n", (unsigned long long)stats.pages_written);
+	pr_info("Dumping finished successfully (%llu pages, %llu of shared memory)\n",
+		(unsigned long long)stats.pages_written, (unsigned long long)stats.shpages_written);
 	if (opts->display_stats)
 		stats_dump_display(&stats);
 	return 0;

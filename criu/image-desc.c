@@ -47,6 +47,9 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	     &remap_file_path_entry__descriptor),
 	DESC(CR_IMG_GHOST_FILE, "ghost-file-%x.img", IMG_COMMON_MAGIC, GHOST_FILE_MAGIC,
 	     &ghost_file_entry__descriptor),
+	/* CRIU's shmem pagemap magic is the pagemap one: the same head and entries. */
+	DESC(CR_IMG_SHMEM_PAGEMAP, "pagemap-shmem-%llu.img", IMG_COMMON_MAGIC, PAGEMAP_MAGIC,
+	     &pagemap_entry__descriptor),
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
 };
 

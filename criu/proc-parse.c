@@ -1,8 +1,9 @@
 /*
- * Parsing /proc/PID/stat and /proc/PID/task/TID/status for a dump.
+ * Parsing /proc/PID/stat, /proc/PID/task/TID/status and /proc/PID/limits for a dump.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,4 +258,103 @@ void proc_status_fini(struct proc_status *st)
 	free(st->groups);
 	st->groups = NULL;
 	st->nr_groups = 0;
+}
+
+/*
+ * The row names of /proc/PID/limits, in RLIMIT_* order (fs/proc/base.c prints
+ * one row per resource, in this order). A row reads "NAME SOFT HARD [UNITS]",
+ * the name padded to 25 columns, each limit a decimal number or "unlimited".
+ * The units column only labels the numbers: they are the raw rlimit values.
+ */
+static const char *const limit_names[] = {
+	[RLIMIT_CPU] = "Max cpu time",
+	[RLIMIT_FSIZE] = "Max file size",
+	[RLIMIT_DATA] = "Max data size",
+	[RLIMIT_STACK] = "Max stack size",
+	[RLIMIT_CORE] = "Max core file size",
+	[RLIMIT_RSS] = "Max resident set",
+	[RLIMIT_NPROC] = "Max processes",
+	[RLIMIT_NOFILE] = "Max open files",
+	[RLIMIT_MEMLOCK] = "Max locked memory",
+	[RLIMIT_AS] = "Max address space",
+	[RLIMIT_LOCKS] = "Max file locks",
+	[RLIMIT_SIGPENDING] = "Max pending signals",
+	[RLIMIT_MSGQUEUE] = "Max msgqueue size",
+	[RLIMIT_NICE] = "Max nice priority",
+	[RLIMIT_RTPRIO] = "Max realtime priority",
+	[RLIMIT_RTTIME] = "Max realtime timeout",
+};
+
+_Static_assert(sizeof(limit_names) / sizeof(limit_names[0]) == RLIM_NLIMITS, "a name for every RLIMIT_*");
+
+/* One limit value: "unlimited" or a decimal number; *@pos moves past it. */
+static int parse_limit_value(const char **pos, uint64_t *val)
+{
+	const char *p = *pos + strspn(*pos, " \t");
+	char *end;
+
+	if (!strncmp(p, "unlimited", 9) && (p[9] == ' ' || p[9] == '\t' || p[9] == '\n' || !p[9])) {
+		*val = RLIM64_INFINITY;
+		*pos = p + 9;
+		return 0;
+	}
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	errno = 0;
+	*val = strtoull(p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\t' && *end != '\n' && *end))
+		return -EINVAL;
+	*pos = end;
+	return 0;
+}
+
+/* The resource of the row @line, or -1 when it names none we know (the header). */
+static int limit_row(const char *line)
+{
+	for (int i = 0; i < RLIM_NLIMITS; i++) {
+		size_t n = strlen(limit_names[i]);
+
+		if (!strncmp(line, limit_names[i], n) && (line[n] == ' ' || line[n] == '\t'))
+			return i;
+	}
+	return -1;
+}
+
+int proc_parse_limits(pid_t pid, struct rlimit64 limits[RLIM_NLIMITS])
+{
+	bool seen[RLIM_NLIMITS] = { false };
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int ret = 0;
+	FILE *f;
+
+	task_path(path, sizeof(path), pid, 0, "limits");
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (!ret && getline(&line, &cap, f) > 0) {
+		int res = limit_row(line);
+		const char *p;
+
+		if (res < 0)
+			continue;
+		p = line + strlen(limit_names[res]);
+		ret = parse_limit_value(&p, &limits[res].rlim_cur);
+		if (!ret)
+			ret = parse_limit_value(&p, &limits[res].rlim_max);
+		if (ret)
+			pr_err("%s: can't parse the \"%s\" row\n", path, limit_names[res]);
+		seen[res] = true;
+	}
+	if (!ret && ferror(f))
+		ret = -EIO;
+	for (int i = 0; !ret && i < RLIM_NLIMITS; i++) {
+		if (!seen[i]) {
+			pr_err("%s: no \"%s\" row\n", path, limit_names[i]);
+			ret = -EINVAL;
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
 }

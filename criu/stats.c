@@ -35,6 +35,8 @@ void stats_dump_display(const struct dump_stats *st)
 	pr_msg("  memory write time:    %llu us\n", (unsigned long long)st->memwrite_us);
 	pr_msg("  memory pages scanned: %llu\n", (unsigned long long)st->pages_scanned);
 	pr_msg("  memory pages written: %llu\n", (unsigned long long)st->pages_written);
+	pr_msg("  shmem pages scanned:  %llu\n", (unsigned long long)st->shpages_scanned);
+	pr_msg("  shmem pages written:  %llu\n", (unsigned long long)st->shpages_written);
 }
 
 int stats_dump_write(int dirfd, const struct dump_stats *st)
@@ -52,6 +54,10 @@ int stats_dump_write(int dirfd, const struct dump_stats *st)
 	ds.pages_skipped_parent = 0;
 	ds.pages_written = st->pages_written;
 	ds.pages_lazy = 0;
+	ds.has_shpages_scanned = 1;
+	ds.shpages_scanned = st->shpages_scanned;
+	ds.has_shpages_written = 1;
+	ds.shpages_written = st->shpages_written;
 	e.dump = &ds;
 	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_STATS_DUMP);
 	if (ret)

@@ -109,7 +109,7 @@ static void classify(struct vma_area *vma, char shared, const char *name)
 		len -= slen;
 	}
 	vma->path = strndup(name, len);
-	if (!strncmp(name, "/dev/zero", 9) && vma->deleted && shared == 's') {
+	if (vma->deleted && len == 9 && !strncmp(name, "/dev/zero", 9) && shared == 's') {
 		/* A MAP_SHARED | MAP_ANONYMOUS mapping: shmem the kernel names after /dev/zero. */
 		vma->flags |= MAP_ANONYMOUS;
 		vma->status |= VMA_AREA_REGULAR | VMA_ANON_SHARED;

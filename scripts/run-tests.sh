@@ -150,10 +150,7 @@ skip_reason()
 # The zdtm-style suite, in the modes the engine supports so far:
 #  zdtm-nocr   every test without criu: the tests themselves are right;
 #  zdtm-norst  dump with --leave-running, images decoded by crit, the test still passes.
-# Full dump + restore joins when `criu restore` does. Excluded from zdtm-norst, until the
-# dump handles them: creds00 (rlimits of a process with other uids need /proc/PID/limits),
-# maps01 (shared anonymous memory).
-ZDTM_NORST_EXCLUDE='zdtm/static/(creds00|maps01)$'
+# Full dump + restore joins when `criu restore` does.
 
 # Run the zdtm runner as test NAME with ARGS; its closing `N passed, N failed`
 # line's counts are added to ours.
@@ -218,7 +215,7 @@ main()
 			run_zdtm zdtm-nocr --nocr
 		fi
 		if selected zdtm-norst; then
-			run_zdtm zdtm-norst --norst --crit -x "$ZDTM_NORST_EXCLUDE"
+			run_zdtm zdtm-norst --norst --crit
 		fi
 	fi
 

@@ -1,11 +1,12 @@
 /*
  * Parsing what /proc says about a process or one of its threads: the fields of
- * /proc/PID/stat and /proc/PID/task/TID/status that a dump records.
+ * /proc/PID/stat, /proc/PID/task/TID/status and /proc/PID/limits that a dump records.
  */
 #ifndef CRIU_NG_PROC_PARSE_H
 #define CRIU_NG_PROC_PARSE_H
 
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Fields of /proc/PID/stat (proc(5) numbering in the comments). */
@@ -52,6 +53,14 @@ __attribute__((warn_unused_result)) int proc_parse_stat(pid_t pid, pid_t tid, st
 /* Parses /proc/@pid/task/@tid/status (@tid 0: /proc/@pid/status). */
 __attribute__((warn_unused_result)) int proc_parse_status(pid_t pid, pid_t tid, struct proc_status *st);
 void proc_status_fini(struct proc_status *st);
+
+/*
+ * Parses /proc/@pid/limits into @limits, indexed by RLIMIT_* ("unlimited" is
+ * RLIM64_INFINITY). Unlike prlimit(2), it needs no CAP_SYS_RESOURCE to read a
+ * process whose uids differ from ours. Returns 0 or -errno (-EINVAL when a row
+ * is missing or malformed).
+ */
+__attribute__((warn_unused_result)) int proc_parse_limits(pid_t pid, struct rlimit64 limits[RLIM_NLIMITS]);
 
 /*
  * Reads the whole of /proc/@pid/@name into a malloc'ed buffer (NUL-terminated

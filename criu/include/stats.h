@@ -14,6 +14,8 @@ struct dump_stats {
 	uint64_t memwrite_us;
 	uint64_t pages_scanned;
 	uint64_t pages_written;
+	uint64_t shpages_scanned; /* shared anonymous memory, counted apart as CRIU does */
+	uint64_t shpages_written;
 };
 
 /* Microseconds of CLOCK_MONOTONIC. */
