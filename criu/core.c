@@ -29,9 +29,9 @@
 #define LOG_PREFIX "core: "
 #include "log.h"
 
-/* task_core_entry.task_state values (CRIU's). */
+/* task_core_entry.task_state values (CRIU's; 2 is dead, 4 helper, 5 thread, 6 zombie). */
 #define TASK_ALIVE 1
-#define TASK_STOPPED 6
+#define TASK_STOPPED 3
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f

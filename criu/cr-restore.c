@@ -1,12 +1,35 @@
 /*
- * criu restore: bring a process tree back from its images. The engine is not
- * written yet: this reads and checks the inventory, then fails, saying so.
+ * criu restore: bring a checkpointed process back with its pid and the tids of
+ * its threads. For now one process, ptrace-driven (no restorer blob):
+ *   1. read and check every image, check the pid is free, open the files the
+ *      process needs: nothing is touched before;
+ *   2. clone3 it with set_tid, let it set itself up and stop (restore-fork.c);
+ *   3. rebuild its address space with injected syscalls (restore-mem.c);
+ *   4. create its other threads from it (restore-threads.c), set the state and
+ *      registers of each (restore-thread.c), detach.
+ * With --restore-detached criu exits once the process runs; without, criu
+ * waits for it and exits with its exit code.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cr-restore.h"
 #include "image.h"
 #include "magic.h"
+#include "restore-ctl.h"
+#include "restore-fork.h"
+#include "restore-images.h"
+#include "restore-mem.h"
+#include "restore-thread.h"
+#include "restore-threads.h"
+#include "stats.h"
 
 #include "inventory.pb-c.h"
 
@@ -38,14 +61,121 @@ static int check_inventory(int imgdir_fd)
 	return ret;
 }
 
+static int write_pidfile(const struct criu_ctx *ctx, pid_t pid)
+{
+	char buf[32];
+	int fd, len, ret = 0;
+
+	fd = openat(ctx->workdir_fd, ctx->opts->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pr_perror("Can't create the pidfile %s", ctx->opts->pidfile);
+		return -errno;
+	}
+	len = snprintf(buf, sizeof(buf), "%d", pid);
+	if (write(fd, buf, (size_t)len) != len) {
+		pr_perror("Can't write the pidfile %s", ctx->opts->pidfile);
+		ret = -EIO;
+	}
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Steps 3 and 4 on the stopped, traced process; it runs on after this returns 0. */
+static int restore_stopped(const struct criu_ctx *ctx, const struct restore_image *ri, const struct restore_fds *fds,
+			   uint64_t syscall_ip)
+{
+	struct restore_ctl ctl;
+	int ret, stop_sig;
+
+	ret = restore_ctl_init(&ctl, ri->pid, syscall_ip);
+	if (ret)
+		return ret;
+	ret = restore_mem(&ctl, ri, fds, ctx->imgdir_fd);
+	if (!ret)
+		ret = restore_thread(&ctl, ri);
+	restore_ctl_fini(&ctl);
+	if (ret)
+		return ret;
+	restore_task_limits(ri->pid, ri);
+	ret = restore_threads_detach(ri);
+	if (ret)
+		return ret;
+	stop_sig = ri->core->tc->task_state == RESTORE_TASK_STOPPED ? SIGSTOP : 0;
+	if (ptrace(PTRACE_DETACH, ri->pid, NULL, (void *)(long)stop_sig) < 0) {
+		pr_perror("Can't detach from process %d", ri->pid);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Without --restore-detached: wait for the process like its parent, and exit as it did. */
+static int wait_restored(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			pr_perror("Can't wait for process %d", pid);
+			return -errno;
+		}
+	if (WIFSIGNALED(status)) {
+		pr_info("process %d was killed by signal %d\n", pid, WTERMSIG(status));
+		return -EINTR;
+	}
+	pr_info("process %d exited with code %d\n", pid, WEXITSTATUS(status));
+	/* main() turns any error into exit code 1: the process's own code can only leave from here. */
+	if (WEXITSTATUS(status)) {
+		log_fini();
+		exit(WEXITSTATUS(status));
+	}
+	return 0;
+}
+
+static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri)
+{
+	struct restore_fds fds = { 0 };
+	uint64_t syscall_ip, start = stats_now_us();
+	int ret;
+
+	ret = restore_check_pid_free(ri->pid);
+	for (size_t i = 0; !ret && i < ri->nr_threads; i++)
+		ret = restore_check_pid_free(ri->tids[i]);
+	if (!ret)
+		ret = restore_fds_open(ri, &fds);
+	if (!ret)
+		ret = restore_fork(ri, &fds, &syscall_ip);
+	if (ret)
+		goto out_close;
+	ret = restore_stopped(ctx, ri, &fds, syscall_ip);
+	if (ret) {
+		pr_err("restore of process %d failed: killing it\n", ri->pid);
+		restore_threads_kill(ri);
+		goto out_close;
+	}
+	pr_info("process %d restored in %llu us\n", ri->pid, (unsigned long long)(stats_now_us() - start));
+	if (ctx->opts->pidfile)
+		ret = write_pidfile(ctx, ri->pid);
+out_close:
+	restore_fds_close(&fds);
+	return ret;
+}
+
 int cr_restore_tasks(const struct criu_ctx *ctx)
 {
+	struct restore_image ri = { 0 };
 	int ret;
 
 	pr_info("Restoring processes\n");
 	ret = check_inventory(ctx->imgdir_fd);
-	if (ret)
-		return ret;
-	pr_err("not implemented yet\n");
-	return -ENOSYS;
+	if (!ret)
+		ret = restore_images_load(ctx->imgdir_fd, &ri);
+	if (!ret)
+		ret = restore_process(ctx, &ri);
+	if (!ret)
+		pr_info("Restore finished successfully\n");
+	if (!ret && !ctx->opts->restore_detached)
+		ret = wait_restored(ri.pid);
+	restore_images_free(&ri);
+	return ret;
 }

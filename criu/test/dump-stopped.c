@@ -1,6 +1,6 @@
 /*
  * criu dump --leave-running of a stopped process (SIGSTOP): the leader's core
- * image records it as stopped (task_state 6, as CRIU), and the dump leaves it
+ * image records it as stopped (task_state 3, CRIU's TASK_STOPPED), and the dump leaves it
  * stopped; after SIGCONT it runs on with its memory intact.
  */
 #include "dump-test.h"
@@ -68,7 +68,7 @@ int main(void)
 		test_run_free(&r);
 	}
 	state = core_task_state(tmp, dir, child.pid);
-	expect(&failures, state == 6, "task_state %d in the core image, not 6 (stopped)", state);
+	expect(&failures, state == 3, "task_state %d in the core image, not 3 (stopped)", state);
 	usleep(100000);
 	state = dump_thread_state(child.pid, child.pid);
 	expect(&failures, state == 'T', "the child is in state %c after the dump, not stopped", state);

@@ -1,0 +1,65 @@
+/*
+ * criu restore, step two: the process comes back to life as a fork of criu
+ * with its original pid (clone3 with set_tid). Before it stops itself for the
+ * ptrace-driven rest of the restore, it sets up what a process does for itself:
+ * default signal dispositions, session or process group, personality, umask,
+ * name, root and cwd, and its fds (every fd of criu closed but the files the
+ * restore needs, which it inherited; the dumped fds dup2()ed from those).
+ */
+#ifndef CRIU_NG_RESTORE_FORK_H
+#define CRIU_NG_RESTORE_FORK_H
+
+#include <stdint.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+
+#include "restore-images.h"
+
+/* The kernel's struct clone_args (CLONE_ARGS_SIZE_VER2), for clone3 with set_tid. */
+struct restore_clone_args {
+	uint64_t flags;
+	uint64_t pidfd;
+	uint64_t child_tid;
+	uint64_t parent_tid;
+	uint64_t exit_signal;
+	uint64_t stack;
+	uint64_t stack_size;
+	uint64_t tls;
+	uint64_t set_tid;
+	uint64_t set_tid_size;
+	uint64_t cgroup;
+};
+
+/* The files the restore uses (executable, cwd, root, mapped files, the files of the fds), opened by criu. */
+struct restore_fds {
+	int *fds; /* per entry of restore_image.files: an fd (3 or above), or -1 if not needed */
+	size_t nr;
+};
+
+/*
+ * Opens the files the restore of @ri needs, above the highest dumped fd, with
+ * their dumped flags and positions, checking that each mapped file still has
+ * its dumped size. Returns 0 or -errno; restore_fds_close() in every case.
+ */
+__attribute__((warn_unused_result)) int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds);
+void restore_fds_close(struct restore_fds *fds);
+
+/* The fd of file @id, or -1. */
+int restore_fds_get(const struct restore_fds *fds, const struct restore_image *ri, uint32_t id);
+
+/* What criu's ptrace of the restored process reports: syscall stops apart, exit kills, new threads traced. */
+#define RESTORE_PTRACE_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE)
+
+/* Fails with -EBUSY, logged, when @pid is taken. */
+__attribute__((warn_unused_result)) int restore_check_pid_free(pid_t pid);
+
+/*
+ * Creates the process of @ri with its pid and waits until it has set itself up
+ * and stopped under our ptrace (RESTORE_PTRACE_OPTIONS set).
+ * *@syscall_ip is the address of a syscall instruction in it. Returns 0 or
+ * -errno; on failure no process is left behind.
+ */
+__attribute__((warn_unused_result)) int restore_fork(const struct restore_image *ri, const struct restore_fds *fds,
+						     uint64_t *syscall_ip);
+
+#endif /* CRIU_NG_RESTORE_FORK_H */

@@ -1,0 +1,53 @@
+/*
+ * criu restore: unlinked files the process held open ("ghost" files). For each
+ * entry of remap-fpath.img (type GHOST), ghost-file-ID.img holds the file's
+ * attributes and contents, read and checked with the other images. Before the
+ * fork, criu recreates the file at its old path (or beside it, when that name
+ * is taken again), fills it, sets its mode, owner and times, opens it as the
+ * process had it (restore-fork.c), and unlinks it: the process inherits fds on
+ * an unlinked file with the same contents.
+ */
+#ifndef CRIU_NG_RESTORE_GHOST_H
+#define CRIU_NG_RESTORE_GHOST_H
+
+#include <stdint.h>
+
+#include "restore-images.h"
+
+#include "ghost-file.pb-c.h"
+
+struct restore_ghost {
+	uint32_t file_id; /* the id in files.img it stands for */
+	uint32_t ghost_id;
+	GhostFileEntry *gf;
+	void *data; /* gf->size bytes */
+};
+
+/* Reads remap-fpath.img (if any) and the ghost files it names into ri->ghosts. */
+__attribute__((warn_unused_result)) int restore_ghosts_load(int dirfd, struct restore_image *ri);
+void restore_ghosts_free(struct restore_image *ri);
+
+/* The ghost standing for file @id, or NULL. */
+const struct restore_ghost *restore_ghost_find(const struct restore_image *ri, uint32_t id);
+
+/* The recreated files, linked until restore_ghosts_remove(): one path per ghost, shared by same inodes. */
+struct restore_ghost_files {
+	char **paths;
+	size_t nr;
+};
+
+/*
+ * Recreates every ghost of @ri at its old path (or beside it): one file per
+ * dumped inode, so fds that shared a file share it again. Returns 0 or -errno
+ * (logged); restore_ghosts_remove() in every case.
+ */
+__attribute__((warn_unused_result)) int restore_ghosts_create(const struct restore_image *ri,
+							      struct restore_ghost_files *files);
+
+/* Where the ghost standing for file @id was recreated, or NULL if @id is no ghost. */
+const char *restore_ghost_path(const struct restore_image *ri, const struct restore_ghost_files *files, uint32_t id);
+
+/* Unlinks the recreated files (the fds opened on them stay) and frees @files. */
+void restore_ghosts_remove(struct restore_ghost_files *files);
+
+#endif /* CRIU_NG_RESTORE_GHOST_H */

@@ -1,0 +1,68 @@
+/*
+ * criu restore, step one: read every image of the dump and check it before
+ * anything is touched. A restore_image holds the decoded entries of one
+ * process and its threads (pstree, core of each thread, mm, fs, the regular files it refers
+ * to, its fds, the pagemap) with their cross references checked: every file id
+ * names a file, every VMA is of a kind the restore handles, every fd is a
+ * regular file (terminals are not restored yet), the pagemap
+ * lies inside private VMAs and pages-ID.img holds exactly the pages it lists
+ * (shared anonymous objects: restore-shmem.h).
+ */
+#ifndef CRIU_NG_RESTORE_IMAGES_H
+#define CRIU_NG_RESTORE_IMAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "fs.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+
+/* task_core_entry.task_state values (CRIU's). */
+#define RESTORE_TASK_ALIVE 1
+#define RESTORE_TASK_STOPPED 3
+
+struct restore_image {
+	pid_t pid;
+	PstreeEntry *pstree;
+	CoreEntry *core; /* of the leader: core-PID.img */
+	/* The other threads, in pstree order: tids[i] and core-TID.img. */
+	pid_t *tids;
+	CoreEntry **thread_cores;
+	size_t nr_threads;
+	MmEntry *mm;
+	FsEntry *fs;
+	FileEntry **files; /* entries of files.img */
+	size_t nr_files;
+	FdinfoEntry **fdinfo; /* fdinfo-ID.img, ID from ids-PID.img */
+	size_t nr_fdinfo;
+	int has_fdinfo; /* 0 for images without fdinfo-ID.img: the process gets /dev/null as stdio */
+	PagemapEntry **pagemap; /* the runs of dumped pages, in image order */
+	size_t nr_pagemap;
+	uint32_t pages_id; /* pages-ID.img */
+	uint64_t nr_pages; /* sum of the runs */
+	struct restore_shmem *shmems; /* shared anonymous objects (restore-shmem.h) */
+	size_t nr_shmems;
+	struct restore_ghost *ghosts; /* unlinked files (restore-ghost.h) */
+	size_t nr_ghosts;
+};
+
+/*
+ * Reads and checks the images in @dirfd into @img (zeroed by the caller).
+ * Every problem is logged with the image's name; returns 0 or -errno
+ * (-EOPNOTSUPP for something valid that the restore doesn't handle yet).
+ */
+__attribute__((warn_unused_result)) int restore_images_load(int dirfd, struct restore_image *img);
+void restore_images_free(struct restore_image *img);
+
+/* The REG entry of file @id, or NULL if there is none (or it is of another type). */
+const RegFileEntry *restore_images_file(const struct restore_image *img, uint32_t id);
+
+/* True for the VMAs the kernel provides ([vdso], [vvar], [vvar_vclock], [vsyscall]). */
+int restore_vma_is_special(const VmaEntry *vma);
+
+#endif /* CRIU_NG_RESTORE_IMAGES_H */

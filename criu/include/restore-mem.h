@@ -1,0 +1,21 @@
+/*
+ * criu restore, step three: the address space. In the stopped process, through
+ * injected syscalls: drop criu's rseq registration, map a trampoline page where
+ * no dumped VMA lies, unmap everything of criu but the kernel's vdso/vvar,
+ * move those to their dumped addresses, map every dumped VMA (anonymous or its
+ * file at its offset), write the dumped pages through /proc/PID/mem, apply the
+ * madvise state, set the mm fields with PR_SET_MM_MAP and close the files the
+ * mappings needed.
+ */
+#ifndef CRIU_NG_RESTORE_MEM_H
+#define CRIU_NG_RESTORE_MEM_H
+
+#include "restore-ctl.h"
+#include "restore-fork.h"
+#include "restore-images.h"
+
+/* Returns 0 or -errno (logged). The trampoline stays mapped (ctl->tramp) for the last steps. */
+__attribute__((warn_unused_result)) int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri,
+						    const struct restore_fds *fds, int dirfd);
+
+#endif /* CRIU_NG_RESTORE_MEM_H */

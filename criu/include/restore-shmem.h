@@ -1,0 +1,40 @@
+/*
+ * criu restore: shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS). Each
+ * object (shmid) comes back as one shared anonymous mapping of its size, made
+ * in a free place of the process and filled from pagemap-shmem-SHMID.img and
+ * its pages-ID.img; every VMA of the object is then a view of it at its offset
+ * (mremap with old size 0 duplicates a shared mapping), set to its protection,
+ * and the first mapping goes. The VMAs of one object so share its pages, as
+ * they did when dumped.
+ */
+#ifndef CRIU_NG_RESTORE_SHMEM_H
+#define CRIU_NG_RESTORE_SHMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "restore-ctl.h"
+#include "restore-images.h"
+
+struct restore_shmem {
+	uint64_t shmid;
+	uint64_t size; /* bytes: as far as its VMAs reach */
+	uint32_t pages_id;
+	PagemapEntry **runs; /* vaddr is the offset in the object */
+	size_t nr_runs;
+	uint64_t nr_pages;
+};
+
+/* Reads and checks the objects the VMA_ANON_SHARED VMAs of @ri map into ri->shmems. */
+__attribute__((warn_unused_result)) int restore_shmem_load(int dirfd, struct restore_image *ri);
+void restore_shmem_free(struct restore_image *ri);
+
+/*
+ * Brings object @shm back in the process of @ctl, using @scratch (a free range of
+ * shm->size bytes) for its first mapping. Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri,
+							  const struct restore_shmem *shm, uint64_t scratch,
+							  int dirfd);
+
+#endif /* CRIU_NG_RESTORE_SHMEM_H */

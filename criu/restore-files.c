@@ -1,0 +1,172 @@
+/*
+ * criu restore: checking and installing the fds of the process (see
+ * include/restore-files.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "restore-files.h"
+#include "restore-ghost.h"
+#include "restore-fork.h"
+
+#include "core.pb-c.h"
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+
+#define MAX_FD (1 << 20)
+
+static const FileEntry *find_file(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->id == id)
+			return ri->files[i];
+	return NULL;
+}
+
+static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id)
+{
+	TaskKobjIdsEntry *ids;
+	struct cr_img *img;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_IDS, (unsigned int)pid);
+	if (ret)
+		return ret;
+	ret = img_read_one(img, (void **)&ids);
+	img_close(img);
+	if (ret)
+		return ret;
+	*files_id = ids->files_id;
+	img_free_entry(ids);
+	return 0;
+}
+
+static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const char *name)
+{
+	const FileEntry *f = find_file(ri, fe->id);
+
+	if (fe->fd >= MAX_FD || (fe->flags & ~(uint32_t)FD_CLOEXEC)) {
+		pr_err("%s: fd %u with flags %#x is out of range\n", name, fe->fd, fe->flags);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ri->nr_fdinfo; i++)
+		if (ri->fdinfo[i]->fd == fe->fd) {
+			pr_err("%s: fd %u appears twice\n", name, fe->fd);
+			return -EINVAL;
+		}
+	if (!f || f->type != fe->type) {
+		pr_err("%s: fd %u refers to file %u of type %d, which files.img doesn't have\n", name, fe->fd, fe->id,
+		       fe->type);
+		return -EINVAL;
+	}
+	if (fe->type != FD_TYPES__REG) {
+		pr_err("%s: fd %u is of type %d (%s): restoring it is not supported yet\n", name, fe->fd, fe->type,
+		       fe->type == FD_TYPES__TTY ? "a terminal" : "not a regular file");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int add_fd(struct restore_image *ri, FdinfoEntry *fe, const char *name)
+{
+	FdinfoEntry **fds;
+	int ret = check_fd(ri, fe, name);
+
+	if (ret)
+		return ret;
+	fds = realloc(ri->fdinfo, (ri->nr_fdinfo + 1) * sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	ri->fdinfo = fds;
+	ri->fdinfo[ri->nr_fdinfo++] = fe;
+	return 0;
+}
+
+int restore_images_load_fds(int dirfd, struct restore_image *ri)
+{
+	struct cr_img *img;
+	uint32_t files_id;
+	int ret;
+
+	ret = restore_ghosts_load(dirfd, ri);
+	if (!ret)
+		ret = read_files_id(dirfd, ri->pid, &files_id);
+	if (ret)
+		return ret;
+	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_FDINFO, files_id);
+	if (ret == -ENOENT) {
+		pr_info("no fdinfo-%u.img: the process gets /dev/null as stdin, stdout and stderr\n", files_id);
+		return 0;
+	}
+	if (ret)
+		return ret;
+	ri->has_fdinfo = 1;
+	for (;;) {
+		void *msg;
+
+		ret = img_read_entry(img, &msg);
+		if (ret || !msg)
+			break;
+		ret = add_fd(ri, msg, img_name(img));
+		if (ret) {
+			img_free_entry(msg);
+			break;
+		}
+	}
+	img_close(img);
+	return ret;
+}
+
+int restore_files_is_fd(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_fdinfo; i++)
+		if (ri->fdinfo[i]->id == id)
+			return 1;
+	return 0;
+}
+
+int restore_files_max_fd(const struct restore_image *ri)
+{
+	int max = -1;
+
+	for (size_t i = 0; i < ri->nr_fdinfo; i++)
+		if ((int)ri->fdinfo[i]->fd > max)
+			max = (int)ri->fdinfo[i]->fd;
+	return max;
+}
+
+static int install_devnull(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < 3; i++)
+		if (fd != i && dup2(fd, i) < 0)
+			return -errno;
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+int restore_files_install(const struct restore_image *ri, const struct restore_fds *fds)
+{
+	if (!ri->has_fdinfo)
+		return install_devnull();
+	for (size_t i = 0; i < ri->nr_fdinfo; i++) {
+		const FdinfoEntry *fe = ri->fdinfo[i];
+		int src = restore_fds_get(fds, ri, fe->id);
+
+		if (src < 0)
+			return -EBADF;
+		if (dup2(src, (int)fe->fd) < 0)
+			return -errno;
+		if ((fe->flags & FD_CLOEXEC) && fcntl((int)fe->fd, F_SETFD, FD_CLOEXEC) < 0)
+			return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,355 @@
+/*
+ * criu restore: forking the process with its original pid and the setup it
+ * does itself before it stops for ptrace (see include/restore-fork.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "regs.h"
+#include "restore-files.h"
+#include "restore-ghost.h"
+#include "restore-fork.h"
+#include "vma.h"
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+
+/* The kernel's struct sigaction for rt_sigaction(2). */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+/* Exit codes of a child whose setup failed (it logged why). */
+#define CHILD_SETUP_FAILED 101
+#define CHILD_FDS_FAILED 102
+#define CHILD_STOP_FAILED 103
+
+static int is_mapped(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->mm->n_vmas; i++)
+		if ((ri->mm->vmas[i]->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) && ri->mm->vmas[i]->shmid == id)
+			return 1;
+	return 0;
+}
+
+static int needs_file(const struct restore_image *ri, uint32_t id)
+{
+	return id == ri->mm->exe_file_id || id == ri->fs->cwd_id || id == ri->fs->root_id ||
+	       restore_files_is_fd(ri, id) || is_mapped(ri, id);
+}
+
+/* Flags that only matter when a file is created, or that open() can't take back. */
+#define OPEN_FLAGS_DROPPED (O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC)
+
+/*
+ * Opens file @id of @ri at @min_fd or above: as dumped (flags, position), from
+ * where it was recreated if it is a ghost; a file behind a mapping must still
+ * have its dumped size.
+ */
+static int open_file(const struct restore_image *ri, const struct restore_ghost_files *ghosts, uint32_t id,
+		     int min_fd)
+{
+	const RegFileEntry *reg = restore_images_file(ri, id);
+	const char *path = restore_ghost_path(ri, ghosts, id) ?: reg->name;
+	struct stat st;
+	int fd, moved;
+
+	fd = open(path, (int)(reg->flags & ~(uint32_t)OPEN_FLAGS_DROPPED) | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open %s", path);
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 ||
+	    (S_ISREG(st.st_mode) && reg->has_size && (uint64_t)st.st_size != reg->size && is_mapped(ri, id))) {
+		pr_err("%s is %lld bytes now, %llu when dumped: refusing to map a changed file\n", reg->name,
+		       (long long)st.st_size, (unsigned long long)reg->size);
+		close(fd);
+		return -ESTALE;
+	}
+	if (reg->pos && S_ISREG(st.st_mode) && !(reg->flags & O_PATH) && lseek(fd, (off_t)reg->pos, SEEK_SET) < 0) {
+		pr_perror("Can't seek %s to %llu", reg->name, (unsigned long long)reg->pos);
+		close(fd);
+		return -errno;
+	}
+	if (fd >= min_fd)
+		return fd;
+	/* Below @min_fd are the numbers the process's own fds take. */
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	if (moved < 0)
+		pr_perror("Can't move the fd of %s to %d or above", reg->name, min_fd);
+	close(fd);
+	return moved < 0 ? -errno : moved;
+}
+
+int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
+{
+	struct restore_ghost_files ghosts = { 0 };
+	int min_fd = restore_files_max_fd(ri) + 1, ret;
+
+	if (min_fd < 3)
+		min_fd = 3;
+	fds->nr = ri->nr_files;
+	fds->fds = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*fds->fds));
+	if (!fds->fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < ri->nr_files; i++)
+		fds->fds[i] = -1;
+	ret = restore_ghosts_create(ri, &ghosts);
+	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
+		if (!needs_file(ri, ri->files[i]->id))
+			continue;
+		fds->fds[i] = open_file(ri, &ghosts, ri->files[i]->id, min_fd);
+		if (fds->fds[i] < 0) {
+			ret = fds->fds[i];
+			fds->fds[i] = -1;
+		}
+	}
+	restore_ghosts_remove(&ghosts);
+	return ret;
+}
+
+void restore_fds_close(struct restore_fds *fds)
+{
+	for (size_t i = 0; fds->fds && i < fds->nr; i++)
+		if (fds->fds[i] >= 0)
+			close(fds->fds[i]);
+	free(fds->fds);
+	fds->fds = NULL;
+	fds->nr = 0;
+}
+
+int restore_fds_get(const struct restore_fds *fds, const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_files && i < fds->nr; i++)
+		if (ri->files[i]->id == id)
+			return fds->fds[i];
+	return -1;
+}
+
+int restore_check_pid_free(pid_t pid)
+{
+	char path[64];
+
+	/* kill() doesn't see the tid of a thread that doesn't lead its group; /proc does. */
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if ((kill(pid, 0) == 0 || errno != ESRCH) || access(path, F_OK) == 0 || errno != ENOENT) {
+		pr_err("pid %d is in use: can't restore the process with its pid\n", pid);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* In the child: every signal back to its default disposition, no alternate stack. */
+static int reset_signals(void)
+{
+	struct kernel_sigaction ksa = { .handler = SIG_DFL };
+	stack_t ss = { .ss_flags = SS_DISABLE };
+
+	for (int sig = 1; sig < 65; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask)) < 0) {
+			pr_perror("Can't reset the action of signal %d", sig);
+			return -errno;
+		}
+	}
+	if (sigaltstack(&ss, NULL) < 0) {
+		pr_perror("Can't disable the alternate signal stack");
+		return -errno;
+	}
+	return 0;
+}
+
+static int set_session(const struct restore_image *ri)
+{
+	const PstreeEntry *e = ri->pstree;
+
+	if (e->sid == e->pid) {
+		if (setsid() < 0) {
+			pr_perror("Can't make process %d a session leader", ri->pid);
+			return -errno;
+		}
+	} else if (e->pgid == e->pid) {
+		if (setpgid(0, 0) < 0) {
+			pr_perror("Can't make process %d a process group leader", ri->pid);
+			return -errno;
+		}
+	} else if ((pid_t)e->sid != getsid(0) || (pid_t)e->pgid != getpgid(0)) {
+		pr_info("process %d was in session %u, group %u: it joins criu's session %d, group %d\n", ri->pid,
+			e->sid, e->pgid, getsid(0), getpgid(0));
+	}
+	return 0;
+}
+
+static int set_fs(const struct restore_image *ri, const struct restore_fds *fds)
+{
+	const RegFileEntry *root = restore_images_file(ri, ri->fs->root_id);
+	int root_fd = restore_fds_get(fds, ri, ri->fs->root_id);
+	int cwd_fd = restore_fds_get(fds, ri, ri->fs->cwd_id);
+
+	if (strcmp(root->name, "/") && (fchdir(root_fd) < 0 || chroot(".") < 0)) {
+		pr_perror("Can't change the root to %s", root->name);
+		return -errno;
+	}
+	if (fchdir(cwd_fd) < 0) {
+		pr_perror("Can't change the working directory to %s", restore_images_file(ri, ri->fs->cwd_id)->name);
+		return -errno;
+	}
+	if (ri->fs->has_umask)
+		umask((mode_t)ri->fs->umask);
+	return 0;
+}
+
+static int child_setup(const struct restore_image *ri, const struct restore_fds *fds)
+{
+	const TaskCoreEntry *tc = ri->core->tc;
+	int ret;
+
+	ret = reset_signals();
+	if (!ret)
+		ret = set_session(ri);
+	if (ret)
+		return ret;
+	if (personality(tc->personality) < 0) {
+		pr_perror("Can't set personality %#x", tc->personality);
+		return -errno;
+	}
+	if (prctl(PR_SET_NAME, tc->comm, 0, 0, 0) < 0) {
+		pr_perror("Can't set the name %s", tc->comm);
+		return -errno;
+	}
+	return set_fs(ri, fds);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* In the child: every fd of criu closed but the files of @fds, then the dumped fds put in place. */
+static int child_fds(const struct restore_image *ri, const struct restore_fds *fds)
+{
+	unsigned int next = 0;
+	int *keep, ret = 0;
+
+	keep = malloc((fds->nr ? fds->nr : 1) * sizeof(*keep));
+	if (!keep)
+		return -ENOMEM;
+	memcpy(keep, fds->fds, fds->nr * sizeof(*keep));
+	qsort(keep, fds->nr, sizeof(*keep), cmp_int);
+	for (size_t i = 0; !ret && i < fds->nr; i++) {
+		if (keep[i] < (int)next)
+			continue;
+		if (keep[i] > (int)next && syscall(SYS_close_range, next, keep[i] - 1, 0) < 0)
+			ret = -errno;
+		next = (unsigned int)keep[i] + 1;
+	}
+	free(keep);
+	if (!ret && syscall(SYS_close_range, next, ~0u, 0) < 0)
+		ret = -errno;
+	return ret ?: restore_files_install(ri, fds);
+}
+
+static void __attribute__((noreturn)) child_main(const struct restore_image *ri, const struct restore_fds *fds)
+{
+	if (child_setup(ri, fds)) {
+		pr_err("process %d: setup failed\n", ri->pid);
+		_exit(CHILD_SETUP_FAILED);
+	}
+	if (child_fds(ri, fds))
+		_exit(CHILD_FDS_FAILED);
+	/* The log fd is closed now: nothing more is logged from here. */
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+		_exit(CHILD_STOP_FAILED);
+	syscall(SYS_kill, getpid(), SIGSTOP);
+	/* Never resumed here: the tracer moves us on to the restored registers. */
+	_exit(CHILD_STOP_FAILED);
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+/* Waits for the child's self-stop and makes it ready for injection. */
+static int attach_child(pid_t pid, uint64_t *syscall_ip)
+{
+	struct user_regs_struct regs;
+	int status, ret;
+
+	while (waitpid(pid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status)) {
+		pr_err("process %d failed to set itself up (exit code %d)\n", pid, WEXITSTATUS(status));
+		return -ECHILD;
+	}
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP) {
+		pr_err("process %d didn't stop as expected (status %#x)\n", pid, status);
+		return -ECHILD;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)RESTORE_PTRACE_OPTIONS) < 0) {
+		pr_perror("Can't set ptrace options on process %d", pid);
+		return -errno;
+	}
+	ret = compel_get_gpregs(pid, &regs);
+	if (ret)
+		return ret;
+	*syscall_ip = regs.rip - COMPEL_SYSCALL_INSN_LEN;
+	if (!compel_is_syscall_insn(pid, *syscall_ip)) {
+		pr_err("process %d stopped at %#llx, not right after a syscall instruction\n", pid,
+		       (unsigned long long)regs.rip);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int restore_fork(const struct restore_image *ri, const struct restore_fds *fds, uint64_t *syscall_ip)
+{
+	pid_t tid = ri->pid;
+	struct restore_clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&tid,
+		.set_tid_size = 1,
+	};
+	long pid;
+	int ret;
+
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is in use: can't restore the process with its pid\n", ri->pid);
+		else
+			pr_perror("Can't create process %d (clone3 with set_tid)", ri->pid);
+		return -errno;
+	}
+	if (pid == 0)
+		child_main(ri, fds);
+	if (pid != ri->pid) {
+		pr_err("clone3 gave pid %ld, not %d\n", pid, ri->pid);
+		reap((pid_t)pid);
+		return -EINVAL;
+	}
+	ret = attach_child(ri->pid, syscall_ip);
+	if (ret)
+		reap(ri->pid);
+	return ret;
+}

@@ -1,0 +1,240 @@
+/*
+ * criu restore: unlinked ("ghost") files, recreated, opened and unlinked again
+ * (see include/restore-ghost.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "files-ghost.h"
+#include "image.h"
+#include "restore-ghost.h"
+
+#include "remap-file-path.pb-c.h"
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+
+#define MAX_GHOSTS 4096
+
+static int load_ghost(int dirfd, struct restore_ghost *g)
+{
+	struct cr_img *img;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_GHOST_FILE, g->ghost_id);
+	if (ret)
+		return ret;
+	ret = img_read_entry(img, (void **)&g->gf);
+	if (!ret && !g->gf) {
+		pr_err("%s: no ghost_file_entry\n", img_name(img));
+		ret = -EIO;
+	}
+	if (!ret && (!S_ISREG(g->gf->mode) || (g->gf->has_chunks && g->gf->chunks) || !g->gf->has_size ||
+		     g->gf->size > GHOST_FILE_LIMIT)) {
+		pr_err("%s: mode %#o, %llu bytes%s: only regular files up to %u bytes without chunks are supported\n",
+		       img_name(img), g->gf->mode, (unsigned long long)g->gf->size,
+		       g->gf->has_chunks && g->gf->chunks ? " in chunks" : "", GHOST_FILE_LIMIT);
+		ret = -EOPNOTSUPP;
+	}
+	if (!ret) {
+		g->data = malloc(g->gf->size ? g->gf->size : 1);
+		ret = g->data ? img_read_raw(img, g->data, g->gf->size) : -ENOMEM;
+	}
+	img_close(img);
+	return ret;
+}
+
+static int add_remap(struct restore_image *ri, const RemapFilePathEntry *e, const char *name)
+{
+	struct restore_ghost *all;
+
+	if (!e->has_remap_type || e->remap_type != REMAP_TYPE__GHOST) {
+		pr_err("%s: file %u is remapped in a way other than a ghost file: not supported yet\n", name,
+		       e->orig_id);
+		return -EOPNOTSUPP;
+	}
+	if (!restore_images_file(ri, e->orig_id) || restore_ghost_find(ri, e->orig_id) || ri->nr_ghosts >= MAX_GHOSTS) {
+		pr_err("%s: file %u is not a regular file of files.img, or remapped twice\n", name, e->orig_id);
+		return -EINVAL;
+	}
+	all = realloc(ri->ghosts, (ri->nr_ghosts + 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	ri->ghosts = all;
+	memset(&all[ri->nr_ghosts], 0, sizeof(*all));
+	all[ri->nr_ghosts].file_id = e->orig_id;
+	all[ri->nr_ghosts].ghost_id = e->remap_id;
+	ri->nr_ghosts++;
+	return 0;
+}
+
+int restore_ghosts_load(int dirfd, struct restore_image *ri)
+{
+	struct cr_img *img;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_REMAP_FPATH);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	for (;;) {
+		void *msg;
+
+		ret = img_read_entry(img, &msg);
+		if (ret || !msg)
+			break;
+		ret = add_remap(ri, msg, img_name(img));
+		img_free_entry(msg);
+		if (ret)
+			break;
+	}
+	img_close(img);
+	for (size_t i = 0; !ret && i < ri->nr_ghosts; i++)
+		ret = load_ghost(dirfd, &ri->ghosts[i]);
+	return ret;
+}
+
+void restore_ghosts_free(struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->nr_ghosts; i++) {
+		img_free_entry(ri->ghosts[i].gf);
+		free(ri->ghosts[i].data);
+	}
+	free(ri->ghosts);
+	ri->ghosts = NULL;
+	ri->nr_ghosts = 0;
+}
+
+const struct restore_ghost *restore_ghost_find(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_ghosts; i++)
+		if (ri->ghosts[i].file_id == id)
+			return &ri->ghosts[i];
+	return NULL;
+}
+
+/* Creates the file at @path, or at a free name beside it; @path gets the name used. */
+static int create_at(char *path, size_t size, mode_t mode)
+{
+	size_t len = strlen(path);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+
+	for (unsigned int i = 0; fd < 0 && errno == EEXIST && i < 100; i++) {
+		if ((size_t)snprintf(path + len, size - len, ".criu-ghost.%u", i) >= size - len)
+			break;
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+	}
+	if (fd < 0)
+		pr_perror("Can't recreate the unlinked file %s", path);
+	return fd < 0 ? -errno : fd;
+}
+
+static int fill_ghost(int fd, const struct restore_ghost *g)
+{
+	const GhostFileEntry *gf = g->gf;
+	struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+	size_t done = 0;
+
+	while (done < gf->size) {
+		ssize_t n = write(fd, (const char *)g->data + done, gf->size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	if (gf->atim)
+		times[0].tv_sec = (time_t)gf->atim->tv_sec, times[0].tv_nsec = (long)gf->atim->tv_usec * 1000;
+	if (gf->mtim)
+		times[1].tv_sec = (time_t)gf->mtim->tv_sec, times[1].tv_nsec = (long)gf->mtim->tv_usec * 1000;
+	if (fchown(fd, gf->uid, gf->gid) < 0 || fchmod(fd, gf->mode & 07777) < 0 || futimens(fd, times) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The ghost before @i that is the same dumped inode, or -1. */
+static ssize_t same_inode(const struct restore_image *ri, size_t i)
+{
+	const GhostFileEntry *g = ri->ghosts[i].gf;
+
+	for (size_t j = 0; j < i; j++) {
+		const GhostFileEntry *o = ri->ghosts[j].gf;
+
+		if (g->has_dev && g->has_ino && o->has_dev && o->has_ino && g->dev == o->dev && g->ino == o->ino)
+			return (ssize_t)j;
+	}
+	return -1;
+}
+
+static int create_one(const struct restore_image *ri, size_t i, char **out)
+{
+	const struct restore_ghost *g = &ri->ghosts[i];
+	const RegFileEntry *reg = restore_images_file(ri, g->file_id);
+	char path[PATH_MAX + 32];
+	int fd, ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", reg->name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	fd = create_at(path, sizeof(path), (mode_t)g->gf->mode);
+	if (fd < 0)
+		return fd;
+	*out = strdup(path);
+	ret = *out ? fill_ghost(fd, g) : -ENOMEM;
+	close(fd);
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't fill the recreated unlinked file %s", path);
+		return ret;
+	}
+	pr_info("unlinked file %s (%llu bytes) recreated as %s\n", reg->name, (unsigned long long)g->gf->size, path);
+	return 0;
+}
+
+int restore_ghosts_create(const struct restore_image *ri, struct restore_ghost_files *files)
+{
+	files->paths = calloc(ri->nr_ghosts ? ri->nr_ghosts : 1, sizeof(*files->paths));
+	if (!files->paths)
+		return -ENOMEM;
+	files->nr = ri->nr_ghosts;
+	for (size_t i = 0; i < ri->nr_ghosts; i++) {
+		ssize_t j = same_inode(ri, i);
+		int ret = 0;
+
+		if (j >= 0)
+			files->paths[i] = strdup(files->paths[j]);
+		else
+			ret = create_one(ri, i, &files->paths[i]);
+		if (!ret && !files->paths[i])
+			ret = -ENOMEM;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+const char *restore_ghost_path(const struct restore_image *ri, const struct restore_ghost_files *files, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_ghosts && i < files->nr; i++)
+		if (ri->ghosts[i].file_id == id)
+			return files->paths[i];
+	return NULL;
+}
+
+void restore_ghosts_remove(struct restore_ghost_files *files)
+{
+	for (size_t i = 0; files->paths && i < files->nr; i++) {
+		if (files->paths[i] && unlink(files->paths[i]) < 0 && errno != ENOENT)
+			pr_perror("Can't unlink the recreated file %s", files->paths[i]);
+		free(files->paths[i]);
+	}
+	free(files->paths);
+	files->paths = NULL;
+	files->nr = 0;
+}

@@ -1,0 +1,477 @@
+/*
+ * criu restore: reading and checking all the images of a single-threaded
+ * process before the restore touches anything (see include/restore-images.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "mem.h"
+#include "restore-files.h"
+#include "restore-ghost.h"
+#include "restore-images.h"
+#include "restore-shmem.h"
+#include "restore-thread.h"
+#include "vma.h"
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+
+/* Highest user address + 1 on x86-64 with 4-level page tables (TASK_SIZE_MAX). */
+#define USER_ADDR_END 0x7ffffffff000ull
+#define MAX_RUNS (1u << 24)
+#define MAX_FILES (1u << 20)
+
+static int read_one(int dirfd, enum cr_img_type type, unsigned int arg, void **msg)
+{
+	struct cr_img *img;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, type, arg);
+	if (ret)
+		return ret;
+	ret = img_read_one(img, msg);
+	if (!ret) {
+		void *extra = NULL;
+
+		ret = img_read_entry(img, &extra);
+		if (!ret && extra) {
+			pr_err("%s: more than one entry: only one process is supported yet\n", img_name(img));
+			img_free_entry(extra);
+			ret = -EOPNOTSUPP;
+		}
+	}
+	img_close(img);
+	if (ret) {
+		img_free_entry(*msg);
+		*msg = NULL;
+	}
+	return ret;
+}
+
+static int load_pstree(int dirfd, struct restore_image *ri)
+{
+	PstreeEntry *e;
+	int ret;
+
+	ret = read_one(dirfd, CR_IMG_PSTREE, 0, (void **)&ri->pstree);
+	if (ret)
+		return ret;
+	e = ri->pstree;
+	if (!e->pid || e->pid > (1u << 22)) {
+		pr_err("pstree.img: pid %u is out of range\n", e->pid);
+		return -EINVAL;
+	}
+	ri->pid = (pid_t)e->pid;
+	if (!e->n_threads || e->threads[0] != e->pid) {
+		pr_err("pstree.img: the threads of process %u don't start with its leader\n", e->pid);
+		return -EINVAL;
+	}
+	ri->tids = calloc(e->n_threads, sizeof(*ri->tids));
+	if (!ri->tids)
+		return -ENOMEM;
+	for (size_t i = 1; i < e->n_threads; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup = dup || e->threads[j] == e->threads[i];
+		if (!e->threads[i] || e->threads[i] > (1u << 22) || dup) {
+			pr_err("pstree.img: thread %u of process %u is out of range or listed twice\n", e->threads[i],
+			       e->pid);
+			return -EINVAL;
+		}
+		ri->tids[ri->nr_threads++] = (pid_t)e->threads[i];
+	}
+	return 0;
+}
+
+static int check_fpregs(const UserX86FpregsEntry *fp, const char *name)
+{
+	const UserX86XsaveEntry *xs = fp->xsave;
+
+	if (fp->n_st_space != 32 || fp->n_xmm_space != 64) {
+		pr_err("%s: FPU registers of a wrong size (%zu st, %zu xmm words)\n", name, fp->n_st_space,
+		       fp->n_xmm_space);
+		return -EINVAL;
+	}
+	if (!xs)
+		return 0;
+	if ((xs->n_ymmh_space && xs->n_ymmh_space != 64) || (xs->n_bndreg_state && xs->n_bndreg_state != 8) ||
+	    (xs->n_bndcsr_state && xs->n_bndcsr_state != 2) || (xs->n_opmask_reg && xs->n_opmask_reg != 8) ||
+	    (xs->n_zmm_upper && xs->n_zmm_upper != 64) || (xs->n_hi16_zmm && xs->n_hi16_zmm != 128) ||
+	    (xs->n_pkru && xs->n_pkru != 2)) {
+		pr_err("%s: an xsave component of a wrong size\n", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Checks core-@tid.img; the leader's (@leader) holds task_core too. */
+static int check_core(const CoreEntry *c, pid_t tid, bool leader)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "core-%d.img", tid);
+	if (c->mtype != CORE_ENTRY__MARCH__X86_64) {
+		pr_err("%s: architecture %d is not x86-64\n", name, c->mtype);
+		return -EOPNOTSUPP;
+	}
+	if (!c->thread_info || !c->thread_info->gpregs || !c->thread_info->fpregs || !c->thread_core ||
+	    (leader && !c->tc)) {
+		pr_err("%s: thread_info, thread_core or task_core is missing\n", name);
+		return -EINVAL;
+	}
+	if (c->thread_info->gpregs->has_mode && c->thread_info->gpregs->mode != USER_X86_REGS_MODE__NATIVE) {
+		pr_err("%s: a 32-bit (compat) task: not supported yet\n", name);
+		return -EOPNOTSUPP;
+	}
+	if (leader && c->tc->task_state != RESTORE_TASK_ALIVE && c->tc->task_state != RESTORE_TASK_STOPPED) {
+		pr_err("%s: task state %u (neither alive nor stopped) is not supported\n", name, c->tc->task_state);
+		return -EOPNOTSUPP;
+	}
+	if (leader && c->tc->n_sigactions && c->tc->n_sigactions != RESTORE_NR_SIGACTIONS) {
+		pr_err("%s: %zu signal actions, expected %d\n", name, c->tc->n_sigactions, RESTORE_NR_SIGACTIONS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; leader && i < c->tc->n_sigactions; i++)
+		if (c->tc->sigactions[i]->has_compat_sigaction && c->tc->sigactions[i]->compat_sigaction) {
+			pr_err("%s: a compat (32-bit) signal action: not supported yet\n", name);
+			return -EOPNOTSUPP;
+		}
+	return check_fpregs(c->thread_info->fpregs, name);
+}
+
+static int load_core(int dirfd, struct restore_image *ri)
+{
+	int ret;
+
+	ret = read_one(dirfd, CR_IMG_CORE, (unsigned int)ri->pid, (void **)&ri->core);
+	if (!ret)
+		ret = check_core(ri->core, ri->pid, true);
+	if (ret)
+		return ret;
+	ri->thread_cores = calloc(ri->nr_threads ? ri->nr_threads : 1, sizeof(*ri->thread_cores));
+	if (!ri->thread_cores)
+		return -ENOMEM;
+	for (size_t i = 0; i < ri->nr_threads; i++) {
+		ret = read_one(dirfd, CR_IMG_CORE, (unsigned int)ri->tids[i], (void **)&ri->thread_cores[i]);
+		if (!ret)
+			ret = check_core(ri->thread_cores[i], ri->tids[i], false);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int restore_vma_is_special(const VmaEntry *vma)
+{
+	return !!(vma->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_AREA_VSYSCALL));
+}
+
+static int check_vma_kind(const VmaEntry *v, const char *name, size_t i)
+{
+	uint32_t kinds = VMA_ANON_PRIVATE | VMA_ANON_SHARED | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_AREA_VDSO |
+			 VMA_AREA_VVAR;
+	uint32_t kind = v->status & kinds;
+
+	if (v->status & VMA_AREA_VSYSCALL)
+		return 0;
+	if (!(v->status & VMA_AREA_REGULAR) || (v->status & VMA_UNSUPP) || !kind || (kind & (kind - 1)) ||
+	    (v->status & (VMA_AREA_SYSVIPC | VMA_AREA_SOCKET | VMA_AREA_AIORING))) {
+		pr_err("%s: VMA %zu (%#llx-%#llx) has status %#x: a kind of memory not supported yet\n", name, i,
+		       (unsigned long long)v->start, (unsigned long long)v->end, v->status);
+		return -EOPNOTSUPP;
+	}
+	if ((v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
+	    !!(v->flags & MAP_SHARED) == !!(v->flags & MAP_PRIVATE)) {
+		pr_err("%s: VMA %zu: bad prot %#x or flags %#x\n", name, i, v->prot, v->flags);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_vmas(const struct restore_image *ri, const char *name)
+{
+	uint64_t prev_end = 0;
+	long ps = sysconf(_SC_PAGESIZE);
+
+	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		int ret;
+
+		if (v->start >= v->end || (v->start | v->end | v->pgoff) % ps || v->start < prev_end ||
+		    (v->end > USER_ADDR_END && !(v->status & VMA_AREA_VSYSCALL))) {
+			pr_err("%s: VMA %zu (%#llx-%#llx, offset %#llx) is misplaced\n", name, i,
+			       (unsigned long long)v->start, (unsigned long long)v->end, (unsigned long long)v->pgoff);
+			return -EINVAL;
+		}
+		prev_end = v->end;
+		ret = check_vma_kind(v, name, i);
+		if (ret)
+			return ret;
+		if ((v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
+		    (v->shmid > UINT32_MAX || !restore_images_file(ri, (uint32_t)v->shmid))) {
+			pr_err("%s: VMA %zu maps file %llu, which files.img doesn't have\n", name, i,
+			       (unsigned long long)v->shmid);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int load_mm(int dirfd, struct restore_image *ri)
+{
+	char name[64];
+	MmEntry *mm;
+	int ret;
+
+	ret = read_one(dirfd, CR_IMG_MM, (unsigned int)ri->pid, (void **)&ri->mm);
+	if (ret)
+		return ret;
+	mm = ri->mm;
+	snprintf(name, sizeof(name), "mm-%d.img", ri->pid);
+	if (mm->n_mm_saved_auxv % 2 || mm->n_mm_saved_auxv > 128) {
+		pr_err("%s: auxv of %zu words\n", name, mm->n_mm_saved_auxv);
+		return -EINVAL;
+	}
+	if (mm->n_aios) {
+		pr_err("%s: AIO rings are not supported yet\n", name);
+		return -EOPNOTSUPP;
+	}
+	if (mm->exe_file_id && !restore_images_file(ri, mm->exe_file_id)) {
+		pr_err("%s: the executable is file %u, which files.img doesn't have\n", name, mm->exe_file_id);
+		return -EINVAL;
+	}
+	return check_vmas(ri, name);
+}
+
+static int load_fs(int dirfd, struct restore_image *ri)
+{
+	int ret = read_one(dirfd, CR_IMG_FS, (unsigned int)ri->pid, (void **)&ri->fs);
+
+	if (ret)
+		return ret;
+	if (!restore_images_file(ri, ri->fs->cwd_id) || !restore_images_file(ri, ri->fs->root_id)) {
+		pr_err("fs-%d.img: cwd %u or root %u is not in files.img\n", ri->pid, ri->fs->cwd_id,
+		       ri->fs->root_id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int add_file(struct restore_image *ri, FileEntry *fe, const char *name)
+{
+	FileEntry **files;
+
+	if (fe->type == FD_TYPES__REG &&
+	    (!fe->reg || fe->reg->id != fe->id || !fe->reg->name || fe->reg->name[0] != '/')) {
+		pr_err("%s: entry %zu (id %u): a regular file without an absolute path\n", name, ri->nr_files, fe->id);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->id == fe->id) {
+			pr_err("%s: file id %u appears twice\n", name, fe->id);
+			return -EINVAL;
+		}
+	if (ri->nr_files >= MAX_FILES)
+		return -E2BIG;
+	files = realloc(ri->files, (ri->nr_files + 1) * sizeof(*files));
+	if (!files)
+		return -ENOMEM;
+	ri->files = files;
+	ri->files[ri->nr_files++] = fe;
+	return 0;
+}
+
+static int load_files(int dirfd, struct restore_image *ri)
+{
+	struct cr_img *img;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_FILES);
+	if (ret)
+		return ret;
+	for (;;) {
+		void *msg;
+
+		ret = img_read_entry(img, &msg);
+		if (ret || !msg)
+			break;
+		ret = add_file(ri, msg, img_name(img));
+		if (ret) {
+			img_free_entry(msg);
+			break;
+		}
+	}
+	img_close(img);
+	return ret;
+}
+
+/* True when [start, end) is covered by private VMAs, which the pages can be written into. */
+static int in_private_vmas(const MmEntry *mm, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < mm->n_vmas && start < end; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (v->end <= start)
+			continue;
+		if (v->start > start || !(v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)))
+			return 0;
+		start = v->end;
+	}
+	return start >= end;
+}
+
+static int check_run(struct restore_image *ri, const PagemapEntry *pe, const char *name)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uint64_t len = (uint64_t)pe->nr_pages * ps;
+
+	if ((pe->has_in_parent && pe->in_parent) || (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
+		pr_err("%s: entry %zu: pages in a parent image or lazy pages are not supported yet\n", name,
+		       ri->nr_pagemap + 1);
+		return -EOPNOTSUPP;
+	}
+	if (!pe->nr_pages || pe->vaddr % ps || pe->vaddr + len < pe->vaddr ||
+	    !in_private_vmas(ri->mm, pe->vaddr, pe->vaddr + len)) {
+		pr_err("%s: entry %zu: %u pages at %#llx are not inside private memory of the process\n", name,
+		       ri->nr_pagemap + 1, pe->nr_pages, (unsigned long long)pe->vaddr);
+		return -EINVAL;
+	}
+	ri->nr_pages += pe->nr_pages;
+	return 0;
+}
+
+static int add_run(struct restore_image *ri, PagemapEntry *pe, const char *name)
+{
+	PagemapEntry **runs;
+	int ret = check_run(ri, pe, name);
+
+	if (ret)
+		return ret;
+	if (ri->nr_pagemap >= MAX_RUNS)
+		return -E2BIG;
+	runs = realloc(ri->pagemap, (ri->nr_pagemap + 1) * sizeof(*runs));
+	if (!runs)
+		return -ENOMEM;
+	ri->pagemap = runs;
+	ri->pagemap[ri->nr_pagemap++] = pe;
+	return 0;
+}
+
+static int check_pages_size(int dirfd, const struct restore_image *ri)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	char name[64];
+	struct stat st;
+
+	snprintf(name, sizeof(name), "pages-%u.img", ri->pages_id);
+	if (fstatat(dirfd, name, &st, 0) < 0) {
+		pr_perror("Can't stat image %s", name);
+		return -errno;
+	}
+	if ((uint64_t)st.st_size != ri->nr_pages * ps) {
+		pr_err("%s: %lld bytes, but pagemap-%d.img lists %llu pages (%llu bytes)\n", name,
+		       (long long)st.st_size, ri->pid, (unsigned long long)ri->nr_pages,
+		       (unsigned long long)(ri->nr_pages * ps));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_pagemap(int dirfd, struct restore_image *ri)
+{
+	PagemapHead *head;
+	struct cr_img *img;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_PAGEMAP, (unsigned int)ri->pid);
+	if (ret)
+		return ret;
+	ret = img_read_entry_as(img, &pagemap_head__descriptor, (void **)&head);
+	if (!ret && !head) {
+		pr_err("%s: no pagemap_head\n", img_name(img));
+		ret = -EIO;
+	}
+	if (ret)
+		goto out_close;
+	ri->pages_id = head->pages_id;
+	img_free_entry(head);
+	for (;;) {
+		void *msg;
+
+		ret = img_read_entry(img, &msg);
+		if (ret || !msg)
+			break;
+		ret = add_run(ri, msg, img_name(img));
+		if (ret) {
+			img_free_entry(msg);
+			break;
+		}
+	}
+out_close:
+	img_close(img);
+	if (!ret)
+		ret = check_pages_size(dirfd, ri);
+	return ret;
+}
+
+int restore_images_load(int dirfd, struct restore_image *ri)
+{
+	int ret;
+
+	ret = load_pstree(dirfd, ri);
+	if (!ret)
+		ret = load_core(dirfd, ri);
+	if (!ret)
+		ret = load_files(dirfd, ri);
+	if (!ret)
+		ret = restore_images_load_fds(dirfd, ri);
+	if (!ret)
+		ret = load_fs(dirfd, ri);
+	if (!ret)
+		ret = load_mm(dirfd, ri);
+	if (!ret)
+		ret = load_pagemap(dirfd, ri);
+	if (!ret)
+		ret = restore_shmem_load(dirfd, ri);
+	return ret;
+}
+
+const RegFileEntry *restore_images_file(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->id == id)
+			return ri->files[i]->type == FD_TYPES__REG ? ri->files[i]->reg : NULL;
+	return NULL;
+}
+
+void restore_images_free(struct restore_image *ri)
+{
+	restore_shmem_free(ri);
+	restore_ghosts_free(ri);
+	for (size_t i = 0; i < ri->nr_fdinfo; i++)
+		img_free_entry(ri->fdinfo[i]);
+	free(ri->fdinfo);
+	for (size_t i = 0; i < ri->nr_pagemap; i++)
+		img_free_entry(ri->pagemap[i]);
+	free(ri->pagemap);
+	for (size_t i = 0; i < ri->nr_files; i++)
+		img_free_entry(ri->files[i]);
+	free(ri->files);
+	img_free_entry(ri->fs);
+	img_free_entry(ri->mm);
+	for (size_t i = 0; ri->thread_cores && i < ri->nr_threads; i++)
+		img_free_entry(ri->thread_cores[i]);
+	free(ri->thread_cores);
+	free(ri->tids);
+	img_free_entry(ri->core);
+	img_free_entry(ri->pstree);
+	memset(ri, 0, sizeof(*ri));
+}
