@@ -1,6 +1,8 @@
 /*
  * Freeze a process tree with PTRACE_SEIZE + PTRACE_INTERRUPT, thread by thread,
- * until a pass over the tree finds nothing new; release detaches it all.
+ * until a pass over the tree finds nothing new; release detaches it all. Every
+ * wait for a stop is a poll bounded by the caller's deadline, and a failed seize
+ * leaves no thread traced that can be let go.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -17,6 +19,10 @@
 #include <unistd.h>
 
 #include "seize.h"
+
+/* waitpid(WNOHANG) polls of a thread about to stop: the first after 100 us, then twice as late, up to 10 ms. */
+#define WAIT_POLL_MIN_US 100
+#define WAIT_POLL_MAX_US 10000
 
 static int64_t now_ms(void)
 {
@@ -57,46 +63,162 @@ static bool thread_is_dead(pid_t pid, pid_t tid)
 	return read_stat(pid, sub, &ppid, &state) || state == 'Z' || state == 'X';
 }
 
-/* Waits for the interrupt's stop, passing on signals that arrive first. */
-static int wait_for_stop(pid_t tid)
+/* The state letter of thread @tid, '?' when it can't be read. */
+static char thread_state(pid_t tid)
 {
-	for (int i = 0; i < COMPEL_MAX_SIGNALS_IN_FLIGHT;) {
-		int status;
+	pid_t ppid;
+	char state;
 
-		if (waitpid(tid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
+	return read_stat(tid, "", &ppid, &state) ? '?' : state;
+}
+
+/* The Tgid line of /proc/@tid/status: the process the thread belongs to. */
+static int read_tgid(pid_t tid, pid_t *tgid)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	if (!p || sscanf(p + 6, "%d", tgid) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
+
+	/* Cut short by a signal, the next poll comes sooner: harmless. */
+	(void)nanosleep(&ts, NULL);
+}
+
+/*
+ * The next wait status of @tid, polled without blocking until @deadline (ms of
+ * CLOCK_MONOTONIC): 0, -ETIMEDOUT, or -errno. One poll is made even when the
+ * deadline has passed.
+ */
+static int wait_status(pid_t tid, int64_t deadline, int *status)
+{
+	long delay_us = WAIT_POLL_MIN_US;
+
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
 			return -errno;
-		}
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_us(delay_us);
+		if (delay_us < WAIT_POLL_MAX_US)
+			delay_us *= 2;
+	}
+}
+
+/*
+ * Waits until @deadline for the interrupt's stop, passing on signals that arrive
+ * first. On failure, *@stopped tells whether @tid was left in a ptrace stop
+ * (rather than running: continued with a signal, or never stopped).
+ */
+static int wait_for_stop(pid_t tid, int64_t deadline, bool *stopped)
+{
+	*stopped = false;
+	for (int i = 0; i < COMPEL_MAX_SIGNALS_IN_FLIGHT; i++) {
+		int status, ret;
+
+		ret = wait_status(tid, deadline, &status);
+		if (ret)
+			return ret;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;
 		if (!WIFSTOPPED(status))
 			return -EINVAL;
+		*stopped = true;
 		if ((status >> 16) == PTRACE_EVENT_STOP)
 			return 0;
 		/* A signal-delivery stop: deliver it as it would have been; the interrupt stays pending. */
 		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(uintptr_t)WSTOPSIG(status)) < 0)
 			return -errno;
-		i++;
+		*stopped = false;
 	}
 	return -EAGAIN;
 }
 
-static int seize_thread(pid_t tid)
+/*
+ * Detaches @tid, seized but not in a ptrace stop: a tracee can only be detached
+ * from a stop, so interrupt it again and wait (for a bounded time) for one,
+ * handing back the signal of a signal-delivery stop. Returns 0, or -errno when
+ * it stays traced (the kernel detaches it when criu exits).
+ */
+static int untrace_running(pid_t tid)
 {
+	int64_t deadline = now_ms() + COMPEL_UNTRACE_WAIT_MS;
+	int status, ret;
+	long sig;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return errno == ESRCH ? 0 : -errno; /* gone */
+	ret = wait_status(tid, deadline, &status);
+	if (ret)
+		return ret;
+	if (!WIFSTOPPED(status))
+		return 0; /* it exited */
+	sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+	if (ptrace(PTRACE_DETACH, tid, NULL, (void *)sig) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	return 0;
+}
+
+/* Records thread @tid, on which the seize failed, and lets it go. */
+static void seize_thread_failed(pid_t tid, bool stopped, struct compel_seize_error *err)
+{
+	int ret = 0;
+
+	err->tid = tid;
+	err->state = thread_state(tid);
+	if (!stopped)
+		ret = untrace_running(tid);
+	else if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0 && errno != ESRCH)
+		ret = -errno;
+	err->untrace_error = ret;
+}
+
+static int seize_thread(pid_t tid, int64_t deadline, struct compel_seize_error *err)
+{
+	bool stopped = false;
 	int ret;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
 		return -errno;
-	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 		ret = -errno;
-		ptrace(PTRACE_DETACH, tid, NULL, NULL);
-		return ret;
-	}
-	ret = wait_for_stop(tid);
+	else
+		ret = wait_for_stop(tid, deadline, &stopped);
 	if (ret && ret != -ESRCH)
-		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		seize_thread_failed(tid, stopped, err);
 	return ret;
+}
+
+/*
+ * After seizing @tid, read from /proc/@pid/task: true when it still is a thread
+ * of @pid, not a reused tid of an exited one.
+ */
+static bool thread_still_ours(pid_t pid, pid_t tid)
+{
+	pid_t tgid = 0;
+
+	return !read_tgid(tid, &tgid) && tgid == pid;
 }
 
 static struct compel_task *tree_find(struct compel_tree *tree, pid_t pid)
@@ -146,7 +268,7 @@ static int task_add_thread(struct compel_task *task, pid_t tid)
 }
 
 /* Seizes the threads of @task not seized yet; sets *@changed when it finds one. */
-static int seize_task_threads(struct compel_task *task, bool *changed)
+static int seize_task_threads(struct compel_tree *tree, struct compel_task *task, int64_t deadline, bool *changed)
 {
 	struct dirent *de;
 	char path[64];
@@ -165,9 +287,15 @@ static int seize_task_threads(struct compel_task *task, bool *changed)
 		tid = (pid_t)strtol(de->d_name, NULL, 10);
 		if (task_has_thread(task, tid))
 			continue;
-		ret = seize_thread(tid);
+		ret = seize_thread(tid, deadline, &tree->err);
 		if (ret == -ESRCH || (ret == -EPERM && thread_is_dead(task->pid, tid))) {
 			ret = 0;	/* exited, or an exited group leader waiting for its threads */
+			continue;
+		}
+		if (!ret && !thread_still_ours(task->pid, tid)) {
+			/* The thread exited and its tid went to another process: not ours to keep. */
+			if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0 && errno != ESRCH)
+				ret = -errno;
 			continue;
 		}
 		if (!ret) {
@@ -210,7 +338,7 @@ static int find_children(struct compel_tree *tree, bool *changed)
 }
 
 /* One pass: seize new threads of every task, then look for new children. */
-static int seize_pass(struct compel_tree *tree, bool *changed)
+static int seize_pass(struct compel_tree *tree, int64_t deadline, bool *changed)
 {
 	int ret;
 
@@ -221,7 +349,7 @@ static int seize_pass(struct compel_tree *tree, bool *changed)
 
 		if (task->zombie)
 			continue;
-		ret = seize_task_threads(task, changed);
+		ret = seize_task_threads(tree, task, deadline, changed);
 		if (ret == -ESRCH && i > 0 && !task->nr_threads)
 			ret = 0;	/* a child that exited and was reaped meanwhile */
 		if (ret)
@@ -240,24 +368,33 @@ int compel_tree_seize(struct compel_tree *tree, pid_t root, unsigned int timeout
 	char state;
 	int ret;
 
+	tree->err = (struct compel_seize_error){ .state = '?' };
+
 	ret = read_stat(root, "", &ppid, &state);
 	if (ret)
 		return ret;
 	if (state == 'Z' || state == 'X')
 		return -ESRCH;
 	ret = tree_add(tree, root, ppid);
+	/* The deadline is looked at before another pass only: a tree found whole and still is never failed. */
 	do {
 		changed = false;
 		if (!ret)
-			ret = seize_pass(tree, &changed);
+			ret = seize_pass(tree, deadline, &changed);
 		if (!ret && changed && now_ms() > deadline)
 			ret = -ETIMEDOUT;
 	} while (!ret && changed);
 
 	if (!ret && !tree->tasks[0].nr_threads)
 		ret = -ESRCH;
-	if (ret)
-		compel_tree_release(tree);
+	if (ret) {
+		struct compel_seize_error err = tree->err;
+		int rret = compel_tree_release(tree);
+
+		tree->err = err;
+		if (rret && !tree->err.untrace_error)
+			tree->err.untrace_error = rret;
+	}
 	return ret;
 }
 

@@ -2,7 +2,8 @@
  * x86-64 registers of a stopped thread into CRIU's thread_info_x86: general
  * registers from NT_PRSTATUS, FPU/SSE and the xsave components from NT_X86_XSTATE
  * (the kernel hands out the standard, uncompacted layout; CPUID leaf 0xD gives
- * each component's offset in it), or NT_PRFPREG on a CPU without xsave.
+ * each component's offset in it), or NT_PRFPREG on a CPU without xsave. A syscall
+ * the stop interrupted is recorded as CRIU records it (see fixup_syscall_restart).
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -38,6 +39,41 @@ static uint64_t xgetbv0(void)
 
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* The kernel's internal syscall restart codes (include/linux/errno.h), left in rax of a stopped syscall. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+#define SYSCALL_INSN_LEN 2 /* syscall (0f 05) */
+
+/*
+ * A thread stopped inside an interrupted syscall holds a restart code in rax,
+ * which only means something to the kernel that set it. Record what the thread
+ * will see, as CRIU does: the syscall about to be issued again (rax back to its
+ * number, rip back on the syscall instruction), or, for a call that needs the
+ * kernel's restart block (nanosleep, poll with a timeout, futex wait), -EINTR:
+ * that block does not outlive the process.
+ */
+static void fixup_syscall_restart(pid_t tid, UserX86RegsEntry *gp)
+{
+	if ((int64_t)gp->orig_ax < 0)
+		return; /* not in a syscall */
+	switch ((int64_t)gp->ax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		gp->ax = gp->orig_ax;
+		gp->ip -= SYSCALL_INSN_LEN;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		pr_warn("thread %d is in syscall %lld, which the restored thread sees end with EINTR\n", tid,
+			(long long)gp->orig_ax);
+		gp->ax = (uint64_t)-EINTR;
+		break;
+	}
 }
 
 static void fill_gpregs(UserX86RegsEntry *gp, const struct user_regs_struct *r)
@@ -195,6 +231,7 @@ int arch_x86_dump_thread(pid_t tid, struct x86_thread_state *st)
 		return ret;
 	}
 	fill_gpregs(&st->gp, &regs);
+	fixup_syscall_restart(tid, &st->gp);
 	ret = dump_fpu(tid, st);
 	if (ret)
 		return ret;

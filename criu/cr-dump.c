@@ -3,15 +3,18 @@
  * freeze it with compel (PTRACE_SEIZE + INTERRUPT on every thread), collect and
  * write every image, then kill it or, with --leave-running, let it go. Any
  * failure lets it go untouched: a failed dump never costs the process its life.
- * A tree with children is refused for now.
+ * Refused for now, the process left running: a tree with children, a process in
+ * namespaces other than criu's, and (without --shell-job) a process whose session
+ * or process group is not its own.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +48,7 @@ struct dump_task {
 	struct vma_list vmas;
 	struct files_dump files;
 	uint32_t *vma_file_ids;
+	uint32_t *vma_fdflags;
 	uint32_t exe_id;
 	uint32_t cwd_id;
 	uint32_t root_id;
@@ -77,6 +81,33 @@ static int check_vmas(const struct dump_task *dt)
 	return 0;
 }
 
+/*
+ * The access mode of the file behind a mapping: the kernel gives the map_files
+ * link the owner bits of the file's open mode (read 0400, write 0200).
+ */
+static int vma_file_mode(const char *link, uint32_t *flags)
+{
+	struct stat st;
+
+	if (lstat(link, &st) < 0) {
+		pr_perror("Can't stat %s", link);
+		return -errno;
+	}
+	switch (st.st_mode & (S_IRUSR | S_IWUSR)) {
+	case S_IRUSR:
+		*flags = O_RDONLY;
+		return 0;
+	case S_IWUSR:
+		*flags = O_WRONLY;
+		return 0;
+	case S_IRUSR | S_IWUSR:
+		*flags = O_RDWR;
+		return 0;
+	}
+	pr_err("%s has mode %#o: can't tell the open mode of the mapped file\n", link, st.st_mode & 07777);
+	return -EINVAL;
+}
+
 /* Ids in files.img for the executable, cwd, root and every file behind a VMA. */
 static int collect_files(struct dump_task *dt)
 {
@@ -90,20 +121,20 @@ static int collect_files(struct dump_task *dt)
 	if (ret)
 		return ret;
 	dt->vma_file_ids = calloc(dt->vmas.nr ? dt->vmas.nr : 1, sizeof(*dt->vma_file_ids));
-	if (!dt->vma_file_ids)
+	dt->vma_fdflags = calloc(dt->vmas.nr ? dt->vmas.nr : 1, sizeof(*dt->vma_fdflags));
+	if (!dt->vma_file_ids || !dt->vma_fdflags)
 		return -ENOMEM;
 	for (size_t i = 0; !ret && i < dt->vmas.nr; i++) {
 		const struct vma_area *vma = &dt->vmas.vmas[i];
-		uint32_t flags = O_RDONLY;
 		char link[96];
 
 		if (!(vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 			continue;
-		if ((vma->status & VMA_FILE_SHARED) && (vma->prot & PROT_WRITE))
-			flags = O_RDWR;
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", dt->pid, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end);
-		ret = files_reg_add(&dt->files.reg, vma->path, link, flags, &dt->vma_file_ids[i]);
+		ret = vma_file_mode(link, &dt->vma_fdflags[i]);
+		if (!ret)
+			ret = files_reg_add(&dt->files.reg, vma->path, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
 	}
 	return ret;
 }
@@ -114,11 +145,54 @@ static int collect_fds(struct dump_task *dt)
 	struct fds_collect_args args = {
 		.pid = dt->pid,
 		.shell_job = dt->shell_job,
-		.uid = dt->status.uid[0],
-		.euid = dt->status.uid[1],
 	};
 
 	return files_collect_fds(&dt->files, &args);
+}
+
+/*
+ * Refuses a process in a namespace of its own: the images record none yet, so a
+ * restore would put it in criu's. A namespace the kernel doesn't have is skipped.
+ */
+static int check_namespaces(pid_t pid)
+{
+	static const char *const names[] = { "net", "mnt", "pid", "ipc", "uts", "user", "cgroup", "time" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[64];
+		struct stat ours, theirs;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", names[i]);
+		if (stat(path, &ours) < 0) {
+			if (errno == ENOENT)
+				continue;
+			pr_perror("Can't stat %s", path);
+			return -errno;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, names[i]);
+		if (stat(path, &theirs) < 0) {
+			pr_perror("Can't stat %s", path);
+			return -errno;
+		}
+		if (ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev) {
+			pr_err("process %d is in a %s namespace of its own (criu's is another): namespaces are not "
+			       "supported yet\n",
+			       pid, names[i]);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/* Refuses a process outside a session and group of its own, unless it is a shell job (-j). */
+static int check_session(const struct dump_task *dt)
+{
+	if (dt->shell_job || (dt->stat.sid == dt->pid && dt->stat.pgid == dt->pid))
+		return 0;
+	pr_err("process %d is in session %d and process group %d, not both its own: they can't be recorded; "
+	       "dump it with --shell-job (-j) to restore it into the session and group of criu restore\n",
+	       dt->pid, dt->stat.sid, dt->stat.pgid);
+	return -EOPNOTSUPP;
 }
 
 static int collect_task(struct dump_task *dt)
@@ -132,6 +206,11 @@ static int collect_task(struct dump_task *dt)
 		pr_err("can't read /proc/%d: %s\n", dt->pid, strerror(-ret));
 		return ret;
 	}
+	ret = check_namespaces(dt->pid);
+	if (!ret)
+		ret = check_session(dt);
+	if (ret)
+		return ret;
 	if (dt->status.seccomp) {
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
@@ -155,6 +234,7 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 		.vmas = &dt->vmas,
 		.exe_file_id = dt->exe_id,
 		.vma_file_ids = dt->vma_file_ids,
+		.vma_fdflags = dt->vma_fdflags,
 	};
 	struct mem_dump_stats ms = { 0 };
 	struct shmem_dump_stats ss = { 0 };
@@ -210,6 +290,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 	if (!ret)
 		ret = write_images(ctx, &dt, stats);
 	free(dt.vma_file_ids);
+	free(dt.vma_fdflags);
 	files_dump_free(&dt.files);
 	vma_list_free(&dt.vmas);
 	proc_status_fini(&dt.status);
@@ -243,29 +324,48 @@ static int release(struct compel_tree *tree, pid_t pid)
 	return ret;
 }
 
+/* Releases @tree after the failure @err, which stays the error to return. */
+static int release_after_failure(struct compel_tree *tree, pid_t pid, int err)
+{
+	if (release(tree, pid))
+		pr_err("process %d may stay stopped until criu exits, when the kernel detaches it\n", pid);
+	return err;
+}
+
+/* Explains a failed compel_tree_seize() of @pid. */
+static void report_seize_error(pid_t pid, const struct compel_seize_error *err, unsigned int timeout_s, int ret)
+{
+	if (ret == -ESRCH)
+		pr_err("process %d does not exist\n", pid);
+	else if (ret == -ETIMEDOUT && err->tid)
+		pr_err("thread %d of process %d did not stop within %u seconds (state %c): can't freeze it\n", err->tid,
+		       pid, timeout_s, err->state);
+	else if (ret == -ETIMEDOUT)
+		pr_err("process %d kept changing for %u seconds: can't freeze it\n", pid, timeout_s);
+	else if (err->tid)
+		pr_err("can't freeze thread %d of process %d (state %c): %s\n", err->tid, pid, err->state,
+		       strerror(-ret));
+	else
+		pr_err("can't freeze process %d: %s\n", pid, strerror(-ret));
+	if (err->untrace_error)
+		pr_err("a thread of process %d could not be detached (%s): it is let go when criu exits\n", pid,
+		       strerror(-err->untrace_error));
+}
+
 static int seize(pid_t pid, struct compel_tree *tree, unsigned int timeout_s)
 {
-	int ret = compel_tree_seize(tree, pid, timeout_s * 1000);
+	unsigned int timeout_ms = timeout_s > UINT_MAX / 1000 ? UINT_MAX : timeout_s * 1000;
+	int ret = compel_tree_seize(tree, pid, timeout_ms);
 
-	switch (ret) {
-	case 0:
-		break;
-	case -ESRCH:
-		pr_err("process %d does not exist\n", pid);
-		return ret;
-	case -ETIMEDOUT:
-		pr_err("process %d kept changing for %u seconds: can't freeze it\n", pid, timeout_s);
-		return ret;
-	default:
-		pr_err("can't freeze process %d: %s\n", pid, strerror(-ret));
+	if (ret) {
+		report_seize_error(pid, &tree->err, timeout_s, ret);
 		return ret;
 	}
 	if (tree->nr_tasks > 1) {
 		pr_err("process %d has %zu child process(es) (pid %d first): dumping a process tree is not "
 		       "supported yet\n",
 		       pid, tree->nr_tasks - 1, tree->tasks[1].pid);
-		release(tree, pid);
-		return -EOPNOTSUPP;
+		return release_after_failure(tree, pid, -EOPNOTSUPP);
 	}
 	return 0;
 }
@@ -275,8 +375,15 @@ static void reap_traced(pid_t tid)
 {
 	int status;
 
-	while (waitpid(tid, &status, __WALL) >= 0 && !WIFEXITED(status) && !WIFSIGNALED(status))
-		;
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* ECHILD: already reaped */
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return;
+	}
 }
 
 /*
@@ -335,15 +442,12 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	}
 	if (ret) {
 		pr_err("dump of process %d failed: letting it run on\n", pid);
-		release(&tree, pid);
-		return ret;
+		return release_after_failure(&tree, pid, ret);
 	}
 	if (!opts->leave_running) {
 		ret = kill_task(&tree.tasks[0]);
-		if (ret) {
-			release(&tree, pid);
-			return ret;
-		}
+		if (ret)
+			return release_after_failure(&tree, pid, ret);
 	}
 	/* After the kill, the threads are gone and detaching them is a no-op (ESRCH, ignored). */
 	ret = release(&tree, pid);

@@ -180,7 +180,11 @@ static const struct fd_entry *find_shared(const struct fds_collect *c, const str
 	return NULL;
 }
 
-/* The file owner and signal of the description (F_GETOWN_EX, F_GETSIG on our copy). */
+#ifndef F_GETOWNER_UIDS
+#define F_GETOWNER_UIDS 17 /* asm-generic/fcntl.h, after F_GETOWN_EX; needs CONFIG_CHECKPOINT_RESTORE */
+#endif
+
+/* The file owner and signal of the description (F_GETOWN_EX, F_GETOWNER_UIDS, F_GETSIG on our copy). */
 static int read_fown(const struct fds_collect *c, const struct fd_probe *p, struct reg_fown *fown)
 {
 	struct f_owner_ex owner;
@@ -200,9 +204,15 @@ static int read_fown(const struct fds_collect *c, const struct fd_probe *p, stru
 	}
 	fown->signum = (uint32_t)sig;
 	if (owner.pid) {
-		/* The kernel keeps the creds of whoever set the owner; the process's own are the best guess. */
-		fown->uid = c->args->uid;
-		fown->euid = c->args->euid;
+		uid_t uids[2];
+
+		/* The uid and euid of whoever set the owner, which the kernel keeps with it. */
+		if (fcntl(p->dup_fd, F_GETOWNER_UIDS, uids) < 0) {
+			pr_perror("Can't read the owner's uids of fd %d of process %d", p->fd, c->args->pid);
+			return -errno;
+		}
+		fown->uid = uids[0];
+		fown->euid = uids[1];
 		fown->pid_type = (uint32_t)owner.type;
 		fown->pid = (uint32_t)owner.pid;
 	}

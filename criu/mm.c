@@ -14,6 +14,28 @@
 #define LOG_PREFIX "mm: "
 #include "log.h"
 
+/*
+ * CRIU's restore takes at most MM_AUXV_MAX_WORDS words of auxv and its own dump
+ * keeps no more. Past them, the kernel's vector may only hold AT_NULL (zeros):
+ * cut them off as CRIU does. Anything else would be lost: refuse.
+ */
+static int cap_auxv(pid_t pid, const char *buf, size_t *n)
+{
+	uint64_t word;
+
+	for (size_t i = MM_AUXV_MAX_WORDS; i < *n; i++) {
+		memcpy(&word, buf + i * sizeof(word), sizeof(word));
+		if (word) {
+			pr_err("/proc/%d/auxv has %zu words, entries past the %d CRIU records: not supported\n", pid,
+			       *n, MM_AUXV_MAX_WORDS);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (*n > MM_AUXV_MAX_WORDS)
+		*n = MM_AUXV_MAX_WORDS;
+	return 0;
+}
+
 static int read_auxv(pid_t pid, MmEntry *mm, uint64_t **auxv)
 {
 	size_t len, n;
@@ -31,6 +53,12 @@ static int read_auxv(pid_t pid, MmEntry *mm, uint64_t **auxv)
 		free(buf);
 		return -EINVAL;
 	}
+	ret = cap_auxv(pid, buf, &n);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	len = n * sizeof(uint64_t);
 	*auxv = malloc(len);
 	if (!*auxv) {
 		free(buf);
@@ -43,7 +71,7 @@ static int read_auxv(pid_t pid, MmEntry *mm, uint64_t **auxv)
 	return 0;
 }
 
-static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id)
+static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, uint32_t fdflags)
 {
 	e->start = vma->start;
 	e->end = vma->end;
@@ -52,10 +80,14 @@ static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id)
 	e->flags = vma->flags;
 	e->status = vma->status;
 	e->fd = -1;
-	if (file_id)
+	if (file_id) {
 		e->shmid = file_id;
-	else if (vma->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC))
+		/* CRIU's restore opens the file of every file mapping with these flags. */
+		e->has_fdflags = 1;
+		e->fdflags = fdflags;
+	} else if (vma->status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC)) {
 		e->shmid = vma->ino;
+	}
 	if (vma->madv) {
 		e->has_madv = 1;
 		e->madv = vma->madv;
@@ -111,7 +143,8 @@ int mm_dump(int dirfd, const struct mm_dump_args *args)
 	}
 	for (size_t i = 0; i < args->vmas->nr; i++) {
 		vma_entry__init(&entries[i]);
-		fill_vma(&entries[i], &args->vmas->vmas[i], args->vma_file_ids ? args->vma_file_ids[i] : 0);
+		fill_vma(&entries[i], &args->vmas->vmas[i], args->vma_file_ids ? args->vma_file_ids[i] : 0,
+			 args->vma_fdflags ? args->vma_fdflags[i] : 0);
 		vmas[i] = &entries[i];
 	}
 	mm.n_vmas = args->vmas->nr;

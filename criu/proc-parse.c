@@ -74,37 +74,13 @@ out_close:
 	return ret;
 }
 
-static int read_small_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	do {
-		n = read(fd, buf, size - 1);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n == -ESRCH ? -ESRCH : (int)n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	return 0;
-}
-
-int proc_parse_stat(pid_t pid, pid_t tid, struct proc_stat *st)
+/* Parses the fields after the command name of /proc/PID/stat text @buf (read from @path). */
+static int parse_stat(const char *path, char *buf, struct proc_stat *st)
 {
 	unsigned long long f[STAT_NR_FIELDS];
-	char path[64], buf[1024], *p, *end;
-	int ret, i;
+	char *p, *end;
+	int i;
 
-	task_path(path, sizeof(path), pid, tid, "stat");
-	ret = read_small_file(path, buf, sizeof(buf));
-	if (ret)
-		return ret;
 	/* The command name may hold anything, ')' and spaces included: parse from the last ')'. */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ') {
@@ -148,6 +124,26 @@ int proc_parse_stat(pid_t pid, pid_t tid, struct proc_stat *st)
 	st->exit_code = (int)F(52);
 #undef F
 	return 0;
+}
+
+int proc_parse_stat(pid_t pid, pid_t tid, struct proc_stat *st)
+{
+	char name[48], path[64], *buf;
+	size_t len;
+	int ret;
+
+	/* The whole file, however long: its 52 fields take more than a fixed buffer may hold. */
+	if (tid)
+		snprintf(name, sizeof(name), "task/%d/stat", tid);
+	else
+		snprintf(name, sizeof(name), "stat");
+	task_path(path, sizeof(path), pid, 0, name);
+	ret = proc_read_file(pid, name, &buf, &len);
+	if (ret)
+		return ret;
+	ret = parse_stat(path, buf, st);
+	free(buf);
+	return ret;
 }
 
 static int parse_ids(const char *val, uint32_t ids[4])

@@ -86,6 +86,29 @@ static bool classify_special(struct vma_area *vma, const char *name)
 	return false;
 }
 
+/*
+ * The file path of a smaps line: the kernel writes a newline in it as the octal
+ * escape \012 (nothing else is escaped), turned back into one here.
+ */
+static char *unescape_path(const char *name, size_t len)
+{
+	char *path = malloc(len + 1);
+	size_t j = 0;
+
+	if (!path)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '\\' && len - i >= 4 && !strncmp(name + i + 1, "012", 3)) {
+			path[j++] = '\n';
+			i += 3;
+		} else {
+			path[j++] = name[i];
+		}
+	}
+	path[j] = '\0';
+	return path;
+}
+
 static void classify(struct vma_area *vma, char shared, const char *name)
 {
 	size_t len = strlen(name), slen = strlen(DELETED_SUFFIX);
@@ -108,7 +131,7 @@ static void classify(struct vma_area *vma, char shared, const char *name)
 		vma->deleted = true;
 		len -= slen;
 	}
-	vma->path = strndup(name, len);
+	vma->path = unescape_path(name, len);
 	if (vma->deleted && len == 9 && !strncmp(name, "/dev/zero", 9) && shared == 's') {
 		/* A MAP_SHARED | MAP_ANONYMOUS mapping: shmem the kernel names after /dev/zero. */
 		vma->flags |= MAP_ANONYMOUS;

@@ -28,20 +28,34 @@ struct compel_task {
 	size_t cap_threads;
 };
 
+/* What a failed compel_tree_seize() tells about the thread it failed on. */
+struct compel_seize_error {
+	pid_t tid;	   /* the thread that did not stop, 0 when the failure is not one thread's */
+	char state;	   /* its state letter in /proc/TID/stat then ('D', 'R', ...), '?' if unknown */
+	int untrace_error; /* 0, or -errno when a thread could not be detached (the kernel does at criu's exit) */
+};
+
 struct compel_tree {
 	struct compel_task *tasks;	/* tasks[0] is the root */
 	size_t nr_tasks;
 	size_t cap_tasks;
+	struct compel_seize_error err; /* filled by a failed compel_tree_seize() */
 };
 
 /* Signals a seize pass passes through to a thread before it reaches its stop; then -EAGAIN. */
 #define COMPEL_MAX_SIGNALS_IN_FLIGHT 64
 
+/* How long a failed seize waits for a thread it interrupted again to stop, so as to detach it. */
+#define COMPEL_UNTRACE_WAIT_MS 2000
+
 /*
  * Seizes the tree rooted at @root into @tree (zeroed by the caller). Gives up
- * with -ETIMEDOUT when the tree keeps changing for @timeout_ms. On failure,
- * whatever was seized is released again. Returns 0 or -errno (-ESRCH: no such
- * root, -EPERM: not allowed to trace it).
+ * with -ETIMEDOUT when the tree keeps changing for @timeout_ms, or when a thread
+ * does not reach its stop by then (tree->err names it and its state). A thread
+ * found in /proc/PID/task is kept only while its Tgid still is PID (a tid may be
+ * reused). On failure, whatever was seized is released again and only
+ * tree->err stays meaningful. Returns 0 or -errno (-ESRCH: no such root,
+ * -EPERM: not allowed to trace it).
  */
 __attribute__((warn_unused_result)) int compel_tree_seize(struct compel_tree *tree, pid_t root,
 							   unsigned int timeout_ms);

@@ -3,7 +3,8 @@
  * multi-threaded root, a running grandchild and a zombie is seized completely
  * and stays still; each spinning thread's rax and xmm0 read back as the values
  * it loaded; release lets everything run on. Also: a stopped process, a process
- * that creates threads without pause, and a pid that doesn't exist.
+ * that creates threads without pause, a process that can't stop before the
+ * timeout (stuck in vfork) and a pid that doesn't exist.
  * Exit 0 pass, 1 fail, 77 skip.
  */
 #include <errno.h>
@@ -280,6 +281,77 @@ static void test_thread_churn(void)
 	waitpid(pid, NULL, 0);
 }
 
+/* TracerPid of @pid from /proc/PID/status, -1 if it can't be read. */
+static int tracer_pid(pid_t pid)
+{
+	char path[64], line[256];
+	int tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * --timeout bounds the freeze: a process stuck in vfork (state D, deaf to
+ * PTRACE_INTERRUPT until its child exits) fails the seize with -ETIMEDOUT once the
+ * deadline is past, naming the thread and its state, not when the child exits;
+ * once it can stop, it is detached, not left traced.
+ */
+static void test_timeout(void)
+{
+	struct compel_tree tree = {};
+	int64_t start, elapsed;
+	pid_t pid;
+	int ret;
+
+	pid = fork();
+	if (pid == 0) {
+		for (;;) {
+			if (vfork() == 0) {
+				struct timespec ts = { .tv_nsec = 900 * 1000000L };
+
+				nanosleep(&ts, NULL);
+				_exit(0);
+			}
+			pause();
+		}
+	}
+	for (int i = 0; i < 1000 && proc_state(pid) != 'D'; i++)
+		sleep_ms(1);
+	check(proc_state(pid) == 'D', "vfork parent in state %c, not D", proc_state(pid));
+	start = mono_ms();
+	ret = compel_tree_seize(&tree, pid, 200);
+	elapsed = mono_ms() - start;
+	check(ret == -ETIMEDOUT, "seize of a process in vfork: %d, not -ETIMEDOUT", ret);
+	check(tree.err.tid == pid && tree.err.state == 'D', "timeout names thread %d in state %c", tree.err.tid,
+	      tree.err.state);
+	check(elapsed < 200 + COMPEL_UNTRACE_WAIT_MS, "seize with a 200 ms timeout took %lld ms", (long long)elapsed);
+	check(!tree.err.untrace_error, "the thread could not be detached: %d", tree.err.untrace_error);
+	check(tracer_pid(pid) == 0, "after the failed seize, process %d is traced by %d", pid, tracer_pid(pid));
+	for (int i = 0; i < 2000 && proc_state(pid) != 'S'; i++)
+		sleep_ms(1);
+	check(proc_state(pid) == 'S' && tracer_pid(pid) == 0, "process %d in state %c, traced by %d after its vfork",
+	      pid, proc_state(pid), tracer_pid(pid));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static void test_missing(void)
 {
 	struct compel_tree tree = {};
@@ -313,6 +385,7 @@ int main(void)
 	test_tree();
 	test_stopped();
 	test_thread_churn();
+	test_timeout();
 	test_missing();
 	if (failures) {
 		fprintf(stderr, "seize: %d failures\n", failures);

@@ -41,8 +41,6 @@ struct files_dump {
 struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
-	uint32_t uid;	/* real and effective uid of the process, for file owners */
-	uint32_t euid;
 };
 
 /*

@@ -11,6 +11,9 @@
 #include "proc-parse.h"
 #include "vma.h"
 
+/* The most auxv words CRIU's x86 images hold (its AT_VECTOR_SIZE). */
+#define MM_AUXV_MAX_WORDS 44
+
 struct mm_dump_args {
 	pid_t pid;
 	const struct proc_stat *stat;
@@ -18,6 +21,7 @@ struct mm_dump_args {
 	const struct vma_list *vmas;
 	uint32_t exe_file_id;	      /* id of the executable in files.img */
 	const uint32_t *vma_file_ids; /* per VMA: id in files.img of its file, 0 if none */
+	const uint32_t *vma_fdflags;  /* per VMA with a file: the O_ACCMODE its file is open with */
 };
 
 /* Writes mm-PID.img into @dirfd. Returns 0 or -errno. */

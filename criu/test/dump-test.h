@@ -122,11 +122,16 @@ static inline void *dump_child_thread(void *arg)
 
 /*
  * Points stdin, stdout and stderr of a test child at /dev/null and closes every
- * other fd it inherited but @keep_fd, so that a dump doesn't meet a pipe or a tty.
+ * other fd it inherited but @keep_fd, so that a dump doesn't meet a pipe or a tty;
+ * puts it in a session of its own, as a daemon (a dump refuses a process in the
+ * test's session without --shell-job).
  */
 static inline void dump_child_quiet_stdio(int keep_fd)
 {
 	int fd = open("/dev/null", O_RDWR);
+
+	if (setsid() < 0)
+		_exit(2);
 
 	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 		_exit(2);
@@ -177,6 +182,7 @@ static inline void __attribute__((noreturn)) dump_child_main(int ready_fd, const
 		if (pid < 0)
 			_exit(2);
 		if (pid == 0) {
+			close(ready_fd); /* the test waits for the end of file on it */
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (;;)
 				pause();
@@ -208,6 +214,7 @@ static inline int dump_child_start(struct dump_child *c, bool grandchild)
 {
 	int ready[2], ret;
 	ssize_t n;
+	char eof;
 
 	ret = test_mkdtemp(c->fifo_dir, sizeof(c->fifo_dir), "child");
 	if (ret)
@@ -229,6 +236,9 @@ static inline int dump_child_start(struct dump_child *c, bool grandchild)
 	}
 	close(ready[1]);
 	n = read(ready[0], &c->region, sizeof(c->region));
+	/* Then the end of file: the child closed its end, which a dump would refuse as a pipe. */
+	if (n == sizeof(c->region) && read(ready[0], &eof, 1) != 0)
+		n = -1;
 	close(ready[0]);
 	return n == sizeof(c->region) ? 0 : -EIO;
 }

@@ -2,15 +2,17 @@
  * How criu dump records different kinds of memory, checked through CRIU's crit:
  * a private file mapping dumps only its dirtied (copied-on-write) pages, not the
  * ones merely read; a shared file mapping dumps none (the file holds them); both
- * VMAs carry CRIU's status bits, flags, offset and the id of a files.img entry
- * naming the file; madvise(MADV_DONTFORK) and MAP_GROWSDOWN show in the VMA.
+ * VMAs carry CRIU's status bits, flags, offset, the open mode of the file
+ * (fdflags, O_RDWR for the file opened read-write, O_RDONLY for a read-only fd;
+ * every file VMA has one) and the id of a files.img entry naming the file with
+ * the same flags; madvise(MADV_DONTFORK) and MAP_GROWSDOWN show in the VMA.
  */
 #include "dump-test.h"
 
-#define FILE_PAGES 16
+#define FILE_PAGES 20
 #define MAP_PAGES 8
 
-/* Lines: "vma START END PGOFF STATUS FLAGS MADV SHMID", "run VADDR NR", "file ID NAME". */
+/* Lines: "vma START END PGOFF STATUS FLAGS MADV SHMID FDFLAGS", "run VADDR NR", "file ID FLAGS NAME". */
 static const char decode_py[] =
 	"import json, os, subprocess, sys\n"
 	"def dec(f):\n"
@@ -19,18 +21,20 @@ static const char decode_py[] =
 	"    return json.loads(out.stdout)['entries']\n"
 	"d, pid = sys.argv[1], sys.argv[2]\n"
 	"for v in dec(os.path.join(d, 'mm-%s.img' % pid))[0]['vmas']:\n"
-	"    print('vma', v['start'], v['end'], v['pgoff'], v['status'], v['flags'], v.get('madv', 0), v['shmid'])\n"
+	"    print('vma', v['start'], v['end'], v['pgoff'], v['status'], v['flags'], v.get('madv', 0), v['shmid'],\n"
+	"          v.get('fdflags', -1))\n"
 	"for e in dec(os.path.join(d, 'pagemap-%s.img' % pid))[1:]:\n"
 	"    print('run', e['vaddr'], e['nr_pages'])\n"
 	"for e in dec(os.path.join(d, 'files.img')):\n"
-	"    print('file', e['id'], e['reg']['name'])\n";
+	"    print('file', e['id'], e['reg']['flags'], e['reg']['name'])\n";
 
 struct maps {
-	uint64_t priv, shr, dontfork, growsdown;
+	uint64_t priv, shr, dontfork, growsdown, rdonly;
 };
 
 struct vma_fact {
 	uint64_t start, end, pgoff, status, flags, madv, shmid;
+	long long fdflags; /* -1 when absent */
 };
 
 struct vmas_test {
@@ -44,19 +48,25 @@ struct vmas_test {
 	uint64_t runs[1024][3]; /* vaddr, pages, offset in pages-1.img (pages) */
 	size_t nr_runs;
 	char files[64][PATH_MAX];
+	unsigned int file_flags[64];
 };
 
 static void __attribute__((noreturn)) child_main(const char *file, int ready_fd)
 {
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
 	struct maps m;
-	char *priv, *shr, *dontfork, *gd;
-	int fd;
+	char *priv, *shr, *dontfork, *gd, *ro;
+	int fd, rofd;
 
 	dump_child_quiet_stdio(ready_fd);
 	fd = open(file, O_RDWR);
-	if (fd < 0)
+	rofd = open(file, O_RDONLY);
+	if (fd < 0 || rofd < 0)
 		_exit(2);
+	ro = mmap(NULL, 2 * ps, PROT_READ, MAP_PRIVATE, rofd, 2 * MAP_PAGES * ps);
+	if (ro == MAP_FAILED)
+		_exit(2);
+	close(rofd);
 	priv = mmap(NULL, MAP_PAGES * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	shr = mmap(NULL, MAP_PAGES * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, MAP_PAGES * ps);
 	dontfork = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -73,7 +83,7 @@ static void __attribute__((noreturn)) child_main(const char *file, int ready_fd)
 	memset(shr, 'S', 2 * ps);
 	dontfork[0] = 1;
 	gd[4 * ps - 1] = 1;
-	m = (struct maps){ (uintptr_t)priv, (uintptr_t)shr, (uintptr_t)dontfork, (uintptr_t)gd };
+	m = (struct maps){ (uintptr_t)priv, (uintptr_t)shr, (uintptr_t)dontfork, (uintptr_t)gd, (uintptr_t)ro };
 	if (write(ready_fd, &m, sizeof(m)) != sizeof(m))
 		_exit(2);
 	close(ready_fd);
@@ -113,18 +123,20 @@ static void parse(struct vmas_test *t, char *out)
 		struct vma_fact *v = &t->vmas[t->nr_vmas];
 		unsigned long long a, b;
 		char name[PATH_MAX];
-		unsigned int id;
+		unsigned int id, flags;
 
-		if (t->nr_vmas < 512 && sscanf(line, "vma %lu %lu %lu %lu %lu %lu %lu", &v->start, &v->end, &v->pgoff,
-					       &v->status, &v->flags, &v->madv, &v->shmid) == 7) {
+		if (t->nr_vmas < 512 &&
+		    sscanf(line, "vma %lu %lu %lu %lu %lu %lu %lu %lld", &v->start, &v->end, &v->pgoff, &v->status,
+			   &v->flags, &v->madv, &v->shmid, &v->fdflags) == 8) {
 			t->nr_vmas++;
 		} else if (t->nr_runs < 1024 && sscanf(line, "run %llu %llu", &a, &b) == 2) {
 			t->runs[t->nr_runs][0] = a;
 			t->runs[t->nr_runs][1] = b;
 			t->runs[t->nr_runs++][2] = offset;
 			offset += b;
-		} else if (sscanf(line, "file %u %4095s", &id, name) == 2 && id < 64) {
+		} else if (sscanf(line, "file %u %u %4095s", &id, &flags, name) == 3 && id < 64) {
 			snprintf(t->files[id], PATH_MAX, "%s", name);
+			t->file_flags[id] = flags;
 		}
 	}
 }
@@ -147,7 +159,7 @@ static long long page_offset(const struct vmas_test *t, uint64_t addr)
 }
 
 static void check_file_vma(struct vmas_test *t, const char *what, uint64_t addr, uint64_t status, uint64_t flags,
-			   uint64_t pgoff)
+			   uint64_t pgoff, int fdflags)
 {
 	const struct vma_fact *v = find_vma(t, addr);
 
@@ -162,6 +174,23 @@ static void check_file_vma(struct vmas_test *t, const char *what, uint64_t addr,
 	       (unsigned long long)pgoff);
 	expect(&t->failures, v->shmid < 64 && !strcmp(t->files[v->shmid], t->file), "%s: file id %llu names '%s'", what,
 	       (unsigned long long)v->shmid, v->shmid < 64 ? t->files[v->shmid] : "?");
+	expect(&t->failures, v->fdflags == fdflags, "%s: fdflags %lld, not %d", what, v->fdflags, fdflags);
+	expect(&t->failures, v->shmid < 64 && (t->file_flags[v->shmid] & O_ACCMODE) == (unsigned int)fdflags,
+	       "%s: its file entry has flags %#x, not the VMA's %#x", what, v->shmid < 64 ? t->file_flags[v->shmid] : 0,
+	       fdflags);
+}
+
+/* CRIU's restore needs fdflags on every file mapping (the libraries too). */
+static void check_all_fdflags(struct vmas_test *t)
+{
+	for (size_t i = 0; i < t->nr_vmas; i++) {
+		const struct vma_fact *v = &t->vmas[i];
+
+		if (!(v->status & (1 << 6 | 1 << 7)))
+			continue;
+		expect(&t->failures, v->fdflags >= 0, "file VMA %#llx-%#llx has no fdflags",
+		       (unsigned long long)v->start, (unsigned long long)v->end);
+	}
 }
 
 static void check_pages(struct vmas_test *t)
@@ -221,8 +250,11 @@ static void run(struct vmas_test *t)
 	test_run_free(&r);
 
 	/* CRIU's bits: REGULAR 1, FILE_PRIVATE 1 << 6, FILE_SHARED 1 << 7; MAP_SHARED 1, MAP_PRIVATE 2. */
-	check_file_vma(t, "private file mapping", t->maps.priv, 1 | 1 << 6, MAP_PRIVATE, 0);
-	check_file_vma(t, "shared file mapping", t->maps.shr, 1 | 1 << 7, MAP_SHARED, MAP_PAGES * t->ps);
+	check_file_vma(t, "private file mapping", t->maps.priv, 1 | 1 << 6, MAP_PRIVATE, 0, O_RDWR);
+	check_file_vma(t, "shared file mapping", t->maps.shr, 1 | 1 << 7, MAP_SHARED, MAP_PAGES * t->ps, O_RDWR);
+	check_file_vma(t, "read-only file mapping", t->maps.rdonly, 1 | 1 << 6, MAP_PRIVATE, 2 * MAP_PAGES * t->ps,
+		       O_RDONLY);
+	check_all_fdflags(t);
 	v = find_vma(t, t->maps.dontfork);
 	expect(&t->failures, v && (v->madv & (1ull << MADV_DONTFORK)), "MADV_DONTFORK not recorded");
 	v = find_vma(t, t->maps.growsdown + 4 * t->ps - 1);

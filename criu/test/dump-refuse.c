@@ -1,0 +1,199 @@
+/*
+ * What criu dump does not record yet it refuses clearly, and the process runs
+ * on untraced: a process in a UTS namespace of its own (the images hold no
+ * namespaces); a process in the test's session and process group, unless
+ * --shell-job says it is a shell job (then it dumps). And auxv, which the kernel
+ * shows longer (AT_NULL included) than the 44 words CRIU's images hold, is cut
+ * to those 44 words as CRIU's dump does, checked with crit.
+ */
+#include <sched.h>
+
+#include "dump-test.h"
+
+enum child_kind {
+	CHILD_OWN_SESSION,
+	CHILD_OUR_SESSION,
+	CHILD_OWN_UTS_NS,
+};
+
+static const char auxv_py[] = "import json, sys\n"
+			      "print(' '.join(str(w) for w in json.load(sys.stdin)['entries'][0]['mm_saved_auxv']))\n";
+
+static pid_t start_child(enum child_kind kind)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(2);
+		if (kind != CHILD_OUR_SESSION && setsid() < 0)
+			_exit(2);
+		if (kind == CHILD_OWN_UTS_NS && unshare(CLONE_NEWUTS))
+			_exit(2);
+		if (write(ready[1], "R", 1) != 1)
+			_exit(2);
+		if (close_range(3, ~0u, 0))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	/* Ready, then the end of file once the child closed its end. */
+	if (pid > 0 && (read(ready[0], &c, 1) != 1 || read(ready[0], &c, 1) != 0)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static void stop_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* The child sleeps on, traced by nobody. */
+static bool runs_untraced(pid_t pid)
+{
+	char path[64], *status, *tracer;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	status = test_read_file(path);
+	if (!status)
+		return false;
+	tracer = strstr(status, "TracerPid:");
+	ok = tracer && atoi(tracer + 10) == 0 && dump_thread_state(pid, pid) == 'S';
+	free(status);
+	return ok;
+}
+
+/* Runs a dump of a child of @kind that must be refused with @msg in its log. */
+static void check_refused(int *failures, const char *tmp, enum child_kind kind, const char *what, const char *msg)
+{
+	char dir[512], log[PATH_MAX], *text;
+	struct run_result r;
+	pid_t pid;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmp, what);
+	if (mkdir(dir, 0700) || (pid = start_child(kind)) < 0) {
+		expect(failures, 0, "%s: can't set up", what);
+		return;
+	}
+	ret = dump_run_criu(&r, tmp, pid, dir, "dump.log", "--leave-running");
+	expect(failures, !ret && r.exit_code == 1, "%s: criu dump: %s, exit %d (not 1)", what, strerror(-ret),
+	       ret ? -1 : r.exit_code);
+	if (!ret)
+		test_run_free(&r);
+	snprintf(log, sizeof(log), "%s/dump.log", dir);
+	text = test_read_file(log);
+	expect(failures, text && strstr(text, msg), "%s: the log lacks '%s': %s", what, msg, text ?: "(no log)");
+	free(text);
+	usleep(20000);
+	expect(failures, runs_untraced(pid), "%s: the child doesn't run on untraced", what);
+	stop_child(pid);
+}
+
+/* The words of /proc/@pid/auxv into @w (at most @max); how many. */
+static size_t proc_auxv(pid_t pid, uint64_t *w, size_t max)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, w, max * sizeof(*w));
+	close(fd);
+	return n > 0 ? (size_t)n / sizeof(*w) : 0;
+}
+
+static void check_auxv(int *failures, const char *tmp, const char *dir, pid_t pid)
+{
+	char script[PATH_MAX], cmd[PATH_MAX * 3];
+	uint64_t kernel[128], dumped[128];
+	size_t nk, nd = 0;
+	FILE *p;
+
+	nk = proc_auxv(pid, kernel, 128);
+	snprintf(script, sizeof(script), "%s/auxv.py", tmp);
+	if (test_write_file(script, auxv_py, strlen(auxv_py))) {
+		expect(failures, 0, "can't write %s", script);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "%s %s decode -i %s/mm-%d.img | %s %s", PYTHON, CRIT, dir, pid, PYTHON, script);
+	p = popen(cmd, "r");
+	if (!p) {
+		expect(failures, 0, "can't run crit");
+		return;
+	}
+	while (nd < 128 && fscanf(p, "%lu", &dumped[nd]) == 1)
+		nd++;
+	pclose(p);
+	fprintf(stderr, "auxv: %zu words in /proc, %zu in the image\n", nk, nd);
+	expect(failures, nd > 0 && nd <= 44, "%zu auxv words in the image, not 1 to 44", nd);
+	expect(failures, nd == (nk < 44 ? nk : 44), "%zu auxv words in the image for %zu in /proc", nd, nk);
+	expect(failures, nd <= nk && !memcmp(dumped, kernel, nd * sizeof(*dumped)), "the image's auxv differs");
+}
+
+static void check_shell_job(int *failures, const char *tmp)
+{
+	char dir[512], criu[PATH_MAX], pidstr[32];
+	char *argv[] = { criu,		"dump", "-t", pidstr, "-D", dir, "-o", "dump.log", "-v4", "--leave-running",
+			 "--shell-job", NULL };
+	struct run_result r;
+	pid_t pid;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/shell-job", tmp);
+	if (mkdir(dir, 0700) || (pid = start_child(CHILD_OUR_SESSION)) < 0) {
+		expect(failures, 0, "shell job: can't set up");
+		return;
+	}
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	ret = test_criu_bin(criu) ? -ENOENT : test_run(&r, tmp, NULL, argv, NULL);
+	expect(failures, !ret && r.exit_code == 0, "--shell-job: criu dump: %s, exit %d", strerror(-ret),
+	       ret ? -1 : r.exit_code);
+	if (!ret)
+		test_run_free(&r);
+	usleep(20000);
+	expect(failures, runs_untraced(pid), "--shell-job: the child doesn't run on untraced");
+	check_auxv(failures, tmp, dir, pid);
+	stop_child(pid);
+}
+
+int main(void)
+{
+	int failures = 0;
+	char tmp[256];
+
+	if (!dump_crit_usable()) {
+		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		return TEST_SKIP;
+	}
+	if (test_mkdtemp(tmp, sizeof(tmp), "dump-refuse")) {
+		perror("mkdtemp");
+		return TEST_FAIL;
+	}
+	check_refused(&failures, tmp, CHILD_OWN_UTS_NS, "uts-ns", "is in a uts namespace of its own");
+	check_refused(&failures, tmp, CHILD_OUR_SESSION, "session", "dump it with --shell-job (-j)");
+	check_shell_job(&failures, tmp);
+	if (!failures)
+		test_rm_rf(tmp);
+	else
+		fprintf(stderr, "images kept in %s\n", tmp);
+	fprintf(stderr, "dump-refuse: %s\n", failures ? "FAILED" : "all passed");
+	return failures ? TEST_FAIL : TEST_PASS;
+}
