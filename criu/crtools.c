@@ -34,7 +34,7 @@ static void print_usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  dump           checkpoint a process identified by pid (one process, its threads; no children yet)\n"
-	      "  restore        restore a process tree (engine in progress)\n"
+	      "  restore        restore a process and its threads from the images\n"
 	      "  check          check that the kernel and system support what criu-ng needs\n"
 	      "\n"
 	      "Options:\n"
