@@ -1,7 +1,8 @@
 #!/bin/bash
 # test/bench/run.sh: `make bench`. The soccr benchmark (soccr-bench.c: N = 1,000 and 10,000, the
 # library with io_uring, with syscalls, the serial single-socket baseline and the kernel floor,
-# median of 3 each), then the network-lock benchmark if it was built. Needs root.
+# median of 3 each), then the network-lock benchmark if it was built, then criu dump/restore
+# (engine-bench.c). Needs root.
 
 set -euo pipefail
 
@@ -16,3 +17,4 @@ echo "# $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 if [[ -x $here/lock-bench ]]; then
 	"$here/lock-bench"
 fi
+"$here/engine-bench"

@@ -1,0 +1,343 @@
+/*
+ * engine-bench.c: wall time of `criu dump` and `criu restore` for a process with 1, 64 and
+ * 1024 MiB of touched memory and 1 and 16 threads, and the time the process stayed frozen
+ * during the dump (stats-dump's frozen_time). Each restore is verified: the restored process
+ * checks its whole memory pattern and exits 0. Images go to a tmpfs (/dev/shm).
+ *
+ * In the same run, the floor each size is compared with: writing the same bytes to a file on
+ * the same tmpfs and reading them back (what moving the pages through an image costs at least).
+ *
+ * Output, one line per configuration (median of the repetitions):
+ *   engine-bench mem_mib=M threads=T dump_ms=X restore_ms=X frozen_ms=X
+ *   engine-bench-floor mem_mib=M write_ms=X read_ms=X
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+#define REPS 3
+#define MIB (1024UL * 1024)
+
+struct run {
+	char dir[PATH_MAX];
+	char criu[PATH_MAX];
+	double dump_ms, restore_ms, frozen_ms;
+};
+
+static unsigned char pattern_byte(size_t off)
+{
+	return (unsigned char)(off * 31 + (off >> 12) * 7 + 0x5a);
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* The benchmarked process: memory with a pattern, threads, then wait for SIGUSR1 and check. */
+static __attribute__((noreturn)) void child_main(size_t mib, unsigned int threads, int ready_fd)
+{
+	size_t len = mib * MIB;
+	unsigned char *mem;
+	sigset_t set;
+	int sig, null_fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) || setsid() < 0)
+		_exit(2);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		_exit(2);
+	for (size_t off = 0; off < len; off++)
+		mem[off] = pattern_byte(off);
+	for (unsigned int i = 1; i < threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, idle_thread, NULL))
+			_exit(2);
+	}
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
+		_exit(2);
+	close(null_fd);
+	/* the dump refuses pipes: close everything inherited, ready_fd too (the parent sees EOF) */
+	if (ready_fd < 3 || syscall(SYS_close_range, 3, ~0U, 0))
+		_exit(2);
+	if (sigwait(&set, &sig))
+		_exit(2);
+	for (size_t off = 0; off < len; off++)
+		if (mem[off] != pattern_byte(off))
+			_exit(1);
+	_exit(0);
+}
+
+static int run_cmd(char *const argv[], double *ms)
+{
+	uint64_t t0 = test_now_ns();
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	*ms = (double)(test_now_ns() - t0) / 1e6;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+/* stats-dump's frozen_time (us), decoded with Debian's crit; -1 if unavailable. */
+static double frozen_ms_of(const char *dir)
+{
+	char cmd[PATH_MAX + 128], line[256];
+	double us = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 /usr/bin/crit decode -i %s/stats-dump 2>/dev/null", dir);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "\"frozen_time\":");
+
+		if (p)
+			us = strtod(p + strlen("\"frozen_time\":"), NULL);
+	}
+	if (pclose(f))
+		return -1;
+	return us < 0 ? -1 : us / 1e3;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int start_child(size_t mib, unsigned int threads, pid_t *pidp)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(p[0]);
+		child_main(mib, threads, p[1]);
+	}
+	close(p[1]);
+	/* end of file: the child closed its end once its memory and threads were ready */
+	if (read(p[0], &c, 1) != 0) {
+		close(p[0]);
+		return -EIO;
+	}
+	close(p[0]);
+	*pidp = pid;
+	return 0;
+}
+
+/* One dump and restore, verified; the restored process is our child (we are its subreaper). */
+static int bench_once(struct run *r, size_t mib, unsigned int threads)
+{
+	char pid_s[16], pidfile[PATH_MAX + 16];
+	pid_t pid = -1, restored;
+	int status, ret;
+	FILE *f;
+
+	ret = start_child(mib, threads, &pid);
+	if (ret)
+		return ret;
+	snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", r->dir);
+	{
+		char *dump[] = { r->criu, "dump", "-t", pid_s, "-D", r->dir, "-o", "dump.log", NULL };
+
+		ret = run_cmd(dump, &r->dump_ms);
+	}
+	if (ret)
+		kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) < 0 || ret) {
+		test_msg("mem_mib=%zu threads=%u: dump failed (see %s/dump.log)", mib, threads, r->dir);
+		return ret ? ret : -errno;
+	}
+	r->frozen_ms = frozen_ms_of(r->dir);
+	{
+		char *restore[] = { r->criu, "restore", "-D", r->dir, "-d", "--pidfile", pidfile, "-o", "restore.log", NULL };
+
+		ret = run_cmd(restore, &r->restore_ms);
+	}
+	f = ret ? NULL : fopen(pidfile, "r");
+	if (!f || fscanf(f, "%d", &restored) != 1 || restored != pid) {
+		test_msg("mem_mib=%zu threads=%u: restore failed (see %s/restore.log)", mib, threads, r->dir);
+		if (f)
+			fclose(f);
+		return -ECHILD;
+	}
+	fclose(f);
+	if (kill(restored, SIGUSR1) || waitpid(restored, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		test_msg("mem_mib=%zu threads=%u: the restored process found its memory changed", mib, threads);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The floor: the same bytes written to a file on the same tmpfs, then read back. */
+static int floor_once(const char *dir, size_t mib, double *write_ms, double *read_ms)
+{
+	size_t len = mib * MIB, done;
+	char path[PATH_MAX + 16];
+	unsigned char *buf;
+	uint64_t t0;
+	int fd, ret = 0;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return -errno;
+	memset(buf, 0x5a, len);
+	snprintf(path, sizeof(path), "%s/floor.img", dir);
+	fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		goto out_unmap;
+	}
+	t0 = test_now_ns();
+	for (done = 0; done < len && !ret;) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		ret = n > 0 ? 0 : -EIO;
+		done += n > 0 ? (size_t)n : 0;
+	}
+	*write_ms = (double)(test_now_ns() - t0) / 1e6;
+	t0 = test_now_ns();
+	for (done = 0; done < len && !ret;) {
+		ssize_t n = pread(fd, buf + done, len - done, done);
+
+		ret = n > 0 ? 0 : -EIO;
+		done += n > 0 ? (size_t)n : 0;
+	}
+	*read_ms = (double)(test_now_ns() - t0) / 1e6;
+	close(fd);
+	unlink(path);
+out_unmap:
+	munmap(buf, len);
+	return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median3(double *v)
+{
+	qsort(v, REPS, sizeof(*v), cmp_double);
+	return v[REPS / 2];
+}
+
+static int bench_config(struct run *r, size_t mib, unsigned int threads)
+{
+	double dump[REPS], restore[REPS], frozen[REPS];
+
+	for (int k = 0; k < REPS; k++) {
+		int ret;
+
+		if (!mkdtemp(strcpy(r->dir, "/dev/shm/engine-bench-XXXXXX")))
+			return -errno;
+		ret = bench_once(r, mib, threads);
+		if (ret)
+			return ret; /* the images and logs stay for a look */
+		if (nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+			test_msg("could not remove %s", r->dir);
+		dump[k] = r->dump_ms;
+		restore[k] = r->restore_ms;
+		frozen[k] = r->frozen_ms;
+	}
+	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f\n", mib, threads,
+	       median3(dump), median3(restore), median3(frozen));
+	fflush(stdout);
+	return 0;
+}
+
+static int bench_floor(size_t mib)
+{
+	double w[REPS], rd[REPS];
+	char dir[] = "/dev/shm/engine-bench-XXXXXX";
+
+	if (!mkdtemp(dir))
+		return -errno;
+	for (int k = 0; k < REPS; k++) {
+		int ret = floor_once(dir, mib, &w[k], &rd[k]);
+
+		if (ret) {
+			rmdir(dir);
+			return ret;
+		}
+	}
+	rmdir(dir);
+	printf("engine-bench-floor mem_mib=%zu write_ms=%.1f read_ms=%.1f\n", mib, median3(w), median3(rd));
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = { 1, 64, 1024 };
+	static const unsigned int nthreads[] = { 1, 16 };
+	struct run r = { 0 };
+	char self[PATH_MAX];
+	ssize_t n;
+	int ret = 0;
+
+	(void)argc;
+	test_init("engine-bench");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return test_fail("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	/* test/bench/engine-bench -> criu/criu */
+	snprintf(r.criu, sizeof(r.criu), "%.*s/../../criu/criu", (int)(strrchr(self, '/') - self), self);
+	if (access(r.criu, X_OK))
+		return test_fail("%s: %s", r.criu, strerror(errno));
+	/* restored processes are reparented to us when criu exits: we reap them */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return test_fail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	(void)argv;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && !ret; i++) {
+		ret = bench_floor(sizes[i]);
+		for (size_t j = 0; j < sizeof(nthreads) / sizeof(nthreads[0]) && !ret; j++)
+			ret = bench_config(&r, sizes[i], nthreads[j]);
+	}
+	if (ret)
+		return test_fail("%s", strerror(-ret));
+	return TEST_PASS;
+}
