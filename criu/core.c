@@ -2,9 +2,9 @@
  * core-TID.img of every thread of a stopped process. Everything is read from
  * outside the process: ptrace for registers, signal mask, pending signals and
  * rseq, /proc for the rest, get_robust_list(2) and the scheduler calls for the
- * thread state. Not recorded yet (only the task itself can tell, through an
- * injected syscall): signal handlers, sigaltstack, clear-child-tid address,
- * securebits, child-subreaper and pdeath signal.
+ * thread state. What only the task itself can tell (signal handlers,
+ * sigaltstack, clear-child-tid address, securebits, child-subreaper, pdeath
+ * signal, itimers and POSIX timers) comes from task-query.c, asked before.
  */
 #include <errno.h>
 #include <sched.h>
@@ -23,6 +23,7 @@
 #include "creds.h"
 #include "image.h"
 #include "signals.h"
+#include "task-query.h"
 
 #include "core.pb-c.h"
 
@@ -55,6 +56,13 @@ struct core_state {
 	RlimitEntry rlim[RLIM_NLIMITS];
 	RlimitEntry *rlim_ptrs[RLIM_NLIMITS];
 	RseqEntry rseq;
+	ThreadSasEntry sas;
+	SaEntry sa[TASK_QUERY_SIGMAX - 2];
+	SaEntry *sa_ptrs[TASK_QUERY_SIGMAX - 2];
+	TaskTimersEntry timers;
+	ItimerEntry itimers[3];
+	PosixTimerEntry *ptimers;
+	PosixTimerEntry **ptimer_ptrs;
 	struct x86_thread_state regs;
 	struct creds_state creds;
 	struct proc_status status;
@@ -115,6 +123,21 @@ static int dump_rseq(pid_t tid, struct core_state *cs)
 	cs->rseq.signature = conf.signature;
 	cs->thread_core.rseq_entry = &cs->rseq;
 	return 0;
+}
+
+/* What the thread told about itself: sigaltstack, pdeath signal, securebits, clear-child-tid. */
+static void fill_thread_query(struct core_state *cs, const struct task_query_thread *t)
+{
+	ThreadCoreEntry *tc = &cs->thread_core;
+
+	thread_sas_entry__init(&cs->sas);
+	cs->sas.ss_sp = t->ss_sp;
+	cs->sas.ss_size = t->ss_size;
+	cs->sas.ss_flags = t->ss_flags;
+	tc->sas = &cs->sas;
+	tc->has_pdeath_sig = 1, tc->pdeath_sig = t->pdeath_sig;
+	cs->creds.e.secbits = t->securebits;
+	cs->regs.ti.clear_tid_addr = t->clear_tid;
 }
 
 /* thread_core: what every thread has of its own. */
@@ -218,8 +241,72 @@ static int dump_rlimits(pid_t pid, struct core_state *cs)
 	return 0;
 }
 
+/* Dispositions in CRIU's layout: entry i is signal i + 1, SIGKILL and SIGSTOP left out. */
+static void fill_sigactions(struct core_state *cs, const struct task_query *q)
+{
+	size_t i = 0;
+
+	for (int sig = 1; sig <= TASK_QUERY_SIGMAX; sig++) {
+		const struct task_query_sigaction *k = &q->sa[sig - 1];
+		SaEntry *sa = &cs->sa[i];
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa_entry__init(sa);
+		sa->sigaction = k->handler, sa->flags = k->flags, sa->restorer = k->restorer, sa->mask = k->mask;
+		cs->sa_ptrs[i++] = sa;
+	}
+	cs->tc.n_sigactions = i;
+	cs->tc.sigactions = cs->sa_ptrs;
+}
+
+static void fill_itimer(ItimerEntry *e, const struct itimerval *v)
+{
+	itimer_entry__init(e);
+	e->isec = (uint64_t)v->it_interval.tv_sec, e->iusec = (uint64_t)v->it_interval.tv_usec;
+	e->vsec = (uint64_t)v->it_value.tv_sec, e->vusec = (uint64_t)v->it_value.tv_usec;
+}
+
+static int fill_timers(struct core_state *cs, const struct task_query *q)
+{
+	size_t n = q->nr_timers;
+
+	task_timers_entry__init(&cs->timers);
+	fill_itimer(&cs->itimers[0], &q->itimers[0]);
+	fill_itimer(&cs->itimers[1], &q->itimers[1]);
+	fill_itimer(&cs->itimers[2], &q->itimers[2]);
+	cs->timers.real = &cs->itimers[0];
+	cs->timers.virt = &cs->itimers[1];
+	cs->timers.prof = &cs->itimers[2];
+	cs->tc.timers = &cs->timers;
+	if (!n)
+		return 0;
+	cs->ptimers = calloc(n, sizeof(*cs->ptimers));
+	cs->ptimer_ptrs = calloc(n, sizeof(*cs->ptimer_ptrs));
+	if (!cs->ptimers || !cs->ptimer_ptrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct task_query_timer *t = &q->timers[i];
+		PosixTimerEntry *e = &cs->ptimers[i];
+
+		posix_timer_entry__init(e);
+		e->it_id = (uint32_t)t->id, e->clock_id = (uint32_t)t->clock_id;
+		e->si_signo = (uint32_t)t->signo, e->it_sigev_notify = (uint32_t)t->notify;
+		e->sival_ptr = t->sival, e->overrun = (uint32_t)t->overrun;
+		e->isec = (uint64_t)t->interval.tv_sec, e->insec = (uint64_t)t->interval.tv_nsec;
+		e->vsec = (uint64_t)t->value.tv_sec, e->vnsec = (uint64_t)t->value.tv_nsec;
+		if (t->notify & SIGEV_THREAD_ID)
+			e->has_notify_thread_id = 1, e->notify_thread_id = t->notify_tid;
+		cs->ptimer_ptrs[i] = e;
+	}
+	cs->timers.n_posix = n;
+	cs->timers.posix = cs->ptimer_ptrs;
+	return 0;
+}
+
 /* task_core: the state of the whole process, in the leader's image. */
-static int dump_task_core(pid_t pid, const struct proc_stat *st, bool stopped, struct core_state *cs)
+static int dump_task_core(pid_t pid, const struct proc_stat *st, bool stopped, const struct task_query *q,
+			  struct core_state *cs)
 {
 	TaskCoreEntry *tc = &cs->tc;
 	long long val;
@@ -245,7 +332,12 @@ static int dump_task_core(pid_t pid, const struct proc_stat *st, bool stopped, s
 	if (ret)
 		return ret;
 	tc->signals_s = &cs->sig_shared.q;
-	return dump_rlimits(pid, cs);
+	ret = dump_rlimits(pid, cs);
+	if (ret)
+		return ret;
+	fill_sigactions(cs, q);
+	tc->has_child_subreaper = 1, tc->child_subreaper = q->child_subreaper;
+	return fill_timers(cs, q);
 }
 
 static int write_core(int dirfd, pid_t tid, const CoreEntry *core)
@@ -261,10 +353,16 @@ static int write_core(int dirfd, pid_t tid, const CoreEntry *core)
 	return ret ?: cret;
 }
 
-static int dump_one_thread(int dirfd, pid_t pid, const struct proc_stat *st, bool stopped, pid_t tid,
-			   struct core_state *cs)
+static int dump_one_thread(int dirfd, pid_t pid, const struct proc_stat *st, bool stopped, const struct task_query *q,
+			   pid_t tid, struct core_state *cs)
 {
+	const struct task_query_thread *t = task_query_thread(q, tid);
 	int ret;
+
+	if (!t) {
+		pr_err("thread %d was not asked for its state\n", tid);
+		return -EINVAL;
+	}
 
 	memset(cs, 0, sizeof(*cs));
 	core_entry__init(&cs->core);
@@ -274,8 +372,10 @@ static int dump_one_thread(int dirfd, pid_t pid, const struct proc_stat *st, boo
 		return ret;
 	cs->core.thread_info = &cs->regs.ti;
 	ret = dump_thread_core(pid, tid, cs);
+	if (!ret)
+		fill_thread_query(cs, t);
 	if (!ret && tid == pid) {
-		ret = dump_task_core(pid, st, stopped, cs);
+		ret = dump_task_core(pid, st, stopped, q, cs);
 		cs->core.tc = &cs->tc;
 	}
 	if (ret) {
@@ -285,6 +385,8 @@ static int dump_one_thread(int dirfd, pid_t pid, const struct proc_stat *st, boo
 	cs->core.thread_core = &cs->thread_core;
 	ret = write_core(dirfd, tid, &cs->core);
 out_fini:
+	free(cs->ptimers);
+	free(cs->ptimer_ptrs);
 	signals_fini(&cs->sig_shared);
 	signals_fini(&cs->sig_private);
 	creds_fini(&cs->creds);
@@ -292,7 +394,8 @@ out_fini:
 	return ret;
 }
 
-int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *st, bool stopped, const pid_t *tids, size_t nr)
+int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *st, bool stopped, const struct task_query *q,
+		      const pid_t *tids, size_t nr)
 {
 	struct core_state *cs;
 	int ret = 0;
@@ -301,7 +404,7 @@ int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *st, bool sto
 	if (!cs)
 		return -ENOMEM;
 	for (size_t i = 0; !ret && i < nr; i++) {
-		ret = dump_one_thread(dirfd, pid, st, stopped, tids[i], cs);
+		ret = dump_one_thread(dirfd, pid, st, stopped, q, tids[i], cs);
 		if (!ret)
 			pr_info("thread %d: registers, signal mask and credentials dumped\n", tids[i]);
 	}

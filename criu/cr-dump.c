@@ -31,6 +31,7 @@
 #include "shmem.h"
 #include "seize.h"
 #include "stats.h"
+#include "task-query.h"
 #include "vma.h"
 
 #define LOG_PREFIX "dump: "
@@ -54,6 +55,7 @@ struct dump_task {
 	uint32_t root_id;
 	bool stopped; /* in a group stop before the dump froze it */
 	bool shell_job;
+	struct task_query query; /* what the threads told by injection */
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -215,7 +217,9 @@ static int collect_task(struct dump_task *dt)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	ret = vma_list_collect(dt->pid, &dt->vmas);
+	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, &dt->query);
+	if (!ret)
+		ret = vma_list_collect(dt->pid, &dt->vmas);
 	if (!ret)
 		ret = check_vmas(dt);
 	if (!ret)
@@ -235,6 +239,7 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 		.exe_file_id = dt->exe_id,
 		.vma_file_ids = dt->vma_file_ids,
 		.vma_fdflags = dt->vma_fdflags,
+		.brk = dt->query.brk,
 	};
 	struct mem_dump_stats ms = { 0 };
 	struct shmem_dump_stats ss = { 0 };
@@ -248,7 +253,7 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 	if (!ret)
 		ret = pstree_dump(dirfd, dt->pid, &dt->stat, dt->tids, dt->nr_tids);
 	if (!ret)
-		ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, dt->tids, dt->nr_tids);
+		ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
 	if (!ret)
 		ret = ids_dump(dirfd, dt->pid, &ids);
 	if (!ret)
@@ -291,6 +296,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		ret = write_images(ctx, &dt, stats);
 	free(dt.vma_file_ids);
 	free(dt.vma_fdflags);
+	task_query_fini(&dt.query);
 	files_dump_free(&dt.files);
 	vma_list_free(&dt.vmas);
 	proc_status_fini(&dt.status);

@@ -29,7 +29,7 @@ int creds_fill(struct creds_state *cs, const struct proc_status *st)
 	e->n_cap_prm = 2, e->cap_prm = cs->cap_prm;
 	e->n_cap_eff = 2, e->cap_eff = cs->cap_eff;
 	e->n_cap_bnd = 2, e->cap_bnd = cs->cap_bnd;
-	/* /proc shows no securebits; they are recorded as the default, none set. */
+	/* /proc shows no securebits: core.c fills them in from what the thread told (task-query.c). */
 	e->secbits = 0;
 	cs->groups = calloc(st->nr_groups ? st->nr_groups : 1, sizeof(*cs->groups));
 	if (!cs->groups)

@@ -95,9 +95,10 @@ static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, 
 }
 
 /*
- * The current program break: the kernel only shows where the heap started, so
- * take the end of the [heap] area (brk rounded up to a page; the same page is
- * mapped, so a restore from it gives the process the same usable heap).
+ * The program break when the task couldn't be asked (brk(0), task-query.c):
+ * /proc only shows where the heap started, so take the end of the [heap] area
+ * (brk rounded up to a page; the same page is mapped, so a restore from it
+ * gives the process the same usable heap).
  */
 static uint64_t guess_brk(const struct mm_dump_args *args)
 {
@@ -121,7 +122,7 @@ int mm_dump(int dirfd, const struct mm_dump_args *args)
 	mm.mm_end_data = st->end_data;
 	mm.mm_start_stack = st->start_stack;
 	mm.mm_start_brk = st->start_brk;
-	mm.mm_brk = guess_brk(args);
+	mm.mm_brk = args->brk ? args->brk : guess_brk(args);
 	mm.mm_arg_start = st->arg_start;
 	mm.mm_arg_end = st->arg_end;
 	mm.mm_env_start = st->env_start;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -18,6 +19,7 @@
 #include "restore-creds.h"
 #include "restore-thread.h"
 #include "restore-threads.h"
+#include "restore-timers.h"
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
@@ -151,6 +153,52 @@ static int restore_sigaltstack(struct restore_ctl *ctl, const ThreadSasEntry *sa
 		ret = restore_ctl_syscall(ctl, SYS_sigaltstack, 2, addr, (uint64_t)0);
 	if (ret < 0) {
 		pr_err("can't set the alternate signal stack of process %d: %s\n", ctl->pid, strerror((int)-ret));
+		return (int)ret;
+	}
+	return 0;
+}
+
+/*
+ * The pdeath signal is tied to the parent, which the restore of a single
+ * process doesn't bring back: criu is the parent now, and with -d its exit
+ * would send the signal at once. It is left unset, and said so.
+ */
+static void note_pdeath_sig(pid_t tid, const ThreadCoreEntry *tc)
+{
+	if (tc->has_pdeath_sig && tc->pdeath_sig)
+		pr_warn("thread %d had pdeath signal %u: not restored, its parent is not restored\n", tid,
+			tc->pdeath_sig);
+}
+
+/* The thread's own name (PR_SET_NAME): the kernel lets only the thread itself set it. */
+static int set_thread_name(struct restore_ctl *ctl, const ThreadCoreEntry *tc)
+{
+	char name[16] = "";
+	uint64_t addr;
+	long ret;
+
+	if (!tc->comm)
+		return 0;
+	strncpy(name, tc->comm, sizeof(name) - 1);
+	ret = restore_ctl_put_data(ctl, TRAMP_SIGACTION, name, sizeof(name), &addr);
+	if (!ret)
+		ret = restore_ctl_syscall(ctl, SYS_prctl, 2, (uint64_t)PR_SET_NAME, addr);
+	if (ret < 0) {
+		pr_err("can't name thread %d %s: %s\n", ctl->pid, name, strerror((int)-ret));
+		return (int)ret;
+	}
+	return 0;
+}
+
+static int set_child_subreaper(struct restore_ctl *ctl, const TaskCoreEntry *tc)
+{
+	long ret;
+
+	if (!tc->has_child_subreaper || !tc->child_subreaper)
+		return 0;
+	ret = restore_ctl_syscall(ctl, SYS_prctl, 2, (uint64_t)PR_SET_CHILD_SUBREAPER, (uint64_t)1);
+	if (ret < 0) {
+		pr_err("can't make process %d a child subreaper: %s\n", ctl->pid, strerror((int)-ret));
 		return (int)ret;
 	}
 	return 0;
@@ -293,18 +341,37 @@ int restore_thread_regs(pid_t tid, const CoreEntry *core)
 	return ret;
 }
 
-int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core, uint64_t default_blocked)
+int restore_thread_sigmask(pid_t tid, const CoreEntry *core, uint64_t default_blocked)
+{
+	const ThreadCoreEntry *tc = core->thread_core;
+	int ret = compel_set_sigmask(tid, tc->has_blk_sigset ? tc->blk_sigset : default_blocked);
+
+	if (ret)
+		pr_err("can't set the signal mask of thread %d: %s\n", tid, strerror(-ret));
+	return ret;
+}
+
+/* Every signal blocked while syscalls are injected: none may be delivered before the restore is over. */
+static int block_all_signals(pid_t tid)
+{
+	int ret = compel_set_sigmask(tid, ~0ULL);
+
+	if (ret)
+		pr_err("can't block the signals of thread %d: %s\n", tid, strerror(-ret));
+	return ret;
+}
+
+int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core)
 {
 	const ThreadCoreEntry *tc = core->thread_core;
 	uint64_t clear_tid = core->thread_info->clear_tid_addr;
 	int ret;
 
-	ret = compel_set_sigmask(tctl->pid, tc->has_blk_sigset ? tc->blk_sigset : default_blocked);
-	if (ret) {
-		pr_err("can't set the signal mask of thread %d: %s\n", tctl->pid, strerror(-ret));
-		return ret;
-	}
-	ret = restore_sigaltstack(tctl, tc->sas);
+	ret = block_all_signals(tctl->pid);
+	if (!ret)
+		ret = restore_sigaltstack(tctl, tc->sas);
+	if (!ret)
+		ret = set_thread_name(tctl, tc);
 	if (!ret)
 		ret = set_robust_list(tctl, tc);
 	if (!ret)
@@ -314,7 +381,9 @@ int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core, uint64
 	if (!ret)
 		ret = queue_signals(tctl, tc->signals_p, 0);
 	if (!ret)
-		ret = restore_creds(tctl, tc->creds); /* last: the steps before need criu's privileges */
+		ret = restore_creds(tctl, tc->creds); /* the steps before need criu's privileges */
+	if (!ret)
+		note_pdeath_sig(tctl->pid, tc);
 	return ret;
 }
 
@@ -324,20 +393,20 @@ int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
 	long sret;
 	int ret;
 
-	/* The leader's mask first: no signal may be delivered while syscalls are injected. */
-	ret = compel_set_sigmask(ctl->pid, ri->core->thread_core->has_blk_sigset ? ri->core->thread_core->blk_sigset :
-										    blocked);
-	if (ret) {
-		pr_err("can't set the signal mask of process %d: %s\n", ctl->pid, strerror(-ret));
-		return ret;
-	}
-	ret = restore_sigactions(ctl, ri->core->tc);
+	/* First: no signal may be delivered while syscalls are injected. */
+	ret = block_all_signals(ctl->pid);
+	if (!ret)
+		ret = restore_sigactions(ctl, ri->core->tc);
 	if (!ret)
 		ret = restore_threads_create(ctl, ri);
 	if (!ret)
 		ret = queue_signals(ctl, ri->core->tc->signals_s, 1);
 	if (!ret)
-		ret = restore_thread_state(ctl, ri->core, blocked);
+		ret = restore_thread_state(ctl, ri->core);
+	if (!ret)
+		ret = set_child_subreaper(ctl, ri->core->tc);
+	if (!ret)
+		ret = restore_timers(ctl, ri->core->tc->timers); /* last: a timer may fire from now on */
 	if (ret)
 		return ret;
 	sret = restore_ctl_syscall(ctl, SYS_munmap, 2, ctl->tramp, (uint64_t)ctl->page_size);
@@ -346,7 +415,10 @@ int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
 		return (int)sret;
 	}
 	ctl->tramp = 0;
-	return restore_thread_regs(ctl->pid, ri->core);
+	ret = restore_thread_regs(ctl->pid, ri->core);
+	if (!ret)
+		ret = restore_thread_sigmask(ctl->pid, ri->core, blocked);
+	return ret;
 }
 
 void restore_task_limits(pid_t pid, const struct restore_image *ri)

@@ -75,9 +75,11 @@ int restore_threads_create(struct restore_ctl *ctl, const struct restore_image *
 			return ret;
 		tctl.pid = ri->tids[i];
 		tctl.inj.pid = ri->tids[i];
-		ret = restore_thread_state(&tctl, ri->thread_cores[i], ri->core->tc->blk_sigset);
+		ret = restore_thread_state(&tctl, ri->thread_cores[i]);
 		if (!ret)
 			ret = restore_thread_regs(ri->tids[i], ri->thread_cores[i]);
+		if (!ret)
+			ret = restore_thread_sigmask(ri->tids[i], ri->thread_cores[i], ri->core->tc->blk_sigset);
 		if (ret)
 			return ret;
 		pr_debug("thread %d restored\n", ri->tids[i]);

@@ -8,7 +8,7 @@
 #
 # Usage: scripts/run-tests.sh [REGEX]
 #   REGEX (bash extended regex) keeps only the tests whose name matches, e.g.
-#   `soccr/test/batch` or `unit/`; the zdtm suite runs as `zdtm-nocr` and `zdtm-norst`.
+#   `soccr/test/batch` or `unit/`; the zdtm suite runs as `zdtm-nocr`, `zdtm-norst` and `zdtm`.
 #
 # Timeouts: 300 s unless the test's .c file holds a comment line such as
 # `/* timeout: 900 */`, or the TIMEOUTS table below names it. TEST_TIMEOUT
@@ -149,8 +149,8 @@ skip_reason()
 
 # The zdtm-style suite, in the modes the engine supports so far:
 #  zdtm-nocr   every test without criu: the tests themselves are right;
-#  zdtm-norst  dump with --leave-running, images decoded by crit, the test still passes.
-# Full dump + restore joins when `criu restore` does.
+#  zdtm-norst  dump with --leave-running, images decoded by crit, the test still passes;
+#  zdtm        dump, restore, SIGTERM, PASS: CRIU's own protocol, images decoded by crit.
 
 # Run the zdtm runner as test NAME with ARGS; its closing `N passed, N failed`
 # line's counts are added to ours.
@@ -216,6 +216,9 @@ main()
 		fi
 		if selected zdtm-norst; then
 			run_zdtm zdtm-norst --norst --crit
+		fi
+		if selected zdtm; then
+			run_zdtm zdtm --crit
 		fi
 	fi
 

@@ -12,13 +12,16 @@
 #include <sys/types.h>
 
 #include "proc-parse.h"
+#include "task-query.h"
 
 /*
  * Writes core-TID.img in @dirfd for each of the @nr ptrace-stopped threads
  * @tids of process @pid (@stat: its /proc/PID/stat; @stopped: it was in a
- * group stop, SIGSTOP or the like, before the dump froze it). Returns 0 or -errno.
+ * group stop, SIGSTOP or the like, before the dump froze it; @q: what the
+ * threads told of themselves, task_query_collect()). Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *stat,
-							  bool stopped, const pid_t *tids, size_t nr);
+							  bool stopped, const struct task_query *q, const pid_t *tids,
+							  size_t nr);
 
 #endif /* CRIU_NG_CORE_H */

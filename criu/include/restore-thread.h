@@ -1,11 +1,14 @@
 /*
  * criu restore, last step: the state of the (single) thread and what the
  * process keeps outside its memory. Injected while the trampoline still
- * exists: signal dispositions, sigaltstack, robust futex list, rseq registration, clear-child-tid, pending
- * signals (queued by the process to itself, the dumped signal mask already in
- * place so none is delivered early), credentials (restore-creds.c). Then the trampoline goes, and ptrace sets
- * the general registers (a syscall the dump interrupted is set to restart),
- * the FPU/xsave state and the signal mask. From outside: rlimits,
+ * exists, every signal blocked so that none is delivered early: signal
+ * dispositions, sigaltstack, thread name, robust futex list, rseq
+ * registration, clear-child-tid, pending signals (queued by the process to
+ * itself), credentials (restore-creds.c), child subreaper, timers
+ * (restore-timers.c); not the pdeath signal (tied to a parent the restore
+ * doesn't bring back). Then the trampoline goes, and ptrace sets the general
+ * registers (a syscall the dump interrupted is set to restart), the FPU/xsave
+ * state and, last, the dumped signal mask. From outside: rlimits,
  * oom_score_adj, scheduling.
  */
 #ifndef CRIU_NG_RESTORE_THREAD_H
@@ -25,12 +28,15 @@
 __attribute__((warn_unused_result)) int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri);
 
 /*
- * The state one thread sets itself, injected into the thread of @tctl: signal
- * mask (@default_blocked if @core has none), sigaltstack, robust list, rseq,
- * clear-child-tid, its private pending signals, its credentials.
+ * The state one thread sets itself, injected into the thread of @tctl with
+ * every signal blocked: sigaltstack, name, robust list, rseq, clear-child-tid, its
+ * private pending signals, its credentials.
  */
-__attribute__((warn_unused_result)) int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core,
-							     uint64_t default_blocked);
+__attribute__((warn_unused_result)) int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core);
+
+/* The thread's dumped signal mask (@default_blocked if @core has none): its very last step. */
+__attribute__((warn_unused_result)) int restore_thread_sigmask(pid_t tid, const CoreEntry *core,
+							       uint64_t default_blocked);
 
 /* Sets the general and FPU registers of stopped thread @tid from @core: its last step. */
 __attribute__((warn_unused_result)) int restore_thread_regs(pid_t tid, const CoreEntry *core);

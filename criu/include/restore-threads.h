@@ -2,9 +2,9 @@
  * criu restore: the threads other than the leader. Each is created by the
  * leader itself (an injected clone3 with set_tid: the thread gets its dumped
  * tid), traced from birth (PTRACE_O_TRACECLONE), then set up like the leader
- * (restore_thread_state: mask, sigaltstack, robust list, rseq, private signals,
- * credentials) and given its registers. They stay stopped until criu detaches
- * the whole process.
+ * (restore_thread_state: sigaltstack, name, robust list, rseq, private signals,
+ * credentials) and given its registers and signal mask. They stay stopped
+ * until criu detaches the whole process.
  */
 #ifndef CRIU_NG_RESTORE_THREADS_H
 #define CRIU_NG_RESTORE_THREADS_H

@@ -98,7 +98,11 @@ static void restore_attached(int *failures, const char *tmp, const char *img, pi
 	runner = fork();
 	if (runner == 0)
 		_exit(rcriu_run(&r, tmp, args) ? 125 : r.exit_code);
-	for (i = 0; i < 500 && !(untraced(pid) && rchild_state(pid) != 't'); i++)
+	/*
+	 * Untraced is not enough: criu's new child is untraced too until it stops for
+	 * criu, and a SIGUSR1 then kills it. The restored process has its counter.
+	 */
+	for (i = 0; i < 500 && !(untraced(pid) && rchild_state(pid) != 't' && rchild_read_counter(pid)); i++)
 		usleep(10000);
 	expect(failures, i < 500, "process %d didn't come back without -d", pid);
 	kill(pid, SIGUSR1);

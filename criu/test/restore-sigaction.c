@@ -1,8 +1,8 @@
 /*
  * criu restore sets the signal dispositions and the alternate signal stack the
- * images record. Our dump doesn't record them yet, so this test adds them to
- * core-PID.img itself, as the child reports them (its own rt_sigaction and
- * sigaltstack readings): a SIGTERM handler with SA_ONSTACK and glibc's
+ * images record, whoever wrote them: this test writes them into core-PID.img
+ * itself, as the child reports them (its own rt_sigaction and sigaltstack
+ * readings), independently of what our dump records: a SIGTERM handler with SA_ONSTACK and glibc's
  * restorer, and a 64 KiB alternate stack. After the restore, SIGTERM must run
  * the handler on that stack, which exits 0 (the default action would kill it).
  * Exit 0 pass, 1 fail, 77 skip.

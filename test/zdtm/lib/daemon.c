@@ -2,8 +2,8 @@
  * daemon.c: test_init() and test_daemon(). test_init() parses the options,
  * points stdout and stderr at the outfile and forks. The parent (the process
  * the runner started) waits on a pipe: when the child calls test_daemon() it
- * writes its pid to the pidfile and one byte to the pipe, and the parent exits
- * 0; if the child dies first, the parent exits 1, or 77 when the test
+ * writes its pid to the pidfile and closes its end of the pipe, and the parent
+ * exits 0; if the child dies first, the parent exits 1, or 77 when the test
  * skipped itself. The child runs in a session
  * of its own, so it can be checkpointed without --shell-job.
  */
@@ -66,7 +66,11 @@ static int redirect_stdio(const char *outfile)
 	return 0;
 }
 
-/* The launching parent: wait for the child's byte or its death. */
+/*
+ * The launching parent: wait for the end of file on the pipe. The child closes
+ * its end once the pidfile is written (so nothing of the pipe is left in it
+ * when the runner dumps it): then it is alive; else it died.
+ */
 static void __attribute__((noreturn)) parent_wait(pid_t child, int rd)
 {
 	char byte;
@@ -76,7 +80,7 @@ static void __attribute__((noreturn)) parent_wait(pid_t child, int rd)
 	do
 		n = read(rd, &byte, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 1)
+	if (n == 0 && waitpid(child, &status, WNOHANG) == 0)
 		_exit(0);
 	if (waitpid(child, &status, 0) < 0)
 		fprintf(stderr, "test %d: waitpid: %s\n", child, strerror(errno));
@@ -170,7 +174,6 @@ static int pidfile_write(void)
 
 void test_daemon(void)
 {
-	char byte = 1;
 	int ret;
 
 	if (ready_fd < 0)
@@ -180,10 +183,10 @@ void test_daemon(void)
 		fprintf(stderr, "can't write the pidfile %s: %s\n", pidfile_path, strerror(-ret));
 		exit(1);
 	}
-	if (write(ready_fd, &byte, 1) != 1) {
+	/* the end of file tells the parent we are ready */
+	if (close(ready_fd)) {
 		fprintf(stderr, "can't tell the parent we are ready: %s\n", strerror(errno));
 		exit(1);
 	}
-	close(ready_fd);
 	ready_fd = -1;
 }
