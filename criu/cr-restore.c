@@ -27,8 +27,10 @@
 #include "restore-fork.h"
 #include "restore-images.h"
 #include "restore-mem.h"
+#include "restore-shmem.h"
 #include "restore-thread.h"
 #include "restore-threads.h"
+#include "restore-tty.h"
 #include "stats.h"
 
 #include "inventory.pb-c.h"
@@ -83,15 +85,18 @@ static int write_pidfile(const struct criu_ctx *ctx, pid_t pid)
 
 /* Steps 3 and 4 on the stopped, traced process; it runs on after this returns 0. */
 static int restore_stopped(const struct criu_ctx *ctx, const struct restore_image *ri, const struct restore_fds *fds,
-			   uint64_t syscall_ip)
+			   uint64_t syscall_ip, struct restore_stats *st)
 {
 	struct restore_ctl ctl;
+	uint64_t t0 = stats_now_us(), t1;
 	int ret, stop_sig;
 
 	ret = restore_ctl_init(&ctl, ri->pid, syscall_ip);
 	if (ret)
 		return ret;
 	ret = restore_mem(&ctl, ri, fds, ctx->imgdir_fd);
+	t1 = stats_now_us();
+	st->memory_us = t1 - t0;
 	if (!ret)
 		ret = restore_thread(&ctl, ri);
 	restore_ctl_fini(&ctl);
@@ -106,6 +111,7 @@ static int restore_stopped(const struct criu_ctx *ctx, const struct restore_imag
 		pr_perror("Can't detach from process %d", ri->pid);
 		return -errno;
 	}
+	st->threads_us = stats_now_us() - t1;
 	return 0;
 }
 
@@ -132,10 +138,10 @@ static int wait_restored(pid_t pid)
 	return 0;
 }
 
-static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri)
+static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri, struct restore_stats *st)
 {
 	struct restore_fds fds = { 0 };
-	uint64_t syscall_ip, start = stats_now_us();
+	uint64_t syscall_ip, start = stats_now_us(), t;
 	int ret;
 
 	ret = restore_check_pid_free(ri->pid);
@@ -144,10 +150,20 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 	if (!ret)
 		ret = restore_fds_open(ri, &fds);
 	if (!ret)
+		ret = restore_tty_open(ctx->imgdir_fd, ri, &fds);
+	t = stats_now_us();
+	st->files_us = t - start;
+	if (!ret)
 		ret = restore_fork(ri, &fds, &syscall_ip);
+	st->forking_us = stats_now_us() - t;
 	if (ret)
 		goto out_close;
-	ret = restore_stopped(ctx, ri, &fds, syscall_ip);
+	ret = restore_tty_foreground(ctx->imgdir_fd, ri, &fds);
+	if (ret) {
+		restore_threads_kill(ri);
+		goto out_close;
+	}
+	ret = restore_stopped(ctx, ri, &fds, syscall_ip, st);
 	if (ret) {
 		pr_err("restore of process %d failed: killing it\n", ri->pid);
 		restore_threads_kill(ri);
@@ -161,9 +177,31 @@ out_close:
 	return ret;
 }
 
+/*
+ * stats-restore in the images directory, and with --display-stats the same on
+ * stdout. The process runs already: a failure is reported, not fatal.
+ */
+static void restore_stats_finish(const struct criu_ctx *ctx, const struct restore_image *ri,
+				 struct restore_stats *st, uint64_t start)
+{
+	int ret;
+
+	st->restore_us = stats_now_us() - start;
+	st->pages_restored = ri->nr_pages;
+	for (size_t i = 0; i < ri->nr_shmems; i++)
+		st->pages_restored += ri->shmems[i].nr_pages;
+	ret = stats_restore_write(ctx->imgdir_fd, st);
+	if (ret)
+		pr_err("can't write stats-restore: %s\n", strerror(-ret));
+	if (ctx->opts->display_stats)
+		stats_restore_display(st);
+}
+
 int cr_restore_tasks(const struct criu_ctx *ctx)
 {
 	struct restore_image ri = { 0 };
+	struct restore_stats stats = { 0 };
+	uint64_t start = stats_now_us();
 	int ret;
 
 	pr_info("Restoring processes\n");
@@ -171,9 +209,13 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &ri);
 	if (!ret)
-		ret = restore_process(ctx, &ri);
+		ret = restore_tty_session(&ri, ctx->opts->shell_job);
 	if (!ret)
+		ret = restore_process(ctx, &ri, &stats);
+	if (!ret) {
 		pr_info("Restore finished successfully\n");
+		restore_stats_finish(ctx, &ri, &stats, start);
+	}
 	if (!ret && !ctx->opts->restore_detached)
 		ret = wait_restored(ri.pid);
 	restore_images_free(&ri);

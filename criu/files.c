@@ -51,7 +51,6 @@ struct fds_collect {
 	const struct fds_collect_args *args;
 	struct files_dump *fdump;
 	int pidfd;
-	char root[PATH_MAX]; /* root of the process as we see it, "" when it is ours */
 };
 
 static int sys_pidfd_open(pid_t pid)
@@ -251,12 +250,14 @@ static int refuse(const struct fds_collect *c, const struct fd_probe *p)
 }
 
 /*
- * The path of @p as the process sees it, " (deleted)" removed, in @path; sets
+ * The path of @p as criu sees it (from the root of the mount namespace, as CRIU
+ * records it, whatever the process's own root: the restore opens it from
+ * there before it chroots the process), " (deleted)" removed, in @path; sets
  * *@ghost when the file was unlinked (no link left), so must be dumped as a ghost.
  */
 static int fd_path(const struct fds_collect *c, const struct fd_probe *p, char *path, bool *ghost)
 {
-	size_t n = strlen(p->link), slen = strlen(DELETED_SUFFIX), rlen = strlen(c->root);
+	size_t n = strlen(p->link), slen = strlen(DELETED_SUFFIX);
 	struct stat st;
 
 	*ghost = false;
@@ -277,8 +278,6 @@ static int fd_path(const struct fds_collect *c, const struct fd_probe *p, char *
 		path[n - slen] = '\0';
 		*ghost = true;
 	}
-	if (rlen && !strncmp(path, c->root, rlen) && path[rlen] == '/')
-		memmove(path, path + rlen, strlen(path + rlen) + 1);
 	return 0;
 }
 
@@ -402,24 +401,6 @@ static int collect_one(struct fds_collect *c, int fd)
 	return 0;
 }
 
-/* The root of the process as a path of ours: "" when it is our root too. */
-static int read_root(pid_t pid, char *root)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	n = readlink(path, root, PATH_MAX - 1);
-	if (n < 0) {
-		pr_perror("Can't read the link %s", path);
-		return -errno;
-	}
-	root[n] = '\0';
-	if (!strcmp(root, "/"))
-		root[0] = '\0';
-	return 0;
-}
-
 int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *args)
 {
 	struct fds_collect c = { .args = args, .fdump = fdump, .pidfd = -1 };
@@ -427,9 +408,7 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 	int *fds = NULL;
 	int ret;
 
-	ret = read_root(args->pid, c.root);
-	if (!ret)
-		ret = list_fds(args->pid, &fds, &nr);
+	ret = list_fds(args->pid, &fds, &nr);
 	if (ret)
 		return ret;
 	fdump->fds.fds = calloc(nr ? nr : 1, sizeof(*fdump->fds.fds));

@@ -63,7 +63,8 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 		       fe->type);
 		return -EINVAL;
 	}
-	if (fe->type != FD_TYPES__REG) {
+	/* Terminals: restore-tty.c, which refuses them without --shell-job. */
+	if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__TTY) {
 		pr_err("%s: fd %u is of type %d (%s): restoring it is not supported yet\n", name, fe->fd, fe->type,
 		       fe->type == FD_TYPES__TTY ? "a terminal" : "not a regular file");
 		return -EOPNOTSUPP;

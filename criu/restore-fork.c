@@ -112,7 +112,8 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 		fds->fds[i] = -1;
 	ret = restore_ghosts_create(ri, &ghosts);
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
-		if (!needs_file(ri, ri->files[i]->id))
+		/* Terminals are opened by restore_tty_open(). */
+		if (ri->files[i]->type != FD_TYPES__REG || !needs_file(ri, ri->files[i]->id))
 			continue;
 		fds->fds[i] = open_file(ri, &ghosts, ri->files[i]->id, min_fd);
 		if (fds->fds[i] < 0) {

@@ -1,8 +1,8 @@
 /*
  * criu restore: the fds of the process. The images are checked with the rest
  * (ids-PID.img names fdinfo-ID.img; every fd must be a regular file, directory
- * or memory device, unlinked ones included (restore-ghost.h): terminals are
- * refused for now). Criu
+ * or memory device, unlinked ones included (restore-ghost.h), or a terminal of
+ * a shell job (restore-tty.h)). Criu
  * opens every file itself, above the highest dumped fd, before the fork; the
  * child inherits them and only has to dup2() each to its number.
  */

@@ -4,7 +4,7 @@
  * process and its threads (pstree, core of each thread, mm, fs, the regular files it refers
  * to, its fds, the pagemap) with their cross references checked: every file id
  * names a file, every VMA is of a kind the restore handles, every fd is a
- * regular file (terminals are not restored yet), the pagemap
+ * regular file or a terminal (restore-tty.h), the pagemap
  * lies inside private VMAs and pages-ID.img holds exactly the pages it lists
  * (shared anonymous objects: restore-shmem.h).
  */

@@ -1,6 +1,7 @@
 /*
- * stats-dump: where the time of a dump went and how many pages it wrote, in
- * CRIU's format (CRIU's zdtm checks the page counts against the pages images).
+ * stats-dump and stats-restore: where the time of a dump or a restore went and
+ * how many pages it wrote or restored, in CRIU's format (CRIU's zdtm checks the
+ * page counts against the pages images).
  */
 #ifndef CRIU_NG_STATS_H
 #define CRIU_NG_STATS_H
@@ -18,6 +19,16 @@ struct dump_stats {
 	uint64_t shpages_written;
 };
 
+/* The phases of a restore, in microseconds, and the pages it wrote into the process. */
+struct restore_stats {
+	uint64_t files_us;   /* opening the files the process needs */
+	uint64_t forking_us; /* clone3 until the child stops for criu */
+	uint64_t memory_us;  /* the address space: VMAs and pages */
+	uint64_t threads_us; /* threads, signals, timers, registers */
+	uint64_t restore_us; /* the whole restore, images read to the process running */
+	uint64_t pages_restored; /* private and shared anonymous pages: all of pages-*.img */
+};
+
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t stats_now_us(void);
 
@@ -26,5 +37,11 @@ void stats_dump_display(const struct dump_stats *st);
 
 /* Writes stats-dump in @dirfd. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int stats_dump_write(int dirfd, const struct dump_stats *st);
+
+/* Prints @st on stdout (--display-stats on restore). */
+void stats_restore_display(const struct restore_stats *st);
+
+/* Writes stats-restore in @dirfd. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int stats_restore_write(int dirfd, const struct restore_stats *st);
 
 #endif /* CRIU_NG_STATS_H */

@@ -5,7 +5,9 @@
  * writes its pid to the pidfile and closes its end of the pipe, and the parent
  * exits 0; if the child dies first, the parent exits 1, or 77 when the test
  * skipped itself. The child runs in a session
- * of its own, so it can be checkpointed without --shell-job.
+ * of its own, so it can be checkpointed without --shell-job. The pidfile is
+ * written relative to its directory, opened by test_init(), so a test may
+ * chroot() before test_daemon().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,8 @@
 
 /* Set by test_init() before the test can start threads. */
 static char pidfile_path[PATH_MAX];
+static int pidfile_dir_fd = -1; /* the pidfile's directory, until test_daemon() */
+static const char *pidfile_base;
 static int ready_fd = -1;
 
 /* Makes path absolute, so a test may chdir() before test_daemon(). */
@@ -36,6 +40,20 @@ static int path_absolute(const char *path, char *out, size_t size)
 	else
 		n = snprintf(out, size, "%s/%s", cwd, path);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Opens the directory of pidfile_path (absolute) and points pidfile_base at the name in it. */
+static int pidfile_dir_open(void)
+{
+	char *slash = strrchr(pidfile_path, '/');
+
+	*slash = '\0';
+	pidfile_dir_fd = open(slash == pidfile_path ? "/" : pidfile_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*slash = '/';
+	if (pidfile_dir_fd < 0)
+		return -errno;
+	pidfile_base = slash + 1;
+	return 0;
 }
 
 static int redirect_stdio(const char *outfile)
@@ -128,6 +146,11 @@ void test_init(int argc, char **argv)
 		fprintf(stderr, "bad pidfile %s: %s\n", pidfile, strerror(-ret));
 		exit(1);
 	}
+	ret = pidfile_dir_open();
+	if (ret) {
+		fprintf(stderr, "can't open the directory of the pidfile %s: %s\n", pidfile_path, strerror(-ret));
+		exit(1);
+	}
 	if (pipe2(pipefd, O_CLOEXEC)) {
 		fprintf(stderr, "pipe: %s\n", strerror(errno));
 		exit(1);
@@ -154,10 +177,10 @@ static int pidfile_write(void)
 	char tmp[PATH_MAX + 8], buf[32];
 	int fd, len, n, ret = 0;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile_path);
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile_base);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(pidfile_dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	len = snprintf(buf, sizeof(buf), "%d\n", getpid());
@@ -165,10 +188,10 @@ static int pidfile_write(void)
 		ret = errno ? -errno : -EIO;
 	if (close(fd) && !ret)
 		ret = -errno;
-	if (!ret && rename(tmp, pidfile_path))
+	if (!ret && renameat(pidfile_dir_fd, tmp, pidfile_dir_fd, pidfile_base))
 		ret = -errno;
 	if (ret)
-		unlink(tmp);
+		unlinkat(pidfile_dir_fd, tmp, 0);
 	return ret;
 }
 
@@ -179,6 +202,10 @@ void test_daemon(void)
 	if (ready_fd < 0)
 		return;
 	ret = pidfile_write();
+	/* nothing of the runner's directory stays open in the test */
+	if (close(pidfile_dir_fd) && !ret)
+		ret = -errno;
+	pidfile_dir_fd = -1;
 	if (ret) {
 		fprintf(stderr, "can't write the pidfile %s: %s\n", pidfile_path, strerror(-ret));
 		exit(1);
