@@ -52,12 +52,8 @@ int main(void)
 	test_run_free(&r);
 	status = rchild_wait(c.pid, 5000);
 	expect(&failures, status >= 0 && WIFSIGNALED(status), "the dumped child was not killed");
-	if (rcriu_run(&r, tmp, restore)) {
-		failures++;
+	if (rtest_restore(tmp, restore, &failures))
 		goto out;
-	}
-	expect(&failures, r.exit_code == 0, "criu restore exited with %d: %s", r.exit_code, r.err);
-	test_run_free(&r);
 	expect(&failures, wait_state(c.pid, 'T'), "the restored process is in state %c, not stopped",
 	       rchild_state(c.pid));
 	c1 = rchild_read_counter(c.pid);

@@ -177,7 +177,6 @@ int main(void)
 	char tmp[256], img[PATH_MAX], pidstr[32];
 	const char *dump[] = { "dump", "-t", pidstr, "-D", img, "-o", "dump.log", "-v4", NULL };
 	const char *restore[] = { "restore", "-D", img, "-d", "-o", "restore.log", "-v4", NULL };
-	struct run_result r;
 	int failures = 0, status;
 	pid_t pid = 0;
 
@@ -194,21 +193,10 @@ int main(void)
 		goto out;
 	}
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
-	if (rcriu_run(&r, tmp, dump) || r.exit_code != 0) {
-		fprintf(stderr, "criu dump failed\n");
-		rchild_kill(pid);
-		failures++;
+	if (rtest_dump(tmp, dump, pid, &failures))
 		goto out;
-	}
-	test_run_free(&r);
-	status = rchild_wait(pid, 5000);
-	expect(&failures, status >= 0 && WIFSIGNALED(status), "the dumped child was not killed");
-	if (rcriu_run(&r, tmp, restore)) {
-		failures++;
+	if (rtest_restore(tmp, restore, &failures))
 		goto out;
-	}
-	expect(&failures, r.exit_code == 0, "criu restore exited with %d: %s", r.exit_code, r.err);
-	test_run_free(&r);
 	usleep(50000);
 	expect(&failures, kill(pid, SIGUSR2) == 0, "can't signal the restored child: %m");
 	status = rchild_wait(pid, 5000);

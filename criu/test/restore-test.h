@@ -214,6 +214,41 @@ static inline int rcriu_run(struct run_result *r, const char *tmp, const char *c
 	return test_run(r, tmp, NULL, argv, NULL);
 }
 
+/*
+ * criu dump with @args from @tmp; the dumped child @pid must die of it. A failed
+ * dump kills the child and returns -1; what went wrong is counted in *failures.
+ */
+static inline int rtest_dump(const char *tmp, const char *const *args, pid_t pid, int *failures)
+{
+	struct run_result r;
+	int status;
+
+	if (rcriu_run(&r, tmp, args) || r.exit_code != 0) {
+		fprintf(stderr, "criu dump failed: %s\n", r.err ? r.err : "");
+		rchild_kill(pid);
+		(*failures)++;
+		return -1;
+	}
+	test_run_free(&r);
+	status = rchild_wait(pid, 5000);
+	expect(failures, status >= 0 && WIFSIGNALED(status), "the dumped child was not killed");
+	return 0;
+}
+
+/* criu restore with @args from @tmp: -1 if it could not run, else 0 (a bad exit is counted). */
+static inline int rtest_restore(const char *tmp, const char *const *args, int *failures)
+{
+	struct run_result r;
+
+	if (rcriu_run(&r, tmp, args)) {
+		(*failures)++;
+		return -1;
+	}
+	expect(failures, r.exit_code == 0, "criu restore exited with %d: %s", r.exit_code, r.err);
+	test_run_free(&r);
+	return 0;
+}
+
 /* State letter of /proc/PID/stat, '?' if it can't be read. */
 static inline char rchild_state(pid_t pid)
 {

@@ -141,7 +141,6 @@ int main(void)
 	char tmp[256], img[PATH_MAX], pidstr[32], before[512], after[512];
 	const char *dump[] = { "dump", "-t", pidstr, "-D", img, "-o", "dump.log", "-v4", NULL };
 	const char *restore[] = { "restore", "-D", img, "-d", "-o", "restore.log", "-v4", NULL };
-	struct run_result r;
 	int failures = 0, status;
 	pid_t pid = 0;
 
@@ -159,21 +158,10 @@ int main(void)
 	}
 	task_list(pid, before, sizeof(before));
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
-	if (rcriu_run(&r, tmp, dump) || r.exit_code != 0) {
-		fprintf(stderr, "criu dump failed: %s\n", r.err);
-		rchild_kill(pid);
-		failures++;
+	if (rtest_dump(tmp, dump, pid, &failures))
 		goto out;
-	}
-	test_run_free(&r);
-	status = rchild_wait(pid, 5000);
-	expect(&failures, status >= 0 && WIFSIGNALED(status), "the dumped child was not killed");
-	if (rcriu_run(&r, tmp, restore)) {
-		failures++;
+	if (rtest_restore(tmp, restore, &failures))
 		goto out;
-	}
-	expect(&failures, r.exit_code == 0, "criu restore exited with %d: %s", r.exit_code, r.err);
-	test_run_free(&r);
 	task_list(pid, after, sizeof(after));
 	expect(&failures, !strcmp(before, after), "threads before the dump: %s, after the restore: %s", before, after);
 	printf("threads: %s\n", after);
