@@ -215,6 +215,32 @@ static inline int rcriu_run(struct run_result *r, const char *tmp, const char *c
 }
 
 /*
+ * Forks a child running @child(ready_fd); returns once the child wrote one
+ * byte and closed the pipe, so that it holds no pipe when it is dumped.
+ */
+static inline int rtest_start_child(pid_t *pid, void (*child)(int ready_fd))
+{
+	int ready[2];
+	char b;
+	bool ok;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -errno;
+	*pid = fork();
+	if (*pid < 0)
+		return -errno;
+	if (*pid == 0) {
+		close(ready[0]);
+		child(ready[1]);
+		_exit(1);
+	}
+	close(ready[1]);
+	ok = read(ready[0], &b, 1) == 1 && read(ready[0], &b, 1) == 0;
+	close(ready[0]);
+	return ok ? 0 : -EIO;
+}
+
+/*
  * criu dump with @args from @tmp; the dumped child @pid must die of it. A failed
  * dump kills the child and returns -1; what went wrong is counted in *failures.
  */

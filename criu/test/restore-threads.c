@@ -85,27 +85,6 @@ static void __attribute__((noreturn)) child_main(int ready_fd)
 	}
 }
 
-static int start_child(pid_t *pid)
-{
-	int ready[2];
-	char b;
-	bool ok;
-
-	if (pipe2(ready, O_CLOEXEC))
-		return -errno;
-	*pid = fork();
-	if (*pid < 0)
-		return -errno;
-	if (*pid == 0) {
-		close(ready[0]);
-		child_main(ready[1]);
-	}
-	close(ready[1]);
-	ok = read(ready[0], &b, 1) == 1 && read(ready[0], &b, 1) == 0; /* ready, and the pipe closed */
-	close(ready[0]);
-	return ok ? 0 : -EIO;
-}
-
 /* The tids of @pid, sorted, as a string. */
 static void task_list(pid_t pid, char *buf, size_t size)
 {
@@ -151,7 +130,7 @@ int main(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) || test_mkdtemp(tmp, sizeof(tmp), "restore-threads"))
 		return TEST_FAIL;
 	snprintf(img, sizeof(img), "%s/img", tmp);
-	if (mkdir(img, 0700) || start_child(&pid)) {
+	if (mkdir(img, 0700) || rtest_start_child(&pid, child_main)) {
 		fprintf(stderr, "can't start the child\n");
 		failures++;
 		goto out;
