@@ -405,10 +405,16 @@ int soccr_reuseaddr_restore(const struct libsoccr_conn *c)
 	return c->data.reuseaddr ? setsockopt_int(c->fd, SOL_SOCKET, SO_REUSEADDR, 1) : 0;
 }
 
-static int send_all(int fd, const char *buf, uint32_t len, int flags)
+/*
+ * Write bytes *done to @len of @buf, never waiting: go on while the socket
+ * takes more, stop with -EAGAIN once it takes nothing (in repair mode, or
+ * while the network lock drops every packet, nothing frees buffer space).
+ * *done counts what was written, whatever the result.
+ */
+static int send_nowait(int fd, const char *buf, uint32_t len, uint32_t *done)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, flags);
+	while (*done < len) {
+		ssize_t n = send(fd, buf + *done, len - *done, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -417,10 +423,22 @@ static int send_all(int fd, const char *buf, uint32_t len, int flags)
 		}
 		if (n == 0)
 			return -EIO;
-		buf += n;
-		len -= n;
+		*done += n;
 	}
 	return 0;
+}
+
+/* The sent part of the send queue, in repair mode, from byte @done on. */
+int soccr_restore_sendq_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done)
+{
+	const struct libsoccr_sk_data *d = &c->data;
+	uint32_t len = d->outq_len - d->unsq_len;
+	int ret = send_nowait(c->fd, c->queues + d->inq_len, len, &done);
+
+	if (ret)
+		soccr_err(ctx, "restore: fd %d: the send buffer took %u of the %u bytes of the send queue: %s", c->fd,
+			  done, len, strerror(-ret));
+	return ret;
 }
 
 socklen_t soccr_addr_len(const union libsoccr_addr *a)
@@ -451,12 +469,13 @@ static int restore_prepare(int fd, const struct libsoccr_conn *c)
 }
 
 /* After connect: options, the queues' bytes, then the window (it checks rcv_nxt). */
-static int restore_established(int fd, const struct libsoccr_conn *c)
+static int restore_established(const struct libsoccr_ctx *ctx, int fd, const struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
 	struct tcp_repair_opt opts[4];
 	unsigned int nopts = soccr_repair_opts(d, opts);
 	struct tcp_repair_window win;
+	uint32_t inq_done = 0;
 	int ret = 0;
 
 	soccr_repair_window(d, &win);
@@ -467,9 +486,9 @@ static int restore_established(int fd, const struct libsoccr_conn *c)
 		ret = setsockopt_int(fd, SOL_TCP, TCP_TIMESTAMP, d->timestamp);
 	ret = ret ?: setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
 	/* nothing frees buffer space in repair mode: never wait for it */
-	ret = ret ?: send_all(fd, c->queues, d->inq_len, MSG_DONTWAIT);
+	ret = ret ?: send_nowait(fd, c->queues, d->inq_len, &inq_done);
 	ret = ret ?: setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
-	ret = ret ?: send_all(fd, c->queues + d->inq_len, d->outq_len - d->unsq_len, MSG_DONTWAIT);
+	ret = ret ?: soccr_restore_sendq_rest(ctx, c, 0);
 	if (ret)
 		return ret;
 	if ((d->flags & SOCCR_HAS_WINDOW) && setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &win, sizeof(win)) < 0)
@@ -543,7 +562,7 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	if (connect(fd, &c->dst.sa, soccr_addr_len(&c->dst)) < 0)
 		goto out_errno;
 	step = "options, queues and window";
-	ret = restore_established(fd, c);
+	ret = restore_established(ctx, fd, c);
 	ret = ret ?: soccr_restore_finish(c);
 	if (ret)
 		goto out_close;
@@ -626,9 +645,11 @@ int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 	int ret = 0;
 
 	if (c->flags & SOCCR_CONN_UNSENT) {
+		uint32_t done = 0;
+
 		/* written, even in part: never again */
 		c->flags &= ~SOCCR_CONN_UNSENT;
-		ret = send_all(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, MSG_DONTWAIT);
+		ret = send_nowait(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, &done);
 	}
 	if (!ret) {
 		what = "rebuilding the FINs";

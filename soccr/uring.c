@@ -196,16 +196,36 @@ bool soccr_ring_broken(const struct soccr_ring *r)
 	return r->broken;
 }
 
-typedef void (*ring_reap_fn)(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res,
-			     uint8_t *failed_tag);
+/*
+ * What the completions of one round go to: the chunk's connections, the step
+ * that failed first for each, and (sends that wrote only part of their bytes)
+ * how much each wrote, for a syscall to go on from there.
+ */
+struct ring_round {
+	struct libsoccr_conn *conns;
+	uint8_t *failed_tag;
+	uint32_t *partial;
+};
 
-static void ring_reap(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+static void round_init(struct ring_round *rr, struct libsoccr_conn *conns, size_t n, uint8_t *failed_tag,
+		       uint32_t *partial)
+{
+	rr->conns = conns;
+	rr->failed_tag = failed_tag;
+	rr->partial = partial;
+	memset(failed_tag, 0, n);
+	memset(partial, 0, n * sizeof(partial[0]));
+}
+
+typedef void (*ring_reap_fn)(struct ring_round *rr, unsigned int idx, unsigned int tag, int res);
+
+static void ring_reap(struct soccr_ring *r, struct ring_round *rr, ring_reap_fn reap)
 {
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
 	io_uring_for_each_cqe(&r->ring, head, cqe) {
-		reap(conns, cqe->user_data >> 16, cqe->user_data & 0xff, cqe->res, failed_tag);
+		reap(rr, cqe->user_data >> 16, cqe->user_data & 0xff, cqe->res);
 		seen++;
 	}
 	io_uring_cq_advance(&r->ring, seen);
@@ -218,7 +238,7 @@ static void ring_reap(struct soccr_ring *r, struct libsoccr_conn *conns, ring_re
  * into the caller's memory), then leave the ring for good: what it could not
  * submit stays unsubmitted, and the context goes on with syscalls.
  */
-static int ring_run(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+static int ring_run(struct soccr_ring *r, struct ring_round *rr, ring_reap_fn reap)
 {
 	int ret = 0;
 
@@ -227,7 +247,7 @@ static int ring_run(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			break;
 		ret = 0;
-		ring_reap(r, conns, reap, failed_tag);
+		ring_reap(r, rr, reap);
 	}
 	if (!ret)
 		return 0;
@@ -237,7 +257,7 @@ static int ring_run(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap
 
 		if (io_uring_wait_cqe(&r->ring, &cqe))
 			break;
-		ring_reap(r, conns, reap, failed_tag);
+		ring_reap(r, rr, reap);
 	}
 	return ret;
 }
@@ -251,9 +271,10 @@ static void reap_error(struct libsoccr_conn *c, unsigned int idx, unsigned int t
 	failed_tag[idx] = tag;
 }
 
-static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res, uint8_t *failed_tag)
+static void reap_generic(struct ring_round *rr, unsigned int idx, unsigned int tag, int res)
 {
-	struct libsoccr_conn *c = &conns[idx];
+	uint8_t *failed_tag = rr->failed_tag;
+	struct libsoccr_conn *c = &rr->conns[idx];
 	struct libsoccr_sk_data *d = &c->data;
 	uint32_t want = 0;
 
@@ -275,8 +296,15 @@ static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned
 		want = d->inq_len;
 		break;
 	case TAG_PEEK_SENDQ:
+		want = d->outq_len;
+		break;
 	case TAG_SEND_SENDQ:
-		want = tag == TAG_PEEK_SENDQ ? d->outq_len : d->outq_len - d->unsq_len;
+		/* MSG_DONTWAIT: the buffer was full; soccr_ring_restore() goes on from here */
+		want = d->outq_len - d->unsq_len;
+		if (res && (uint32_t)res < want) {
+			rr->partial[idx] = res;
+			return;
+		}
 		break;
 	case TAG_SEND_RECVQ:
 		want = d->inq_len;
@@ -311,7 +339,9 @@ int soccr_ring_probe(struct soccr_ring *r)
 					 IORING_OP_SEND,   IORING_OP_RECV,	IORING_OP_CLOSE };
 	struct libsoccr_conn conn = { .fd = -1 };
 	struct io_uring_probe *probe;
-	uint8_t failed_tag[1] = { 0 };
+	uint8_t failed_tag[1];
+	uint32_t partial[1];
+	struct ring_round rr;
 	struct chain ch;
 	int ret = 0;
 
@@ -335,7 +365,8 @@ int soccr_ring_probe(struct soccr_ring *r)
 	chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &conn.data.sndbuf, sizeof(int), TAG_BUFS,
 		      conn.fd);
 	chain_end(&ch);
-	ret = ring_run(r, &conn, reap_generic, failed_tag);
+	round_init(&rr, &conn, 1, failed_tag, partial);
+	ret = ring_run(r, &rr, reap_generic);
 	close(conn.fd);
 	if (ret)
 		return ret;
@@ -359,11 +390,13 @@ static bool ring_room(struct soccr_ring *r, unsigned int sqes)
 void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	uint8_t failed_tag[n];
+	uint32_t partial[n];
+	struct ring_round rr;
 	bool repair[n];
 	struct chain ch;
 	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, failed_tag, partial);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -393,7 +426,7 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		chain_end(&ch);
 		repair[i] = true;
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	if (ret)
 		goto out_fail_all;
 
@@ -431,7 +464,7 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		}
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	if (ret)
 		goto out_fail_all;
 	goto out_abort_failed;
@@ -518,13 +551,24 @@ static void chain_restore_state(struct chain *ch, const struct libsoccr_conn *c,
 		v->timestamp = d->timestamp;
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_TIMESTAMP, &v->timestamp, sizeof(int), TAG_SOCKOPT);
 	}
+	/*
+	 * The receive queue is taken in pieces of up to MAX_SKB_FRAGS pages and
+	 * never waits for memory (the kernel fails with ENOMEM): MSG_WAITALL only
+	 * makes the ring go on with the next piece.
+	 */
 	if (d->inq_len) {
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
 		chain_send(ch, fd, c->queues, d->inq_len, MSG_WAITALL, TAG_SEND_RECVQ);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_send_queue, sizeof(int), TAG_QUEUE);
 	}
+	/*
+	 * Nothing frees buffer space in repair mode: a send that waited for it would
+	 * hang the batch while the network lock is held. What a full buffer leaves
+	 * over is tried again with syscalls after the round, and fails the
+	 * connection alone if the buffer takes no more.
+	 */
 	if (sent)
-		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_WAITALL, TAG_SEND_SENDQ);
+		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_DONTWAIT, TAG_SEND_SENDQ);
 	if (d->flags & SOCCR_HAS_WINDOW) {
 		soccr_repair_window(d, &v->win);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_WINDOW, &v->win, sizeof(v->win), TAG_WINDOW);
@@ -551,10 +595,12 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 {
 	struct restore_vals *vals;
 	uint8_t failed_tag[n];
+	uint32_t partial[n];
+	struct ring_round rr;
 	struct chain ch;
 	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, failed_tag, partial);
 	vals = calloc(n, sizeof(*vals));
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
@@ -573,7 +619,7 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		chain_tag(&ch, sqe, TAG_SOCKET);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	if (ret)
 		goto out_fail_all;
 
@@ -591,7 +637,7 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		chain_restore_state(&ch, c, &vals[i]);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	if (ret)
 		goto out_fail_all;
 
@@ -600,7 +646,9 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 
 		if (c->status || c->fd < 0)
 			continue;
-		c->status = soccr_restore_finish(c);
+		if (partial[i])
+			c->status = soccr_restore_sendq_rest(ctx, c, partial[i]);
+		c->status = c->status ?: soccr_restore_finish(c);
 	}
 	goto out_close_failed;
 
@@ -631,11 +679,13 @@ static void chain_repair_off(struct chain *ch, const struct libsoccr_conn *c)
 void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	uint8_t failed_tag[n];
+	uint32_t partial[n];
+	struct ring_round rr;
 	bool slow[n];
 	struct chain ch;
 	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, failed_tag, partial);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 		const struct libsoccr_sk_data *d = &c->data;
@@ -656,7 +706,7 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 				   MSG_DONTWAIT, TAG_SEND_UNSENT);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -674,10 +724,12 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	uint8_t failed_tag[n];
+	uint32_t partial[n];
+	struct ring_round rr;
 	struct chain ch;
 	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, failed_tag, partial);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -692,7 +744,7 @@ void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, str
 		chain_repair_off(&ch, c);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	for (size_t i = 0; i < n; i++)
 		if (conns[i].fd >= 0 && ret && !conns[i].status)
 			conns[i].status = ret;
@@ -702,10 +754,12 @@ void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, str
 void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	uint8_t failed_tag[n];
+	uint32_t partial[n];
+	struct ring_round rr;
 	struct chain ch;
 	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, failed_tag, partial);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 		struct io_uring_sqe *sqe;
@@ -723,7 +777,7 @@ void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, stru
 		chain_tag(&ch, sqe, TAG_CLOSE);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	log_failures(ctx, conns, n, failed_tag, "close");
 	for (size_t i = 0; i < n; i++) {
 		if (conns[i].fd < 0)
