@@ -72,6 +72,7 @@ int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 int soccr_sys_close(struct libsoccr_conn *c);
 int soccr_sys_resume(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_unsent_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done);
 
 /* Pieces of the steps that the ring backend shares (soccr.c) */
 int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);

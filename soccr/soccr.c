@@ -634,6 +634,23 @@ static int finish_peer_ack(struct libsoccr_conn *c)
 }
 
 /*
+ * The unsent tail of the send queue, out of repair mode, from byte @done on.
+ * The connection is live: bytes the socket does not take now are missing
+ * from its stream for good, so a connection cut short fails (-EAGAIN when
+ * the buffer is full) and says how much is missing.
+ */
+int soccr_unsent_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done)
+{
+	const struct libsoccr_sk_data *d = &c->data;
+	int ret = send_nowait(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, &done);
+
+	if (ret)
+		soccr_err(ctx, "fd %d: wrote %u of the %u unsent bytes, %u are lost: %s", c->fd, done, d->unsq_len,
+			  d->unsq_len - done, strerror(-ret));
+	return ret;
+}
+
+/*
  * After repair mode: the unsent tail of the send queue, then the FINs that
  * repair mode could not rebuild, in the order that yields the dumped state.
  * Each part is done once: a second call after a failure does not repeat it.
@@ -641,25 +658,21 @@ static int finish_peer_ack(struct libsoccr_conn *c)
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
-	const char *what = "writing the unsent data";
 	int ret = 0;
 
 	if (c->flags & SOCCR_CONN_UNSENT) {
-		uint32_t done = 0;
-
 		/* written, even in part: never again */
 		c->flags &= ~SOCCR_CONN_UNSENT;
-		ret = send_nowait(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, &done);
+		ret = soccr_unsent_rest(ctx, c, 0);
+		if (ret)
+			return ret;
 	}
-	if (!ret) {
-		what = "rebuilding the FINs";
-		if (d->state == TCP_LAST_ACK)
-			ret = finish_peer_fin(c) ?: finish_our_fin(c);
-		else
-			ret = finish_our_fin(c) ?: finish_peer_ack(c) ?: finish_peer_fin(c);
-	}
+	if (d->state == TCP_LAST_ACK)
+		ret = finish_peer_fin(c) ?: finish_our_fin(c);
+	else
+		ret = finish_our_fin(c) ?: finish_peer_ack(c) ?: finish_peer_fin(c);
 	if (ret)
-		soccr_err(ctx, "fd %d: %s: %s", c->fd, what, strerror(-ret));
+		soccr_err(ctx, "fd %d: rebuilding the FINs: %s", c->fd, strerror(-ret));
 	return ret;
 }
 

@@ -312,7 +312,12 @@ static void reap_generic(struct ring_round *rr, unsigned int idx, unsigned int t
 	case TAG_SEND_UNSENT:
 		/* written, even in part: never again */
 		c->flags &= ~SOCCR_CONN_UNSENT;
+		/* MSG_DONTWAIT: soccr_ring_repair_off() goes on where the buffer cut it short */
 		want = d->unsq_len;
+		if (res && (uint32_t)res < want) {
+			rr->partial[idx] = res;
+			return;
+		}
 		break;
 	default:
 		return;
@@ -716,6 +721,8 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 			c->status = soccr_sys_repair_off(ctx, c);
 		else if (ret && !c->status)
 			c->status = ret;
+		else if (partial[i] && !c->status)
+			c->status = soccr_unsent_rest(ctx, c, partial[i]);
 	}
 	log_failures(ctx, conns, n, failed_tag, "repair off");
 }
