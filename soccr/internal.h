@@ -79,6 +79,7 @@ int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_dump_tcp_opts(int fd, struct libsoccr_sk_data *d, int family);
 int soccr_dump_alloc_queues(struct libsoccr_conn *c);
 void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err);
+int soccr_dump_undo_repair(const struct libsoccr_conn *c);
 int soccr_restore_finish(struct libsoccr_conn *c);
 int soccr_restore_sendq_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done);
 int soccr_reuseaddr_restore(const struct libsoccr_conn *c);

@@ -393,10 +393,19 @@ int soccr_sys_dump(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 /* A connection whose dump failed goes back to the application as it was. */
 void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err)
 {
+	int ret;
+
 	soccr_err(ctx, "fd %d: dump failed: %s", c->fd, strerror(-err));
 	libsoccr_conn_free_queues(c);
-	if (setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) || soccr_reuseaddr_restore(c))
-		soccr_err(ctx, "fd %d: cannot turn repair off again: %s", c->fd, strerror(errno));
+	ret = soccr_dump_undo_repair(c);
+	if (ret)
+		soccr_err(ctx, "fd %d: cannot turn repair off again: %s", c->fd, strerror(-ret));
+}
+
+/* Repair off without a window probe (nothing was changed), and the application's address reuse back. */
+int soccr_dump_undo_repair(const struct libsoccr_conn *c)
+{
+	return setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) ?: soccr_reuseaddr_restore(c);
 }
 
 /* Leaving repair mode clears address reuse: give the application its setting back. */
