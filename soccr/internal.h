@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <netinet/tcp.h>
+#include <sys/types.h>
 
 #include "soccr.h"
 
@@ -28,7 +29,15 @@ struct libsoccr_ctx {
 	struct soccr_pool *pool;
 	/* one ring per worker (index 0 is the calling thread), NULL without io_uring */
 	struct soccr_ring **rings;
+	/* the network namespace each worker is in; worker w writes only its own entry */
+	struct soccr_netns *worker_netns;
 	unsigned int nr_workers;
+};
+
+/* A network namespace, as its nsfs inode tells it apart */
+struct soccr_netns {
+	dev_t dev;
+	ino_t ino;
 };
 
 /* Internal libsoccr_conn.flags: what repair-off still has to rebuild */
