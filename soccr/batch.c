@@ -396,6 +396,7 @@ static int batch_run(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size
 		.progress_step = n >= 4096 ? n / 4 : 0,
 	};
 	double start = now_ms();
+	unsigned int broken = 0;
 	size_t failed, first;
 
 	if (!ctx || (n && !conns))
@@ -411,8 +412,11 @@ static int batch_run(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size
 
 	failed = atomic_load(&b.failed);
 	first = atomic_load(&b.first_failed);
-	soccr_info(ctx, "%s %zu connections (%zu failed) in %.1f ms: %u workers, %s", batch_op_names[op], n - failed,
-		   failed, now_ms() - start, ctx->nr_workers, libsoccr_backend_name(ctx->backend));
+	for (unsigned int w = 0; ctx->rings && w < ctx->nr_workers; w++)
+		broken += soccr_ring_broken(ctx->rings[w]);
+	soccr_info(ctx, "%s %zu connections (%zu failed) in %.1f ms: %u workers, %s%s", batch_op_names[op], n - failed,
+		   failed, now_ms() - start, ctx->nr_workers, libsoccr_backend_name(ctx->backend),
+		   broken ? " (a ring failed: syscalls in its worker)" : "");
 	return first < n ? conns[first].status : 0;
 }
 
