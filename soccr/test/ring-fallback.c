@@ -11,7 +11,6 @@
  * intact afterwards, plus a round trip.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,26 +27,6 @@
 #include "testutil.h"
 
 #define NR_CONNS 32
-
-struct log_watch {
-	pthread_mutex_t lock;
-	unsigned int fallbacks; /* "go on with syscalls" lines */
-};
-
-static void watch_log(void *arg, unsigned int level, const char *fmt, va_list ap)
-{
-	struct log_watch *lw = arg;
-	char line[512];
-
-	(void)level;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fputs(line, stderr);
-	if (!strstr(line, "go on with syscalls"))
-		return;
-	pthread_mutex_lock(&lw->lock);
-	lw->fallbacks++;
-	pthread_mutex_unlock(&lw->lock);
-}
 
 /* io_uring_enter fails with EPERM in every thread of this process from now on. */
 static int forbid_io_uring_enter(void)
@@ -100,18 +79,19 @@ static int fallback_cycle(struct libsoccr_ctx *ctx, struct connfix *fix)
 
 int main(int argc, char **argv)
 {
-	struct log_watch lw = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct test_log tl;
 	struct libsoccr_ctx_opts opts = {
 		.size = sizeof(opts),
 		.workers = 2,
 		.chunk = 8,
-		.log = watch_log,
-		.log_arg = &lw,
+		.log = test_log_keep,
+		.log_arg = &tl,
 		.log_level = SOCCR_LOG_WARN,
 	};
 	struct connfix_opts fo = { .family = CONNFIX_IPV4, .n = NR_CONNS };
 	struct libsoccr_ctx *ctx;
 	struct connfix *fix;
+	unsigned int fallbacks;
 	int ret;
 
 	(void)argc;
@@ -119,6 +99,7 @@ int main(int argc, char **argv)
 	ret = test_env_setup();
 	if (ret)
 		return ret;
+	test_log_init(&tl);
 	ret = libsoccr_ctx_create(&opts, &ctx);
 	if (ret)
 		return test_fail("libsoccr_ctx_create: %s", strerror(-ret));
@@ -136,9 +117,10 @@ int main(int argc, char **argv)
 	libsoccr_ctx_destroy(ctx);
 	if (ret)
 		return test_fail("%s", strerror(-ret));
-	if (!lw.fallbacks)
+	fallbacks = test_log_count(&tl, "go on with syscalls");
+	if (!fallbacks)
 		return test_fail("the rings never failed: the seccomp filter did not bite");
-	test_msg("%u fallbacks to syscalls reported; every connection dumped, restored and verified", lw.fallbacks);
+	test_msg("%u fallbacks to syscalls reported; every connection dumped, restored and verified", fallbacks);
 	test_msg("PASS");
 	return TEST_PASS;
 }

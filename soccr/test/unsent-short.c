@@ -16,7 +16,6 @@
  */
 /* timeout: 120 */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,41 +32,13 @@
 #define SNDBUF_FIRST 4000
 #define SNDBUF_STEP 1000
 
-/* Error lines of the library, for the checks; the log callback may run in any worker. */
-struct log_capture {
-	pthread_mutex_t lock;
-	char text[16384];
-	size_t len;
-};
-
-static void capture_log(void *arg, unsigned int level, const char *fmt, va_list ap)
-{
-	struct log_capture *lc = arg;
-	char line[512];
-	int len;
-
-	len = vsnprintf(line, sizeof(line), fmt, ap);
-	fputs(line, stderr);
-	if (level != SOCCR_LOG_ERR || len <= 0)
-		return;
-	pthread_mutex_lock(&lc->lock);
-	if (lc->len + (size_t)len < sizeof(lc->text)) {
-		memcpy(lc->text + lc->len, line, (size_t)len + 1);
-		lc->len += (size_t)len;
-	}
-	pthread_mutex_unlock(&lc->lock);
-}
-
-static int logged_fd(struct log_capture *lc, int fd)
+/* Is an error line about @fd among the library's messages? */
+static int logged_fd(struct test_log *tl, int fd)
 {
 	char needle[32];
-	int found;
 
 	snprintf(needle, sizeof(needle), "fd %d:", fd);
-	pthread_mutex_lock(&lc->lock);
-	found = strstr(lc->text, needle) != NULL;
-	pthread_mutex_unlock(&lc->lock);
-	return found;
+	return test_log_count(tl, needle) > 0;
 }
 
 static int shape_buffers(const struct cycle *cy)
@@ -82,7 +53,7 @@ static int shape_buffers(const struct cycle *cy)
 }
 
 /* The properties of the header comment, for connection @i after repair off. */
-static int check_conn(const struct cycle *cy, uint32_t i, struct log_capture *lc, uint32_t *cut)
+static int check_conn(const struct cycle *cy, uint32_t i, struct test_log *tl, uint32_t *cut)
 {
 	const struct libsoccr_conn *c = &cy->restored[i];
 	int outq = -1;
@@ -106,7 +77,7 @@ static int check_conn(const struct cycle *cy, uint32_t i, struct log_capture *lc
 		test_msg("conn %u: status %d (%s), want -EAGAIN or -EIO", i, c->status, strerror(-c->status));
 		return -EPROTO;
 	}
-	if (!logged_fd(lc, c->fd)) {
+	if (!logged_fd(tl, c->fd)) {
 		test_msg("conn %u: failed with %s but no error line names fd %d", i, strerror(-c->status), c->fd);
 		return -EPROTO;
 	}
@@ -119,19 +90,20 @@ static int check_conn(const struct cycle *cy, uint32_t i, struct log_capture *lc
 	return 0;
 }
 
-static int unsent_pass(uint32_t ctx_flags)
+static int unsent_pass(uint32_t ctx_flags, void *arg)
 {
 	struct libsoccr_ctx_opts opts = { .size = sizeof(opts), .flags = ctx_flags, .workers = 1 };
 	struct connfix_opts fo = { .family = CONNFIX_IPV4, .n = NR_CONNS };
-	struct log_capture lc = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct test_log *tl = arg;
 	struct libsoccr_ctx *ctx;
 	struct connfix *fix;
 	struct cycle cy;
 	uint32_t cut = 0;
 	int ret, off;
 
-	opts.log = capture_log;
-	opts.log_arg = &lc;
+	test_log_init(tl);
+	opts.log = test_log_keep;
+	opts.log_arg = tl;
 	opts.log_level = SOCCR_LOG_WARN;
 	ret = libsoccr_ctx_create(&opts, &ctx);
 	if (ret)
@@ -154,7 +126,7 @@ static int unsent_pass(uint32_t ctx_flags)
 		goto out_fini;
 	off = libsoccr_repair_off_batch(ctx, cy.restored, NR_CONNS);
 	for (uint32_t i = 0; i < NR_CONNS; i++)
-		ret = ret ?: check_conn(&cy, i, &lc, &cut);
+		ret = ret ?: check_conn(&cy, i, tl, &cut);
 	if (!ret && (!cut) != (!off)) {
 		test_msg("repair off returned %d with %u connections failed", off, cut);
 		ret = -EPROTO;
@@ -172,6 +144,7 @@ out_destroy_ctx:
 
 int main(int argc, char **argv)
 {
+	static struct test_log tl;
 	int ret;
 
 	(void)argc;
@@ -181,10 +154,5 @@ int main(int argc, char **argv)
 		return ret;
 	if (system("PATH=$PATH:/usr/sbin:/sbin ip link set dev lo gso_max_size 1000") != 0)
 		return test_skip("cannot set lo's GSO limit (iproute2)");
-	ret = unsent_pass(0);
-	ret = ret ?: unsent_pass(SOCCR_CTX_NO_URING);
-	if (ret)
-		return test_fail("%s", strerror(-ret));
-	test_msg("PASS");
-	return TEST_PASS;
+	return test_both_backends(unsent_pass, &tl);
 }

@@ -194,13 +194,15 @@ out_close:
 	return NULL;
 }
 
-static int netns_pass(uint32_t ctx_flags, uint16_t base)
+static int netns_pass(uint32_t ctx_flags, void *arg)
 {
+	uint16_t base = ctx_flags & SOCCR_CTX_NO_URING ? 21000 : 20000;
 	struct libsoccr_ctx_opts opts = { .size = sizeof(opts), .flags = ctx_flags, .workers = 2, .chunk = 1 };
 	struct in_b b = { .base = base };
 	pthread_t tid;
 	int ret;
 
+	(void)arg;
 	ret = libsoccr_ctx_create(&opts, &b.ctx);
 	if (ret)
 		return ret;
@@ -226,10 +228,5 @@ int main(int argc, char **argv)
 	ret = test_env_setup();
 	if (ret)
 		return ret;
-	ret = netns_pass(0, 20000);
-	ret = ret ?: netns_pass(SOCCR_CTX_NO_URING, 21000);
-	if (ret)
-		return test_fail("%s", strerror(-ret));
-	test_msg("PASS");
-	return TEST_PASS;
+	return test_both_backends(netns_pass, NULL);
 }
