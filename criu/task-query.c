@@ -246,15 +246,17 @@ static int restop(struct query_thread *qt)
 static int thread_leave(struct query_thread *qt)
 {
 	pid_t tid = qt->inj.pid;
-	int ret;
+	int ret, mret;
 
+	/* Each one even when the other fails: a thread left with every signal blocked is deaf. */
 	ret = compel_set_gpregs(tid, &qt->regs);
-	if (!ret)
-		ret = compel_set_sigmask(tid, qt->sigmask);
-	if (ret) {
-		pr_err("can't set the registers or signal mask of thread %d back: %s\n", tid, strerror(-ret));
-		return ret;
-	}
+	if (ret)
+		pr_err("can't set the registers of thread %d back: %s\n", tid, strerror(-ret));
+	mret = compel_set_sigmask(tid, qt->sigmask);
+	if (mret)
+		pr_err("can't set the signal mask of thread %d back: %s\n", tid, strerror(-mret));
+	if (ret || mret)
+		return ret ?: mret;
 	if (qt->moved) {
 		ret = restop(qt);
 		if (ret)
