@@ -20,6 +20,7 @@
 
 #include "core.h"
 #include "cr-dump.h"
+#include "dump-guard.h"
 #include "files.h"
 #include "fs.h"
 #include "ids.h"
@@ -56,6 +57,7 @@ struct dump_task {
 	bool stopped; /* in a group stop before the dump froze it */
 	bool shell_job;
 	struct task_query query; /* what the threads told by injection */
+	const struct dump_guard *guard;
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -217,13 +219,17 @@ static int collect_task(struct dump_task *dt)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, &dt->query);
+	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
+	if (!ret)
+		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = vma_list_collect(dt->pid, &dt->vmas);
 	if (!ret)
 		ret = check_vmas(dt);
 	if (!ret)
 		ret = collect_files(dt);
+	if (!ret)
+		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = collect_fds(dt);
 	return ret;
@@ -263,9 +269,9 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 	if (!ret)
 		ret = files_dump_write(&dt->files, dirfd, ids.files_id);
 	if (!ret)
-		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, &ms);
+		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, dt->guard, &ms);
 	if (!ret)
-		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, &ss);
+		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, dt->guard, &ss);
 	stats->memdump_us = ms.scan_us;
 	stats->memwrite_us = ms.write_us + ss.us;
 	stats->pages_scanned = ms.pages_scanned;
@@ -284,6 +290,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		.nr_tids = task->nr_threads,
 		.stopped = stopped,
 		.shell_job = ctx->opts->shell_job,
+		.guard = ctx->guard,
 	};
 	int ret;
 
@@ -292,6 +299,8 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		return -EOPNOTSUPP;
 	}
 	ret = collect_task(&dt);
+	if (!ret)
+		ret = dump_guard_check(dt.guard);
 	if (!ret)
 		ret = write_images(ctx, &dt, stats);
 	free(dt.vma_file_ids);
@@ -433,7 +442,9 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	/* Under ptrace the state reads 't' whatever it was: look before. */
 	stopped = !proc_parse_stat(pid, 0, &st) && st.state == 'T';
 	start = stats_now_us();
-	ret = seize(pid, &tree, opts->timeout);
+	ret = dump_guard_check(ctx->guard);
+	if (!ret)
+		ret = seize(pid, &tree, opts->timeout);
 	if (ret)
 		return ret;
 	frozen_at = stats_now_us();
@@ -451,7 +462,10 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		return release_after_failure(&tree, pid, ret);
 	}
 	if (!opts->leave_running) {
-		ret = kill_task(&tree.tasks[0]);
+		/* The last point to give up at: once killed, the dump is finished whatever happens. */
+		ret = dump_guard_check(ctx->guard);
+		if (!ret)
+			ret = kill_task(&tree.tasks[0]);
 		if (ret)
 			return release_after_failure(&tree, pid, ret);
 	}
