@@ -20,6 +20,7 @@
 
 #include "core.h"
 #include "cr-dump.h"
+#include "dump-guard.h"
 #include "files.h"
 #include "fs.h"
 #include "ids.h"
@@ -58,6 +59,7 @@ struct dump_task {
 	bool shell_job;
 	struct inet_sk_policy sockets;
 	struct task_query query; /* what the threads told by injection */
+	const struct dump_guard *guard;
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -221,7 +223,9 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, &dt->query);
+	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
+	if (!ret)
+		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = vma_list_collect(dt->pid, &dt->vmas);
 	if (!ret)
@@ -229,6 +233,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 	if (!ret)
 		ret = collect_files(dt);
 	start = stats_now_us();
+	if (!ret)
+		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = collect_fds(dt);
 	stats->fds_us = stats_now_us() - start;
@@ -270,9 +276,9 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, const 
 	if (!ret)
 		ret = files_dump_write(&dt->files, dirfd, ids.files_id);
 	if (!ret)
-		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, &ms);
+		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, dt->guard, &ms);
 	if (!ret)
-		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, &ss);
+		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, dt->guard, &ss);
 	if (!ret) {
 		uint64_t start = stats_now_us();
 
@@ -305,6 +311,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		.sockets = { .tcp_established = ctx->opts->tcp_established,
 			     .tcp_close = ctx->opts->tcp_close,
 			     .skip_in_flight = ctx->opts->skip_in_flight },
+		.guard = ctx->guard,
 	};
 	struct sk_tcp_cfg cfg;
 	int ret;
@@ -317,10 +324,14 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 	}
 	ret = collect_task(&dt, stats);
 	if (!ret)
+		ret = dump_guard_check(dt.guard);
+	if (!ret)
 		ret = sk_tcp_dump(tcp, &dt.files.inet, &cfg);
 	stats->lock_us = tcp->lock_us;
 	stats->tcp_dump_us = tcp->dump_us;
 	stats->tcp_conns = tcp->nr;
+	if (!ret)
+		ret = dump_guard_check(dt.guard);
 	if (!ret)
 		ret = write_images(ctx, &dt, tcp, &cfg, stats);
 	free(dt.vma_file_ids);
@@ -463,7 +474,9 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	/* Under ptrace the state reads 't' whatever it was: look before. */
 	stopped = !proc_parse_stat(pid, 0, &st) && st.state == 'T';
 	start = stats_now_us();
-	ret = seize(pid, &tree, opts->timeout);
+	ret = dump_guard_check(ctx->guard);
+	if (!ret)
+		ret = seize(pid, &tree, opts->timeout);
 	if (ret)
 		return ret;
 	frozen_at = stats_now_us();
@@ -476,6 +489,9 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		stats.frozen_us = stats_now_us() - frozen_at;
 		ret = stats_dump_write(ctx->imgdir_fd, &stats);
 	}
+	/* The last point to give up at: once killed, the dump is finished whatever happens. */
+	if (!ret && !opts->leave_running)
+		ret = dump_guard_check(ctx->guard);
 	if (!ret && !opts->leave_running)
 		ret = kill_task(&tree.tasks[0]);
 	if (ret) {
