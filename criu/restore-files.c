@@ -185,12 +185,8 @@ int restore_files_install(const struct restore_image *ri, const struct restore_f
 
 		if (src < 0)
 			return -EBADF;
-		if (src == (int)fe->fd) {
-			/* Settled by criu at its number (a socket, an epoll), with O_CLOEXEC. */
-			if (fcntl(src, F_SETFD, fe->flags & FD_CLOEXEC) < 0)
-				return -errno;
-			continue;
-		}
+		if (src == (int)fe->fd)
+			continue; /* settled by criu at its number, with its FD_CLOEXEC (a socket, an epoll) */
 		if (dup2(src, (int)fe->fd) < 0)
 			return -errno;
 		if ((fe->flags & FD_CLOEXEC) && fcntl((int)fe->fd, F_SETFD, FD_CLOEXEC) < 0)
