@@ -33,6 +33,7 @@
 #include "log.h"
 
 #define DELETED_SUFFIX " (deleted)"
+#define PROGRESS_MIN 4096 /* fds from which the walk reports its progress */
 #define MEM_MAJOR 1 /* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, ... */
 
 /* One fd being looked at. */
@@ -555,8 +556,12 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 		ret = -errno;
 		goto out_close_dirs;
 	}
-	for (size_t i = 0; !ret && i < nr; i++)
+	for (size_t i = 0; !ret && i < nr; i++) {
 		ret = collect_one(&c, fds[i]);
+		/* A long walk (a server's thousands of connections) says how far it got, at -v3. */
+		if (nr >= PROGRESS_MIN && (i + 1) % (nr / 4) == 0)
+			pr_info("%zu of %zu fds of process %d collected\n", i + 1, nr, args->pid);
+	}
 	if (!ret)
 		ret = epoll_check_targets(&fdump->epoll, args->pid, fd_ino, &fdump->fds);
 	if (!ret)
