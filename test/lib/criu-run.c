@@ -68,7 +68,7 @@ static __attribute__((noreturn)) void exec_child(char *const argv[], const struc
 	}
 	if (syscall(SYS_close_range, 3, ~0U, 0))
 		_exit(126);
-	execv(argv[0], argv);
+	execvp(argv[0], argv);
 	_exit(127);
 }
 

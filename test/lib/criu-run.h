@@ -18,11 +18,11 @@
 #endif
 
 struct criu_cmd {
-	const char *netns;	/* a /run/netns/NAME path to run in, or NULL: ours */
-	const char *out;	/* stdout and stderr go to this file (created or truncated) */
-	double wall_ms;		/* set: fork to exit */
-	long maxrss_kib;	/* set: the process's peak RSS (wait4's ru_maxrss) */
-	int status;		/* set: wait status */
+	const char *netns; /* a /run/netns/NAME path to run in, or NULL: ours */
+	const char *out;   /* stdout and stderr go to this file (created or truncated) */
+	double wall_ms;	   /* set: fork to exit */
+	long maxrss_kib;   /* set: the process's peak RSS (wait4's ru_maxrss) */
+	int status;	   /* set: wait status */
 };
 
 /* The criu binary of this tree: ../../criu/criu from this program (every test and bench is 2 deep). */
@@ -30,7 +30,7 @@ int criu_bin_path(char *buf, size_t len) __must_check;
 /* A program of this tree by its path from the top (e.g. "test/e2e/e2e-server"), found the same way. */
 int tree_bin_path(const char *rel, char *buf, size_t len) __must_check;
 
-/* Run @argv (argv[0] a path) as set in @cmd: 0 if it exited 0, -ECHILD if not (see cmd->status), or -errno. */
+/* Run @argv (argv[0] a path, or a name looked up in PATH) as set in @cmd: 0 if it exited 0, -ECHILD if not (see cmd->status), or -errno. */
 int criu_exec(char *const argv[], struct criu_cmd *cmd) __must_check;
 
 /* The frozen time of a dump, in ms: from --display-stats in @out if given, else the stats-dump image in
