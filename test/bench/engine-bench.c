@@ -167,19 +167,6 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median3(double *v)
-{
-	qsort(v, REPS, sizeof(*v), cmp_double);
-	return v[REPS / 2];
-}
-
 static int bench_config(struct run *r, size_t mib, unsigned int threads)
 {
 	double dump[REPS], restore[REPS], frozen[REPS];
@@ -199,7 +186,7 @@ static int bench_config(struct run *r, size_t mib, unsigned int threads)
 		frozen[k] = r->frozen_ms;
 	}
 	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f\n", mib, threads,
-	       median3(dump), median3(restore), median3(frozen));
+	       test_median(dump, REPS), test_median(restore, REPS), test_median(frozen, REPS));
 	fflush(stdout);
 	return 0;
 }
@@ -220,7 +207,8 @@ static int bench_floor(size_t mib)
 		}
 	}
 	rmdir(dir);
-	printf("engine-bench-floor mem_mib=%zu write_ms=%.1f read_ms=%.1f\n", mib, median3(w), median3(rd));
+	printf("engine-bench-floor mem_mib=%zu write_ms=%.1f read_ms=%.1f\n", mib, test_median(w, REPS),
+	       test_median(rd, REPS));
 	fflush(stdout);
 	return 0;
 }

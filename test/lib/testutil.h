@@ -32,4 +32,9 @@ int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp
 
 uint64_t test_now_ns(void);
 
+/* The median of @n samples (sorts @v). */
+double test_median(double *v, unsigned int n);
+/* A comma-separated list of counts, each 1..@limit, at most @max of them, into @vals: 0 or -EINVAL. */
+int test_parse_counts(char *arg, uint32_t *vals, unsigned int max, uint32_t limit, unsigned int *nr);
+
 #endif /* TEST_LIB_TESTUTIL_H */
