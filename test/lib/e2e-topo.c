@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "criu-run.h"
 #include "e2e-topo.h"
@@ -202,4 +204,59 @@ int e2e_topo_move(struct e2e_topo *t, enum e2e_host to)
 		t->service_on = to;
 	/* the clients must ask again where S is: their cached entry names A's interface */
 	return ret ?: ip("-n %s neigh flush dev br0", t->name[E2E_WIRE]);
+}
+
+static __attribute__((noreturn)) void spawn_child(const char *netns, char *const argv[], const char *out, int ready)
+{
+	int fd = open(netns, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET) || setsid() < 0)
+		_exit(126);
+	if (ready >= 0 && dup2(ready, 3) < 0)
+		_exit(126);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		_exit(126);
+	fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(126);
+	/* only stdio (and the ready fd): criu dumps what the program holds */
+	if (syscall(SYS_close_range, ready >= 0 ? 4 : 3, ~0U, 0))
+		_exit(126);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+int e2e_topo_spawn(struct e2e_topo *t, enum e2e_host h, char *const argv[], const char *out, int ready, pid_t *pid)
+{
+	int p[2] = { -1, -1 }, status, ret;
+	char c;
+
+	if (ready && pipe2(p, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0) {
+		ret = -errno;
+		if (ready) {
+			close(p[0]);
+			close(p[1]);
+		}
+		return ret;
+	}
+	if (*pid == 0)
+		spawn_child(t->path[h], argv, out, p[1]);
+	e2e_topo_watch_pid(*pid);
+	if (!ready)
+		return 0;
+	close(p[1]);
+	while ((ret = (int)read(p[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (ret != 0 || waitpid(*pid, &status, WNOHANG) != 0) {
+		e2e_topo_watch_pid(0);
+		*pid = 0;
+		return -ECHILD;
+	}
+	return 0;
 }

@@ -56,4 +56,13 @@ int e2e_topo_move(struct e2e_topo *t, enum e2e_host to) __must_check;
 /* The process a signal must kill before the namespaces go (the server), or 0. */
 void e2e_topo_watch_pid(pid_t pid);
 
+/*
+ * Start @argv (argv[0] a path) in namespace @h, in a session of its own (criu dumps it alone), with
+ * stdin /dev/null, stdout and stderr appended to @out, no other fd but, with @ready, a pipe as fd
+ * 3 (then wait until the program closes it, as the e2e server does once it listens). It is the
+ * process the signal handler kills. 0 with *@pid, or -errno (-ECHILD: it died at once).
+ */
+int e2e_topo_spawn(struct e2e_topo *t, enum e2e_host h, char *const argv[], const char *out, int ready,
+		   pid_t *pid) __must_check;
+
 #endif /* TEST_LIB_E2E_TOPO_H */

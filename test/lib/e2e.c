@@ -3,8 +3,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,11 +13,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "criu-run.h"
 #include "e2e-clients.h"
+#include "e2e-cr.h"
 #include "e2e-topo.h"
 #include "e2e.h"
 #include "testutil.h"
@@ -32,7 +30,8 @@ struct run {
 	struct e2e_result *r;
 	struct e2e_topo topo;
 	struct e2e_clients *clients;
-	char criu[PATH_MAX], server[PATH_MAX];
+	struct e2e_cr cr;
+	char server[PATH_MAX];
 	char img[PATH_MAX + 8], log[PATH_MAX + 16];
 	pid_t pid; /* the server, before and after */
 };
@@ -83,54 +82,18 @@ static int raise_nofile(void)
 	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
 }
 
-/* The server in host A, in a session of its own (criu dumps it as a whole), ready once listening. */
+/* The server in host A, ready once listening. */
 static int server_start(struct run *rn)
 {
-	char fdarg[16], sndbuf[16], port[16];
-	char *argv[] = { rn->server, "-a", E2E_SERVICE_ADDR, "-p", port, "-s", sndbuf, "-r", fdarg, NULL };
-	int p[2], ret, status;
-	char c;
+	char sndbuf[16], port[16];
+	char *argv[] = { rn->server, "-a", E2E_SERVICE_ADDR, "-p", port, "-s", sndbuf, "-r", "3", NULL };
+	int ret;
 
-	snprintf(fdarg, sizeof(fdarg), "3");
 	snprintf(sndbuf, sizeof(sndbuf), "%d", E2E_SRV_SNDBUF);
 	snprintf(port, sizeof(port), "%d", E2E_PORT);
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	fflush(NULL);
-	rn->pid = fork();
-	if (rn->pid < 0) {
-		ret = -errno;
-		close(p[0]);
-		close(p[1]);
-		return ret;
-	}
-	if (rn->pid == 0) {
-		int fd = open(rn->topo.path[E2E_HOST_A], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || setns(fd, CLONE_NEWNET) || setsid() < 0 || dup2(p[1], 3) < 0)
-			_exit(126);
-		fd = open("/dev/null", O_RDONLY);
-		if (fd < 0 || dup2(fd, 0) < 0)
-			_exit(126);
-		fd = open(rn->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		/* only stdio and the ready fd: criu dumps what the server holds */
-		if (syscall(SYS_close_range, 4, ~0U, 0))
-			_exit(126);
-		execv(rn->server, argv);
-		_exit(127);
-	}
-	e2e_topo_watch_pid(rn->pid);
-	close(p[1]);
-	while ((ret = (int)read(p[0], &c, 1)) < 0 && errno == EINTR)
-		;
-	close(p[0]);
-	if (ret != 0 || waitpid(rn->pid, &status, WNOHANG) != 0) {
-		rn->pid = 0;
-		e2e_topo_watch_pid(0);
-		return say(rn, -ECHILD, "the server did not start (see %s)", rn->log);
-	}
+	ret = e2e_topo_spawn(&rn->topo, E2E_HOST_A, argv, rn->log, 1, &rn->pid);
+	if (ret)
+		return say(rn, ret, "the server did not start (see %s)", rn->log);
 	return 0;
 }
 
@@ -165,100 +128,31 @@ static int server_queues(struct run *rn)
 	return 0;
 }
 
-static int criu_step(struct run *rn, const char *what, char *const argv[], enum e2e_host h, double *ms, long *rss)
+static int dump(struct run *rn)
 {
-	char out[PATH_MAX + 16], log[PATH_MAX + 16], why[900];
-	const char *files[] = { out, log, NULL };
-	struct criu_cmd cmd = { .netns = rn->topo.path[h], .out = out };
-	int ret;
+	int ret = e2e_cr_dump(&rn->cr, rn->topo.path[E2E_HOST_A], rn->pid);
 
-	snprintf(out, sizeof(out), "%s/%s.out", rn->r->dir, what);
-	snprintf(log, sizeof(log), "%s/%s.log", rn->img, what);
-	ret = criu_exec(argv, &cmd);
-	*ms = cmd.wall_ms;
-	*rss = cmd.maxrss_kib;
-	if (ret == -ECHILD && criu_refusal(files, why, sizeof(why)))
-		return say(rn, -EOPNOTSUPP, "criu %s refused: %s", what, why);
 	if (ret)
-		return say(rn, ret, "criu %s failed (wait status %#x): see %s and %s", what, cmd.status, out, log);
-	if (rn->o->verbose) {
-		printf("e2e: criu %s: %.1f ms, --display-stats:\n", what, cmd.wall_ms);
-		criu_print_block(out, "statistics:", "    ");
-	}
-	return 0;
-}
-
-static int dump(struct run *rn, uint64_t *t_dump)
-{
-	char pid[16], out[PATH_MAX + 16];
-	const char *lock = rn->o->lock ? rn->o->lock : "nftables";
-	char *argv[] = { rn->criu,
-			 "dump",
-			 "-t",
-			 pid,
-			 "-D",
-			 rn->img,
-			 "--tcp-established",
-			 "--display-stats",
-			 "-v4",
-			 "-o",
-			 "dump.log",
-			 "--network-lock",
-			 (char *)lock,
-			 NULL,
-			 NULL,
-			 NULL };
-	int status, ret;
-
-	if (rn->o->criu_images) {
-		argv[13] = "--tcp-images";
-		argv[14] = "criu";
-	}
-	snprintf(pid, sizeof(pid), "%d", rn->pid);
-	*t_dump = test_now_ns();
-	ret = criu_step(rn, "dump", argv, E2E_HOST_A, &rn->r->dump_ms, &rn->r->dump_rss_kib);
-	if (ret)
-		return ret;
-	/* criu killed it: reap it, so the restore finds its pid free */
-	if (waitpid(rn->pid, &status, 0) != rn->pid)
-		return say(rn, -errno, "reaping the dumped server: %s", strerror(errno));
-	if (!WIFSIGNALED(status))
-		return say(rn, -EPROTO, "the dumped server ended with status %#x, not by criu's SIGKILL", status);
+		return say(rn, ret, "%s", rn->cr.why);
 	rn->pid = 0;
 	e2e_topo_watch_pid(0);
-	snprintf(out, sizeof(out), "%s/dump.out", rn->r->dir);
-	rn->r->frozen_ms = criu_frozen_ms(out, rn->img);
+	rn->r->dump_ms = rn->cr.dump_ms;
+	rn->r->dump_rss_kib = rn->cr.dump_rss_kib;
+	rn->r->frozen_ms = rn->cr.frozen_ms;
 	return 0;
 }
 
 static int restore(struct run *rn)
 {
-	char pidfile[PATH_MAX + 16];
-	const char *lock = rn->o->lock ? rn->o->lock : "nftables";
-	char *argv[] = {
-		rn->criu, "restore",	     "-D",  rn->img, "--tcp-established", "--restore-detached", "--pidfile",
-		pidfile,  "--display-stats", "-v4", "-o",    "restore.log",	  "--network-lock",	(char *)lock,
-		NULL
-	};
-	FILE *f;
-	int pid, ret;
+	int ret = e2e_cr_restore(&rn->cr, rn->topo.path[E2E_HOST_B], &rn->pid);
 
-	snprintf(pidfile, sizeof(pidfile), "%s/restore.pid", rn->r->dir);
-	ret = criu_step(rn, "restore", argv, E2E_HOST_B, &rn->r->restore_ms, &rn->r->restore_rss_kib);
+	/* ours to reap from here: criu is gone and we are the subreaper */
+	if (rn->pid > 0)
+		e2e_topo_watch_pid(rn->pid);
 	if (ret)
-		return ret;
-	f = fopen(pidfile, "re");
-	if (!f)
-		return say(rn, -errno, "criu restore wrote no pidfile %s", pidfile);
-	ret = fscanf(f, "%d", &pid) == 1 && pid > 0 ? 0 : -EPROTO;
-	fclose(f);
-	if (ret)
-		return say(rn, ret, "the pidfile %s holds no pid", pidfile);
-	/* ours to reap: criu is gone and we are the subreaper */
-	rn->pid = pid;
-	e2e_topo_watch_pid(pid);
-	if (kill(pid, 0))
-		return say(rn, -ESRCH, "the restored server %d is not running", pid);
+		return say(rn, ret, "%s", rn->cr.why);
+	rn->r->restore_ms = rn->cr.restore_ms;
+	rn->r->restore_rss_kib = rn->cr.restore_rss_kib;
 	return 0;
 }
 
@@ -336,7 +230,8 @@ static int run_steps(struct run *rn)
 		t_dump = test_now_ns();
 		goto resume;
 	}
-	ret = dump(rn, &t_dump);
+	t_dump = test_now_ns();
+	ret = dump(rn);
 	if (ret)
 		return ret;
 	if (rn->o->criu_images)
@@ -377,9 +272,9 @@ int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r)
 	r->frozen_ms = -1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		return say(&rn, -errno, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	ret = criu_bin_path(rn.criu, sizeof(rn.criu));
+	ret = e2e_cr_init(&rn.cr);
 	if (ret)
-		return say(&rn, ret, "the criu binary of this tree: %s", strerror(-ret));
+		return say(&rn, ret, "%s", rn.cr.why);
 	ret = tree_bin_path("test/e2e/e2e-server", rn.server, sizeof(rn.server));
 	if (ret)
 		return say(&rn, ret, "test/e2e/e2e-server: %s", strerror(-ret));
@@ -390,6 +285,11 @@ int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r)
 	if (!mkdtemp(r->dir))
 		return say(&rn, -errno, "mkdtemp %s: %s", r->dir, strerror(errno));
 	snprintf(rn.img, sizeof(rn.img), "%s/img", r->dir);
+	rn.cr.dir = r->dir;
+	rn.cr.img = rn.img;
+	rn.cr.lock = o->lock;
+	rn.cr.criu_images = o->criu_images;
+	rn.cr.verbose = o->verbose;
 	snprintf(rn.log, sizeof(rn.log), "%s/server.log", r->dir);
 	if (mkdir(rn.img, 0700))
 		return say(&rn, -errno, "mkdir %s: %s", rn.img, strerror(errno));
