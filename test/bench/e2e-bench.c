@@ -23,8 +23,9 @@
  * downtime_ms(10000) - downtime_ms(1) <= 1.5 * floor_ms(10000), and criu's peak RSS against the
  * queued bytes plus 1 KiB per connection.
  *
- * Usage: e2e-bench [-l LOCK] [-r REPS] [-D DIR] [-n N[,N...]]
- *   -l: --network-lock method (nftables); -D: where images go (/dev/shm); -n: the packed sizes.
+ * Usage: e2e-bench [-l LOCK] [-r REPS] [-D DIR] [-n N[,N...]] [-x]
+ *   -l: --network-lock method (nftables); -D: where images go (/dev/shm); -n: the packed sizes;
+ *   -x: no criu and no move (the harness alone against the live server: its own share).
  * Exit status 0 when every migration verified or criu refused it (a "skipped" line says what).
  */
 /* timeout: 3600 */
@@ -68,6 +69,7 @@ struct floor_ns {
 };
 
 static const char *lock = "nftables";
+static int nocr;
 static const char *root = "/dev/shm";
 
 /* One soccr cycle on the fixture's connections, verified, timed into sample @k of @ns. */
@@ -175,6 +177,12 @@ static int print_floor(uint32_t n, double *floor_ms)
 	return 0;
 }
 
+/* -x lines must not pass for criu's */
+static const char *line_name(void)
+{
+	return nocr ? "e2e-bench-nocr" : "e2e-bench";
+}
+
 static const char *images_name(const struct config *c)
 {
 	return c->criu_images ? "criu" : "packed";
@@ -184,7 +192,9 @@ static const char *images_name(const struct config *c)
 static int run_config(const struct config *c, unsigned int reps, struct outcome *out)
 {
 	double dump[MAX_REPS], restore[MAX_REPS], frozen[MAX_REPS], down[MAX_REPS];
-	struct e2e_opts o = { .n = c->n, .lock = lock, .criu_images = c->criu_images, .images_root = root };
+	struct e2e_opts o = {
+		.n = c->n, .lock = lock, .criu_images = c->criu_images, .images_root = root, .nocr = nocr
+	};
 	struct e2e_result r;
 	int ret = 0;
 
@@ -192,7 +202,7 @@ static int run_config(const struct config *c, unsigned int reps, struct outcome 
 	for (unsigned int k = 0; k < reps; k++) {
 		ret = e2e_migrate(&o, &r);
 		if (ret) {
-			printf("e2e-bench n=%u lock=%s images=%s %s: %s\n", c->n, lock, images_name(c),
+			printf("%s n=%u lock=%s images=%s %s: %s\n", line_name(), c->n, lock, images_name(c),
 			       ret == -EOPNOTSUPP ? "skipped" : "FAILED", r.why);
 			fflush(stdout);
 			return ret;
@@ -213,10 +223,10 @@ static int run_config(const struct config *c, unsigned int reps, struct outcome 
 	out->restore_ms = test_median(restore, reps);
 	out->frozen_ms = test_median(frozen, reps);
 	out->downtime_ms = test_median(down, reps);
-	printf("e2e-bench n=%u lock=%s images=%s dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f downtime_ms=%.1f "
+	printf("%s n=%u lock=%s images=%s dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f downtime_ms=%.1f "
 	       "verified=%u/%u\n",
-	       c->n, lock, images_name(c), out->dump_ms, out->restore_ms, out->frozen_ms, out->downtime_ms, out->good,
-	       c->n);
+	       line_name(), c->n, lock, images_name(c), out->dump_ms, out->restore_ms, out->frozen_ms, out->downtime_ms,
+	       out->good, c->n);
 	fflush(stdout);
 	return 0;
 }
@@ -276,8 +286,11 @@ int main(int argc, char **argv)
 	int opt;
 
 	test_init("e2e-bench");
-	while ((opt = getopt(argc, argv, "l:r:D:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:r:D:n:x")) != -1) {
 		switch (opt) {
+		case 'x':
+			nocr = 1;
+			break;
 		case 'l':
 			lock = optarg;
 			break;
@@ -294,7 +307,7 @@ int main(int argc, char **argv)
 				return test_fail("bad -n: a comma-separated list of connection counts");
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-l LOCK] [-r REPS] [-D DIR] [-n N[,N...]]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-l LOCK] [-r REPS] [-D DIR] [-n N[,N...]] [-x]\n", argv[0]);
 			return TEST_FAIL;
 		}
 	}
@@ -323,9 +336,11 @@ int main(int argc, char **argv)
 		}
 	}
 	print_reference();
-	print_target(one, big, floor_big, nbig);
-	for (unsigned int k = 0; k < nr_cfg; k++)
-		print_rss(&cfg[k], &out[k], one);
+	if (!nocr) {
+		print_target(one, big, floor_big, nbig);
+		for (unsigned int k = 0; k < nr_cfg; k++)
+			print_rss(&cfg[k], &out[k], one);
+	}
 	if (failed)
 		return test_fail("%u measurements failed", failed);
 	return TEST_PASS;
