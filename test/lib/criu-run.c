@@ -43,7 +43,15 @@ int tree_bin_path(const char *rel, char *buf, size_t len)
 
 int criu_bin_path(char *buf, size_t len)
 {
-	return tree_bin_path("criu/criu", buf, len);
+	const char *env = getenv("CRIU_BIN");
+	int k;
+
+	if (!env || !*env)
+		return tree_bin_path("criu/criu", buf, len);
+	k = snprintf(buf, len, "%s", env);
+	if (k < 0 || (size_t)k >= len)
+		return -ENAMETOOLONG;
+	return access(buf, X_OK) ? -errno : 0;
 }
 
 static __attribute__((noreturn)) void exec_child(char *const argv[], const struct criu_cmd *cmd)

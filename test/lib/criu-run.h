@@ -25,7 +25,10 @@ struct criu_cmd {
 	int status;	   /* set: wait status */
 };
 
-/* The criu binary of this tree: ../../criu/criu from this program (every test and bench is 2 deep). */
+/*
+ * The criu binary of this tree: ../../criu/criu from this program (every test and bench is 2 deep),
+ * or the one the environment variable CRIU_BIN names (to run the same test or bench on another).
+ */
 int criu_bin_path(char *buf, size_t len) __must_check;
 /* A program of this tree by its path from the top (e.g. "test/e2e/e2e-server"), found the same way. */
 int tree_bin_path(const char *rel, char *buf, size_t len) __must_check;
