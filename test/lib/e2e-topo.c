@@ -12,6 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -134,6 +139,24 @@ static int wire_up(struct e2e_topo *t)
 	return ret;
 }
 
+/* A rtnetlink socket in namespace @h and the index of its interface @ifname, made from inside it. */
+static int nl_open(struct e2e_topo *t, enum e2e_host h, const char *ifname)
+{
+	int ret = e2e_topo_enter(t, h);
+
+	if (ret)
+		return ret;
+	t->ifindex[h] = if_nametoindex(ifname);
+	if (!t->ifindex[h])
+		ret = -errno;
+	t->nl[h] = ret ? NULL : mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!ret && (!t->nl[h] || mnl_socket_bind(t->nl[h], 0, MNL_SOCKET_AUTOPID) < 0))
+		ret = errno ? -errno : -EIO;
+	if (e2e_topo_enter(t, E2E_NR_HOSTS) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 int e2e_topo_create(struct e2e_topo *t)
 {
 	int ret;
@@ -156,6 +179,9 @@ int e2e_topo_create(struct e2e_topo *t)
 		t->made[h] = !ret;
 	}
 	ret = ret ?: wire_up(t);
+	ret = ret ?: nl_open(t, E2E_HOST_A, "eth0");
+	ret = ret ?: nl_open(t, E2E_HOST_B, "eth0");
+	ret = ret ?: nl_open(t, E2E_WIRE, "br0");
 	t->service_on = E2E_HOST_A;
 	if (ret)
 		e2e_topo_destroy(t);
@@ -174,6 +200,11 @@ void e2e_topo_destroy(struct e2e_topo *t)
 		if (t->made[h] && ip("netns del %s", t->name[h]))
 			fprintf(stderr, "e2e-topo: could not remove %s\n", t->name[h]);
 		t->made[h] = 0;
+	}
+	for (int h = 0; h < E2E_NR_HOSTS; h++) {
+		if (t->nl[h])
+			mnl_socket_close(t->nl[h]);
+		t->nl[h] = NULL;
 	}
 	sig_topo = NULL;
 	if (t->self_ns >= 0)
@@ -194,16 +225,80 @@ int e2e_topo_enter(struct e2e_topo *t, enum e2e_host h)
 	return ret;
 }
 
+/* Send one request on @h's rtnetlink socket and wait for its acknowledgement: 0 or -errno. */
+static int nl_call(struct e2e_topo *t, enum e2e_host h, struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int portid = mnl_socket_get_portid(t->nl[h]);
+	ssize_t n;
+
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++t->nl_seq;
+	if (mnl_socket_sendto(t->nl[h], nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(t->nl[h], buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	return mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL) < 0 ? -errno : 0;
+}
+
+/* RTM_NEWADDR or RTM_DELADDR of S/24 on @h's eth0. */
+static int nl_addr(struct e2e_topo *t, enum e2e_host h, uint16_t type)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = 24;
+	ifa->ifa_index = t->ifindex[h];
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(t->service), &t->service);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(t->service), &t->service);
+	return nl_call(t, h, nlh);
+}
+
+/* The wire's neighbour entry for S on br0, deleted (there may be none). */
+static int nl_forget_service(struct e2e_topo *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+	int ret;
+
+	nlh->nlmsg_type = RTM_DELNEIGH;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = AF_INET;
+	nd->ndm_ifindex = (int)t->ifindex[E2E_WIRE];
+	mnl_attr_put(nlh, NDA_DST, sizeof(t->service), &t->service);
+	ret = nl_call(t, E2E_WIRE, nlh);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 int e2e_topo_move(struct e2e_topo *t, enum e2e_host to)
 {
 	int ret;
 
-	ret = ip("-n %s addr del %s/24 dev eth0", t->name[t->service_on], E2E_SERVICE_ADDR);
-	ret = ret ?: ip("-n %s addr add %s/24 dev eth0", t->name[to], E2E_SERVICE_ADDR);
-	if (!ret)
-		t->service_on = to;
+	ret = nl_addr(t, t->service_on, RTM_DELADDR);
+	if (ret) {
+		fprintf(stderr, "e2e-topo: removing %s from %s: %s\n", E2E_SERVICE_ADDR, t->name[t->service_on],
+			strerror(-ret));
+		return ret;
+	}
+	ret = nl_addr(t, to, RTM_NEWADDR);
+	if (ret) {
+		fprintf(stderr, "e2e-topo: adding %s to %s: %s\n", E2E_SERVICE_ADDR, t->name[to], strerror(-ret));
+		return ret;
+	}
+	t->service_on = to;
 	/* the clients must ask again where S is: their cached entry names A's interface */
-	return ret ?: ip("-n %s neigh flush dev br0", t->name[E2E_WIRE]);
+	ret = nl_forget_service(t);
+	if (ret)
+		fprintf(stderr, "e2e-topo: deleting the wire's neighbour entry for %s: %s\n", E2E_SERVICE_ADDR,
+			strerror(-ret));
+	return ret;
 }
 
 static __attribute__((noreturn)) void spawn_child(const char *netns, char *const argv[], const char *out, int ready)

@@ -2,7 +2,7 @@
  * e2e-topo.h: the three network namespaces of a host-to-host migration test: host A and host B,
  * and a third (the "wire") that holds a bridge and the clients, with a veth pair from the bridge
  * to each host. The service address S starts on host A; e2e_topo_move() moves it to host B and
- * makes the wire forget where it was (its neighbour cache is flushed).
+ * makes the wire forget where it was (its neighbour entry for S is deleted).
  *
  *   wire (br0 10.199.0.1/24, the clients) --veth-- A (eth0 10.199.0.2, S = 10.199.0.100)
  *                                         --veth-- B (eth0 10.199.0.3)
@@ -20,8 +20,11 @@
 #define TEST_LIB_E2E_TOPO_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <sys/types.h>
+
+struct mnl_socket;
 
 #ifndef __must_check
 #define __must_check __attribute__((warn_unused_result))
@@ -41,9 +44,12 @@ struct e2e_topo {
 	char name[E2E_NR_HOSTS][32];
 	char path[E2E_NR_HOSTS][48]; /* /run/netns/NAME */
 	int made[E2E_NR_HOSTS];
-	int self_ns;		  /* our own network namespace, to go back to */
-	enum e2e_host service_on; /* where S is */
-	struct in_addr service;	  /* S */
+	int self_ns;			     /* our own network namespace, to go back to */
+	enum e2e_host service_on;	     /* where S is */
+	struct mnl_socket *nl[E2E_NR_HOSTS]; /* rtnetlink, one in each namespace: the move is 3 messages */
+	unsigned int ifindex[E2E_NR_HOSTS];  /* eth0 on the hosts, br0 on the wire */
+	uint32_t nl_seq;
+	struct in_addr service; /* S */
 };
 
 int e2e_topo_create(struct e2e_topo *t) __must_check;
@@ -51,7 +57,10 @@ int e2e_topo_create(struct e2e_topo *t) __must_check;
 void e2e_topo_destroy(struct e2e_topo *t);
 /* Move this process (single-threaded) into namespace @h, or back to its own (@h == E2E_NR_HOSTS). */
 int e2e_topo_enter(struct e2e_topo *t, enum e2e_host h) __must_check;
-/* S from its host to @to, then the wire's neighbour cache flushed. */
+/*
+ * S from its host to @to, then the wire's neighbour entry for S deleted: three rtnetlink messages
+ * on sockets opened beforehand, so the move costs what it would on real hosts, not three `ip` runs.
+ */
 int e2e_topo_move(struct e2e_topo *t, enum e2e_host to) __must_check;
 /* The process a signal must kill before the namespaces go (the server), or 0. */
 void e2e_topo_watch_pid(pid_t pid);
