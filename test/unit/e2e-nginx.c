@@ -308,6 +308,42 @@ static void show_anon(pid_t pid, const char *fd)
 		test_msg("    ... %u epoll targets in all", targets);
 }
 
+/* Whether nginx still holds a served file open (it closes it just after the last byte went out). */
+static int serving(struct nginx_test *t)
+{
+	char path[64], fdpath[64 + 256], link[PATH_MAX], www[PATH_MAX + 8];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
+	snprintf(www, sizeof(www), "%s/www/", t->dir);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		ssize_t n;
+
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = !strncmp(link, www, strlen(www));
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* Until nginx is idle: every request finished, no served file open (1 s at most). */
+static void wait_idle(struct nginx_test *t)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+	for (int k = 0; k < 100 && serving(t); k++)
+		nanosleep(&ts, NULL);
+}
+
 /* Print every fd nginx holds (and keep a one-line summary for the skip message). */
 static int list_fds(struct nginx_test *t)
 {
@@ -377,6 +413,7 @@ static int run(struct nginx_test *t)
 	if (good != CLIENTS)
 		return test_fail("before the migration only %u of %d clients got the file", good, CLIENTS);
 	test_msg("%d keep-alive clients connected to nginx on host A, each fetched the file once", CLIENTS);
+	wait_idle(t);
 	ret = list_fds(t);
 	if (ret)
 		return test_fail("listing nginx's fds: %s", strerror(-ret));
