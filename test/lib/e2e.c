@@ -306,7 +306,8 @@ int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r)
 	e2e_topo_watch_pid(0);
 	e2e_topo_destroy(&rn.topo);
 	reap_strays();
-	if (!ret && !o->keep && rm_tree(r->dir))
+	/* a refusal is said in r->why: only a failure's images and logs are worth keeping */
+	if ((!ret || ret == -EOPNOTSUPP) && !o->keep && rm_tree(r->dir))
 		fprintf(stderr, "e2e: could not remove %s\n", r->dir);
 	return ret;
 }

@@ -56,7 +56,7 @@ struct e2e_result {
 /*
  * 0 when every connection verified; -EOPNOTSUPP when criu refused something it does not support
  * yet (r->why has its words); another -errno on failure (r->why says which step). The work
- * directory is removed on success unless o->keep, kept otherwise.
+ * directory is removed after a success or a refusal unless o->keep, kept after a failure.
  */
 int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r) __must_check;
 

@@ -484,10 +484,10 @@ int main(int argc, char **argv)
 	e2e_topo_destroy(&t.topo);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	if (ret == TEST_PASS) {
-		if (rm_tree(t.dir))
-			test_msg("could not remove %s", t.dir);
+	/* a failure's files stay for a look */
+	if (ret != TEST_FAIL && rm_tree(t.dir))
+		test_msg("could not remove %s", t.dir);
+	if (ret == TEST_PASS)
 		test_msg("PASS");
-	}
 	return ret;
 }
