@@ -253,24 +253,30 @@ static void print_target(const struct outcome *one, const struct outcome *big, d
 	       lhs <= rhs ? "met" : "not met");
 }
 
-/* criu's peak RSS above the N=1 run's against the queued bytes and 1 KiB per connection. */
+static long peak_rss(const struct outcome *o)
+{
+	return o->dump_rss_kib > o->restore_rss_kib ? o->dump_rss_kib : o->restore_rss_kib;
+}
+
+/* criu's peak RSS above the N=1 run's (criu's own size) against the queued bytes and 1 KiB per connection. */
 static void print_rss(const struct config *c, const struct outcome *o, const struct outcome *one)
 {
-	long peak = o->dump_rss_kib > o->restore_rss_kib ? o->dump_rss_kib : o->restore_rss_kib;
-	long base = one && one->ran ?
-			    (one->dump_rss_kib > one->restore_rss_kib ? one->dump_rss_kib : one->restore_rss_kib) :
-			    0;
+	long base = one && one->ran ? peak_rss(one) : 0, growth = peak_rss(o) - base;
 	double budget = (double)o->queued / 1024 + c->n;
+	const char *verdict = "over";
 
 	if (!o->ran)
 		return;
+	if (c->n == 1)
+		verdict = "base";
+	else if (!base)
+		verdict = "no n=1 run to take criu's own size from";
+	else if ((double)growth <= budget)
+		verdict = "within";
 	printf("e2e-rss n=%u images=%s dump_maxrss_kib=%ld restore_maxrss_kib=%ld base_kib=%ld growth_kib=%ld "
 	       "budget_kib=%.0f (queued %.0f KiB + 1 KiB/conn): %s\n",
-	       c->n, images_name(c), o->dump_rss_kib, o->restore_rss_kib, base, peak - base, budget,
-	       (double)o->queued / 1024,
-	       c->n == 1		       ? "base" :
-	       (double)(peak - base) <= budget ? "within" :
-						 "over");
+	       c->n, images_name(c), o->dump_rss_kib, o->restore_rss_kib, base, growth, budget,
+	       (double)o->queued / 1024, verdict);
 }
 
 int main(int argc, char **argv)
