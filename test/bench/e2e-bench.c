@@ -94,7 +94,8 @@ static int floor_cycle(struct connfix *fix, struct libsoccr_ctx *ctx, double ns[
 /* The child's part of the floor: its own network namespace, the fixture, FLOOR_REPS soccr cycles. */
 static int floor_child(uint32_t n, struct floor_ns *f)
 {
-	struct connfix_opts fo = { .family = CONNFIX_IPV4, .n = n, .timeout_ms = 60000 };
+	/* the MSS of the e2e connections (veth, MTU 1500), not the fixture's default 536 */
+	struct connfix_opts fo = { .family = CONNFIX_IPV4, .n = n, .mss = 1448, .timeout_ms = 60000 };
 	double ns[3][FLOOR_REPS];
 	struct libsoccr_ctx *ctx;
 	struct connfix *fix;
