@@ -1,11 +1,12 @@
 /*
  * main() of the criu tool: parse the options, open the images and work
- * directories, set up the log, run the command. Exit status 0 on success, 1 on
- * any failure (as CRIU).
+ * directories, set up the log, run the command (a dump in a worker process, see
+ * dump-guard.h). Exit status 0 on success, 1 on any failure (as CRIU).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "cr-dump.h"
 #include "cr-restore.h"
 #include "crtools.h"
+#include "dump-guard.h"
 #include "options.h"
 #include "version.h"
 
@@ -85,6 +87,7 @@ static int ctx_setup(struct criu_ctx *ctx, const struct criu_opts *opts)
 	ctx->opts = opts;
 	ctx->imgdir_fd = -1;
 	ctx->workdir_fd = AT_FDCWD;
+	ctx->guard = NULL;
 
 	if (opts->images_dir || opts->cmd != CRIU_CMD_CHECK) {
 		ctx->imgdir_fd = open_dir(opts->images_dir ?: ".", "images directory");
@@ -131,11 +134,28 @@ static int run_command(const struct criu_ctx *ctx)
 	return -EINVAL;
 }
 
+/*
+ * A dump holds a copy of every socket of the process, a restore creates them
+ * all before the process exists: criu may open as many fds as the hard limit
+ * allows. (The restored process gets its own limits back.)
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			pr_warn("can't raise the fd limit to %llu: %m\n", (unsigned long long)rl.rlim_max);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	struct dump_guard guard;
 	struct criu_opts opts;
 	struct criu_ctx ctx;
-	int ret;
+	int ret, code;
 
 	log_early_init();
 	opts_init(&opts);
@@ -152,7 +172,18 @@ int main(int argc, char **argv)
 		return fflush(stdout) ? 1 : 0;
 	}
 
+	raise_nofile();
 	ret = ctx_setup(&ctx, &opts);
+	if (!ret && opts.cmd == CRIU_CMD_DUMP) {
+		/* The worker dumps and says all there is to say; criu only waits for it. */
+		ret = dump_guard_fork(&guard, &code);
+		if (ret > 0) {
+			ctx_fini(&ctx);
+			opts_fini(&opts);
+			return code;
+		}
+		ctx.guard = &guard;
+	}
 	if (!ret)
 		ret = run_command(&ctx);
 	if (ret && opts.cmd != CRIU_CMD_CHECK)
