@@ -148,6 +148,16 @@ double criu_frozen_ms(const char *out, const char *dir)
 	return ms >= 0 ? ms : frozen_from_image(dir);
 }
 
+/* A log line without its "(00.012345) Error (criu/file.c:12): " prefix. */
+static const char *log_text(const char *line)
+{
+	const char *p = strstr(line, "Error (");
+
+	if (p)
+		p = strstr(p, "): ");
+	return p ? p + 3 : line;
+}
+
 int criu_refusal(const char *const paths[], char *why, size_t len)
 {
 	static const char *const marks[] = { "not supported yet", "not supported by criu-ng yet",
@@ -164,7 +174,7 @@ int criu_refusal(const char *const paths[], char *why, size_t len)
 				if (!strstr(line, marks[k]))
 					continue;
 				line[strcspn(line, "\n")] = '\0';
-				snprintf(why, len, "%s", line);
+				snprintf(why, len, "%s", log_text(line));
 				fclose(f);
 				return 1;
 			}

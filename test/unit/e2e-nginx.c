@@ -386,6 +386,27 @@ static int list_fds(struct nginx_test *t)
 	return 0;
 }
 
+/* "fd N is LINK: " for the fd criu's refusal names ("fd N of process"), so the kind comes first. */
+static const char *refused_fd(struct nginx_test *t)
+{
+	static char what[PATH_MAX + 32];
+	char path[64], link[PATH_MAX];
+	const char *p = strstr(t->cr.why, " fd ");
+	ssize_t n;
+	int fd;
+
+	if (!p || sscanf(p, " fd %d of process", &fd) != 1)
+		return "";
+	/* a refused dump leaves nginx running: its fd is still there */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)t->pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return "";
+	link[n] = '\0';
+	snprintf(what, sizeof(what), "fd %d is %s: ", fd, link);
+	return what;
+}
+
 static int run(struct nginx_test *t)
 {
 	char conf[PATH_MAX + 16], prefix[PATH_MAX + 2];
@@ -419,7 +440,7 @@ static int run(struct nginx_test *t)
 		return test_fail("listing nginx's fds: %s", strerror(-ret));
 	ret = e2e_cr_dump(&t->cr, t->topo.path[E2E_HOST_A], t->pid);
 	if (ret == -EOPNOTSUPP)
-		return test_skip("%s; nginx holds: %s", t->cr.why, t->kinds);
+		return test_skip("%s%s; nginx holds: %s", refused_fd(t), t->cr.why, t->kinds);
 	if (ret)
 		return test_fail("%s", t->cr.why);
 	t->pid = 0;
