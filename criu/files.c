@@ -423,7 +423,8 @@ static int add_socket(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
 	return ret;
 }
 
-static int add_epoll(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
+/* An anonymous inode file of a kind we know: epoll or eventfd. */
+static int add_anon(struct fds_collect *c, struct fd_probe *p, bool epoll, uint32_t *id)
 {
 	struct reg_fown fown;
 	int ret = read_fown(c, p, &fown);
@@ -431,7 +432,9 @@ static int add_epoll(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
 	if (ret)
 		return ret;
 	*id = files_reg_new_id(&c->fdump->reg);
-	return epoll_add(&c->fdump->epoll, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
+	if (epoll)
+		return epoll_add(&c->fdump->epoll, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
+	return eventfd_add(&c->fdump->eventfd, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
 }
 
 /*
@@ -444,15 +447,16 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 	mode_t m = p->st.st_mode;
 	bool opath = p->flags & O_PATH;
 	bool epoll = !opath && epoll_is_link(p->link);
-	bool reg = !epoll && (S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
+	bool efd = !opath && eventfd_is_link(p->link);
+	bool reg = !epoll && !efd && (S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
 			      (opath && p->link[0] == '/'));
 	bool tty = !reg && S_ISCHR(m) && tty_is_terminal(&p->st);
 	bool sock = S_ISSOCK(m) && !opath;
 	int ret;
 
-	if (epoll) {
-		*type = FD_TYPES__EVENTPOLL;
-		return add_epoll(c, p, id);
+	if (epoll || efd) {
+		*type = epoll ? FD_TYPES__EVENTPOLL : FD_TYPES__EVENTFD;
+		return add_anon(c, p, epoll, id);
 	}
 	if (!reg && !tty && !sock)
 		return refuse(c, p);
@@ -613,6 +617,8 @@ static int write_files(const struct files_dump *fdump, int dirfd)
 		ret = inet_sk_write_files(&fdump->inet, img);
 	if (!ret)
 		ret = epoll_write_files(&fdump->epoll, img);
+	if (!ret)
+		ret = eventfd_write_files(&fdump->eventfd, img);
 	cret = img_close(img);
 	return ret ?: cret;
 }
@@ -636,6 +642,7 @@ void files_dump_free(struct files_dump *fdump)
 	tty_table_free(&fdump->ttys);
 	inet_sk_dump_free(&fdump->inet);
 	epoll_dump_free(&fdump->epoll);
+	eventfd_dump_free(&fdump->eventfd);
 	free(fdump->fds.fds);
 	free(fdump->fds.heads);
 	free(fdump->fds.next);

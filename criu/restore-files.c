@@ -60,7 +60,7 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 	}
 	/* Terminals: restore-tty.c, which refuses them without --shell-job. */
 	if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__TTY && fe->type != FD_TYPES__INETSK &&
-	    fe->type != FD_TYPES__EVENTPOLL) {
+	    fe->type != FD_TYPES__EVENTPOLL && fe->type != FD_TYPES__EVENTFD) {
 		pr_err("%s: fd %u is of type %d (%s): restoring it is not supported yet\n", name, fe->fd, fe->type,
 		       fe->type == FD_TYPES__TTY ? "a terminal" : "not a regular file");
 		return -EOPNOTSUPP;

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eventfd.h"
 #include "eventpoll.h"
 #include "inject.h"
 #include "regs.h"
@@ -99,10 +100,23 @@ static int open_file(const struct restore_image *ri, const struct restore_ghost_
 	return moved < 0 ? -errno : moved;
 }
 
-/* Sockets and epolls are made by criu itself: settled at their fd numbers (see settle_fds()). */
+/* Sockets, epolls and eventfds are made by criu itself: settled at their fd numbers (see settle_fds()). */
 static bool made_here(const FileEntry *fe)
 {
-	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL;
+	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL || fe->type == FD_TYPES__EVENTFD;
+}
+
+/* A file made here other than a TCP connection (with --tcp-close, any socket). */
+static int make_file(const FileEntry *fe, bool tcp_close)
+{
+	switch (fe->type) {
+	case FD_TYPES__EVENTPOLL:
+		return epoll_open(fe);
+	case FD_TYPES__EVENTFD:
+		return eventfd_open(fe);
+	default:
+		return inet_sk_open(fe->isk, tcp_close);
+	}
 }
 
 /*
@@ -243,7 +257,7 @@ static int open_sockets(const struct restore_image *ri, struct restore_fds *fds)
 			continue;
 		if (fe->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
 			continue;
-		fds->fds[i] = fe->type == FD_TYPES__EVENTPOLL ? epoll_open(fe) : inet_sk_open(fe->isk, fds->tcp_close);
+		fds->fds[i] = make_file(fe, fds->tcp_close);
 		if (fds->fds[i] < 0) {
 			ret = fds->fds[i];
 			fds->fds[i] = -1;
