@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -249,22 +250,71 @@ static int installed_fd(const struct restore_image *ri, uint32_t id)
 	return -1;
 }
 
+/* Flags of a registration that are not events (the kernel keeps only these once a one-shot fired). */
+#define EPOLL_PRIVATE (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+#define EPOLL_READY (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP)
+
+static bool disarmed(const EventpollTfdEntry *t)
+{
+	return (t->events & EPOLLONESHOT) && !(t->events & ~(uint32_t)EPOLL_PRIVATE);
+}
+
+/*
+ * A one-shot registration that already fired asks for no event, but adding it
+ * arms EPOLLERR and EPOLLHUP again. Added first with an event its target has
+ * now and reported once, it ends as the kernel left it. (A target with no
+ * event ready stays armed for errors and hang-ups only.)
+ */
+static int add_disarmed(int epfd, const EventpollTfdEntry *t, unsigned int *fired)
+{
+	struct pollfd pfd = { .fd = (int)t->tfd, .events = EPOLL_READY };
+	struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+
+	if (poll(&pfd, 1, 0) < 0)
+		return -errno;
+	if (pfd.revents & EPOLL_READY) {
+		ev.events |= (uint32_t)pfd.revents & EPOLL_READY;
+		(*fired)++;
+	}
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, (int)t->tfd, &ev) < 0 ? -errno : 0;
+}
+
+static int add_all(int epfd, const EventpollFileEntry *e)
+{
+	struct epoll_event evs[64];
+	unsigned int fired = 0;
+	int ret = 0, n;
+
+	for (size_t j = 0; !ret && j < e->n_tfd; j++)
+		if (disarmed(e->tfd[j]))
+			ret = add_disarmed(epfd, e->tfd[j], &fired);
+	while (!ret && fired) {
+		n = epoll_wait(epfd, evs, 64, 0);
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		fired -= (unsigned int)n < fired ? (unsigned int)n : fired;
+	}
+	for (size_t j = 0; !ret && j < e->n_tfd; j++) {
+		const EventpollTfdEntry *t = e->tfd[j];
+		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+
+		if (!disarmed(t) && epoll_ctl(epfd, EPOLL_CTL_ADD, (int)t->tfd, &ev) < 0)
+			ret = -errno;
+	}
+	return ret;
+}
+
 int epoll_install(const struct restore_image *ri)
 {
-	for (size_t i = 0; i < ri->nr_files; i++) {
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
-		int epfd;
 
-		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i])
-			continue;
-		epfd = installed_fd(ri, fe->id);
-		for (size_t j = 0; j < fe->epfd->n_tfd; j++) {
-			const EventpollTfdEntry *t = fe->epfd->tfd[j];
-			struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
-
-			if (epoll_ctl(epfd, EPOLL_CTL_ADD, (int)t->tfd, &ev) < 0)
-				return -errno;
-		}
+		if (fe->type == FD_TYPES__EVENTPOLL && ri->file_fds[i])
+			ret = add_all(installed_fd(ri, fe->id), fe->epfd);
 	}
-	return 0;
+	return ret;
 }

@@ -32,6 +32,7 @@ struct inet_sk_opts {
 	uint32_t keepcnt, keepidle, keepintvl;
 	uint32_t tos, ttl;
 	bool reuseaddr, reuseport, broadcast, keepalive, oobinline, dontroute, no_check, freebind, pktinfo;
+	bool nodelay, cork; /* TCP */
 	char bound_dev[16]; /* IFNAMSIZ */
 };
 

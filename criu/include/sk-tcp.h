@@ -86,6 +86,7 @@ int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed);
 struct restore_image;
 
 struct sk_tcp_restore {
+	const struct restore_image *ri; /* the entries of the connections */
 	struct libsoccr_ctx *soccr;
 	struct libsoccr_conn *conns;
 	size_t *file_idx; /* per connection: its index in restore_image.files */

@@ -118,6 +118,8 @@ static int read_conn_shared(int fd, const struct inet_sk *sk, struct inet_sk_opt
 		ret = get_int(fd, SOL_TCP, TCP_KEEPCNT, &o->keepcnt);
 		ret = ret ?: get_int(fd, SOL_TCP, TCP_KEEPIDLE, &o->keepidle);
 		ret = ret ?: get_int(fd, SOL_TCP, TCP_KEEPINTVL, &o->keepintvl);
+		ret = ret ?: get_bool(fd, SOL_TCP, TCP_NODELAY, &o->nodelay);
+		ret = ret ?: get_bool(fd, SOL_TCP, TCP_CORK, &o->cork);
 	}
 	return ret;
 }
@@ -189,16 +191,26 @@ static int read_opts(int fd, const struct inet_sk *sk, bool conn, struct inet_sk
 }
 
 /* The socket's state by getsockname/getpeername, for a protocol sock_diag doesn't cover here. */
-static int diag_by_name(int fd, uint32_t ino, int family, struct sk_diag *d)
+/*
+ * The socket's state by getsockname/getpeername, for one sock_diag doesn't
+ * list: never bound, or UDP where the kernel has no UDP sock_diag.
+ */
+static int diag_by_name(int fd, uint32_t ino, int family, int proto, struct sk_diag *d)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	uint32_t v6only = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->ino = ino;
 	d->family = (uint8_t)family;
-	d->proto = IPPROTO_UDP;
+	d->proto = (uint8_t)proto;
 	d->state = TCP_CLOSE;
+	if (family == AF_INET6) {
+		if (get_int(fd, SOL_IPV6, IPV6_V6ONLY, &v6only))
+			return -errno;
+		d->v6only = (uint8_t)v6only;
+	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	if (family == AF_INET) {
@@ -319,14 +331,20 @@ static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_
 		pr_err("can't read the kind of socket of fd %d of process %d: %s\n", f->fd, f->pid, strerror(-ret));
 		return ret;
 	}
-	if (*type == SOCK_DGRAM && proto == IPPROTO_UDP && !(d->diag.collected & (1u << (family == AF_INET6 ? 3 : 1))))
-		return diag_by_name(f->dup_fd, f->ino, (int)family, out);
-	if (*type == SOCK_STREAM || *type == SOCK_DGRAM)
-		pr_err("fd %d of process %d: socket %u is not in criu's network namespace\n", f->fd, f->pid, f->ino);
-	else
-		pr_err("fd %d of process %d: an inet socket of type %u protocol %u (only TCP and UDP are "
-		       "supported)\n",
-		       f->fd, f->pid, *type, proto);
+	if ((*type == SOCK_STREAM && proto == IPPROTO_TCP) || (*type == SOCK_DGRAM && proto == IPPROTO_UDP)) {
+		bool udp_listed = d->diag.collected & (1u << (family == AF_INET6 ? 3 : 1));
+
+		ret = diag_by_name(f->dup_fd, f->ino, (int)family, (int)proto, out);
+		/* Unlisted and bound (where sock_diag lists them): another network namespace's. */
+		if (!ret && out->sport && (*type == SOCK_STREAM || udp_listed)) {
+			pr_err("fd %d of process %d: socket %u is not in criu's network namespace\n", f->fd, f->pid,
+			       f->ino);
+			return -EOPNOTSUPP;
+		}
+		return ret;
+	}
+	pr_err("fd %d of process %d: an inet socket of type %u protocol %u (only TCP and UDP are supported)\n", f->fd,
+	       f->pid, *type, proto);
 	return -EOPNOTSUPP;
 }
 
@@ -407,6 +425,7 @@ static int write_one(const struct inet_sk *sk, struct cr_img *img)
 	InetSkEntry ie = INET_SK_ENTRY__INIT;
 	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
 	IpOptsEntry ipo = IP_OPTS_ENTRY__INIT;
+	TcpOptsEntry tcpo = TCP_OPTS_ENTRY__INIT;
 	FownEntry fown;
 	uint32_t src[4], dst[4];
 
@@ -440,6 +459,11 @@ static int write_one(const struct inet_sk *sk, struct cr_img *img)
 		ie.ifname = (char *)sk->opts.bound_dev;
 	if (sk->diag.shutdown)
 		ie.has_shutdown = 1, ie.shutdown = (SkShutdown)(sk->diag.shutdown & 3);
+	if (sk->type == SOCK_STREAM) {
+		tcpo.has_nodelay = 1, tcpo.nodelay = sk->opts.nodelay;
+		tcpo.has_cork = 1, tcpo.cork = sk->opts.cork;
+		ie.tcp_opts = &tcpo;
+	}
 	fe.type = FD_TYPES__INETSK;
 	fe.id = sk->id;
 	fe.isk = &ie;
@@ -606,14 +630,31 @@ static int set_ip_opts(int fd, const InetSkEntry *ie)
 	return ret;
 }
 
+/* TCP_NODELAY and TCP_CORK of a socket that is not a connection (libsoccr sets a connection's). */
+static int set_tcp_flags(int fd, const InetSkEntry *ie)
+{
+	const TcpOptsEntry *t = ie->tcp_opts;
+	int ret = 0;
+
+	if (!t)
+		return 0;
+	if (t->has_nodelay && t->nodelay)
+		ret = set_int(fd, SOL_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+	if (!ret && t->has_cork && t->cork)
+		ret = set_int(fd, SOL_TCP, TCP_CORK, 1, "TCP_CORK");
+	return ret;
+}
+
+/* The IP options first: setting IP_TOS resets SO_PRIORITY, which comes after. */
 int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts)
 {
-	int ret = set_sol_socket(fd, ie->opts, conn_opts);
+	int ret = set_ip_opts(fd, ie);
 
+	ret = ret ?: set_sol_socket(fd, ie->opts, conn_opts);
 	if (!ret && conn_opts && ie->type == SOCK_STREAM)
 		ret = set_tcp_keepalive(fd, ie->opts);
-	if (!ret)
-		ret = set_ip_opts(fd, ie);
+	if (!ret && conn_opts && ie->type == SOCK_STREAM)
+		ret = set_tcp_flags(fd, ie);
 	return ret;
 }
 

@@ -209,6 +209,8 @@ static void copy_opts(const struct sk_tcp_dump *t, struct inet_sk_dump *d)
 		o->rcvbuf = s->rcvbuf;
 		o->reuseaddr = s->reuseaddr;
 		o->keepalive = s->keepalive;
+		o->nodelay = s->nodelay;
+		o->cork = s->cork;
 		if (s->flags & SOCCR_HAS_KEEPALIVE) {
 			o->keepidle = s->keepidle;
 			o->keepintvl = s->keepintvl;
@@ -682,6 +684,7 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 	int fd, ret;
 
 	memset(r, 0, sizeof(*r));
+	r->ri = ri;
 	lock_setup(&r->lock, r->lock_id, cfg->pid, cfg->lock_mode);
 	for (size_t i = 0; i < ri->nr_files; i++)
 		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk))
@@ -792,6 +795,30 @@ void sk_tcp_set_fds(struct sk_tcp_restore *r, const int *fds)
 		r->conns[i].fd = fds[r->file_idx[i]];
 }
 
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72
+#endif
+
+/*
+ * libsoccr made each connection's buffers large enough for its queues and so
+ * locked their sizes. Once the queues are in, the application's settings come
+ * back: the sizes it had set, or the kernel's autotuning where it had set none.
+ */
+static int restore_bufs(const struct libsoccr_conn *c, const SkOptsEntry *o)
+{
+	uint32_t lock = o->has_so_buf_lock ? o->so_buf_lock : 3;
+	int ret = 0;
+
+	if ((lock & 1) && setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &(int){ (int)(o->so_sndbuf / 2) }, sizeof(int)))
+		ret = -errno;
+	if (!ret && (lock & 2) &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ (int)(o->so_rcvbuf / 2) }, sizeof(int)))
+		ret = -errno;
+	if (!ret && lock != 3 && setsockopt(c->fd, SOL_SOCKET, SO_BUF_LOCK, &(int){ (int)lock }, sizeof(int)))
+		ret = -errno;
+	return ret;
+}
+
 int sk_tcp_repair_off(struct sk_tcp_restore *r)
 {
 	uint64_t start = stats_now_us();
@@ -800,11 +827,20 @@ int sk_tcp_repair_off(struct sk_tcp_restore *r)
 	if (!r->nr)
 		return 0;
 	ret = libsoccr_repair_off_batch(r->soccr, r->conns, r->nr);
-	r->repair_off_us = stats_now_us() - start;
 	if (ret) {
+		r->repair_off_us = stats_now_us() - start;
 		report_failures(r->conns, NULL, r->nr, "leaving repair mode");
 		return ret;
 	}
+	for (size_t i = 0; !ret && i < r->nr; i++) {
+		ret = restore_bufs(&r->conns[i], conn_entry(r, r->ri, i)->opts);
+		if (ret)
+			pr_err("can't give connection %u its buffer sizes back: %s\n", conn_entry(r, r->ri, i)->ino,
+			       strerror(-ret));
+	}
+	r->repair_off_us = stats_now_us() - start;
+	if (ret)
+		return ret;
 	r->repair_off = true;
 	pr_info("%zu TCP connection(s) out of repair mode in %llu us\n", r->nr, (unsigned long long)r->repair_off_us);
 	return 0;
