@@ -91,6 +91,7 @@ static int redirect_stdio(const char *outfile)
  */
 static void __attribute__((noreturn)) parent_wait(pid_t child, int rd)
 {
+	pid_t reaped;
 	char byte;
 	ssize_t n;
 	int status;
@@ -98,9 +99,10 @@ static void __attribute__((noreturn)) parent_wait(pid_t child, int rd)
 	do
 		n = read(rd, &byte, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 0 && waitpid(child, &status, WNOHANG) == 0)
+	reaped = n == 0 ? waitpid(child, &status, WNOHANG) : 0;
+	if (n == 0 && reaped == 0)
 		_exit(0);
-	if (waitpid(child, &status, 0) < 0)
+	if (reaped != child && waitpid(child, &status, 0) < 0)
 		fprintf(stderr, "test %d: waitpid: %s\n", child, strerror(errno));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP_EXIT)
 		_exit(TEST_SKIP_EXIT); /* the test said why in the outfile */
