@@ -7,7 +7,8 @@
  * skipped itself. The child runs in a session
  * of its own, so it can be checkpointed without --shell-job. The pidfile is
  * written relative to its directory, opened by test_init(), so a test may
- * chroot() before test_daemon().
+ * chroot() before test_daemon(). Helper processes a test starts outside its
+ * own tree are declared in PIDFILE.helpers, beside the pidfile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +195,29 @@ static int pidfile_write(void)
 		ret = -errno;
 	if (ret)
 		unlinkat(pidfile_dir_fd, tmp, 0);
+	return ret;
+}
+
+int test_helper_declare(pid_t pid)
+{
+	char name[PATH_MAX + 16], line[32];
+	int fd, len, n, ret = 0;
+
+	if (!pidfile_path[0])
+		return 0; /* in the foreground: no runner to tell */
+	if (pidfile_dir_fd < 0)
+		return -EBADF; /* after test_daemon() */
+	n = snprintf(name, sizeof(name), "%s.helpers", pidfile_base);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return -ENAMETOOLONG;
+	fd = openat(pidfile_dir_fd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(line, sizeof(line), "%d\n", pid);
+	if (write(fd, line, len) != len)
+		ret = errno ? -errno : -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
 	return ret;
 }
 

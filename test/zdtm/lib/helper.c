@@ -1,0 +1,136 @@
+/*
+ * helper.c: helper processes outside the test's tree (see helper.h). The
+ * test forks an intermediate child, which forks the helper and exits; the
+ * test reaps the intermediate and learns the helper's pid from it over the
+ * setup channel, then declares it to the runner.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "inetsk.h"
+#include "zdtmtst.h"
+#include "zdtmtst-internal.h"
+
+/* A helper that outlives this is killed by SIGALRM, so it never lingers after a lost test. */
+#define HELPER_MAX_SECONDS 600
+
+/* In the helper: keep 0-2 and chan (moved to 3), close everything else. */
+static int helper_fds_reset(int chan)
+{
+	if (chan != 3) {
+		if (dup2(chan, 3) < 0)
+			return -errno;
+		close(chan);
+	}
+	if (fcntl(3, F_SETFD, 0))
+		return -errno;
+	if (close_range(4, ~0u, 0))
+		return -errno;
+	return 3;
+}
+
+static void __attribute__((noreturn)) helper_run(int (*fn)(int chan, void *arg), void *arg, int chan)
+{
+	struct sigaction sa;
+
+	/* A session of its own: the restored test must find no process group with its pid. */
+	if (setsid() < 0) {
+		fail("helper: setsid");
+		_exit(1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL)) {
+		fail("helper: ignoring SIGPIPE");
+		_exit(1);
+	}
+	alarm(HELPER_MAX_SECONDS);
+	chan = helper_fds_reset(chan);
+	if (chan < 0) {
+		errno = -chan;
+		fail("helper: setting up its fds");
+		_exit(1);
+	}
+	exit(fn(chan, arg));
+}
+
+pid_t test_helper_start(int (*fn)(int chan, void *arg), void *arg, int *chan)
+{
+	int sk[2], status, ret;
+	pid_t mid, helper = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
+		return -errno;
+	mid = fork();
+	if (mid < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (mid == 0) {
+		close(sk[0]);
+		helper = fork();
+		if (helper == 0)
+			helper_run(fn, arg, sk[1]);
+		/* the intermediate: tell the test who the helper is, and go */
+		if (helper < 0 || write(sk[1], &helper, sizeof(helper)) != sizeof(helper))
+			_exit(1);
+		_exit(0);
+	}
+	close(sk[1]);
+	sk[1] = -1;
+	if (waitpid(mid, &status, 0) != mid) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || tsk_read_all(sk[0], &helper, sizeof(helper), TSK_TIMEOUT_MS)) {
+		ret = -ECHILD;
+		goto out_close;
+	}
+	ret = test_helper_declare(helper);
+	if (ret) {
+		kill(helper, SIGKILL);
+		goto out_close;
+	}
+	*chan = sk[0];
+	return helper;
+
+out_close:
+	close(sk[0]);
+	if (sk[1] >= 0)
+		close(sk[1]);
+	errno = -ret;
+	return ret;
+}
+
+int helper_msg_send(int fd, uint32_t op, int32_t status, uint64_t value, int timeout_ms)
+{
+	struct helper_msg msg = { .op = op, .status = status, .value = value };
+
+	return tsk_write_all(fd, &msg, sizeof(msg), timeout_ms);
+}
+
+int helper_msg_recv(int fd, struct helper_msg *msg, int timeout_ms)
+{
+	return tsk_read_all(fd, msg, sizeof(*msg), timeout_ms);
+}
+
+int helper_msg_expect(int fd, uint32_t op, struct helper_msg *msg, int timeout_ms)
+{
+	int ret = helper_msg_recv(fd, msg, timeout_ms);
+
+	if (ret)
+		return ret;
+	if (msg->op != op) {
+		test_msg("fd %d: message %u came, expected %u\n", fd, msg->op, op);
+		errno = EPROTO;
+		return -EPROTO;
+	}
+	return 0;
+}
