@@ -401,6 +401,16 @@ int tsk_tcp_state(int fd)
 	return info.tcpi_state;
 }
 
+int tsk_tcp_repair(int fd)
+{
+	int on;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, &len))
+		return tsk_errno();
+	return on;
+}
+
 const char *tsk_tcp_state_name(int state)
 {
 	static const char *const names[] = {

@@ -108,6 +108,8 @@ int tsk_queues(int fd, struct tsk_queues *q);
 int tsk_wait_inq(int fd, int inq, int timeout_ms);
 /* tcpi_state from TCP_INFO (TCP_ESTABLISHED...). */
 int tsk_tcp_state(int fd);
+/* 1 while the socket is in TCP repair mode, 0 when it is not. */
+int tsk_tcp_repair(int fd);
 const char *tsk_tcp_state_name(int state);
 /* The backlog a listening socket was given and how many connections wait in it (sock_diag). */
 int tsk_listen_backlog(int fd, int *backlog, int *queued);

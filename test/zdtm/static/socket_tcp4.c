@@ -3,16 +3,17 @@
  * checkpointed with --tcp-established. One connection has data queued both
  * ways: each end's receive queue holds bytes it has not read and, since each
  * end advertises a small window, each end's send queue holds bytes not sent
- * yet. One has bytes only in a receive queue, one is idle. After restore every
- * socket is ESTABLISHED with its names unchanged, as much unread as before and
- * no more queued to send than before, every byte
- * arrives once and in order (pattern streams), nothing more is there to read,
- * a fresh round trip works on each connection and the listener they came
- * through accepts a new one.
+ * yet. One has bytes only in a receive queue, one is idle. After restore
+ * every socket is ESTABLISHED, out of repair mode, with its names unchanged,
+ * as much unread as before and no more queued to send than before; every
+ * byte arrives once and in order (pattern streams), nothing more is there to
+ * read, a fresh round trip works on each connection and the listener they
+ * came through accepts a new one.
  *
  * socket_tcp6 and socket_tcp_mapped are this test with other kinds of socket
  * (TEST_KIND); the mapped one also connects an IPv4 client to its IPv6
- * listener (TEST_V4_CLIENT).
+ * listener (TEST_V4_CLIENT). socket_tcp_noopt runs it without
+ * --tcp-established: the dump must fail and leave all this as it was.
  */
 #include <errno.h>
 #include <string.h>
@@ -139,6 +140,10 @@ static int conn_check_restored(struct conn *c)
 
 		if (state != TCP_ESTABLISHED) {
 			fail("%s %s: state %s, expected ESTABLISHED", c->label, side[s], tsk_tcp_state_name(state));
+			return -1;
+		}
+		if (tsk_tcp_repair(c->fd[s])) {
+			fail("%s %s: left in repair mode", c->label, side[s]);
 			return -1;
 		}
 		if (tsk_sockname(c->fd[s], &name) || tsk_peername(c->fd[s], &peer)) {
