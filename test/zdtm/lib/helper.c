@@ -63,48 +63,59 @@ static void __attribute__((noreturn)) helper_run(int (*fn)(int chan, void *arg),
 
 pid_t test_helper_start(int (*fn)(int chan, void *arg), void *arg, int *chan)
 {
-	int sk[2], status, ret;
+	int sk[2], pids[2], status, ret;
 	pid_t mid, helper = -1;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
 		return -errno;
+	/* the helper's pid comes on a pipe of its own: the helper may write on chan first */
+	if (pipe2(pids, O_CLOEXEC)) {
+		ret = -errno;
+		goto out_close_sk;
+	}
 	mid = fork();
 	if (mid < 0) {
 		ret = -errno;
-		goto out_close;
+		goto out_close_pids;
 	}
 	if (mid == 0) {
 		close(sk[0]);
+		close(pids[0]);
 		helper = fork();
 		if (helper == 0)
 			helper_run(fn, arg, sk[1]);
 		/* the intermediate: tell the test who the helper is, and go */
-		if (helper < 0 || write(sk[1], &helper, sizeof(helper)) != sizeof(helper))
+		if (helper < 0 || write(pids[1], &helper, sizeof(helper)) != sizeof(helper))
 			_exit(1);
 		_exit(0);
 	}
-	close(sk[1]);
-	sk[1] = -1;
+	close(pids[1]);
+	pids[1] = -1;
 	if (waitpid(mid, &status, 0) != mid) {
 		ret = -errno;
-		goto out_close;
+		goto out_close_pids;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) || tsk_read_all(sk[0], &helper, sizeof(helper), TSK_TIMEOUT_MS)) {
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || read(pids[0], &helper, sizeof(helper)) != sizeof(helper)) {
 		ret = -ECHILD;
-		goto out_close;
+		goto out_close_pids;
 	}
 	ret = test_helper_declare(helper);
 	if (ret) {
 		kill(helper, SIGKILL);
-		goto out_close;
+		goto out_close_pids;
 	}
+	close(pids[0]);
+	close(sk[1]);
 	*chan = sk[0];
 	return helper;
 
-out_close:
+out_close_pids:
+	close(pids[0]);
+	if (pids[1] >= 0)
+		close(pids[1]);
+out_close_sk:
 	close(sk[0]);
-	if (sk[1] >= 0)
-		close(sk[1]);
+	close(sk[1]);
 	errno = -ret;
 	return ret;
 }
