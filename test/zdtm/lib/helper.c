@@ -145,3 +145,57 @@ int helper_msg_expect(int fd, uint32_t op, struct helper_msg *msg, int timeout_m
 	}
 	return 0;
 }
+
+/* The peer's first words, apart from the codes of the tests' own messages. */
+enum {
+	PEER_OP_PORT = 0x7e000001, /* helper -> test on the setup channel: its listener's port */
+	PEER_OP_HELLO,		   /* helper -> test: the control connection is accepted */
+};
+
+struct peer_boot {
+	int (*fn)(int lfd, int ctl, void *arg);
+	void *arg;
+	int backlog, rcvbuf;
+};
+
+/* In the helper: listen, tell the test where, take its control connection, run fn. */
+static int peer_boot_run(int chan, void *arg)
+{
+	const struct peer_boot *boot = arg;
+	struct tsk_addr addr;
+	int lfd, ctl;
+
+	lfd = tsk_listener(TSK_INET4, boot->backlog, boot->rcvbuf);
+	if (lfd < 0 || tsk_sockname(lfd, &addr) ||
+	    helper_msg_send(chan, PEER_OP_PORT, 0, tsk_addr_port(&addr), TSK_TIMEOUT_MS)) {
+		fail("peer: listener");
+		return 1;
+	}
+	close(chan);
+	ctl = tsk_accept(lfd, TSK_TIMEOUT_MS);
+	if (ctl < 0 || helper_msg_send(ctl, PEER_OP_HELLO, 0, 0, TSK_TIMEOUT_MS)) {
+		fail("peer: control connection");
+		return 1;
+	}
+	return boot->fn(lfd, ctl, boot->arg);
+}
+
+int test_peer_start(struct test_peer *peer, int (*fn)(int lfd, int ctl, void *arg), void *arg, int backlog, int rcvbuf)
+{
+	struct peer_boot boot = { .fn = fn, .arg = arg, .backlog = backlog, .rcvbuf = rcvbuf };
+	struct helper_msg msg;
+	int chan, ret;
+
+	peer->pid = test_helper_start(peer_boot_run, &boot, &chan);
+	if (peer->pid < 0)
+		return peer->pid;
+	ret = helper_msg_expect(chan, PEER_OP_PORT, &msg, TSK_TIMEOUT_MS);
+	close(chan); /* a unix socket: criu must not find it in the test */
+	if (ret)
+		return ret;
+	tsk_addr_loopback(TSK_INET4, (uint16_t)msg.value, &peer->addr);
+	peer->ctl = tsk_connect(TSK_INET4, &peer->addr, 0);
+	if (peer->ctl < 0)
+		return peer->ctl;
+	return helper_msg_expect(peer->ctl, PEER_OP_HELLO, &msg, TSK_TIMEOUT_MS);
+}

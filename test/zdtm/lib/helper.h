@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "inetsk.h"
+
 /*
  * Starts fn(chan, arg) in a helper; its return value is the helper's exit
  * status. The helper keeps its standard fds (messages go to the outfile) and
@@ -39,5 +41,24 @@ int helper_msg_send(int fd, uint32_t op, int32_t status, uint64_t value, int tim
 int helper_msg_recv(int fd, struct helper_msg *msg, int timeout_ms);
 /* Receives a message and checks it is op: -EPROTO (logged) for another one. */
 int helper_msg_expect(int fd, uint32_t op, struct helper_msg *msg, int timeout_ms);
+
+/*
+ * An external TCP peer: a helper listening on a loopback port, and a control
+ * connection from the test to it. In the helper, fn(lfd, ctl, arg) gets the
+ * listener (the test's next connections come there) and its end of the
+ * control connection; its return value is the helper's exit status.
+ */
+struct test_peer {
+	pid_t pid;
+	struct tsk_addr addr; /* where the peer listens */
+	int ctl;	      /* the test's end of the control connection */
+};
+
+/*
+ * Starts the peer, its listener made as tsk_listener(TSK_INET4, backlog,
+ * rcvbuf) does, and connects the control connection. Call before
+ * test_daemon(). 0 or -errno.
+ */
+int test_peer_start(struct test_peer *peer, int (*fn)(int lfd, int ctl, void *arg), void *arg, int backlog, int rcvbuf);
 
 #endif /* ZDTM_HELPER_H */

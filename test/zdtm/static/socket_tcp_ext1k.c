@@ -38,12 +38,10 @@
 #define WAIT_TIMEOUT_MS 3600000 /* the peer waits for the test this long: it may be dumped for a while */
 
 enum peer_op {
-	OP_PORT = 1, /* peer -> test over the setup channel: the listener's port */
-	OP_HELLO,    /* peer -> test: the control connection is accepted */
-	OP_READY,    /* peer -> test: all connections accepted, their 2 KiB sent */
-	OP_DRAIN,    /* test -> peer: read what the test queued, answer */
-	OP_DRAINED,  /* peer -> test: done, with a status */
-	OP_BYE,	     /* test -> peer: the end */
+	OP_READY = 1, /* peer -> test: all connections accepted, their 2 KiB sent */
+	OP_DRAIN,     /* test -> peer: read what the test queued, answer */
+	OP_DRAINED,   /* peer -> test: done, with a status */
+	OP_BYE,	      /* test -> peer: the end */
 };
 
 struct conn {
@@ -140,25 +138,12 @@ static int peer_accept_all(int lfd)
 	return 0;
 }
 
-static int peer_main(int chan, void *arg)
+static int peer_main(int lfd, int ctl, void *arg)
 {
-	struct tsk_addr addr;
 	struct helper_msg msg;
-	int lfd, ctl, ret;
+	int ret;
 
 	(void)arg;
-	lfd = tsk_listener(TSK_INET4, 4096, PEER_RCVBUF);
-	if (lfd < 0 || tsk_sockname(lfd, &addr) ||
-	    helper_msg_send(chan, OP_PORT, 0, tsk_addr_port(&addr), TSK_TIMEOUT_MS)) {
-		fail("peer: listener");
-		return 1;
-	}
-	close(chan);
-	ctl = tsk_accept(lfd, TSK_TIMEOUT_MS);
-	if (ctl < 0 || helper_msg_send(ctl, OP_HELLO, 0, 0, TSK_TIMEOUT_MS)) {
-		fail("peer: control connection");
-		return 1;
-	}
 	if (peer_accept_all(lfd) || helper_msg_send(ctl, OP_READY, 0, TEST_CONNS, TSK_TIMEOUT_MS))
 		return 1;
 	close(lfd);
@@ -241,10 +226,9 @@ static int test_check_restored(void)
 
 int main(int argc, char **argv)
 {
-	struct tsk_addr peer_addr;
+	struct test_peer peer;
 	struct helper_msg msg;
-	int chan, ctl;
-	pid_t peer;
+	int ctl;
 
 	test_init(argc, argv);
 	conns = calloc(TEST_CONNS, sizeof(*conns));
@@ -257,23 +241,12 @@ int main(int argc, char **argv)
 		fail("RLIMIT_NOFILE for %d connections", TEST_CONNS);
 		return 1;
 	}
-	peer = test_helper_start(peer_main, NULL, &chan);
-	if (peer < 0) {
+	if (test_peer_start(&peer, peer_main, NULL, 4096, PEER_RCVBUF)) {
 		fail("starting the peer");
 		return 1;
 	}
-	if (helper_msg_expect(chan, OP_PORT, &msg, TSK_TIMEOUT_MS)) {
-		fail("the peer's port");
-		return 1;
-	}
-	close(chan); /* a unix socket: criu must not find it */
-	tsk_addr_loopback(TSK_INET4, (uint16_t)msg.value, &peer_addr);
-	ctl = tsk_connect(TSK_INET4, &peer_addr, 0);
-	if (ctl < 0 || helper_msg_expect(ctl, OP_HELLO, &msg, TSK_TIMEOUT_MS)) {
-		fail("the control connection");
-		return 1;
-	}
-	if (test_connect_all(&peer_addr) || helper_msg_expect(ctl, OP_READY, &msg, TSK_TIMEOUT_MS) ||
+	ctl = peer.ctl;
+	if (test_connect_all(&peer.addr) || helper_msg_expect(ctl, OP_READY, &msg, TSK_TIMEOUT_MS) ||
 	    test_queues_settle())
 		return 1;
 
