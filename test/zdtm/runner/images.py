@@ -1,4 +1,4 @@
-"""Checks on a dump's images. The one zdtm makes (see shared/ZDTM-CONTRACT.md):
+"""Checks on a dump's images. The one CRIU's zdtm.py makes:
 when a stats-dump image exists, the pages it says were written must be what
 the pages-*.img files hold. Decodes just enough of CRIU's format with the
 stdlib: two u32 magics, a u32 entry size, a protobuf StatsEntry whose field 1
