@@ -1,8 +1,8 @@
 /*
  * helper.c: helper processes outside the test's tree (see helper.h). The
  * test forks an intermediate child, which forks the helper and exits; the
- * test reaps the intermediate and learns the helper's pid from it over the
- * setup channel, then declares it to the runner.
+ * test reaps the intermediate and learns the helper's pid from it over a
+ * pipe, then declares it to the runner.
  */
 #include <errno.h>
 #include <fcntl.h>

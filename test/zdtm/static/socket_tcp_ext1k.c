@@ -30,12 +30,12 @@
 #define TEST_CONNS 1000
 #endif
 
-#define PEER_RCVBUF 2048	/* the peer's window: most of what the test writes stays queued */
-#define UNREAD_BYTES 2048	/* from the peer, left unread by the test */
-#define QUEUED_BYTES 8192	/* from the test, left unread by the peer */
-#define REPLY_BYTES 64		/* the fresh round trip */
-#define IO_TIMEOUT_MS 8000	/* for all connections at once */
-#define WAIT_TIMEOUT_MS 3600000 /* the peer waits for the test this long: it may be dumped for a while */
+#define PEER_RCVBUF 2048       /* the peer's window: most of what the test writes stays queued */
+#define UNREAD_BYTES 2048      /* from the peer, left unread by the test */
+#define QUEUED_BYTES 8192      /* from the test, left unread by the peer */
+#define REPLY_BYTES 64	       /* the fresh round trip */
+#define IO_TIMEOUT_MS 8000     /* for all connections at once */
+#define WAIT_TIMEOUT_MS 300000 /* the peer waits this long for the test, which may stay dumped a while */
 
 enum peer_op {
 	OP_READY = 1, /* peer -> test: all connections accepted, their 2 KiB sent */

@@ -42,8 +42,8 @@
 #endif
 
 #define STREAM_ID 0x5743
-#define DRAIN_TIMEOUT_MS 8000	/* retransmissions after the lock back off: leave them time */
-#define WAIT_TIMEOUT_MS 3600000 /* the peer waits for the test this long: it may be dumped for a while */
+#define DRAIN_TIMEOUT_MS 8000  /* retransmissions after the lock back off: leave them time */
+#define WAIT_TIMEOUT_MS 300000 /* the peer waits this long for the test, which may stay dumped a while */
 
 enum peer_op {
 	OP_STOP = 1, /* test -> peer: stop sending */
