@@ -30,6 +30,7 @@
 #include "pstree.h"
 #include "shmem.h"
 #include "seize.h"
+#include "sk-tcp.h"
 #include "stats.h"
 #include "task-query.h"
 #include "vma.h"
@@ -55,6 +56,7 @@ struct dump_task {
 	uint32_t root_id;
 	bool stopped; /* in a group stop before the dump froze it */
 	bool shell_job;
+	struct inet_sk_policy sockets;
 	struct task_query query; /* what the threads told by injection */
 };
 
@@ -147,6 +149,7 @@ static int collect_fds(struct dump_task *dt)
 	struct fds_collect_args args = {
 		.pid = dt->pid,
 		.shell_job = dt->shell_job,
+		.sockets = dt->sockets,
 	};
 
 	return files_collect_fds(&dt->files, &args);
@@ -197,8 +200,9 @@ static int check_session(const struct dump_task *dt)
 	return -EOPNOTSUPP;
 }
 
-static int collect_task(struct dump_task *dt)
+static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 {
+	uint64_t start;
 	int ret;
 
 	ret = proc_parse_stat(dt->pid, 0, &dt->stat);
@@ -224,12 +228,15 @@ static int collect_task(struct dump_task *dt)
 		ret = check_vmas(dt);
 	if (!ret)
 		ret = collect_files(dt);
+	start = stats_now_us();
 	if (!ret)
 		ret = collect_fds(dt);
+	stats->fds_us = stats_now_us() - start;
 	return ret;
 }
 
-static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct dump_stats *stats)
+static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct sk_tcp_dump *tcp,
+			const struct sk_tcp_cfg *cfg, struct dump_stats *stats)
 {
 	struct mm_dump_args mm = {
 		.pid = dt->pid,
@@ -266,6 +273,12 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, &ms);
 	if (!ret)
 		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, &ss);
+	if (!ret) {
+		uint64_t start = stats_now_us();
+
+		ret = sk_tcp_write(tcp, dirfd, cfg);
+		stats->tcp_write_us = stats_now_us() - start;
+	}
 	stats->memdump_us = ms.scan_us;
 	stats->memwrite_us = ms.write_us + ss.us;
 	stats->pages_scanned = ms.pages_scanned;
@@ -275,8 +288,13 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, struct
 	return ret;
 }
 
+/*
+ * Collects and writes everything of the frozen process. Its TCP connections are
+ * locked and dumped into @tcp right after its fds are known, before the memory:
+ * the caller ends @tcp (sk_tcp_dump_finish) once it knows the process's fate.
+ */
 static int dump_process(const struct criu_ctx *ctx, const struct compel_task *task, bool stopped,
-			struct dump_stats *stats)
+			struct sk_tcp_dump *tcp, struct dump_stats *stats)
 {
 	struct dump_task dt = {
 		.pid = task->pid,
@@ -284,16 +302,27 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		.nr_tids = task->nr_threads,
 		.stopped = stopped,
 		.shell_job = ctx->opts->shell_job,
+		.sockets = { .tcp_established = ctx->opts->tcp_established,
+			     .tcp_close = ctx->opts->tcp_close,
+			     .skip_in_flight = ctx->opts->skip_in_flight },
 	};
+	struct sk_tcp_cfg cfg;
 	int ret;
+
+	sk_tcp_cfg_init(&cfg, ctx->opts, task->pid);
 
 	if (!task->nr_threads || task->threads[0] != task->pid) {
 		pr_err("the main thread of process %d has exited: not supported yet\n", task->pid);
 		return -EOPNOTSUPP;
 	}
-	ret = collect_task(&dt);
+	ret = collect_task(&dt, stats);
 	if (!ret)
-		ret = write_images(ctx, &dt, stats);
+		ret = sk_tcp_dump(tcp, &dt.files.inet, &cfg);
+	stats->lock_us = tcp->lock_us;
+	stats->tcp_dump_us = tcp->dump_us;
+	stats->tcp_conns = tcp->nr;
+	if (!ret)
+		ret = write_images(ctx, &dt, tcp, &cfg, stats);
 	free(dt.vma_file_ids);
 	free(dt.vma_fdflags);
 	task_query_fini(&dt.query);
@@ -415,6 +444,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	const struct criu_opts *opts = ctx->opts;
 	struct dump_stats stats = { 0 };
 	struct compel_tree tree = { 0 };
+	struct sk_tcp_dump tcp = { 0 };
 	pid_t pid = opts->tree_pid;
 	uint64_t start, frozen_at;
 	struct proc_stat st;
@@ -441,19 +471,24 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	pr_info("process %d frozen with %zu thread(s) in %llu us\n", pid, tree.tasks[0].nr_threads,
 		(unsigned long long)stats.freezing_us);
 
-	ret = dump_process(ctx, &tree.tasks[0], stopped, &stats);
+	ret = dump_process(ctx, &tree.tasks[0], stopped, &tcp, &stats);
 	if (!ret) {
 		stats.frozen_us = stats_now_us() - frozen_at;
 		ret = stats_dump_write(ctx->imgdir_fd, &stats);
 	}
+	if (!ret && !opts->leave_running)
+		ret = kill_task(&tree.tasks[0]);
 	if (ret) {
 		pr_err("dump of process %d failed: letting it run on\n", pid);
+		if (sk_tcp_dump_finish(&tcp, false))
+			pr_err("some TCP connections of process %d could not be handed back\n", pid);
 		return release_after_failure(&tree, pid, ret);
 	}
-	if (!opts->leave_running) {
-		ret = kill_task(&tree.tasks[0]);
-		if (ret)
-			return release_after_failure(&tree, pid, ret);
+	/* Killed: the sockets are closed in repair mode and the lock stays; left running: both undone. */
+	ret = sk_tcp_dump_finish(&tcp, !opts->leave_running);
+	if (ret && opts->leave_running) {
+		pr_err("process %d runs on, but some of its TCP connections may stay locked\n", pid);
+		return release_after_failure(&tree, pid, ret);
 	}
 	/* After the kill, the threads are gone and detaching them is a no-op (ESRCH, ignored). */
 	ret = release(&tree, pid);

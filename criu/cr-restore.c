@@ -31,6 +31,7 @@
 #include "restore-thread.h"
 #include "restore-threads.h"
 #include "restore-tty.h"
+#include "sk-inet.h"
 #include "stats.h"
 
 #include "inventory.pb-c.h"
@@ -83,8 +84,12 @@ static int write_pidfile(const struct criu_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-/* Steps 3 and 4 on the stopped, traced process; it runs on after this returns 0. */
-static int restore_stopped(const struct criu_ctx *ctx, const struct restore_image *ri, const struct restore_fds *fds,
+/*
+ * Steps 3 and 4 on the stopped, traced process; it runs on after this returns 0.
+ * Its TCP connections leave repair mode just before its threads run; the
+ * network lock is lifted once they do.
+ */
+static int restore_stopped(const struct criu_ctx *ctx, const struct restore_image *ri, struct restore_fds *fds,
 			   uint64_t syscall_ip, struct restore_stats *st)
 {
 	struct restore_ctl ctl;
@@ -103,6 +108,10 @@ static int restore_stopped(const struct criu_ctx *ctx, const struct restore_imag
 	if (ret)
 		return ret;
 	restore_task_limits(ri->pid, ri);
+	ret = sk_tcp_repair_off(&fds->tcp);
+	st->repair_off_us = fds->tcp.repair_off_us;
+	if (ret)
+		return ret;
 	ret = restore_threads_detach(ri);
 	if (ret)
 		return ret;
@@ -111,7 +120,28 @@ static int restore_stopped(const struct criu_ctx *ctx, const struct restore_imag
 		pr_perror("Can't detach from process %d", ri->pid);
 		return -errno;
 	}
-	st->threads_us = stats_now_us() - t1;
+	st->threads_us = stats_now_us() - t1 - st->repair_off_us;
+	/* The process runs: a failure to unlock is reported, the restore stands. */
+	if (sk_tcp_unlock(&fds->tcp))
+		pr_err("process %d runs, but its TCP connections stay locked: remove the lock by hand\n", ri->pid);
+	st->unlock_us = fds->tcp.unlock_us;
+	return 0;
+}
+
+/* Established TCP connections in the images need --tcp-established (or --tcp-close), as with CRIU. */
+static int check_tcp_opts(const struct criu_ctx *ctx, const struct restore_image *ri)
+{
+	const struct criu_opts *o = ctx->opts;
+
+	if (o->tcp_established || o->tcp_close)
+		return 0;
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk)) {
+			pr_err("the images hold established TCP connections (socket %u): restore them with "
+			       "--tcp-established, or with --tcp-close to get them back closed\n",
+			       ri->files[i]->isk->ino);
+			return -EOPNOTSUPP;
+		}
 	return 0;
 }
 
@@ -140,11 +170,17 @@ static int wait_restored(pid_t pid)
 
 static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri, struct restore_stats *st)
 {
-	struct restore_fds fds = { 0 };
+	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close };
 	uint64_t syscall_ip, start = stats_now_us(), t;
+	struct sk_tcp_cfg cfg;
 	int ret;
 
-	ret = restore_check_pid_free(ri->pid);
+	sk_tcp_cfg_init(&cfg, ctx->opts, ri->pid);
+	ret = check_tcp_opts(ctx, ri);
+	if (!ret && !fds.tcp_close)
+		ret = sk_tcp_load(&fds.tcp, ctx->imgdir_fd, ri, &cfg);
+	if (!ret)
+		ret = restore_check_pid_free(ri->pid);
 	for (size_t i = 0; !ret && i < ri->nr_threads; i++)
 		ret = restore_check_pid_free(ri->tids[i]);
 	if (!ret)
@@ -153,6 +189,9 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 		ret = restore_tty_open(ctx->imgdir_fd, ri, &fds);
 	t = stats_now_us();
 	st->files_us = t - start;
+	st->sockets_us = fds.sockets_us;
+	st->tcp_restore_us = fds.tcp.restore_us;
+	st->tcp_conns = fds.tcp.nr;
 	if (!ret)
 		ret = restore_fork(ri, &fds, &syscall_ip);
 	st->forking_us = stats_now_us() - t;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -131,6 +132,22 @@ static int run_command(const struct criu_ctx *ctx)
 	return -EINVAL;
 }
 
+/*
+ * A dump holds a copy of every socket of the process, a restore creates them
+ * all before the process exists: criu may open as many fds as the hard limit
+ * allows. (The restored process gets its own limits back.)
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			pr_warn("can't raise the fd limit to %llu: %m\n", (unsigned long long)rl.rlim_max);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct criu_opts opts;
@@ -152,6 +169,7 @@ int main(int argc, char **argv)
 		return fflush(stdout) ? 1 : 0;
 	}
 
+	raise_nofile();
 	ret = ctx_setup(&ctx, &opts);
 	if (!ret)
 		ret = run_command(&ctx);

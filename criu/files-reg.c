@@ -133,17 +133,23 @@ int files_reg_add_fd(struct files_reg *fr, const struct reg_fd_info *info, uint3
 	return 0;
 }
 
+void reg_fown_entry(const struct reg_fown *fown, FownEntry *e)
+{
+	fown_entry__init(e);
+	e->uid = fown->uid;
+	e->euid = fown->euid;
+	e->signum = fown->signum;
+	e->pid_type = fown->pid_type;
+	e->pid = fown->pid;
+}
+
 static int write_one(struct cr_img *img, const struct reg_file *f)
 {
 	FileEntry fe = FILE_ENTRY__INIT;
 	RegFileEntry reg = REG_FILE_ENTRY__INIT;
-	FownEntry fown = FOWN_ENTRY__INIT;
+	FownEntry fown;
 
-	fown.uid = f->fown.uid;
-	fown.euid = f->fown.euid;
-	fown.signum = f->fown.signum;
-	fown.pid_type = f->fown.pid_type;
-	fown.pid = f->fown.pid;
+	reg_fown_entry(&f->fown, &fown);
 	reg.id = f->id;
 	reg.flags = f->flags;
 	reg.pos = f->pos;

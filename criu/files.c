@@ -51,6 +51,8 @@ struct fds_collect {
 	const struct fds_collect_args *args;
 	struct files_dump *fdump;
 	int pidfd;
+	int fd_dir;	/* /proc/PID/fd */
+	int fdinfo_dir; /* /proc/PID/fdinfo */
 };
 
 static int sys_pidfd_open(pid_t pid)
@@ -108,20 +110,30 @@ static int list_fds(pid_t pid, int **fds, size_t *nr)
 	return 0;
 }
 
-/* Reads pos, flags and mnt_id of /proc/PID/fdinfo/N. */
-static int parse_fdinfo(pid_t pid, struct fd_probe *p)
+/*
+ * Reads pos, flags and mnt_id of /proc/PID/fdinfo/N: the first lines, which
+ * one read gets (kinds with long fdinfo, epoll's, read the rest themselves).
+ */
+static int parse_fdinfo(const struct fds_collect *c, struct fd_probe *p)
 {
 	bool has_pos = false, has_flags = false;
-	char name[64], *buf, *line, *save;
-	size_t len;
-	int ret;
+	char name[16], buf[4096], *line, *save;
+	ssize_t n;
+	int fd;
 
-	snprintf(name, sizeof(name), "fdinfo/%d", p->fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
+	snprintf(name, sizeof(name), "%d", p->fd);
+	fd = openat(c->fdinfo_dir, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open /proc/%d/fdinfo/%d", c->args->pid, p->fd);
+		return -errno;
 	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		pr_perror("Can't read /proc/%d/fdinfo/%d", c->args->pid, p->fd);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
 	p->mnt_id = -1;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		unsigned long long v;
@@ -134,46 +146,87 @@ static int parse_fdinfo(pid_t pid, struct fd_probe *p)
 		else if (sscanf(line, "mnt_id: %d", &m) == 1)
 			p->mnt_id = m;
 	}
-	free(buf);
 	if (!has_pos || !has_flags) {
-		pr_err("/proc/%d/%s lacks pos or flags\n", pid, name);
+		pr_err("/proc/%d/fdinfo/%d lacks pos or flags\n", c->args->pid, p->fd);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /* Fills the link, stat and fdinfo of fd @p->fd; -ENOENT if it was closed meanwhile (it can't be: frozen). */
-static int probe_fd(pid_t pid, struct fd_probe *p)
+static int probe_fd(const struct fds_collect *c, struct fd_probe *p)
 {
-	char path[64];
+	unsigned long ino;
+	char name[16];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, p->fd);
-	n = readlink(path, p->link, sizeof(p->link) - 1);
+	snprintf(name, sizeof(name), "%d", p->fd);
+	n = readlinkat(c->fd_dir, name, p->link, sizeof(p->link) - 1);
 	if (n < 0) {
-		pr_perror("Can't read the link %s", path);
+		pr_perror("Can't read the link /proc/%d/fd/%d", c->args->pid, p->fd);
 		return -errno;
 	}
 	p->link[n] = '\0';
-	if (stat(path, &p->st) < 0) {
-		pr_perror("Can't stat %s (%s)", path, p->link);
+	/* A socket's link names its inode, all stat would add (sockets are told apart by inode alone). */
+	if (sscanf(p->link, "socket:[%lu]", &ino) == 1) {
+		memset(&p->st, 0, sizeof(p->st));
+		p->st.st_mode = S_IFSOCK | 0777;
+		p->st.st_ino = (ino_t)ino;
+		return parse_fdinfo(c, p);
+	}
+	if (fstatat(c->fd_dir, name, &p->st, 0) < 0) {
+		pr_perror("Can't stat /proc/%d/fd/%d (%s)", c->args->pid, p->fd, p->link);
 		return -errno;
 	}
-	return parse_fdinfo(pid, p);
+	return parse_fdinfo(c, p);
 }
 
-/* The earlier fd sharing @p's open file description, or NULL. */
+static size_t file_hash(dev_t dev, ino_t ino, size_t mask)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
+
+	return (size_t)(h >> 32) & mask;
+}
+
+static int fd_index_init(struct fd_table *t, size_t nr)
+{
+	size_t slots = 16;
+
+	while (slots < 2 * nr)
+		slots *= 2;
+	t->heads = calloc(slots, sizeof(*t->heads));
+	t->next = calloc(nr ? nr : 1, sizeof(*t->next));
+	if (!t->heads || !t->next)
+		return -ENOMEM;
+	t->mask = slots - 1;
+	return 0;
+}
+
+/* Indexes the fd just appended to @t. */
+static void fd_index_add(struct fd_table *t)
+{
+	size_t i = t->nr - 1, h = file_hash(t->fds[i].dev, t->fds[i].ino, t->mask);
+
+	t->next[i] = t->heads[h];
+	t->heads[h] = (uint32_t)i + 1;
+}
+
+/*
+ * The earlier fd sharing @p's open file description, or NULL. Only fds on the
+ * same file can; kcmp tells whether they share the description (a socket's
+ * inode has exactly one).
+ */
 static const struct fd_entry *find_shared(const struct fds_collect *c, const struct fd_probe *p)
 {
 	const struct fd_table *t = &c->fdump->fds;
 	pid_t pid = c->args->pid;
 
-	for (size_t i = 0; i < t->nr; i++) {
-		const struct fd_entry *e = &t->fds[i];
+	for (uint32_t i = t->heads[file_hash(p->st.st_dev, p->st.st_ino, t->mask)]; i; i = t->next[i - 1]) {
+		const struct fd_entry *e = &t->fds[i - 1];
 
 		if (e->dev != p->st.st_dev || e->ino != p->st.st_ino)
 			continue;
-		if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, e->fd, p->fd) == 0)
+		if (S_ISSOCK(p->st.st_mode) || syscall(SYS_kcmp, pid, pid, KCMP_FILE, e->fd, p->fd) == 0)
 			return e;
 	}
 	return NULL;
@@ -226,7 +279,7 @@ static const char *unsupported_kind(const struct fd_probe *p)
 	if (S_ISFIFO(m))
 		return strncmp(p->link, "pipe:", 5) ? "a FIFO" : "a pipe";
 	if (S_ISSOCK(m))
-		return "a socket";
+		return "a socket of an unsupported kind";
 	if (!strncmp(p->link, "anon_inode:", 11))
 		return "an anonymous inode file (eventfd, epoll, timerfd, signalfd, ...)";
 	if (!strncmp(p->link, "/memfd:", 7))
@@ -339,6 +392,47 @@ static int add_tty(struct fds_collect *c, const struct fd_probe *p, uint32_t *id
 	return tty_add_fd(&c->fdump->ttys, &c->fdump->reg, &info, id);
 }
 
+/* A socket: an inet one is recorded by sk-inet.c (which may keep criu's copy), others refused. */
+static int add_socket(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
+{
+	struct reg_fown fown;
+	struct inet_sk_fd f = {
+		.pid = c->args->pid, .fd = p->fd, .dup_fd = p->dup_fd, .ino = (uint32_t)p->st.st_ino,
+		.flags = p->flags & ~O_CLOEXEC, .fown = &fown,
+	};
+	const char *kind = NULL;
+	int ret;
+
+	ret = inet_sk_probe(p->dup_fd, &kind);
+	if (ret < 0) {
+		pr_err("can't tell the family of socket fd %d of process %d: %s\n", p->fd, c->args->pid,
+		       strerror(-ret));
+		return ret;
+	}
+	if (!ret) {
+		pr_err("fd %d of process %d is %s (%s): not supported yet\n", p->fd, c->args->pid, kind, p->link);
+		return -EOPNOTSUPP;
+	}
+	ret = read_fown(c, p, &fown);
+	if (ret)
+		return ret;
+	*id = files_reg_new_id(&c->fdump->reg);
+	ret = inet_sk_add(&c->fdump->inet, &c->args->sockets, &f, *id);
+	p->dup_fd = f.dup_fd; /* -1 when the socket kept it */
+	return ret;
+}
+
+static int add_epoll(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
+{
+	struct reg_fown fown;
+	int ret = read_fown(c, p, &fown);
+
+	if (ret)
+		return ret;
+	*id = files_reg_new_id(&c->fdump->reg);
+	return epoll_add(&c->fdump->epoll, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
+}
+
 /*
  * Records the description of a new (unshared) fd by its kind; sets *@type and *@id.
  * An O_PATH fd only names a file (no I/O, no owner; pidfd_getfd() refuses it):
@@ -348,12 +442,18 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 {
 	mode_t m = p->st.st_mode;
 	bool opath = p->flags & O_PATH;
-	bool reg = S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
-		   (opath && p->link[0] == '/');
+	bool epoll = !opath && epoll_is_link(p->link);
+	bool reg = !epoll && (S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
+			      (opath && p->link[0] == '/'));
 	bool tty = !reg && S_ISCHR(m) && tty_is_terminal(&p->st);
+	bool sock = S_ISSOCK(m) && !opath;
 	int ret;
 
-	if (!reg && !tty)
+	if (epoll) {
+		*type = FD_TYPES__EVENTPOLL;
+		return add_epoll(c, p, id);
+	}
+	if (!reg && !tty && !sock)
 		return refuse(c, p);
 	if (opath) {
 		*type = FD_TYPES__REG;
@@ -364,9 +464,15 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 		pr_perror("Can't take a copy of fd %d of process %d", p->fd, c->args->pid);
 		return -errno;
 	}
-	*type = reg ? FD_TYPES__REG : FD_TYPES__TTY;
-	ret = reg ? add_reg(c, p, id) : add_tty(c, p, id);
-	close(p->dup_fd);
+	if (sock) {
+		*type = FD_TYPES__INETSK;
+		ret = add_socket(c, p, id);
+	} else {
+		*type = reg ? FD_TYPES__REG : FD_TYPES__TTY;
+		ret = reg ? add_reg(c, p, id) : add_tty(c, p, id);
+	}
+	if (p->dup_fd >= 0)
+		close(p->dup_fd);
 	p->dup_fd = -1;
 	return ret;
 }
@@ -379,7 +485,7 @@ static int collect_one(struct fds_collect *c, int fd)
 	struct fd_entry e = { .fd = fd };
 	int ret;
 
-	ret = probe_fd(c->args->pid, &p);
+	ret = probe_fd(c, &p);
 	if (ret)
 		return ret;
 	e.fd_flags = (p.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
@@ -398,12 +504,30 @@ static int collect_one(struct fds_collect *c, int fd)
 			 e.id);
 	}
 	t->fds[t->nr++] = e;
+	fd_index_add(t);
 	return 0;
+}
+
+static int cmp_fd_entry(const void *key, const void *elem)
+{
+	int fd = *(const int *)key, x = ((const struct fd_entry *)elem)->fd;
+
+	return (fd > x) - (fd < x);
+}
+
+/* The inode of the file at fd @fd of the dumped process (table @arg), 0 if none. */
+static uint64_t fd_ino(void *arg, int fd)
+{
+	const struct fd_table *t = arg;
+	const struct fd_entry *e = t->nr ? bsearch(&fd, t->fds, t->nr, sizeof(*t->fds), cmp_fd_entry) : NULL;
+
+	return e ? (uint64_t)e->ino : 0;
 }
 
 int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *args)
 {
-	struct fds_collect c = { .args = args, .fdump = fdump, .pidfd = -1 };
+	struct fds_collect c = { .args = args, .fdump = fdump, .pidfd = -1, .fd_dir = -1, .fdinfo_dir = -1 };
+	char path[64];
 	size_t nr = 0;
 	int *fds = NULL;
 	int ret;
@@ -412,7 +536,7 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 	if (ret)
 		return ret;
 	fdump->fds.fds = calloc(nr ? nr : 1, sizeof(*fdump->fds.fds));
-	if (!fdump->fds.fds) {
+	if (!fdump->fds.fds || fd_index_init(&fdump->fds, nr)) {
 		ret = -ENOMEM;
 		goto out_free_fds;
 	}
@@ -422,10 +546,26 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 		ret = -errno;
 		goto out_free_fds;
 	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", args->pid);
+	c.fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", args->pid);
+	c.fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.fd_dir < 0 || c.fdinfo_dir < 0) {
+		pr_perror("Can't open /proc/%d/fd or fdinfo", args->pid);
+		ret = -errno;
+		goto out_close_dirs;
+	}
 	for (size_t i = 0; !ret && i < nr; i++)
 		ret = collect_one(&c, fds[i]);
 	if (!ret)
+		ret = epoll_check_targets(&fdump->epoll, args->pid, fd_ino, &fdump->fds);
+	if (!ret)
 		pr_info("%zu fd(s) of process %d collected\n", nr, args->pid);
+out_close_dirs:
+	if (c.fd_dir >= 0)
+		close(c.fd_dir);
+	if (c.fdinfo_dir >= 0)
+		close(c.fdinfo_dir);
 	close(c.pidfd);
 out_free_fds:
 	free(fds);
@@ -464,6 +604,10 @@ static int write_files(const struct files_dump *fdump, int dirfd)
 	ret = files_reg_write_entries(&fdump->reg, img);
 	if (!ret)
 		ret = tty_write_files(&fdump->ttys, img);
+	if (!ret)
+		ret = inet_sk_write_files(&fdump->inet, img);
+	if (!ret)
+		ret = epoll_write_files(&fdump->epoll, img);
 	cret = img_close(img);
 	return ret ?: cret;
 }
@@ -485,6 +629,10 @@ void files_dump_free(struct files_dump *fdump)
 {
 	files_reg_free(&fdump->reg);
 	tty_table_free(&fdump->ttys);
+	inet_sk_dump_free(&fdump->inet);
+	epoll_dump_free(&fdump->epoll);
 	free(fdump->fds.fds);
+	free(fdump->fds.heads);
+	free(fdump->fds.next);
 	memset(fdump, 0, sizeof(*fdump));
 }

@@ -141,6 +141,31 @@ static int lock_name(const struct netlock_opts *o, char name[LOCK_NAME_SIZE])
 	return 0;
 }
 
+/*
+ * An AF_INET6 socket talking to an IPv4 peer has IPv4-mapped addresses (::ffff:a.b.c.d) at both
+ * ends, but its packets travel as IPv4: such a tuple is locked in the IPv4 set and rules.
+ */
+static bool tuple_v4mapped(const struct netlock_tuple *t)
+{
+	return t->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&t->src.v6) && IN6_IS_ADDR_V4MAPPED(&t->dst.v6);
+}
+
+/* The family of the packets of a tuple's connection. */
+static int tuple_family(const struct netlock_tuple *t)
+{
+	return tuple_v4mapped(t) ? AF_INET : t->family;
+}
+
+/* A tuple's local (@local) or peer address, as its packets carry it: 4 or 16 bytes. */
+static const void *tuple_addr(const struct netlock_tuple *t, bool local)
+{
+	const struct in6_addr *a6 = local ? &t->src.v6 : &t->dst.v6;
+
+	if (tuple_v4mapped(t))
+		return &a6->s6_addr[12];
+	return local ? (const void *)&t->src : (const void *)&t->dst;
+}
+
 static int check_tuples(const struct netlock_opts *o, const struct netlock_tuple *t, size_t n, size_t *n6)
 {
 	size_t i;
@@ -157,7 +182,13 @@ static int check_tuples(const struct netlock_opts *o, const struct netlock_tuple
 			lk_err(o, "tuple %zu: port 0 (%u -> %u)", i, t[i].sport, t[i].dport);
 			return -EINVAL;
 		}
-		if (t[i].family == AF_INET6)
+		/* a v4-mapped address only ever talks to another one */
+		if (t[i].family == AF_INET6 && !tuple_v4mapped(&t[i]) &&
+		    (IN6_IS_ADDR_V4MAPPED(&t[i].src.v6) || IN6_IS_ADDR_V4MAPPED(&t[i].dst.v6))) {
+			lk_err(o, "tuple %zu: an IPv4-mapped address with a plain IPv6 one", i);
+			return -EINVAL;
+		}
+		if (tuple_family(&t[i]) == AF_INET6)
 			(*n6)++;
 	}
 	return 0;
@@ -319,13 +350,14 @@ out_free_set:
 
 static void conns_key(const struct netlock_tuple *t, uint8_t *key)
 {
-	size_t alen = t->family == AF_INET ? 4 : 16;
+	int family = tuple_family(t);
+	size_t alen = family == AF_INET ? 4 : 16;
 	uint16_t sport = htons(t->sport), dport = htons(t->dport);
 
-	memset(key, 0, conns_key_len(t->family));
-	memcpy(key, &t->src, alen);
+	memset(key, 0, conns_key_len(family));
+	memcpy(key, tuple_addr(t, true), alen);
 	memcpy(key + alen, &sport, sizeof(sport));
-	memcpy(key + alen + 4, &t->dst, alen);
+	memcpy(key + alen + 4, tuple_addr(t, false), alen);
 	memcpy(key + 2 * alen + 4, &dport, sizeof(dport));
 }
 
@@ -346,7 +378,7 @@ static int put_elems(struct nft_batch *b, const char *table, const char *set, ui
 	for (i = 0; i < n; i++) {
 		struct nlattr *elem, *data;
 
-		if (t[i].family != family)
+		if (tuple_family(&t[i]) != family)
 			continue;
 		if (!nlh) {
 			nlh = batch_msg(b, NFT_MSG_NEWSETELEM, flags, NFT_ELEMS_MSG_BYTES + 1024);
@@ -1224,10 +1256,10 @@ static int ipt_put_conns(struct strbuf *sb, const struct ipt_family *f, const ch
 	int ret = 0;
 
 	for (i = 0; !ret && i < n; i++) {
-		if (t[i].family != f->af)
+		if (tuple_family(&t[i]) != f->af)
 			continue;
-		if (!inet_ntop(f->af, &t[i].src, local, sizeof(local)) ||
-		    !inet_ntop(f->af, &t[i].dst, peer, sizeof(peer)))
+		if (!inet_ntop(f->af, tuple_addr(&t[i], true), local, sizeof(local)) ||
+		    !inet_ntop(f->af, tuple_addr(&t[i], false), peer, sizeof(peer)))
 			return -EINVAL;
 		ret = sb_printf(sb,
 				"-A %s -p tcp -s %s%s -d %s%s --sport %u --dport %u -j DROP\n"

@@ -124,6 +124,19 @@ static int opt_network_lock(struct criu_opts *opts, const char *arg)
 	return 0;
 }
 
+static int opt_tcp_images(struct criu_opts *opts, const char *arg)
+{
+	if (!strcmp(arg, "packed"))
+		opts->tcp_images_criu = false;
+	else if (!strcmp(arg, "criu"))
+		opts->tcp_images_criu = true;
+	else {
+		pr_err("--tcp-images: unknown format '%s' (packed or criu)\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int opt_timeout(struct criu_opts *opts, const char *arg)
 {
 	unsigned long timeout;
@@ -225,6 +238,7 @@ static const struct opt_desc opt_table[] = {
 	BOOL("tcp-close", 0, tcp_close),
 	BOOL("skip-in-flight", 0, skip_in_flight),
 	HANDLER("network-lock", 0, required_argument, opt_network_lock),
+	HANDLER("tcp-images", 0, required_argument, opt_tcp_images),
 	HANDLER("timeout", 0, required_argument, opt_timeout),
 	HANDLER("pre-dump-mode", 0, required_argument, opt_pre_dump_mode),
 	HANDLER("no-default-config", 0, no_argument, opt_no_default_config),

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "eventpoll.h"
 #include "image.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
@@ -21,10 +22,9 @@
 
 static const FileEntry *find_file(const struct restore_image *ri, uint32_t id)
 {
-	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->id == id)
-			return ri->files[i];
-	return NULL;
+	ssize_t i = restore_images_file_idx(ri, id);
+
+	return i < 0 ? NULL : ri->files[i];
 }
 
 static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id)
@@ -53,18 +53,14 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 		pr_err("%s: fd %u with flags %#x is out of range\n", name, fe->fd, fe->flags);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < ri->nr_fdinfo; i++)
-		if (ri->fdinfo[i]->fd == fe->fd) {
-			pr_err("%s: fd %u appears twice\n", name, fe->fd);
-			return -EINVAL;
-		}
 	if (!f || f->type != fe->type) {
 		pr_err("%s: fd %u refers to file %u of type %d, which files.img doesn't have\n", name, fe->fd, fe->id,
 		       fe->type);
 		return -EINVAL;
 	}
 	/* Terminals: restore-tty.c, which refuses them without --shell-job. */
-	if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__TTY) {
+	if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__TTY && fe->type != FD_TYPES__INETSK &&
+	    fe->type != FD_TYPES__EVENTPOLL) {
 		pr_err("%s: fd %u is of type %d (%s): restoring it is not supported yet\n", name, fe->fd, fe->type,
 		       fe->type == FD_TYPES__TTY ? "a terminal" : "not a regular file");
 		return -EOPNOTSUPP;
@@ -72,18 +68,46 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 	return 0;
 }
 
-static int add_fd(struct restore_image *ri, FdinfoEntry *fe, const char *name)
+static int add_fd(struct restore_image *ri, FdinfoEntry *fe, const char *name, size_t *cap)
 {
 	FdinfoEntry **fds;
 	int ret = check_fd(ri, fe, name);
 
 	if (ret)
 		return ret;
-	fds = realloc(ri->fdinfo, (ri->nr_fdinfo + 1) * sizeof(*fds));
-	if (!fds)
-		return -ENOMEM;
-	ri->fdinfo = fds;
+	if (ri->nr_fdinfo == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		fds = realloc(ri->fdinfo, *cap * sizeof(*fds));
+		if (!fds)
+			return -ENOMEM;
+		ri->fdinfo = fds;
+	}
 	ri->fdinfo[ri->nr_fdinfo++] = fe;
+	return 0;
+}
+
+static int cmp_fd(const void *a, const void *b)
+{
+	uint32_t x = (*(const FdinfoEntry *const *)a)->fd, y = (*(const FdinfoEntry *const *)b)->fd;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts the fds by number, refuses one given twice and counts the fds of each file. */
+static int index_fds(struct restore_image *ri, const char *name)
+{
+	if (ri->nr_fdinfo)
+		qsort(ri->fdinfo, ri->nr_fdinfo, sizeof(*ri->fdinfo), cmp_fd);
+	for (size_t i = 1; i < ri->nr_fdinfo; i++)
+		if (ri->fdinfo[i]->fd == ri->fdinfo[i - 1]->fd) {
+			pr_err("%s: fd %u appears twice\n", name, ri->fdinfo[i]->fd);
+			return -EINVAL;
+		}
+	ri->file_fds = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*ri->file_fds));
+	if (!ri->file_fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < ri->nr_fdinfo; i++)
+		ri->file_fds[restore_images_file_idx(ri, ri->fdinfo[i]->id)]++;
 	return 0;
 }
 
@@ -91,6 +115,7 @@ int restore_images_load_fds(int dirfd, struct restore_image *ri)
 {
 	struct cr_img *img;
 	uint32_t files_id;
+	size_t cap = 0;
 	int ret;
 
 	ret = restore_ghosts_load(dirfd, ri);
@@ -101,7 +126,7 @@ int restore_images_load_fds(int dirfd, struct restore_image *ri)
 	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_FDINFO, files_id);
 	if (ret == -ENOENT) {
 		pr_info("no fdinfo-%u.img: the process gets /dev/null as stdin, stdout and stderr\n", files_id);
-		return 0;
+		return index_fds(ri, "fdinfo");
 	}
 	if (ret)
 		return ret;
@@ -112,32 +137,28 @@ int restore_images_load_fds(int dirfd, struct restore_image *ri)
 		ret = img_read_entry(img, &msg);
 		if (ret || !msg)
 			break;
-		ret = add_fd(ri, msg, img_name(img));
+		ret = add_fd(ri, msg, img_name(img), &cap);
 		if (ret) {
 			img_free_entry(msg);
 			break;
 		}
 	}
+	if (!ret)
+		ret = index_fds(ri, img_name(img));
 	img_close(img);
 	return ret;
 }
 
 int restore_files_is_fd(const struct restore_image *ri, uint32_t id)
 {
-	for (size_t i = 0; i < ri->nr_fdinfo; i++)
-		if (ri->fdinfo[i]->id == id)
-			return 1;
-	return 0;
+	ssize_t i = restore_images_file_idx(ri, id);
+
+	return i >= 0 && ri->file_fds && ri->file_fds[i];
 }
 
 int restore_files_max_fd(const struct restore_image *ri)
 {
-	int max = -1;
-
-	for (size_t i = 0; i < ri->nr_fdinfo; i++)
-		if ((int)ri->fdinfo[i]->fd > max)
-			max = (int)ri->fdinfo[i]->fd;
-	return max;
+	return ri->nr_fdinfo ? (int)ri->fdinfo[ri->nr_fdinfo - 1]->fd : -1;
 }
 
 static int install_devnull(void)
@@ -164,10 +185,19 @@ int restore_files_install(const struct restore_image *ri, const struct restore_f
 
 		if (src < 0)
 			return -EBADF;
+		if (src == (int)fe->fd) {
+			/* Settled by criu at its number (a socket, an epoll), with O_CLOEXEC. */
+			if (fcntl(src, F_SETFD, fe->flags & FD_CLOEXEC) < 0)
+				return -errno;
+			continue;
+		}
 		if (dup2(src, (int)fe->fd) < 0)
 			return -errno;
 		if ((fe->flags & FD_CLOEXEC) && fcntl((int)fe->fd, F_SETFD, FD_CLOEXEC) < 0)
 			return -errno;
+		/* Its last fd in place: a source the memory restore won't need goes (fd tables stay small). */
+		if (fds->close_after[i] && src >= fds->min_fd)
+			close(src);
 	}
-	return 0;
+	return epoll_install(ri);
 }

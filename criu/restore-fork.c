@@ -17,11 +17,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eventpoll.h"
 #include "inject.h"
 #include "regs.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
 #include "restore-fork.h"
+#include "sk-inet.h"
+#include "stats.h"
 #include "vma.h"
 
 #define LOG_PREFIX "restore: "
@@ -97,6 +100,165 @@ static int open_file(const struct restore_image *ri, const struct restore_ghost_
 	return moved < 0 ? -errno : moved;
 }
 
+/* Sockets and epolls are made by criu itself: settled at their fd numbers (see settle_fds()). */
+static bool made_here(const FileEntry *fe)
+{
+	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL;
+}
+
+/* The lowest dumped fd of every file, -1 for none: where settle_fds() puts its source. */
+static int *first_fds(const struct restore_image *ri)
+{
+	int *first = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*first));
+
+	if (!first)
+		return NULL;
+	for (size_t i = 0; i < ri->nr_files; i++)
+		first[i] = -1;
+	for (size_t i = 0; i < ri->nr_fdinfo; i++) {
+		ssize_t f = restore_images_file_idx(ri, ri->fdinfo[i]->id);
+
+		if (f >= 0 && first[f] < 0)
+			first[f] = (int)ri->fdinfo[i]->fd;
+	}
+	return first;
+}
+
+struct settle {
+	struct restore_fds *fds;
+	const int *target; /* per file */
+	int *owner;	   /* per fd number below min_fd: the file whose source sits there, or -1 */
+};
+
+static int move_fd(struct settle *st, size_t file, int to)
+{
+	int from = st->fds->fds[file], fd;
+
+	fd = to < st->fds->min_fd ? dup3(from, to, O_CLOEXEC) : fcntl(from, F_DUPFD_CLOEXEC, to);
+	if (fd < 0) {
+		pr_perror("Can't move fd %d to %d", from, to);
+		return -errno;
+	}
+	close(from);
+	if (from < st->fds->min_fd)
+		st->owner[from] = -1;
+	if (fd < st->fds->min_fd)
+		st->owner[fd] = (int)file;
+	st->fds->fds[file] = fd;
+	return 0;
+}
+
+/*
+ * Puts the source of @file at its own fd number, moving aside (above min_fd)
+ * the source of another file found there and then settling that one, and so
+ * on along the chain. A number criu itself holds leaves the source above
+ * min_fd, for the child to dup2().
+ */
+static int settle_one(struct settle *st, size_t file)
+{
+	int ret = 0;
+
+	while (!ret) {
+		int t = st->target[file], other;
+
+		if (t < 0 || st->fds->fds[file] == t)
+			return 0;
+		other = st->owner[t];
+		if (other >= 0) {
+			ret = move_fd(st, (size_t)other, st->fds->min_fd);
+			ret = ret ?: move_fd(st, file, t);
+			file = (size_t)other;
+			continue;
+		}
+		if (fcntl(t, F_GETFD) >= 0) /* one of criu's own */
+			return st->fds->fds[file] >= st->fds->min_fd ? 0 : move_fd(st, file, st->fds->min_fd);
+		return move_fd(st, file, t);
+	}
+	return ret;
+}
+
+/*
+ * Sockets and epolls are created where the kernel puts them. The process may
+ * have as many as criu can open (RLIMIT_NOFILE), so their sources can't all
+ * wait above the dumped fd numbers: each goes to its own fd number, where the
+ * child finds it in place.
+ */
+static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
+{
+	struct settle st = { .fds = fds };
+	int *target, ret = 0;
+
+	target = first_fds(ri);
+	st.owner = malloc((size_t)fds->min_fd * sizeof(*st.owner));
+	if (!target || !st.owner) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	st.target = target;
+	for (int n = 0; n < fds->min_fd; n++)
+		st.owner[n] = -1;
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (fds->fds[i] >= 0 && fds->fds[i] < fds->min_fd)
+			st.owner[fds->fds[i]] = (int)i;
+	for (size_t i = 0; !ret && i < ri->nr_files; i++)
+		if (fds->fds[i] >= 0 && made_here(ri->files[i]))
+			ret = settle_one(&st, i);
+out_free:
+	free(st.owner);
+	free(target);
+	return ret;
+}
+
+static int open_sockets(const struct restore_image *ri, struct restore_fds *fds)
+{
+	uint64_t start = stats_now_us();
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
+		const FileEntry *fe = ri->files[i];
+
+		if (!made_here(fe) || !ri->file_fds[i])
+			continue;
+		if (fe->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
+			continue;
+		fds->fds[i] = fe->type == FD_TYPES__EVENTPOLL ? epoll_open(fe) : inet_sk_open(fe->isk, fds->tcp_close);
+		if (fds->fds[i] < 0) {
+			ret = fds->fds[i];
+			fds->fds[i] = -1;
+		}
+	}
+	/* Listeners first: they bind their ports before the connections take them in repair mode. */
+	if (!ret && !fds->tcp_close)
+		ret = sk_tcp_restore(&fds->tcp, ri, fds->fds);
+	if (!ret)
+		ret = settle_fds(ri, fds);
+	sk_tcp_set_fds(&fds->tcp, fds->fds);
+	fds->sockets_us = stats_now_us() - start;
+	return ret;
+}
+
+/* Which sources the child closes as soon as their last fd is in place: all but those mapped or exe. */
+static int plan_close(const struct restore_image *ri, struct restore_fds *fds)
+{
+	uint32_t *left = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*left));
+
+	fds->close_after = calloc(ri->nr_fdinfo ? ri->nr_fdinfo : 1, 1);
+	if (!left || !fds->close_after) {
+		free(left);
+		return -ENOMEM;
+	}
+	memcpy(left, ri->file_fds, ri->nr_files * sizeof(*left));
+	for (size_t i = 0; i < ri->nr_fdinfo; i++) {
+		uint32_t id = ri->fdinfo[i]->id;
+		ssize_t f = restore_images_file_idx(ri, id);
+
+		if (f >= 0 && !--left[f] && !is_mapped(ri, id) && id != ri->mm->exe_file_id)
+			fds->close_after[i] = 1;
+	}
+	free(left);
+	return 0;
+}
+
 int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 {
 	struct restore_ghost_files ghosts = { 0 };
@@ -104,12 +266,16 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 
 	if (min_fd < 3)
 		min_fd = 3;
+	fds->min_fd = min_fd;
 	fds->nr = ri->nr_files;
 	fds->fds = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*fds->fds));
 	if (!fds->fds)
 		return -ENOMEM;
 	for (size_t i = 0; i < ri->nr_files; i++)
 		fds->fds[i] = -1;
+	ret = plan_close(ri, fds);
+	if (ret)
+		return ret;
 	ret = restore_ghosts_create(ri, &ghosts);
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		/* Terminals are opened by restore_tty_open(). */
@@ -122,6 +288,8 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 		}
 	}
 	restore_ghosts_remove(&ghosts);
+	if (!ret)
+		ret = open_sockets(ri, fds);
 	return ret;
 }
 
@@ -131,16 +299,18 @@ void restore_fds_close(struct restore_fds *fds)
 		if (fds->fds[i] >= 0)
 			close(fds->fds[i]);
 	free(fds->fds);
+	free(fds->close_after);
+	sk_tcp_restore_free(&fds->tcp);
 	fds->fds = NULL;
+	fds->close_after = NULL;
 	fds->nr = 0;
 }
 
 int restore_fds_get(const struct restore_fds *fds, const struct restore_image *ri, uint32_t id)
 {
-	for (size_t i = 0; i < ri->nr_files && i < fds->nr; i++)
-		if (ri->files[i]->id == id)
-			return fds->fds[i];
-	return -1;
+	ssize_t i = restore_images_file_idx(ri, id);
+
+	return i < 0 || (size_t)i >= fds->nr ? -1 : fds->fds[i];
 }
 
 int restore_check_pid_free(pid_t pid)

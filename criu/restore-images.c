@@ -11,11 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eventpoll.h"
 #include "image.h"
 #include "mem.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
 #include "restore-images.h"
+#include "sk-inet.h"
 #include "restore-shmem.h"
 #include "restore-thread.h"
 #include "vma.h"
@@ -265,33 +267,63 @@ static int load_fs(int dirfd, struct restore_image *ri)
 	return 0;
 }
 
-static int add_file(struct restore_image *ri, FileEntry *fe, const char *name)
+static int add_file(struct restore_image *ri, FileEntry *fe, const char *name, size_t *cap)
 {
 	FileEntry **files;
+	int ret;
 
 	if (fe->type == FD_TYPES__REG &&
 	    (!fe->reg || fe->reg->id != fe->id || !fe->reg->name || fe->reg->name[0] != '/')) {
 		pr_err("%s: entry %zu (id %u): a regular file without an absolute path\n", name, ri->nr_files, fe->id);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->id == fe->id) {
-			pr_err("%s: file id %u appears twice\n", name, fe->id);
-			return -EINVAL;
-		}
+	if (fe->type == FD_TYPES__INETSK) {
+		ret = inet_sk_check_entry(fe, name);
+		if (ret)
+			return ret;
+	}
+	if (fe->type == FD_TYPES__EVENTPOLL) {
+		ret = epoll_check_entry(fe, name);
+		if (ret)
+			return ret;
+	}
 	if (ri->nr_files >= MAX_FILES)
 		return -E2BIG;
-	files = realloc(ri->files, (ri->nr_files + 1) * sizeof(*files));
-	if (!files)
-		return -ENOMEM;
-	ri->files = files;
+	if (ri->nr_files == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		files = realloc(ri->files, *cap * sizeof(*files));
+		if (!files)
+			return -ENOMEM;
+		ri->files = files;
+	}
 	ri->files[ri->nr_files++] = fe;
+	return 0;
+}
+
+static int cmp_file_id(const void *a, const void *b)
+{
+	uint32_t x = (*(const FileEntry *const *)a)->id, y = (*(const FileEntry *const *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts the files by id, for restore_images_file_idx(), and refuses an id given twice. */
+static int index_files(struct restore_image *ri, const char *name)
+{
+	if (ri->nr_files)
+		qsort(ri->files, ri->nr_files, sizeof(*ri->files), cmp_file_id);
+	for (size_t i = 1; i < ri->nr_files; i++)
+		if (ri->files[i]->id == ri->files[i - 1]->id) {
+			pr_err("%s: file id %u appears twice\n", name, ri->files[i]->id);
+			return -EINVAL;
+		}
 	return 0;
 }
 
 static int load_files(int dirfd, struct restore_image *ri)
 {
 	struct cr_img *img;
+	size_t cap = 0;
 	int ret;
 
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_FILES);
@@ -303,12 +335,14 @@ static int load_files(int dirfd, struct restore_image *ri)
 		ret = img_read_entry(img, &msg);
 		if (ret || !msg)
 			break;
-		ret = add_file(ri, msg, img_name(img));
+		ret = add_file(ri, msg, img_name(img), &cap);
 		if (ret) {
 			img_free_entry(msg);
 			break;
 		}
 	}
+	if (!ret)
+		ret = index_files(ri, img_name(img));
 	img_close(img);
 	return ret;
 }
@@ -434,6 +468,8 @@ int restore_images_load(int dirfd, struct restore_image *ri)
 	if (!ret)
 		ret = restore_images_load_fds(dirfd, ri);
 	if (!ret)
+		ret = epoll_check_restore(ri);
+	if (!ret)
 		ret = load_fs(dirfd, ri);
 	if (!ret)
 		ret = load_mm(dirfd, ri);
@@ -444,12 +480,30 @@ int restore_images_load(int dirfd, struct restore_image *ri)
 	return ret;
 }
 
+ssize_t restore_images_file_idx(const struct restore_image *ri, uint32_t id)
+{
+	size_t lo = 0, hi = ri->nr_files;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ri->files[mid]->id == id)
+			return (ssize_t)mid;
+		if (ri->files[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 const RegFileEntry *restore_images_file(const struct restore_image *ri, uint32_t id)
 {
-	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->id == id)
-			return ri->files[i]->type == FD_TYPES__REG ? ri->files[i]->reg : NULL;
-	return NULL;
+	ssize_t i = restore_images_file_idx(ri, id);
+
+	if (i < 0)
+		return NULL;
+	return ri->files[i]->type == FD_TYPES__REG ? ri->files[i]->reg : NULL;
 }
 
 void restore_images_free(struct restore_image *ri)
@@ -465,6 +519,7 @@ void restore_images_free(struct restore_image *ri)
 	for (size_t i = 0; i < ri->nr_files; i++)
 		img_free_entry(ri->files[i]);
 	free(ri->files);
+	free(ri->file_fds);
 	img_free_entry(ri->fs);
 	img_free_entry(ri->mm);
 	for (size_t i = 0; ri->thread_cores && i < ri->nr_threads; i++)

@@ -441,18 +441,14 @@ static int set_mm(struct restore_ctl *ctl, const struct restore_image *ri, const
 	return 0;
 }
 
+/* Every fd criu opened for the process lies at fds->min_fd or above, where no dumped fd does: one close_range. */
 static int close_files(struct restore_ctl *ctl, const struct restore_fds *fds)
 {
-	for (size_t i = 0; i < fds->nr; i++) {
-		long ret;
+	long ret = restore_ctl_syscall(ctl, SYS_close_range, 3, (uint64_t)fds->min_fd, (uint64_t)~0u, 0);
 
-		if (fds->fds[i] < 0)
-			continue;
-		ret = restore_ctl_syscall(ctl, SYS_close, 1, (uint64_t)fds->fds[i]);
-		if (ret < 0) {
-			pr_err("can't close fd %d in process %d: %s\n", fds->fds[i], ctl->pid, strerror((int)-ret));
-			return (int)ret;
-		}
+	if (ret < 0) {
+		pr_err("can't close fds %d and above in process %d: %s\n", fds->min_fd, ctl->pid, strerror((int)-ret));
+		return (int)ret;
 	}
 	return 0;
 }

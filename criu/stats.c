@@ -31,6 +31,11 @@ void stats_dump_display(const struct dump_stats *st)
 	pr_msg("Dump statistics:\n");
 	pr_msg("  freezing time:        %llu us\n", (unsigned long long)st->freezing_us);
 	pr_msg("  frozen time:          %llu us\n", (unsigned long long)st->frozen_us);
+	pr_msg("  fds and sockets:      %llu us\n", (unsigned long long)st->fds_us);
+	pr_msg("  network lock:         %llu us\n", (unsigned long long)st->lock_us);
+	pr_msg("  TCP extraction:       %llu us (%llu connections)\n", (unsigned long long)st->tcp_dump_us,
+	       (unsigned long long)st->tcp_conns);
+	pr_msg("  TCP image write:      %llu us\n", (unsigned long long)st->tcp_write_us);
 	pr_msg("  memory scan time:     %llu us\n", (unsigned long long)st->memdump_us);
 	pr_msg("  memory write time:    %llu us\n", (unsigned long long)st->memwrite_us);
 	pr_msg("  memory pages scanned: %llu\n", (unsigned long long)st->pages_scanned);
@@ -71,9 +76,14 @@ void stats_restore_display(const struct restore_stats *st)
 {
 	pr_msg("Restore statistics:\n");
 	pr_msg("  files open time:      %llu us\n", (unsigned long long)st->files_us);
+	pr_msg("  socket rebuild:       %llu us\n", (unsigned long long)st->sockets_us);
+	pr_msg("  TCP rebuild:          %llu us (%llu connections)\n", (unsigned long long)st->tcp_restore_us,
+	       (unsigned long long)st->tcp_conns);
 	pr_msg("  forking time:         %llu us\n", (unsigned long long)st->forking_us);
 	pr_msg("  memory restore time:  %llu us\n", (unsigned long long)st->memory_us);
 	pr_msg("  threads restore time: %llu us\n", (unsigned long long)st->threads_us);
+	pr_msg("  TCP repair off:       %llu us\n", (unsigned long long)st->repair_off_us);
+	pr_msg("  network unlock:       %llu us\n", (unsigned long long)st->unlock_us);
 	pr_msg("  total restore time:   %llu us\n", (unsigned long long)st->restore_us);
 	pr_msg("  pages restored:       %llu\n", (unsigned long long)st->pages_restored);
 }

@@ -187,13 +187,9 @@ int tty_write_files(const struct tty_table *t, struct cr_img *img)
 		const struct tty_file *tf = &t->files[i];
 		FileEntry fe = FILE_ENTRY__INIT;
 		TtyFileEntry tfe = TTY_FILE_ENTRY__INIT;
-		FownEntry fown = FOWN_ENTRY__INIT;
+		FownEntry fown;
 
-		fown.uid = tf->fown.uid;
-		fown.euid = tf->fown.euid;
-		fown.signum = tf->fown.signum;
-		fown.pid_type = tf->fown.pid_type;
-		fown.pid = tf->fown.pid;
+		reg_fown_entry(&tf->fown, &fown);
 		tfe.id = tf->id;
 		tfe.tty_info_id = tf->info_id;
 		tfe.flags = tf->flags;

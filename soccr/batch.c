@@ -3,14 +3,20 @@
  * batch.c: the context, and the batch calls. A batch is cut into chunks of
  * connections; the workers take chunks in turn and run each with the
  * context's backend: their own io_uring ring, or plain syscalls. The backend
- * is chosen here, once, when the context is created.
+ * is chosen here, once, when the context is created. Each batch call runs in
+ * its caller's network namespace: workers that are elsewhere join it first.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -46,7 +52,11 @@ struct batch {
 	atomic_size_t failed;
 	atomic_size_t first_failed; /* lowest index of a failed connection, or n */
 	size_t progress_step;
+	struct soccr_netns netns; /* the caller's network namespace */
+	int netns_fd;		  /* open on it when a worker is elsewhere, else -1 */
 };
+
+#define NETNS_SELF "/proc/thread-self/ns/net"
 
 const char *libsoccr_backend_name(enum libsoccr_backend backend)
 {
@@ -98,6 +108,101 @@ out_destroy_rings:
 	return ret;
 }
 
+static void netns_of(const struct stat *st, struct soccr_netns *ns)
+{
+	ns->dev = st->st_dev;
+	ns->ino = st->st_ino;
+}
+
+static bool netns_equal(const struct soccr_netns *a, const struct soccr_netns *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/*
+ * The calling thread's network namespace and, if @fdp, an fd open on it.
+ * Through procfs; where the caller's /proc is not its own, a socket of the
+ * namespace is asked (SIOCGSKNS).
+ */
+static int caller_netns(struct soccr_netns *ns, int *fdp)
+{
+	struct stat st;
+	int fd, sk, ret = 0;
+
+	if (!fdp && !stat(NETNS_SELF, &st)) {
+		netns_of(&st, ns);
+		return 0;
+	}
+	fd = fdp ? open(NETNS_SELF, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		sk = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sk < 0)
+			return -errno;
+		fd = ioctl(sk, SIOCGSKNS);
+		if (fd < 0)
+			ret = -errno;
+		close(sk);
+		if (ret)
+			return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	netns_of(&st, ns);
+	if (fdp)
+		*fdp = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+/*
+ * Before a batch: find the caller's network namespace and, if a worker
+ * thread is in another one, open it for them to join. Costs a stat() of
+ * procfs per call (about 7 us); the open and the setns() only when the
+ * caller moved since the last batch.
+ */
+static void batch_netns_prepare(struct batch *b)
+{
+	struct libsoccr_ctx *ctx = b->ctx;
+	bool moved = false;
+	int ret;
+
+	b->netns_fd = -1;
+	if (ctx->nr_workers < 2)
+		return;
+	ret = caller_netns(&b->netns, NULL);
+	for (unsigned int w = 1; !ret && w < ctx->nr_workers; w++)
+		moved |= !netns_equal(&ctx->worker_netns[w], &b->netns);
+	if (!ret && moved)
+		ret = caller_netns(&b->netns, &b->netns_fd);
+	if (ret) {
+		/* the workers may be elsewhere: the caller works alone */
+		soccr_warn(ctx, "cannot tell the caller's network namespace (%s): no worker threads", strerror(-ret));
+		memset(&b->netns, 0, sizeof(b->netns));
+	}
+}
+
+/* A worker thread joins the caller's network namespace; false if it cannot work in it. */
+static bool worker_join_netns(struct batch *b, unsigned int worker)
+{
+	struct soccr_netns *mine = &b->ctx->worker_netns[worker];
+
+	if (!b->netns.ino)
+		return false;
+	if (netns_equal(mine, &b->netns))
+		return true;
+	if (b->netns_fd < 0 || setns(b->netns_fd, CLONE_NEWNET)) {
+		soccr_warn(b->ctx, "worker %u cannot join the caller's network namespace: %s", worker,
+			   b->netns_fd < 0 ? "no namespace fd" : strerror(errno));
+		return false;
+	}
+	*mine = b->netns;
+	return true;
+}
+
 int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ctx **ctxp)
 {
 	struct libsoccr_ctx_opts o = { 0 };
@@ -126,6 +231,15 @@ int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ct
 		ctx->nr_workers = SOCCR_MAX_WORKERS;
 	ctx->backend = SOCCR_BACKEND_SYSCALL;
 
+	/* the threads start in the creator's network namespace */
+	ctx->worker_netns = calloc(ctx->nr_workers, sizeof(ctx->worker_netns[0]));
+	if (!ctx->worker_netns) {
+		ret = -ENOMEM;
+		goto out_free_ctx;
+	}
+	if (ctx->nr_workers > 1 && !caller_netns(&ctx->worker_netns[1], NULL))
+		for (unsigned int w = 2; w < ctx->nr_workers; w++)
+			ctx->worker_netns[w] = ctx->worker_netns[1];
 	ret = soccr_pool_create(ctx->nr_workers, &ctx->pool);
 	if (ret)
 		goto out_free_ctx;
@@ -140,6 +254,7 @@ int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ct
 	return 0;
 
 out_free_ctx:
+	free(ctx->worker_netns);
 	free(ctx);
 	return ret;
 }
@@ -150,6 +265,7 @@ void libsoccr_ctx_destroy(struct libsoccr_ctx *ctx)
 		return;
 	ctx_destroy_rings(ctx);
 	soccr_pool_destroy(ctx->pool);
+	free(ctx->worker_netns);
 	free(ctx);
 }
 
@@ -242,6 +358,8 @@ static void batch_worker(void *arg, unsigned int worker)
 	size_t chunk = b->ctx->chunk;
 	bool selected[SOCCR_MAX_CHUNK];
 
+	if (worker && !worker_join_netns(b, worker))
+		return;
 	for (;;) {
 		size_t start = atomic_fetch_add(&b->next, chunk);
 		size_t n;
@@ -278,6 +396,7 @@ static int batch_run(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size
 		.progress_step = n >= 4096 ? n / 4 : 0,
 	};
 	double start = now_ms();
+	unsigned int broken = 0;
 	size_t failed, first;
 
 	if (!ctx || (n && !conns))
@@ -286,12 +405,18 @@ static int batch_run(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size
 	atomic_init(&b.done, 0);
 	atomic_init(&b.failed, 0);
 	atomic_init(&b.first_failed, n);
+	batch_netns_prepare(&b);
 	soccr_pool_run(ctx->pool, batch_worker, &b);
+	if (b.netns_fd >= 0)
+		close(b.netns_fd);
 
 	failed = atomic_load(&b.failed);
 	first = atomic_load(&b.first_failed);
-	soccr_info(ctx, "%s %zu connections (%zu failed) in %.1f ms: %u workers, %s", batch_op_names[op], n - failed,
-		   failed, now_ms() - start, ctx->nr_workers, libsoccr_backend_name(ctx->backend));
+	for (unsigned int w = 0; ctx->rings && w < ctx->nr_workers; w++)
+		broken += soccr_ring_broken(ctx->rings[w]);
+	soccr_info(ctx, "%s %zu connections (%zu failed) in %.1f ms: %u workers, %s%s", batch_op_names[op], n - failed,
+		   failed, now_ms() - start, ctx->nr_workers, libsoccr_backend_name(ctx->backend),
+		   broken ? " (a ring failed: syscalls in its worker)" : "");
 	return first < n ? conns[first].status : 0;
 }
 

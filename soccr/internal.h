@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <netinet/tcp.h>
+#include <sys/types.h>
 
 #include "soccr.h"
 
@@ -28,7 +29,15 @@ struct libsoccr_ctx {
 	struct soccr_pool *pool;
 	/* one ring per worker (index 0 is the calling thread), NULL without io_uring */
 	struct soccr_ring **rings;
+	/* the network namespace each worker is in; worker w writes only its own entry */
+	struct soccr_netns *worker_netns;
 	unsigned int nr_workers;
+};
+
+/* A network namespace, as its nsfs inode tells it apart */
+struct soccr_netns {
+	dev_t dev;
+	ino_t ino;
 };
 
 /* Internal libsoccr_conn.flags: what repair-off still has to rebuild */
@@ -72,13 +81,16 @@ int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c
 int soccr_sys_close(struct libsoccr_conn *c);
 int soccr_sys_resume(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_unsent_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done);
 
 /* Pieces of the steps that the ring backend shares (soccr.c) */
 int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_dump_tcp_opts(int fd, struct libsoccr_sk_data *d, int family);
 int soccr_dump_alloc_queues(struct libsoccr_conn *c);
 void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err);
+int soccr_dump_undo_repair(const struct libsoccr_conn *c);
 int soccr_restore_finish(struct libsoccr_conn *c);
+int soccr_restore_sendq_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done);
 int soccr_reuseaddr_restore(const struct libsoccr_conn *c);
 int soccr_queue_seq(int fd, int queue, bool select, uint32_t *seq);
 int soccr_ioctl_outq_unsent(int fd, uint32_t *len);

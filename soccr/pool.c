@@ -2,9 +2,12 @@
 /*
  * pool.c: the worker threads of a context. They live as long as the context
  * and sleep between batches; a batch runs one function on every worker, the
- * calling thread included as worker 0, and returns when all are done.
+ * calling thread included as worker 0, and returns when all are done. The
+ * threads block every signal: a signal meant for the caller's process never
+ * runs a handler in them.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -67,8 +70,10 @@ int soccr_pool_create(unsigned int nr_workers, struct soccr_pool **poolp)
 {
 	unsigned int nr_threads = nr_workers > 1 ? nr_workers - 1 : 0;
 	struct soccr_pool *pool;
-	unsigned int i;
-	int ret;
+	pthread_attr_t attr;
+	sigset_t all;
+	unsigned int i = 0;
+	int ret, attr_ret;
 
 	pool = calloc(1, sizeof(*pool) + nr_threads * sizeof(pool->threads[0]));
 	if (!pool)
@@ -77,13 +82,23 @@ int soccr_pool_create(unsigned int nr_workers, struct soccr_pool **poolp)
 	pthread_cond_init(&pool->wake, NULL);
 	pthread_cond_init(&pool->done, NULL);
 	pool->nr_threads = nr_threads;
-	for (i = 0; i < nr_threads; i++) {
+	/* every signal blocked from the threads' first instruction on (glibc keeps its own two) */
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		goto out_stop_threads;
+	ret = sigfillset(&all) ? EINVAL : pthread_attr_setsigmask_np(&attr, &all);
+	for (; !ret && i < nr_threads; i++) {
 		pool->threads[i].pool = pool;
 		pool->threads[i].index = i + 1;
-		ret = pthread_create(&pool->threads[i].tid, NULL, pool_thread_main, &pool->threads[i]);
+		ret = pthread_create(&pool->threads[i].tid, &attr, pool_thread_main, &pool->threads[i]);
 		if (ret)
-			goto out_stop_threads;
+			break;
 	}
+	/* it holds the mask: destroyed whatever happened */
+	attr_ret = pthread_attr_destroy(&attr);
+	ret = ret ?: attr_ret;
+	if (ret)
+		goto out_stop_threads;
 	*poolp = pool;
 	return 0;
 

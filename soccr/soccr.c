@@ -393,10 +393,19 @@ int soccr_sys_dump(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 /* A connection whose dump failed goes back to the application as it was. */
 void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err)
 {
+	int ret;
+
 	soccr_err(ctx, "fd %d: dump failed: %s", c->fd, strerror(-err));
 	libsoccr_conn_free_queues(c);
-	if (setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) || soccr_reuseaddr_restore(c))
-		soccr_err(ctx, "fd %d: cannot turn repair off again: %s", c->fd, strerror(errno));
+	ret = soccr_dump_undo_repair(c);
+	if (ret)
+		soccr_err(ctx, "fd %d: cannot turn repair off again: %s", c->fd, strerror(-ret));
+}
+
+/* Repair off without a window probe (nothing was changed), and the application's address reuse back. */
+int soccr_dump_undo_repair(const struct libsoccr_conn *c)
+{
+	return setsockopt_int(c->fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) ?: soccr_reuseaddr_restore(c);
 }
 
 /* Leaving repair mode clears address reuse: give the application its setting back. */
@@ -405,10 +414,16 @@ int soccr_reuseaddr_restore(const struct libsoccr_conn *c)
 	return c->data.reuseaddr ? setsockopt_int(c->fd, SOL_SOCKET, SO_REUSEADDR, 1) : 0;
 }
 
-static int send_all(int fd, const char *buf, uint32_t len, int flags)
+/*
+ * Write bytes *done to @len of @buf, never waiting: go on while the socket
+ * takes more, stop with -EAGAIN once it takes nothing (in repair mode, or
+ * while the network lock drops every packet, nothing frees buffer space).
+ * *done counts what was written, whatever the result.
+ */
+static int send_nowait(int fd, const char *buf, uint32_t len, uint32_t *done)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, flags);
+	while (*done < len) {
+		ssize_t n = send(fd, buf + *done, len - *done, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -417,10 +432,22 @@ static int send_all(int fd, const char *buf, uint32_t len, int flags)
 		}
 		if (n == 0)
 			return -EIO;
-		buf += n;
-		len -= n;
+		*done += n;
 	}
 	return 0;
+}
+
+/* The sent part of the send queue, in repair mode, from byte @done on. */
+int soccr_restore_sendq_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done)
+{
+	const struct libsoccr_sk_data *d = &c->data;
+	uint32_t len = d->outq_len - d->unsq_len;
+	int ret = send_nowait(c->fd, c->queues + d->inq_len, len, &done);
+
+	if (ret)
+		soccr_err(ctx, "restore: fd %d: the send buffer took %u of the %u bytes of the send queue: %s", c->fd,
+			  done, len, strerror(-ret));
+	return ret;
 }
 
 socklen_t soccr_addr_len(const union libsoccr_addr *a)
@@ -451,12 +478,13 @@ static int restore_prepare(int fd, const struct libsoccr_conn *c)
 }
 
 /* After connect: options, the queues' bytes, then the window (it checks rcv_nxt). */
-static int restore_established(int fd, const struct libsoccr_conn *c)
+static int restore_established(const struct libsoccr_ctx *ctx, int fd, const struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
 	struct tcp_repair_opt opts[4];
 	unsigned int nopts = soccr_repair_opts(d, opts);
 	struct tcp_repair_window win;
+	uint32_t inq_done = 0;
 	int ret = 0;
 
 	soccr_repair_window(d, &win);
@@ -467,9 +495,9 @@ static int restore_established(int fd, const struct libsoccr_conn *c)
 		ret = setsockopt_int(fd, SOL_TCP, TCP_TIMESTAMP, d->timestamp);
 	ret = ret ?: setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
 	/* nothing frees buffer space in repair mode: never wait for it */
-	ret = ret ?: send_all(fd, c->queues, d->inq_len, MSG_DONTWAIT);
+	ret = ret ?: send_nowait(fd, c->queues, d->inq_len, &inq_done);
 	ret = ret ?: setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
-	ret = ret ?: send_all(fd, c->queues + d->inq_len, d->outq_len - d->unsq_len, MSG_DONTWAIT);
+	ret = ret ?: soccr_restore_sendq_rest(ctx, c, 0);
 	if (ret)
 		return ret;
 	if ((d->flags & SOCCR_HAS_WINDOW) && setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &win, sizeof(win)) < 0)
@@ -543,7 +571,7 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	if (connect(fd, &c->dst.sa, soccr_addr_len(&c->dst)) < 0)
 		goto out_errno;
 	step = "options, queues and window";
-	ret = restore_established(fd, c);
+	ret = restore_established(ctx, fd, c);
 	ret = ret ?: soccr_restore_finish(c);
 	if (ret)
 		goto out_close;
@@ -615,6 +643,23 @@ static int finish_peer_ack(struct libsoccr_conn *c)
 }
 
 /*
+ * The unsent tail of the send queue, out of repair mode, from byte @done on.
+ * The connection is live: bytes the socket does not take now are missing
+ * from its stream for good, so a connection cut short fails (-EAGAIN when
+ * the buffer is full) and says how much is missing.
+ */
+int soccr_unsent_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done)
+{
+	const struct libsoccr_sk_data *d = &c->data;
+	int ret = send_nowait(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, &done);
+
+	if (ret)
+		soccr_err(ctx, "fd %d: wrote %u of the %u unsent bytes, %u are lost: %s", c->fd, done, d->unsq_len,
+			  d->unsq_len - done, strerror(-ret));
+	return ret;
+}
+
+/*
  * After repair mode: the unsent tail of the send queue, then the FINs that
  * repair mode could not rebuild, in the order that yields the dumped state.
  * Each part is done once: a second call after a failure does not repeat it.
@@ -622,23 +667,21 @@ static int finish_peer_ack(struct libsoccr_conn *c)
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
-	const char *what = "writing the unsent data";
 	int ret = 0;
 
 	if (c->flags & SOCCR_CONN_UNSENT) {
 		/* written, even in part: never again */
 		c->flags &= ~SOCCR_CONN_UNSENT;
-		ret = send_all(c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len, MSG_DONTWAIT);
+		ret = soccr_unsent_rest(ctx, c, 0);
+		if (ret)
+			return ret;
 	}
-	if (!ret) {
-		what = "rebuilding the FINs";
-		if (d->state == TCP_LAST_ACK)
-			ret = finish_peer_fin(c) ?: finish_our_fin(c);
-		else
-			ret = finish_our_fin(c) ?: finish_peer_ack(c) ?: finish_peer_fin(c);
-	}
+	if (d->state == TCP_LAST_ACK)
+		ret = finish_peer_fin(c) ?: finish_our_fin(c);
+	else
+		ret = finish_our_fin(c) ?: finish_peer_ack(c) ?: finish_peer_fin(c);
 	if (ret)
-		soccr_err(ctx, "fd %d: %s: %s", c->fd, what, strerror(-ret));
+		soccr_err(ctx, "fd %d: rebuilding the FINs: %s", c->fd, strerror(-ret));
 	return ret;
 }
 

@@ -33,6 +33,19 @@
  * global state, and two contexts can be used at once from different threads.
  * One context serves one batch call at a time. The log callback is called
  * from the workers, possibly at the same time: it must be thread-safe.
+ *
+ * Worker threads are made by libsoccr_ctx_create() and block every signal.
+ * A batch call works in the network namespace of its calling thread at the
+ * time of the call: a worker that is in another one joins it (setns) first,
+ * so a context made in one namespace restores sockets into the namespace a
+ * restore runs in. A worker stays in the last caller's namespace (keeping it
+ * alive) until the next batch call or libsoccr_ctx_destroy(). The single-
+ * socket calls use no worker.
+ *
+ * fork(): only while no call of the context runs. The child has none of the
+ * worker threads and shares the rings with the parent: it must neither use
+ * nor destroy the context (exec or _exit leave it behind). The parent goes
+ * on using the context as before.
  */
 #ifndef SOCCR_SOCCR_H
 #define SOCCR_SOCCR_H

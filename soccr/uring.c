@@ -34,6 +34,7 @@ struct soccr_ring {
 	struct io_uring ring;
 	unsigned int queued; /* steps queued in this round, not yet completed */
 	bool broken;	     /* a submission failed for good: use syscalls */
+	int error;	     /* what it failed with */
 };
 
 /* What each ring operation is, for results and error messages */
@@ -97,16 +98,40 @@ static inline uint64_t ud_make(unsigned int idx, unsigned int tag)
 	return ((uint64_t)idx << 16) | tag;
 }
 
+/* What a chunk's rounds know of one connection */
+struct ring_slot {
+	uint32_t partial;   /* bytes a send wrote when the buffer cut it short */
+	uint32_t ok;	    /* the tags of the steps that succeeded (1 << tag) */
+	uint8_t failed_tag; /* the step that failed first */
+	uint8_t pending;    /* steps queued, not completed */
+	bool fallback;	    /* the ring could not run it: plain syscalls do */
+};
+
+/* What the completions of one round go to */
+struct ring_round {
+	struct libsoccr_conn *conns;
+	struct ring_slot *slot;
+};
+
+static void round_init(struct ring_round *rr, struct libsoccr_conn *conns, size_t n, struct ring_slot *slot)
+{
+	rr->conns = conns;
+	rr->slot = slot;
+	memset(slot, 0, n * sizeof(slot[0]));
+}
+
 /* One connection's chain being filled */
 struct chain {
 	struct soccr_ring *r;
+	struct ring_slot *slot;
 	struct io_uring_sqe *prev;
 	unsigned int idx;
 };
 
-static void chain_start(struct chain *ch, struct soccr_ring *r, unsigned int idx)
+static void chain_start(struct chain *ch, struct soccr_ring *r, struct ring_round *rr, unsigned int idx)
 {
 	ch->r = r;
+	ch->slot = &rr->slot[idx];
 	ch->prev = NULL;
 	ch->idx = idx;
 }
@@ -120,6 +145,7 @@ static struct io_uring_sqe *chain_next(struct chain *ch)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ch->r->ring);
 
 	ch->r->queued++;
+	ch->slot->pending++;
 	if (ch->prev)
 		ch->prev->flags |= IOSQE_IO_LINK;
 	ch->prev = sqe;
@@ -196,20 +222,31 @@ bool soccr_ring_broken(const struct soccr_ring *r)
 	return r->broken;
 }
 
-typedef void (*ring_reap_fn)(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res,
-			     uint8_t *failed_tag);
+typedef void (*ring_reap_fn)(struct ring_round *rr, unsigned int idx, unsigned int tag, int res);
 
-static void ring_reap(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+static void ring_reap(struct soccr_ring *r, struct ring_round *rr, ring_reap_fn reap)
 {
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
 	io_uring_for_each_cqe(&r->ring, head, cqe) {
-		reap(conns, cqe->user_data >> 16, cqe->user_data & 0xff, cqe->res, failed_tag);
+		unsigned int idx = cqe->user_data >> 16, tag = cqe->user_data & 0xff;
+
+		rr->slot[idx].pending--;
+		if (cqe->res >= 0)
+			rr->slot[idx].ok |= 1u << tag;
+		reap(rr, idx, tag, cqe->res);
 		seen++;
 	}
 	io_uring_cq_advance(&r->ring, seen);
 	r->queued -= seen;
+}
+
+/* The ring failed for good: its worker goes on with plain syscalls. */
+static void ring_break(struct soccr_ring *r, int err)
+{
+	r->broken = true;
+	r->error = err;
 }
 
 /*
@@ -218,7 +255,7 @@ static void ring_reap(struct soccr_ring *r, struct libsoccr_conn *conns, ring_re
  * into the caller's memory), then leave the ring for good: what it could not
  * submit stays unsubmitted, and the context goes on with syscalls.
  */
-static int ring_run(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap_fn reap, uint8_t *failed_tag)
+static int ring_run(struct soccr_ring *r, struct ring_round *rr, ring_reap_fn reap)
 {
 	int ret = 0;
 
@@ -227,38 +264,41 @@ static int ring_run(struct soccr_ring *r, struct libsoccr_conn *conns, ring_reap
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			break;
 		ret = 0;
-		ring_reap(r, conns, reap, failed_tag);
+		ring_reap(r, rr, reap);
 	}
 	if (!ret)
 		return 0;
-	r->broken = true;
+	ring_break(r, ret);
 	while (io_uring_sq_ready(&r->ring) < r->queued) {
 		struct io_uring_cqe *cqe;
+		int err = io_uring_wait_cqe(&r->ring, &cqe);
 
-		if (io_uring_wait_cqe(&r->ring, &cqe))
+		/* waiting may be what fails: the ring's steps complete without us */
+		if (err && err != -EINTR && err != -EAGAIN && err != -EBUSY && usleep(1000) && errno != EINTR)
 			break;
-		ring_reap(r, conns, reap, failed_tag);
+		ring_reap(r, rr, reap);
 	}
 	return ret;
 }
 
 /* A step failed: the connection keeps its first real error and the step's name. */
-static void reap_error(struct libsoccr_conn *c, unsigned int idx, unsigned int tag, int res, uint8_t *failed_tag)
+static void reap_error(struct libsoccr_conn *c, struct ring_slot *s, unsigned int tag, int res)
 {
 	if (res >= 0 || (c->status && !(c->status == -ECANCELED && res != -ECANCELED)))
 		return;
 	c->status = res;
-	failed_tag[idx] = tag;
+	s->failed_tag = tag;
 }
 
-static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned int tag, int res, uint8_t *failed_tag)
+static void reap_generic(struct ring_round *rr, unsigned int idx, unsigned int tag, int res)
 {
-	struct libsoccr_conn *c = &conns[idx];
+	struct ring_slot *s = &rr->slot[idx];
+	struct libsoccr_conn *c = &rr->conns[idx];
 	struct libsoccr_sk_data *d = &c->data;
 	uint32_t want = 0;
 
 	if (res < 0) {
-		reap_error(c, idx, tag, res, failed_tag);
+		reap_error(c, s, tag, res);
 		return;
 	}
 	switch (tag) {
@@ -275,8 +315,15 @@ static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned
 		want = d->inq_len;
 		break;
 	case TAG_PEEK_SENDQ:
+		want = d->outq_len;
+		break;
 	case TAG_SEND_SENDQ:
-		want = tag == TAG_PEEK_SENDQ ? d->outq_len : d->outq_len - d->unsq_len;
+		/* MSG_DONTWAIT: the buffer was full; soccr_ring_restore() goes on from here */
+		want = d->outq_len - d->unsq_len;
+		if (res && (uint32_t)res < want) {
+			s->partial = res;
+			return;
+		}
 		break;
 	case TAG_SEND_RECVQ:
 		want = d->inq_len;
@@ -284,24 +331,43 @@ static void reap_generic(struct libsoccr_conn *conns, unsigned int idx, unsigned
 	case TAG_SEND_UNSENT:
 		/* written, even in part: never again */
 		c->flags &= ~SOCCR_CONN_UNSENT;
+		/* MSG_DONTWAIT: soccr_ring_repair_off() goes on where the buffer cut it short */
 		want = d->unsq_len;
+		if (res && (uint32_t)res < want) {
+			s->partial = res;
+			return;
+		}
 		break;
 	default:
 		return;
 	}
 	if ((uint32_t)res != want)
-		reap_error(c, idx, tag, -EIO, failed_tag);
+		reap_error(c, s, tag, -EIO);
 }
 
-static void log_failures(const struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n,
-			 const uint8_t *failed_tag, const char *what)
+static void log_failures(const struct libsoccr_ctx *ctx, const struct ring_round *rr, size_t n, const char *what)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!failed_tag[i])
+		const struct ring_slot *s = &rr->slot[i];
+
+		if (!s->failed_tag || s->fallback)
 			continue;
-		soccr_err(ctx, "%s: fd %d: %s failed: %s", what, conns[i].fd, tag_names[failed_tag[i]],
-			  strerror(-conns[i].status));
+		soccr_err(ctx, "%s: fd %d: %s failed: %s", what, rr->conns[i].fd, tag_names[s->failed_tag],
+			  strerror(-rr->conns[i].status));
 	}
+}
+
+/* The steps of a connection whose chain never ran (or whose next rounds cannot) go to syscalls. */
+static void log_fallback(const struct libsoccr_ctx *ctx, const struct soccr_ring *r, const struct ring_round *rr,
+			 size_t n, const char *what)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += rr->slot[i].fallback;
+	if (count)
+		soccr_warn(ctx, "%s: the io_uring ring failed (%s): %zu connections go on with syscalls", what,
+			   strerror(-r->error), count);
 }
 
 /* Is this ring able to run every step the batches use? */
@@ -311,7 +377,8 @@ int soccr_ring_probe(struct soccr_ring *r)
 					 IORING_OP_SEND,   IORING_OP_RECV,	IORING_OP_CLOSE };
 	struct libsoccr_conn conn = { .fd = -1 };
 	struct io_uring_probe *probe;
-	uint8_t failed_tag[1] = { 0 };
+	struct ring_slot slot[1];
+	struct ring_round rr;
 	struct chain ch;
 	int ret = 0;
 
@@ -329,13 +396,14 @@ int soccr_ring_probe(struct soccr_ring *r)
 	conn.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (conn.fd < 0)
 		return -errno;
-	chain_start(&ch, r, 0);
+	round_init(&rr, &conn, 1, slot);
+	chain_start(&ch, r, &rr, 0);
 	chain_setsockopt(&ch, conn.fd, SOL_TCP, TCP_NODELAY, &opt_one, sizeof(opt_one), TAG_SOCKOPT);
 	chain_ioctl(&ch, conn.fd, RING_SOCK_SIOCOUTQ, TAG_OUTQ);
 	chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &conn.data.sndbuf, sizeof(int), TAG_BUFS,
 		      conn.fd);
 	chain_end(&ch);
-	ret = ring_run(r, &conn, reap_generic, failed_tag);
+	ret = ring_run(r, &rr, reap_generic);
 	close(conn.fd);
 	if (ret)
 		return ret;
@@ -344,11 +412,37 @@ int soccr_ring_probe(struct soccr_ring *r)
 	return conn.data.sndbuf ? 0 : -EOPNOTSUPP;
 }
 
+/*
+ * Room for a chain of @sqes steps, submitting what is queued if need be.
+ * False if the ring cannot submit: the connection then goes to syscalls.
+ */
 static bool ring_room(struct soccr_ring *r, unsigned int sqes)
 {
+	int ret;
+
+	if (r->broken)
+		return false;
 	if (io_uring_sq_space_left(&r->ring) >= sqes)
 		return true;
-	return io_uring_submit(&r->ring) >= 0 && io_uring_sq_space_left(&r->ring) >= sqes;
+	ret = io_uring_submit(&r->ring);
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+		ring_break(r, ret);
+	return ret >= 0 && io_uring_sq_space_left(&r->ring) >= sqes;
+}
+
+/*
+ * One round for steps that a syscall can repeat: the connections whose chain
+ * the ring did not run (it broke before or while submitting them) are marked
+ * for the syscall path.
+ */
+static void ring_run_or_fall_back(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct ring_round *rr, size_t n,
+				  const char *what)
+{
+	if (ring_run(r, rr, reap_generic))
+		for (size_t i = 0; i < n; i++)
+			if (rr->slot[i].pending)
+				rr->slot[i].fallback = true;
+	log_fallback(ctx, r, rr, n, what);
 }
 
 /*
@@ -358,12 +452,12 @@ static bool ring_room(struct soccr_ring *r, unsigned int sqes)
  */
 void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
-	uint8_t failed_tag[n];
+	struct ring_slot slot[n];
+	struct ring_round rr;
 	bool repair[n];
 	struct chain ch;
-	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, slot);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -372,11 +466,14 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 			continue;
 		c->queues = NULL;
 		c->status = soccr_dump_probe(ctx, c);
-		if (!c->status && !ring_room(r, 8))
-			c->status = -EBUSY;
 		if (c->status)
 			continue;
-		chain_start(&ch, r, i);
+		repair[i] = true;
+		if (!ring_room(r, 8)) {
+			slot[i].fallback = true;
+			continue;
+		}
+		chain_start(&ch, r, &rr, i);
 		/* repair mode forces address reuse: read the application's setting first */
 		chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_REUSEADDR, &c->data.reuseaddr, sizeof(int),
 			      TAG_REUSE, c->fd);
@@ -391,18 +488,16 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_KEEPALIVE, &c->data.keepalive, sizeof(int),
 			      TAG_SOCKOPT, c->fd);
 		chain_end(&ch);
-		repair[i] = true;
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
-	if (ret)
-		goto out_fail_all;
+	if (ring_run(r, &rr, reap_generic))
+		goto out_ring_failed;
 
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 		struct libsoccr_sk_data *d = &c->data;
 		int fd = c->fd;
 
-		if (!repair[i] || c->status)
+		if (!repair[i] || c->status || slot[i].fallback)
 			continue;
 		d->flags |= SOCCR_HAS_BUFS;
 		c->status = soccr_ioctl_outq_unsent(fd, &d->unsq_len);
@@ -410,12 +505,14 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		c->status = c->status ?: soccr_queue_seq(fd, TCP_SEND_QUEUE, true, &d->outq_seq);
 		c->status = c->status ?: soccr_dump_tcp_opts(fd, d, c->src.sa.sa_family);
 		c->status = c->status ?: soccr_dump_alloc_queues(c);
-		if (!c->status && !ring_room(r, 3))
-			c->status = -EBUSY;
 		if (c->status)
 			continue;
+		if (!ring_room(r, 3)) {
+			slot[i].fallback = true;
+			continue;
+		}
 		/* TCP_SEND_QUEUE is selected now */
-		chain_start(&ch, r, i);
+		chain_start(&ch, r, &rr, i);
 		if (d->outq_len) {
 			struct io_uring_sqe *sqe = chain_next(&ch);
 
@@ -431,22 +528,40 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		}
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
-	if (ret)
-		goto out_fail_all;
-	goto out_abort_failed;
+	if (!ring_run(r, &rr, reap_generic))
+		goto out_fall_back;
 
-out_fail_all:
+out_ring_failed:
+	/* the next rounds cannot run: every connection not failed on its own starts over */
 	for (size_t i = 0; i < n; i++)
-		if (conns[i].fd >= 0 && !conns[i].status)
-			conns[i].status = ret;
-out_abort_failed:
-	log_failures(ctx, conns, n, failed_tag, "dump");
+		if (repair[i] && !conns[i].status)
+			slot[i].fallback = true;
+out_fall_back:
+	/* what the ring did is undone and the whole dump redone: nothing half-read is kept */
 	for (size_t i = 0; i < n; i++) {
-		if (!repair[i] || !conns[i].status)
+		struct libsoccr_conn *c = &conns[i];
+
+		if (!slot[i].fallback)
+			continue;
+		libsoccr_conn_free_queues(c);
+		if (slot[i].ok & (1u << TAG_REPAIR_ON)) {
+			int err = soccr_dump_undo_repair(c);
+
+			if (err)
+				soccr_warn(ctx, "fd %d: leaving repair mode after the ring failed: %s", c->fd,
+					   strerror(-err));
+		}
+	}
+	log_fallback(ctx, r, &rr, n, "dump");
+	for (size_t i = 0; i < n; i++)
+		if (slot[i].fallback)
+			conns[i].status = soccr_sys_dump(ctx, &conns[i]);
+	log_failures(ctx, &rr, n, "dump");
+	for (size_t i = 0; i < n; i++) {
+		if (!repair[i] || !conns[i].status || slot[i].fallback)
 			continue;
 		/* never in repair mode: leaving it would only clear address reuse */
-		if (failed_tag[i] == TAG_REUSE || failed_tag[i] == TAG_REPAIR_ON)
+		if (slot[i].failed_tag == TAG_REUSE || slot[i].failed_tag == TAG_REPAIR_ON)
 			libsoccr_conn_free_queues(&conns[i]);
 		else
 			soccr_dump_abort(ctx, &conns[i], conns[i].status);
@@ -518,13 +633,24 @@ static void chain_restore_state(struct chain *ch, const struct libsoccr_conn *c,
 		v->timestamp = d->timestamp;
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_TIMESTAMP, &v->timestamp, sizeof(int), TAG_SOCKOPT);
 	}
+	/*
+	 * The receive queue is taken in pieces of up to MAX_SKB_FRAGS pages and
+	 * never waits for memory (the kernel fails with ENOMEM): MSG_WAITALL only
+	 * makes the ring go on with the next piece.
+	 */
 	if (d->inq_len) {
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_recv_queue, sizeof(int), TAG_QUEUE);
 		chain_send(ch, fd, c->queues, d->inq_len, MSG_WAITALL, TAG_SEND_RECVQ);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_send_queue, sizeof(int), TAG_QUEUE);
 	}
+	/*
+	 * Nothing frees buffer space in repair mode: a send that waited for it would
+	 * hang the batch while the network lock is held. What a full buffer leaves
+	 * over is tried again with syscalls after the round, and fails the
+	 * connection alone if the buffer takes no more.
+	 */
 	if (sent)
-		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_WAITALL, TAG_SEND_SENDQ);
+		chain_send(ch, fd, c->queues + d->inq_len, sent, MSG_DONTWAIT, TAG_SEND_SENDQ);
 	if (d->flags & SOCCR_HAS_WINDOW) {
 		soccr_repair_window(d, &v->win);
 		chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_WINDOW, &v->win, sizeof(v->win), TAG_WINDOW);
@@ -550,11 +676,11 @@ static void chain_restore_state(struct chain *ch, const struct libsoccr_conn *c,
 void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
 	struct restore_vals *vals;
-	uint8_t failed_tag[n];
+	struct ring_slot slot[n];
+	struct ring_round rr;
 	struct chain ch;
-	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, slot);
 	vals = calloc(n, sizeof(*vals));
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
@@ -562,20 +688,21 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 
 		c->fd = -1;
 		c->flags &= ~SOCCR_CONN_PENDING;
-		c->status = vals ? soccr_restore_check(ctx, c) : -ENOMEM;
-		if (!c->status && !ring_room(r, 1))
-			c->status = -EBUSY;
+		c->status = soccr_restore_check(ctx, c);
 		if (c->status)
 			continue;
-		chain_start(&ch, r, i);
+		if (!vals || !ring_room(r, 1)) {
+			slot[i].fallback = true;
+			continue;
+		}
+		chain_start(&ch, r, &rr, i);
 		sqe = chain_next(&ch);
 		io_uring_prep_socket(sqe, c->src.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP, 0);
 		chain_tag(&ch, sqe, TAG_SOCKET);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
-	if (ret)
-		goto out_fail_all;
+	if (ring_run(r, &rr, reap_generic))
+		goto out_fall_back;
 
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
@@ -583,39 +710,45 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		if (c->status || c->fd < 0)
 			continue;
 		if (!ring_room(r, SOCCR_RING_SQES_PER_CONN)) {
-			c->status = -EBUSY;
+			slot[i].fallback = true;
 			continue;
 		}
-		chain_start(&ch, r, i);
+		chain_start(&ch, r, &rr, i);
 		chain_restore_connect(&ch, c, &vals[i]);
 		chain_restore_state(&ch, c, &vals[i]);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
-	if (ret)
-		goto out_fail_all;
+	if (ring_run(r, &rr, reap_generic))
+		goto out_fall_back;
 
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
-		if (c->status || c->fd < 0)
+		if (c->status || c->fd < 0 || slot[i].fallback)
 			continue;
-		c->status = soccr_restore_finish(c);
+		if (slot[i].partial)
+			c->status = soccr_restore_sendq_rest(ctx, c, slot[i].partial);
+		c->status = c->status ?: soccr_restore_finish(c);
 	}
 	goto out_close_failed;
 
-out_fail_all:
+out_fall_back:
+	/* every connection the ring did not finish is rebuilt from scratch */
 	for (size_t i = 0; i < n; i++)
 		if (!conns[i].status)
-			conns[i].status = ret;
+			slot[i].fallback = true;
 out_close_failed:
-	log_failures(ctx, conns, n, failed_tag, "restore");
+	log_failures(ctx, &rr, n, "restore");
 	for (size_t i = 0; i < n; i++) {
-		if (conns[i].status && conns[i].fd >= 0) {
+		if ((conns[i].status || slot[i].fallback) && conns[i].fd >= 0) {
 			close(conns[i].fd);
 			conns[i].fd = -1;
 		}
 	}
+	log_fallback(ctx, r, &rr, n, "restore");
+	for (size_t i = 0; i < n; i++)
+		if (slot[i].fallback)
+			conns[i].status = soccr_sys_restore(ctx, &conns[i]);
 	free(vals);
 }
 
@@ -630,12 +763,12 @@ static void chain_repair_off(struct chain *ch, const struct libsoccr_conn *c)
 /* Repair off and, where restore left it, the unsent data; half-closed ones by syscalls. */
 void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
-	uint8_t failed_tag[n];
+	struct ring_slot slot[n];
+	struct ring_round rr;
 	bool slow[n];
 	struct chain ch;
-	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, slot);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 		const struct libsoccr_sk_data *d = &c->data;
@@ -646,38 +779,39 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 			continue;
 		c->status = 0;
 		if (!ring_room(r, 3)) {
-			c->status = -EBUSY;
+			slot[i].fallback = true;
 			continue;
 		}
-		chain_start(&ch, r, i);
+		chain_start(&ch, r, &rr, i);
 		chain_repair_off(&ch, c);
 		if (unsent)
 			chain_send(&ch, c->fd, c->queues + d->inq_len + (d->outq_len - d->unsq_len), d->unsq_len,
 				   MSG_DONTWAIT, TAG_SEND_UNSENT);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ring_run_or_fall_back(ctx, r, &rr, n, "repair off");
+	log_failures(ctx, &rr, n, "repair off");
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
 		if (c->fd < 0)
 			continue;
-		if (slow[i])
+		/* the steps are repeatable, and the unsent data is written once: its flag says whether it was */
+		if (slow[i] || slot[i].fallback)
 			c->status = soccr_sys_repair_off(ctx, c);
-		else if (ret && !c->status)
-			c->status = ret;
+		else if (slot[i].partial && !c->status)
+			c->status = soccr_unsent_rest(ctx, c, slot[i].partial);
 	}
-	log_failures(ctx, conns, n, failed_tag, "repair off");
 }
 
 /* After the unlock: a window probe (repair off on a socket out of repair mode sends one). */
 void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
-	uint8_t failed_tag[n];
+	struct ring_slot slot[n];
+	struct ring_round rr;
 	struct chain ch;
-	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, slot);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 
@@ -685,27 +819,27 @@ void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, str
 			continue;
 		c->status = 0;
 		if (!ring_room(r, 2)) {
-			c->status = soccr_sys_resume(ctx, c);
+			slot[i].fallback = true;
 			continue;
 		}
-		chain_start(&ch, r, i);
+		chain_start(&ch, r, &rr, i);
 		chain_repair_off(&ch, c);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
+	ring_run_or_fall_back(ctx, r, &rr, n, "resume");
+	log_failures(ctx, &rr, n, "resume");
 	for (size_t i = 0; i < n; i++)
-		if (conns[i].fd >= 0 && ret && !conns[i].status)
-			conns[i].status = ret;
-	log_failures(ctx, conns, n, failed_tag, "resume");
+		if (slot[i].fallback)
+			conns[i].status = soccr_sys_resume(ctx, &conns[i]);
 }
 
 void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_conn *conns, size_t n)
 {
-	uint8_t failed_tag[n];
+	struct ring_slot slot[n];
+	struct ring_round rr;
 	struct chain ch;
-	int ret;
 
-	memset(failed_tag, 0, n);
+	round_init(&rr, conns, n, slot);
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
 		struct io_uring_sqe *sqe;
@@ -714,22 +848,22 @@ void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, stru
 			continue;
 		c->status = 0;
 		if (!ring_room(r, 1)) {
-			c->status = soccr_sys_close(c);
+			slot[i].fallback = true;
 			continue;
 		}
-		chain_start(&ch, r, i);
+		chain_start(&ch, r, &rr, i);
 		sqe = chain_next(&ch);
 		io_uring_prep_close(sqe, c->fd);
 		chain_tag(&ch, sqe, TAG_CLOSE);
 		chain_end(&ch);
 	}
-	ret = ring_run(r, conns, reap_generic, failed_tag);
-	log_failures(ctx, conns, n, failed_tag, "close");
+	ring_run_or_fall_back(ctx, r, &rr, n, "close");
+	log_failures(ctx, &rr, n, "close");
 	for (size_t i = 0; i < n; i++) {
 		if (conns[i].fd < 0)
 			continue;
-		if (ret && !conns[i].status)
-			conns[i].status = ret;
+		if (slot[i].fallback)
+			conns[i].status = soccr_sys_close(&conns[i]);
 		conns[i].fd = -1;
 	}
 }

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fown.pb-c.h"
+
 struct cr_img;
 
 /* F_SETOWN_EX / F_SETSIG settings of an open file (fown_entry). */
@@ -25,6 +27,9 @@ struct reg_fown {
 	uint32_t pid_type;
 	uint32_t pid;
 };
+
+/* Fills @e (initialized here) from @fown. */
+void reg_fown_entry(const struct reg_fown *fown, FownEntry *e);
 
 struct reg_file {
 	uint32_t id;

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "eventpoll.h"
 #include "files-reg.h"
+#include "sk-inet.h"
 #include "tty.h"
 
 struct fd_entry {
@@ -29,18 +31,25 @@ struct fd_entry {
 struct fd_table {
 	struct fd_entry *fds; /* by ascending fd number */
 	size_t nr;
+	/* The fds by file (dev, inode): heads of chains through next[], to find shared descriptions. */
+	uint32_t *heads; /* index + 1, 0 for none */
+	uint32_t *next;
+	size_t mask;
 };
 
-/* The files of one dump: the regular ones, the terminals and the fds pointing at them. */
+/* The files of one dump: regular ones, terminals, inet sockets, epolls and the fds pointing at them. */
 struct files_dump {
 	struct files_reg reg;
 	struct tty_table ttys;
+	struct inet_sk_dump inet;
+	struct epoll_dump epoll;
 	struct fd_table fds;
 };
 
 struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
+	struct inet_sk_policy sockets;
 };
 
 /*

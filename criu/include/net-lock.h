@@ -30,7 +30,7 @@
 enum netlock_mode { NETLOCK_NFTABLES, NETLOCK_IPTABLES, NETLOCK_SKIP };
 
 struct netlock_tuple {          /* one TCP connection, as seen from the local socket */
-	int family;             /* AF_INET or AF_INET6 */
+	int family;             /* AF_INET or AF_INET6; IPv4-mapped IPv6 ends are locked as the IPv4 they are */
 	union { struct in_addr v4; struct in6_addr v6; } src, dst; /* local, peer */
 	uint16_t sport, dport;  /* host byte order: local port, peer port */
 };

@@ -67,6 +67,7 @@ struct criu_opts {
 	bool tcp_close;
 	bool skip_in_flight;
 	enum network_lock_method network_lock;
+	bool tcp_images_criu; /* --tcp-images criu: CRIU's tcp-stream-INO.img per connection */
 
 	bool no_default_config;
 	const char *config_file;

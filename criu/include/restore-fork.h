@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "restore-images.h"
+#include "sk-tcp.h"
 
 /* The kernel's struct clone_args (CLONE_ARGS_SIZE_VER2), for clone3 with set_tid. */
 struct restore_clone_args {
@@ -30,16 +31,26 @@ struct restore_clone_args {
 	uint64_t cgroup;
 };
 
-/* The files the restore uses (executable, cwd, root, mapped files, the files of the fds), opened by criu. */
+/*
+ * The files the restore uses (executable, cwd, root, mapped files, the files of
+ * the fds, sockets included), opened by criu at min_fd or above, where no
+ * dumped fd lies. The caller zeroes it and may load @tcp (sk_tcp_load) first.
+ */
 struct restore_fds {
-	int *fds; /* per entry of restore_image.files: an fd (3 or above), or -1 if not needed */
+	int *fds; /* per entry of restore_image.files: an fd, or -1 if not needed */
 	size_t nr;
+	int min_fd;
+	uint8_t *close_after; /* per fdinfo entry: the child closes the source once it is in place */
+	bool tcp_close;	      /* --tcp-close: TCP connections come back closed */
+	struct sk_tcp_restore tcp;
+	uint64_t sockets_us;
 };
 
 /*
  * Opens the files the restore of @ri needs, above the highest dumped fd, with
  * their dumped flags and positions, checking that each mapped file still has
- * its dumped size. Returns 0 or -errno; restore_fds_close() in every case.
+ * its dumped size, and creates its sockets (TCP connections in repair mode).
+ * Returns 0 or -errno; restore_fds_close() in every case.
  */
 __attribute__((warn_unused_result)) int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds);
 void restore_fds_close(struct restore_fds *fds);

@@ -36,8 +36,9 @@ struct restore_image {
 	size_t nr_threads;
 	MmEntry *mm;
 	FsEntry *fs;
-	FileEntry **files; /* entries of files.img */
+	FileEntry **files; /* entries of files.img, by ascending id */
 	size_t nr_files;
+	uint32_t *file_fds; /* per file: how many dumped fds refer to it */
 	FdinfoEntry **fdinfo; /* fdinfo-ID.img, ID from ids-PID.img */
 	size_t nr_fdinfo;
 	int has_fdinfo; /* 0 for images without fdinfo-ID.img: the process gets /dev/null as stdio */
@@ -58,6 +59,9 @@ struct restore_image {
  */
 __attribute__((warn_unused_result)) int restore_images_load(int dirfd, struct restore_image *img);
 void restore_images_free(struct restore_image *img);
+
+/* The index of file @id in img->files, or -1. */
+ssize_t restore_images_file_idx(const struct restore_image *img, uint32_t id);
 
 /* The REG entry of file @id, or NULL if there is none (or it is of another type). */
 const RegFileEntry *restore_images_file(const struct restore_image *img, uint32_t id);

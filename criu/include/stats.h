@@ -17,6 +17,11 @@ struct dump_stats {
 	uint64_t pages_written;
 	uint64_t shpages_scanned; /* shared anonymous memory, counted apart as CRIU does */
 	uint64_t shpages_written;
+	uint64_t fds_us;       /* fds and sockets collected (sock_diag, options) */
+	uint64_t lock_us;      /* network lock on the TCP connections */
+	uint64_t tcp_dump_us;  /* TCP state and queues taken (libsoccr) */
+	uint64_t tcp_write_us; /* the TCP streams written */
+	uint64_t tcp_conns;
 };
 
 /* The phases of a restore, in microseconds, and the pages it wrote into the process. */
@@ -25,6 +30,11 @@ struct restore_stats {
 	uint64_t forking_us; /* clone3 until the child stops for criu */
 	uint64_t memory_us;  /* the address space: VMAs and pages */
 	uint64_t threads_us; /* threads, signals, timers, registers */
+	uint64_t sockets_us; /* sockets rebuilt (part of files_us) */
+	uint64_t tcp_restore_us; /* TCP connections rebuilt in repair mode (part of sockets_us) */
+	uint64_t repair_off_us;
+	uint64_t unlock_us;  /* network lock lifted, connections probed */
+	uint64_t tcp_conns;
 	uint64_t restore_us; /* the whole restore, images read to the process running */
 	uint64_t pages_restored; /* private and shared anonymous pages: all of pages-*.img */
 };

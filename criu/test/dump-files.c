@@ -50,7 +50,7 @@ struct extra_kind {
 
 static const struct extra_kind extras[] = {
 	{ "pipe", "is a pipe (pipe:[", "pipe:" },
-	{ "socket", "is a socket (socket:[", "socket:" },
+	{ "socket", "is a unix socket (socket:[", "socket:" },
 	{ "eventfd", "is an anonymous inode file", "anon_inode:[eventfd]" },
 	{ "big-ghost", "is the unlinked file", "/" }, /* larger than the ghost file limit */
 };

@@ -526,10 +526,6 @@ static void tuple_addr(struct netlock_tuple *t, const union connfix_addr *a, int
 		t->family = AF_INET;
 		(local ? &t->src : &t->dst)->v4 = a->v4.sin_addr;
 		port = ntohs(a->v4.sin_port);
-	} else if (IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
-		t->family = AF_INET;
-		memcpy(&(local ? &t->src : &t->dst)->v4, &a->v6.sin6_addr.s6_addr[12], 4);
-		port = ntohs(a->v6.sin6_port);
 	} else {
 		t->family = AF_INET6;
 		(local ? &t->src : &t->dst)->v6 = a->v6.sin6_addr;

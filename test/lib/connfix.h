@@ -87,7 +87,7 @@ int connfix_fd(const struct connfix *fix, uint32_t i);
 void connfix_set_fd(struct connfix *fix, uint32_t i, int fd);
 const union connfix_addr *connfix_local(const struct connfix *fix, uint32_t i);
 const union connfix_addr *connfix_peer(const struct connfix *fix, uint32_t i);
-/* The N 4-tuples as the network lock takes them (v4-mapped connections as AF_INET). */
+/* The N 4-tuples as the network lock takes them (v4-mapped ones as the server socket sees them). */
 const struct netlock_tuple *connfix_tuples(const struct connfix *fix);
 /* The options connfix_lock() uses: nftables unless told otherwise, exempt_mark SOCCR_MARK. */
 const struct netlock_opts *connfix_lock_opts(const struct connfix *fix);

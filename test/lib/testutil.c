@@ -105,3 +105,53 @@ uint64_t test_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg)
+{
+	int ret = pass(0, arg);
+
+	ret = ret ?: pass(SOCCR_CTX_NO_URING, arg);
+	if (ret)
+		return test_fail("%s", strerror(-ret));
+	test_msg("PASS");
+	return TEST_PASS;
+}
+
+void test_log_init(struct test_log *tl)
+{
+	pthread_mutex_init(&tl->lock, NULL);
+	tl->len = 0;
+	tl->text[0] = '\0';
+}
+
+void test_log_keep(void *arg, unsigned int level, const char *fmt, va_list ap)
+{
+	struct test_log *tl = arg;
+	char line[512];
+	int len;
+
+	(void)level;
+	len = vsnprintf(line, sizeof(line), fmt, ap);
+	fputs(line, stderr);
+	if (len <= 0)
+		return;
+	if ((size_t)len >= sizeof(line))
+		len = sizeof(line) - 1;
+	pthread_mutex_lock(&tl->lock);
+	if (tl->len + (size_t)len < sizeof(tl->text)) {
+		memcpy(tl->text + tl->len, line, (size_t)len + 1);
+		tl->len += (size_t)len;
+	}
+	pthread_mutex_unlock(&tl->lock);
+}
+
+unsigned int test_log_count(struct test_log *tl, const char *needle)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&tl->lock);
+	for (const char *p = tl->text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	pthread_mutex_unlock(&tl->lock);
+	return n;
+}

@@ -1,10 +1,12 @@
 /*
  * testutil.h: what every soccr test, benchmark and the demo share: exit codes, the libsoccr
- * context with its log on stderr, clocks, and the test environment (private netns).
+ * context with its log on stderr (or kept for checks), clocks, the test environment (private
+ * netns), and running a test's pass on both backends.
  */
 #ifndef TEST_LIB_TESTUTIL_H
 #define TEST_LIB_TESTUTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -31,5 +33,21 @@ int test_env_setup(void);
 int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp);
 
 uint64_t test_now_ns(void);
+
+/* Run @pass with io_uring, then with plain syscalls (SOCCR_CTX_NO_URING): the test's exit code. */
+int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg);
+
+/* The library's messages, kept for checks: the log callback may run in any worker at once. */
+struct test_log {
+	pthread_mutex_t lock;
+	size_t len;
+	char text[65536];
+};
+
+void test_log_init(struct test_log *tl);
+/* A libsoccr_log_fn whose arg is a struct test_log: echoes the line to stderr and keeps it. */
+void test_log_keep(void *arg, unsigned int level, const char *fmt, va_list ap);
+/* How many kept lines contain @needle. */
+unsigned int test_log_count(struct test_log *tl, const char *needle);
 
 #endif /* TEST_LIB_TESTUTIL_H */

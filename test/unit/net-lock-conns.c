@@ -1,6 +1,8 @@
 /*
- * net-lock-conns.c: lock live TCP connections (IPv4 and IPv6, loopback) with netlock_lock_conns and
- * check in a private netns that their packets are dropped both ways, that other connections flow,
+ * net-lock-conns.c: lock live TCP connections (IPv4, IPv6, and IPv4 through an IPv6 socket whose
+ * tuple has IPv4-mapped addresses, loopback) with netlock_lock_conns and check in a private netns
+ * that their packets are dropped both ways (the v4-mapped one in the IPv4 set or chain), that
+ * other connections flow,
  * that a second lock with the same id fails with -EEXIST, and that after unlock TCP retransmits
  * the queued data. nftables by default; net-lock-iptables.c reuses this file for iptables.
  */
@@ -17,27 +19,26 @@
 #define SILENCE_MS 300
 #define RETRANSMIT_MS 15000 /* backed-off retransmissions after the lock can take seconds */
 
-/* How many tuples the lock named name holds, read back with the firewall's own tool. */
-static long lock_entries(const char *name)
+/* How many tuples the lock named name holds for one family, read back with the firewall's own tool. */
+static long lock_entries_af(const char *name, int af)
 {
 	char cmd[256];
 	static char out[1 << 20];
-	long n = 0;
 
-	if (NLT_CONNS_MODE == NETLOCK_NFTABLES) {
-		long n4 = nlt_nft_set_elems(name, "conns4"), n6 = nlt_nft_set_elems(name, "conns6");
-
-		return n4 < 0 || n6 < 0 ? -1 : n4 + n6;
-	}
+	if (NLT_CONNS_MODE == NETLOCK_NFTABLES)
+		return nlt_nft_set_elems(name, af == AF_INET ? "conns4" : "conns6");
 	/* iptables: two DROP rules per tuple, one per direction */
-	snprintf(cmd, sizeof(cmd), "iptables -w -S %s 2>/dev/null", name);
+	snprintf(cmd, sizeof(cmd), "%s -w -S %s 2>/dev/null", af == AF_INET ? "iptables" : "ip6tables", name);
 	if (nlt_run(cmd, out, sizeof(out)) != 0)
-		return -1;
-	n += (long)nlt_count(out, "-j DROP");
-	snprintf(cmd, sizeof(cmd), "ip6tables -w -S %s 2>/dev/null", name);
-	if (nlt_run(cmd, out, sizeof(out)) == 0)
-		n += (long)nlt_count(out, "-j DROP");
-	return n / 2;
+		return af == AF_INET ? -1 : 0;
+	return (long)nlt_count(out, "-j DROP") / 2;
+}
+
+static long lock_entries(const char *name)
+{
+	long n4 = lock_entries_af(name, AF_INET), n6 = lock_entries_af(name, AF_INET6);
+
+	return n4 < 0 || n6 < 0 ? -1 : n4 + n6;
 }
 
 static void check_available(const struct netlock_opts *o)
@@ -80,6 +81,11 @@ static void check_invalid(struct netlock_opts o)
 	o.id = LOCK_ID;
 	ret = netlock_lock_conns(&o, &t, 1);
 	nlt_check(ret == -EINVAL, "bad family: %d", ret);
+	t.family = AF_INET6;
+	nlt_check(inet_pton(AF_INET6, "::ffff:127.0.0.1", &t.src.v6) == 1, "inet_pton");
+	t.dst.v6 = in6addr_loopback;
+	ret = netlock_lock_conns(&o, &t, 1);
+	nlt_check(ret == -EINVAL, "v4-mapped local and plain IPv6 peer: %d", ret);
 	nlt_check(netlock_mode_parse("iptables", &m) == 0 && m == NETLOCK_IPTABLES, "parse iptables");
 	nlt_check(netlock_mode_parse("nftables", &m) == 0 && m == NETLOCK_NFTABLES, "parse nftables");
 	nlt_check(netlock_mode_parse("skip", &m) == 0 && m == NETLOCK_SKIP, "parse skip");
@@ -123,8 +129,8 @@ int main(void)
 {
 	struct netlock_opts o = { .mode = NLT_CONNS_MODE, .id = LOCK_ID, .log = nlt_log, .log_level = 3 };
 	struct netlock_opts other = o;
-	int a4c, a4s, a6c, a6s, b4c, b4s, c4c, c4s, ret;
-	struct netlock_tuple t[2], tb;
+	int a4c, a4s, a6c, a6s, mc, ms, b4c, b4s, c4c, c4s, ret;
+	struct netlock_tuple t[3], tb;
 	double start;
 
 	alarm(120);
@@ -134,19 +140,26 @@ int main(void)
 
 	nlt_tcp_pair(AF_INET, 0, &a4c, &a4s);
 	nlt_tcp_pair(AF_INET6, 0, &a6c, &a6s);
+	nlt_tcp_pair_v4mapped(&mc, &ms);
 	nlt_tcp_pair(AF_INET, 0, &b4c, &b4s);
 	ping(a4c, a4s, "A4 before lock");
 	ping(a6c, a6s, "A6 before lock");
+	ping(mc, ms, "M (v4-mapped) before lock");
 
 	/* A4 seen from its client, A6 from its server: both orientations of a tuple */
 	nlt_tuple_of(a4c, &t[0]);
 	nlt_tuple_of(a6s, &t[1]);
+	/* M from its IPv6 server socket: AF_INET6, ::ffff:127.0.0.1 at both ends */
+	nlt_tuple_of(ms, &t[2]);
+	nlt_check(t[2].family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&t[2].src.v6), "M's tuple is not v4-mapped");
 	start = nlt_now_ms();
-	ret = netlock_lock_conns(&o, t, 2);
+	ret = netlock_lock_conns(&o, t, 3);
 	nlt_check(ret == 0, "lock: %d", ret);
-	printf("lock of 2 connections: %.2f ms\n", nlt_now_ms() - start);
+	printf("lock of 3 connections: %.2f ms\n", nlt_now_ms() - start);
 	nlt_check(netlock_is_locked(&o) == 1, "is_locked after lock");
-	nlt_check(lock_entries(LOCK_NAME) == 2, "lock holds %ld tuples, expected 2", lock_entries(LOCK_NAME));
+	nlt_check(lock_entries(LOCK_NAME) == 3, "lock holds %ld tuples, expected 3", lock_entries(LOCK_NAME));
+	nlt_check(lock_entries_af(LOCK_NAME, AF_INET) == 2, "the IPv4 part holds %ld tuples, expected 2 (A4, M)",
+		  lock_entries_af(LOCK_NAME, AF_INET));
 
 	nlt_send(a4s, "to-client4");
 	nlt_send(a4c, "to-server4");
@@ -156,6 +169,10 @@ int main(void)
 	nlt_expect_none(a4s, SILENCE_MS, "A4 local -> peer");
 	nlt_expect_none(a6c, SILENCE_MS, "A6 local -> peer");
 	nlt_expect_none(a6s, SILENCE_MS, "A6 peer -> local");
+	nlt_send(ms, "to-client-m");
+	nlt_send(mc, "to-server-m");
+	nlt_expect_none(mc, SILENCE_MS, "M (v4-mapped) local -> peer");
+	nlt_expect_none(ms, SILENCE_MS, "M (v4-mapped) peer -> local");
 
 	ping(b4c, b4s, "B4 (not locked) while locked");
 	nlt_tcp_pair(AF_INET, 0, &c4c, &c4s);
@@ -165,7 +182,7 @@ int main(void)
 	nlt_tuple_of(b4c, &tb);
 	ret = netlock_lock_conns(&o, &tb, 1);
 	nlt_check(ret == -EEXIST, "second lock with the same id: %d", ret);
-	nlt_check(lock_entries(LOCK_NAME) == 2, "first lock changed by the refused one");
+	nlt_check(lock_entries(LOCK_NAME) == 3, "first lock changed by the refused one");
 	ping(b4c, b4s, "B4 after the refused lock");
 	nlt_expect_none(a4c, 50, "A4 after the refused lock");
 
@@ -192,8 +209,11 @@ int main(void)
 	nlt_expect(a4s, "to-server4", RETRANSMIT_MS, "A4 queued data after unlock");
 	nlt_expect(a6c, "to-client6", RETRANSMIT_MS, "A6 queued data after unlock");
 	nlt_expect(a6s, "to-server6", RETRANSMIT_MS, "A6 queued data after unlock");
+	nlt_expect(mc, "to-client-m", RETRANSMIT_MS, "M queued data after unlock");
+	nlt_expect(ms, "to-server-m", RETRANSMIT_MS, "M queued data after unlock");
 	ping(a4c, a4s, "A4 after unlock");
 	ping(a6c, a6s, "A6 after unlock");
+	ping(mc, ms, "M after unlock");
 
 	ret = netlock_unlock(&o);
 	nlt_check(ret == -ENOENT, "second unlock: %d", ret);

@@ -188,6 +188,36 @@ static inline void nlt_tcp_pair(int family, uint32_t mark, int *cl, int *srv)
 	close(lfd);
 }
 
+/*
+ * An IPv4 connection with an IPv6 server socket: *cl (AF_INET) connected to 127.0.0.1, accepted
+ * by a dual-stack AF_INET6 listener, so *srv sees both ends as ::ffff:127.0.0.1.
+ */
+static inline void nlt_tcp_pair_v4mapped(int *cl, int *srv)
+{
+	union nlt_addr a, c;
+	socklen_t len, clen;
+	int lfd, off = 0;
+
+	nlt_loopback(AF_INET6, &a, &len);
+	a.v6.sin6_addr = in6addr_any;
+	lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*cl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || *cl < 0)
+		nlt_fail("socket: %s", strerror(errno));
+	if (setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+		nlt_fail("IPV6_V6ONLY: %s", strerror(errno));
+	if (bind(lfd, &a.sa, len) < 0 || listen(lfd, 8) < 0 || getsockname(lfd, &a.sa, &len) < 0)
+		nlt_fail("listen: %s", strerror(errno));
+	nlt_loopback(AF_INET, &c, &clen);
+	c.v4.sin_port = a.v6.sin6_port;
+	if (connect(*cl, &c.sa, clen) < 0)
+		nlt_fail("connect: %s", strerror(errno));
+	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (*srv < 0)
+		nlt_fail("accept: %s", strerror(errno));
+	close(lfd);
+}
+
 /* The tuple of a connected socket, seen from that socket. */
 static inline void nlt_tuple_of(int fd, struct netlock_tuple *t)
 {

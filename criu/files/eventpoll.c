@@ -1,0 +1,270 @@
+/*
+ * epoll instances, both directions (see include/eventpoll.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "eventpoll.h"
+#include "image.h"
+#include "proc-parse.h"
+#include "restore-images.h"
+
+#define LOG_PREFIX "epoll: "
+#include "log.h"
+
+#define EPOLL_LINK "anon_inode:[eventpoll]"
+
+bool epoll_is_link(const char *link)
+{
+	return !strcmp(link, EPOLL_LINK);
+}
+
+static int add_tfd(struct epoll_file *ef, const struct epoll_tfd *t, size_t *cap)
+{
+	struct epoll_tfd *v;
+
+	if (ef->nr == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		v = realloc(ef->tfds, *cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ef->tfds = v;
+	}
+	ef->tfds[ef->nr++] = *t;
+	return 0;
+}
+
+/* The "tfd:" lines of /proc/PID/fdinfo/FD: one per registration. */
+static int parse_tfds(struct epoll_file *ef, pid_t pid)
+{
+	char name[64], *buf, *line, *save;
+	size_t len, cap = 0;
+	int ret;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", ef->fd);
+	ret = proc_read_file(pid, name, &buf, &len);
+	if (ret) {
+		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
+		return ret;
+	}
+	for (line = strtok_r(buf, "\n", &save); !ret && line; line = strtok_r(NULL, "\n", &save)) {
+		struct epoll_tfd t = { 0 };
+		unsigned long long data, ino;
+		long long pos;
+		int tfd;
+
+		if (strncmp(line, "tfd:", 4))
+			continue;
+		if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lli ino:%llx", &tfd, &t.events, &data, &pos,
+			   &ino) != 5 ||
+		    tfd < 0) {
+			pr_err("/proc/%d/%s: can't parse \"%s\"\n", pid, name, line);
+			ret = -EINVAL;
+			break;
+		}
+		t.tfd = (uint32_t)tfd, t.data = data, t.ino = ino, t.pos = (uint64_t)pos;
+		ret = add_tfd(ef, &t, &cap);
+	}
+	free(buf);
+	return ret;
+}
+
+int epoll_add(struct epoll_dump *d, pid_t pid, int fd, uint32_t flags, const struct reg_fown *fown, uint32_t id)
+{
+	struct epoll_file *ef;
+	int ret;
+
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 4;
+		struct epoll_file *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	ef = &d->v[d->nr];
+	memset(ef, 0, sizeof(*ef));
+	ef->id = id;
+	ef->fd = fd;
+	ef->flags = flags;
+	ef->fown = *fown;
+	ret = parse_tfds(ef, pid);
+	if (ret) {
+		free(ef->tfds);
+		return ret;
+	}
+	d->nr++;
+	pr_debug("fd %d: epoll with %zu registration(s)\n", fd, ef->nr);
+	return 0;
+}
+
+int epoll_check_targets(const struct epoll_dump *d, pid_t pid, uint64_t (*ino_of)(void *arg, int fd), void *arg)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		for (size_t j = 0; j < d->v[i].nr; j++) {
+			const struct epoll_tfd *t = &d->v[i].tfds[j];
+			uint64_t ino = ino_of(arg, (int)t->tfd);
+
+			if (ino != t->ino) {
+				pr_err("epoll fd %d of process %d watches fd %u, which %s: not supported\n", d->v[i].fd,
+				       pid, t->tfd, ino ? "is another file now" : "was closed since");
+				return -EOPNOTSUPP;
+			}
+		}
+	return 0;
+}
+
+static int write_one(const struct epoll_file *ef, struct cr_img *img)
+{
+	FileEntry fe = FILE_ENTRY__INIT;
+	EventpollFileEntry e = EVENTPOLL_FILE_ENTRY__INIT;
+	EventpollTfdEntry *tfds, **ptrs;
+	FownEntry fown;
+	int ret;
+
+	tfds = calloc(ef->nr ? ef->nr : 1, sizeof(*tfds));
+	ptrs = calloc(ef->nr ? ef->nr : 1, sizeof(*ptrs));
+	if (!tfds || !ptrs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < ef->nr; i++) {
+		eventpoll_tfd_entry__init(&tfds[i]);
+		tfds[i].id = ef->id;
+		tfds[i].tfd = ef->tfds[i].tfd;
+		tfds[i].events = ef->tfds[i].events;
+		tfds[i].data = ef->tfds[i].data;
+		tfds[i].has_inode = 1, tfds[i].inode = ef->tfds[i].ino;
+		tfds[i].has_pos = 1, tfds[i].pos = ef->tfds[i].pos;
+		ptrs[i] = &tfds[i];
+	}
+	reg_fown_entry(&ef->fown, &fown);
+	e.id = ef->id;
+	e.flags = ef->flags;
+	e.fown = &fown;
+	e.n_tfd = ef->nr;
+	e.tfd = ptrs;
+	fe.type = FD_TYPES__EVENTPOLL;
+	fe.id = ef->id;
+	fe.epfd = &e;
+	ret = img_write_entry(img, &fe);
+out_free:
+	free(ptrs);
+	free(tfds);
+	return ret;
+}
+
+int epoll_write_files(const struct epoll_dump *d, struct cr_img *img)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < d->nr; i++)
+		ret = write_one(&d->v[i], img);
+	return ret;
+}
+
+void epoll_dump_free(struct epoll_dump *d)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		free(d->v[i].tfds);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Restore. */
+
+int epoll_check_entry(const FileEntry *fe, const char *name)
+{
+	const EventpollFileEntry *e = fe->epfd;
+
+	if (!e || e->id != fe->id || !e->fown) {
+		pr_err("%s: file %u: an epoll entry without its body or owner\n", name, fe->id);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < e->n_tfd; i++)
+		if (!e->tfd[i] || e->tfd[i]->tfd > INT32_MAX) {
+			pr_err("%s: epoll %u: registration %zu is malformed\n", name, fe->id, i);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int cmp_fd(const void *key, const void *elem)
+{
+	uint32_t fd = *(const uint32_t *)key, x = (*(const FdinfoEntry *const *)elem)->fd;
+
+	return (fd > x) - (fd < x);
+}
+
+static const FdinfoEntry *find_fd(const struct restore_image *ri, uint32_t fd)
+{
+	FdinfoEntry *const *e;
+
+	if (!ri->nr_fdinfo)
+		return NULL;
+	e = bsearch(&fd, ri->fdinfo, ri->nr_fdinfo, sizeof(*ri->fdinfo), cmp_fd);
+	return e ? *e : NULL;
+}
+
+int epoll_check_restore(const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		const FileEntry *fe = ri->files[i];
+
+		if (fe->type != FD_TYPES__EVENTPOLL)
+			continue;
+		for (size_t j = 0; j < fe->epfd->n_tfd; j++)
+			if (!find_fd(ri, fe->epfd->tfd[j]->tfd)) {
+				pr_err("files.img: epoll %u watches fd %u, which the process has no entry for\n",
+				       fe->id, fe->epfd->tfd[j]->tfd);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+int epoll_open(const FileEntry *fe)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (fd < 0) {
+		pr_perror("Can't create epoll %u", fe->id);
+		return -errno;
+	}
+	return fd;
+}
+
+/* The fd number of file @id in the restored process: its lowest. */
+static int installed_fd(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->nr_fdinfo; i++)
+		if (ri->fdinfo[i]->id == id)
+			return (int)ri->fdinfo[i]->fd;
+	return -1;
+}
+
+int epoll_install(const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		const FileEntry *fe = ri->files[i];
+		int epfd;
+
+		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i])
+			continue;
+		epfd = installed_fd(ri, fe->id);
+		for (size_t j = 0; j < fe->epfd->n_tfd; j++) {
+			const EventpollTfdEntry *t = fe->epfd->tfd[j];
+			struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, (int)t->tfd, &ev) < 0)
+				return -errno;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * epoll instances, the EVENTPOLL kind of fd. At dump, /proc/PID/fdinfo of the
+ * epoll fd lists every registration (target fd, events, data, target inode);
+ * each target must still be the file open at that fd number. At restore criu
+ * creates the instance before the fork and the process, once all its fds are
+ * in place, registers every target again under its fd number.
+ */
+#ifndef CRIU_NG_EVENTPOLL_H
+#define CRIU_NG_EVENTPOLL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "files-reg.h"
+
+#include "fdinfo.pb-c.h"
+
+struct cr_img;
+struct restore_image;
+
+struct epoll_tfd {
+	uint32_t tfd;
+	uint32_t events;
+	uint64_t data;
+	uint64_t ino;
+	uint64_t pos;
+};
+
+struct epoll_file {
+	uint32_t id;
+	int fd;
+	uint32_t flags;
+	struct reg_fown fown;
+	struct epoll_tfd *tfds;
+	size_t nr;
+};
+
+struct epoll_dump {
+	struct epoll_file *v;
+	size_t nr;
+	size_t cap;
+};
+
+/* True when an fd's /proc link names an epoll instance. */
+bool epoll_is_link(const char *link);
+
+/* Records epoll fd @fd of @pid with id @id and every registration it has. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int epoll_add(struct epoll_dump *d, pid_t pid, int fd, uint32_t flags,
+						  const struct reg_fown *fown, uint32_t id);
+
+/*
+ * Checks that every registration's target fd is open at the dump on the same
+ * file: @ino_of(@arg, fd) gives the inode of the file at fd, 0 if none.
+ * Returns 0 or -EOPNOTSUPP with an error naming the epoll and the target.
+ */
+__attribute__((warn_unused_result)) int epoll_check_targets(const struct epoll_dump *d, pid_t pid,
+							    uint64_t (*ino_of)(void *arg, int fd), void *arg);
+
+/* Appends one EVENTPOLL file_entry per instance to @img (files.img). */
+__attribute__((warn_unused_result)) int epoll_write_files(const struct epoll_dump *d, struct cr_img *img);
+
+void epoll_dump_free(struct epoll_dump *d);
+
+/* Restore. */
+
+/* Checks an EVENTPOLL file_entry of @img_name. Returns 0 or -EINVAL (logged). */
+__attribute__((warn_unused_result)) int epoll_check_entry(const FileEntry *fe, const char *img_name);
+
+/* Checks that every target of every epoll of @ri is one of its dumped fds. Returns 0 or -EINVAL. */
+__attribute__((warn_unused_result)) int epoll_check_restore(const struct restore_image *ri);
+
+/* Creates the instance of @fe in criu. Returns its fd (O_CLOEXEC) or -errno. */
+__attribute__((warn_unused_result)) int epoll_open(const FileEntry *fe);
+
+/*
+ * In the restored process, every fd in place: registers each target again.
+ * Logs nothing (the log is closed); returns 0 or -errno.
+ */
+int epoll_install(const struct restore_image *ri);
+
+#endif /* CRIU_NG_EVENTPOLL_H */

@@ -1,0 +1,121 @@
+/*
+ * AF_INET and AF_INET6 sockets (TCP and UDP), the INETSK kind of fd: at dump,
+ * what sock_diag (sk-diag.h) and the socket's options tell, as inet_sk_entry
+ * in files.img; at restore, the socket rebuilt by criu before the fork with
+ * its options, address, peer and backlog. TCP connections (ESTABLISHED and
+ * the half-closed states) are recorded here too, but their state and queues
+ * are taken and rebuilt in batches by sk-tcp.c.
+ */
+#ifndef CRIU_NG_SK_INET_H
+#define CRIU_NG_SK_INET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "files-reg.h"
+#include "sk-diag.h"
+
+#include "fdinfo.pb-c.h"
+#include "sk-inet.pb-c.h"
+
+struct cr_img;
+
+/* Socket options, as read at dump and set at restore. */
+struct inet_sk_opts {
+	uint32_t sndbuf, rcvbuf; /* as getsockopt reports them (doubled by the kernel) */
+	uint32_t buf_lock;	 /* SO_BUF_LOCK: 1 send, 2 receive: the size was set by the application */
+	uint64_t snd_tmo_us, rcv_tmo_us;
+	uint32_t priority, rcvlowat, mark;
+	uint32_t linger_on, linger_s;
+	uint32_t keepcnt, keepidle, keepintvl;
+	uint32_t tos, ttl;
+	bool reuseaddr, reuseport, broadcast, keepalive, oobinline, dontroute, no_check, freebind, pktinfo;
+	char bound_dev[16]; /* IFNAMSIZ */
+};
+
+/* One socket of the dumped process. */
+struct inet_sk {
+	uint32_t id;	/* its file id */
+	int fd;		/* the process's first fd for it */
+	int dup_fd;	/* criu's copy: kept for a TCP connection (sk-tcp.c), else -1 */
+	int type;	/* SOCK_STREAM or SOCK_DGRAM */
+	uint32_t flags; /* file status flags (O_NONBLOCK, ...) */
+	struct reg_fown fown;
+	struct sk_diag diag;
+	struct inet_sk_opts opts;
+};
+
+struct inet_sk_dump {
+	struct sk_diag_table diag;
+	struct inet_sk *v;
+	size_t nr;
+	size_t cap;
+	size_t nr_conns; /* TCP connections among them */
+};
+
+/* How the dump treats TCP connections (criu's --tcp-established, --tcp-close, --skip-in-flight). */
+struct inet_sk_policy {
+	bool tcp_established;
+	bool tcp_close;
+	bool skip_in_flight;
+};
+
+/* An fd whose file is a socket, as files.c found it. */
+struct inet_sk_fd {
+	pid_t pid;
+	int fd;
+	int dup_fd; /* criu's copy; set to -1 when the socket keeps it */
+	uint32_t ino;
+	uint32_t flags;
+	const struct reg_fown *fown;
+};
+
+/*
+ * True (1) when @dup_fd is an AF_INET/AF_INET6 socket; 0 for another family,
+ * with its name in *@family_name for the error; -errno on failure.
+ */
+int inet_sk_probe(int dup_fd, const char **family_name);
+
+/*
+ * Records the socket of @f with the new id @id. A TCP or UDP socket of any
+ * state a server holds is accepted; a TCP connection only with
+ * --tcp-established (or --tcp-close), and a listener with connections not yet
+ * accepted only with --skip-in-flight. Anything else fails with -EOPNOTSUPP
+ * and an error naming the fd. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int inet_sk_add(struct inet_sk_dump *d, const struct inet_sk_policy *pol,
+						    struct inet_sk_fd *f, uint32_t id);
+
+/* True when @sk is a TCP connection whose state and queues sk-tcp.c takes. */
+bool inet_sk_is_conn(const struct inet_sk *sk);
+
+/* Appends one INETSK file_entry per socket to @img (files.img). */
+__attribute__((warn_unused_result)) int inet_sk_write_files(const struct inet_sk_dump *d, struct cr_img *img);
+
+void inet_sk_dump_free(struct inet_sk_dump *d);
+
+/* Restore. */
+
+/* Checks an INETSK file_entry of @img_name. Returns 0, -EINVAL (logged) or -EOPNOTSUPP. */
+__attribute__((warn_unused_result)) int inet_sk_check_entry(const FileEntry *fe, const char *img_name);
+
+/* True when @ie is a TCP connection to be rebuilt by sk-tcp.c (unless --tcp-close). */
+bool inet_sk_entry_is_conn(const InetSkEntry *ie);
+
+/*
+ * Creates the socket of @ie in criu's network namespace: options, bound,
+ * listening or connected as dumped; with @tcp_close a TCP connection comes back
+ * as a closed socket. Returns the new fd (O_CLOEXEC) or -errno.
+ */
+__attribute__((warn_unused_result)) int inet_sk_open(const InetSkEntry *ie, bool tcp_close);
+
+/*
+ * Sets the options of @ie on @fd that differ from a new socket's; with
+ * @conn_opts false, leaves out those libsoccr restores with a connection
+ * (buffers, keepalive, SO_REUSEADDR). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts);
+
+#endif /* CRIU_NG_SK_INET_H */

@@ -1,0 +1,721 @@
+/*
+ * AF_INET and AF_INET6 sockets, both directions (see include/sk-inet.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "sk-inet.h"
+
+#define LOG_PREFIX "inet: "
+#include "log.h"
+
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72
+#endif
+
+#define MAX_PORT 65535
+
+static const char *family_name(int family)
+{
+	switch (family) {
+	case AF_UNIX:
+		return "a unix socket";
+	case AF_NETLINK:
+		return "a netlink socket";
+	case AF_PACKET:
+		return "a packet socket";
+	}
+	return "a socket of an unsupported family";
+}
+
+int inet_sk_probe(int dup_fd, const char **name)
+{
+	socklen_t len = sizeof(int);
+	int family;
+
+	if (getsockopt(dup_fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0)
+		return -errno;
+	if (family == AF_INET || family == AF_INET6)
+		return 1;
+	*name = family_name(family);
+	return 0;
+}
+
+/* States of a TCP connection whose state and queues go through libsoccr. */
+static bool tcp_state_is_conn(unsigned int state)
+{
+	switch (state) {
+	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSE_WAIT:
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
+		return true;
+	}
+	return false;
+}
+
+bool inet_sk_is_conn(const struct inet_sk *sk)
+{
+	return sk->type == SOCK_STREAM && tcp_state_is_conn(sk->diag.state);
+}
+
+static int get_int(int fd, int level, int name, uint32_t *v)
+{
+	socklen_t len = sizeof(int);
+	int val = 0;
+
+	if (getsockopt(fd, level, name, &val, &len) < 0)
+		return -errno;
+	*v = (uint32_t)val;
+	return 0;
+}
+
+static int get_bool(int fd, int level, int name, bool *v)
+{
+	uint32_t val = 0;
+	int ret = get_int(fd, level, name, &val);
+
+	*v = !ret && val;
+	return ret;
+}
+
+static int get_tmo(int fd, int name, uint64_t *us)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
+		return -errno;
+	*us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	return 0;
+}
+
+/*
+ * What a TCP connection's libsoccr dump reads anyway (buffers, SO_REUSEADDR,
+ * keepalive): left out for connections, sk-tcp.c copies them in.
+ */
+static int read_conn_shared(int fd, const struct inet_sk *sk, struct inet_sk_opts *o)
+{
+	int ret;
+
+	ret = get_int(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf);
+	ret = ret ?: get_int(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf);
+	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_REUSEADDR, &o->reuseaddr);
+	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_KEEPALIVE, &o->keepalive);
+	if (!ret && sk->type == SOCK_STREAM) {
+		ret = get_int(fd, SOL_TCP, TCP_KEEPCNT, &o->keepcnt);
+		ret = ret ?: get_int(fd, SOL_TCP, TCP_KEEPIDLE, &o->keepidle);
+		ret = ret ?: get_int(fd, SOL_TCP, TCP_KEEPINTVL, &o->keepintvl);
+	}
+	return ret;
+}
+
+/* What sock_diag told already (TOS, mark, priority, freebind) is not asked again. */
+static int read_diag_gaps(int fd, const struct inet_sk *sk, struct inet_sk_opts *o)
+{
+	const struct sk_diag *d = &sk->diag;
+	bool v4 = d->family == AF_INET;
+	int ret = 0;
+
+	o->tos = d->tos, o->mark = d->mark, o->freebind = d->freebind;
+	o->priority = (d->has & SK_DIAG_HAS_PRIORITY) ? d->priority : 0;
+	if (!(d->has & SK_DIAG_HAS_TOS))
+		ret = get_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &o->tos);
+	if (!ret && !(d->has & SK_DIAG_HAS_MARK))
+		ret = get_int(fd, SOL_SOCKET, SO_MARK, &o->mark);
+	/* A class id of 0 means the priority; another is a net_cls class: ask. */
+	if (!ret && (!(d->has & SK_DIAG_HAS_PRIORITY) || d->priority))
+		ret = get_int(fd, SOL_SOCKET, SO_PRIORITY, &o->priority);
+	if (!ret && !(d->has & SK_DIAG_HAS_FREEBIND))
+		ret = get_bool(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, &o->freebind);
+	if (!ret && d->ifindex) {
+		socklen_t len = sizeof(o->bound_dev);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->bound_dev, &len) < 0)
+			return -errno;
+		o->bound_dev[sizeof(o->bound_dev) - 1] = '\0';
+	}
+	return ret;
+}
+
+static int read_rest(int fd, const struct inet_sk *sk, struct inet_sk_opts *o)
+{
+	bool v4 = sk->diag.family == AF_INET;
+	struct linger lg;
+	socklen_t len = sizeof(lg);
+	int ret;
+
+	ret = get_tmo(fd, SO_SNDTIMEO, &o->snd_tmo_us);
+	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->rcv_tmo_us);
+	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_REUSEPORT, &o->reuseport);
+	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_BROADCAST, &o->broadcast);
+	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_OOBINLINE, &o->oobinline);
+	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_DONTROUTE, &o->dontroute);
+	ret = ret ?: get_int(fd, SOL_SOCKET, SO_RCVLOWAT, &o->rcvlowat);
+	ret = ret ?: get_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, &o->ttl);
+	if (ret)
+		return ret;
+	if (get_int(fd, SOL_SOCKET, SO_BUF_LOCK, &o->buf_lock))
+		o->buf_lock = 3; /* a kernel without SO_BUF_LOCK (< 5.14): keep the sizes as they are */
+	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0)
+		return -errno;
+	o->linger_on = (uint32_t)lg.l_onoff;
+	o->linger_s = (uint32_t)lg.l_linger;
+	if (sk->type == SOCK_DGRAM) {
+		ret = get_bool(fd, SOL_SOCKET, SO_NO_CHECK, &o->no_check);
+		ret = ret ?: get_bool(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, &o->pktinfo);
+	}
+	return ret;
+}
+
+static int read_opts(int fd, const struct inet_sk *sk, bool conn, struct inet_sk_opts *o)
+{
+	int ret = conn ? 0 : read_conn_shared(fd, sk, o);
+
+	ret = ret ?: read_diag_gaps(fd, sk, o);
+	return ret ?: read_rest(fd, sk, o);
+}
+
+/* The socket's state by getsockname/getpeername, for a protocol sock_diag doesn't cover here. */
+static int diag_by_name(int fd, uint32_t ino, int family, struct sk_diag *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(d, 0, sizeof(*d));
+	d->ino = ino;
+	d->family = (uint8_t)family;
+	d->proto = IPPROTO_UDP;
+	d->state = TCP_CLOSE;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		d->src[0] = a->sin_addr.s_addr;
+		d->sport = ntohs(a->sin_port);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		memcpy(d->src, &a->sin6_addr, sizeof(d->src));
+		d->sport = ntohs(a->sin6_port);
+	}
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return errno == ENOTCONN ? 0 : -errno;
+	d->state = TCP_ESTABLISHED;
+	if (family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		d->dst[0] = a->sin_addr.s_addr;
+		d->dport = ntohs(a->sin_port);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		memcpy(d->dst, &a->sin6_addr, sizeof(d->dst));
+		d->dport = ntohs(a->sin6_port);
+	}
+	return 0;
+}
+
+/* Every TCP and UDP socket of the namespace, once: a socket is then found by inode without a syscall. */
+static int collect_all(struct inet_sk_dump *d)
+{
+	static const int families[] = { AF_INET, AF_INET6 }, protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < 2; i++)
+		for (size_t j = 0; !ret && j < 2; j++) {
+			ret = sk_diag_collect(&d->diag, families[i], protos[j]);
+			if (ret == -EPROTONOSUPPORT && protos[j] == IPPROTO_UDP)
+				ret = 0; /* UDP sockets are then read by name */
+		}
+	return ret;
+}
+
+/* Refuses what can't be dumped: TCP states in a handshake, connections without the options that allow them. */
+static int check_tcp(const struct inet_sk *sk, const struct inet_sk_policy *pol, const struct inet_sk_fd *f)
+{
+	unsigned int st = sk->diag.state;
+
+	if (st == TCP_LISTEN) {
+		if (sk->diag.rqueue && !pol->skip_in_flight) {
+			pr_err("fd %d of process %d: the listening socket on port %u has %u in-flight connection(s) not "
+			       "yet accepted; use --skip-in-flight to drop them\n",
+			       f->fd, f->pid, sk->diag.sport, sk->diag.rqueue);
+			return -EOPNOTSUPP;
+		}
+		if (sk->diag.rqueue)
+			pr_warn("fd %d: %u in-flight connection(s) of port %u are left out (--skip-in-flight)\n", f->fd,
+				sk->diag.rqueue, sk->diag.sport);
+		return 0;
+	}
+	if (st == TCP_CLOSE)
+		return 0;
+	if (!tcp_state_is_conn(st)) {
+		pr_err("fd %d of process %d: TCP socket in state %u (a handshake or TIME_WAIT): not supported\n", f->fd,
+		       f->pid, st);
+		return -EOPNOTSUPP;
+	}
+	if (!pol->tcp_established && !pol->tcp_close) {
+		pr_err("fd %d of process %d: connected TCP socket, consider using --tcp-established option.\n", f->fd,
+		       f->pid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int grow(struct inet_sk_dump *d)
+{
+	struct inet_sk *v;
+	size_t cap;
+
+	if (d->nr < d->cap)
+		return 0;
+	cap = d->cap ? d->cap * 2 : 16;
+	v = realloc(d->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->v = v;
+	d->cap = cap;
+	return 0;
+}
+
+/*
+ * The socket of @f as sock_diag listed it; one it didn't list is asked for its
+ * kind (a UDP socket where the kernel lacks UDP sock_diag is read by name).
+ */
+static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_t *type, struct sk_diag *out)
+{
+	uint32_t family = 0, proto = 0;
+	const struct sk_diag *sd;
+	int ret;
+
+	ret = collect_all(d);
+	if (ret)
+		return ret;
+	sd = sk_diag_find(&d->diag, f->ino);
+	if (sd) {
+		*out = *sd;
+		*type = sd->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+		return 0;
+	}
+	ret = get_int(f->dup_fd, SOL_SOCKET, SO_DOMAIN, &family);
+	ret = ret ?: get_int(f->dup_fd, SOL_SOCKET, SO_TYPE, type);
+	ret = ret ?: get_int(f->dup_fd, SOL_SOCKET, SO_PROTOCOL, &proto);
+	if (ret) {
+		pr_err("can't read the kind of socket of fd %d of process %d: %s\n", f->fd, f->pid, strerror(-ret));
+		return ret;
+	}
+	if (*type == SOCK_DGRAM && proto == IPPROTO_UDP && !(d->diag.collected & (1u << (family == AF_INET6 ? 3 : 1))))
+		return diag_by_name(f->dup_fd, f->ino, (int)family, out);
+	if (*type == SOCK_STREAM || *type == SOCK_DGRAM)
+		pr_err("fd %d of process %d: socket %u is not in criu's network namespace\n", f->fd, f->pid, f->ino);
+	else
+		pr_err("fd %d of process %d: an inet socket of type %u protocol %u (only TCP and UDP are "
+		       "supported)\n",
+		       f->fd, f->pid, *type, proto);
+	return -EOPNOTSUPP;
+}
+
+int inet_sk_add(struct inet_sk_dump *d, const struct inet_sk_policy *pol, struct inet_sk_fd *f, uint32_t id)
+{
+	uint32_t type = 0;
+	struct inet_sk *sk;
+	bool conn;
+	int ret;
+
+	ret = grow(d);
+	if (ret)
+		return ret;
+	sk = &d->v[d->nr];
+	memset(sk, 0, sizeof(*sk));
+	sk->id = id;
+	sk->fd = f->fd;
+	sk->dup_fd = -1;
+	sk->flags = f->flags;
+	sk->fown = *f->fown;
+	ret = find_diag(d, f, &type, &sk->diag);
+	sk->type = (int)type;
+	if (!ret && type == SOCK_STREAM)
+		ret = check_tcp(sk, pol, f);
+	conn = !ret && inet_sk_is_conn(sk) && pol->tcp_established && !pol->tcp_close;
+	if (!ret)
+		ret = read_opts(f->dup_fd, sk, conn, &sk->opts);
+	if (ret) {
+		if (ret != -EOPNOTSUPP)
+			pr_err("can't read socket %u (fd %d of process %d): %s\n", f->ino, f->fd, f->pid,
+			       strerror(-ret));
+		return ret;
+	}
+	if (conn) {
+		sk->dup_fd = f->dup_fd; /* sk-tcp.c dumps the connection through it */
+		f->dup_fd = -1;
+		d->nr_conns++;
+	}
+	d->nr++;
+	return 0;
+}
+
+static void fill_sk_opts(const struct inet_sk_opts *o, SkOptsEntry *e)
+{
+	e->so_sndbuf = o->sndbuf;
+	e->so_rcvbuf = o->rcvbuf;
+	e->so_snd_tmo_sec = o->snd_tmo_us / 1000000;
+	e->so_snd_tmo_usec = o->snd_tmo_us % 1000000;
+	e->so_rcv_tmo_sec = o->rcv_tmo_us / 1000000;
+	e->so_rcv_tmo_usec = o->rcv_tmo_us % 1000000;
+	e->has_reuseaddr = 1, e->reuseaddr = o->reuseaddr;
+	e->has_so_reuseport = 1, e->so_reuseport = o->reuseport;
+	e->has_so_priority = 1, e->so_priority = o->priority;
+	e->has_so_rcvlowat = 1, e->so_rcvlowat = o->rcvlowat;
+	e->has_so_mark = 1, e->so_mark = o->mark;
+	e->has_so_broadcast = 1, e->so_broadcast = o->broadcast;
+	e->has_so_keepalive = 1, e->so_keepalive = o->keepalive;
+	e->has_so_oobinline = 1, e->so_oobinline = o->oobinline;
+	e->has_so_dontroute = 1, e->so_dontroute = o->dontroute;
+	e->has_so_no_check = 1, e->so_no_check = o->no_check;
+	e->has_so_buf_lock = 1, e->so_buf_lock = o->buf_lock;
+	if (o->linger_on)
+		e->has_so_linger = 1, e->so_linger = o->linger_s;
+	if (o->keepcnt)
+		e->has_tcp_keepcnt = 1, e->tcp_keepcnt = o->keepcnt;
+	if (o->keepidle)
+		e->has_tcp_keepidle = 1, e->tcp_keepidle = o->keepidle;
+	if (o->keepintvl)
+		e->has_tcp_keepintvl = 1, e->tcp_keepintvl = o->keepintvl;
+	if (o->bound_dev[0])
+		e->so_bound_dev = (char *)o->bound_dev;
+}
+
+static int write_one(const struct inet_sk *sk, struct cr_img *img)
+{
+	size_t words = sk->diag.family == AF_INET ? 1 : 4;
+	FileEntry fe = FILE_ENTRY__INIT;
+	InetSkEntry ie = INET_SK_ENTRY__INIT;
+	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
+	IpOptsEntry ipo = IP_OPTS_ENTRY__INIT;
+	FownEntry fown;
+	uint32_t src[4], dst[4];
+
+	reg_fown_entry(&sk->fown, &fown);
+	fill_sk_opts(&sk->opts, &opts);
+	memcpy(src, sk->diag.src, sizeof(src));
+	memcpy(dst, sk->diag.dst, sizeof(dst));
+	ie.id = sk->id;
+	ie.ino = sk->diag.ino;
+	ie.family = sk->diag.family;
+	ie.type = (uint32_t)sk->type;
+	ie.proto = sk->diag.proto;
+	ie.state = sk->diag.state;
+	ie.src_port = sk->diag.sport;
+	ie.dst_port = sk->diag.dport;
+	ie.flags = sk->flags;
+	ie.backlog = sk->diag.state == TCP_LISTEN ? sk->diag.wqueue : 0;
+	ie.n_src_addr = words, ie.src_addr = src;
+	ie.n_dst_addr = words, ie.dst_addr = dst;
+	ie.fown = &fown;
+	ie.opts = &opts;
+	if (sk->diag.family == AF_INET6)
+		ie.has_v6only = 1, ie.v6only = sk->diag.v6only;
+	ipo.has_freebind = 1, ipo.freebind = sk->opts.freebind;
+	ipo.has_tos = 1, ipo.tos = sk->opts.tos;
+	ipo.has_ttl = 1, ipo.ttl = sk->opts.ttl;
+	if (sk->type == SOCK_DGRAM)
+		ipo.has_pktinfo = 1, ipo.pktinfo = sk->opts.pktinfo;
+	ie.ip_opts = &ipo;
+	if (sk->opts.bound_dev[0])
+		ie.ifname = (char *)sk->opts.bound_dev;
+	if (sk->diag.shutdown)
+		ie.has_shutdown = 1, ie.shutdown = (SkShutdown)(sk->diag.shutdown & 3);
+	fe.type = FD_TYPES__INETSK;
+	fe.id = sk->id;
+	fe.isk = &ie;
+	return img_write_entry(img, &fe);
+}
+
+int inet_sk_write_files(const struct inet_sk_dump *d, struct cr_img *img)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < d->nr; i++)
+		ret = write_one(&d->v[i], img);
+	return ret;
+}
+
+void inet_sk_dump_free(struct inet_sk_dump *d)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		if (d->v[i].dup_fd >= 0)
+			close(d->v[i].dup_fd);
+	free(d->v);
+	sk_diag_free(&d->diag);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Restore. */
+
+bool inet_sk_entry_is_conn(const InetSkEntry *ie)
+{
+	return ie->type == SOCK_STREAM && tcp_state_is_conn(ie->state);
+}
+
+int inet_sk_check_entry(const FileEntry *fe, const char *name)
+{
+	const InetSkEntry *ie = fe->isk;
+	size_t words;
+
+	if (!ie || ie->id != fe->id || !ie->opts || !ie->fown) {
+		pr_err("%s: file %u: an inet socket entry without its socket, options or owner\n", name, fe->id);
+		return -EINVAL;
+	}
+	words = ie->family == AF_INET ? 1 : 4;
+	if ((ie->family != AF_INET && ie->family != AF_INET6) || ie->n_src_addr != words || ie->n_dst_addr != words ||
+	    ie->src_port > MAX_PORT || ie->dst_port > MAX_PORT) {
+		pr_err("%s: socket %u: family %u with %zu/%zu address words and ports %u/%u is malformed\n", name,
+		       ie->id, ie->family, ie->n_src_addr, ie->n_dst_addr, ie->src_port, ie->dst_port);
+		return -EINVAL;
+	}
+	if (!((ie->type == SOCK_STREAM && ie->proto == IPPROTO_TCP) ||
+	      (ie->type == SOCK_DGRAM && ie->proto == IPPROTO_UDP))) {
+		pr_err("%s: socket %u: type %u protocol %u is not supported\n", name, ie->id, ie->type, ie->proto);
+		return -EOPNOTSUPP;
+	}
+	if (ie->type == SOCK_STREAM && ie->state != TCP_LISTEN && ie->state != TCP_CLOSE &&
+	    !tcp_state_is_conn(ie->state)) {
+		pr_err("%s: socket %u: TCP state %u can't be restored\n", name, ie->id, ie->state);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int set_int(int fd, int level, int name, uint32_t v, const char *what)
+{
+	int val = (int)v;
+
+	if (setsockopt(fd, level, name, &val, sizeof(val)) < 0) {
+		pr_perror("Can't set %s to %u", what, v);
+		return -errno;
+	}
+	return 0;
+}
+
+static int set_tmo(int fd, int name, uint64_t sec, uint64_t usec)
+{
+	struct timeval tv = { .tv_sec = (time_t)sec, .tv_usec = (suseconds_t)usec };
+
+	if (!sec && !usec)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) < 0) {
+		pr_perror("Can't set a socket timeout");
+		return -errno;
+	}
+	return 0;
+}
+
+/* The options a new socket doesn't have by default; buffers only when the application had set them. */
+static int set_sol_socket(int fd, const SkOptsEntry *o, bool conn_opts)
+{
+	int ret = 0;
+
+	if (conn_opts && (o->so_buf_lock & 1))
+		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, o->so_sndbuf / 2, "SO_SNDBUF");
+	if (!ret && conn_opts && (o->so_buf_lock & 2))
+		ret = set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, o->so_rcvbuf / 2, "SO_RCVBUF");
+	if (!ret && conn_opts && o->reuseaddr)
+		ret = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+	if (!ret && conn_opts && o->so_keepalive)
+		ret = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
+	if (!ret && o->so_reuseport)
+		ret = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+	if (!ret && o->so_broadcast)
+		ret = set_int(fd, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
+	if (!ret && o->so_oobinline)
+		ret = set_int(fd, SOL_SOCKET, SO_OOBINLINE, 1, "SO_OOBINLINE");
+	if (!ret && o->so_dontroute)
+		ret = set_int(fd, SOL_SOCKET, SO_DONTROUTE, 1, "SO_DONTROUTE");
+	if (!ret && o->so_no_check)
+		ret = set_int(fd, SOL_SOCKET, SO_NO_CHECK, 1, "SO_NO_CHECK");
+	if (!ret && o->so_priority)
+		ret = set_int(fd, SOL_SOCKET, SO_PRIORITY, o->so_priority, "SO_PRIORITY");
+	if (!ret && o->so_rcvlowat > 1)
+		ret = set_int(fd, SOL_SOCKET, SO_RCVLOWAT, o->so_rcvlowat, "SO_RCVLOWAT");
+	if (!ret && o->so_mark)
+		ret = set_int(fd, SOL_SOCKET, SO_MARK, o->so_mark, "SO_MARK");
+	if (!ret)
+		ret = set_tmo(fd, SO_SNDTIMEO, o->so_snd_tmo_sec, o->so_snd_tmo_usec);
+	if (!ret)
+		ret = set_tmo(fd, SO_RCVTIMEO, o->so_rcv_tmo_sec, o->so_rcv_tmo_usec);
+	if (!ret && o->has_so_linger) {
+		struct linger lg = { .l_onoff = 1, .l_linger = (int)o->so_linger };
+
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0) {
+			pr_perror("Can't set SO_LINGER");
+			ret = -errno;
+		}
+	}
+	if (!ret && o->so_bound_dev && o->so_bound_dev[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->so_bound_dev, (socklen_t)strlen(o->so_bound_dev)) < 0) {
+		pr_perror("Can't bind the socket to device %s", o->so_bound_dev);
+		ret = -errno;
+	}
+	return ret;
+}
+
+static int set_tcp_keepalive(int fd, const SkOptsEntry *o)
+{
+	int ret = 0;
+
+	if (o->has_tcp_keepcnt)
+		ret = set_int(fd, SOL_TCP, TCP_KEEPCNT, o->tcp_keepcnt, "TCP_KEEPCNT");
+	if (!ret && o->has_tcp_keepidle)
+		ret = set_int(fd, SOL_TCP, TCP_KEEPIDLE, o->tcp_keepidle, "TCP_KEEPIDLE");
+	if (!ret && o->has_tcp_keepintvl)
+		ret = set_int(fd, SOL_TCP, TCP_KEEPINTVL, o->tcp_keepintvl, "TCP_KEEPINTVL");
+	return ret;
+}
+
+static int set_ip_opts(int fd, const InetSkEntry *ie)
+{
+	const IpOptsEntry *ip = ie->ip_opts;
+	bool v4 = ie->family == AF_INET;
+	int ret = 0;
+
+	if (!ip)
+		return 0;
+	if (ip->has_freebind && ip->freebind)
+		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, 1, "IP_FREEBIND");
+	if (!ret && ip->has_tos && ip->tos)
+		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, ip->tos, "IP_TOS");
+	if (!ret && ip->has_ttl && ip->ttl && ip->ttl != 64)
+		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, ip->ttl, "IP_TTL");
+	if (!ret && ip->has_pktinfo && ip->pktinfo)
+		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, 1, "IP_PKTINFO");
+	return ret;
+}
+
+int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts)
+{
+	int ret = set_sol_socket(fd, ie->opts, conn_opts);
+
+	if (!ret && conn_opts && ie->type == SOCK_STREAM)
+		ret = set_tcp_keepalive(fd, ie->opts);
+	if (!ret)
+		ret = set_ip_opts(fd, ie);
+	return ret;
+}
+
+static socklen_t make_addr(const InetSkEntry *ie, bool src, struct sockaddr_storage *ss)
+{
+	const uint32_t *a = src ? ie->src_addr : ie->dst_addr;
+	uint16_t port = htons((uint16_t)(src ? ie->src_port : ie->dst_port));
+
+	memset(ss, 0, sizeof(*ss));
+	if (ie->family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+
+		v4->sin_family = AF_INET;
+		v4->sin_port = port;
+		v4->sin_addr.s_addr = a[0];
+		return sizeof(*v4);
+	} else {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = port;
+		memcpy(&v6->sin6_addr, a, sizeof(v6->sin6_addr));
+		if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr) && ie->ifname)
+			v6->sin6_scope_id = if_nametoindex(ie->ifname);
+		return sizeof(*v6);
+	}
+}
+
+static bool addr_is_any(const InetSkEntry *ie, bool src)
+{
+	const uint32_t *a = src ? ie->src_addr : ie->dst_addr;
+
+	for (size_t i = 0; i < (src ? ie->n_src_addr : ie->n_dst_addr); i++)
+		if (a[i])
+			return false;
+	return true;
+}
+
+/* Bind, listen or connect as dumped. */
+static int place(int fd, const InetSkEntry *ie, bool tcp_close)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool bound = ie->src_port || !addr_is_any(ie, true);
+
+	if (ie->type == SOCK_STREAM && (tcp_close || inet_sk_entry_is_conn(ie)))
+		return 0; /* a connection restored closed (--tcp-close) */
+	if (bound) {
+		len = make_addr(ie, true, &ss);
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+			pr_perror("Can't bind socket %u to port %u", ie->id, ie->src_port);
+			return -errno;
+		}
+	}
+	if (ie->type == SOCK_STREAM && ie->state == TCP_LISTEN && listen(fd, (int)ie->backlog) < 0) {
+		pr_perror("Can't listen on socket %u (port %u)", ie->id, ie->src_port);
+		return -errno;
+	}
+	if (ie->type == SOCK_DGRAM && ie->state == TCP_ESTABLISHED) {
+		len = make_addr(ie, false, &ss);
+		if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+			pr_perror("Can't connect UDP socket %u to port %u", ie->id, ie->dst_port);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int set_shutdown(int fd, const InetSkEntry *ie)
+{
+	static const int how[] = { -1, SHUT_RD, SHUT_WR, SHUT_RDWR };
+
+	if (ie->type != SOCK_DGRAM || !ie->has_shutdown || !ie->shutdown || ie->shutdown > 3)
+		return 0;
+	if (shutdown(fd, how[ie->shutdown]) < 0 && errno != ENOTCONN) {
+		pr_perror("Can't shut socket %u down", ie->id);
+		return -errno;
+	}
+	return 0;
+}
+
+int inet_sk_open(const InetSkEntry *ie, bool tcp_close)
+{
+	int fd, ret;
+
+	fd = socket((int)ie->family, (int)ie->type | SOCK_CLOEXEC, (int)ie->proto);
+	if (fd < 0) {
+		pr_perror("Can't create socket %u", ie->id);
+		return -errno;
+	}
+	if (ie->family == AF_INET6 && ie->has_v6only)
+		ret = set_int(fd, SOL_IPV6, IPV6_V6ONLY, ie->v6only, "IPV6_V6ONLY");
+	else
+		ret = 0;
+	ret = ret ?: inet_sk_set_opts(fd, ie, true);
+	ret = ret ?: place(fd, ie, tcp_close);
+	ret = ret ?: set_shutdown(fd, ie);
+	if (!ret && (ie->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}

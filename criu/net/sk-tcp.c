@@ -1,0 +1,837 @@
+/*
+ * TCP connections through libsoccr and the network lock (see include/sk-tcp.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "magic.h"
+#include "restore-images.h"
+#include "sk-tcp.h"
+#include "stats.h"
+#include "tcp-pack.h"
+
+#include "tcp-stream.pb-c.h"
+
+#define LOG_PREFIX "tcp: "
+#include "log.h"
+
+#define PROGRESS_STEP 1000 /* connections between two progress lines at -v3 */
+#define MAX_QUEUE (1u << 30)
+
+void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid)
+{
+	cfg->pid = pid;
+	cfg->criu_images = opts->tcp_images_criu;
+	switch (opts->network_lock) {
+	case NETWORK_LOCK_NFTABLES:
+		cfg->lock_mode = NETLOCK_NFTABLES;
+		break;
+	case NETWORK_LOCK_SKIP:
+		cfg->lock_mode = NETLOCK_SKIP;
+		break;
+	default:
+		cfg->lock_mode = NETLOCK_IPTABLES;
+	}
+}
+
+/* libsoccr's and the lock's messages into criu's log; errors keep their "Error" marker for zdtm. */
+static void lib_log(void *arg, unsigned int level, const char *fmt, va_list ap)
+{
+	char buf[LOG_LINE_MAX];
+
+	(void)arg;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (level == 1 && strncmp(buf, "Error", 5))
+		log_print(LOG_ERROR, "Error (%s): %s%s", "criu/net/sk-tcp.c", buf,
+			  buf[0] && buf[strlen(buf) - 1] == '\n' ? "" : "\n");
+	else
+		log_print((int)level, "%s%s", buf, buf[0] && buf[strlen(buf) - 1] == '\n' ? "" : "\n");
+}
+
+static int soccr_open(struct libsoccr_ctx **ctx)
+{
+	struct libsoccr_ctx_opts o = {
+		.size = sizeof(o),
+		.log = lib_log,
+		.log_level = (unsigned int)log_get_level(),
+	};
+	int ret = libsoccr_ctx_create(&o, ctx);
+
+	if (ret)
+		pr_err("can't create the TCP repair context: %s\n", strerror(-ret));
+	else
+		pr_info("TCP repair with %u worker(s), %s backend\n", libsoccr_ctx_workers(*ctx),
+			libsoccr_backend_name(libsoccr_ctx_backend(*ctx)));
+	return ret;
+}
+
+static void lock_setup(struct netlock_opts *o, char *id, pid_t pid, enum netlock_mode mode)
+{
+	snprintf(id, NETLOCK_ID_MAX + 1, "%d", pid);
+	memset(o, 0, sizeof(*o));
+	o->mode = mode;
+	o->id = id;
+	o->log = lib_log;
+	o->log_level = (unsigned int)log_get_level();
+	o->exempt_mark = SOCCR_MARK;
+}
+
+static void tuple_from(struct netlock_tuple *t, const union libsoccr_addr *src, const union libsoccr_addr *dst)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = src->sa.sa_family;
+	if (t->family == AF_INET) {
+		t->src.v4 = src->v4.sin_addr;
+		t->dst.v4 = dst->v4.sin_addr;
+		t->sport = ntohs(src->v4.sin_port);
+		t->dport = ntohs(dst->v4.sin_port);
+	} else {
+		t->src.v6 = src->v6.sin6_addr;
+		t->dst.v6 = dst->v6.sin6_addr;
+		t->sport = ntohs(src->v6.sin6_port);
+		t->dport = ntohs(dst->v6.sin6_port);
+	}
+}
+
+static int lock_conns(struct netlock_opts *o, const struct libsoccr_conn *conns, size_t n, uint64_t *us)
+{
+	struct netlock_tuple *t;
+	uint64_t start = stats_now_us();
+	int ret;
+
+	if (o->mode == NETLOCK_SKIP)
+		return 0;
+	t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		tuple_from(&t[i], &conns[i].src, &conns[i].dst);
+	ret = netlock_lock_conns(o, t, n);
+	free(t);
+	*us = stats_now_us() - start;
+	if (ret)
+		pr_err("can't lock %zu TCP connection(s): %s\n", n, strerror(-ret));
+	else
+		pr_info("%zu TCP connection(s) locked in %llu us\n", n, (unsigned long long)*us);
+	return ret;
+}
+
+static int unlock(struct netlock_opts *o)
+{
+	int ret;
+
+	if (o->mode == NETLOCK_SKIP)
+		return 0;
+	ret = netlock_unlock(o);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		pr_err("can't lift the network lock %s: %s\n", o->id, strerror(-ret));
+	return ret;
+}
+
+static void addr_from_diag(union libsoccr_addr *a, const struct sk_diag *d, bool src)
+{
+	memset(a, 0, sizeof(*a));
+	if (d->family == AF_INET) {
+		a->v4.sin_family = AF_INET;
+		a->v4.sin_port = htons(src ? d->sport : d->dport);
+		a->v4.sin_addr.s_addr = src ? d->src[0] : d->dst[0];
+	} else {
+		a->v6.sin6_family = AF_INET6;
+		a->v6.sin6_port = htons(src ? d->sport : d->dport);
+		memcpy(&a->v6.sin6_addr, src ? d->src : d->dst, sizeof(a->v6.sin6_addr));
+	}
+}
+
+/* Takes over criu's copies of the connections' sockets from @d. */
+static int collect_conns(struct sk_tcp_dump *t, struct inet_sk_dump *d)
+{
+	t->conns = calloc(d->nr_conns ? d->nr_conns : 1, sizeof(*t->conns));
+	t->inos = calloc(d->nr_conns ? d->nr_conns : 1, sizeof(*t->inos));
+	t->sk_idx = calloc(d->nr_conns ? d->nr_conns : 1, sizeof(*t->sk_idx));
+	if (!t->conns || !t->inos || !t->sk_idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nr; i++) {
+		struct inet_sk *sk = &d->v[i];
+		struct libsoccr_conn *c = &t->conns[t->nr];
+
+		if (sk->dup_fd < 0)
+			continue;
+		c->fd = sk->dup_fd;
+		sk->dup_fd = -1;
+		c->flags = SOCCR_CONN_ADDRS;
+		addr_from_diag(&c->src, &sk->diag, true);
+		addr_from_diag(&c->dst, &sk->diag, false);
+		t->sk_idx[t->nr] = i;
+		t->inos[t->nr++] = sk->diag.ino;
+	}
+	return 0;
+}
+
+static void report_failures(const struct libsoccr_conn *conns, const uint32_t *inos, size_t n, const char *what)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!conns[i].status)
+			continue;
+		if (bad++ < 8)
+			pr_err("%s of the connection of socket %u failed: %s\n", what, inos ? inos[i] : 0,
+			       strerror(-conns[i].status));
+	}
+	if (bad > 8)
+		pr_err("... and %zu more connection(s)\n", bad - 8);
+}
+
+/* The options libsoccr read with the state, which sk-inet.c leaves out for connections. */
+static void copy_opts(const struct sk_tcp_dump *t, struct inet_sk_dump *d)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct libsoccr_sk_data *s = &t->conns[i].data;
+		struct inet_sk_opts *o = &d->v[t->sk_idx[i]].opts;
+
+		o->sndbuf = s->sndbuf;
+		o->rcvbuf = s->rcvbuf;
+		o->reuseaddr = s->reuseaddr;
+		o->keepalive = s->keepalive;
+		if (s->flags & SOCCR_HAS_KEEPALIVE) {
+			o->keepidle = s->keepidle;
+			o->keepintvl = s->keepintvl;
+			o->keepcnt = s->keepcnt;
+		}
+	}
+}
+
+int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_tcp_cfg *cfg)
+{
+	uint64_t start;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	lock_setup(&t->lock, t->lock_id, cfg->pid, cfg->lock_mode);
+	if (!d->nr_conns)
+		return 0;
+	ret = collect_conns(t, d);
+	if (!ret)
+		ret = soccr_open(&t->soccr);
+	if (!ret)
+		ret = lock_conns(&t->lock, t->conns, t->nr, &t->lock_us);
+	if (ret)
+		goto out_undo;
+	t->locked = true;
+	start = stats_now_us();
+	ret = libsoccr_dump_batch(t->soccr, t->conns, t->nr);
+	t->dump_us = stats_now_us() - start;
+	t->repaired = true;
+	if (ret) {
+		report_failures(t->conns, t->inos, t->nr, "the dump");
+		goto out_undo;
+	}
+	pr_info("%zu TCP connection(s) dumped in %llu us\n", t->nr, (unsigned long long)t->dump_us);
+	copy_opts(t, d);
+	return 0;
+out_undo:
+	if (sk_tcp_dump_finish(t, false))
+		pr_err("the TCP connections could not all be handed back: see above\n");
+	return ret;
+}
+
+/* Writes @iov in as few writev() calls as IOV_MAX allows. */
+static int write_iov(int fd, struct iovec *iov, size_t n, const char *name)
+{
+	while (n) {
+		int cnt = n > IOV_MAX ? IOV_MAX : (int)n;
+		ssize_t w = writev(fd, iov, cnt);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("Can't write %s", name);
+			return -errno;
+		}
+		while (n && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++, n--;
+		}
+		if (n && w) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static void pack_rec(struct tcp_pack_rec *r, uint32_t ino, const struct libsoccr_sk_data *s, uint64_t off)
+{
+	memset(r, 0, sizeof(*r));
+	r->ino = ino;
+	r->flags = (s->flags & SOCCR_HAS_WINDOW) ? TCP_PACK_HAS_WINDOW : 0;
+	r->inq_len = s->inq_len, r->inq_seq = s->inq_seq;
+	r->outq_len = s->outq_len, r->outq_seq = s->outq_seq;
+	r->unsq_len = s->unsq_len, r->opt_mask = s->opt_mask;
+	r->snd_wscale = s->snd_wscale, r->rcv_wscale = s->rcv_wscale;
+	r->mss_clamp = s->mss_clamp, r->timestamp = s->timestamp;
+	r->snd_wl1 = s->snd_wl1, r->snd_wnd = s->snd_wnd, r->max_window = s->max_window;
+	r->rcv_wnd = s->rcv_wnd, r->rcv_wup = s->rcv_wup;
+	r->nodelay = s->nodelay, r->cork = s->cork;
+	r->data_off = off;
+}
+
+static int cmp_conn_ino(const void *a, const void *b, void *arg)
+{
+	const uint32_t *inos = arg;
+	uint32_t x = inos[*(const size_t *)a], y = inos[*(const size_t *)b];
+
+	return (x > y) - (x < y);
+}
+
+/* tcp-streams.img: header, records by ascending inode, then every queue, all in large writev()s. */
+static int write_pack(const struct sk_tcp_dump *t, int dirfd)
+{
+	uint32_t magic[2] = { IMG_COMMON_MAGIC, TCP_STREAMS_MAGIC };
+	struct tcp_pack_head head = { .version = TCP_PACK_VERSION, .rec_size = sizeof(struct tcp_pack_rec) };
+	struct tcp_pack_rec *recs;
+	struct iovec *iov;
+	size_t n = 0, *order;
+	int fd, ret;
+
+	recs = calloc(t->nr ? t->nr : 1, sizeof(*recs));
+	iov = calloc(t->nr + 3, sizeof(*iov));
+	order = calloc(t->nr ? t->nr : 1, sizeof(*order));
+	if (!recs || !iov || !order) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < t->nr; i++)
+		order[i] = i;
+	qsort_r(order, t->nr, sizeof(*order), cmp_conn_ino, t->inos);
+	for (size_t k = 0; k < t->nr; k++) {
+		size_t i = order[k];
+		const struct libsoccr_sk_data *s = &t->conns[i].data;
+		size_t len = (size_t)s->inq_len + s->outq_len;
+
+		pack_rec(&recs[k], t->inos[i], s, head.data_len);
+		if (len)
+			iov[3 + n++] = (struct iovec){ .iov_base = t->conns[i].queues, .iov_len = len };
+		head.data_len += len;
+	}
+	head.nr = t->nr;
+	iov[0] = (struct iovec){ .iov_base = magic, .iov_len = sizeof(magic) };
+	iov[1] = (struct iovec){ .iov_base = &head, .iov_len = sizeof(head) };
+	iov[2] = (struct iovec){ .iov_base = recs, .iov_len = t->nr * sizeof(*recs) };
+	fd = openat(dirfd, SK_TCP_PACK_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pr_perror("Can't create %s", SK_TCP_PACK_NAME);
+		ret = -errno;
+		goto out_free;
+	}
+	ret = write_iov(fd, iov, n + 3, SK_TCP_PACK_NAME);
+	if (close(fd) < 0 && !ret) {
+		pr_perror("Can't close %s", SK_TCP_PACK_NAME);
+		ret = -errno;
+	}
+	if (!ret)
+		pr_info("%s: %zu connection(s), %llu bytes of queues\n", SK_TCP_PACK_NAME, t->nr,
+			(unsigned long long)head.data_len);
+out_free:
+	free(order);
+	free(iov);
+	free(recs);
+	return ret;
+}
+
+static void stream_entry(TcpStreamEntry *e, const struct libsoccr_sk_data *s)
+{
+	tcp_stream_entry__init(e);
+	e->inq_len = s->inq_len, e->inq_seq = s->inq_seq;
+	e->outq_len = s->outq_len, e->outq_seq = s->outq_seq;
+	e->opt_mask = s->opt_mask, e->snd_wscale = s->snd_wscale, e->mss_clamp = s->mss_clamp;
+	e->has_rcv_wscale = 1, e->rcv_wscale = s->rcv_wscale;
+	e->has_timestamp = 1, e->timestamp = s->timestamp;
+	e->has_cork = 1, e->cork = s->cork;
+	e->has_nodelay = 1, e->nodelay = s->nodelay;
+	e->has_unsq_len = 1, e->unsq_len = s->unsq_len;
+	if (s->flags & SOCCR_HAS_WINDOW) {
+		e->has_snd_wl1 = 1, e->snd_wl1 = s->snd_wl1;
+		e->has_snd_wnd = 1, e->snd_wnd = s->snd_wnd;
+		e->has_max_window = 1, e->max_window = s->max_window;
+		e->has_rcv_wnd = 1, e->rcv_wnd = s->rcv_wnd;
+		e->has_rcv_wup = 1, e->rcv_wup = s->rcv_wup;
+	}
+}
+
+/* CRIU's format: tcp-stream-INO.img per connection, the entry then both queues. */
+static int write_criu(const struct sk_tcp_dump *t, int dirfd)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		const struct libsoccr_conn *c = &t->conns[i];
+		TcpStreamEntry e;
+		struct cr_img *img;
+		int cret;
+
+		stream_entry(&e, &c->data);
+		ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_TCP_STREAM, t->inos[i]);
+		if (ret)
+			break;
+		ret = img_write_entry(img, &e);
+		if (!ret)
+			ret = img_write_raw(img, c->queues, (size_t)c->data.inq_len + c->data.outq_len);
+		cret = img_close(img);
+		ret = ret ?: cret;
+	}
+	return ret;
+}
+
+int sk_tcp_write(const struct sk_tcp_dump *t, int dirfd, const struct sk_tcp_cfg *cfg)
+{
+	if (!t->nr)
+		return 0;
+	return cfg->criu_images ? write_criu(t, dirfd) : write_pack(t, dirfd);
+}
+
+int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed)
+{
+	int ret = 0, r;
+
+	if (t->repaired && killed) {
+		/* The process is gone: ours are the last references, closed in repair mode (silently). */
+		ret = libsoccr_close_batch(t->soccr, t->conns, t->nr);
+		if (ret)
+			report_failures(t->conns, t->inos, t->nr, "the silent close");
+	} else if (t->repaired) {
+		ret = libsoccr_repair_off_batch(t->soccr, t->conns, t->nr);
+		if (ret)
+			report_failures(t->conns, t->inos, t->nr, "leaving repair mode");
+	}
+	if (t->locked && !killed) {
+		r = unlock(&t->lock);
+		ret = ret ?: r;
+		if (!r && t->repaired) {
+			r = libsoccr_resume_batch(t->soccr, t->conns, t->nr);
+			if (r)
+				pr_warn("some connections could not be probed: they resume at their next retransmission\n");
+		}
+	}
+	/* criu's copies: the process holds the sockets on (or, killed, nothing does). */
+	for (size_t i = 0; i < t->nr; i++) {
+		if (t->conns[i].fd >= 0)
+			close(t->conns[i].fd);
+		libsoccr_conn_free_queues(&t->conns[i]);
+	}
+	if (t->soccr)
+		libsoccr_ctx_destroy(t->soccr);
+	free(t->conns);
+	free(t->inos);
+	free(t->sk_idx);
+	t->conns = NULL;
+	t->inos = NULL;
+	t->sk_idx = NULL;
+	t->soccr = NULL;
+	t->nr = 0;
+	t->repaired = t->locked = false;
+	return ret;
+}
+
+/* Restore. */
+
+static const InetSkEntry *conn_entry(const struct sk_tcp_restore *r, const struct restore_image *ri, size_t i)
+{
+	return ri->files[r->file_idx[i]]->isk;
+}
+
+/* The libsoccr state of connection @i: the stream's fields from the image, the rest from its entry. */
+static void fill_conn(struct libsoccr_conn *c, const InetSkEntry *ie)
+{
+	struct libsoccr_sk_data *s = &c->data;
+	const SkOptsEntry *o = ie->opts;
+	s->state = ie->state;
+	s->flags |= SOCCR_HAS_BUFS;
+	s->sndbuf = o->so_sndbuf;
+	s->rcvbuf = o->so_rcvbuf;
+	s->reuseaddr = o->has_reuseaddr && o->reuseaddr;
+	s->keepalive = o->has_so_keepalive && o->so_keepalive;
+	if (s->keepalive && o->has_tcp_keepidle && o->has_tcp_keepintvl && o->has_tcp_keepcnt) {
+		s->flags |= SOCCR_HAS_KEEPALIVE;
+		s->keepidle = o->tcp_keepidle;
+		s->keepintvl = o->tcp_keepintvl;
+		s->keepcnt = o->tcp_keepcnt;
+	}
+	if (ie->family == AF_INET6) {
+		s->flags |= SOCCR_HAS_V6ONLY;
+		s->v6only = ie->has_v6only && ie->v6only;
+	}
+	if (ie->family == AF_INET) {
+		c->src.v4.sin_family = c->dst.v4.sin_family = AF_INET;
+		c->src.v4.sin_port = htons((uint16_t)ie->src_port);
+		c->dst.v4.sin_port = htons((uint16_t)ie->dst_port);
+		c->src.v4.sin_addr.s_addr = ie->src_addr[0];
+		c->dst.v4.sin_addr.s_addr = ie->dst_addr[0];
+	} else {
+		c->src.v6.sin6_family = c->dst.v6.sin6_family = AF_INET6;
+		c->src.v6.sin6_port = htons((uint16_t)ie->src_port);
+		c->dst.v6.sin6_port = htons((uint16_t)ie->dst_port);
+		memcpy(&c->src.v6.sin6_addr, ie->src_addr, sizeof(c->src.v6.sin6_addr));
+		memcpy(&c->dst.v6.sin6_addr, ie->dst_addr, sizeof(c->dst.v6.sin6_addr));
+	}
+	c->fd = -1;
+}
+
+static int check_lens(uint32_t inq, uint32_t outq, uint32_t unsq, uint32_t ino, const char *name)
+{
+	if (inq > MAX_QUEUE || outq > MAX_QUEUE || unsq > outq) {
+		pr_err("%s: connection of socket %u: queue lengths %u/%u (unsent %u) are impossible\n", name, ino, inq,
+		       outq, unsq);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void data_from_rec(struct libsoccr_sk_data *s, const struct tcp_pack_rec *r)
+{
+	s->inq_len = r->inq_len, s->inq_seq = r->inq_seq;
+	s->outq_len = r->outq_len, s->outq_seq = r->outq_seq;
+	s->unsq_len = r->unsq_len, s->opt_mask = r->opt_mask;
+	s->snd_wscale = r->snd_wscale, s->rcv_wscale = r->rcv_wscale;
+	s->mss_clamp = r->mss_clamp, s->timestamp = r->timestamp;
+	s->nodelay = r->nodelay, s->cork = r->cork;
+	if (r->flags & TCP_PACK_HAS_WINDOW) {
+		s->flags |= SOCCR_HAS_WINDOW;
+		s->snd_wl1 = r->snd_wl1, s->snd_wnd = r->snd_wnd, s->max_window = r->max_window;
+		s->rcv_wnd = r->rcv_wnd, s->rcv_wup = r->rcv_wup;
+	}
+}
+
+static int cmp_rec_ino(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = ((const struct tcp_pack_rec *)b)->ino;
+
+	return (x > y) - (x < y);
+}
+
+static int check_pack_head(const struct sk_tcp_restore *r, const struct tcp_pack_head **headp)
+{
+	const uint32_t *magic = r->map;
+	const struct tcp_pack_head *head = (const void *)(magic + 2);
+	size_t fixed = 2 * sizeof(uint32_t) + sizeof(*head);
+	const struct tcp_pack_rec *recs = (const void *)(head + 1);
+
+	if (r->map_len < fixed || magic[0] != IMG_COMMON_MAGIC || magic[1] != TCP_STREAMS_MAGIC) {
+		pr_err("%s: not a criu-ng TCP streams image (bad magic or %zu bytes)\n", SK_TCP_PACK_NAME, r->map_len);
+		return -EINVAL;
+	}
+	if (head->version != TCP_PACK_VERSION || head->rec_size != sizeof(struct tcp_pack_rec)) {
+		pr_err("%s: version %u with %u-byte records is not supported\n", SK_TCP_PACK_NAME, head->version,
+		       head->rec_size);
+		return -EINVAL;
+	}
+	if (head->nr != r->nr || head->nr > (r->map_len - fixed) / sizeof(*recs) ||
+	    head->data_len != r->map_len - fixed - head->nr * sizeof(*recs)) {
+		pr_err("%s: %llu records and %llu data bytes don't match its size %zu and the %zu connections of "
+		       "files.img: truncated or corrupt\n",
+		       SK_TCP_PACK_NAME, (unsigned long long)head->nr, (unsigned long long)head->data_len, r->map_len,
+		       r->nr);
+		return -EINVAL;
+	}
+	for (size_t i = 1; i < head->nr; i++)
+		if (recs[i].ino <= recs[i - 1].ino) {
+			pr_err("%s: record %zu is out of order (inode %u after %u)\n", SK_TCP_PACK_NAME, i, recs[i].ino,
+			       recs[i - 1].ino);
+			return -EINVAL;
+		}
+	*headp = head;
+	return 0;
+}
+
+static int map_pack(struct sk_tcp_restore *r, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		pr_perror("Can't stat %s", SK_TCP_PACK_NAME);
+		return -errno;
+	}
+	r->map_len = (size_t)st.st_size;
+	if (!r->map_len) {
+		pr_err("%s is empty\n", SK_TCP_PACK_NAME);
+		return -EINVAL;
+	}
+	r->map = mmap(NULL, r->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		pr_perror("Can't map %s", SK_TCP_PACK_NAME);
+		return -errno;
+	}
+	return 0;
+}
+
+static int load_pack(struct sk_tcp_restore *r, const struct restore_image *ri, int fd)
+{
+	const struct tcp_pack_head *head;
+	const struct tcp_pack_rec *recs;
+	const char *data;
+	int ret;
+
+	ret = map_pack(r, fd);
+	if (!ret)
+		ret = check_pack_head(r, &head);
+	if (ret)
+		return ret;
+	recs = (const void *)(head + 1);
+	data = (const char *)(recs + head->nr);
+	for (size_t i = 0; i < r->nr; i++) {
+		uint32_t ino = conn_entry(r, ri, i)->ino;
+		const struct tcp_pack_rec *rec = bsearch(&ino, recs, head->nr, sizeof(*recs), cmp_rec_ino);
+
+		if (!rec) {
+			pr_err("%s: no stream for the connection of socket %u\n", SK_TCP_PACK_NAME, ino);
+			return -EINVAL;
+		}
+		ret = check_lens(rec->inq_len, rec->outq_len, rec->unsq_len, ino, SK_TCP_PACK_NAME);
+		if (ret)
+			return ret;
+		if (rec->data_off > head->data_len ||
+		    (uint64_t)rec->inq_len + rec->outq_len > head->data_len - rec->data_off) {
+			pr_err("%s: the queues of socket %u lie outside the data area\n", SK_TCP_PACK_NAME, ino);
+			return -EINVAL;
+		}
+		data_from_rec(&r->conns[i].data, rec);
+		r->conns[i].queues = (char *)data + rec->data_off;
+	}
+	return 0;
+}
+
+static void data_from_entry(struct libsoccr_sk_data *s, const TcpStreamEntry *e)
+{
+	s->inq_len = e->inq_len, s->inq_seq = e->inq_seq;
+	s->outq_len = e->outq_len, s->outq_seq = e->outq_seq;
+	s->unsq_len = e->has_unsq_len ? e->unsq_len : 0;
+	s->opt_mask = e->opt_mask, s->snd_wscale = e->snd_wscale, s->mss_clamp = e->mss_clamp;
+	s->rcv_wscale = e->has_rcv_wscale ? e->rcv_wscale : 0;
+	s->timestamp = e->has_timestamp ? e->timestamp : 0;
+	s->nodelay = e->has_nodelay && e->nodelay;
+	s->cork = e->has_cork && e->cork;
+	if (e->has_snd_wl1 && e->has_snd_wnd && e->has_max_window && e->has_rcv_wnd && e->has_rcv_wup) {
+		s->flags |= SOCCR_HAS_WINDOW;
+		s->snd_wl1 = e->snd_wl1, s->snd_wnd = e->snd_wnd, s->max_window = e->max_window;
+		s->rcv_wnd = e->rcv_wnd, s->rcv_wup = e->rcv_wup;
+	}
+}
+
+static int load_one_criu(struct sk_tcp_restore *r, size_t i, uint32_t ino, int dirfd)
+{
+	TcpStreamEntry *e = NULL;
+	struct cr_img *img;
+	size_t len;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_TCP_STREAM, ino);
+	if (ret)
+		return ret;
+	ret = img_read_one(img, (void **)&e);
+	if (!ret)
+		ret = check_lens(e->inq_len, e->outq_len, e->has_unsq_len ? e->unsq_len : 0, ino, img_name(img));
+	if (ret)
+		goto out_close;
+	data_from_entry(&r->conns[i].data, e);
+	len = (size_t)e->inq_len + e->outq_len;
+	r->bufs[i] = malloc(len ? len : 1);
+	if (!r->bufs[i]) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	ret = img_read_raw(img, r->bufs[i], len);
+	r->conns[i].queues = r->bufs[i];
+out_close:
+	if (e)
+		img_free_entry(e);
+	img_close(img);
+	return ret;
+}
+
+static int load_criu(struct sk_tcp_restore *r, const struct restore_image *ri, int dirfd)
+{
+	int ret = 0;
+
+	r->bufs = calloc(r->nr ? r->nr : 1, sizeof(*r->bufs));
+	if (!r->bufs)
+		return -ENOMEM;
+	for (size_t i = 0; !ret && i < r->nr; i++)
+		ret = load_one_criu(r, i, conn_entry(r, ri, i)->ino, dirfd);
+	return ret;
+}
+
+int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image *ri, const struct sk_tcp_cfg *cfg)
+{
+	int fd, ret;
+
+	memset(r, 0, sizeof(*r));
+	lock_setup(&r->lock, r->lock_id, cfg->pid, cfg->lock_mode);
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk))
+			r->nr++;
+	if (!r->nr)
+		return 0;
+	r->conns = calloc(r->nr, sizeof(*r->conns));
+	r->file_idx = calloc(r->nr, sizeof(*r->file_idx));
+	if (!r->conns || !r->file_idx)
+		return -ENOMEM;
+	for (size_t i = 0, n = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk)) {
+			r->file_idx[n] = i;
+			fill_conn(&r->conns[n++], ri->files[i]->isk);
+		}
+	fd = openat(dirfd, SK_TCP_PACK_NAME, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ret = load_pack(r, ri, fd);
+		close(fd);
+	} else if (errno == ENOENT) {
+		ret = load_criu(r, ri, dirfd);
+	} else {
+		pr_perror("Can't open %s", SK_TCP_PACK_NAME);
+		ret = -errno;
+	}
+	if (!ret)
+		pr_info("%zu TCP connection(s) to restore\n", r->nr);
+	return ret;
+}
+
+/* The lock on this host: the dump's if it was taken here, else a new one with the same name. */
+static int ensure_lock(struct sk_tcp_restore *r)
+{
+	uint64_t us = 0;
+	int ret;
+
+	if (r->lock.mode == NETLOCK_SKIP)
+		return 0;
+	ret = netlock_is_locked(&r->lock);
+	if (ret < 0) {
+		pr_err("can't tell whether the network lock %s is held: %s\n", r->lock_id, strerror(-ret));
+		return ret;
+	}
+	if (ret == 1) {
+		pr_info("the connections are still locked by the dump (lock %s)\n", r->lock_id);
+		return 0;
+	}
+	ret = lock_conns(&r->lock, r->conns, r->nr, &us);
+	if (!ret)
+		r->lock_taken = true;
+	return ret;
+}
+
+/* The options libsoccr leaves alone, and the file flags. */
+static int finish_conns(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds)
+{
+	for (size_t i = 0; i < r->nr; i++) {
+		const InetSkEntry *ie = conn_entry(r, ri, i);
+		int fd = r->conns[i].fd, ret;
+
+		fds[r->file_idx[i]] = fd;
+		ret = inet_sk_set_opts(fd, ie, false);
+		if (!ret && (ie->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+			ret = -errno;
+		if (ret) {
+			pr_err("can't set the options of connection %u: %s\n", ie->ino, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds)
+{
+	uint64_t start = stats_now_us();
+	int ret;
+
+	if (!r->nr)
+		return 0;
+	ret = soccr_open(&r->soccr);
+	if (!ret)
+		ret = ensure_lock(r);
+	if (ret)
+		return ret;
+	pr_info("rebuilding %zu TCP connection(s)\n", r->nr);
+	ret = libsoccr_restore_batch(r->soccr, r->conns, r->nr);
+	if (ret)
+		report_failures(r->conns, NULL, r->nr, "the restore");
+	/* Every socket made is placed, even after a failure, so that the caller closes it. */
+	for (size_t i = 0; i < r->nr; i++)
+		if (r->conns[i].fd >= 0 && r->conns[i].status)
+			close(r->conns[i].fd), r->conns[i].fd = -1;
+	if (!ret)
+		ret = finish_conns(r, ri, fds);
+	else
+		for (size_t i = 0; i < r->nr; i++)
+			fds[r->file_idx[i]] = r->conns[i].fd;
+	r->restore_us = stats_now_us() - start;
+	if (!ret)
+		pr_info("%zu TCP connection(s) rebuilt in repair mode in %llu us\n", r->nr,
+			(unsigned long long)r->restore_us);
+	return ret;
+}
+
+void sk_tcp_set_fds(struct sk_tcp_restore *r, const int *fds)
+{
+	for (size_t i = 0; i < r->nr; i++)
+		r->conns[i].fd = fds[r->file_idx[i]];
+}
+
+int sk_tcp_repair_off(struct sk_tcp_restore *r)
+{
+	uint64_t start = stats_now_us();
+	int ret;
+
+	if (!r->nr)
+		return 0;
+	ret = libsoccr_repair_off_batch(r->soccr, r->conns, r->nr);
+	r->repair_off_us = stats_now_us() - start;
+	if (ret) {
+		report_failures(r->conns, NULL, r->nr, "leaving repair mode");
+		return ret;
+	}
+	r->repair_off = true;
+	pr_info("%zu TCP connection(s) out of repair mode in %llu us\n", r->nr, (unsigned long long)r->repair_off_us);
+	return 0;
+}
+
+int sk_tcp_unlock(struct sk_tcp_restore *r)
+{
+	uint64_t start = stats_now_us();
+	int ret;
+
+	if (!r->nr)
+		return 0;
+	ret = unlock(&r->lock);
+	r->unlock_us = stats_now_us() - start;
+	if (ret)
+		return ret;
+	if (libsoccr_resume_batch(r->soccr, r->conns, r->nr))
+		pr_warn("some connections could not be probed: they resume at their next retransmission\n");
+	return 0;
+}
+
+void sk_tcp_restore_free(struct sk_tcp_restore *r)
+{
+	if (r->map)
+		munmap(r->map, r->map_len);
+	for (size_t i = 0; r->bufs && i < r->nr; i++)
+		free(r->bufs[i]);
+	free(r->bufs);
+	if (r->soccr)
+		libsoccr_ctx_destroy(r->soccr);
+	free(r->conns);
+	free(r->file_idx);
+	memset(r, 0, sizeof(*r));
+}
