@@ -4,11 +4,11 @@
  * ways: each end's receive queue holds bytes it has not read and, since each
  * end advertises a small window, each end's send queue holds bytes not sent
  * yet. One has bytes only in a receive queue, one is idle. After restore
- * every socket is ESTABLISHED, out of repair mode, with its names unchanged,
- * as much unread as before and no more queued to send than before; every
- * byte arrives once and in order (pattern streams), nothing more is there to
- * read, a fresh round trip works on each connection and the listener they
- * came through accepts a new one.
+ * every socket is ESTABLISHED, out of repair mode, with its names and options
+ * (receive buffers included) unchanged, as much unread as before and no more
+ * queued to send than before; every byte arrives once and in order (pattern
+ * streams), nothing more is there to read, a fresh round trip works on each
+ * connection and the listener they came through accepts a new one.
  *
  * socket_tcp6 and socket_tcp_mapped are this test with other kinds of socket
  * (TEST_KIND); the mapped one also connects an IPv4 client to its IPv6
@@ -40,6 +40,9 @@ struct conn {
 	struct tsk_stream out[2], in[2];
 	struct tsk_addr local[2], peer[2];
 	struct tsk_queues q[2];
+	const struct tsk_opt *opts[2];
+	int nr_opts[2];
+	struct tsk_optval vals[2][64];
 };
 
 static struct conn conns[] = {
@@ -87,8 +90,10 @@ static int conn_record(struct conn *c)
 	for (int s = 0; s < 2; s++) {
 		size_t expect_in = s ? c->to_srv : c->to_cli;
 
-		if (tsk_sockname(c->fd[s], &c->local[s]) || tsk_peername(c->fd[s], &c->peer[s])) {
-			fail("%s %s: names", c->label, side[s]);
+		c->nr_opts[s] = tsk_opts_table(s ? TEST_KIND : c->cli_kind, SOCK_STREAM, &c->opts[s]);
+		if (tsk_sockname(c->fd[s], &c->local[s]) || tsk_peername(c->fd[s], &c->peer[s]) ||
+		    tsk_opts_get(c->fd[s], c->opts[s], c->nr_opts[s], c->vals[s])) {
+			fail("%s %s: names and options", c->label, side[s]);
 			return -1;
 		}
 		if (expect_in && tsk_wait_inq(c->fd[s], 1, TSK_TIMEOUT_MS) < 0) {
@@ -136,7 +141,7 @@ static int conn_check_restored(struct conn *c)
 	for (int s = 0; s < 2; s++) {
 		struct tsk_addr name, peer;
 		struct tsk_queues q;
-		int state = tsk_tcp_state(c->fd[s]);
+		int state = tsk_tcp_state(c->fd[s]), changed;
 
 		if (state != TCP_ESTABLISHED) {
 			fail("%s %s: state %s, expected ESTABLISHED", c->label, side[s], tsk_tcp_state_name(state));
@@ -154,6 +159,11 @@ static int conn_check_restored(struct conn *c)
 			fail("%s %s: %s -> %s, was %s -> %s", c->label, side[s], tsk_addr_str(&name, a, sizeof(a)),
 			     tsk_addr_str(&peer, b, sizeof(b)), tsk_addr_str(&c->local[s], x, sizeof(x)),
 			     tsk_addr_str(&c->peer[s], y, sizeof(y)));
+			return -1;
+		}
+		changed = tsk_opts_changed(c->fd[s], side[s], c->opts[s], c->nr_opts[s], c->vals[s]);
+		if (changed) {
+			fail("%s %s: %d options changed (listed above)", c->label, side[s], changed);
 			return -1;
 		}
 		if (tsk_queues(c->fd[s], &q)) {

@@ -9,10 +9,11 @@
  *                         the fin-wait2 end's small window holds back;
  *   both fin-wait1        both ends shut down behind data the other could
  *                         not take (a simultaneous close once they read).
- * After restore each socket is in the same state; each end reads every byte
- * once, then the end of the stream where its peer shut down; a half-closed
- * end can still send to one that is not; the shut down end cannot write
- * (EPIPE); and every connection closes completely.
+ * After restore each socket is in the same state, out of repair mode, with
+ * the same options (a small receive buffer is what holds data back); each
+ * end reads every byte once, then the end of the stream where its peer shut
+ * down; a half-closed end can still send to one that is not; the shut down
+ * end cannot write (EPIPE); and every connection closes completely.
  */
 #include <errno.h>
 #include <string.h>
@@ -35,6 +36,9 @@ struct conn {
 	int state[2];	  /* the states that must result */
 	int fd[2];
 	struct tsk_stream out[2], in[2];
+	const struct tsk_opt *opts;
+	int nr_opts;
+	struct tsk_optval vals[2][64];
 };
 
 static struct conn conns[] = {
@@ -115,6 +119,13 @@ static int conn_open(const int lfd[2], struct conn *c, int idx)
 		     tsk_tcp_state_name(seen[1]), tsk_tcp_state_name(c->state[0]), tsk_tcp_state_name(c->state[1]));
 		return -1;
 	}
+	c->nr_opts = tsk_opts_table(TSK_INET4, SOCK_STREAM, &c->opts);
+	for (int s = 0; s < 2; s++) {
+		if (tsk_opts_get(c->fd[s], c->opts, c->nr_opts, c->vals[s])) {
+			fail("%s %s: options", c->label, side[s]);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -134,20 +145,32 @@ static int conn_drain(struct conn *c, int s)
 	return 0;
 }
 
-static int conn_check(struct conn *c)
+/* Right after restore: the same state, out of repair mode, the same options (receive buffers keep windows small). */
+static int conn_check_restored(struct conn *c)
+{
+	for (int s = 0; s < 2; s++) {
+		int state = tsk_tcp_state(c->fd[s]), changed;
+
+		if (state != c->state[s] || tsk_tcp_repair(c->fd[s])) {
+			fail("%s %s: state %s, repair %d; expected %s", c->label, side[s], tsk_tcp_state_name(state),
+			     tsk_tcp_repair(c->fd[s]), tsk_tcp_state_name(c->state[s]));
+			return -1;
+		}
+		changed = tsk_opts_changed(c->fd[s], side[s], c->opts, c->nr_opts, c->vals[s]);
+		if (changed) {
+			fail("%s %s: %d options changed (listed above)", c->label, side[s], changed);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every byte, the ends of the streams, EPIPE where shut down, and a complete close. */
+static int conn_finish(struct conn *c)
 {
 	const int closed[2] = { TCP_CLOSE, TCP_CLOSE };
 	int seen[2];
 
-	for (int s = 0; s < 2; s++) {
-		int state = tsk_tcp_state(c->fd[s]);
-
-		if (state != c->state[s]) {
-			fail("%s %s: state %s, expected %s", c->label, side[s], tsk_tcp_state_name(state),
-			     tsk_tcp_state_name(c->state[s]));
-			return -1;
-		}
-	}
 	if (conn_drain(c, 0) || conn_drain(c, 1))
 		return -1;
 	for (int s = 0; s < 2; s++) {
@@ -198,7 +221,10 @@ int main(int argc, char **argv)
 	test_waitsig();
 
 	for (int i = 0; i < NR_CONNS; i++)
-		if (conn_check(&conns[i]))
+		if (conn_check_restored(&conns[i]))
+			return 1;
+	for (int i = 0; i < NR_CONNS; i++)
+		if (conn_finish(&conns[i]))
 			return 1;
 	pass();
 	return 0;
