@@ -192,7 +192,9 @@ static int setup(void)
 			return -1;
 	udp_fd = tsk_socket(TSK_INET4, SOCK_DGRAM);
 	udp_driver = tsk_socket(TSK_INET4, SOCK_DGRAM);
-	if (udp_fd < 0 || udp_driver < 0 || tsk_bind_loopback(udp_fd, TSK_INET4, &udp_addr)) {
+	/* the driver is bound too: unbound sockets are socket_udp4's subject, not this test's */
+	if (udp_fd < 0 || udp_driver < 0 || tsk_bind_loopback(udp_fd, TSK_INET4, &udp_addr) ||
+	    tsk_bind_loopback(udp_driver, TSK_INET4, NULL)) {
 		fail("udp sockets");
 		return -1;
 	}

@@ -1,8 +1,9 @@
 /*
  * sockopts00: socket options set to values that are not the defaults, on
  * every kind of inet socket criu handles: a TCP listener, one end of an
- * established TCP connection (the other end left alone), an unbound IPv6 TCP
- * socket and a bound UDP socket. The options are SO_REUSEADDR, SO_REUSEPORT,
+ * established TCP connection (the other end left alone), an IPv6 TCP socket
+ * bound but not listening and a bound UDP socket; one more TCP socket is
+ * bound and left alone. The options are SO_REUSEADDR, SO_REUSEPORT,
  * SO_KEEPALIVE with TCP_KEEPIDLE/INTVL/CNT, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY,
  * TCP_CORK, IP_TOS (IPV6_TCLASS), IPV6_V6ONLY, SO_BINDTODEVICE ("lo"),
  * SO_PRIORITY, SO_MARK, SO_RCVLOWAT, SO_LINGER, SO_RCVTIMEO and SO_SNDTIMEO,
@@ -25,7 +26,7 @@
 enum sock_role {
 	LISTENER,
 	CONNECTED,
-	UNBOUND6,
+	BOUND6,
 	UDP,
 	PEER,
 	PRISTINE,
@@ -33,8 +34,8 @@ enum sock_role {
 };
 
 static const char *const labels[NR_SOCKS] = {
-	[LISTENER] = "tcp listener", [CONNECTED] = "tcp connected",   [UNBOUND6] = "tcp6 unbound",
-	[UDP] = "udp bound",	     [PEER] = "tcp connected (peer)", [PRISTINE] = "tcp untouched",
+	[LISTENER] = "tcp listener", [CONNECTED] = "tcp connected",   [BOUND6] = "tcp6 bound",
+	[UDP] = "udp bound",	     [PEER] = "tcp connected (peer)", [PRISTINE] = "tcp bound, untouched",
 };
 
 struct sock {
@@ -97,7 +98,7 @@ static int socks_open(void)
 	int lfd;
 
 	for (int i = 0; i < NR_SOCKS; i++) {
-		socks[i].kind = i == UNBOUND6 ? TSK_INET6 : TSK_INET4;
+		socks[i].kind = i == BOUND6 ? TSK_INET6 : TSK_INET4;
 		socks[i].type = i == UDP ? SOCK_DGRAM : SOCK_STREAM;
 	}
 	/* the connection comes through a listener of its own, closed before the checkpoint */
@@ -123,9 +124,14 @@ static int socks_open(void)
 		fail("%s: bind and listen", labels[LISTENER]);
 		return -1;
 	}
-	if (tsk_bind_loopback(socks[UDP].fd, TSK_INET4, &addr)) {
-		fail("%s: bind", labels[UDP]);
-		return -1;
+	/* every other socket is bound too: unbound ones are socket_tcp_unconn's subject, not this test's */
+	for (int i = 0; i < NR_SOCKS; i++) {
+		if (i == LISTENER || i == CONNECTED || i == PEER)
+			continue;
+		if (tsk_bind_loopback(socks[i].fd, socks[i].kind, &addr)) {
+			fail("%s: bind", labels[i]);
+			return -1;
+		}
 	}
 	for (int i = 0; i < NR_SOCKS; i++) {
 		socks[i].nr_opts = tsk_opts_table(socks[i].kind, socks[i].type, &socks[i].opts);
