@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "core.h"
 #include "cr-dump.h"
+#include "dump-guard.h"
 #include "files.h"
 #include "fs.h"
 #include "ids.h"
@@ -58,6 +60,7 @@ struct dump_task {
 	bool shell_job;
 	struct inet_sk_policy sockets;
 	struct task_query query; /* what the threads told by injection */
+	const struct dump_guard *guard;
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -221,7 +224,9 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, &dt->query);
+	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
+	if (!ret)
+		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = vma_list_collect(dt->pid, &dt->vmas);
 	if (!ret)
@@ -230,13 +235,15 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		ret = collect_files(dt);
 	start = stats_now_us();
 	if (!ret)
+		ret = dump_guard_check(dt->guard);
+	if (!ret)
 		ret = collect_fds(dt);
 	stats->fds_us = stats_now_us() - start;
 	return ret;
 }
 
-static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct sk_tcp_dump *tcp,
-			const struct sk_tcp_cfg *cfg, struct dump_stats *stats)
+/* Everything but the files: the task, its threads and its memory. */
+static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, struct dump_stats *stats)
 {
 	struct mm_dump_args mm = {
 		.pid = dt->pid,
@@ -268,17 +275,9 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, const 
 	if (!ret)
 		ret = mm_dump(dirfd, &mm);
 	if (!ret)
-		ret = files_dump_write(&dt->files, dirfd, ids.files_id);
+		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, dt->guard, &ms);
 	if (!ret)
-		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, &ms);
-	if (!ret)
-		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, &ss);
-	if (!ret) {
-		uint64_t start = stats_now_us();
-
-		ret = sk_tcp_write(tcp, dirfd, cfg);
-		stats->tcp_write_us = stats_now_us() - start;
-	}
+		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, dt->guard, &ss);
 	stats->memdump_us = ms.scan_us;
 	stats->memwrite_us = ms.write_us + ss.us;
 	stats->pages_scanned = ms.pages_scanned;
@@ -288,10 +287,77 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, const 
 	return ret;
 }
 
+/* The files, once the TCP dump has filled in what it read: fdinfo, files.img, the streams. */
+static int write_file_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct sk_tcp_dump *tcp,
+			     const struct sk_tcp_cfg *cfg, struct dump_stats *stats)
+{
+	uint64_t start = stats_now_us();
+	TaskKobjIdsEntry ids;
+	int ret;
+
+	ids_fill_single(&ids);
+	ret = files_dump_write(&dt->files, ctx->imgdir_fd, ids.files_id);
+	if (!ret)
+		ret = sk_tcp_write(tcp, ctx->imgdir_fd, cfg);
+	stats->tcp_write_us = stats_now_us() - start;
+	return ret;
+}
+
+/* The TCP connections, locked and dumped by a thread of their own while the memory is copied. */
+struct tcp_job {
+	pthread_t thread;
+	bool started;
+	struct sk_tcp_dump *tcp;
+	struct inet_sk_dump *inet;
+	const struct sk_tcp_cfg *cfg;
+	int ret;
+};
+
+static void *tcp_job_run(void *arg)
+{
+	struct tcp_job *job = arg;
+
+	job->ret = sk_tcp_dump(job->tcp, job->inet, job->cfg);
+	return NULL;
+}
+
+/* Starts @job in a thread when there are connections (else runs it here: it has nothing to do). */
+static int tcp_job_start(struct tcp_job *job)
+{
+	int err;
+
+	if (!job->inet->nr_conns)
+		return sk_tcp_dump(job->tcp, job->inet, job->cfg);
+	err = pthread_create(&job->thread, NULL, tcp_job_run, job);
+	if (err) {
+		pr_err("can't start the TCP dump thread: %s\n", strerror(err));
+		return -err;
+	}
+	job->started = true;
+	return 0;
+}
+
+static int tcp_job_join(struct tcp_job *job)
+{
+	int err;
+
+	if (!job->started)
+		return 0;
+	err = pthread_join(job->thread, NULL);
+	if (err) {
+		pr_err("can't join the TCP dump thread: %s\n", strerror(err));
+		return -err;
+	}
+	job->started = false;
+	return job->ret;
+}
+
 /*
  * Collects and writes everything of the frozen process. Its TCP connections are
- * locked and dumped into @tcp right after its fds are known, before the memory:
- * the caller ends @tcp (sk_tcp_dump_finish) once it knows the process's fate.
+ * locked and dumped into @tcp as soon as its fds are known, by a thread that
+ * runs while the memory is copied, so that the process stays frozen for the
+ * longer of the two, not their sum. The caller ends @tcp (sk_tcp_dump_finish)
+ * once it knows the process's fate.
  */
 static int dump_process(const struct criu_ctx *ctx, const struct compel_task *task, bool stopped,
 			struct sk_tcp_dump *tcp, struct dump_stats *stats)
@@ -305,9 +371,11 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		.sockets = { .tcp_established = ctx->opts->tcp_established,
 			     .tcp_close = ctx->opts->tcp_close,
 			     .skip_in_flight = ctx->opts->skip_in_flight },
+		.guard = ctx->guard,
 	};
 	struct sk_tcp_cfg cfg;
-	int ret;
+	struct tcp_job job = { .tcp = tcp, .inet = &dt.files.inet, .cfg = &cfg };
+	int ret, jret;
 
 	sk_tcp_cfg_init(&cfg, ctx->opts, task->pid);
 
@@ -317,12 +385,20 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 	}
 	ret = collect_task(&dt, stats);
 	if (!ret)
-		ret = sk_tcp_dump(tcp, &dt.files.inet, &cfg);
+		ret = dump_guard_check(dt.guard);
+	if (!ret)
+		ret = tcp_job_start(&job);
+	if (!ret)
+		ret = write_task_images(ctx, &dt, stats);
+	jret = tcp_job_join(&job);
+	ret = ret ?: jret;
 	stats->lock_us = tcp->lock_us;
 	stats->tcp_dump_us = tcp->dump_us;
 	stats->tcp_conns = tcp->nr;
 	if (!ret)
-		ret = write_images(ctx, &dt, tcp, &cfg, stats);
+		ret = dump_guard_check(dt.guard);
+	if (!ret)
+		ret = write_file_images(ctx, &dt, tcp, &cfg, stats);
 	free(dt.vma_file_ids);
 	free(dt.vma_fdflags);
 	task_query_fini(&dt.query);
@@ -463,7 +539,9 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	/* Under ptrace the state reads 't' whatever it was: look before. */
 	stopped = !proc_parse_stat(pid, 0, &st) && st.state == 'T';
 	start = stats_now_us();
-	ret = seize(pid, &tree, opts->timeout);
+	ret = dump_guard_check(ctx->guard);
+	if (!ret)
+		ret = seize(pid, &tree, opts->timeout);
 	if (ret)
 		return ret;
 	frozen_at = stats_now_us();
@@ -476,6 +554,9 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		stats.frozen_us = stats_now_us() - frozen_at;
 		ret = stats_dump_write(ctx->imgdir_fd, &stats);
 	}
+	/* The last point to give up at: once killed, the dump is finished whatever happens. */
+	if (!ret && !opts->leave_running)
+		ret = dump_guard_check(ctx->guard);
 	if (!ret && !opts->leave_running)
 		ret = kill_task(&tree.tasks[0]);
 	if (ret) {

@@ -39,7 +39,11 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 
-static int check_inventory(int imgdir_fd)
+/*
+ * Checks the images' version; the network lock is the dump's (as with CRIU,
+ * inventory.img names it), whatever --network-lock says: *@lock.
+ */
+static int check_inventory(int imgdir_fd, enum network_lock_method *lock)
 {
 	InventoryEntry *inv;
 	struct cr_img *img;
@@ -59,6 +63,14 @@ static int check_inventory(int imgdir_fd)
 		pr_err("images version %u is not supported (expected %u)\n", inv->img_version,
 		       CRTOOLS_IMAGES_V1_1);
 		ret = -EINVAL;
+	}
+	if (!ret && inv->has_network_lock_method) {
+		if (inv->network_lock_method > NETWORK_LOCK_SKIP) {
+			pr_err("inventory.img: unknown network lock method %u\n", inv->network_lock_method);
+			ret = -EINVAL;
+		} else {
+			*lock = (enum network_lock_method)inv->network_lock_method;
+		}
 	}
 	img_free_entry(inv);
 	return ret;
@@ -168,7 +180,8 @@ static int wait_restored(pid_t pid)
 	return 0;
 }
 
-static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri, struct restore_stats *st)
+static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri,
+			   enum network_lock_method lock, struct restore_stats *st)
 {
 	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close };
 	uint64_t syscall_ip, start = stats_now_us(), t;
@@ -176,6 +189,7 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 	int ret;
 
 	sk_tcp_cfg_init(&cfg, ctx->opts, ri->pid);
+	sk_tcp_cfg_lock(&cfg, lock);
 	ret = check_tcp_opts(ctx, ri);
 	if (!ret && !fds.tcp_close)
 		ret = sk_tcp_load(&fds.tcp, ctx->imgdir_fd, ri, &cfg);
@@ -244,13 +258,15 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	int ret;
 
 	pr_info("Restoring processes\n");
-	ret = check_inventory(ctx->imgdir_fd);
+	enum network_lock_method lock = ctx->opts->network_lock;
+
+	ret = check_inventory(ctx->imgdir_fd, &lock);
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &ri);
 	if (!ret)
 		ret = restore_tty_session(&ri, ctx->opts->shell_job);
 	if (!ret)
-		ret = restore_process(ctx, &ri, &stats);
+		ret = restore_process(ctx, &ri, lock, &stats);
 	if (!ret) {
 		pr_info("Restore finished successfully\n");
 		restore_stats_finish(ctx, &ri, &stats, start);

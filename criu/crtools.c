@@ -1,7 +1,7 @@
 /*
  * main() of the criu tool: parse the options, open the images and work
- * directories, set up the log, run the command. Exit status 0 on success, 1 on
- * any failure (as CRIU).
+ * directories, set up the log, run the command (a dump in a worker process, see
+ * dump-guard.h). Exit status 0 on success, 1 on any failure (as CRIU).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include "cr-dump.h"
 #include "cr-restore.h"
 #include "crtools.h"
+#include "dump-guard.h"
 #include "options.h"
 #include "version.h"
 
@@ -86,6 +87,7 @@ static int ctx_setup(struct criu_ctx *ctx, const struct criu_opts *opts)
 	ctx->opts = opts;
 	ctx->imgdir_fd = -1;
 	ctx->workdir_fd = AT_FDCWD;
+	ctx->guard = NULL;
 
 	if (opts->images_dir || opts->cmd != CRIU_CMD_CHECK) {
 		ctx->imgdir_fd = open_dir(opts->images_dir ?: ".", "images directory");
@@ -150,9 +152,10 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
+	struct dump_guard guard;
 	struct criu_opts opts;
 	struct criu_ctx ctx;
-	int ret;
+	int ret, code;
 
 	log_early_init();
 	opts_init(&opts);
@@ -171,6 +174,16 @@ int main(int argc, char **argv)
 
 	raise_nofile();
 	ret = ctx_setup(&ctx, &opts);
+	if (!ret && opts.cmd == CRIU_CMD_DUMP) {
+		/* The worker dumps and says all there is to say; criu only waits for it. */
+		ret = dump_guard_fork(&guard, &code);
+		if (ret > 0) {
+			ctx_fini(&ctx);
+			opts_fini(&opts);
+			return code;
+		}
+		ctx.guard = &guard;
+	}
 	if (!ret)
 		ret = run_command(&ctx);
 	if (ret && opts.cmd != CRIU_CMD_CHECK)

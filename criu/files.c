@@ -33,6 +33,7 @@
 #include "log.h"
 
 #define DELETED_SUFFIX " (deleted)"
+#define PROGRESS_MIN 4096 /* fds from which the walk reports its progress */
 #define MEM_MAJOR 1 /* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, ... */
 
 /* One fd being looked at. */
@@ -422,7 +423,8 @@ static int add_socket(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
 	return ret;
 }
 
-static int add_epoll(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
+/* An anonymous inode file of a kind we know: epoll or eventfd. */
+static int add_anon(struct fds_collect *c, struct fd_probe *p, bool epoll, uint32_t *id)
 {
 	struct reg_fown fown;
 	int ret = read_fown(c, p, &fown);
@@ -430,7 +432,9 @@ static int add_epoll(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
 	if (ret)
 		return ret;
 	*id = files_reg_new_id(&c->fdump->reg);
-	return epoll_add(&c->fdump->epoll, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
+	if (epoll)
+		return epoll_add(&c->fdump->epoll, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
+	return eventfd_add(&c->fdump->eventfd, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
 }
 
 /*
@@ -443,15 +447,16 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 	mode_t m = p->st.st_mode;
 	bool opath = p->flags & O_PATH;
 	bool epoll = !opath && epoll_is_link(p->link);
-	bool reg = !epoll && (S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
+	bool efd = !opath && eventfd_is_link(p->link);
+	bool reg = !epoll && !efd && (S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
 			      (opath && p->link[0] == '/'));
 	bool tty = !reg && S_ISCHR(m) && tty_is_terminal(&p->st);
 	bool sock = S_ISSOCK(m) && !opath;
 	int ret;
 
-	if (epoll) {
-		*type = FD_TYPES__EVENTPOLL;
-		return add_epoll(c, p, id);
+	if (epoll || efd) {
+		*type = epoll ? FD_TYPES__EVENTPOLL : FD_TYPES__EVENTFD;
+		return add_anon(c, p, epoll, id);
 	}
 	if (!reg && !tty && !sock)
 		return refuse(c, p);
@@ -555,8 +560,12 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 		ret = -errno;
 		goto out_close_dirs;
 	}
-	for (size_t i = 0; !ret && i < nr; i++)
+	for (size_t i = 0; !ret && i < nr; i++) {
 		ret = collect_one(&c, fds[i]);
+		/* A long walk (a server's thousands of connections) says how far it got, at -v3. */
+		if (nr >= PROGRESS_MIN && (i + 1) % (nr / 4) == 0)
+			pr_info("%zu of %zu fds of process %d collected\n", i + 1, nr, args->pid);
+	}
 	if (!ret)
 		ret = epoll_check_targets(&fdump->epoll, args->pid, fd_ino, &fdump->fds);
 	if (!ret)
@@ -608,6 +617,8 @@ static int write_files(const struct files_dump *fdump, int dirfd)
 		ret = inet_sk_write_files(&fdump->inet, img);
 	if (!ret)
 		ret = epoll_write_files(&fdump->epoll, img);
+	if (!ret)
+		ret = eventfd_write_files(&fdump->eventfd, img);
 	cret = img_close(img);
 	return ret ?: cret;
 }
@@ -631,6 +642,7 @@ void files_dump_free(struct files_dump *fdump)
 	tty_table_free(&fdump->ttys);
 	inet_sk_dump_free(&fdump->inet);
 	epoll_dump_free(&fdump->epoll);
+	eventfd_dump_free(&fdump->eventfd);
 	free(fdump->fds.fds);
 	free(fdump->fds.heads);
 	free(fdump->fds.next);

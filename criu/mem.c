@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dump-guard.h"
 #include "image.h"
 #include "mem.h"
 #include "stats.h"
@@ -38,6 +39,7 @@ struct mem_dump {
 	uint64_t *pme;
 	char *buf;
 	struct mem_dump_stats *stats;
+	const struct dump_guard *guard;
 };
 
 static int read_full(int fd, void *buf, size_t len, uint64_t off)
@@ -91,6 +93,9 @@ static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr)
 		uint64_t n = nr - done < COPY_PAGES ? nr - done : COPY_PAGES;
 		uint64_t addr = vaddr + done * md->page_size;
 
+		ret = dump_guard_check(md->guard);
+		if (ret)
+			break;
 		ret = read_remote(md, md->buf, n * md->page_size, addr);
 		if (ret) {
 			pr_err("can't read pages %#llx-%#llx of process %d: %s\n", (unsigned long long)addr,
@@ -116,6 +121,9 @@ static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
 	for (uint64_t pg = first; !ret && pg < last;) {
 		uint64_t n = last - pg < PME_BATCH ? last - pg : PME_BATCH;
 
+		ret = dump_guard_check(md->guard);
+		if (ret)
+			break;
 		ret = read_full(md->pagemap_fd, md->pme, n * sizeof(uint64_t), pg * sizeof(uint64_t));
 		if (ret) {
 			pr_err("can't read /proc/%d/pagemap at %#llx: %s\n", md->pid,
@@ -175,9 +183,15 @@ static int dump_vmas(struct mem_dump *md, const struct vma_list *vmas, uint32_t 
 	return ret;
 }
 
-int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t pages_id, struct mem_dump_stats *stats)
+int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t pages_id, const struct dump_guard *guard,
+		   struct mem_dump_stats *stats)
 {
-	struct mem_dump md = { .pid = pid, .page_size = (size_t)sysconf(_SC_PAGESIZE), .stats = stats };
+	struct mem_dump md = {
+		.pid = pid,
+		.page_size = (size_t)sysconf(_SC_PAGESIZE),
+		.stats = stats,
+		.guard = guard,
+	};
 	int ret, cret;
 
 	md.pme = malloc(PME_BATCH * sizeof(*md.pme));

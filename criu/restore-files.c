@@ -60,7 +60,7 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 	}
 	/* Terminals: restore-tty.c, which refuses them without --shell-job. */
 	if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__TTY && fe->type != FD_TYPES__INETSK &&
-	    fe->type != FD_TYPES__EVENTPOLL) {
+	    fe->type != FD_TYPES__EVENTPOLL && fe->type != FD_TYPES__EVENTFD) {
 		pr_err("%s: fd %u is of type %d (%s): restoring it is not supported yet\n", name, fe->fd, fe->type,
 		       fe->type == FD_TYPES__TTY ? "a terminal" : "not a regular file");
 		return -EOPNOTSUPP;
@@ -185,12 +185,8 @@ int restore_files_install(const struct restore_image *ri, const struct restore_f
 
 		if (src < 0)
 			return -EBADF;
-		if (src == (int)fe->fd) {
-			/* Settled by criu at its number (a socket, an epoll), with O_CLOEXEC. */
-			if (fcntl(src, F_SETFD, fe->flags & FD_CLOEXEC) < 0)
-				return -errno;
-			continue;
-		}
+		if (src == (int)fe->fd)
+			continue; /* settled by criu at its number, with its FD_CLOEXEC (a socket, an epoll) */
 		if (dup2(src, (int)fe->fd) < 0)
 			return -errno;
 		if ((fe->flags & FD_CLOEXEC) && fcntl((int)fe->fd, F_SETFD, FD_CLOEXEC) < 0)

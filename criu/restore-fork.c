@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eventfd.h"
 #include "eventpoll.h"
 #include "inject.h"
 #include "regs.h"
@@ -65,8 +66,7 @@ static int needs_file(const struct restore_image *ri, uint32_t id)
  * where it was recreated if it is a ghost; a file behind a mapping must still
  * have its dumped size.
  */
-static int open_file(const struct restore_image *ri, const struct restore_ghost_files *ghosts, uint32_t id,
-		     int min_fd)
+static int open_file(const struct restore_image *ri, const struct restore_ghost_files *ghosts, uint32_t id, int min_fd)
 {
 	const RegFileEntry *reg = restore_images_file(ri, id);
 	const char *path = restore_ghost_path(ri, ghosts, id) ?: reg->name;
@@ -100,41 +100,69 @@ static int open_file(const struct restore_image *ri, const struct restore_ghost_
 	return moved < 0 ? -errno : moved;
 }
 
-/* Sockets and epolls are made by criu itself: settled at their fd numbers (see settle_fds()). */
+/* Sockets, epolls and eventfds are made by criu itself: settled at their fd numbers (see settle_fds()). */
 static bool made_here(const FileEntry *fe)
 {
-	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL;
+	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL || fe->type == FD_TYPES__EVENTFD;
 }
 
-/* The lowest dumped fd of every file, -1 for none: where settle_fds() puts its source. */
-static int *first_fds(const struct restore_image *ri)
+/* A file made here other than a TCP connection (with --tcp-close, any socket). */
+static int make_file(const FileEntry *fe, bool tcp_close)
+{
+	switch (fe->type) {
+	case FD_TYPES__EVENTPOLL:
+		return epoll_open(fe);
+	case FD_TYPES__EVENTFD:
+		return eventfd_open(fe);
+	default:
+		return inet_sk_open(fe->isk, tcp_close);
+	}
+}
+
+/*
+ * The lowest dumped fd of every file, -1 for none, where settle_fds() puts its
+ * source, and that fd's FD_CLOEXEC, which it gives it there.
+ */
+static int first_fds(const struct restore_image *ri, int **firstp, uint32_t **flagsp)
 {
 	int *first = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*first));
+	uint32_t *flags = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*flags));
 
-	if (!first)
-		return NULL;
+	if (!first || !flags) {
+		free(first);
+		free(flags);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < ri->nr_files; i++)
 		first[i] = -1;
 	for (size_t i = 0; i < ri->nr_fdinfo; i++) {
 		ssize_t f = restore_images_file_idx(ri, ri->fdinfo[i]->id);
 
-		if (f >= 0 && first[f] < 0)
+		if (f >= 0 && first[f] < 0) {
 			first[f] = (int)ri->fdinfo[i]->fd;
+			flags[f] = ri->fdinfo[i]->flags;
+		}
 	}
-	return first;
+	*firstp = first;
+	*flagsp = flags;
+	return 0;
 }
 
 struct settle {
 	struct restore_fds *fds;
-	const int *target; /* per file */
-	int *owner;	   /* per fd number below min_fd: the file whose source sits there, or -1 */
+	const int *target;     /* per file */
+	const uint32_t *flags; /* per file: FD_CLOEXEC of its fd at target */
+	int *owner;	       /* per fd number below min_fd: the file whose source sits there, or -1 */
 };
 
 static int move_fd(struct settle *st, size_t file, int to)
 {
 	int from = st->fds->fds[file], fd;
 
-	fd = to < st->fds->min_fd ? dup3(from, to, O_CLOEXEC) : fcntl(from, F_DUPFD_CLOEXEC, to);
+	if (to < st->fds->min_fd)
+		fd = dup3(from, to, (st->flags[file] & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	else
+		fd = fcntl(from, F_DUPFD_CLOEXEC, to);
 	if (fd < 0) {
 		pr_perror("Can't move fd %d to %d", from, to);
 		return -errno;
@@ -161,8 +189,11 @@ static int settle_one(struct settle *st, size_t file)
 	while (!ret) {
 		int t = st->target[file], other;
 
-		if (t < 0 || st->fds->fds[file] == t)
+		if (t < 0)
 			return 0;
+		/* Made right there: only its FD_CLOEXEC to set (criu makes every fd with it). */
+		if (st->fds->fds[file] == t)
+			return (st->flags[file] & FD_CLOEXEC) || fcntl(t, F_SETFD, 0) == 0 ? 0 : -errno;
 		other = st->owner[t];
 		if (other >= 0) {
 			ret = move_fd(st, (size_t)other, st->fds->min_fd);
@@ -186,15 +217,19 @@ static int settle_one(struct settle *st, size_t file)
 static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
 {
 	struct settle st = { .fds = fds };
-	int *target, ret = 0;
+	uint32_t *flags = NULL;
+	int *target = NULL, ret;
 
-	target = first_fds(ri);
+	ret = first_fds(ri, &target, &flags);
+	if (ret)
+		return ret;
 	st.owner = malloc((size_t)fds->min_fd * sizeof(*st.owner));
-	if (!target || !st.owner) {
+	if (!st.owner) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
 	st.target = target;
+	st.flags = flags;
 	for (int n = 0; n < fds->min_fd; n++)
 		st.owner[n] = -1;
 	for (size_t i = 0; i < ri->nr_files; i++)
@@ -206,6 +241,7 @@ static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
 out_free:
 	free(st.owner);
 	free(target);
+	free(flags);
 	return ret;
 }
 
@@ -221,7 +257,7 @@ static int open_sockets(const struct restore_image *ri, struct restore_fds *fds)
 			continue;
 		if (fe->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
 			continue;
-		fds->fds[i] = fe->type == FD_TYPES__EVENTPOLL ? epoll_open(fe) : inet_sk_open(fe->isk, fds->tcp_close);
+		fds->fds[i] = make_file(fe, fds->tcp_close);
 		if (fds->fds[i] < 0) {
 			ret = fds->fds[i];
 			fds->fds[i] = -1;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eventfd.h"
 #include "eventpoll.h"
 #include "image.h"
 #include "mem.h"
@@ -284,6 +285,11 @@ static int add_file(struct restore_image *ri, FileEntry *fe, const char *name, s
 	}
 	if (fe->type == FD_TYPES__EVENTPOLL) {
 		ret = epoll_check_entry(fe, name);
+		if (ret)
+			return ret;
+	}
+	if (fe->type == FD_TYPES__EVENTFD) {
+		ret = eventfd_check_entry(fe, name);
 		if (ret)
 			return ret;
 	}

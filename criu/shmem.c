@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dump-guard.h"
 #include "image.h"
 #include "mem.h"
 #include "shmem.h"
@@ -41,6 +42,7 @@ struct shmem_obj {
 	struct cr_img *pages;
 	char *buf;
 	struct shmem_dump_stats *stats;
+	const struct dump_guard *guard;
 };
 
 static int read_full(int fd, void *buf, size_t len, uint64_t off)
@@ -76,6 +78,9 @@ static int dump_run(struct shmem_obj *so, uint64_t off, uint64_t nr)
 		uint64_t n = nr - done < COPY_PAGES ? nr - done : COPY_PAGES;
 		uint64_t pos = off + done * so->page_size;
 
+		ret = dump_guard_check(so->guard);
+		if (ret)
+			break;
 		ret = read_full(so->fd, so->buf, n * so->page_size, pos);
 		if (ret) {
 			pr_err("can't read bytes %#llx-%#llx of shared memory %llu of process %d: %s\n",
@@ -224,9 +229,14 @@ static bool seen_before(const struct vma_list *vmas, size_t idx)
 }
 
 int shmem_dump(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t *next_pages_id,
-	       struct shmem_dump_stats *stats)
+	       const struct dump_guard *guard, struct shmem_dump_stats *stats)
 {
-	struct shmem_obj so = { .pid = pid, .page_size = (size_t)sysconf(_SC_PAGESIZE), .stats = stats };
+	struct shmem_obj so = {
+		.pid = pid,
+		.page_size = (size_t)sysconf(_SC_PAGESIZE),
+		.stats = stats,
+		.guard = guard,
+	};
 	uint64_t start = stats_now_us();
 	unsigned int nr = 0;
 	int ret = 0;

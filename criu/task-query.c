@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dump-guard.h"
 #include "inject.h"
 #include "regs.h"
 #include "task-query.h"
@@ -41,6 +42,7 @@
 /* One process being asked: where its syscalls run and where their results land. */
 struct query_ctx {
 	pid_t pid;
+	const struct dump_guard *guard;
 	int mem_fd;	     /* /proc/PID/mem */
 	uint64_t syscall_ip; /* a `syscall` instruction in the process */
 	uint64_t scratch;    /* the scratch page, 0 while there is none */
@@ -50,6 +52,7 @@ struct query_ctx {
 /* One thread while it is being asked: what to set back. */
 struct query_thread {
 	struct compel_injector inj;
+	const struct dump_guard *guard; /* looked at before each syscall; NULL once undoing */
 	struct user_regs_struct regs;
 	uint64_t sigmask;
 	bool moved; /* it left its stop: it must be put back into one */
@@ -71,7 +74,7 @@ static bool is_group_stop(pid_t tid)
 /*
  * Runs syscall @nr with @nargs of the arguments @a0..@a4 (the sixth is 0) in the
  * thread; *@res is its result. Returns 0, or -errno when the injection failed or
- * the syscall did (logged).
+ * the syscall did (logged), -ECANCELED when the dump is given up before it.
  */
 static int call_ok(struct query_thread *qt, long *res, long nr, unsigned int nargs, uint64_t a0, uint64_t a1,
 		   uint64_t a2, uint64_t a3, uint64_t a4)
@@ -79,6 +82,9 @@ static int call_ok(struct query_thread *qt, long *res, long nr, unsigned int nar
 	const uint64_t args[6] = { a0, a1, a2, a3, a4, 0 };
 	int ret;
 
+	ret = dump_guard_check(qt->guard);
+	if (ret)
+		return ret;
 	qt->moved = true;
 	ret = compel_inject_syscall(&qt->inj, nr, args, nargs, res);
 	/* A stopped (SIGSTOP) thread reports its group stop again at its first resume: go on from there. */
@@ -172,6 +178,7 @@ static int thread_enter(struct query_ctx *ctx, pid_t tid, struct query_thread *q
 	int ret;
 
 	memset(qt, 0, sizeof(*qt));
+	qt->guard = ctx->guard;
 	qt->inj.pid = tid;
 	qt->inj.syscall_ip = ctx->syscall_ip;
 	ret = compel_get_gpregs(tid, &qt->regs);
@@ -246,15 +253,17 @@ static int restop(struct query_thread *qt)
 static int thread_leave(struct query_thread *qt)
 {
 	pid_t tid = qt->inj.pid;
-	int ret;
+	int ret, mret;
 
+	/* Each one even when the other fails: a thread left with every signal blocked is deaf. */
 	ret = compel_set_gpregs(tid, &qt->regs);
-	if (!ret)
-		ret = compel_set_sigmask(tid, qt->sigmask);
-	if (ret) {
-		pr_err("can't set the registers or signal mask of thread %d back: %s\n", tid, strerror(-ret));
-		return ret;
-	}
+	if (ret)
+		pr_err("can't set the registers of thread %d back: %s\n", tid, strerror(-ret));
+	mret = compel_set_sigmask(tid, qt->sigmask);
+	if (mret)
+		pr_err("can't set the signal mask of thread %d back: %s\n", tid, strerror(-mret));
+	if (ret || mret)
+		return ret ?: mret;
 	if (qt->moved) {
 		ret = restop(qt);
 		if (ret)
@@ -493,11 +502,12 @@ static int query_all(struct query_ctx *ctx, struct query_thread *lead, const pid
 		ret = query_timers(ctx, lead, q);
 	if (!ret)
 		ret = query_threads(ctx, tids, q);
+	lead->guard = NULL; /* undoing: never given up */
 	uret = call_ok(lead, &res, SYS_munmap, 2, ctx->scratch, SCRATCH_SIZE, 0, 0, 0);
 	return ret ?: uret;
 }
 
-int task_query_collect(pid_t pid, const pid_t *tids, size_t nr, struct task_query *q)
+int task_query_collect(pid_t pid, const pid_t *tids, size_t nr, const struct dump_guard *guard, struct task_query *q)
 {
 	struct query_thread lead;
 	struct query_ctx *ctx;
@@ -515,6 +525,7 @@ int task_query_collect(pid_t pid, const pid_t *tids, size_t nr, struct task_quer
 	}
 	q->nr_threads = nr;
 	ctx->pid = pid;
+	ctx->guard = guard;
 	ret = parse_timers(pid, q);
 	if (ret)
 		goto out_free;

@@ -30,6 +30,8 @@ PACKAGES=(
 	python3-yaml
 	# Debian's criu ships crit, used to decode our images (its criu binary is never run)
 	criu
+	# a real server migrated by the end-to-end test e2e-nginx (single-process mode)
+	nginx-light
 	# man page: asciidoc -> DocBook -> troff
 	asciidoc-base
 	xmlto

@@ -137,13 +137,14 @@ run_unit_test()
 	esac
 }
 
-# The last line of a skipped test's log, as a hint of why it skipped.
+# The last line of a skipped test's log, as a hint of why it skipped; when that line only says
+# "NAME: SKIP" (test_skip() in test/lib), the line before it, which says why.
 skip_reason()
 {
 	local line
 
 	[ -s "$1" ] || return 0
-	line=$(tail -n 1 "$1" | cut -c 1-100)
+	line=$(grep -v -E '^[^ ]+: SKIP$' "$1" | tail -n 1 | cut -c 1-160)
 	[ -n "$line" ] && printf ' (%s)' "$line"
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "eventfd.h"
 #include "eventpoll.h"
 #include "files-reg.h"
 #include "sk-inet.h"
@@ -37,12 +38,13 @@ struct fd_table {
 	size_t mask;
 };
 
-/* The files of one dump: regular ones, terminals, inet sockets, epolls and the fds pointing at them. */
+/* The files of one dump: regular ones, terminals, inet sockets, epolls, eventfds and the fds on them. */
 struct files_dump {
 	struct files_reg reg;
 	struct tty_table ttys;
 	struct inet_sk_dump inet;
 	struct epoll_dump epoll;
+	struct eventfd_dump eventfd;
 	struct fd_table fds;
 };
 

@@ -24,11 +24,16 @@ struct mem_dump_stats {
 	uint64_t write_us;	/* time spent copying contents into the image */
 };
 
+struct dump_guard;
+
 /*
  * Dumps the private pages of the @vmas of stopped process @pid into
- * pagemap-@pid.img and pages-@pages_id.img in @dirfd. Returns 0 or -errno.
+ * pagemap-@pid.img and pages-@pages_id.img in @dirfd. Returns 0 or -errno;
+ * -ECANCELED when @guard (NULL: never) gives the dump up, which it is asked
+ * before every MiB copied and every 16 MiB of address space scanned.
  */
 __attribute__((warn_unused_result)) int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas,
-						       uint32_t pages_id, struct mem_dump_stats *stats);
+						       uint32_t pages_id, const struct dump_guard *guard,
+						       struct mem_dump_stats *stats);
 
 #endif /* CRIU_NG_MEM_H */

@@ -18,12 +18,17 @@ struct shmem_dump_stats {
 	uint64_t us;		/* time spent */
 };
 
+struct dump_guard;
+
 /*
  * Dumps every shared anonymous object the VMA_ANON_SHARED areas of @vmas of stopped
  * process @pid map, once each, into @dirfd. Pages images are numbered from
- * *@next_pages_id on, which is left at the next free id. Returns 0 or -errno.
+ * *@next_pages_id on, which is left at the next free id. Returns 0 or -errno;
+ * -ECANCELED when @guard (NULL: never) gives the dump up, which it is asked
+ * before every MiB copied.
  */
 __attribute__((warn_unused_result)) int shmem_dump(int dirfd, pid_t pid, const struct vma_list *vmas,
-						   uint32_t *next_pages_id, struct shmem_dump_stats *stats);
+						   uint32_t *next_pages_id, const struct dump_guard *guard,
+						   struct shmem_dump_stats *stats);
 
 #endif /* CRIU_NG_SHMEM_H */

@@ -45,6 +45,9 @@ struct sk_tcp_cfg {
 /* @cfg for the dump or restore of @pid as the command line says. */
 void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid);
 
+/* Another lock method than the command line's (a restore uses the dump's). */
+void sk_tcp_cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method);
+
 struct sk_tcp_dump {
 	struct libsoccr_ctx *soccr;
 	struct libsoccr_conn *conns;

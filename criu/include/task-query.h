@@ -9,7 +9,9 @@
  * saved before and set back after; it is then put back into the same
  * PTRACE_EVENT_STOP it was in (PTRACE_INTERRUPT again), so a syscall it was
  * blocked in restarts exactly as it would have. A scratch page is mapped in
- * the process for the results and unmapped at the end.
+ * the process for the results and unmapped at the end. The dump can be given
+ * up (dump-guard.h) before each syscall: everything is then set back just the
+ * same.
  */
 #ifndef CRIU_NG_TASK_QUERY_H
 #define CRIU_NG_TASK_QUERY_H
@@ -20,6 +22,8 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
+
+struct dump_guard;
 
 /* Signals 1 to 64: dispositions are recorded for all but SIGKILL and SIGSTOP. */
 #define TASK_QUERY_SIGMAX 64
@@ -70,11 +74,12 @@ struct task_query {
 /*
  * Asks the ptrace-stopped (PTRACE_EVENT_STOP) threads @tids of process @pid
  * (@tids[0] is @pid) into @q, zeroed here. Every thread is left in the stop it
- * was in, registers and signal mask unchanged. Returns 0 or -errno (logged);
+ * was in, registers and signal mask unchanged, also when @guard (NULL: never)
+ * gives the dump up halfway (-ECANCELED). Returns 0 or -errno (logged);
  * task_query_fini() frees what @q holds in any case.
  */
 __attribute__((warn_unused_result)) int task_query_collect(pid_t pid, const pid_t *tids, size_t nr,
-							   struct task_query *q);
+							   const struct dump_guard *guard, struct task_query *q);
 void task_query_fini(struct task_query *q);
 
 /* The entry of thread @tid in @q, NULL if there is none. */

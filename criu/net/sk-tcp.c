@@ -25,14 +25,11 @@
 #define LOG_PREFIX "tcp: "
 #include "log.h"
 
-#define PROGRESS_STEP 1000 /* connections between two progress lines at -v3 */
 #define MAX_QUEUE (1u << 30)
 
-void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid)
+void sk_tcp_cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method)
 {
-	cfg->pid = pid;
-	cfg->criu_images = opts->tcp_images_criu;
-	switch (opts->network_lock) {
+	switch (method) {
 	case NETWORK_LOCK_NFTABLES:
 		cfg->lock_mode = NETLOCK_NFTABLES;
 		break;
@@ -42,6 +39,13 @@ void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t
 	default:
 		cfg->lock_mode = NETLOCK_IPTABLES;
 	}
+}
+
+void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid)
+{
+	cfg->pid = pid;
+	cfg->criu_images = opts->tcp_images_criu;
+	sk_tcp_cfg_lock(cfg, opts->network_lock);
 }
 
 /* libsoccr's and the lock's messages into criu's log; errors keep their "Error" marker for zdtm. */

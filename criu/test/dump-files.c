@@ -12,7 +12,7 @@
  * socket, an eventfd or an unlinked file over the ghost file limit (1 MiB) is
  * refused with an error naming the fd and its kind, and runs on intact.
  */
-#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
@@ -51,7 +51,7 @@ struct extra_kind {
 static const struct extra_kind extras[] = {
 	{ "pipe", "is a pipe (pipe:[", "pipe:" },
 	{ "socket", "is a unix socket (socket:[", "socket:" },
-	{ "eventfd", "is an anonymous inode file", "anon_inode:[eventfd]" },
+	{ "timerfd", "is an anonymous inode file", "anon_inode:[timerfd]" },
 	{ "big-ghost", "is the unlinked file", "/" }, /* larger than the ghost file limit */
 };
 
@@ -189,7 +189,7 @@ static void child_open_extra(const struct files_test *t, const struct extra_kind
 		_exit(2);
 	if (!strcmp(extra->name, "socket") && socketpair(AF_UNIX, SOCK_STREAM, 0, p))
 		_exit(2);
-	if (!strcmp(extra->name, "eventfd") && (p[0] = eventfd(3, 0)) < 0)
+	if (!strcmp(extra->name, "timerfd") && (p[0] = timerfd_create(CLOCK_MONOTONIC, 0)) < 0)
 		_exit(2);
 	if (dup2(p[0], EXTRA_FD) != EXTRA_FD || close(p[0]))
 		_exit(2);

@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "criu-run.h"
 #include "testutil.h"
 
 #define REPS 3
@@ -88,54 +88,6 @@ static __attribute__((noreturn)) void child_main(size_t mib, unsigned int thread
 	_exit(0);
 }
 
-static int run_cmd(char *const argv[], double *ms)
-{
-	uint64_t t0 = test_now_ns();
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	*ms = (double)(test_now_ns() - t0) / 1e6;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
-}
-
-/* stats-dump's frozen_time (us), decoded with Debian's crit; -1 if unavailable. */
-static double frozen_ms_of(const char *dir)
-{
-	char cmd[PATH_MAX + 128], line[256];
-	double us = -1;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 /usr/bin/crit decode -i %s/stats-dump 2>/dev/null", dir);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "\"frozen_time\":");
-
-		if (p)
-			us = strtod(p + strlen("\"frozen_time\":"), NULL);
-	}
-	if (pclose(f))
-		return -1;
-	return us < 0 ? -1 : us / 1e3;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int start_child(size_t mib, unsigned int threads, pid_t *pidp)
 {
 	int p[2];
@@ -178,7 +130,10 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 	{
 		char *dump[] = { r->criu, "dump", "-t", pid_s, "-D", r->dir, "-o", "dump.log", NULL };
 
-		ret = run_cmd(dump, &r->dump_ms);
+		struct criu_cmd cmd = { 0 };
+
+		ret = criu_exec(dump, &cmd);
+		r->dump_ms = cmd.wall_ms;
 	}
 	if (ret)
 		kill(pid, SIGKILL);
@@ -186,11 +141,14 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 		test_msg("mem_mib=%zu threads=%u: dump failed (see %s/dump.log)", mib, threads, r->dir);
 		return ret ? ret : -errno;
 	}
-	r->frozen_ms = frozen_ms_of(r->dir);
+	r->frozen_ms = criu_frozen_ms(NULL, r->dir);
 	{
 		char *restore[] = { r->criu, "restore", "-D", r->dir, "-d", "--pidfile", pidfile, "-o", "restore.log", NULL };
 
-		ret = run_cmd(restore, &r->restore_ms);
+		struct criu_cmd cmd = { 0 };
+
+		ret = criu_exec(restore, &cmd);
+		r->restore_ms = cmd.wall_ms;
 	}
 	f = ret ? NULL : fopen(pidfile, "r");
 	if (!f || fscanf(f, "%d", &restored) != 1 || restored != pid) {
@@ -209,61 +167,6 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 	return 0;
 }
 
-/* The floor: the same bytes written to a file on the same tmpfs, then read back. */
-static int floor_once(const char *dir, size_t mib, double *write_ms, double *read_ms)
-{
-	size_t len = mib * MIB, done;
-	char path[PATH_MAX + 16];
-	unsigned char *buf;
-	uint64_t t0;
-	int fd, ret = 0;
-
-	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
-		return -errno;
-	memset(buf, 0x5a, len);
-	snprintf(path, sizeof(path), "%s/floor.img", dir);
-	fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		goto out_unmap;
-	}
-	t0 = test_now_ns();
-	for (done = 0; done < len && !ret;) {
-		ssize_t n = write(fd, buf + done, len - done);
-
-		ret = n > 0 ? 0 : -EIO;
-		done += n > 0 ? (size_t)n : 0;
-	}
-	*write_ms = (double)(test_now_ns() - t0) / 1e6;
-	t0 = test_now_ns();
-	for (done = 0; done < len && !ret;) {
-		ssize_t n = pread(fd, buf + done, len - done, done);
-
-		ret = n > 0 ? 0 : -EIO;
-		done += n > 0 ? (size_t)n : 0;
-	}
-	*read_ms = (double)(test_now_ns() - t0) / 1e6;
-	close(fd);
-	unlink(path);
-out_unmap:
-	munmap(buf, len);
-	return ret;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median3(double *v)
-{
-	qsort(v, REPS, sizeof(*v), cmp_double);
-	return v[REPS / 2];
-}
-
 static int bench_config(struct run *r, size_t mib, unsigned int threads)
 {
 	double dump[REPS], restore[REPS], frozen[REPS];
@@ -276,14 +179,14 @@ static int bench_config(struct run *r, size_t mib, unsigned int threads)
 		ret = bench_once(r, mib, threads);
 		if (ret)
 			return ret; /* the images and logs stay for a look */
-		if (nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+		if (rm_tree(r->dir))
 			test_msg("could not remove %s", r->dir);
 		dump[k] = r->dump_ms;
 		restore[k] = r->restore_ms;
 		frozen[k] = r->frozen_ms;
 	}
 	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f\n", mib, threads,
-	       median3(dump), median3(restore), median3(frozen));
+	       test_median(dump, REPS), test_median(restore, REPS), test_median(frozen, REPS));
 	fflush(stdout);
 	return 0;
 }
@@ -296,7 +199,7 @@ static int bench_floor(size_t mib)
 	if (!mkdtemp(dir))
 		return -errno;
 	for (int k = 0; k < REPS; k++) {
-		int ret = floor_once(dir, mib, &w[k], &rd[k]);
+		int ret = floor_file_io(dir, mib * MIB, &w[k], &rd[k]);
 
 		if (ret) {
 			rmdir(dir);
@@ -304,7 +207,8 @@ static int bench_floor(size_t mib)
 		}
 	}
 	rmdir(dir);
-	printf("engine-bench-floor mem_mib=%zu write_ms=%.1f read_ms=%.1f\n", mib, median3(w), median3(rd));
+	printf("engine-bench-floor mem_mib=%zu write_ms=%.1f read_ms=%.1f\n", mib, test_median(w, REPS),
+	       test_median(rd, REPS));
 	fflush(stdout);
 	return 0;
 }
@@ -314,20 +218,13 @@ int main(int argc, char **argv)
 	static const size_t sizes[] = { 1, 64, 1024 };
 	static const unsigned int nthreads[] = { 1, 16 };
 	struct run r = { 0 };
-	char self[PATH_MAX];
-	ssize_t n;
 	int ret = 0;
 
 	(void)argc;
 	test_init("engine-bench");
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return test_fail("readlink /proc/self/exe: %s", strerror(errno));
-	self[n] = '\0';
-	/* test/bench/engine-bench -> criu/criu */
-	snprintf(r.criu, sizeof(r.criu), "%.*s/../../criu/criu", (int)(strrchr(self, '/') - self), self);
-	if (access(r.criu, X_OK))
-		return test_fail("%s: %s", r.criu, strerror(errno));
+	ret = criu_bin_path(r.criu, sizeof(r.criu));
+	if (ret)
+		return test_fail("the criu binary of this tree: %s", strerror(-ret));
 	/* restored processes are reparented to us when criu exits: we reap them */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		return test_fail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));

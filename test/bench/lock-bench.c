@@ -10,6 +10,7 @@
 #include <spawn.h>
 
 #include "../unit/net-lock-util.h"
+#include "testutil.h"
 
 #define RUNS_DEFAULT 5
 #define MAX_RUNS 51
@@ -22,23 +23,10 @@ struct timing {
 	double lock[MAX_RUNS], unlock[MAX_RUNS];
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void report(size_t n, const char *mode, struct timing *tm, int runs)
 {
-	printf("lock-bench n=%zu mode=%s lock_ms=%.2f unlock_ms=%.2f\n", n, mode, median(tm->lock, runs),
-	       median(tm->unlock, runs));
+	printf("lock-bench n=%zu mode=%s lock_ms=%.2f unlock_ms=%.2f\n", n, mode,
+	       test_median(tm->lock, (unsigned int)runs), test_median(tm->unlock, (unsigned int)runs));
 	fflush(stdout);
 }
 

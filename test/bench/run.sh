@@ -2,7 +2,8 @@
 # test/bench/run.sh: `make bench`. The soccr benchmark (soccr-bench.c: N = 1,000 and 10,000, the
 # library with io_uring, with syscalls, the serial single-socket baseline and the kernel floor,
 # median of 3 each), then the network-lock benchmark if it was built, then criu dump/restore
-# (engine-bench.c). Needs root.
+# (engine-bench.c), then the host-to-host migration of N = 1, 1,000 and 10,000 connections
+# through criu with its floor (e2e-bench.c). Needs root.
 
 set -euo pipefail
 
@@ -18,3 +19,4 @@ if [[ -x $here/lock-bench ]]; then
 	"$here/lock-bench"
 fi
 "$here/engine-bench"
+"$here/e2e-bench"

@@ -236,19 +236,6 @@ static int bench_rep(struct bench *b, struct libsoccr_ctx *ctx, const struct con
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int reps)
-{
-	qsort(v, reps, sizeof(*v), cmp_double);
-	return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
-}
-
 static void print_config(struct bench *b, const struct config *cfg, struct libsoccr_ctx *ctx, unsigned int reps)
 {
 	double queued_kib = (double)b->n * QUEUED_PER_CONN / 1024;
@@ -257,7 +244,7 @@ static void print_config(struct bench *b, const struct config *cfg, struct libso
 	double m[M_NR];
 
 	for (int k = 0; k < M_NR; k++)
-		m[k] = median(b->samples[k], reps);
+		m[k] = test_median(b->samples[k], reps);
 	if (!(cfg->cycle_flags & CYCLE_SINGLE) && ctx) {
 		workers = libsoccr_ctx_workers(ctx);
 		backend = cycle_backend(ctx);
@@ -323,21 +310,6 @@ out_free:
 	return ret;
 }
 
-static int parse_sizes(char *arg, uint32_t *sizes, unsigned int *nr)
-{
-	char *tok, *save = NULL;
-
-	*nr = 0;
-	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long v = strtol(tok, NULL, 10);
-
-		if (v <= 0 || v > 1000000 || *nr == MAX_SIZES)
-			return -EINVAL;
-		sizes[(*nr)++] = (uint32_t)v;
-	}
-	return *nr ? 0 : -EINVAL;
-}
-
 int main(int argc, char **argv)
 {
 	uint32_t sizes[MAX_SIZES] = { 1000, 10000 };
@@ -349,7 +321,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "n:r:6")) != -1) {
 		switch (opt) {
 		case 'n':
-			if (parse_sizes(optarg, sizes, &nr_sizes))
+			if (test_parse_counts(optarg, sizes, MAX_SIZES, 1000000, &nr_sizes))
 				return test_fail("bad -n: a comma-separated list of connection counts");
 			break;
 		case 'r':

@@ -24,8 +24,7 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
-/* Data load, lock, checkpoint/restore cycle, unlock: 0 or -errno (the reason is printed). */
-static int pass_cycle(struct connfix *fix, struct cycle *cy, uint64_t *lock_ns, uint64_t *unlock_ns)
+int scenario_cycle(struct connfix *fix, struct cycle *cy, uint64_t *lock_ns, uint64_t *unlock_ns)
 {
 	uint64_t t0;
 	int ret;
@@ -73,7 +72,7 @@ static int run_pass(struct connfix *fix, const struct scenario_pass *p, unsigned
 	ret = cycle_init(&cy, ctx, fix, 0, n, p->cycle_flags);
 	if (ret)
 		goto out_destroy_ctx;
-	ret = pass_cycle(fix, &cy, &lock_ns, &unlock_ns);
+	ret = scenario_cycle(fix, &cy, &lock_ns, &unlock_ns);
 	if (ret) {
 		test_msg("pass %u (%s, %u workers%s%s) failed: %s", k, cycle_backend(ctx), libsoccr_ctx_workers(ctx),
 			 p->cycle_flags & CYCLE_SINGLE ? ", single-socket calls" : "",

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "connfix.h"
+#include "soccr-cycle.h"
 
 struct scenario_pass {
 	uint32_t ctx_flags;	  /* SOCCR_CTX_* */
@@ -24,6 +25,13 @@ struct scenario_opts {
 	const struct scenario_pass *passes;
 	unsigned int nr_passes;
 };
+
+/*
+ * One pass on the fixture's connections: the standard data load, the nftables lock, dump (checked
+ * against the queues), close, restore, repair off, unlock, resume; timed in @cy and the two
+ * pointers. 0 or -errno (the reason is printed). The caller verifies (connfix_verify()).
+ */
+int scenario_cycle(struct connfix *fix, struct cycle *cy, uint64_t *lock_ns, uint64_t *unlock_ns);
 
 /* Sets up the environment, runs every pass, returns TEST_PASS, TEST_FAIL or TEST_SKIP. */
 int scenario_run(const struct scenario_opts *opts);

@@ -106,6 +106,36 @@ uint64_t test_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double test_median(double *v, unsigned int n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int test_parse_counts(char *arg, uint32_t *vals, unsigned int max, uint32_t limit, unsigned int *nr)
+{
+	char *tok, *save = NULL;
+
+	*nr = 0;
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long v = strtol(tok, NULL, 10);
+
+		if (v <= 0 || (uint64_t)v > limit || *nr == max)
+			return -EINVAL;
+		vals[(*nr)++] = (uint32_t)v;
+	}
+	return *nr ? 0 : -EINVAL;
+}
+
 int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg)
 {
 	int ret = pass(0, arg);

@@ -34,6 +34,11 @@ int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp
 
 uint64_t test_now_ns(void);
 
+/* The median of @n samples (sorts @v). */
+double test_median(double *v, unsigned int n);
+/* A comma-separated list of counts, each 1..@limit, at most @max of them, into @vals: 0 or -EINVAL. */
+int test_parse_counts(char *arg, uint32_t *vals, unsigned int max, uint32_t limit, unsigned int *nr);
+
 /* Run @pass with io_uring, then with plain syscalls (SOCCR_CTX_NO_URING): the test's exit code. */
 int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg);
 

@@ -1,0 +1,144 @@
+/*
+ * eventfds, both directions (see include/eventfd.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "eventfd.h"
+#include "image.h"
+#include "proc-parse.h"
+
+#define LOG_PREFIX "eventfd: "
+#include "log.h"
+
+#define EVENTFD_LINK "anon_inode:[eventfd]"
+#define EVENTFD_FLAGS (EFD_SEMAPHORE | O_NONBLOCK | O_RDWR | O_RDONLY | O_WRONLY)
+
+bool eventfd_is_link(const char *link)
+{
+	return !strcmp(link, EVENTFD_LINK);
+}
+
+/* The "eventfd-count:" and "eventfd-semaphore:" lines of /proc/PID/fdinfo/FD. */
+static int parse_fdinfo(pid_t pid, int fd, struct eventfd_file *ef)
+{
+	char name[64], *buf, *line, *save;
+	bool has_count = false;
+	size_t len;
+	int ret;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	ret = proc_read_file(pid, name, &buf, &len);
+	if (ret) {
+		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
+		return ret;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long v;
+		int sem;
+
+		if (sscanf(line, "eventfd-count: %llx", &v) == 1)
+			ef->counter = v, has_count = true;
+		else if (sscanf(line, "eventfd-semaphore: %d", &sem) == 1 && sem)
+			ef->flags |= EFD_SEMAPHORE;
+	}
+	free(buf);
+	if (!has_count) {
+		pr_err("/proc/%d/%s has no eventfd-count\n", pid, name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int eventfd_add(struct eventfd_dump *d, pid_t pid, int fd, uint32_t flags, const struct reg_fown *fown, uint32_t id)
+{
+	struct eventfd_file *ef;
+	int ret;
+
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 4;
+		struct eventfd_file *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	ef = &d->v[d->nr];
+	memset(ef, 0, sizeof(*ef));
+	ef->id = id;
+	ef->flags = flags & ~(uint32_t)EFD_SEMAPHORE;
+	ef->fown = *fown;
+	ret = parse_fdinfo(pid, fd, ef);
+	if (ret)
+		return ret;
+	d->nr++;
+	pr_debug("fd %d: eventfd, counter %llu, flags %#x\n", fd, (unsigned long long)ef->counter, ef->flags);
+	return 0;
+}
+
+int eventfd_write_files(const struct eventfd_dump *d, struct cr_img *img)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < d->nr; i++) {
+		FileEntry fe = FILE_ENTRY__INIT;
+		EventfdFileEntry e = EVENTFD_FILE_ENTRY__INIT;
+		FownEntry fown;
+
+		reg_fown_entry(&d->v[i].fown, &fown);
+		e.id = d->v[i].id;
+		e.flags = d->v[i].flags;
+		e.fown = &fown;
+		e.counter = d->v[i].counter;
+		fe.type = FD_TYPES__EVENTFD;
+		fe.id = e.id;
+		fe.efd = &e;
+		ret = img_write_entry(img, &fe);
+	}
+	return ret;
+}
+
+void eventfd_dump_free(struct eventfd_dump *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+int eventfd_check_entry(const FileEntry *fe, const char *name)
+{
+	const EventfdFileEntry *e = fe->efd;
+
+	if (!e || e->id != fe->id || !e->fown) {
+		pr_err("%s: file %u: an eventfd entry without its body or owner\n", name, fe->id);
+		return -EINVAL;
+	}
+	if (e->counter == UINT64_MAX) {
+		pr_err("%s: eventfd %u: counter %llu is out of range\n", name, fe->id, (unsigned long long)e->counter);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int eventfd_open(const FileEntry *fe)
+{
+	const EventfdFileEntry *e = fe->efd;
+	int fd = eventfd(0, EFD_CLOEXEC | (e->flags & (EFD_SEMAPHORE | EFD_NONBLOCK)));
+
+	if (fd < 0) {
+		pr_perror("Can't create eventfd %u", fe->id);
+		return -errno;
+	}
+	/* eventfd() takes an unsigned int: a larger counter is written. */
+	if (e->counter && write(fd, &e->counter, sizeof(e->counter)) != sizeof(e->counter)) {
+		pr_perror("Can't set the counter of eventfd %u to %llu", fe->id, (unsigned long long)e->counter);
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}

@@ -1,0 +1,514 @@
+/*
+ * e2e-nginx.c: a real server migrated host to host through the criu binary: Debian's nginx-light
+ * in single-process mode (master_process off, daemon off: one process, the config written here
+ * into a temporary directory) serving a static file on the service address in host A, with
+ * keep-alive HTTP clients connected from the wire namespace (test/lib/e2e-topo.h). Each client
+ * fetches the file once, then nginx is dumped with --tcp-established while they stay connected,
+ * the address moves to host B, nginx is restored there, and every client fetches the file again
+ * on its existing connection and must get all of it, right.
+ *
+ * Before the dump the test prints every fd nginx holds and its kind (what criu must support to
+ * migrate it). It skips (77) only when nginx-light is not installed or criu refuses a kind of
+ * resource it does not support yet, naming it.
+ */
+/* timeout: 300 */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "criu-run.h"
+#include "e2e-cr.h"
+#include "e2e-topo.h"
+#include "pattern.h"
+#include "testutil.h"
+
+#define NGINX "/usr/sbin/nginx"
+#define CLIENTS 200
+#define BODY_LEN 6000
+#define HTTP_PORT 80
+#define IO_TIMEOUT_S 10
+
+struct nginx_test {
+	struct e2e_topo topo;
+	struct e2e_cr cr;
+	char dir[PATH_MAX], img[PATH_MAX + 8], out[PATH_MAX + 16];
+	pid_t pid;
+	int fds[CLIENTS];
+	uint8_t body[BODY_LEN];
+	char kinds[2048]; /* the fd kinds nginx holds, for the skip message */
+};
+
+static int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "we");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fwrite(buf, 1, len, f) != len)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static int write_config(struct nginx_test *t)
+{
+	char path[PATH_MAX + 32], conf[4096];
+	int n;
+
+	n = snprintf(conf, sizeof(conf),
+		     "master_process off;\n"
+		     "daemon off;\n"
+		     "worker_processes 1;\n"
+		     "pid %1$s/nginx.pid;\n"
+		     "error_log %1$s/error.log info;\n"
+		     "events { worker_connections 1024; }\n"
+		     "http {\n"
+		     "  access_log off;\n"
+		     "  sendfile off;\n"
+		     "  keepalive_timeout 3600s;\n"
+		     "  keepalive_requests 1000000;\n"
+		     "  default_type application/octet-stream;\n"
+		     "  client_body_temp_path %1$s/tmp-body;\n"
+		     "  proxy_temp_path %1$s/tmp-proxy;\n"
+		     "  fastcgi_temp_path %1$s/tmp-fastcgi;\n"
+		     "  uwsgi_temp_path %1$s/tmp-uwsgi;\n"
+		     "  scgi_temp_path %1$s/tmp-scgi;\n"
+		     "  server { listen %2$s:%3$d; root %1$s/www; }\n"
+		     "}\n",
+		     t->dir, E2E_SERVICE_ADDR, HTTP_PORT);
+	if (n < 0 || (size_t)n >= sizeof(conf))
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/nginx.conf", t->dir);
+	return write_file(path, conf, (size_t)n);
+}
+
+static int setup_files(struct nginx_test *t)
+{
+	char path[PATH_MAX + 32];
+	int ret;
+
+	snprintf(t->dir, sizeof(t->dir), "/dev/shm/e2e-nginx-XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -errno;
+	snprintf(t->img, sizeof(t->img), "%s/img", t->dir);
+	snprintf(t->out, sizeof(t->out), "%s/nginx.out", t->dir);
+	snprintf(path, sizeof(path), "%s/www", t->dir);
+	if (mkdir(t->img, 0700) || mkdir(path, 0755))
+		return -errno;
+	pattern_fill(t->body, 7, 0, BODY_LEN);
+	snprintf(path, sizeof(path), "%s/www/blob.bin", t->dir);
+	ret = write_file(path, t->body, BODY_LEN);
+	return ret ?: write_config(t);
+}
+
+static int connect_to(const struct sockaddr_in *a)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ret;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Until nginx accepts on the service address (it has no ready signal): the connection, or -errno. */
+static int wait_listening(const struct sockaddr_in *a)
+{
+	struct timespec ts = { .tv_nsec = 20 * 1000 * 1000 };
+	int fd = -ECONNREFUSED;
+
+	for (int k = 0; k < 250 && fd == -ECONNREFUSED; k++) {
+		fd = connect_to(a);
+		if (fd == -ECONNREFUSED)
+			nanosleep(&ts, NULL);
+	}
+	return fd;
+}
+
+/* GET the file on connection @fd: 0 if the whole body came back right, else -errno (printed). */
+static int http_get(struct nginx_test *t, int fd, unsigned int i)
+{
+	static const char req[] = "GET /blob.bin HTTP/1.1\r\nHost: e2e\r\n\r\n";
+	char buf[BODY_LEN + 1024], *hdr_end, *cl;
+	size_t got = 0, hdr_len, body_got;
+	long len;
+
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
+		test_msg("client %u: sending the request: %s", i, strerror(errno));
+		return -EIO;
+	}
+	for (;;) {
+		ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+
+		if (r <= 0) {
+			test_msg("client %u: reading the response: %s", i, r ? strerror(errno) : "end of stream");
+			return -EIO;
+		}
+		got += (size_t)r;
+		buf[got] = '\0';
+		hdr_end = strstr(buf, "\r\n\r\n");
+		if (!hdr_end)
+			continue;
+		hdr_len = (size_t)(hdr_end + 4 - buf);
+		cl = strcasestr(buf, "\r\nContent-Length:");
+		if (strncmp(buf, "HTTP/1.1 200 ", 13) || !cl || cl > hdr_end) {
+			test_msg("client %u: not a 200 with a length: %.40s", i, buf);
+			return -EPROTO;
+		}
+		len = strtol(cl + 17, NULL, 10);
+		body_got = got - hdr_len;
+		if (len != BODY_LEN || body_got > BODY_LEN) {
+			test_msg("client %u: Content-Length %ld, %zu body bytes, want %d", i, len, body_got, BODY_LEN);
+			return -EPROTO;
+		}
+		if (body_got == BODY_LEN)
+			break;
+	}
+	if (memcmp(buf + hdr_len, t->body, BODY_LEN)) {
+		test_msg("client %u: the body differs from the file", i);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* One request on every client's connection: how many got the whole file right. */
+static unsigned int fetch_all(struct nginx_test *t)
+{
+	unsigned int good = 0;
+
+	for (unsigned int i = 0; i < CLIENTS; i++)
+		if (t->fds[i] >= 0 && !http_get(t, t->fds[i], i))
+			good++;
+	return good;
+}
+
+/* "TCP LISTEN" or "TCP ESTABLISHED" for socket:[INODE] of process @pid, as its /proc/net/tcp says. */
+static const char *tcp_kind(pid_t pid, const char *link)
+{
+	static const char *const states[] = { [1] = "TCP ESTABLISHED", [10] = "TCP LISTEN" };
+	unsigned long inode = strtoul(link + 8, NULL, 10), ino;
+	const char *kind = "socket, not TCP/IPv4";
+	char path[64], line[512];
+	unsigned int state;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return "socket";
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &state, &ino) != 2 || ino != inode)
+			continue;
+		kind = state < sizeof(states) / sizeof(states[0]) && states[state] ? states[state] : "TCP, other state";
+		break;
+	}
+	fclose(f);
+	return kind;
+}
+
+/* The shared mappings nginx holds (its shared memory zones), one line each. */
+static void list_shared_maps(pid_t pid)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8];
+
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[3] == 's') {
+			line[strcspn(line, "\n")] = '\0';
+			test_msg("  shared mapping: %s", line);
+		}
+	}
+	fclose(f);
+}
+
+static const char *fd_kind(pid_t pid, const char *link, const struct stat *st)
+{
+	if (S_ISSOCK(st->st_mode))
+		return tcp_kind(pid, link);
+	if (S_ISFIFO(st->st_mode))
+		return "pipe or FIFO";
+	if (S_ISCHR(st->st_mode))
+		return "character device";
+	if (S_ISREG(st->st_mode))
+		return "regular file";
+	if (S_ISDIR(st->st_mode))
+		return "directory";
+	if (!strncmp(link, "anon_inode:", 11))
+		return "anonymous inode";
+	return "other";
+}
+
+/* The "flags:" line of /proc/PID/fdinfo/FD (octal open flags), or "?". */
+static const char *fd_flags(pid_t pid, const char *fd)
+{
+	static char flags[32];
+	char path[64 + 256], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, fd);
+	snprintf(flags, sizeof(flags), "?");
+	f = fopen(path, "re");
+	if (!f)
+		return flags;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "flags: %31s", flags) == 1)
+			break;
+	fclose(f);
+	return flags;
+}
+
+/* What /proc/PID/fdinfo says of an anonymous inode fd: an eventfd's count, an epoll's targets. */
+static void show_anon(pid_t pid, const char *fd)
+{
+	char path[64 + 256], line[256];
+	unsigned int targets = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "eventfd-", 8))
+			test_msg("    %s", line);
+		else if (!strncmp(line, "tfd:", 4) && targets++ < 4)
+			test_msg("    %s", line);
+	}
+	fclose(f);
+	if (targets > 4)
+		test_msg("    ... %u epoll targets in all", targets);
+}
+
+/* Whether nginx still holds a served file open (it closes it just after the last byte went out). */
+static int serving(struct nginx_test *t)
+{
+	char path[64], fdpath[64 + 256], link[PATH_MAX], www[PATH_MAX + 8];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
+	snprintf(www, sizeof(www), "%s/www/", t->dir);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		ssize_t n;
+
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = !strncmp(link, www, strlen(www));
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* Until nginx is idle: every request finished, no served file open (1 s at most). */
+static void wait_idle(struct nginx_test *t)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+	for (int k = 0; k < 100 && serving(t); k++)
+		nanosleep(&ts, NULL);
+}
+
+/* Print every fd nginx holds (and keep a one-line summary for the skip message). */
+static int list_fds(struct nginx_test *t)
+{
+	char path[64], link[PATH_MAX], fdpath[64 + 256];
+	size_t off = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	test_msg("the fds nginx holds (single-process mode, %d clients connected):", CLIENTS);
+	while ((de = readdir(d))) {
+		struct stat st;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n < 0 || stat(fdpath, &st))
+			continue;
+		link[n] = '\0';
+		/* the clients' connections: one line for all of them */
+		if (S_ISSOCK(st.st_mode) && atoi(de->d_name) > 8)
+			continue;
+		test_msg("  fd %s: %s (%s, flags %s)", de->d_name, link, fd_kind(t->pid, link, &st),
+			 fd_flags(t->pid, de->d_name));
+		if (!strncmp(link, "anon_inode:", 11))
+			show_anon(t->pid, de->d_name);
+		off += (size_t)snprintf(t->kinds + off, off < sizeof(t->kinds) ? sizeof(t->kinds) - off : 0, "%s%s=%s",
+					off ? ", " : "", de->d_name, link);
+		if (off >= sizeof(t->kinds))
+			off = sizeof(t->kinds) - 1;
+	}
+	closedir(d);
+	test_msg("  and one socket per client connection (%d, TCP ESTABLISHED)", CLIENTS);
+	list_shared_maps(t->pid);
+	return 0;
+}
+
+/* "fd N is LINK: " for the fd criu's refusal names ("fd N of process"), so the kind comes first. */
+static const char *refused_fd(struct nginx_test *t)
+{
+	static char what[PATH_MAX + 32];
+	char path[64], link[PATH_MAX];
+	const char *p = strstr(t->cr.why, " fd ");
+	ssize_t n;
+	int fd;
+
+	if (!p || sscanf(p, " fd %d of process", &fd) != 1)
+		return "";
+	/* a refused dump leaves nginx running: its fd is still there */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)t->pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return "";
+	link[n] = '\0';
+	snprintf(what, sizeof(what), "fd %d is %s: ", fd, link);
+	return what;
+}
+
+static int run(struct nginx_test *t)
+{
+	char conf[PATH_MAX + 16], prefix[PATH_MAX + 2];
+	char *argv[] = { NGINX, "-c", conf, "-p", prefix, NULL };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT) };
+	unsigned int good;
+	int status, ret;
+
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", t->dir);
+	snprintf(prefix, sizeof(prefix), "%s/", t->dir);
+	a.sin_addr = t->topo.service;
+	ret = e2e_topo_spawn(&t->topo, E2E_HOST_A, argv, t->out, 0, &t->pid);
+	if (ret)
+		return test_fail("starting nginx: %s", strerror(-ret));
+	ret = e2e_topo_enter(&t->topo, E2E_WIRE);
+	if (ret)
+		return test_fail("entering the wire's namespace: %s", strerror(-ret));
+	for (unsigned int i = 0; i < CLIENTS; i++) {
+		t->fds[i] = i ? connect_to(&a) : wait_listening(&a);
+		if (t->fds[i] < 0)
+			return test_fail("client %u: connecting to nginx: %s (see %s)", i, strerror(-t->fds[i]),
+					 t->out);
+	}
+	good = fetch_all(t);
+	if (good != CLIENTS)
+		return test_fail("before the migration only %u of %d clients got the file", good, CLIENTS);
+	test_msg("%d keep-alive clients connected to nginx on host A, each fetched the file once", CLIENTS);
+	wait_idle(t);
+	ret = list_fds(t);
+	if (ret)
+		return test_fail("listing nginx's fds: %s", strerror(-ret));
+	ret = e2e_cr_dump(&t->cr, t->topo.path[E2E_HOST_A], t->pid);
+	if (ret == -EOPNOTSUPP)
+		return test_skip("%s%s; nginx holds: %s", refused_fd(t), t->cr.why, t->kinds);
+	if (ret)
+		return test_fail("%s", t->cr.why);
+	t->pid = 0;
+	e2e_topo_watch_pid(0);
+	ret = e2e_topo_move(&t->topo, E2E_HOST_B);
+	if (ret)
+		return test_fail("moving the service address to host B: %s", strerror(-ret));
+	ret = e2e_cr_restore(&t->cr, t->topo.path[E2E_HOST_B], &t->pid);
+	if (t->pid > 0)
+		e2e_topo_watch_pid(t->pid);
+	if (ret == -EOPNOTSUPP)
+		return test_skip("%s", t->cr.why);
+	if (ret)
+		return test_fail("%s", t->cr.why);
+	good = fetch_all(t);
+	test_msg("after the migration to host B: %u of %d clients got the whole file on their connection (dump %.1f "
+		 "ms, frozen %.1f ms, restore %.1f ms)",
+		 good, CLIENTS, t->cr.dump_ms, t->cr.frozen_ms, t->cr.restore_ms);
+	if (good != CLIENTS)
+		return test_fail("%d clients lost their connection or their file", CLIENTS - good);
+	if (kill(t->pid, SIGTERM) || waitpid(t->pid, &status, 0) != t->pid)
+		return test_fail("stopping the restored nginx: %s", strerror(errno));
+	t->pid = 0;
+	e2e_topo_watch_pid(0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return test_fail("the restored nginx ended with status %#x (see %s)", status, t->out);
+	return TEST_PASS;
+}
+
+int main(int argc, char **argv)
+{
+	static struct nginx_test t;
+	struct rlimit rl;
+	int ret;
+
+	(void)argc;
+	test_init(argv[0]);
+	if (access(NGINX, X_OK))
+		return test_skip("%s: %s (nginx-light: scripts/install-deps.sh installs it)", NGINX, strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return test_fail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	if (getrlimit(RLIMIT_NOFILE, &rl) || (rl.rlim_cur = rl.rlim_max, setrlimit(RLIMIT_NOFILE, &rl)))
+		return test_fail("raising RLIMIT_NOFILE: %s", strerror(errno));
+	for (unsigned int i = 0; i < CLIENTS; i++)
+		t.fds[i] = -1;
+	t.cr.dir = t.dir;
+	t.cr.img = t.img;
+	t.cr.verbose = 1;
+	ret = e2e_cr_init(&t.cr);
+	if (ret)
+		return test_fail("%s", t.cr.why);
+	ret = setup_files(&t);
+	if (ret)
+		return test_fail("writing nginx's files in %s: %s", t.dir, strerror(-ret));
+	ret = e2e_topo_create(&t.topo);
+	if (ret)
+		return test_fail("making the network namespaces: %s", strerror(-ret));
+	ret = run(&t);
+	for (unsigned int i = 0; i < CLIENTS; i++)
+		if (t.fds[i] >= 0)
+			close(t.fds[i]);
+	e2e_topo_destroy(&t.topo);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	/* a failure's files stay for a look */
+	if (ret != TEST_FAIL && rm_tree(t.dir))
+		test_msg("could not remove %s", t.dir);
+	if (ret == TEST_PASS)
+		test_msg("PASS");
+	return ret;
+}
