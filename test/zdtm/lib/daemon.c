@@ -7,7 +7,8 @@
  * skipped itself. The child runs in a session
  * of its own, so it can be checkpointed without --shell-job. The pidfile is
  * written relative to its directory, opened by test_init(), so a test may
- * chroot() before test_daemon().
+ * chroot() before test_daemon(). Helper processes a test starts outside its
+ * own tree are declared in PIDFILE.helpers, beside the pidfile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +92,7 @@ static int redirect_stdio(const char *outfile)
  */
 static void __attribute__((noreturn)) parent_wait(pid_t child, int rd)
 {
+	pid_t reaped;
 	char byte;
 	ssize_t n;
 	int status;
@@ -98,9 +100,10 @@ static void __attribute__((noreturn)) parent_wait(pid_t child, int rd)
 	do
 		n = read(rd, &byte, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 0 && waitpid(child, &status, WNOHANG) == 0)
+	reaped = n == 0 ? waitpid(child, &status, WNOHANG) : 0;
+	if (n == 0 && reaped == 0)
 		_exit(0);
-	if (waitpid(child, &status, 0) < 0)
+	if (reaped != child && waitpid(child, &status, 0) < 0)
 		fprintf(stderr, "test %d: waitpid: %s\n", child, strerror(errno));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP_EXIT)
 		_exit(TEST_SKIP_EXIT); /* the test said why in the outfile */
@@ -192,6 +195,29 @@ static int pidfile_write(void)
 		ret = -errno;
 	if (ret)
 		unlinkat(pidfile_dir_fd, tmp, 0);
+	return ret;
+}
+
+int test_helper_declare(pid_t pid)
+{
+	char name[PATH_MAX + 16], line[32];
+	int fd, len, n, ret = 0;
+
+	if (!pidfile_path[0])
+		return 0; /* in the foreground: no runner to tell */
+	if (pidfile_dir_fd < 0)
+		return -EBADF; /* after test_daemon() */
+	n = snprintf(name, sizeof(name), "%s.helpers", pidfile_base);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return -ENAMETOOLONG;
+	fd = openat(pidfile_dir_fd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(line, sizeof(line), "%d\n", pid);
+	if (write(fd, line, len) != len)
+		ret = errno ? -errno : -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
 	return ret;
 }
 

@@ -1,6 +1,7 @@
-"""Driving the criu binary the way CRIU's zdtm.py does (see
-shared/ZDTM-CONTRACT.md): the same options in the same order, the logs inside
-the images directory, and the logs grepped for errors afterwards."""
+"""Driving the criu binary the way CRIU's zdtm.py does: the same options in
+the same order (dump and restore below, `check --feature` as zdtm asks it,
+repeated --no-default-config and single-dash -verbosity=0 included), the logs
+inside the images directory, and the logs grepped for errors afterwards."""
 
 import os
 import subprocess

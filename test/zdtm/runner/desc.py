@@ -3,7 +3,9 @@ as CRIU names it, relative to test/ (zdtm/static/env00). An optional NAME.desc
 next to it holds a Python dict literal, as CRIU's do:
     {'flags': 'noauto crfail', 'opts': '--shell-job', 'feature': 'timens'}
 flags: noauto (left out of --all), crfail (the dump is expected to fail),
-       norst (never restored: always run as if --norst was given).
+       norst (never restored: always run as if --norst was given),
+       nouns (not for CRIU's user-namespace flavor; nothing here, where only
+       the host flavor exists).
 opts: extra options for criu dump and restore. feature: names for
 `criu check --feature`; a missing one skips the test."""
 
@@ -13,7 +15,7 @@ import re
 import shlex
 
 KNOWN_KEYS = {"flags", "opts", "feature"}
-KNOWN_FLAGS = {"noauto", "crfail", "norst"}
+KNOWN_FLAGS = {"noauto", "crfail", "norst", "nouns"}
 TEST_DIRS = ("static",)
 
 

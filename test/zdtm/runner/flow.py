@@ -15,6 +15,7 @@ from .report import Result
 
 START_TIMEOUT = 10
 STOP_TIMEOUT = 10
+HELPER_TIMEOUT = 10  # how long a helper may run on once its test has ended
 
 
 TEST_SKIP_EXIT = 77  # the launcher's status when the test skipped itself
@@ -39,6 +40,7 @@ class TestRun:
         self.criu = Criu(criu_bin, workdir, extra_opts=test.opts)
         self.crit_bin = crit_bin
         self.pid = None
+        self.helpers = []  # pids the test declared in PIDFILE.helpers
 
     def logs(self):
         paths = [self.outfile, self.launch_log]
@@ -69,6 +71,10 @@ class TestRun:
             self.pid = procs.read_pidfile(self.pidfile)
         except (OSError, ValueError) as e:
             raise TestFailed("no pid from the test: %s" % e)
+        try:
+            self.helpers = procs.read_helpers(self.pidfile + ".helpers")
+        except (OSError, ValueError) as e:
+            raise TestFailed("bad helpers file: %s" % e)
 
     def skip_reason(self):
         try:
@@ -103,7 +109,7 @@ class TestRun:
         if rc != 0:
             raise TestFailed("criu dump exited with %d" % rc)
         self.check_log("dump")
-        problem = images.check_pages(self.criu.images_path())
+        problem = images.check_pages(self.criu.images_path()) or images.check_tcp_streams(self.criu.images_path())
         if not problem and self.crit_bin:
             problem = images.crit_decode_all(self.criu.images_path(), self.crit_bin,
                                              os.path.join(self.workdir, "crit"))
@@ -175,6 +181,17 @@ class TestRun:
         if status is not None and not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             raise TestFailed("the test said PASS but %s" % procs.describe_status(status))
 
+    def check_helpers(self):
+        """The helpers the test declared must end by themselves, with status 0,
+        once the test is over: they are adopted by us, so we see how."""
+        for pid in self.helpers:
+            try:
+                status = procs.wait_pid(pid, HELPER_TIMEOUT)
+            except TimeoutError:
+                raise TestFailed("helper %d still runs %ds after the test ended" % (pid, HELPER_TIMEOUT))
+            if status is not None and not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+                raise TestFailed("helper %d %s" % (pid, procs.describe_status(status)))
+
     def run(self):
         self.start()
         if self.mode != "nocr" and self.checkpoint():
@@ -183,6 +200,7 @@ class TestRun:
             else:
                 self.restore()
         self.stop_and_check()
+        self.check_helpers()
 
     def cleanup(self):
         """Kills what is left: the test if it still runs, and any other

@@ -1,16 +1,24 @@
-"""Checks on a dump's images. The one zdtm makes (see shared/ZDTM-CONTRACT.md):
+"""Checks on a dump's images. The one CRIU's zdtm.py makes:
 when a stats-dump image exists, the pages it says were written must be what
 the pages-*.img files hold. Decodes just enough of CRIU's format with the
 stdlib: two u32 magics, a u32 entry size, a protobuf StatsEntry whose field 1
 is the DumpStatsEntry (pages_written = 7, shpages_written = 14). And, with
---crit, that CRIU's crit decodes every image."""
+--crit, that CRIU's crit decodes every image but tcp-streams.img, criu-ng's
+own packed format (Documentation/tcp-images.md), which is checked here
+instead: its header, records and data area must add up."""
 
 import os
 import struct
 import subprocess
 
 IMG_SERVICE_MAGIC = 0x55105940
+IMG_COMMON_MAGIC = 0x54564319
 STATS_MAGIC = 0x57093306
+TCP_STREAMS = "tcp-streams.img"
+TCP_STREAMS_MAGIC = 0x61637073
+TCP_PACK_VERSION = 1
+TCP_PACK_HEAD = struct.Struct("<IIIIQQ")  # the two magics, then version, rec_size, nr, data_len
+TCP_PACK_REC = struct.Struct("<20IQ")  # ino, flags, inq_len, inq_seq, outq_len, outq_seq, unsq_len, ..., data_off
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -93,15 +101,50 @@ def check_pages(images_dir):
     return None
 
 
+def check_tcp_streams(images_dir):
+    """None when tcp-streams.img is absent or consistent, else a message: the
+    magics and version, records of the expected size in ascending inode
+    order, each record's queues inside the data area, and a file that ends
+    where the data area does."""
+    path = os.path.join(images_dir, TCP_STREAMS)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < TCP_PACK_HEAD.size:
+        return "%s: %d bytes, too short for its header" % (TCP_STREAMS, len(data))
+    common, magic, version, rec_size, nr, data_len = TCP_PACK_HEAD.unpack_from(data)
+    if common != IMG_COMMON_MAGIC or magic != TCP_STREAMS_MAGIC:
+        return "%s: magics %#x %#x" % (TCP_STREAMS, common, magic)
+    if version != TCP_PACK_VERSION or rec_size != TCP_PACK_REC.size:
+        return "%s: version %d with records of %d bytes" % (TCP_STREAMS, version, rec_size)
+    data_start = TCP_PACK_HEAD.size + nr * rec_size
+    if data_start + data_len != len(data):
+        return "%s: %d records and %d bytes of data do not make its %d bytes" % (TCP_STREAMS, nr, data_len,
+                                                                                 len(data))
+    prev_ino = -1
+    for i in range(nr):
+        rec = TCP_PACK_REC.unpack_from(data, TCP_PACK_HEAD.size + i * rec_size)
+        ino, inq_len, outq_len, unsq_len, data_off = rec[0], rec[2], rec[4], rec[6], rec[20]
+        if ino <= prev_ino:
+            return "%s: record %d (inode %d) is out of order" % (TCP_STREAMS, i, ino)
+        if unsq_len > outq_len or data_off + inq_len + outq_len > data_len:
+            return "%s: record %d (inode %d): queues of %d and %d bytes (%d unsent) at %d, data area of %d" % (
+                TCP_STREAMS, i, ino, inq_len, outq_len, unsq_len, data_off, data_len)
+        prev_ino = ino
+    return None
+
+
 CRIT_TIMEOUT = 60
 
 
 def crit_decode_all(images_dir, crit_bin, out_dir):
     """Decodes every image of a dump with CRIU's crit (the raw pages-*.img
-    aside), the JSON going to out_dir. None when all decode, else a message."""
+    and criu-ng's tcp-streams.img aside), the JSON going to out_dir. None when
+    all decode, else a message."""
     os.makedirs(out_dir, exist_ok=True)
     for name in sorted(os.listdir(images_dir)):
-        if name.endswith(".log") or (name.startswith("pages-") and name.endswith(".img")):
+        if name.endswith(".log") or name == TCP_STREAMS or (name.startswith("pages-") and name.endswith(".img")):
             continue
         out_path = os.path.join(out_dir, name + ".json")
         cmd = [crit_bin, "decode", "-i", os.path.join(images_dir, name), "-o", out_path]

@@ -82,6 +82,20 @@ def read_pidfile(path):
     return int(text)
 
 
+def read_helpers(path):
+    """The helper pids a test declared, one a line, in the file at path; none
+    when the file does not exist."""
+    try:
+        with open(path) as f:
+            lines = f.read().split()
+    except FileNotFoundError:
+        return []
+    bad = [line for line in lines if not line.isdigit()]
+    if bad:
+        raise ValueError("%s holds %r, not a pid" % (path, bad[0]))
+    return [int(line) for line in lines]
+
+
 def kill_and_reap(pid):
     """SIGKILL pid if it still exists and reap it if it is ours."""
     if pid is None or pid <= 0:
