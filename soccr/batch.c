@@ -220,6 +220,8 @@ int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ct
 		return -ENOMEM;
 	ctx->log = o.log;
 	ctx->log_arg = o.log_arg;
+	ctx->queue_alloc = o.queue_alloc;
+	ctx->queue_arg = o.queue_arg;
 	ctx->log_level = o.log_level;
 	ctx->flags = o.flags;
 	ctx->chunk = o.chunk ? o.chunk : SOCCR_DEFAULT_CHUNK;

@@ -22,6 +22,8 @@ struct soccr_ring;
 struct libsoccr_ctx {
 	libsoccr_log_fn log;
 	void *log_arg;
+	libsoccr_alloc_fn queue_alloc;
+	void *queue_arg;
 	unsigned int log_level;
 	uint32_t flags;
 	unsigned int chunk;
@@ -44,6 +46,7 @@ struct soccr_netns {
 #define SOCCR_CONN_OUR_FIN (1u << 16)  /* our FIN: shutdown(SHUT_WR) */
 #define SOCCR_CONN_PEER_FIN (1u << 17) /* the peer's FIN: replayed */
 #define SOCCR_CONN_PEER_ACK (1u << 18) /* the peer's ACK of our FIN (FIN_WAIT2): replayed */
+#define SOCCR_CONN_EXT_QUEUES (1u << 19) /* the queues came from ctx->queue_alloc: not ours to free */
 #define SOCCR_CONN_SEGMENTS (SOCCR_CONN_OUR_FIN | SOCCR_CONN_PEER_FIN | SOCCR_CONN_PEER_ACK)
 #define SOCCR_CONN_PENDING (SOCCR_CONN_UNSENT | SOCCR_CONN_SEGMENTS)
 
@@ -86,7 +89,7 @@ int soccr_unsent_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn
 /* Pieces of the steps that the ring backend shares (soccr.c) */
 int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_dump_tcp_opts(int fd, struct libsoccr_sk_data *d, int family);
-int soccr_dump_alloc_queues(struct libsoccr_conn *c);
+int soccr_dump_alloc_queues(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 void soccr_dump_abort(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c, int err);
 int soccr_dump_undo_repair(const struct libsoccr_conn *c);
 int soccr_restore_finish(struct libsoccr_conn *c);

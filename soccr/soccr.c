@@ -326,17 +326,27 @@ static int dump_socket_opts(int fd, struct libsoccr_sk_data *d)
 }
 
 /* Queue sizes are known and the FINs taken out: room for both queues' bytes. */
-int soccr_dump_alloc_queues(struct libsoccr_conn *c)
+int soccr_dump_alloc_queues(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 {
 	struct libsoccr_sk_data *d = &c->data;
+	size_t len;
 
 	soccr_dump_adjust_fin(d);
 	c->queues = NULL;
+	c->flags &= ~SOCCR_CONN_EXT_QUEUES;
 	if (d->unsq_len > d->outq_len)
 		return -EPROTO;
-	if (!(d->inq_len + d->outq_len))
+	len = (size_t)d->inq_len + d->outq_len;
+	if (!len)
 		return 0;
-	c->queues = malloc(d->inq_len + d->outq_len);
+	if (ctx && ctx->queue_alloc) {
+		c->queues = ctx->queue_alloc(ctx->queue_arg, len);
+		if (c->queues) {
+			c->flags |= SOCCR_CONN_EXT_QUEUES;
+			return 0;
+		}
+	}
+	c->queues = malloc(len);
 	return c->queues ? 0 : -ENOMEM;
 }
 
@@ -352,7 +362,7 @@ static int dump_queues(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	ret = ret ?: soccr_ioctl_outq_unsent(fd, &d->unsq_len);
 	ret = ret ?: soccr_queue_seq(fd, TCP_RECV_QUEUE, true, &d->inq_seq);
 	ret = ret ?: soccr_queue_seq(fd, TCP_SEND_QUEUE, true, &d->outq_seq);
-	ret = ret ?: soccr_dump_alloc_queues(c);
+	ret = ret ?: soccr_dump_alloc_queues(ctx, c);
 	if (ret)
 		return ret;
 	/* the send queue is selected now; peek it first, then switch */
@@ -719,7 +729,9 @@ int soccr_sys_close(struct libsoccr_conn *c)
 
 void libsoccr_conn_free_queues(struct libsoccr_conn *conn)
 {
-	free(conn->queues);
+	if (!(conn->flags & SOCCR_CONN_EXT_QUEUES))
+		free(conn->queues);
+	conn->flags &= ~SOCCR_CONN_EXT_QUEUES;
 	conn->queues = NULL;
 }
 

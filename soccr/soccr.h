@@ -76,6 +76,14 @@ enum {
 
 typedef void (*libsoccr_log_fn)(void *arg, unsigned int level, const char *fmt, va_list ap);
 
+/*
+ * Gives the memory for one dumped connection's queues (@len bytes), or NULL
+ * to let libsoccr malloc() it. Called from the workers at the same time: it
+ * must be thread-safe. Memory it gave is the caller's: libsoccr_conn_free_queues()
+ * only forgets it.
+ */
+typedef void *(*libsoccr_alloc_fn)(void *arg, size_t len);
+
 enum libsoccr_backend {
 	SOCCR_BACKEND_SYSCALL = 0, /* plain syscalls */
 	SOCCR_BACKEND_URING = 1,   /* io_uring batches, syscalls where the ring cannot */
@@ -92,6 +100,14 @@ struct libsoccr_ctx_opts {
 	libsoccr_log_fn log; /* NULL: no messages */
 	void *log_arg;
 	unsigned int log_level; /* messages above this level are not formatted */
+	/*
+	 * Where dumps put the queues; NULL: malloc(). A caller that knows the
+	 * total beforehand can hand out one region (faulted in once, or with
+	 * huge pages) instead of thousands of small buffers each faulted page
+	 * by page.
+	 */
+	libsoccr_alloc_fn queue_alloc;
+	void *queue_arg;
 };
 
 int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ctx **ctxp) __must_check;

@@ -504,7 +504,7 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		c->status = c->status ?: soccr_queue_seq(fd, TCP_RECV_QUEUE, false, &d->inq_seq);
 		c->status = c->status ?: soccr_queue_seq(fd, TCP_SEND_QUEUE, true, &d->outq_seq);
 		c->status = c->status ?: soccr_dump_tcp_opts(fd, d, c->src.sa.sa_family);
-		c->status = c->status ?: soccr_dump_alloc_queues(c);
+		c->status = c->status ?: soccr_dump_alloc_queues(ctx, c);
 		if (c->status)
 			continue;
 		if (!ring_room(r, 3)) {

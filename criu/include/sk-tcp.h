@@ -48,8 +48,16 @@ void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t
 /* Another lock method than the command line's (a restore uses the dump's). */
 void sk_tcp_cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method);
 
+/* One region for every dumped queue, handed out by libsoccr's workers (see queue_alloc in soccr.h). */
+struct sk_tcp_arena {
+	char *base;
+	size_t size;
+	_Atomic size_t used;
+};
+
 struct sk_tcp_dump {
 	struct libsoccr_ctx *soccr;
+	struct sk_tcp_arena arena;
 	struct libsoccr_conn *conns;
 	uint32_t *inos;
 	size_t *sk_idx; /* per connection: its socket in the inet_sk_dump */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@
 #include "tcp-pack.h"
 
 #include "tcp-stream.pb-c.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 #define LOG_PREFIX "tcp: "
 #include "log.h"
@@ -62,12 +67,56 @@ static void lib_log(void *arg, unsigned int level, const char *fmt, va_list ap)
 		log_print((int)level, "%s%s", buf, buf[0] && buf[strlen(buf) - 1] == '\n' ? "" : "\n");
 }
 
-static int soccr_open(struct libsoccr_ctx **ctx)
+static void *arena_alloc(void *arg, size_t len)
+{
+	struct sk_tcp_arena *a = arg;
+	size_t off = atomic_fetch_add(&a->used, (len + 15) & ~(size_t)15);
+
+	return off + len <= a->size ? a->base + off : NULL; /* NULL: libsoccr mallocs it */
+}
+
+/*
+ * The queues of all connections in one region sized from sock_diag's queue
+ * lengths (a little more for what arrives before the lock): faulted in once,
+ * with huge pages where the kernel has them, instead of thousands of buffers
+ * faulted page by page while the process is frozen.
+ */
+static void arena_setup(struct sk_tcp_arena *a, const struct sk_tcp_dump *t, const struct inet_sk_dump *d)
+{
+	size_t size = 1u << 20;
+
+	for (size_t i = 0; i < t->nr; i++)
+		size += (size_t)d->v[t->sk_idx[i]].diag.rqueue + d->v[t->sk_idx[i]].diag.wqueue + 64;
+	a->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (a->base == MAP_FAILED) {
+		a->base = NULL;
+		pr_warn("no region for the TCP queues (%zu bytes): %m; each gets its own buffer\n", size);
+		return;
+	}
+	a->size = size;
+	atomic_store(&a->used, 0);
+	if (madvise(a->base, size, MADV_HUGEPAGE))
+		pr_debug("no huge pages for the TCP queues: %m\n");
+	if (madvise(a->base, size, MADV_POPULATE_WRITE))
+		pr_debug("the TCP queues' region is faulted in as it is used: %m\n");
+}
+
+static void arena_free(struct sk_tcp_arena *a)
+{
+	if (a->base)
+		munmap(a->base, a->size);
+	a->base = NULL;
+	a->size = 0;
+}
+
+static int soccr_open(struct libsoccr_ctx **ctx, struct sk_tcp_arena *arena)
 {
 	struct libsoccr_ctx_opts o = {
 		.size = sizeof(o),
 		.log = lib_log,
 		.log_level = (unsigned int)log_get_level(),
+		.queue_alloc = arena && arena->base ? arena_alloc : NULL,
+		.queue_arg = arena,
 	};
 	int ret = libsoccr_ctx_create(&o, ctx);
 
@@ -229,8 +278,10 @@ int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_t
 	if (!d->nr_conns)
 		return 0;
 	ret = collect_conns(t, d);
-	if (!ret)
-		ret = soccr_open(&t->soccr);
+	if (!ret) {
+		arena_setup(&t->arena, t, d);
+		ret = soccr_open(&t->soccr, &t->arena);
+	}
 	if (!ret)
 		ret = lock_conns(&t->lock, t->conns, t->nr, &t->lock_us);
 	if (ret)
@@ -439,6 +490,7 @@ int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed)
 	}
 	if (t->soccr)
 		libsoccr_ctx_destroy(t->soccr);
+	arena_free(&t->arena);
 	free(t->conns);
 	free(t->inos);
 	free(t->sk_idx);
@@ -574,7 +626,7 @@ static int map_pack(struct sk_tcp_restore *r, int fd)
 		pr_err("%s is empty\n", SK_TCP_PACK_NAME);
 		return -EINVAL;
 	}
-	r->map = mmap(NULL, r->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	r->map = mmap(NULL, r->map_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (r->map == MAP_FAILED) {
 		r->map = NULL;
 		pr_perror("Can't map %s", SK_TCP_PACK_NAME);
@@ -764,7 +816,7 @@ int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int
 
 	if (!r->nr)
 		return 0;
-	ret = soccr_open(&r->soccr);
+	ret = soccr_open(&r->soccr, NULL);
 	if (!ret)
 		ret = ensure_lock(r);
 	if (ret)
