@@ -58,6 +58,9 @@ void soccr_log(const struct libsoccr_ctx *ctx, unsigned int level, const char *f
 #define soccr_info(ctx, fmt, ...) soccr_log(ctx, SOCCR_LOG_INFO, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
 #define soccr_debug(ctx, fmt, ...) soccr_log(ctx, SOCCR_LOG_DEBUG, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
 
+/* The type a restore gives socket(): SOCK_STREAM, O_CLOEXEC, and O_NONBLOCK if asked */
+int soccr_restore_sock_type(const struct libsoccr_conn *c);
+
 /* The states libsoccr can dump and rebuild */
 bool soccr_state_supported(uint32_t state);
 /* Half-closed states: which FIN exists */

@@ -41,6 +41,11 @@ void soccr_log(const struct libsoccr_ctx *ctx, unsigned int level, const char *f
 		log_call(ctx, level, "soccr: %s\n", buf);
 }
 
+int soccr_restore_sock_type(const struct libsoccr_conn *c)
+{
+	return SOCK_STREAM | SOCK_CLOEXEC | ((c->flags & SOCCR_CONN_NONBLOCK) ? SOCK_NONBLOCK : 0);
+}
+
 bool soccr_state_supported(uint32_t state)
 {
 	switch (state) {
@@ -563,7 +568,7 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	ret = soccr_restore_check(ctx, c);
 	if (ret)
 		return ret;
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = socket(family, soccr_restore_sock_type(c), IPPROTO_TCP);
 	if (fd < 0) {
 		ret = -errno;
 		soccr_err(ctx, "restore: socket(%s): %s", family_name(family), strerror(-ret));

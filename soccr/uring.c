@@ -697,7 +697,7 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		}
 		chain_start(&ch, r, &rr, i);
 		sqe = chain_next(&ch);
-		io_uring_prep_socket(sqe, c->src.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP, 0);
+		io_uring_prep_socket(sqe, c->src.sa.sa_family, soccr_restore_sock_type(c), IPPROTO_TCP, 0);
 		chain_tag(&ch, sqe, TAG_SOCKET);
 		chain_end(&ch);
 	}

@@ -513,6 +513,8 @@ static const InetSkEntry *conn_entry(const struct sk_tcp_restore *r, const struc
 /* The libsoccr state of connection @i: the stream's fields from the image, the rest from its entry. */
 static void fill_conn(struct libsoccr_conn *c, const InetSkEntry *ie)
 {
+	if (ie->flags & O_NONBLOCK)
+		c->flags |= SOCCR_CONN_NONBLOCK;
 	struct libsoccr_sk_data *s = &c->data;
 	const SkOptsEntry *o = ie->opts;
 	s->state = ie->state;
@@ -799,8 +801,6 @@ static int finish_conns(struct sk_tcp_restore *r, const struct restore_image *ri
 
 		fds[r->file_idx[i]] = fd;
 		ret = inet_sk_set_opts(fd, ie, false);
-		if (!ret && (ie->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
-			ret = -errno;
 		if (ret) {
 			pr_err("can't set the options of connection %u: %s\n", ie->ino, strerror(-ret));
 			return ret;
