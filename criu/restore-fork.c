@@ -2,6 +2,7 @@
  * criu restore: forking the process with its original pid and the setup it
  * does itself before it stops for ptrace (see include/restore-fork.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -153,7 +154,31 @@ struct settle {
 	const int *target;     /* per file */
 	const uint32_t *flags; /* per file: FD_CLOEXEC of its fd at target */
 	int *owner;	       /* per fd number below min_fd: the file whose source sits there, or -1 */
+	uint8_t *busy;	       /* per fd number below min_fd: one of criu's own fds is there */
 };
+
+/* criu's own fds below min_fd (not sources it made), from one read of /proc/self/fd. */
+static int find_busy(struct settle *st)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir("/proc/self/fd");
+	if (!dir) {
+		pr_perror("Can't list /proc/self/fd");
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		int n = atoi(de->d_name);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || n == dirfd(dir) || n >= st->fds->min_fd)
+			continue;
+		if (st->owner[n] < 0)
+			st->busy[n] = 1;
+	}
+	closedir(dir);
+	return 0;
+}
 
 static int move_fd(struct settle *st, size_t file, int to)
 {
@@ -201,7 +226,7 @@ static int settle_one(struct settle *st, size_t file)
 			file = (size_t)other;
 			continue;
 		}
-		if (fcntl(t, F_GETFD) >= 0) /* one of criu's own */
+		if (st->busy[t]) /* one of criu's own */
 			return st->fds->fds[file] >= st->fds->min_fd ? 0 : move_fd(st, file, st->fds->min_fd);
 		return move_fd(st, file, t);
 	}
@@ -224,7 +249,8 @@ static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
 	if (ret)
 		return ret;
 	st.owner = malloc((size_t)fds->min_fd * sizeof(*st.owner));
-	if (!st.owner) {
+	st.busy = calloc((size_t)fds->min_fd, 1);
+	if (!st.owner || !st.busy) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -235,10 +261,12 @@ static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
 	for (size_t i = 0; i < ri->nr_files; i++)
 		if (fds->fds[i] >= 0 && fds->fds[i] < fds->min_fd)
 			st.owner[fds->fds[i]] = (int)i;
+	ret = find_busy(&st);
 	for (size_t i = 0; !ret && i < ri->nr_files; i++)
 		if (fds->fds[i] >= 0 && made_here(ri->files[i]))
 			ret = settle_one(&st, i);
 out_free:
+	free(st.busy);
 	free(st.owner);
 	free(target);
 	free(flags);
