@@ -83,10 +83,10 @@ static void *arena_alloc(void *arg, size_t len)
  */
 static void arena_setup(struct sk_tcp_arena *a, const struct sk_tcp_dump *t, const struct inet_sk_dump *d)
 {
-	size_t size = 1u << 20;
+	size_t size = 64u << 10;
 
 	for (size_t i = 0; i < t->nr; i++)
-		size += (size_t)d->v[t->sk_idx[i]].diag.rqueue + d->v[t->sk_idx[i]].diag.wqueue + 64;
+		size += (size_t)d->v[t->sk_idx[i]].diag.rqueue + d->v[t->sk_idx[i]].diag.wqueue + 16;
 	a->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (a->base == MAP_FAILED) {
 		a->base = NULL;
