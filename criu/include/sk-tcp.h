@@ -86,6 +86,7 @@ struct sk_tcp_restore {
 	struct libsoccr_ctx *soccr;
 	struct libsoccr_conn *conns;
 	size_t *file_idx; /* per connection: its index in restore_image.files */
+	uint32_t *inos;	  /* per connection: its socket's inode, to name it */
 	size_t nr;
 	void *map; /* tcp-streams.img, mapped */
 	size_t map_len;

@@ -187,7 +187,7 @@ static void report_failures(const struct libsoccr_conn *conns, const uint32_t *i
 		if (!conns[i].status)
 			continue;
 		if (bad++ < 8)
-			pr_err("%s of the connection of socket %u failed: %s\n", what, inos ? inos[i] : 0,
+			pr_err("%s of the connection of socket %u failed: %s\n", what, inos[i],
 			       strerror(-conns[i].status));
 	}
 	if (bad > 8)
@@ -686,11 +686,13 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 		return 0;
 	r->conns = calloc(r->nr, sizeof(*r->conns));
 	r->file_idx = calloc(r->nr, sizeof(*r->file_idx));
-	if (!r->conns || !r->file_idx)
+	r->inos = calloc(r->nr, sizeof(*r->inos));
+	if (!r->conns || !r->file_idx || !r->inos)
 		return -ENOMEM;
 	for (size_t i = 0, n = 0; i < ri->nr_files; i++)
 		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk)) {
 			r->file_idx[n] = i;
+			r->inos[n] = ri->files[i]->isk->ino;
 			fill_conn(&r->conns[n++], ri->files[i]->isk);
 		}
 	fd = openat(dirfd, SK_TCP_PACK_NAME, O_RDONLY | O_CLOEXEC);
@@ -765,7 +767,7 @@ int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int
 	pr_info("rebuilding %zu TCP connection(s)\n", r->nr);
 	ret = libsoccr_restore_batch(r->soccr, r->conns, r->nr);
 	if (ret)
-		report_failures(r->conns, NULL, r->nr, "the restore");
+		report_failures(r->conns, r->inos, r->nr, "the restore");
 	/* Every socket made is placed, even after a failure, so that the caller closes it. */
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->conns[i].fd >= 0 && r->conns[i].status)
@@ -798,7 +800,7 @@ int sk_tcp_repair_off(struct sk_tcp_restore *r)
 	ret = libsoccr_repair_off_batch(r->soccr, r->conns, r->nr);
 	r->repair_off_us = stats_now_us() - start;
 	if (ret) {
-		report_failures(r->conns, NULL, r->nr, "leaving repair mode");
+		report_failures(r->conns, r->inos, r->nr, "leaving repair mode");
 		return ret;
 	}
 	r->repair_off = true;
@@ -833,5 +835,6 @@ void sk_tcp_restore_free(struct sk_tcp_restore *r)
 		libsoccr_ctx_destroy(r->soccr);
 	free(r->conns);
 	free(r->file_idx);
+	free(r->inos);
 	memset(r, 0, sizeof(*r));
 }
