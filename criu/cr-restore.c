@@ -40,10 +40,11 @@
 #include "log.h"
 
 /*
- * Checks the images' version; the network lock is the dump's (as with CRIU,
- * inventory.img names it), whatever --network-lock says: *@lock.
+ * The images' version, and the network lock the dump took (@network_lock): the restore must find
+ * and lift that one whatever its command line says (@ctx_lock), as CRIU's does. CRIU's images from
+ * before the field was recorded were locked with iptables.
  */
-static int check_inventory(int imgdir_fd, enum network_lock_method *lock)
+static int check_inventory(int imgdir_fd, enum network_lock_method ctx_lock, enum network_lock_method *network_lock)
 {
 	InventoryEntry *inv;
 	struct cr_img *img;
@@ -63,14 +64,15 @@ static int check_inventory(int imgdir_fd, enum network_lock_method *lock)
 		pr_err("images version %u is not supported (expected %u)\n", inv->img_version,
 		       CRTOOLS_IMAGES_V1_1);
 		ret = -EINVAL;
-	}
-	if (!ret && inv->has_network_lock_method) {
-		if (inv->network_lock_method > NETWORK_LOCK_SKIP) {
-			pr_err("inventory.img: unknown network lock method %u\n", inv->network_lock_method);
-			ret = -EINVAL;
-		} else {
-			*lock = (enum network_lock_method)inv->network_lock_method;
-		}
+	} else if (inv->has_network_lock_method && inv->network_lock_method > NETWORK_LOCK_SKIP) {
+		pr_err("inventory.img: network lock method %u is unknown\n", inv->network_lock_method);
+		ret = -EINVAL;
+	} else {
+		*network_lock = inv->has_network_lock_method ? (enum network_lock_method)inv->network_lock_method :
+							       NETWORK_LOCK_IPTABLES;
+		if (*network_lock != ctx_lock)
+			pr_info("the dump locked the network with %s: the restore does too, not with %s\n",
+				opts_network_lock_name(*network_lock), opts_network_lock_name(ctx_lock));
 	}
 	img_free_entry(inv);
 	return ret;
@@ -181,15 +183,16 @@ static int wait_restored(pid_t pid)
 }
 
 static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri,
-			   enum network_lock_method lock, struct restore_stats *st)
+			   enum network_lock_method network_lock, struct restore_stats *st)
 {
 	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close };
 	uint64_t syscall_ip, start = stats_now_us(), t;
+	struct criu_opts lock_opts = *ctx->opts;
 	struct sk_tcp_cfg cfg;
 	int ret;
 
-	sk_tcp_cfg_init(&cfg, ctx->opts, ri->pid);
-	sk_tcp_cfg_lock(&cfg, lock);
+	lock_opts.network_lock = network_lock;
+	sk_tcp_cfg_init(&cfg, &lock_opts, ri->pid);
 	ret = check_tcp_opts(ctx, ri);
 	if (!ret && !fds.tcp_close)
 		ret = sk_tcp_load(&fds.tcp, ctx->imgdir_fd, ri, &cfg);
@@ -252,21 +255,20 @@ static void restore_stats_finish(const struct criu_ctx *ctx, const struct restor
 
 int cr_restore_tasks(const struct criu_ctx *ctx)
 {
+	enum network_lock_method network_lock = NETWORK_LOCK_DEFAULT;
 	struct restore_image ri = { 0 };
 	struct restore_stats stats = { 0 };
 	uint64_t start = stats_now_us();
 	int ret;
 
 	pr_info("Restoring processes\n");
-	enum network_lock_method lock = ctx->opts->network_lock;
-
-	ret = check_inventory(ctx->imgdir_fd, &lock);
+	ret = check_inventory(ctx->imgdir_fd, ctx->opts->network_lock, &network_lock);
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &ri);
 	if (!ret)
 		ret = restore_tty_session(&ri, ctx->opts->shell_job);
 	if (!ret)
-		ret = restore_process(ctx, &ri, lock, &stats);
+		ret = restore_process(ctx, &ri, network_lock, &stats);
 	if (!ret) {
 		pr_info("Restore finished successfully\n");
 		restore_stats_finish(ctx, &ri, &stats, start);

@@ -45,9 +45,6 @@ struct sk_tcp_cfg {
 /* @cfg for the dump or restore of @pid as the command line says. */
 void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid);
 
-/* Another lock method than the command line's (a restore uses the dump's). */
-void sk_tcp_cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method);
-
 /* One region for every dumped queue, handed out by libsoccr's workers (see queue_alloc in soccr.h). */
 struct sk_tcp_arena {
 	char *base;
@@ -98,6 +95,7 @@ struct sk_tcp_restore {
 	struct libsoccr_ctx *soccr;
 	struct libsoccr_conn *conns;
 	size_t *file_idx; /* per connection: its index in restore_image.files */
+	uint32_t *inos;	  /* per connection: its socket's inode, to name it */
 	size_t nr;
 	void *map; /* tcp-streams.img, mapped */
 	size_t map_len;

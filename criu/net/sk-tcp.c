@@ -32,7 +32,7 @@
 
 #define MAX_QUEUE (1u << 30)
 
-void sk_tcp_cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method)
+static void cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method)
 {
 	switch (method) {
 	case NETWORK_LOCK_NFTABLES:
@@ -50,7 +50,7 @@ void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t
 {
 	cfg->pid = pid;
 	cfg->criu_images = opts->tcp_images_criu;
-	sk_tcp_cfg_lock(cfg, opts->network_lock);
+	cfg_lock(cfg, opts->network_lock);
 }
 
 /* libsoccr's and the lock's messages into criu's log; errors keep their "Error" marker for zdtm. */
@@ -240,7 +240,7 @@ static void report_failures(const struct libsoccr_conn *conns, const uint32_t *i
 		if (!conns[i].status)
 			continue;
 		if (bad++ < 8)
-			pr_err("%s of the connection of socket %u failed: %s\n", what, inos ? inos[i] : 0,
+			pr_err("%s of the connection of socket %u failed: %s\n", what, inos[i],
 			       strerror(-conns[i].status));
 	}
 	if (bad > 8)
@@ -747,11 +747,13 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 		return 0;
 	r->conns = calloc(r->nr, sizeof(*r->conns));
 	r->file_idx = calloc(r->nr, sizeof(*r->file_idx));
-	if (!r->conns || !r->file_idx)
+	r->inos = calloc(r->nr, sizeof(*r->inos));
+	if (!r->conns || !r->file_idx || !r->inos)
 		return -ENOMEM;
 	for (size_t i = 0, n = 0; i < ri->nr_files; i++)
 		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk)) {
 			r->file_idx[n] = i;
+			r->inos[n] = ri->files[i]->isk->ino;
 			fill_conn(&r->conns[n++], ri->files[i]->isk);
 		}
 	fd = openat(dirfd, SK_TCP_PACK_NAME, O_RDONLY | O_CLOEXEC);
@@ -824,7 +826,7 @@ int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int
 	pr_info("rebuilding %zu TCP connection(s)\n", r->nr);
 	ret = libsoccr_restore_batch(r->soccr, r->conns, r->nr);
 	if (ret)
-		report_failures(r->conns, NULL, r->nr, "the restore");
+		report_failures(r->conns, r->inos, r->nr, "the restore");
 	/* Every socket made is placed, even after a failure, so that the caller closes it. */
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->conns[i].fd >= 0 && r->conns[i].status)
@@ -881,7 +883,7 @@ int sk_tcp_repair_off(struct sk_tcp_restore *r)
 	ret = libsoccr_repair_off_batch(r->soccr, r->conns, r->nr);
 	if (ret) {
 		r->repair_off_us = stats_now_us() - start;
-		report_failures(r->conns, NULL, r->nr, "leaving repair mode");
+		report_failures(r->conns, r->inos, r->nr, "leaving repair mode");
 		return ret;
 	}
 	for (size_t i = 0; !ret && i < r->nr; i++) {
@@ -925,5 +927,6 @@ void sk_tcp_restore_free(struct sk_tcp_restore *r)
 		libsoccr_ctx_destroy(r->soccr);
 	free(r->conns);
 	free(r->file_idx);
+	free(r->inos);
 	memset(r, 0, sizeof(*r));
 }

@@ -99,22 +99,6 @@ static void sleep_ms(long ms)
 		;
 }
 
-static void sleep_us(long us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Blocks @a and @b (and SIGTERM, SIGUSR1: they are the main thread's) in the calling thread. */
 static void block_own(int a, int b)
 {
@@ -521,125 +505,6 @@ struct kill_point {
 	int sig;	    /* SIGTERM or SIGINT to ask criu to stop, 0 for SIGKILL */
 };
 
-/* The pid of a child of ours other than @keep, 0 if there is none. */
-static pid_t other_child(pid_t keep)
-{
-	pid_t self = getpid(), found = 0;
-	struct dirent *de;
-	DIR *dir = opendir("/proc");
-
-	if (!dir)
-		return -1;
-	while (!found && (de = readdir(dir))) {
-		pid_t pid = atoi(de->d_name), ppid;
-		char path[64], buf[512], *p;
-		ssize_t n;
-		int fd;
-
-		if (pid <= 0 || pid == keep)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
-			found = pid;
-	}
-	closedir(dir);
-	return found;
-}
-
-/*
- * Waits for whatever criu left behind (we are a child subreaper: it is ours)
- * to end. Returns how many processes there were, -1 if one did not end in time.
- */
-static int reap_leftovers(pid_t victim_pid)
-{
-	int64_t deadline = now_us() + WORKER_WAIT_MS * 1000L;
-	int nr = 0;
-	pid_t pid;
-
-	while ((pid = other_child(victim_pid)) > 0) {
-		int status;
-
-		while (waitpid(pid, &status, WNOHANG) == 0) {
-			if (now_us() > deadline) {
-				fprintf(stderr, "process %d that criu left did not end within %d ms\n", pid,
-					WORKER_WAIT_MS);
-				kill(pid, SIGKILL);
-				waitpid(pid, NULL, 0);
-				return -1;
-			}
-			sleep_us(200);
-		}
-		nr++;
-	}
-	return nr;
-}
-
-/* Waits until @path holds @marker; false after MARKER_WAIT_MS. */
-static bool wait_marker(const char *path, const char *marker)
-{
-	int64_t deadline = now_us() + MARKER_WAIT_MS * 1000L;
-
-	while (now_us() < deadline) {
-		char *text = test_read_file(path);
-		bool found = text && strstr(text, marker);
-
-		free(text);
-		if (found)
-			return true;
-		sleep_us(50);
-	}
-	return false;
-}
-
-/* Starts `criu dump` of @pid into @dir in a process group of its own. */
-static pid_t start_criu(const char *tmp, const char *dir, pid_t pid, bool leave_running)
-{
-	char criu[PATH_MAX], pidstr[32], out[PATH_MAX];
-	char *argv[] = { criu, "dump", "-t", pidstr, "-D", (char *)dir, "-o", "dump.log", "-v4", NULL, NULL };
-	pid_t c;
-
-	if (test_criu_bin(criu))
-		return -1;
-	snprintf(pidstr, sizeof(pidstr), "%d", pid);
-	snprintf(out, sizeof(out), "%s/criu.out", tmp);
-	if (leave_running)
-		argv[9] = "--leave-running";
-	c = fork();
-	if (c == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-		if (setpgid(0, 0) || fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execv(criu, argv);
-		_exit(127);
-	}
-	if (c > 0)
-		setpgid(c, c); /* also here: the group must exist when we kill it */
-	return c;
-}
-
-/* Prints the timestamp of the first log line holding each of @markers. */
-static void show_timeline(const char *text, const char *const *markers, size_t nr)
-{
-	for (size_t i = 0; text && i < nr; i++) {
-		const char *p = strstr(text, markers[i]), *line = p;
-
-		while (line && line > text && line[-1] != '\n')
-			line--;
-		if (line && line[0] == '(')
-			fprintf(stderr, "  %.*s %s\n", (int)(strchr(line, ')') - line + 1), line, markers[i]);
-	}
-}
-
 struct totals {
 	int kills;
 	int completed; /* criu ended before the kill came */
@@ -652,6 +517,7 @@ static void kill_once(struct victim *v, const char *tmp, const struct kill_point
 {
 	static const char *const timeline[] = { "Dumping processes", "frozen with", "asked by injection",
 						"pages dumped", "Dumping finished" };
+	static const char *const leave_running[] = { "--leave-running", NULL };
 	const char *how = kp->group ? "kill group" : "kill criu";
 	char dir[PATH_MAX], log[PATH_MAX + 16], what[160];
 	int status = 0, left;
@@ -670,23 +536,23 @@ static void kill_once(struct victim *v, const char *tmp, const struct kill_point
 		expect(failures, 0, "%s: can't make %s", what, dir);
 		return;
 	}
-	criu = start_criu(tmp, dir, v->pid, kp->leave_running);
+	criu = dump_start_criu(tmp, dir, v->pid, kp->leave_running ? leave_running : NULL);
 	if (criu < 0) {
 		expect(failures, 0, "%s: can't start criu", what);
 		return;
 	}
 	if (kp->delay_us >= 0) {
-		if (kp->marker && !wait_marker(log, kp->marker))
+		if (kp->marker && !dump_wait_marker(log, kp->marker, MARKER_WAIT_MS))
 			fprintf(stderr, "%s: the log never showed the marker\n", what);
 		if (kp->delay_us)
-			sleep_us(kp->delay_us);
+			dump_sleep_us(kp->delay_us);
 		kill(kp->group ? -criu : criu, kp->sig ?: SIGKILL);
 		t->kills++;
 	}
 	waitpid(criu, &status, 0);
 	if (WIFEXITED(status) && kp->delay_us >= 0 && !kp->sig)
 		t->completed++;
-	left = reap_leftovers(v->pid);
+	left = dump_reap_leftovers(&v->pid, 1, WORKER_WAIT_MS);
 	expect(failures, left >= 0, "%s: criu left a process that did not end", what);
 	if (kp->sig) {
 		expect(failures, WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s: criu ended with status %#x", what,
@@ -701,7 +567,7 @@ static void kill_once(struct victim *v, const char *tmp, const struct kill_point
 		expect(failures, WIFEXITED(status) && !WEXITSTATUS(status), "%s: criu ended with status %#x", what,
 		       status);
 		fprintf(stderr, "%s, the log's timeline:\n", what);
-		show_timeline(text, timeline, sizeof(timeline) / sizeof(timeline[0]));
+		dump_show_timeline(text, timeline, sizeof(timeline) / sizeof(timeline[0]));
 		free(text);
 	}
 	if (!victim_intact(v, what)) {
@@ -721,7 +587,7 @@ static void kill_once(struct victim *v, const char *tmp, const struct kill_point
 static void run_victim(struct victim *v, const char *tmp, const struct kill_point *kps, size_t nr, struct totals *t,
 		       int *failures)
 {
-	int64_t start = now_us();
+	int64_t start = dump_now_us();
 	int ret = victim_start(v, tmp);
 
 	if (ret) {
@@ -729,7 +595,8 @@ static void run_victim(struct victim *v, const char *tmp, const struct kill_poin
 		victim_kill(v);
 		return;
 	}
-	fprintf(stderr, "%zu MiB victim %d ready in %lld ms\n", v->mib, v->pid, (long long)(now_us() - start) / 1000);
+	fprintf(stderr, "%zu MiB victim %d ready in %lld ms\n", v->mib, v->pid,
+		(long long)(dump_now_us() - start) / 1000);
 	for (size_t i = 0; i < nr && v->pid; i++)
 		kill_once(v, tmp, &kps[i], t, failures);
 	if (v->pid)
@@ -744,7 +611,7 @@ int main(void)
 	const char *frozen = "frozen with", *asked = "asked by injection";
 	struct kill_point kps[64];
 	struct totals t = { 0 };
-	int64_t start = now_us();
+	int64_t start = dump_now_us();
 	int failures = 0;
 	char tmp[256];
 	size_t n = 0;
@@ -775,7 +642,7 @@ int main(void)
 	fprintf(stderr,
 		"%d kills: %d after criu had ended, %d processes left by criu waited for, %d broke the victim\n",
 		t.kills, t.completed, t.leftovers, t.broken);
-	fprintf(stderr, "took %lld ms\n", (long long)(now_us() - start) / 1000);
+	fprintf(stderr, "took %lld ms\n", (long long)(dump_now_us() - start) / 1000);
 	if (!failures)
 		test_rm_rf(tmp);
 	else

@@ -357,6 +357,163 @@ static inline void dump_child_stop(struct dump_child *c)
 	}
 }
 
+static inline void dump_sleep_us(long us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static inline int64_t dump_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The pid of a child of ours other than the @nr_keep of @keep, 0 if there is none. */
+static inline pid_t dump_other_child(const pid_t *keep, size_t nr_keep)
+{
+	pid_t self = getpid(), found = 0;
+	struct dirent *de;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return -1;
+	while (!found && (de = readdir(dir))) {
+		pid_t pid = atoi(de->d_name), ppid;
+		char path[64], buf[512], *p;
+		bool kept = false;
+		ssize_t n;
+		int fd;
+
+		for (size_t i = 0; i < nr_keep; i++)
+			kept = kept || keep[i] == pid;
+		if (pid <= 0 || kept)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
+			found = pid;
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Waits up to @wait_ms for whatever criu left behind (the test is a child
+ * subreaper: it is ours) to end: any child but the @nr_keep of @keep; one that
+ * doesn't end is killed. Returns how many processes there were, -1 if one did
+ * not end in time.
+ */
+static inline int dump_reap_leftovers(const pid_t *keep, size_t nr_keep, int wait_ms)
+{
+	int64_t deadline = dump_now_us() + wait_ms * 1000L;
+	int nr = 0;
+	pid_t pid;
+
+	while ((pid = dump_other_child(keep, nr_keep)) > 0) {
+		int status;
+
+		while (waitpid(pid, &status, WNOHANG) == 0) {
+			if (dump_now_us() > deadline) {
+				fprintf(stderr, "process %d that criu left did not end within %d ms\n", pid, wait_ms);
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				return -1;
+			}
+			dump_sleep_us(200);
+		}
+		nr++;
+	}
+	return nr;
+}
+
+/* Waits until @path holds @marker; false after @wait_ms. */
+static inline bool dump_wait_marker(const char *path, const char *marker, int wait_ms)
+{
+	int64_t deadline = dump_now_us() + wait_ms * 1000L;
+
+	while (dump_now_us() < deadline) {
+		char *text = test_read_file(path);
+		bool found = text && strstr(text, marker);
+
+		free(text);
+		if (found)
+			return true;
+		dump_sleep_us(50);
+	}
+	return false;
+}
+
+/* Prints the timestamp of the first log line holding each of @markers. */
+static inline void dump_show_timeline(const char *text, const char *const *markers, size_t nr)
+{
+	for (size_t i = 0; text && i < nr; i++) {
+		const char *p = strstr(text, markers[i]), *line = p;
+
+		while (line && line > text && line[-1] != '\n')
+			line--;
+		if (line && line[0] == '(')
+			fprintf(stderr, "  %.*s %s\n", (int)(strchr(line, ')') - line + 1), line, markers[i]);
+	}
+}
+
+/*
+ * Starts criu with @args (NULL-terminated, after the binary) in a process group
+ * of its own, its output in @tmp/criu.out; its pid, or -1.
+ */
+static inline pid_t criu_start(const char *tmp, const char *const *args)
+{
+	char criu[PATH_MAX], out[PATH_MAX];
+	char *argv[24] = { criu };
+	int n = 1;
+	pid_t c;
+
+	if (test_criu_bin(criu))
+		return -1;
+	snprintf(out, sizeof(out), "%s/criu.out", tmp);
+	for (int i = 0; args[i] && n < 23; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	c = fork();
+	if (c == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (setpgid(0, 0) || fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execv(criu, argv);
+		_exit(127);
+	}
+	if (c > 0)
+		setpgid(c, c); /* also here: the group must exist when we kill it */
+	return c;
+}
+
+/* Starts `criu dump -t PID -D DIR -o dump.log -v4 [extra...]` (@extra NULL-terminated, or NULL) with criu_start(). */
+static inline pid_t dump_start_criu(const char *tmp, const char *dir, pid_t pid, const char *const *extra)
+{
+	char pidstr[32];
+	const char *args[24] = { "dump", "-t", pidstr, "-D", dir, "-o", "dump.log", "-v4" };
+	int n = 8;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	for (int i = 0; extra && extra[i] && n < 23; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	return criu_start(tmp, args);
+}
+
 /* Runs `criu dump -t PID -D DIR -o LOG -v4 [extra]` from @tmp (its scratch files land there). */
 static inline int dump_run_criu(struct run_result *r, const char *tmp, pid_t pid, const char *dir, const char *log,
 				const char *extra)
