@@ -34,6 +34,12 @@ int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp
 
 uint64_t test_now_ns(void);
 
+/*
+ * From now on io_uring_enter fails with EPERM in every thread of this process (a seccomp filter,
+ * as a sandbox policy would): the rings of a context made before stop working. Irreversible.
+ */
+int test_forbid_io_uring_enter(void);
+
 /* Run @pass with io_uring, then with plain syscalls (SOCCR_CTX_NO_URING): the test's exit code. */
 int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg);
 
