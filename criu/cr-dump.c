@@ -202,7 +202,22 @@ static int check_session(const struct dump_task *dt)
 	return -EOPNOTSUPP;
 }
 
-static int collect_task(struct dump_task *dt, struct dump_stats *stats)
+/*
+ * The options of every inet socket, read in one batch once the fd walk found
+ * them all, through the dump's libsoccr context: made here, when the process
+ * has sockets, into *@soccr, which the caller owns.
+ */
+static int read_socket_opts(struct dump_task *dt, struct libsoccr_ctx **soccr)
+{
+	int ret;
+
+	if (!dt->files.inet.nr)
+		return 0;
+	ret = sk_tcp_soccr_open(soccr);
+	return ret ?: inet_sk_read_opts(&dt->files.inet, *soccr);
+}
+
+static int collect_task(struct dump_task *dt, struct libsoccr_ctx **soccr, struct dump_stats *stats)
 {
 	uint64_t start;
 	int ret;
@@ -237,6 +252,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = collect_fds(dt);
+	if (!ret)
+		ret = read_socket_opts(dt, soccr);
 	stats->fds_us = stats_now_us() - start;
 	return ret;
 }
@@ -297,10 +314,11 @@ static int write_images(const struct criu_ctx *ctx, struct dump_task *dt, const 
 /*
  * Collects and writes everything of the frozen process. Its TCP connections are
  * locked and dumped into @tcp right after its fds are known, before the memory:
- * the caller ends @tcp (sk_tcp_dump_finish) once it knows the process's fate.
+ * the caller ends @tcp (sk_tcp_dump_finish) once it knows the process's fate,
+ * then destroys *@soccr, the libsoccr context made here if the process has sockets.
  */
 static int dump_process(const struct criu_ctx *ctx, const struct compel_task *task, bool stopped,
-			struct sk_tcp_dump *tcp, struct dump_stats *stats)
+			struct libsoccr_ctx **soccr, struct sk_tcp_dump *tcp, struct dump_stats *stats)
 {
 	struct dump_task dt = {
 		.pid = task->pid,
@@ -322,11 +340,11 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		pr_err("the main thread of process %d has exited: not supported yet\n", task->pid);
 		return -EOPNOTSUPP;
 	}
-	ret = collect_task(&dt, stats);
+	ret = collect_task(&dt, soccr, stats);
 	if (!ret)
 		ret = dump_guard_check(dt.guard);
 	if (!ret)
-		ret = sk_tcp_dump(tcp, &dt.files.inet, &cfg);
+		ret = sk_tcp_dump(tcp, &dt.files.inet, &cfg, *soccr);
 	stats->lock_us = tcp->lock_us;
 	stats->tcp_dump_us = tcp->dump_us;
 	stats->tcp_conns = tcp->nr;
@@ -456,6 +474,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	struct dump_stats stats = { 0 };
 	struct compel_tree tree = { 0 };
 	struct sk_tcp_dump tcp = { 0 };
+	struct libsoccr_ctx *soccr = NULL; /* socket options and connections; lent to tcp */
 	pid_t pid = opts->tree_pid;
 	uint64_t start, frozen_at;
 	struct proc_stat st;
@@ -484,7 +503,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	pr_info("process %d frozen with %zu thread(s) in %llu us\n", pid, tree.tasks[0].nr_threads,
 		(unsigned long long)stats.freezing_us);
 
-	ret = dump_process(ctx, &tree.tasks[0], stopped, &tcp, &stats);
+	ret = dump_process(ctx, &tree.tasks[0], stopped, &soccr, &tcp, &stats);
 	if (!ret) {
 		stats.frozen_us = stats_now_us() - frozen_at;
 		ret = stats_dump_write(ctx->imgdir_fd, &stats);
@@ -498,21 +517,25 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		pr_err("dump of process %d failed: letting it run on\n", pid);
 		if (sk_tcp_dump_finish(&tcp, false))
 			pr_err("some TCP connections of process %d could not be handed back\n", pid);
-		return release_after_failure(&tree, pid, ret);
+		ret = release_after_failure(&tree, pid, ret);
+		goto out_destroy_soccr;
 	}
 	/* Killed: the sockets are closed in repair mode and the lock stays; left running: both undone. */
 	ret = sk_tcp_dump_finish(&tcp, !opts->leave_running);
 	if (ret && opts->leave_running) {
 		pr_err("process %d runs on, but some of its TCP connections may stay locked\n", pid);
-		return release_after_failure(&tree, pid, ret);
+		ret = release_after_failure(&tree, pid, ret);
+		goto out_destroy_soccr;
 	}
 	/* After the kill, the threads are gone and detaching them is a no-op (ESRCH, ignored). */
 	ret = release(&tree, pid);
 	if (ret)
-		return ret;
+		goto out_destroy_soccr;
 	pr_info("Dumping finished successfully (%llu pages, %llu of shared memory)\n",
 		(unsigned long long)stats.pages_written, (unsigned long long)stats.shpages_written);
 	if (opts->display_stats)
 		stats_dump_display(&stats);
-	return 0;
+out_destroy_soccr:
+	libsoccr_ctx_destroy(soccr);
+	return ret;
 }

@@ -45,8 +45,15 @@ struct sk_tcp_cfg {
 /* @cfg for the dump or restore of @pid as the command line says. */
 void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid);
 
+/*
+ * A libsoccr context logging into criu's log, for the socket options of a
+ * dump and its connections, or for a restore's connections. The caller
+ * destroys it (libsoccr_ctx_destroy). Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int sk_tcp_soccr_open(struct libsoccr_ctx **ctx);
+
 struct sk_tcp_dump {
-	struct libsoccr_ctx *soccr;
+	struct libsoccr_ctx *soccr; /* the caller's, lent by sk_tcp_dump() */
 	struct libsoccr_conn *conns;
 	uint32_t *inos;
 	size_t *sk_idx; /* per connection: its socket in the inet_sk_dump */
@@ -59,12 +66,13 @@ struct sk_tcp_dump {
 };
 
 /*
- * Locks the connections of @d (every inet_sk_is_conn() socket with a dup_fd,
- * which @t takes over) and dumps them. On failure everything is undone (repair off, lock lifted)
- * before returning -errno.
+ * Locks the connections of @d (every socket marked conn, whose dup_fd @t takes
+ * over) and dumps them through @soccr, which the caller made (sk_tcp_soccr_open)
+ * and destroys only after sk_tcp_dump_finish(). On failure everything is undone
+ * (repair off, lock lifted) before returning -errno.
  */
 __attribute__((warn_unused_result)) int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d,
-						    const struct sk_tcp_cfg *cfg);
+						    const struct sk_tcp_cfg *cfg, struct libsoccr_ctx *soccr);
 
 /* Writes the streams in @dirfd as @cfg says. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int sk_tcp_write(const struct sk_tcp_dump *t, int dirfd,
@@ -73,8 +81,8 @@ __attribute__((warn_unused_result)) int sk_tcp_write(const struct sk_tcp_dump *t
 /*
  * Ends a dump: with @killed (the process is gone) the sockets are closed in
  * repair mode and the lock stays; otherwise (failure, --leave-running) repair
- * is turned off, the lock lifted and the connections probed. Frees @t.
- * Returns 0 or the first -errno (everything is tried).
+ * is turned off, the lock lifted and the connections probed. Frees @t, but not
+ * the context it was lent. Returns 0 or the first -errno (everything is tried).
  */
 int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed);
 
