@@ -1,8 +1,9 @@
 #!/bin/bash
 # test/bench/run.sh: `make bench`. The soccr benchmark (soccr-bench.c: N = 1,000 and 10,000, the
 # library with io_uring, with syscalls, the serial single-socket baseline and the kernel floor,
-# median of 3 each), then the network-lock benchmark if it was built, then criu dump/restore
-# (engine-bench.c). Needs root.
+# median of 3 each), the socket options criu reads per socket, one syscall each against a batch
+# (sockopt-bench.c: N = 10,000), then the network-lock benchmark if it was built, then criu
+# dump/restore (engine-bench.c). Needs root.
 
 set -euo pipefail
 
@@ -14,6 +15,7 @@ fi
 
 echo "# $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 "$here/soccr-bench" "$@"
+"$here/sockopt-bench"
 if [[ -x $here/lock-bench ]]; then
 	"$here/lock-bench"
 fi
