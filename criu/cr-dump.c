@@ -59,6 +59,7 @@ struct dump_task {
 	bool stopped; /* in a group stop before the dump froze it */
 	bool shell_job;
 	struct inet_sk_policy sockets;
+	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
 	struct task_query query; /* what the threads told by injection */
 	const struct dump_guard *guard;
 };
@@ -203,7 +204,22 @@ static int check_session(const struct dump_task *dt)
 	return -EOPNOTSUPP;
 }
 
-static int collect_task(struct dump_task *dt, struct dump_stats *stats)
+/*
+ * The options of every inet socket, read in one batch once the fd walk found
+ * them all, through the dump's libsoccr context: made here, when the process
+ * has sockets, into *@soccr, which the caller owns.
+ */
+static int read_socket_opts(struct dump_task *dt, struct libsoccr_ctx **soccr)
+{
+	int ret;
+
+	if (!dt->files.inet.nr)
+		return 0;
+	ret = sk_tcp_soccr_open(soccr, dt->queue_arena);
+	return ret ?: inet_sk_read_opts(&dt->files.inet, *soccr);
+}
+
+static int collect_task(struct dump_task *dt, struct libsoccr_ctx **soccr, struct dump_stats *stats)
 {
 	uint64_t start;
 	int ret;
@@ -238,6 +254,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = collect_fds(dt);
+	if (!ret)
+		ret = read_socket_opts(dt, soccr);
 	stats->fds_us = stats_now_us() - start;
 	return ret;
 }
@@ -310,6 +328,7 @@ struct tcp_job {
 	struct sk_tcp_dump *tcp;
 	struct inet_sk_dump *inet;
 	const struct sk_tcp_cfg *cfg;
+	struct libsoccr_ctx *soccr;
 	int ret;
 };
 
@@ -317,17 +336,18 @@ static void *tcp_job_run(void *arg)
 {
 	struct tcp_job *job = arg;
 
-	job->ret = sk_tcp_dump(job->tcp, job->inet, job->cfg);
+	job->ret = sk_tcp_dump(job->tcp, job->inet, job->cfg, job->soccr);
 	return NULL;
 }
 
 /* Starts @job in a thread when there are connections (else runs it here: it has nothing to do). */
-static int tcp_job_start(struct tcp_job *job)
+static int tcp_job_start(struct tcp_job *job, struct libsoccr_ctx *soccr)
 {
 	int err;
 
+	job->soccr = soccr;
 	if (!job->inet->nr_conns)
-		return sk_tcp_dump(job->tcp, job->inet, job->cfg);
+		return sk_tcp_dump(job->tcp, job->inet, job->cfg, soccr);
 	err = pthread_create(&job->thread, NULL, tcp_job_run, job);
 	if (err) {
 		pr_err("can't start the TCP dump thread: %s\n", strerror(err));
@@ -357,10 +377,11 @@ static int tcp_job_join(struct tcp_job *job)
  * locked and dumped into @tcp as soon as its fds are known, by a thread that
  * runs while the memory is copied, so that the process stays frozen for the
  * longer of the two, not their sum. The caller ends @tcp (sk_tcp_dump_finish)
- * once it knows the process's fate.
+ * once it knows the process's fate, then destroys *@soccr, the libsoccr
+ * context made here if the process has sockets.
  */
 static int dump_process(const struct criu_ctx *ctx, const struct compel_task *task, bool stopped,
-			struct sk_tcp_dump *tcp, struct dump_stats *stats)
+			struct libsoccr_ctx **soccr, struct sk_tcp_dump *tcp, struct dump_stats *stats)
 {
 	struct dump_task dt = {
 		.pid = task->pid,
@@ -372,6 +393,7 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 			     .tcp_close = ctx->opts->tcp_close,
 			     .skip_in_flight = ctx->opts->skip_in_flight },
 		.guard = ctx->guard,
+		.queue_arena = &tcp->arena,
 	};
 	struct sk_tcp_cfg cfg;
 	struct tcp_job job = { .tcp = tcp, .inet = &dt.files.inet, .cfg = &cfg };
@@ -383,11 +405,11 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		pr_err("the main thread of process %d has exited: not supported yet\n", task->pid);
 		return -EOPNOTSUPP;
 	}
-	ret = collect_task(&dt, stats);
+	ret = collect_task(&dt, soccr, stats);
 	if (!ret)
 		ret = dump_guard_check(dt.guard);
 	if (!ret)
-		ret = tcp_job_start(&job);
+		ret = tcp_job_start(&job, *soccr);
 	if (!ret)
 		ret = write_task_images(ctx, &dt, stats);
 	jret = tcp_job_join(&job);
@@ -521,6 +543,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	struct dump_stats stats = { 0 };
 	struct compel_tree tree = { 0 };
 	struct sk_tcp_dump tcp = { 0 };
+	struct libsoccr_ctx *soccr = NULL; /* socket options and connections; lent to tcp */
 	pid_t pid = opts->tree_pid;
 	uint64_t start, frozen_at;
 	struct proc_stat st;
@@ -549,7 +572,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	pr_info("process %d frozen with %zu thread(s) in %llu us\n", pid, tree.tasks[0].nr_threads,
 		(unsigned long long)stats.freezing_us);
 
-	ret = dump_process(ctx, &tree.tasks[0], stopped, &tcp, &stats);
+	ret = dump_process(ctx, &tree.tasks[0], stopped, &soccr, &tcp, &stats);
 	if (!ret) {
 		stats.frozen_us = stats_now_us() - frozen_at;
 		ret = stats_dump_write(ctx->imgdir_fd, &stats);
@@ -563,21 +586,25 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		pr_err("dump of process %d failed: letting it run on\n", pid);
 		if (sk_tcp_dump_finish(&tcp, false))
 			pr_err("some TCP connections of process %d could not be handed back\n", pid);
-		return release_after_failure(&tree, pid, ret);
+		ret = release_after_failure(&tree, pid, ret);
+		goto out_destroy_soccr;
 	}
 	/* Killed: the sockets are closed in repair mode and the lock stays; left running: both undone. */
 	ret = sk_tcp_dump_finish(&tcp, !opts->leave_running);
 	if (ret && opts->leave_running) {
 		pr_err("process %d runs on, but some of its TCP connections may stay locked\n", pid);
-		return release_after_failure(&tree, pid, ret);
+		ret = release_after_failure(&tree, pid, ret);
+		goto out_destroy_soccr;
 	}
 	/* After the kill, the threads are gone and detaching them is a no-op (ESRCH, ignored). */
 	ret = release(&tree, pid);
 	if (ret)
-		return ret;
+		goto out_destroy_soccr;
 	pr_info("Dumping finished successfully (%llu pages, %llu of shared memory)\n",
 		(unsigned long long)stats.pages_written, (unsigned long long)stats.shpages_written);
 	if (opts->display_stats)
 		stats_dump_display(&stats);
-	return 0;
+out_destroy_soccr:
+	libsoccr_ctx_destroy(soccr);
+	return ret;
 }

@@ -393,7 +393,7 @@ static int add_tty(struct fds_collect *c, const struct fd_probe *p, uint32_t *id
 	return tty_add_fd(&c->fdump->ttys, &c->fdump->reg, &info, id);
 }
 
-/* A socket: an inet one is recorded by sk-inet.c (which may keep criu's copy), others refused. */
+/* A socket: an inet one is recorded by sk-inet.c (which keeps criu's copy for its options), others refused. */
 static int add_socket(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
 {
 	struct reg_fown fown;

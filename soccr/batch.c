@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * batch.c: the context, and the batch calls. A batch is cut into chunks of
- * connections; the workers take chunks in turn and run each with the
- * context's backend: their own io_uring ring, or plain syscalls. The backend
- * is chosen here, once, when the context is created. Each batch call runs in
- * its caller's network namespace: workers that are elsewhere join it first.
+ * connections (or of socket options); the workers take chunks in turn and run
+ * each with the context's backend: their own io_uring ring, or plain
+ * syscalls. The backend is chosen here, once, when the context is created.
+ * Each connection batch runs in its caller's network namespace: workers that
+ * are elsewhere join it first. A socket option batch needs no namespace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,8 @@ enum batch_op {
 	BATCH_RESTORE,
 	BATCH_REPAIR_OFF,
 	BATCH_RESUME,
+	BATCH_GETSOCKOPT,
+	BATCH_SETSOCKOPT,
 };
 
 /* clang-format off */
@@ -39,13 +42,17 @@ static const char *const batch_op_names[] = {
 	[BATCH_RESTORE] = "restored",
 	[BATCH_REPAIR_OFF] = "released from repair",
 	[BATCH_RESUME] = "resumed",
+	[BATCH_GETSOCKOPT] = "read",
+	[BATCH_SETSOCKOPT] = "set",
 };
 /* clang-format on */
 
 struct batch {
 	struct libsoccr_ctx *ctx;
-	struct libsoccr_conn *conns;
+	struct libsoccr_conn *conns; /* a connection batch's, or */
+	struct libsoccr_sockopt *ops; /* a socket option batch's */
 	size_t n;
+	size_t chunk; /* entries a worker takes at a time */
 	enum batch_op op;
 	atomic_size_t next; /* first connection of the next chunk to take */
 	atomic_size_t done; /* connections finished, for progress messages */
@@ -83,7 +90,10 @@ static void ctx_destroy_rings(struct libsoccr_ctx *ctx)
 	ctx->rings = NULL;
 }
 
-/* One ring per worker if the kernel does every operation a batch needs. */
+/*
+ * One ring per worker if the kernel has the socket commands; the connection
+ * batches use them only where it has every operation they need.
+ */
 static int ctx_setup_rings(struct libsoccr_ctx *ctx)
 {
 	unsigned int entries = ctx->chunk * SOCCR_RING_SQES_PER_CONN;
@@ -97,10 +107,11 @@ static int ctx_setup_rings(struct libsoccr_ctx *ctx)
 		if (ret)
 			goto out_destroy_rings;
 	}
-	ret = soccr_ring_probe(ctx->rings[0]);
+	ret = soccr_ring_probe(ctx->rings[0], &ctx->ring_caps);
 	if (ret)
 		goto out_destroy_rings;
-	ctx->backend = SOCCR_BACKEND_URING;
+	if (ctx->ring_caps & SOCCR_RING_CONNS)
+		ctx->backend = SOCCR_BACKEND_URING;
 	return 0;
 
 out_destroy_rings:
@@ -250,8 +261,9 @@ int libsoccr_ctx_create(const struct libsoccr_ctx_opts *opts, struct libsoccr_ct
 		if (ret)
 			soccr_info(ctx, "io_uring not usable (%s): plain syscalls", strerror(-ret));
 	}
-	soccr_info(ctx, "context: %u workers, backend %s, chunks of %u", ctx->nr_workers,
-		   libsoccr_backend_name(ctx->backend), ctx->chunk);
+	soccr_info(ctx, "context: %u workers, backend %s, chunks of %u, socket options on %s", ctx->nr_workers,
+		   libsoccr_backend_name(ctx->backend), ctx->chunk,
+		   libsoccr_backend_name(ctx->rings ? SOCCR_BACKEND_URING : SOCCR_BACKEND_SYSCALL));
 	*ctxp = ctx;
 	return 0;
 
@@ -271,17 +283,30 @@ void libsoccr_ctx_destroy(struct libsoccr_ctx *ctx)
 	free(ctx);
 }
 
-static bool conn_selected(const struct batch *b, const struct libsoccr_conn *c)
+static bool batch_is_sockopt(const struct batch *b)
 {
-	return b->op == BATCH_RESTORE || c->fd >= 0;
+	return b->op == BATCH_GETSOCKOPT || b->op == BATCH_SETSOCKOPT;
 }
 
-static void chunk_run_syscalls(struct batch *b, struct libsoccr_conn *conns, size_t n)
+/* Is entry @i worked on? A restore makes the fds: all its connections are. */
+static bool batch_selected(const struct batch *b, size_t i)
+{
+	if (batch_is_sockopt(b))
+		return b->ops[i].fd >= 0;
+	return b->op == BATCH_RESTORE || b->conns[i].fd >= 0;
+}
+
+static int batch_status(const struct batch *b, size_t i)
+{
+	return batch_is_sockopt(b) ? b->ops[i].status : b->conns[i].status;
+}
+
+static void chunk_run_syscalls(struct batch *b, size_t start, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct libsoccr_conn *c = &conns[i];
+		struct libsoccr_conn *c = b->conns ? &b->conns[start + i] : NULL;
 
-		if (!conn_selected(b, c))
+		if (!batch_selected(b, start + i))
 			continue;
 		switch (b->op) {
 		case BATCH_DUMP:
@@ -299,12 +324,23 @@ static void chunk_run_syscalls(struct batch *b, struct libsoccr_conn *conns, siz
 		case BATCH_RESUME:
 			c->status = soccr_sys_resume(b->ctx, c);
 			break;
+		case BATCH_GETSOCKOPT:
+		case BATCH_SETSOCKOPT:
+			b->ops[start + i].status = soccr_sys_sockopt(&b->ops[start + i], b->op == BATCH_SETSOCKOPT);
+			break;
 		}
 	}
 }
 
-static void chunk_run_ring(struct batch *b, struct soccr_ring *ring, struct libsoccr_conn *conns, size_t n)
+static void chunk_run_ring(struct batch *b, struct soccr_ring *ring, size_t start, size_t n)
 {
+	struct libsoccr_conn *conns;
+
+	if (batch_is_sockopt(b)) {
+		soccr_ring_sockopt(b->ctx, ring, b->ops + start, n, b->op == BATCH_SETSOCKOPT);
+		return;
+	}
+	conns = b->conns + start;
 	switch (b->op) {
 	case BATCH_DUMP:
 		soccr_ring_dump(b->ctx, ring, conns, n);
@@ -320,6 +356,8 @@ static void chunk_run_ring(struct batch *b, struct soccr_ring *ring, struct libs
 		break;
 	case BATCH_RESUME:
 		soccr_ring_resume(b->ctx, ring, conns, n);
+		break;
+	default:
 		break;
 	}
 }
@@ -339,7 +377,7 @@ static void batch_account(struct batch *b, size_t start, size_t n, const bool *s
 	size_t failed = 0, first = b->n;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!selected[i] || !b->conns[start + i].status)
+		if (!selected[i] || !batch_status(b, start + i))
 			continue;
 		if (first == b->n)
 			first = start + i;
@@ -353,28 +391,41 @@ static void batch_account(struct batch *b, size_t start, size_t n, const bool *s
 			break;
 }
 
+/* The worker's ring, if this batch may use it */
+static struct soccr_ring *batch_ring(const struct batch *b, unsigned int worker)
+{
+	const struct libsoccr_ctx *ctx = b->ctx;
+	struct soccr_ring *ring = ctx->rings ? ctx->rings[worker] : NULL;
+
+	if (!ring || soccr_ring_broken(ring))
+		return NULL;
+	if (!batch_is_sockopt(b) && ctx->backend != SOCCR_BACKEND_URING)
+		return NULL; /* a kernel with the socket option commands only */
+	return ring;
+}
+
 static void batch_worker(void *arg, unsigned int worker)
 {
 	struct batch *b = arg;
-	struct soccr_ring *ring = b->ctx->rings ? b->ctx->rings[worker] : NULL;
-	size_t chunk = b->ctx->chunk;
-	bool selected[SOCCR_MAX_CHUNK];
+	size_t chunk = b->chunk;
+	bool selected[SOCCR_MAX_CHUNK * SOCCR_SOCKOPTS_PER_CONN];
 
-	if (worker && !worker_join_netns(b, worker))
+	if (worker && !batch_is_sockopt(b) && !worker_join_netns(b, worker))
 		return;
 	for (;;) {
 		size_t start = atomic_fetch_add(&b->next, chunk);
+		struct soccr_ring *ring = batch_ring(b, worker);
 		size_t n;
 
 		if (start >= b->n)
 			break;
 		n = b->n - start < chunk ? b->n - start : chunk;
 		for (size_t i = 0; i < n; i++)
-			selected[i] = conn_selected(b, &b->conns[start + i]);
-		if (ring && !soccr_ring_broken(ring))
-			chunk_run_ring(b, ring, b->conns + start, n);
+			selected[i] = batch_selected(b, start + i);
+		if (ring)
+			chunk_run_ring(b, ring, start, n);
 		else
-			chunk_run_syscalls(b, b->conns + start, n);
+			chunk_run_syscalls(b, start, n);
 		batch_account(b, start, n, selected);
 		batch_progress(b, n);
 	}
@@ -388,61 +439,86 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int batch_run(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n, enum batch_op op)
+/* Runs @b (ctx, conns or ops, n and op set) on every worker; the first failure's status. */
+static int batch_run(struct batch *b)
 {
-	struct batch b = {
-		.ctx = ctx,
-		.conns = conns,
-		.n = n,
-		.op = op,
-		.progress_step = n >= 4096 ? n / 4 : 0,
-	};
+	struct libsoccr_ctx *ctx = b->ctx;
+	bool sockopt = batch_is_sockopt(b);
 	double start = now_ms();
 	unsigned int broken = 0;
 	size_t failed, first;
 
-	if (!ctx || (n && !conns))
+	if (!ctx || (b->n && !(sockopt ? (void *)b->ops : (void *)b->conns)))
 		return -EINVAL;
-	atomic_init(&b.next, 0);
-	atomic_init(&b.done, 0);
-	atomic_init(&b.failed, 0);
-	atomic_init(&b.first_failed, n);
-	batch_netns_prepare(&b);
-	soccr_pool_run(ctx->pool, batch_worker, &b);
-	if (b.netns_fd >= 0)
-		close(b.netns_fd);
+	b->chunk = sockopt ? ctx->chunk * SOCCR_SOCKOPTS_PER_CONN : ctx->chunk;
+	b->progress_step = !sockopt && b->n >= 4096 ? b->n / 4 : 0;
+	atomic_init(&b->next, 0);
+	atomic_init(&b->done, 0);
+	atomic_init(&b->failed, 0);
+	atomic_init(&b->first_failed, b->n);
+	b->netns_fd = -1;
+	if (!sockopt)
+		batch_netns_prepare(b);
+	soccr_pool_run(ctx->pool, batch_worker, b);
+	if (b->netns_fd >= 0)
+		close(b->netns_fd);
 
-	failed = atomic_load(&b.failed);
-	first = atomic_load(&b.first_failed);
+	failed = atomic_load(&b->failed);
+	first = atomic_load(&b->first_failed);
 	for (unsigned int w = 0; ctx->rings && w < ctx->nr_workers; w++)
 		broken += soccr_ring_broken(ctx->rings[w]);
-	soccr_info(ctx, "%s %zu connections (%zu failed) in %.1f ms: %u workers, %s%s", batch_op_names[op], n - failed,
-		   failed, now_ms() - start, ctx->nr_workers, libsoccr_backend_name(ctx->backend),
+	soccr_info(ctx, "%s %zu %s (%zu failed) in %.1f ms: %u workers, %s%s", batch_op_names[b->op], b->n - failed,
+		   sockopt ? "socket options" : "connections", failed, now_ms() - start, ctx->nr_workers,
+		   libsoccr_backend_name(sockopt && ctx->rings ? SOCCR_BACKEND_URING : ctx->backend),
 		   broken ? " (a ring failed: syscalls in its worker)" : "");
-	return first < n ? conns[first].status : 0;
+	return first < b->n ? batch_status(b, first) : 0;
+}
+
+static int conn_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n, enum batch_op op)
+{
+	struct batch b = { .ctx = ctx, .conns = conns, .n = n, .op = op };
+
+	return batch_run(&b);
 }
 
 int libsoccr_dump_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
 {
-	return batch_run(ctx, conns, n, BATCH_DUMP);
+	return conn_batch(ctx, conns, n, BATCH_DUMP);
 }
 
 int libsoccr_close_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
 {
-	return batch_run(ctx, conns, n, BATCH_CLOSE);
+	return conn_batch(ctx, conns, n, BATCH_CLOSE);
 }
 
 int libsoccr_restore_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
 {
-	return batch_run(ctx, conns, n, BATCH_RESTORE);
+	return conn_batch(ctx, conns, n, BATCH_RESTORE);
 }
 
 int libsoccr_repair_off_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
 {
-	return batch_run(ctx, conns, n, BATCH_REPAIR_OFF);
+	return conn_batch(ctx, conns, n, BATCH_REPAIR_OFF);
 }
 
 int libsoccr_resume_batch(struct libsoccr_ctx *ctx, struct libsoccr_conn *conns, size_t n)
 {
-	return batch_run(ctx, conns, n, BATCH_RESUME);
+	return conn_batch(ctx, conns, n, BATCH_RESUME);
+}
+
+static int sockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt *ops, size_t n, enum batch_op op)
+{
+	struct batch b = { .ctx = ctx, .ops = ops, .n = n, .op = op };
+
+	return batch_run(&b);
+}
+
+int libsoccr_getsockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt *ops, size_t n)
+{
+	return sockopt_batch(ctx, ops, n, BATCH_GETSOCKOPT);
+}
+
+int libsoccr_setsockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt *ops, size_t n)
+{
+	return sockopt_batch(ctx, ops, n, BATCH_SETSOCKOPT);
 }

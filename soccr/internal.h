@@ -15,6 +15,12 @@
 
 /* ring entries per connection of a chunk: a restore chain is the longest */
 #define SOCCR_RING_SQES_PER_CONN 25
+/* socket options per connection of a chunk: a chunk of options fits the same ring */
+#define SOCCR_SOCKOPTS_PER_CONN 16
+
+/* What the kernel lets a ring do, as soccr_ring_probe() found */
+#define SOCCR_RING_SOCKOPT (1u << 0) /* the socket option commands (Linux 6.7) */
+#define SOCCR_RING_CONNS (1u << 1)   /* every step of the connection batches (6.11) */
 
 struct soccr_pool;
 struct soccr_ring;
@@ -27,10 +33,11 @@ struct libsoccr_ctx {
 	unsigned int log_level;
 	uint32_t flags;
 	unsigned int chunk;
-	enum libsoccr_backend backend;
+	enum libsoccr_backend backend; /* of the connection batches: URING needs SOCCR_RING_CONNS */
 	struct soccr_pool *pool;
 	/* one ring per worker (index 0 is the calling thread), NULL without io_uring */
 	struct soccr_ring **rings;
+	unsigned int ring_caps; /* SOCCR_RING_* */
 	/* the network namespace each worker is in; worker w writes only its own entry */
 	struct soccr_netns *worker_netns;
 	unsigned int nr_workers;
@@ -86,6 +93,7 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_sys_repair_off(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_sys_close(struct libsoccr_conn *c);
 int soccr_sys_resume(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
+int soccr_sys_sockopt(struct libsoccr_sockopt *op, bool set);
 int soccr_finish_pending(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c);
 int soccr_unsent_rest(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c, uint32_t done);
 
@@ -108,15 +116,17 @@ int soccr_pool_create(unsigned int nr_workers, struct soccr_pool **poolp);
 void soccr_pool_destroy(struct soccr_pool *pool);
 void soccr_pool_run(struct soccr_pool *pool, soccr_work_fn fn, void *arg);
 
-/* io_uring backend (uring.c): one ring per worker; each call works a chunk of connections */
+/* io_uring backend (uring.c): one ring per worker; each call works a chunk of connections or options */
 int soccr_ring_create(unsigned int entries, struct soccr_ring **ringp);
 void soccr_ring_destroy(struct soccr_ring *ring);
-int soccr_ring_probe(struct soccr_ring *ring);
+int soccr_ring_probe(struct soccr_ring *ring, unsigned int *caps);
 bool soccr_ring_broken(const struct soccr_ring *ring);
 void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
 void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_conn *c, size_t n);
+void soccr_ring_sockopt(const struct libsoccr_ctx *ctx, struct soccr_ring *ring, struct libsoccr_sockopt *ops, size_t n,
+			bool set);
 
 #endif /* SOCCR_INTERNAL_H */

@@ -2,8 +2,8 @@
 /*
  * soccr.c: one connection at a time with plain syscalls — the log, the checks
  * shared by both backends, and the dump, restore, repair-off and close steps
- * that the batch code runs in its workers when io_uring is not used, plus the
- * public single-socket calls.
+ * that the batch code runs in its workers when io_uring is not used, one
+ * entry of a socket option batch, plus the public single-socket calls.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -730,6 +730,19 @@ int soccr_sys_close(struct libsoccr_conn *c)
 
 	c->fd = -1;
 	return ret;
+}
+
+/* One entry of a socket option batch; a get sets its length. */
+int soccr_sys_sockopt(struct libsoccr_sockopt *op, bool set)
+{
+	socklen_t len = op->len;
+
+	if (set)
+		return setsockopt(op->fd, op->level, op->name, op->val, len) ? -errno : 0;
+	if (getsockopt(op->fd, op->level, op->name, op->val, &len))
+		return -errno;
+	op->len = len;
+	return 0;
 }
 
 void libsoccr_conn_free_queues(struct libsoccr_conn *conn)

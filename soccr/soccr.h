@@ -23,11 +23,12 @@
  * If the dump has to be abandoned, libsoccr_repair_off_batch() on the dumped
  * sockets hands them back to the application untouched.
  *
- * Every batch call takes an array of struct libsoccr_conn, works on it with
- * the context's worker threads (and io_uring rings where the kernel has every
- * operation needed), and leaves a per-connection result in conns[i].status:
- * one bad socket fails alone. A batch call returns 0 when every connection
- * succeeded, or the first failed connection's -errno.
+ * Every batch call takes an array of struct libsoccr_conn (the socket option
+ * batches: of struct libsoccr_sockopt), works on it with the context's worker
+ * threads (and io_uring rings where the kernel has every operation needed),
+ * and leaves a per-entry result in its status: one bad socket fails alone. A
+ * batch call returns 0 when every entry succeeded, or the first failed
+ * entry's -errno.
  *
  * The context owns the workers, the rings and the log callback: there is no
  * global state, and two contexts can be used at once from different threads.
@@ -234,6 +235,50 @@ int libsoccr_dump(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_c
 int libsoccr_close(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
 int libsoccr_restore(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
 int libsoccr_repair_off(struct libsoccr_ctx *ctx, struct libsoccr_conn *conn) __must_check;
+
+/*
+ * Socket options of many sockets at once, for what a checkpoint reads (and a
+ * restore sets) besides the connections' state: one entry per option of a
+ * socket, any socket (listening, UDP, a connection, not only TCP).
+ *
+ * get: in: fd, level, name, val with len bytes of room. out: status, the value
+ *      in val and len, the length the kernel wrote (getsockopt's optlen).
+ * set: in: fd, level, name, val, len. out: status.
+ *
+ * status is 0 or the -errno that getsockopt(2) or setsockopt(2) gives for
+ * that option alone. An entry with a negative fd is skipped and left as it is.
+ */
+struct libsoccr_sockopt {
+	int fd;
+	int level; /* SOL_SOCKET, SOL_TCP, SOL_IP, ... */
+	int name;
+	uint32_t len; /* the size of val; get: then the length of the value */
+	void *val;
+	int status;
+};
+
+/*
+ * libsoccr_getsockopt_batch, libsoccr_setsockopt_batch: every entry of @ops,
+ * in chunks on the context's workers, each entry on its own: one that fails
+ * leaves the others alone. Return 0 when every entry succeeded, else the
+ * status of the first one (lowest index) that failed.
+ *
+ * The entries are run in no particular order and at once on several workers:
+ * one array must not set an option twice nor read one that it sets.
+ *
+ * io_uring (socket commands, Linux 6.7; used even where the connection
+ * batches are on syscalls, unless SOCCR_CTX_NO_URING) reads the SOL_SOCKET
+ * options and sets options of every level, all of a chunk in one submission;
+ * getsockopt at other levels is a plain syscall, as the kernel's ring command
+ * reads SOL_SOCKET only. A ring that fails hands its entries to syscalls, and
+ * an entry the ring refuses with -EOPNOTSUPP (its answer for an fd that is
+ * no socket) is asked again by syscall: the statuses are the syscalls' own.
+ *
+ * Neither call depends on the caller's network namespace: a socket's options
+ * are its own wherever it is.
+ */
+int libsoccr_getsockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt *ops, size_t n) __must_check;
+int libsoccr_setsockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt *ops, size_t n) __must_check;
 
 /*
  * Packets libsoccr itself sends to rebuild a half-closed connection (the

@@ -11,8 +11,11 @@
  *
  * What a ring cannot do — getsockopt at SOL_TCP, getsockname, SIOCOUTQNSD —
  * stays a plain syscall between two ring rounds.
+ *
+ * A socket option batch has no chains: each option is one step of its own.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,6 +53,7 @@ enum ring_tag {
 	TAG_INQ,
 	TAG_OUTQ,
 	TAG_SOCKOPT,
+	TAG_GETSOCKOPT,
 	TAG_BIND,
 	TAG_CONNECT,
 	TAG_OPTIONS,
@@ -75,6 +79,7 @@ static const char *const tag_names[TAG_MAX] = {
 	[TAG_INQ] = "SIOCINQ",
 	[TAG_OUTQ] = "SIOCOUTQ",
 	[TAG_SOCKOPT] = "socket option",
+	[TAG_GETSOCKOPT] = "getsockopt",
 	[TAG_BIND] = "bind",
 	[TAG_CONNECT] = "connect",
 	[TAG_OPTIONS] = "TCP_REPAIR_OPTIONS",
@@ -107,15 +112,17 @@ struct ring_slot {
 	bool fallback;	    /* the ring could not run it: plain syscalls do */
 };
 
-/* What the completions of one round go to */
+/* What the completions of one round go to: connections, or the entries of a socket option batch */
 struct ring_round {
 	struct libsoccr_conn *conns;
+	struct libsoccr_sockopt *ops;
 	struct ring_slot *slot;
 };
 
 static void round_init(struct ring_round *rr, struct libsoccr_conn *conns, size_t n, struct ring_slot *slot)
 {
 	rr->conns = conns;
+	rr->ops = NULL;
 	rr->slot = slot;
 	memset(slot, 0, n * sizeof(slot[0]));
 }
@@ -357,7 +364,7 @@ static void log_failures(const struct libsoccr_ctx *ctx, const struct ring_round
 	}
 }
 
-/* The steps of a connection whose chain never ran (or whose next rounds cannot) go to syscalls. */
+/* The steps of a connection (or option) whose chain never ran (or whose next rounds cannot) go to syscalls. */
 static void log_fallback(const struct libsoccr_ctx *ctx, const struct soccr_ring *r, const struct ring_round *rr,
 			 size_t n, const char *what)
 {
@@ -366,50 +373,80 @@ static void log_fallback(const struct libsoccr_ctx *ctx, const struct soccr_ring
 	for (size_t i = 0; i < n; i++)
 		count += rr->slot[i].fallback;
 	if (count)
-		soccr_warn(ctx, "%s: the io_uring ring failed (%s): %zu connections go on with syscalls", what,
-			   strerror(-r->error), count);
+		soccr_warn(ctx, "%s: the io_uring ring failed (%s): %zu %s go on with syscalls", what,
+			   strerror(-r->error), count, rr->ops ? "socket options" : "connections");
 }
 
-/* Is this ring able to run every step the batches use? */
-int soccr_ring_probe(struct soccr_ring *r)
+/* One round of the chain @fill puts on @r for @conn, a scratch TCP socket: 0 if every step succeeded. */
+static int probe_round(struct soccr_ring *r, struct libsoccr_conn *conn,
+		       void (*fill)(struct chain *ch, struct libsoccr_conn *c))
 {
-	static const int probe_ops[] = { IORING_OP_SOCKET, IORING_OP_URING_CMD, RING_OP_BIND,	IORING_OP_CONNECT,
-					 IORING_OP_SEND,   IORING_OP_RECV,	IORING_OP_CLOSE };
-	struct libsoccr_conn conn = { .fd = -1 };
-	struct io_uring_probe *probe;
 	struct ring_slot slot[1];
 	struct ring_round rr;
 	struct chain ch;
-	int ret = 0;
+	int ret;
 
+	memset(conn, 0, sizeof(*conn));
+	conn->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (conn->fd < 0)
+		return -errno;
+	round_init(&rr, conn, 1, slot);
+	chain_start(&ch, r, &rr, 0);
+	fill(&ch, conn);
+	chain_end(&ch);
+	ret = ring_run(r, &rr, reap_generic);
+	close(conn->fd);
+	conn->fd = -1;
+	return ret ?: conn->status;
+}
+
+/* The socket option commands, at another level than SOL_SOCKET too for setsockopt */
+static void probe_fill_sockopt(struct chain *ch, struct libsoccr_conn *c)
+{
+	chain_setsockopt(ch, c->fd, SOL_TCP, TCP_NODELAY, &opt_one, sizeof(opt_one), TAG_SOCKOPT);
+	chain_sockopt(ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &c->data.sndbuf, sizeof(int), TAG_BUFS, c->fd);
+}
+
+static void probe_fill_ioctl(struct chain *ch, struct libsoccr_conn *c)
+{
+	chain_ioctl(ch, c->fd, RING_SOCK_SIOCOUTQ, TAG_OUTQ);
+}
+
+/*
+ * What this ring can run (SOCCR_RING_* in *@caps): the socket option
+ * commands, and every step the connection batches use. -errno if neither.
+ */
+int soccr_ring_probe(struct soccr_ring *r, unsigned int *caps)
+{
+	static const int probe_ops[] = { IORING_OP_SOCKET, IORING_OP_URING_CMD, RING_OP_BIND,	IORING_OP_CONNECT,
+					 IORING_OP_SEND,   IORING_OP_RECV,	IORING_OP_CLOSE };
+	struct libsoccr_conn conn;
+	struct io_uring_probe *probe;
+	bool all_ops = true, cmd;
+	int ret;
+
+	*caps = 0;
 	probe = io_uring_get_probe_ring(&r->ring);
 	if (!probe)
 		return -ENOSYS;
 	for (size_t i = 0; i < sizeof(probe_ops) / sizeof(probe_ops[0]); i++)
 		if (!io_uring_opcode_supported(probe, probe_ops[i]))
-			ret = -EOPNOTSUPP;
+			all_ops = false;
+	cmd = io_uring_opcode_supported(probe, IORING_OP_URING_CMD);
 	io_uring_free_probe(probe);
-	if (ret)
-		return ret;
+	if (!cmd)
+		return -EOPNOTSUPP;
 
 	/* the socket commands came later than the opcodes: try them for real */
-	conn.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (conn.fd < 0)
-		return -errno;
-	round_init(&rr, &conn, 1, slot);
-	chain_start(&ch, r, &rr, 0);
-	chain_setsockopt(&ch, conn.fd, SOL_TCP, TCP_NODELAY, &opt_one, sizeof(opt_one), TAG_SOCKOPT);
-	chain_ioctl(&ch, conn.fd, RING_SOCK_SIOCOUTQ, TAG_OUTQ);
-	chain_sockopt(&ch, RING_SOCK_GETSOCKOPT, SOL_SOCKET, SO_SNDBUF, &conn.data.sndbuf, sizeof(int), TAG_BUFS,
-		      conn.fd);
-	chain_end(&ch);
-	ret = ring_run(r, &rr, reap_generic);
-	close(conn.fd);
+	ret = probe_round(r, &conn, probe_fill_sockopt);
 	if (ret)
 		return ret;
-	if (conn.status)
-		return conn.status;
-	return conn.data.sndbuf ? 0 : -EOPNOTSUPP;
+	if (!conn.data.sndbuf)
+		return -EOPNOTSUPP; /* "done", and nothing read */
+	*caps |= SOCCR_RING_SOCKOPT;
+	if (all_ops && !probe_round(r, &conn, probe_fill_ioctl))
+		*caps |= SOCCR_RING_CONNS;
+	return 0;
 }
 
 /*
@@ -436,9 +473,9 @@ static bool ring_room(struct soccr_ring *r, unsigned int sqes)
  * for the syscall path.
  */
 static void ring_run_or_fall_back(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct ring_round *rr, size_t n,
-				  const char *what)
+				  ring_reap_fn reap, const char *what)
 {
-	if (ring_run(r, rr, reap_generic))
+	if (ring_run(r, rr, reap))
 		for (size_t i = 0; i < n; i++)
 			if (rr->slot[i].pending)
 				rr->slot[i].fallback = true;
@@ -789,7 +826,7 @@ void soccr_ring_repair_off(const struct libsoccr_ctx *ctx, struct soccr_ring *r,
 				   MSG_DONTWAIT, TAG_SEND_UNSENT);
 		chain_end(&ch);
 	}
-	ring_run_or_fall_back(ctx, r, &rr, n, "repair off");
+	ring_run_or_fall_back(ctx, r, &rr, n, reap_generic, "repair off");
 	log_failures(ctx, &rr, n, "repair off");
 	for (size_t i = 0; i < n; i++) {
 		struct libsoccr_conn *c = &conns[i];
@@ -826,7 +863,7 @@ void soccr_ring_resume(const struct libsoccr_ctx *ctx, struct soccr_ring *r, str
 		chain_repair_off(&ch, c);
 		chain_end(&ch);
 	}
-	ring_run_or_fall_back(ctx, r, &rr, n, "resume");
+	ring_run_or_fall_back(ctx, r, &rr, n, reap_generic, "resume");
 	log_failures(ctx, &rr, n, "resume");
 	for (size_t i = 0; i < n; i++)
 		if (slot[i].fallback)
@@ -857,7 +894,7 @@ void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, stru
 		chain_tag(&ch, sqe, TAG_CLOSE);
 		chain_end(&ch);
 	}
-	ring_run_or_fall_back(ctx, r, &rr, n, "close");
+	ring_run_or_fall_back(ctx, r, &rr, n, reap_generic, "close");
 	log_failures(ctx, &rr, n, "close");
 	for (size_t i = 0; i < n; i++) {
 		if (conns[i].fd < 0)
@@ -865,5 +902,57 @@ void soccr_ring_close(const struct libsoccr_ctx *ctx, struct soccr_ring *r, stru
 		if (slot[i].fallback)
 			conns[i].status = soccr_sys_close(&conns[i]);
 		conns[i].fd = -1;
+	}
+}
+
+/* A socket option's completion: a get's result is the length of the value. */
+static void reap_sockopt(struct ring_round *rr, unsigned int idx, unsigned int tag, int res)
+{
+	struct libsoccr_sockopt *op = &rr->ops[idx];
+
+	op->status = res < 0 ? res : 0;
+	if (res >= 0 && tag == TAG_GETSOCKOPT)
+		op->len = (uint32_t)res;
+}
+
+/*
+ * A chunk of a socket option batch: one ring round for every entry the ring
+ * can run, then syscalls for the others (getsockopt outside SOL_SOCKET, a
+ * length the ring's signed field cannot carry, what a failed ring left) and
+ * for the ring's -EOPNOTSUPP, which is also its answer for an fd that is not
+ * a socket: the syscall tells which (ENOTSOCK, or EOPNOTSUPP for real).
+ */
+void soccr_ring_sockopt(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struct libsoccr_sockopt *ops, size_t n,
+			bool set)
+{
+	unsigned int cmd = set ? RING_SOCK_SETSOCKOPT : RING_SOCK_GETSOCKOPT;
+	unsigned int tag = set ? TAG_SOCKOPT : TAG_GETSOCKOPT;
+	struct ring_slot slot[n];
+	struct ring_round rr;
+	bool sys[n];
+	struct chain ch;
+
+	round_init(&rr, NULL, n, slot);
+	rr.ops = ops;
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_sockopt *op = &ops[i];
+
+		sys[i] = op->fd >= 0 && ((!set && op->level != SOL_SOCKET) || op->len > INT_MAX);
+		if (op->fd < 0 || sys[i])
+			continue;
+		if (!ring_room(r, 1)) {
+			sys[i] = true;
+			continue;
+		}
+		chain_start(&ch, r, &rr, i);
+		chain_sockopt(&ch, cmd, op->level, op->name, op->val, (int)op->len, tag, op->fd);
+		chain_end(&ch);
+	}
+	ring_run_or_fall_back(ctx, r, &rr, n, reap_sockopt, set ? "setsockopt" : "getsockopt");
+	for (size_t i = 0; i < n; i++) {
+		struct libsoccr_sockopt *op = &ops[i];
+
+		if (sys[i] || slot[i].fallback || (op->fd >= 0 && op->status == -EOPNOTSUPP))
+			op->status = soccr_sys_sockopt(op, set);
 	}
 }

@@ -21,6 +21,7 @@
 #include "sk-inet.pb-c.h"
 
 struct cr_img;
+struct libsoccr_ctx;
 
 /* Socket options, as read at dump and set at restore. */
 struct inet_sk_opts {
@@ -40,8 +41,9 @@ struct inet_sk_opts {
 struct inet_sk {
 	uint32_t id;	/* its file id */
 	int fd;		/* the process's first fd for it */
-	int dup_fd;	/* criu's copy: kept for a TCP connection (sk-tcp.c), else -1 */
+	int dup_fd;	/* criu's copy until its options are read; then a connection's only (sk-tcp.c), else -1 */
 	int type;	/* SOCK_STREAM or SOCK_DGRAM */
+	bool conn;	/* a TCP connection whose state and queues sk-tcp.c dumps */
 	uint32_t flags; /* file status flags (O_NONBLOCK, ...) */
 	struct reg_fown fown;
 	struct sk_diag diag;
@@ -54,6 +56,8 @@ struct inet_sk_dump {
 	size_t nr;
 	size_t cap;
 	size_t nr_conns; /* TCP connections among them */
+	size_t nr_read;	 /* the first nr_read have their options read */
+	pid_t pid;	 /* the process, for messages */
 };
 
 /* How the dump treats TCP connections (criu's --tcp-established, --tcp-close, --skip-in-flight). */
@@ -80,14 +84,22 @@ struct inet_sk_fd {
 int inet_sk_probe(int dup_fd, const char **family_name);
 
 /*
- * Records the socket of @f with the new id @id. A TCP or UDP socket of any
- * state a server holds is accepted; a TCP connection only with
- * --tcp-established (or --tcp-close), and a listener with connections not yet
- * accepted only with --skip-in-flight. Anything else fails with -EOPNOTSUPP
- * and an error naming the fd. Returns 0 or -errno.
+ * Records the socket of @f with the new id @id and takes criu's copy of it
+ * (f->dup_fd). A TCP or UDP socket of any state a server holds is accepted; a
+ * TCP connection only with --tcp-established (or --tcp-close), and a listener
+ * with connections not yet accepted only with --skip-in-flight. Anything else
+ * fails with -EOPNOTSUPP and an error naming the fd. Its options are read
+ * later, with all the others, by inet_sk_read_opts(). Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int inet_sk_add(struct inet_sk_dump *d, const struct inet_sk_policy *pol,
 						    struct inet_sk_fd *f, uint32_t id);
+
+/*
+ * Reads the options of every socket added since the last call, in one batch
+ * on @soccr (the caller's context), then closes criu's copies of all but the
+ * connections. Returns 0 or -errno (logged, naming the socket).
+ */
+__attribute__((warn_unused_result)) int inet_sk_read_opts(struct inet_sk_dump *d, struct libsoccr_ctx *soccr);
 
 /* True when @sk is a TCP connection whose state and queues sk-tcp.c takes. */
 bool inet_sk_is_conn(const struct inet_sk *sk);

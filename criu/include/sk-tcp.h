@@ -52,8 +52,16 @@ struct sk_tcp_arena {
 	_Atomic size_t used;
 };
 
+/*
+ * A libsoccr context logging into criu's log, for the socket options of a
+ * dump and its connections, or for a restore's connections; a dump's puts the
+ * queues in @arena once sk_tcp_dump() has sized it (NULL: malloc). The caller
+ * destroys it (libsoccr_ctx_destroy). Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int sk_tcp_soccr_open(struct libsoccr_ctx **ctx, struct sk_tcp_arena *arena);
+
 struct sk_tcp_dump {
-	struct libsoccr_ctx *soccr;
+	struct libsoccr_ctx *soccr; /* the caller's, lent by sk_tcp_dump() */
 	struct sk_tcp_arena arena;
 	struct libsoccr_conn *conns;
 	uint32_t *inos;
@@ -67,12 +75,13 @@ struct sk_tcp_dump {
 };
 
 /*
- * Locks the connections of @d (every inet_sk_is_conn() socket with a dup_fd,
- * which @t takes over) and dumps them. On failure everything is undone (repair off, lock lifted)
- * before returning -errno.
+ * Locks the connections of @d (every socket marked conn, whose dup_fd @t takes
+ * over) and dumps them through @soccr, which the caller made (sk_tcp_soccr_open)
+ * and destroys only after sk_tcp_dump_finish(). On failure everything is undone
+ * (repair off, lock lifted) before returning -errno.
  */
 __attribute__((warn_unused_result)) int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d,
-						    const struct sk_tcp_cfg *cfg);
+						    const struct sk_tcp_cfg *cfg, struct libsoccr_ctx *soccr);
 
 /* Writes the streams in @dirfd as @cfg says. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int sk_tcp_write(const struct sk_tcp_dump *t, int dirfd,
@@ -81,8 +90,8 @@ __attribute__((warn_unused_result)) int sk_tcp_write(const struct sk_tcp_dump *t
 /*
  * Ends a dump: with @killed (the process is gone) the sockets are closed in
  * repair mode and the lock stays; otherwise (failure, --leave-running) repair
- * is turned off, the lock lifted and the connections probed. Frees @t.
- * Returns 0 or the first -errno (everything is tried).
+ * is turned off, the lock lifted and the connections probed. Frees @t, but not
+ * the context it was lent. Returns 0 or the first -errno (everything is tried).
  */
 int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed);
 

@@ -7,14 +7,17 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "sk-inet.h"
+#include "soccr.h"
 
 #define LOG_PREFIX "inet: "
 #include "log.h"
@@ -82,112 +85,184 @@ static int get_int(int fd, int level, int name, uint32_t *v)
 	return 0;
 }
 
-static int get_bool(int fd, int level, int name, bool *v)
+/*
+ * Options: read after the fd walk, those of every socket in one libsoccr
+ * batch (inet_sk_read_opts()). Each read is an entry of the batch and an
+ * opt_read saying where its value goes.
+ */
+enum opt_kind {
+	OPT_U32,
+	OPT_BOOL,
+	OPT_TMO,      /* struct timeval, kept in microseconds */
+	OPT_LINGER,   /* struct linger, into linger_on and linger_s */
+	OPT_DEV,      /* an interface name */
+	OPT_BUF_LOCK, /* a u32 that a kernel before 5.14 lacks: the sizes are then kept as they are */
+};
+
+struct opt_read {
+	union {
+		int i;
+		struct timeval tv;
+		struct linger lg;
+		char dev[IFNAMSIZ];
+	} val;
+	uint32_t sk;  /* the socket's index in the dump */
+	uint16_t off; /* of its field in struct inet_sk_opts */
+	uint8_t kind; /* enum opt_kind */
+};
+
+/*
+ * The reads of a slice of the dump's sockets: entries of the batch and, at
+ * the same index, where each value goes. One slice at a time through the same
+ * arrays: fresh memory costs more than the reads here (a first touch of a
+ * page is a fault, ~10 us on a paravirtualized VM), and a slice of a thousand
+ * sockets keeps both workers busy with many chunks.
+ */
+struct opt_plan {
+	struct libsoccr_sockopt *ops;
+	struct opt_read *reads;
+	size_t nr;
+};
+
+#define OPT_FIELD(field) ((uint16_t)offsetof(struct inet_sk_opts, field))
+#define SLICE_SOCKETS 1024
+#define MAX_READS_PER_SK 24 /* 7 for what a connection's dump reads, 5 diag gaps, 12 more */
+
+static void plan_add(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx, int level, int name,
+		     enum opt_kind kind, uint16_t off)
 {
-	uint32_t val = 0;
-	int ret = get_int(fd, level, name, &val);
+	size_t i = p->nr++;
+	struct opt_read *r = &p->reads[i];
+	uint32_t len = sizeof(r->val.i);
 
-	*v = !ret && val;
-	return ret;
-}
-
-static int get_tmo(int fd, int name, uint64_t *us)
-{
-	struct timeval tv;
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
-		return -errno;
-	*us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	return 0;
+	if (kind == OPT_TMO)
+		len = sizeof(r->val.tv);
+	else if (kind == OPT_LINGER)
+		len = sizeof(r->val.lg);
+	else if (kind == OPT_DEV)
+		len = sizeof(r->val.dev);
+	memset(r, 0, sizeof(*r));
+	r->sk = idx;
+	r->off = off;
+	r->kind = (uint8_t)kind;
+	p->ops[i] = (struct libsoccr_sockopt){
+		.fd = sk->dup_fd, .level = level, .name = name, .val = &r->val, .len = len
+	};
 }
 
 /*
  * What a TCP connection's libsoccr dump reads anyway (buffers, SO_REUSEADDR,
  * keepalive): left out for connections, sk-tcp.c copies them in.
  */
-static int read_conn_shared(int fd, const struct inet_sk *sk, struct inet_sk_opts *o)
+static void plan_conn_shared(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx)
 {
-	int ret;
-
-	ret = get_int(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf);
-	ret = ret ?: get_int(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf);
-	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_REUSEADDR, &o->reuseaddr);
-	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_KEEPALIVE, &o->keepalive);
-	if (!ret && sk->type == SOCK_STREAM) {
-		ret = get_int(fd, SOL_TCP, TCP_KEEPCNT, &o->keepcnt);
-		ret = ret ?: get_int(fd, SOL_TCP, TCP_KEEPIDLE, &o->keepidle);
-		ret = ret ?: get_int(fd, SOL_TCP, TCP_KEEPINTVL, &o->keepintvl);
-		ret = ret ?: get_bool(fd, SOL_TCP, TCP_NODELAY, &o->nodelay);
-		ret = ret ?: get_bool(fd, SOL_TCP, TCP_CORK, &o->cork);
-	}
-	return ret;
+	plan_add(p, sk, idx, SOL_SOCKET, SO_SNDBUF, OPT_U32, OPT_FIELD(sndbuf));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVBUF, OPT_U32, OPT_FIELD(rcvbuf));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_REUSEADDR, OPT_BOOL, OPT_FIELD(reuseaddr));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_KEEPALIVE, OPT_BOOL, OPT_FIELD(keepalive));
+	if (sk->type != SOCK_STREAM)
+		return;
+	plan_add(p, sk, idx, SOL_TCP, TCP_KEEPCNT, OPT_U32, OPT_FIELD(keepcnt));
+	plan_add(p, sk, idx, SOL_TCP, TCP_KEEPIDLE, OPT_U32, OPT_FIELD(keepidle));
+	plan_add(p, sk, idx, SOL_TCP, TCP_KEEPINTVL, OPT_U32, OPT_FIELD(keepintvl));
+	plan_add(p, sk, idx, SOL_TCP, TCP_NODELAY, OPT_BOOL, OPT_FIELD(nodelay));
+	plan_add(p, sk, idx, SOL_TCP, TCP_CORK, OPT_BOOL, OPT_FIELD(cork));
 }
 
 /* What sock_diag told already (TOS, mark, priority, freebind) is not asked again. */
-static int read_diag_gaps(int fd, const struct inet_sk *sk, struct inet_sk_opts *o)
+static void plan_diag_gaps(struct opt_plan *p, struct inet_sk *sk, uint32_t idx)
 {
 	const struct sk_diag *d = &sk->diag;
+	struct inet_sk_opts *o = &sk->opts;
 	bool v4 = d->family == AF_INET;
-	int ret = 0;
 
 	o->tos = d->tos, o->mark = d->mark, o->freebind = d->freebind;
 	o->priority = (d->has & SK_DIAG_HAS_PRIORITY) ? d->priority : 0;
 	if (!(d->has & SK_DIAG_HAS_TOS))
-		ret = get_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &o->tos);
-	if (!ret && !(d->has & SK_DIAG_HAS_MARK))
-		ret = get_int(fd, SOL_SOCKET, SO_MARK, &o->mark);
+		plan_add(p, sk, idx, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, OPT_U32, OPT_FIELD(tos));
+	if (!(d->has & SK_DIAG_HAS_MARK))
+		plan_add(p, sk, idx, SOL_SOCKET, SO_MARK, OPT_U32, OPT_FIELD(mark));
 	/* A class id of 0 means the priority; another is a net_cls class: ask. */
-	if (!ret && (!(d->has & SK_DIAG_HAS_PRIORITY) || d->priority))
-		ret = get_int(fd, SOL_SOCKET, SO_PRIORITY, &o->priority);
-	if (!ret && !(d->has & SK_DIAG_HAS_FREEBIND))
-		ret = get_bool(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, &o->freebind);
-	if (!ret && d->ifindex) {
-		socklen_t len = sizeof(o->bound_dev);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->bound_dev, &len) < 0)
-			return -errno;
-		o->bound_dev[sizeof(o->bound_dev) - 1] = '\0';
-	}
-	return ret;
+	if (!(d->has & SK_DIAG_HAS_PRIORITY) || d->priority)
+		plan_add(p, sk, idx, SOL_SOCKET, SO_PRIORITY, OPT_U32, OPT_FIELD(priority));
+	if (!(d->has & SK_DIAG_HAS_FREEBIND))
+		plan_add(p, sk, idx, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, OPT_BOOL,
+			 OPT_FIELD(freebind));
+	if (d->ifindex)
+		plan_add(p, sk, idx, SOL_SOCKET, SO_BINDTODEVICE, OPT_DEV, OPT_FIELD(bound_dev));
 }
 
-static int read_rest(int fd, const struct inet_sk *sk, struct inet_sk_opts *o)
+static void plan_rest(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx)
 {
 	bool v4 = sk->diag.family == AF_INET;
-	struct linger lg;
-	socklen_t len = sizeof(lg);
-	int ret;
+	int ip = v4 ? SOL_IP : SOL_IPV6;
 
-	ret = get_tmo(fd, SO_SNDTIMEO, &o->snd_tmo_us);
-	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->rcv_tmo_us);
-	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_REUSEPORT, &o->reuseport);
-	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_BROADCAST, &o->broadcast);
-	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_OOBINLINE, &o->oobinline);
-	ret = ret ?: get_bool(fd, SOL_SOCKET, SO_DONTROUTE, &o->dontroute);
-	ret = ret ?: get_int(fd, SOL_SOCKET, SO_RCVLOWAT, &o->rcvlowat);
-	ret = ret ?: get_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, &o->ttl);
-	if (ret)
-		return ret;
-	if (get_int(fd, SOL_SOCKET, SO_BUF_LOCK, &o->buf_lock))
-		o->buf_lock = 3; /* a kernel without SO_BUF_LOCK (< 5.14): keep the sizes as they are */
-	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0)
-		return -errno;
-	o->linger_on = (uint32_t)lg.l_onoff;
-	o->linger_s = (uint32_t)lg.l_linger;
-	if (sk->type == SOCK_DGRAM) {
-		ret = get_bool(fd, SOL_SOCKET, SO_NO_CHECK, &o->no_check);
-		ret = ret ?: get_bool(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, &o->pktinfo);
-	}
-	return ret;
+	plan_add(p, sk, idx, SOL_SOCKET, SO_SNDTIMEO, OPT_TMO, OPT_FIELD(snd_tmo_us));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVTIMEO, OPT_TMO, OPT_FIELD(rcv_tmo_us));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_REUSEPORT, OPT_BOOL, OPT_FIELD(reuseport));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_BROADCAST, OPT_BOOL, OPT_FIELD(broadcast));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_OOBINLINE, OPT_BOOL, OPT_FIELD(oobinline));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_DONTROUTE, OPT_BOOL, OPT_FIELD(dontroute));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVLOWAT, OPT_U32, OPT_FIELD(rcvlowat));
+	plan_add(p, sk, idx, ip, v4 ? IP_TTL : IPV6_UNICAST_HOPS, OPT_U32, OPT_FIELD(ttl));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_BUF_LOCK, OPT_BUF_LOCK, OPT_FIELD(buf_lock));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_LINGER, OPT_LINGER, OPT_FIELD(linger_on));
+	if (sk->type != SOCK_DGRAM)
+		return;
+	plan_add(p, sk, idx, SOL_SOCKET, SO_NO_CHECK, OPT_BOOL, OPT_FIELD(no_check));
+	plan_add(p, sk, idx, ip, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, OPT_BOOL, OPT_FIELD(pktinfo));
 }
 
-static int read_opts(int fd, const struct inet_sk *sk, bool conn, struct inet_sk_opts *o)
+/* The value of a read that succeeded, into its field. */
+static void store_read(const struct opt_read *r, struct inet_sk_opts *o)
 {
-	int ret = conn ? 0 : read_conn_shared(fd, sk, o);
+	char *field = (char *)o + r->off;
 
-	ret = ret ?: read_diag_gaps(fd, sk, o);
-	return ret ?: read_rest(fd, sk, o);
+	switch ((enum opt_kind)r->kind) {
+	case OPT_U32:
+	case OPT_BUF_LOCK:
+		*(uint32_t *)field = (uint32_t)r->val.i;
+		break;
+	case OPT_BOOL:
+		*(bool *)field = r->val.i != 0;
+		break;
+	case OPT_TMO:
+		*(uint64_t *)field = (uint64_t)r->val.tv.tv_sec * 1000000 + (uint64_t)r->val.tv.tv_usec;
+		break;
+	case OPT_LINGER:
+		o->linger_on = (uint32_t)r->val.lg.l_onoff;
+		o->linger_s = (uint32_t)r->val.lg.l_linger;
+		break;
+	case OPT_DEV:
+		memcpy(field, r->val.dev, sizeof(r->val.dev));
+		field[sizeof(r->val.dev) - 1] = '\0';
+		break;
+	}
+}
+
+/*
+ * The batch's results into the sockets' options. The first socket, in fd
+ * order, with a read that failed fails the dump, named by its first failed
+ * read; SO_BUF_LOCK alone may fail.
+ */
+static int store_reads(struct inet_sk_dump *d, const struct opt_plan *p)
+{
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct libsoccr_sockopt *op = &p->ops[i];
+		const struct opt_read *r = &p->reads[i];
+		struct inet_sk *sk = &d->v[r->sk];
+
+		if (!op->status) {
+			store_read(r, &sk->opts);
+		} else if (r->kind == OPT_BUF_LOCK) {
+			sk->opts.buf_lock = 3;
+		} else {
+			pr_err("can't read socket %u (fd %d of process %d): option %d of level %d: %s\n",
+			       sk->diag.ino, sk->fd, d->pid, op->name, op->level, strerror(-op->status));
+			return op->status;
+		}
+	}
+	return 0;
 }
 
 /* The socket's state by getsockname/getpeername, for a protocol sock_diag doesn't cover here. */
@@ -352,7 +427,6 @@ int inet_sk_add(struct inet_sk_dump *d, const struct inet_sk_policy *pol, struct
 {
 	uint32_t type = 0;
 	struct inet_sk *sk;
-	bool conn;
 	int ret;
 
 	ret = grow(d);
@@ -369,22 +443,87 @@ int inet_sk_add(struct inet_sk_dump *d, const struct inet_sk_policy *pol, struct
 	sk->type = (int)type;
 	if (!ret && type == SOCK_STREAM)
 		ret = check_tcp(sk, pol, f);
-	conn = !ret && inet_sk_is_conn(sk) && pol->tcp_established && !pol->tcp_close;
-	if (!ret)
-		ret = read_opts(f->dup_fd, sk, conn, &sk->opts);
 	if (ret) {
 		if (ret != -EOPNOTSUPP)
 			pr_err("can't read socket %u (fd %d of process %d): %s\n", f->ino, f->fd, f->pid,
 			       strerror(-ret));
 		return ret;
 	}
-	if (conn) {
-		sk->dup_fd = f->dup_fd; /* sk-tcp.c dumps the connection through it */
-		f->dup_fd = -1;
-		d->nr_conns++;
-	}
+	sk->conn = inet_sk_is_conn(sk) && pol->tcp_established && !pol->tcp_close;
+	/* the options are read through it after the walk; sk-tcp.c dumps a connection through it */
+	sk->dup_fd = f->dup_fd;
+	f->dup_fd = -1;
+	d->pid = f->pid;
+	d->nr_conns += sk->conn;
 	d->nr++;
 	return 0;
+}
+
+/* The reads of sockets @start to @end. */
+static void plan_sockets(struct opt_plan *p, struct inet_sk_dump *d, size_t start, size_t end)
+{
+	p->nr = 0;
+	for (size_t i = start; i < end; i++) {
+		struct inet_sk *sk = &d->v[i];
+
+		if (!sk->conn)
+			plan_conn_shared(p, sk, (uint32_t)i);
+		plan_diag_gaps(p, sk, (uint32_t)i);
+		plan_rest(p, sk, (uint32_t)i);
+	}
+}
+
+/* The options of sockets @start to @end in one batch, then criu's copies of all but the connections closed. */
+static int read_slice(struct inet_sk_dump *d, struct libsoccr_ctx *soccr, struct opt_plan *p, size_t start,
+		      size_t end)
+{
+	int ret, batch_ret;
+
+	plan_sockets(p, d, start, end);
+	batch_ret = libsoccr_getsockopt_batch(soccr, p->ops, p->nr);
+	ret = store_reads(d, p);
+	if (ret)
+		return ret;
+	if (batch_ret)
+		pr_debug("SO_BUF_LOCK is missing (%s): the buffer sizes are kept as they are\n", strerror(-batch_ret));
+	for (size_t i = start; i < end; i++) {
+		struct inet_sk *sk = &d->v[i];
+
+		if (!sk->conn && sk->dup_fd >= 0) {
+			close(sk->dup_fd);
+			sk->dup_fd = -1;
+		}
+	}
+	return 0;
+}
+
+int inet_sk_read_opts(struct inet_sk_dump *d, struct libsoccr_ctx *soccr)
+{
+	size_t slice = d->nr - d->nr_read < SLICE_SOCKETS ? d->nr - d->nr_read : SLICE_SOCKETS;
+	struct opt_plan plan = { 0 };
+	size_t nr_opts = 0;
+	int ret = 0;
+
+	if (!slice)
+		return 0;
+	plan.ops = malloc(slice * MAX_READS_PER_SK * sizeof(*plan.ops));
+	plan.reads = malloc(slice * MAX_READS_PER_SK * sizeof(*plan.reads));
+	if (!plan.ops || !plan.reads) {
+		ret = -ENOMEM;
+		goto out_free_plan;
+	}
+	for (size_t start = d->nr_read; !ret && start < d->nr; start += slice) {
+		ret = read_slice(d, soccr, &plan, start, start + slice < d->nr ? start + slice : d->nr);
+		nr_opts += plan.nr;
+	}
+	if (ret)
+		goto out_free_plan;
+	pr_info("%zu option(s) of %zu socket(s) read\n", nr_opts, d->nr - d->nr_read);
+	d->nr_read = d->nr;
+out_free_plan:
+	free(plan.ops);
+	free(plan.reads);
+	return ret;
 }
 
 static void fill_sk_opts(const struct inet_sk_opts *o, SkOptsEntry *e)

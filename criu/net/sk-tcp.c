@@ -109,21 +109,21 @@ static void arena_free(struct sk_tcp_arena *a)
 	a->size = 0;
 }
 
-static int soccr_open(struct libsoccr_ctx **ctx, struct sk_tcp_arena *arena)
+int sk_tcp_soccr_open(struct libsoccr_ctx **ctx, struct sk_tcp_arena *arena)
 {
 	struct libsoccr_ctx_opts o = {
 		.size = sizeof(o),
 		.log = lib_log,
 		.log_level = (unsigned int)log_get_level(),
-		.queue_alloc = arena && arena->base ? arena_alloc : NULL,
+		.queue_alloc = arena ? arena_alloc : NULL,
 		.queue_arg = arena,
 	};
 	int ret = libsoccr_ctx_create(&o, ctx);
 
 	if (ret)
-		pr_err("can't create the TCP repair context: %s\n", strerror(-ret));
+		pr_err("can't create the socket and TCP repair context: %s\n", strerror(-ret));
 	else
-		pr_info("TCP repair with %u worker(s), %s backend\n", libsoccr_ctx_workers(*ctx),
+		pr_info("socket and TCP repair context: %u worker(s), %s backend\n", libsoccr_ctx_workers(*ctx),
 			libsoccr_backend_name(libsoccr_ctx_backend(*ctx)));
 	return ret;
 }
@@ -219,7 +219,7 @@ static int collect_conns(struct sk_tcp_dump *t, struct inet_sk_dump *d)
 		struct inet_sk *sk = &d->v[i];
 		struct libsoccr_conn *c = &t->conns[t->nr];
 
-		if (sk->dup_fd < 0)
+		if (!sk->conn || sk->dup_fd < 0)
 			continue;
 		c->fd = sk->dup_fd;
 		sk->dup_fd = -1;
@@ -268,7 +268,8 @@ static void copy_opts(const struct sk_tcp_dump *t, struct inet_sk_dump *d)
 	}
 }
 
-int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_tcp_cfg *cfg)
+int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_tcp_cfg *cfg,
+		struct libsoccr_ctx *soccr)
 {
 	uint64_t start;
 	int ret;
@@ -277,11 +278,14 @@ int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_t
 	lock_setup(&t->lock, t->lock_id, cfg->pid, cfg->lock_mode);
 	if (!d->nr_conns)
 		return 0;
-	ret = collect_conns(t, d);
-	if (!ret) {
-		arena_setup(&t->arena, t, d);
-		ret = soccr_open(&t->soccr, &t->arena);
+	if (!soccr) {
+		pr_err("%zu TCP connection(s) and no TCP repair context\n", d->nr_conns);
+		return -EINVAL;
 	}
+	t->soccr = soccr;
+	ret = collect_conns(t, d);
+	if (!ret)
+		arena_setup(&t->arena, t, d);
 	if (!ret)
 		ret = lock_conns(&t->lock, t->conns, t->nr, &t->lock_us);
 	if (ret)
@@ -488,8 +492,6 @@ int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed)
 			close(t->conns[i].fd);
 		libsoccr_conn_free_queues(&t->conns[i]);
 	}
-	if (t->soccr)
-		libsoccr_ctx_destroy(t->soccr);
 	arena_free(&t->arena);
 	free(t->conns);
 	free(t->inos);
@@ -818,7 +820,7 @@ int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int
 
 	if (!r->nr)
 		return 0;
-	ret = soccr_open(&r->soccr, NULL);
+	ret = sk_tcp_soccr_open(&r->soccr, NULL);
 	if (!ret)
 		ret = ensure_lock(r);
 	if (ret)

@@ -514,12 +514,15 @@ static inline pid_t dump_start_criu(const char *tmp, const char *dir, pid_t pid,
 	return criu_start(tmp, args);
 }
 
-/* Runs `criu dump -t PID -D DIR -o LOG -v4 [extra]` from @tmp (its scratch files land there). */
-static inline int dump_run_criu(struct run_result *r, const char *tmp, pid_t pid, const char *dir, const char *log,
-				const char *extra)
+/*
+ * Runs `criu dump -t PID -D DIR -o LOG -v4 [EXTRA...]` from @tmp (its scratch files land there);
+ * @extra is NULL-terminated, at most 8 options.
+ */
+static inline int dump_run_criu_args(struct run_result *r, const char *tmp, pid_t pid, const char *dir,
+				     const char *log, const char *const *extra)
 {
 	char criu[PATH_MAX], pidstr[32];
-	char *argv[12];
+	char *argv[20];
 	int n = 0;
 
 	if (test_criu_bin(criu))
@@ -534,10 +537,19 @@ static inline int dump_run_criu(struct run_result *r, const char *tmp, pid_t pid
 	argv[n++] = "-o";
 	argv[n++] = (char *)log;
 	argv[n++] = "-v4";
-	if (extra)
-		argv[n++] = (char *)extra;
+	for (int i = 0; extra && extra[i] && i < 8; i++)
+		argv[n++] = (char *)extra[i];
 	argv[n] = NULL;
 	return test_run(r, tmp, NULL, argv, NULL);
+}
+
+/* The same with one option or none. */
+static inline int dump_run_criu(struct run_result *r, const char *tmp, pid_t pid, const char *dir, const char *log,
+				const char *extra)
+{
+	const char *const extras[] = { extra, NULL };
+
+	return dump_run_criu_args(r, tmp, pid, dir, log, extras);
 }
 
 static inline bool dump_crit_usable(void)

@@ -11,43 +11,16 @@
  * intact afterwards, plus a round trip.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/tcp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 
 #include "connfix.h"
 #include "soccr-cycle.h"
 #include "testutil.h"
 
 #define NR_CONNS 32
-
-/* io_uring_enter fails with EPERM in every thread of this process from now on. */
-static int forbid_io_uring_enter(void)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
-		return errno ? -errno : -EPERM;
-	return 0;
-}
 
 static int fallback_cycle(struct libsoccr_ctx *ctx, struct connfix *fix)
 {
@@ -60,7 +33,7 @@ static int fallback_cycle(struct libsoccr_ctx *ctx, struct connfix *fix)
 	ret = ret ?: connfix_check_queues(fix);
 	if (ret)
 		return ret;
-	ret = forbid_io_uring_enter();
+	ret = test_forbid_io_uring_enter();
 	if (ret) {
 		test_msg("cannot install the seccomp filter: %s", strerror(-ret));
 		return ret;

@@ -1,9 +1,10 @@
 #!/bin/bash
 # test/bench/run.sh: `make bench`. The soccr benchmark (soccr-bench.c: N = 1,000 and 10,000, the
 # library with io_uring, with syscalls, the serial single-socket baseline and the kernel floor,
-# median of 3 each), then the network-lock benchmark if it was built, then criu dump/restore
-# (engine-bench.c), then the host-to-host migration of N = 1, 1,000 and 10,000 connections
-# through criu with its floor (e2e-bench.c). Needs root.
+# median of 3 each), the socket options criu reads per socket, one syscall each against a batch
+# (sockopt-bench.c: N = 10,000), then the network-lock benchmark if it was built, then criu
+# dump/restore (engine-bench.c), then the host-to-host migration of N = 1, 1,000 and 10,000
+# connections through criu with its floor (e2e-bench.c). Needs root.
 
 set -euo pipefail
 
@@ -15,6 +16,7 @@ fi
 
 echo "# $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 "$here/soccr-bench" "$@"
+"$here/sockopt-bench"
 if [[ -x $here/lock-bench ]]; then
 	"$here/lock-bench"
 fi

@@ -1,11 +1,19 @@
 /*
- * testutil.c: exit codes, messages, the libsoccr context of the tests, clocks (see testutil.h).
+ * testutil.c: exit codes, messages, the libsoccr context of the tests, clocks, io_uring made to
+ * fail (see testutil.h).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "connfix.h"
 #include "testutil.h"
@@ -134,6 +142,26 @@ int test_parse_counts(char *arg, uint32_t *vals, unsigned int max, uint32_t limi
 		vals[(*nr)++] = (uint32_t)v;
 	}
 	return *nr ? 0 : -EINVAL;
+}
+
+int test_forbid_io_uring_enter(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
+		return errno ? -errno : -EPERM;
+	return 0;
 }
 
 int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg)

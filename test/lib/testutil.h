@@ -38,6 +38,11 @@ uint64_t test_now_ns(void);
 double test_median(double *v, unsigned int n);
 /* A comma-separated list of counts, each 1..@limit, at most @max of them, into @vals: 0 or -EINVAL. */
 int test_parse_counts(char *arg, uint32_t *vals, unsigned int max, uint32_t limit, unsigned int *nr);
+/*
+ * From now on io_uring_enter fails with EPERM in every thread of this process (a seccomp filter,
+ * as a sandbox policy would): the rings of a context made before stop working. Irreversible.
+ */
+int test_forbid_io_uring_enter(void);
 
 /* Run @pass with io_uring, then with plain syscalls (SOCCR_CTX_NO_URING): the test's exit code. */
 int test_both_backends(int (*pass)(uint32_t ctx_flags, void *arg), void *arg);
