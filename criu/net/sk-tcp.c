@@ -268,8 +268,7 @@ static void copy_opts(const struct sk_tcp_dump *t, struct inet_sk_dump *d)
 	}
 }
 
-int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_tcp_cfg *cfg,
-		struct libsoccr_ctx *soccr)
+int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_tcp_cfg *cfg, struct libsoccr_ctx *soccr)
 {
 	uint64_t start;
 	int ret;
@@ -855,23 +854,66 @@ void sk_tcp_set_fds(struct sk_tcp_restore *r, const int *fds)
 #define SO_BUF_LOCK 72
 #endif
 
-/*
- * libsoccr made each connection's buffers large enough for its queues and so
- * locked their sizes. Once the queues are in, the application's settings come
- * back: the sizes it had set, or the kernel's autotuning where it had set none.
- */
-static int restore_bufs(const struct libsoccr_conn *c, const SkOptsEntry *o)
-{
-	uint32_t lock = o->has_so_buf_lock ? o->so_buf_lock : 3;
-	int ret = 0;
+#define CONN_FINAL_OPTS 4 /* SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_BUF_LOCK, SO_LINGER */
 
-	if ((lock & 1) && setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &(int){ (int)(o->so_sndbuf / 2) }, sizeof(int)))
-		ret = -errno;
-	if (!ret && (lock & 2) &&
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ (int)(o->so_rcvbuf / 2) }, sizeof(int)))
-		ret = -errno;
-	if (!ret && lock != 3 && setsockopt(c->fd, SOL_SOCKET, SO_BUF_LOCK, &(int){ (int)lock }, sizeof(int)))
-		ret = -errno;
+/* The values a batch of socket options points at, per connection. */
+struct conn_final {
+	int sndbuf, rcvbuf, lock;
+	struct linger linger;
+};
+
+static void add_opt(struct libsoccr_sockopt *ops, size_t *n, int fd, int name, void *val, uint32_t len)
+{
+	ops[*n] = (struct libsoccr_sockopt){ .fd = fd, .level = SOL_SOCKET, .name = name, .val = val, .len = len };
+	(*n)++;
+}
+
+/*
+ * The options a connection gets once its queues are in: the application's
+ * buffer sizes (libsoccr enlarged and locked them for the queues) or the
+ * kernel's autotuning where it had set none, and its SO_LINGER; before repair
+ * off (@before), SO_LINGER {1, 0} instead. A connection out of repair mode
+ * that is closed before the process runs (criu killed) then resets, which the
+ * lock drops, rather than sending a FIN and lingering as an orphan that holds
+ * its 4-tuple against the next restore.
+ */
+static int set_final_opts(struct sk_tcp_restore *r, bool before)
+{
+	struct libsoccr_sockopt *ops = calloc(r->nr * CONN_FINAL_OPTS, sizeof(*ops));
+	struct conn_final *v = calloc(r->nr, sizeof(*v));
+	size_t n = 0;
+	int ret;
+
+	if (!ops || !v) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < r->nr; i++) {
+		const SkOptsEntry *o = conn_entry(r, r->ri, i)->opts;
+		uint32_t lock = o->has_so_buf_lock ? o->so_buf_lock : 3;
+		int fd = r->conns[i].fd;
+
+		v[i].linger = (struct linger){ .l_onoff = before || o->has_so_linger,
+					       .l_linger = before ? 0 : (int)o->so_linger };
+		add_opt(ops, &n, fd, SO_LINGER, &v[i].linger, sizeof(v[i].linger));
+		if (before)
+			continue;
+		v[i].sndbuf = (int)(o->so_sndbuf / 2), v[i].rcvbuf = (int)(o->so_rcvbuf / 2), v[i].lock = (int)lock;
+		if (lock & 1)
+			add_opt(ops, &n, fd, SO_SNDBUFFORCE, &v[i].sndbuf, sizeof(int));
+		if (lock & 2)
+			add_opt(ops, &n, fd, SO_RCVBUFFORCE, &v[i].rcvbuf, sizeof(int));
+		if (lock != 3)
+			add_opt(ops, &n, fd, SO_BUF_LOCK, &v[i].lock, sizeof(int));
+	}
+	ret = libsoccr_setsockopt_batch(r->soccr, ops, n);
+	for (size_t k = 0, bad = 0; ret && k < n; k++)
+		if (ops[k].status && bad++ < 8)
+			pr_err("can't set option %d of the connection at fd %d: %s\n", ops[k].name, ops[k].fd,
+			       strerror(-ops[k].status));
+out_free:
+	free(v);
+	free(ops);
 	return ret;
 }
 
@@ -882,18 +924,15 @@ int sk_tcp_repair_off(struct sk_tcp_restore *r)
 
 	if (!r->nr)
 		return 0;
-	ret = libsoccr_repair_off_batch(r->soccr, r->conns, r->nr);
+	ret = set_final_opts(r, true);
+	if (!ret)
+		ret = libsoccr_repair_off_batch(r->soccr, r->conns, r->nr);
 	if (ret) {
 		r->repair_off_us = stats_now_us() - start;
 		report_failures(r->conns, r->inos, r->nr, "leaving repair mode");
 		return ret;
 	}
-	for (size_t i = 0; !ret && i < r->nr; i++) {
-		ret = restore_bufs(&r->conns[i], conn_entry(r, r->ri, i)->opts);
-		if (ret)
-			pr_err("can't give connection %u its buffer sizes back: %s\n", conn_entry(r, r->ri, i)->ino,
-			       strerror(-ret));
-	}
+	ret = set_final_opts(r, false);
 	r->repair_off_us = stats_now_us() - start;
 	if (ret)
 		return ret;
