@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,15 @@
 #include "log.h"
 
 #define DIAG_BUF_SIZE (256u << 10)
+
+#ifndef TCP_NEW_SYN_RECV
+#define TCP_NEW_SYN_RECV 12
+#endif
+/*
+ * Every state but those of sockets no fd holds (TIME_WAIT, a request in a
+ * listener's queue): a busy server's namespace has thousands of them.
+ */
+#define SK_DIAG_STATES (~0u & ~((1u << TCP_TIME_WAIT) | (1u << TCP_NEW_SYN_RECV)))
 
 static int pair_bit(int family, int proto)
 {
@@ -39,7 +49,7 @@ static int send_request(int nl, int family, int proto)
 		/* TOS and TCLASS also bring the class id, which is the priority under cgroup v2. */
 		.req = { .sdiag_family = (uint8_t)family,
 			 .sdiag_protocol = (uint8_t)proto,
-			 .idiag_states = ~0u,
+			 .idiag_states = SK_DIAG_STATES,
 			 .idiag_ext = (1 << (INET_DIAG_TOS - 1)) | (1 << (INET_DIAG_TCLASS - 1)) },
 	};
 	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
