@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "eventpoll.h"
 #include "image.h"
 #include "restore-files.h"
@@ -70,18 +71,11 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 
 static int add_fd(struct restore_image *ri, FdinfoEntry *fe, const char *name, size_t *cap)
 {
-	FdinfoEntry **fds;
 	int ret = check_fd(ri, fe, name);
 
+	ret = ret ?: ARRAY_RESERVE(ri->fdinfo, ri->nr_fdinfo, *cap, 64);
 	if (ret)
 		return ret;
-	if (ri->nr_fdinfo == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		fds = realloc(ri->fdinfo, *cap * sizeof(*fds));
-		if (!fds)
-			return -ENOMEM;
-		ri->fdinfo = fds;
-	}
 	ri->fdinfo[ri->nr_fdinfo++] = fe;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "eventfd.h"
 #include "eventpoll.h"
 #include "image.h"
@@ -270,7 +271,6 @@ static int load_fs(int dirfd, struct restore_image *ri)
 
 static int add_file(struct restore_image *ri, FileEntry *fe, const char *name, size_t *cap)
 {
-	FileEntry **files;
 	int ret;
 
 	if (fe->type == FD_TYPES__REG &&
@@ -295,13 +295,9 @@ static int add_file(struct restore_image *ri, FileEntry *fe, const char *name, s
 	}
 	if (ri->nr_files >= MAX_FILES)
 		return -E2BIG;
-	if (ri->nr_files == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		files = realloc(ri->files, *cap * sizeof(*files));
-		if (!files)
-			return -ENOMEM;
-		ri->files = files;
-	}
+	ret = ARRAY_RESERVE(ri->files, ri->nr_files, *cap, 64);
+	if (ret)
+		return ret;
 	ri->files[ri->nr_files++] = fe;
 	return 0;
 }

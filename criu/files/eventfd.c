@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "eventfd.h"
 #include "image.h"
 #include "proc-parse.h"
@@ -60,15 +61,9 @@ int eventfd_add(struct eventfd_dump *d, pid_t pid, int fd, uint32_t flags, const
 	struct eventfd_file *ef;
 	int ret;
 
-	if (d->nr == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 4;
-		struct eventfd_file *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	ret = ARRAY_RESERVE(d->v, d->nr, d->cap, 4);
+	if (ret)
+		return ret;
 	ef = &d->v[d->nr];
 	memset(ef, 0, sizeof(*ef));
 	ef->id = id;

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "eventpoll.h"
 #include "image.h"
 #include "proc-parse.h"
@@ -27,17 +28,11 @@ bool epoll_is_link(const char *link)
 
 static int add_tfd(struct epoll_file *ef, const struct epoll_tfd *t, size_t *cap)
 {
-	struct epoll_tfd *v;
+	int ret = ARRAY_RESERVE(ef->tfds, ef->nr, *cap, 16);
 
-	if (ef->nr == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		v = realloc(ef->tfds, *cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		ef->tfds = v;
-	}
-	ef->tfds[ef->nr++] = *t;
-	return 0;
+	if (!ret)
+		ef->tfds[ef->nr++] = *t;
+	return ret;
 }
 
 /* The "tfd:" lines of /proc/PID/fdinfo/FD: one per registration. */
@@ -80,15 +75,9 @@ int epoll_add(struct epoll_dump *d, pid_t pid, int fd, uint32_t flags, const str
 	struct epoll_file *ef;
 	int ret;
 
-	if (d->nr == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 4;
-		struct epoll_file *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	ret = ARRAY_RESERVE(d->v, d->nr, d->cap, 4);
+	if (ret)
+		return ret;
 	ef = &d->v[d->nr];
 	memset(ef, 0, sizeof(*ef));
 	ef->id = id;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "sk-diag.h"
 
 #define LOG_PREFIX "sk-diag: "
@@ -58,22 +59,6 @@ static int send_request(int nl, int family, int proto)
 		pr_perror("Can't send a sock_diag request");
 		return -errno;
 	}
-	return 0;
-}
-
-static int grow(struct sk_diag_table *t)
-{
-	struct sk_diag *v;
-	size_t cap;
-
-	if (t->nr < t->cap)
-		return 0;
-	cap = t->cap ? t->cap * 2 : 256;
-	v = realloc(t->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	t->v = v;
-	t->cap = cap;
 	return 0;
 }
 
@@ -129,7 +114,7 @@ static int add_msg(struct sk_diag_table *t, const struct nlmsghdr *h, int proto)
 	}
 	if (!m->idiag_inode)
 		return 0;
-	ret = grow(t);
+	ret = ARRAY_RESERVE(t->v, t->nr, t->cap, 256);
 	if (ret)
 		return ret;
 	d = &t->v[t->nr];
