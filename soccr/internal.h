@@ -68,8 +68,6 @@ void soccr_log(const struct libsoccr_ctx *ctx, unsigned int level, const char *f
 /* The type a restore gives socket(): SOCK_STREAM, O_CLOEXEC, and O_NONBLOCK if asked */
 int soccr_restore_sock_type(const struct libsoccr_conn *c);
 
-/* The states libsoccr can dump and rebuild */
-bool soccr_state_supported(uint32_t state);
 /* Half-closed states: which FIN exists */
 bool soccr_state_fin_sent(uint32_t state);     /* ours is in the sequence space */
 bool soccr_state_fin_queued(uint32_t state);   /* ours is still in the send queue (unacknowledged) */

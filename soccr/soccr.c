@@ -46,7 +46,7 @@ int soccr_restore_sock_type(const struct libsoccr_conn *c)
 	return SOCK_STREAM | SOCK_CLOEXEC | ((c->flags & SOCCR_CONN_NONBLOCK) ? SOCK_NONBLOCK : 0);
 }
 
-bool soccr_state_supported(uint32_t state)
+int libsoccr_state_supported(uint32_t state)
 {
 	switch (state) {
 	case TCP_ESTABLISHED:
@@ -167,7 +167,7 @@ int soccr_restore_check(const struct libsoccr_ctx *ctx, const struct libsoccr_co
 			  c->dst.sa.sa_family);
 		return -EAFNOSUPPORT;
 	}
-	if (!soccr_state_supported(d->state)) {
+	if (!libsoccr_state_supported(d->state)) {
 		soccr_err(ctx, "restore: TCP state %u cannot be rebuilt", d->state);
 		return -EINVAL;
 	}
@@ -231,7 +231,7 @@ int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 		soccr_err(ctx, "fd %d: not a TCP socket (TCP_INFO: %s)", c->fd, strerror(err));
 		return err == EOPNOTSUPP || err == ENOPROTOOPT ? -ENOTSUP : -err;
 	}
-	if (!soccr_state_supported(ti.tcpi_state)) {
+	if (!libsoccr_state_supported(ti.tcpi_state)) {
 		soccr_err(ctx, "fd %d: TCP state %u is not established or half-closed", c->fd, ti.tcpi_state);
 		return -ENOTCONN;
 	}

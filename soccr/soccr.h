@@ -204,6 +204,13 @@ struct libsoccr_conn {
 };
 
 void libsoccr_conn_free_queues(struct libsoccr_conn *conn);
+
+/*
+ * True (1) for the TCP states a connection can be dumped and restored in:
+ * ESTABLISHED and the half-closed ones (FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT,
+ * LAST_ACK, CLOSING).
+ */
+int libsoccr_state_supported(uint32_t state);
 void libsoccr_conns_free_queues(struct libsoccr_conn *conns, size_t n);
 
 /*

@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "image.h"
 #include "sk-inet.h"
 #include "soccr.h"
@@ -54,24 +55,9 @@ int inet_sk_probe(int dup_fd, const char **name)
 	return 0;
 }
 
-/* States of a TCP connection whose state and queues go through libsoccr. */
-static bool tcp_state_is_conn(unsigned int state)
-{
-	switch (state) {
-	case TCP_ESTABLISHED:
-	case TCP_FIN_WAIT1:
-	case TCP_FIN_WAIT2:
-	case TCP_CLOSE_WAIT:
-	case TCP_LAST_ACK:
-	case TCP_CLOSING:
-		return true;
-	}
-	return false;
-}
-
 bool inet_sk_is_conn(const struct inet_sk *sk)
 {
-	return sk->type == SOCK_STREAM && tcp_state_is_conn(sk->diag.state);
+	return sk->type == SOCK_STREAM && libsoccr_state_supported(sk->diag.state);
 }
 
 static int get_int(int fd, int level, int name, uint32_t *v)
@@ -145,9 +131,8 @@ static void plan_add(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx,
 	r->sk = idx;
 	r->off = off;
 	r->kind = (uint8_t)kind;
-	p->ops[i] = (struct libsoccr_sockopt){
-		.fd = sk->dup_fd, .level = level, .name = name, .val = &r->val, .len = len
-	};
+	p->ops[i] =
+		(struct libsoccr_sockopt){ .fd = sk->dup_fd, .level = level, .name = name, .val = &r->val, .len = len };
 }
 
 /*
@@ -257,8 +242,8 @@ static int store_reads(struct inet_sk_dump *d, const struct opt_plan *p)
 		} else if (r->kind == OPT_BUF_LOCK) {
 			sk->opts.buf_lock = 3;
 		} else {
-			pr_err("can't read socket %u (fd %d of process %d): option %d of level %d: %s\n",
-			       sk->diag.ino, sk->fd, d->pid, op->name, op->level, strerror(-op->status));
+			pr_err("can't read socket %u (fd %d of process %d): option %d of level %d: %s\n", sk->diag.ino,
+			       sk->fd, d->pid, op->name, op->level, strerror(-op->status));
 			return op->status;
 		}
 	}
@@ -351,7 +336,7 @@ static int check_tcp(const struct inet_sk *sk, const struct inet_sk_policy *pol,
 	}
 	if (st == TCP_CLOSE)
 		return 0;
-	if (!tcp_state_is_conn(st)) {
+	if (!libsoccr_state_supported(st)) {
 		pr_err("fd %d of process %d: TCP socket in state %u (a handshake or TIME_WAIT): not supported\n", f->fd,
 		       f->pid, st);
 		return -EOPNOTSUPP;
@@ -361,22 +346,6 @@ static int check_tcp(const struct inet_sk *sk, const struct inet_sk_policy *pol,
 		       f->pid);
 		return -EOPNOTSUPP;
 	}
-	return 0;
-}
-
-static int grow(struct inet_sk_dump *d)
-{
-	struct inet_sk *v;
-	size_t cap;
-
-	if (d->nr < d->cap)
-		return 0;
-	cap = d->cap ? d->cap * 2 : 16;
-	v = realloc(d->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	d->v = v;
-	d->cap = cap;
 	return 0;
 }
 
@@ -429,7 +398,7 @@ int inet_sk_add(struct inet_sk_dump *d, const struct inet_sk_policy *pol, struct
 	struct inet_sk *sk;
 	int ret;
 
-	ret = grow(d);
+	ret = ARRAY_RESERVE(d->v, d->nr, d->cap, 16);
 	if (ret)
 		return ret;
 	sk = &d->v[d->nr];
@@ -474,8 +443,7 @@ static void plan_sockets(struct opt_plan *p, struct inet_sk_dump *d, size_t star
 }
 
 /* The options of sockets @start to @end in one batch, then criu's copies of all but the connections closed. */
-static int read_slice(struct inet_sk_dump *d, struct libsoccr_ctx *soccr, struct opt_plan *p, size_t start,
-		      size_t end)
+static int read_slice(struct inet_sk_dump *d, struct libsoccr_ctx *soccr, struct opt_plan *p, size_t start, size_t end)
 {
 	int ret, batch_ret;
 
@@ -632,7 +600,7 @@ void inet_sk_dump_free(struct inet_sk_dump *d)
 
 bool inet_sk_entry_is_conn(const InetSkEntry *ie)
 {
-	return ie->type == SOCK_STREAM && tcp_state_is_conn(ie->state);
+	return ie->type == SOCK_STREAM && libsoccr_state_supported(ie->state);
 }
 
 int inet_sk_check_entry(const FileEntry *fe, const char *name)
@@ -657,7 +625,7 @@ int inet_sk_check_entry(const FileEntry *fe, const char *name)
 		return -EOPNOTSUPP;
 	}
 	if (ie->type == SOCK_STREAM && ie->state != TCP_LISTEN && ie->state != TCP_CLOSE &&
-	    !tcp_state_is_conn(ie->state)) {
+	    !libsoccr_state_supported(ie->state)) {
 		pr_err("%s: socket %u: TCP state %u can't be restored\n", name, ie->id, ie->state);
 		return -EOPNOTSUPP;
 	}
