@@ -656,7 +656,11 @@ static int set_tmo(int fd, int name, uint64_t sec, uint64_t usec)
 	return 0;
 }
 
-/* The options a new socket doesn't have by default; buffers only when the application had set them. */
+/*
+ * The options a new socket does not have by default; buffers only when the
+ * application had set them. A connection (!@conn_opts) gets its buffers and
+ * SO_LINGER from sk-tcp.c once its queues are in.
+ */
 static int set_sol_socket(int fd, const SkOptsEntry *o, bool conn_opts)
 {
 	int ret = 0;
@@ -689,7 +693,7 @@ static int set_sol_socket(int fd, const SkOptsEntry *o, bool conn_opts)
 		ret = set_tmo(fd, SO_SNDTIMEO, o->so_snd_tmo_sec, o->so_snd_tmo_usec);
 	if (!ret)
 		ret = set_tmo(fd, SO_RCVTIMEO, o->so_rcv_tmo_sec, o->so_rcv_tmo_usec);
-	if (!ret && o->has_so_linger) {
+	if (!ret && conn_opts && o->has_so_linger) {
 		struct linger lg = { .l_onoff = 1, .l_linger = (int)o->so_linger };
 
 		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0) {
