@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fd-kind.h"
+
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -50,6 +52,7 @@ struct restore_image {
 	size_t nr_shmems;
 	struct restore_ghost *ghosts; /* unlinked files (restore-ghost.h) */
 	size_t nr_ghosts;
+	void *kind_state[FD_KIND_NR]; /* what a kind of file read from images of its own (fd_kind.load) */
 };
 
 /*
