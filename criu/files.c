@@ -282,7 +282,7 @@ static const char *unsupported_kind(const struct fd_probe *p)
 	if (S_ISSOCK(m))
 		return sk_family_name(p->sk_family);
 	if (!strncmp(p->link, "anon_inode:", 11))
-		return "an anonymous inode file (timerfd, signalfd, inotify, ...)";
+		return "an anonymous inode file of a kind not supported (fanotify, userfaultfd, pidfd, ...)";
 	if (!strncmp(p->link, "/memfd:", 7))
 		return "a memfd";
 	if (S_ISBLK(m))

@@ -7,8 +7,11 @@
 #include "eventfd.h"
 #include "eventpoll.h"
 #include "fd-kind.h"
+#include "inotify.h"
 #include "regular.h"
+#include "signalfd.h"
 #include "sk-inet.h"
+#include "timerfd.h"
 
 const struct fd_kind fd_kinds[FD_KIND_NR] = {
 	[FD_KIND_EVENTPOLL] = {
@@ -35,6 +38,39 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.dump_free = eventfd_dump_free,
 		.check_entry = eventfd_check_entry,
 		.open = eventfd_open,
+	},
+	[FD_KIND_TIMERFD] = {
+		.name = "a timerfd",
+		.type = FD_TYPES__TIMERFD,
+		.flags = FD_KIND_SETTLE,
+		.match = timerfd_match,
+		.dump = timerfd_dump,
+		.write_files = timerfd_write_files,
+		.dump_free = timerfd_dump_free,
+		.check_entry = timerfd_check_entry,
+		.open = timerfd_open,
+	},
+	[FD_KIND_SIGNALFD] = {
+		.name = "a signalfd",
+		.type = FD_TYPES__SIGNALFD,
+		.flags = FD_KIND_SETTLE,
+		.match = signalfd_match,
+		.dump = signalfd_dump,
+		.write_files = signalfd_write_files,
+		.dump_free = signalfd_dump_free,
+		.check_entry = signalfd_check_entry,
+		.open = signalfd_open,
+	},
+	[FD_KIND_INOTIFY] = {
+		.name = "an inotify instance",
+		.type = FD_TYPES__INOTIFY,
+		.flags = FD_KIND_SETTLE,
+		.match = inotify_match,
+		.dump = inotify_dump,
+		.write_files = inotify_write_files,
+		.dump_free = inotify_dump_free,
+		.check_entry = inotify_check_entry,
+		.open = inotify_open,
 	},
 	/* Opened by restore-fork.c above the dumped fd numbers (a file may be mapped, the cwd or the exe too). */
 	[FD_KIND_REG] = {

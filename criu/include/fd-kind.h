@@ -42,6 +42,9 @@ struct restore_image;
 enum fd_kind_id {
 	FD_KIND_EVENTPOLL, /* before every other anonymous inode file and the regular files */
 	FD_KIND_EVENTFD,
+	FD_KIND_TIMERFD,
+	FD_KIND_SIGNALFD,
+	FD_KIND_INOTIFY,
 	FD_KIND_REG,
 	FD_KIND_TTY,
 	FD_KIND_INETSK,

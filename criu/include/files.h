@@ -17,7 +17,10 @@
 #include "eventfd.h"
 #include "eventpoll.h"
 #include "files-reg.h"
+#include "inotify.h"
+#include "signalfd.h"
 #include "sk-inet.h"
+#include "timerfd.h"
 #include "tty.h"
 
 struct fd_entry {
@@ -48,6 +51,9 @@ struct files_dump {
 	struct inet_sk_dump inet;
 	struct epoll_dump epoll;
 	struct eventfd_dump eventfd;
+	struct timerfd_dump timerfd;
+	struct signalfd_dump signalfd;
+	struct inotify_dump inotify;
 	struct fd_table fds;
 };
 
