@@ -27,35 +27,35 @@ bool eventfd_match(const struct fd_probe *p)
 	return !strcmp(p->link, EVENTFD_LINK);
 }
 
+struct count_lines {
+	struct eventfd_file *ef;
+	bool has_count;
+};
+
 /* The "eventfd-count:" and "eventfd-semaphore:" lines of /proc/PID/fdinfo/FD. */
+static int count_line(void *arg, char *line)
+{
+	struct count_lines *cl = arg;
+	unsigned long long v;
+	int sem;
+
+	if (sscanf(line, "eventfd-count: %llx", &v) == 1)
+		cl->ef->counter = v, cl->has_count = true;
+	else if (sscanf(line, "eventfd-semaphore: %d", &sem) == 1 && sem)
+		cl->ef->flags |= EFD_SEMAPHORE;
+	return 0;
+}
+
 static int parse_fdinfo(pid_t pid, int fd, struct eventfd_file *ef)
 {
-	char name[64], *buf, *line, *save;
-	bool has_count = false;
-	size_t len;
-	int ret;
+	struct count_lines cl = { .ef = ef };
+	int ret = proc_fdinfo_lines(pid, fd, count_line, &cl);
 
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
+	if (!ret && !cl.has_count) {
+		pr_err("/proc/%d/fdinfo/%d has no eventfd-count\n", pid, fd);
+		ret = -EINVAL;
 	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long v;
-		int sem;
-
-		if (sscanf(line, "eventfd-count: %llx", &v) == 1)
-			ef->counter = v, has_count = true;
-		else if (sscanf(line, "eventfd-semaphore: %d", &sem) == 1 && sem)
-			ef->flags |= EFD_SEMAPHORE;
-	}
-	free(buf);
-	if (!has_count) {
-		pr_err("/proc/%d/%s has no eventfd-count\n", pid, name);
-		return -EINVAL;
-	}
-	return 0;
+	return ret;
 }
 
 int eventfd_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)

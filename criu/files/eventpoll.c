@@ -37,39 +37,37 @@ static int add_tfd(struct epoll_file *ef, const struct epoll_tfd *t, size_t *cap
 	return ret;
 }
 
-/* The "tfd:" lines of /proc/PID/fdinfo/FD: one per registration. */
+struct tfd_lines {
+	struct epoll_file *ef;
+	size_t cap;
+	pid_t pid;
+};
+
+/* A "tfd:" line of /proc/PID/fdinfo/FD: one per registration. */
+static int tfd_line(void *arg, char *line)
+{
+	struct tfd_lines *tl = arg;
+	struct epoll_tfd t = { 0 };
+	unsigned long long data, ino;
+	long long pos;
+	int tfd;
+
+	if (strncmp(line, "tfd:", 4))
+		return 0;
+	if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lli ino:%llx", &tfd, &t.events, &data, &pos, &ino) != 5 ||
+	    tfd < 0) {
+		pr_err("/proc/%d/fdinfo/%d: can't parse \"%s\"\n", tl->pid, tl->ef->fd, line);
+		return -EINVAL;
+	}
+	t.tfd = (uint32_t)tfd, t.data = data, t.ino = ino, t.pos = (uint64_t)pos;
+	return add_tfd(tl->ef, &t, &tl->cap);
+}
+
 static int parse_tfds(struct epoll_file *ef, pid_t pid)
 {
-	char name[64], *buf, *line, *save;
-	size_t len, cap = 0;
-	int ret;
+	struct tfd_lines tl = { .ef = ef, .pid = pid };
 
-	snprintf(name, sizeof(name), "fdinfo/%d", ef->fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
-	}
-	for (line = strtok_r(buf, "\n", &save); !ret && line; line = strtok_r(NULL, "\n", &save)) {
-		struct epoll_tfd t = { 0 };
-		unsigned long long data, ino;
-		long long pos;
-		int tfd;
-
-		if (strncmp(line, "tfd:", 4))
-			continue;
-		if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lli ino:%llx", &tfd, &t.events, &data, &pos,
-			   &ino) != 5 ||
-		    tfd < 0) {
-			pr_err("/proc/%d/%s: can't parse \"%s\"\n", pid, name, line);
-			ret = -EINVAL;
-			break;
-		}
-		t.tfd = (uint32_t)tfd, t.data = data, t.ino = ino, t.pos = (uint64_t)pos;
-		ret = add_tfd(ef, &t, &cap);
-	}
-	free(buf);
-	return ret;
+	return proc_fdinfo_lines(pid, ef->fd, tfd_line, &tl);
 }
 
 int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)

@@ -130,32 +130,36 @@ static int open_watched(uint32_t s_dev, uint32_t bytes, uint32_t type, const uin
 	return fd;
 }
 
-static int parse_fdinfo(pid_t pid, int fd, struct inotify_file *f)
+struct watch_lines {
+	struct inotify_file *f;
+	size_t cap;
+	pid_t pid;
+	int fd;
+};
+
+static int watch_line(void *arg, char *line)
 {
-	char name[64], *buf, *line, *save;
-	size_t len, cap = 0;
+	struct watch_lines *wl = arg;
 	int ret;
 
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
+	if (strncmp(line, "inotify ", 8))
+		return 0;
+	ret = ARRAY_RESERVE(wl->f->w, wl->f->nr, wl->cap, 4);
+	if (ret)
 		return ret;
-	}
-	for (line = strtok_r(buf, "\n", &save); !ret && line; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "inotify ", 8))
-			continue;
-		ret = ARRAY_RESERVE(f->w, f->nr, cap, 4);
-		if (ret)
-			break;
-		ret = parse_watch(line, &f->w[f->nr]);
-		if (ret)
-			pr_err("/proc/%d/%s: a watch line we can't read: %s\n", pid, name, line);
-		else
-			f->nr++;
-	}
-	free(buf);
+	ret = parse_watch(line, &wl->f->w[wl->f->nr]);
+	if (ret)
+		pr_err("/proc/%d/fdinfo/%d: a watch line we can't read: %s\n", wl->pid, wl->fd, line);
+	else
+		wl->f->nr++;
 	return ret;
+}
+
+static int parse_fdinfo(pid_t pid, int fd, struct inotify_file *f)
+{
+	struct watch_lines wl = { .f = f, .pid = pid, .fd = fd };
+
+	return proc_fdinfo_lines(pid, fd, watch_line, &wl);
 }
 
 /* Each watched file must be reachable through its handle, or the restore could not watch it. */

@@ -29,32 +29,26 @@ bool signalfd_match(const struct fd_probe *p)
 	return !strcmp(p->link, SIGNALFD_LINK);
 }
 
-/* The "sigmask:" line of /proc/PID/fdinfo/FD, in hex. */
+/* The "sigmask:" line of /proc/PID/fdinfo/FD, in hex: 1 once found. */
+static int mask_line(void *arg, char *line)
+{
+	unsigned long long v;
+
+	if (sscanf(line, "sigmask: %llx", &v) != 1)
+		return 0;
+	((SignalfdEntry *)arg)->sigmask = v;
+	return 1;
+}
+
 static int parse_fdinfo(pid_t pid, int fd, SignalfdEntry *e)
 {
-	char name[64], *buf, *line, *save;
-	bool seen = false;
-	size_t len;
-	int ret;
+	int ret = proc_fdinfo_lines(pid, fd, mask_line, e);
 
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
-	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long v;
-
-		if (sscanf(line, "sigmask: %llx", &v) == 1)
-			e->sigmask = v, seen = true;
-	}
-	free(buf);
-	if (!seen) {
-		pr_err("/proc/%d/%s has no sigmask\n", pid, name);
+	if (!ret) {
+		pr_err("/proc/%d/fdinfo/%d has no sigmask\n", pid, fd);
 		return -EINVAL;
 	}
-	return 0;
+	return ret < 0 ? ret : 0;
 }
 
 int signalfd_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)

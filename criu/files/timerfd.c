@@ -34,41 +34,42 @@ bool timerfd_match(const struct fd_probe *p)
 	return !strcmp(p->link, TIMERFD_LINK);
 }
 
-/* The timer lines of /proc/PID/fdinfo/FD; the settime flags are octal, the times "(sec, nsec)". */
+struct timer_lines {
+	TimerfdEntry *e;
+	unsigned int seen; /* a bit per line found */
+};
+
+/* A timer line of /proc/PID/fdinfo/FD; the settime flags are octal, the times "(sec, nsec)". */
+static int timer_line(void *arg, char *line)
+{
+	struct timer_lines *tl = arg;
+	TimerfdEntry *e = tl->e;
+	unsigned long long a, b;
+	unsigned int u;
+
+	if (sscanf(line, "clockid: %u", &u) == 1)
+		e->clockid = u, tl->seen |= 1;
+	else if (sscanf(line, "ticks: %llu", &a) == 1)
+		e->ticks = a, tl->seen |= 2;
+	else if (sscanf(line, "settime flags: %o", &u) == 1)
+		e->settime_flags = u, tl->seen |= 4;
+	else if (sscanf(line, "it_value: (%llu, %llu)", &a, &b) == 2)
+		e->vsec = a, e->vnsec = b, tl->seen |= 8;
+	else if (sscanf(line, "it_interval: (%llu, %llu)", &a, &b) == 2)
+		e->isec = a, e->insec = b, tl->seen |= 16;
+	return 0;
+}
+
 static int parse_fdinfo(pid_t pid, int fd, TimerfdEntry *e)
 {
-	unsigned int seen = 0;
-	char name[64], *buf, *line, *save;
-	size_t len;
-	int ret;
+	struct timer_lines tl = { .e = e };
+	int ret = proc_fdinfo_lines(pid, fd, timer_line, &tl);
 
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
+	if (!ret && tl.seen != 31) {
+		pr_err("/proc/%d/fdinfo/%d lacks some of the timer's lines\n", pid, fd);
+		ret = -EINVAL;
 	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long a, b;
-		unsigned int u;
-
-		if (sscanf(line, "clockid: %u", &u) == 1)
-			e->clockid = u, seen |= 1;
-		else if (sscanf(line, "ticks: %llu", &a) == 1)
-			e->ticks = a, seen |= 2;
-		else if (sscanf(line, "settime flags: %o", &u) == 1)
-			e->settime_flags = u, seen |= 4;
-		else if (sscanf(line, "it_value: (%llu, %llu)", &a, &b) == 2)
-			e->vsec = a, e->vnsec = b, seen |= 8;
-		else if (sscanf(line, "it_interval: (%llu, %llu)", &a, &b) == 2)
-			e->isec = a, e->insec = b, seen |= 16;
-	}
-	free(buf);
-	if (seen != 31) {
-		pr_err("/proc/%d/%s lacks some of the timer's lines\n", pid, name);
-		return -EINVAL;
-	}
-	return 0;
+	return ret;
 }
 
 int timerfd_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
