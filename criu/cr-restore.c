@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cr-restore.h"
+#include "file-locks.h"
 #include "image.h"
 #include "magic.h"
 #include "restore-ctl.h"
@@ -202,6 +203,8 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 		ret = restore_check_pid_free(ri->tids[i]);
 	if (!ret)
 		ret = restore_fds_open(ri, &fds);
+	if (!ret)
+		ret = file_locks_take_shared(ri, &fds);
 	if (!ret)
 		ret = restore_tty_open(ctx->imgdir_fd, ri, &fds);
 	t = stats_now_us();

@@ -446,6 +446,8 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 		if (fd_kinds[i].finish)
 			ret = fd_kinds[i].finish(fdump, args->pid);
 	if (!ret)
+		ret = file_locks_collect(&fdump->locks, args->pid, &fdump->fds, args->file_locks);
+	if (!ret)
 		pr_info("%zu fd(s) of process %d collected\n", nr, args->pid);
 out_close_dirs:
 	if (c.fd_dir >= 0)
@@ -505,7 +507,7 @@ int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_i
 	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
 		if (fd_kinds[i].write_images)
 			ret = fd_kinds[i].write_images(fdump, dirfd);
-	return ret;
+	return ret ?: file_locks_write(&fdump->locks, dirfd);
 }
 
 void files_dump_free(struct files_dump *fdump)
@@ -514,6 +516,7 @@ void files_dump_free(struct files_dump *fdump)
 		if (fd_kinds[i].dump_free)
 			fd_kinds[i].dump_free(fdump);
 	files_reg_free(&fdump->reg);
+	file_locks_free(&fdump->locks);
 	free(fdump->fds.fds);
 	free(fdump->fds.heads);
 	free(fdump->fds.next);

@@ -9,6 +9,7 @@
 
 #include "array.h"
 #include "fd-kind.h"
+#include "file-locks.h"
 #include "image.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
@@ -193,5 +194,5 @@ int restore_files_install(const struct restore_image *ri, const struct restore_f
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return file_locks_take_own(ri);
 }

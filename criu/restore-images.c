@@ -13,6 +13,7 @@
 
 #include "array.h"
 #include "fd-kind.h"
+#include "file-locks.h"
 #include "image.h"
 #include "mem.h"
 #include "restore-files.h"
@@ -453,6 +454,8 @@ int restore_images_load(int dirfd, struct restore_image *ri)
 		ret = load_files(dirfd, ri);
 	if (!ret)
 		ret = restore_images_load_fds(dirfd, ri);
+	if (!ret)
+		ret = file_locks_load(dirfd, ri);
 	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
 		if (fd_kinds[i].check_restore)
 			ret = fd_kinds[i].check_restore(ri);
@@ -502,6 +505,7 @@ void restore_images_free(struct restore_image *ri)
 		if (fd_kinds[i].load_free)
 			fd_kinds[i].load_free(ri);
 	restore_shmem_free(ri);
+	file_locks_load_free(ri);
 	restore_ghosts_free(ri);
 	for (size_t i = 0; i < ri->nr_fdinfo; i++)
 		img_free_entry(ri->fdinfo[i]);

@@ -16,6 +16,7 @@
 
 #include "eventfd.h"
 #include "eventpoll.h"
+#include "file-locks.h"
 #include "files-reg.h"
 #include "inotify.h"
 #include "signalfd.h"
@@ -55,11 +56,13 @@ struct files_dump {
 	struct signalfd_dump signalfd;
 	struct inotify_dump inotify;
 	struct fd_table fds;
+	struct file_locks locks;
 };
 
 struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
+	bool file_locks; /* --file-locks: file locks may be recorded */
 	struct inet_sk_policy sockets;
 };
 

@@ -56,6 +56,7 @@ struct criu_opts {
 	pid_t tree_pid;
 	bool leave_running;
 	bool shell_job;
+	bool file_locks;
 	bool display_stats;
 	bool restore_detached;
 	unsigned int timeout;
