@@ -5,15 +5,19 @@ export CC ?= gcc
 export CFLAGS_BASE := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
 export TOPDIR := $(CURDIR)
 
-.PHONY: all soccr criu testlib soccr-tests tests test bench demo clean install
+.PHONY: all soccr criu crit testlib soccr-tests tests test bench demo clean install
 
-all: soccr criu testlib soccr-tests tests
+all: soccr criu crit testlib soccr-tests tests
 
 soccr:
 	$(MAKE) -C soccr lib
 
 criu: soccr
 	$(MAKE) -C criu
+
+# The image tool (Python): its schema compiled from images/*.proto.
+crit:
+	$(MAKE) -C crit
 
 testlib: soccr criu
 	$(MAKE) -C test lib
@@ -37,5 +41,6 @@ demo: all
 clean:
 	$(MAKE) -C soccr clean
 	$(MAKE) -C criu clean
+	$(MAKE) -C crit clean
 	$(MAKE) -C test clean
 	if [ -f test/zdtm/Makefile ]; then $(MAKE) -C test/zdtm clean; fi
