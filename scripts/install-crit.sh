@@ -6,7 +6,8 @@
 # Paths come from the environment the top Makefile exports: DESTDIR, BINDIR,
 # DATADIR (crit's files go to DATADIR/criu-ng, /usr/bin/crit links there).
 #
-# When crit/Makefile has install and uninstall targets, they do the work. Otherwise
+# When crit/Makefile has install and uninstall targets, they do the work (crit's
+# files then go where that Makefile puts them, e.g. PREFIX/lib/criu-ng). Otherwise
 # crit/ is copied as it is, without its tests, to DATADIR/criu-ng/crit, next to
 # a copy of images/*.proto in DATADIR/criu-ng/images: the same layout as the
 # source tree, so crit finds its modules and the image descriptions wherever it
@@ -37,9 +38,12 @@ if [ ! -d crit ]; then
 	exit 0
 fi
 
-# crit's own Makefile, if it says how to install.
+# crit's own Makefile, if it says how to install. It gets DESTDIR, PREFIX and BINDIR
+# only: the other paths the top Makefile passes down (LIBDIR is libsoccr's, the
+# multiarch folder in the Debian build) are not crit's, which keeps its own defaults.
 if [ -f crit/Makefile ] && $MAKE -s -C crit -n "$action" >/dev/null 2>&1; then
-	exec $MAKE -C crit "$action"
+	exec env -u MAKEFLAGS -u MAKEOVERRIDES -u MFLAGS -u LIBDIR -u INCLUDEDIR -u DATADIR -u MANDIR -u DOCDIR \
+		"$MAKE" -C crit "$action" DESTDIR="$DESTDIR" PREFIX="$PREFIX" BINDIR="$BINDIR"
 fi
 
 if [ ! -f crit/crit ]; then
