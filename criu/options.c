@@ -311,6 +311,7 @@ static const struct opt_desc opt_table[] = {
 };
 
 #define OPT_TABLE_SIZE (sizeof(opt_table) / sizeof(opt_table[0]))
+_Static_assert(OPT_TABLE_SIZE <= OPTS_MAX_KNOWN, "OPTS_MAX_KNOWN is too small for opt_table");
 
 void opts_init(struct criu_opts *opts)
 {
@@ -534,23 +535,30 @@ static int parse_argv(struct criu_opts *opts, struct option *longopts, const cha
 		if (!d)
 			return -EINVAL;
 		ret = apply_option(opts, d, c >= OPT_VAL_BASE && (c & 1), optarg);
+		/* The words of the configuration files come first, argv[1 .. nr_owned]. */
+		if (optind - 1 > opts->args.nr_owned)
+			opts->on_cmdline[d - opt_table] = true;
 	}
 	for (; !ret && optind < argc; optind++)	/* what follows "--" */
 		ret = set_command(opts, argv[optind]);
 	return ret;
 }
 
+/* A configuration file applies to every command: an option only it gave is not warned about. */
 static void add_note(struct criu_opts *opts, const char *name, const char *arg, const char *why, bool quiet)
 {
+	for (size_t i = 0; i < OPT_TABLE_SIZE; i++)
+		if (!strcmp(opt_table[i].name, name) && !opts->on_cmdline[i])
+			quiet = true;
 	if (opts->nr_notes < OPTS_MAX_NOTES)
 		opts->notes[opts->nr_notes++] = (struct opt_note){ name, arg, why, quiet };
 }
 
 /*
- * The options given that change nothing for the command at hand. Quiet are only
- * those that CRIU's zdtm harness passes on every run of a command that ignores
- * them in CRIU as well (its logs are grepped for "Warn"): --pidfile and
- * --pre-dump-mode on dump, --skip-in-flight on restore.
+ * The options given that change nothing for the command at hand. Quiet are those
+ * from configuration files, and those that CRIU's zdtm harness passes on every run
+ * of a command that ignores them in CRIU as well (its logs are grepped for "Warn"):
+ * --pidfile and --pre-dump-mode on dump, --skip-in-flight on restore.
  */
 static void note_unused(struct criu_opts *opts)
 {

@@ -34,11 +34,13 @@ enum pre_dump_mode {
 #define DEFAULT_TIMEOUT		10
 #define OPTS_MAX_FEATURES	16
 #define OPTS_MAX_NOTES		32
+#define OPTS_MAX_KNOWN		128 /* entries in options.c's table of known options */
 
 /*
  * An option that was accepted but changes nothing for the command at hand. It is
  * warned about at the default verbosity, except where CRIU's test harness passes
- * it routinely and CRIU ignores it too (@quiet: noted at -v4 only, see criu(8)).
+ * it routinely and CRIU ignores it too, or when it came from a configuration file,
+ * which applies to every command (@quiet: noted at -v4 only, see criu(8)).
  */
 struct opt_note {
 	const char *name;
@@ -88,6 +90,8 @@ struct criu_opts {
 
 	struct opt_note notes[OPTS_MAX_NOTES];
 	unsigned int nr_notes;
+	/* Which known options (by table entry) the command line gave, not a configuration file. */
+	bool on_cmdline[OPTS_MAX_KNOWN];
 
 	/* The argument vector actually parsed: config file options, then the command line. */
 	struct config_args args;

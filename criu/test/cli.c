@@ -650,6 +650,17 @@ static void test_config_files(struct cli_test *t)
 	expect(&t->failures, log && strstr(log, "options: command check"), "--config log: %s", log ?: "(none)");
 	free(log);
 
+	/* A configuration file applies to every command: what changes nothing for this one is not warned about. */
+	test_write_file(cfg, "tcp-established\ntimeout 5\n", 26);
+	r = run_criu(t, t->tmp, "check", "--no-default-config", "--config", cfg, "--feature", "io_uring");
+	expect(&t->failures, !strstr(r.err, "has no effect"), "config file options warned: %s", r.err);
+	test_run_free(&r);
+	r = run_criu(t, t->tmp, "check", "--no-default-config", "--config", cfg, "--feature", "io_uring", "--timeout",
+		     "5");
+	expect(&t->failures, strstr(r.err, "option --timeout has no effect") && !strstr(r.err, "--tcp-established"),
+	       "--timeout on the command line, over a config file: %s", r.err);
+	test_run_free(&r);
+
 	/* An unsupported option in $CRIU_CONFIG_FILE is refused too. */
 	test_write_file(cfg, "link-remap\n", 11);
 	snprintf(env, sizeof(env), "CRIU_CONFIG_FILE=%s", cfg);
