@@ -36,9 +36,13 @@ PACKAGES=(
 	# lint
 	shellcheck
 	clang-format
-	# Debian packaging (dpkg-buildpackage)
+	# Debian packaging (dpkg-buildpackage), checked by scripts/check-package.sh:
+	# lintian, man -l and col to render the man pages
 	debhelper
 	dpkg-dev
+	lintian
+	man-db
+	bsdextrautils
 )
 
 is_installed()
