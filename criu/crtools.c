@@ -50,6 +50,7 @@ static void print_usage(FILE *out)
 	      "                            timestamps, 4 debug\n"
 	      "  -R|--leave-running        dump: leave the tasks running\n"
 	      "  -j|--shell-job            the tree is a shell job (inherits the terminal)\n"
+	      "  -l|--file-locks           dump: checkpoint the file locks the tasks hold\n"
 	      "  -d|--restore-detached     restore: detach once the tree is restored\n"
 	      "     --pidfile FILE         restore: write the restored root pid to FILE\n"
 	      "     --display-stats        print dump/restore statistics\n"
