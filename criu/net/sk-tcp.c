@@ -952,6 +952,9 @@ int sk_tcp_repair_off(struct sk_tcp_restore *r)
 		return ret;
 	}
 	ret = set_final_opts(r, false);
+	/* Some got their own SO_LINGER back: {1, 0} again, so that the close after this failure resets them. */
+	if (ret && set_final_opts(r, true))
+		pr_err("connections out of repair mode may linger as orphans once closed\n");
 	r->repair_off_us = stats_now_us() - start;
 	if (ret)
 		return ret;
