@@ -33,6 +33,7 @@
 #include "restore-threads.h"
 #include "restore-tty.h"
 #include "sk-inet.h"
+#include "sk-rebuild.h"
 #include "stats.h"
 
 #include "inventory.pb-c.h"
@@ -117,8 +118,12 @@ static int restore_stopped(const struct criu_ctx *ctx, const struct restore_imag
 	if (ret)
 		return ret;
 	ret = restore_mem(&ctl, ri, fds, ctx->imgdir_fd);
+	st->memory_us = stats_now_us() - t0;
+	if (!ret && fds->shared)
+		ret = sk_rebuild_finish(&ctl, ri, fds, &st->rebuild_wait_us);
+	st->sockets_us = fds->sockets_us;
+	st->tcp_restore_us = fds->tcp.restore_us;
 	t1 = stats_now_us();
-	st->memory_us = t1 - t0;
 	if (!ret)
 		ret = restore_thread(&ctl, ri);
 	restore_ctl_fini(&ctl);
@@ -199,6 +204,7 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 	ret = check_tcp_opts(ctx, ri);
 	if (!ret && !fds.tcp_close)
 		ret = sk_tcp_load(&fds.tcp, ctx->imgdir_fd, ri, &cfg);
+	fds.shared = !ret && sk_rebuild_possible(ri, &fds);
 	if (!ret)
 		ret = restore_check_pid_free(ri->pid);
 	for (size_t i = 0; !ret && i < ri->nr_threads; i++)
@@ -219,6 +225,14 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 	st->forking_us = stats_now_us() - t;
 	if (ret)
 		goto out_close;
+	/* The connections rebuilt by a thread meanwhile (the process shares criu's fd table until then). */
+	if (fds.shared) {
+		ret = sk_rebuild_start(ri, &fds);
+		if (ret) {
+			restore_threads_kill(ri);
+			goto out_close;
+		}
+	}
 	ret = restore_tty_foreground(ctx->imgdir_fd, ri, &fds);
 	if (ret) {
 		restore_threads_kill(ri);

@@ -100,8 +100,7 @@ int criu_exec(char *const argv[], struct criu_cmd *cmd)
 	return WIFEXITED(cmd->status) && WEXITSTATUS(cmd->status) == 0 ? 0 : -ECHILD;
 }
 
-/* "frozen time: N us" of --display-stats, in ms, or -1. */
-static double frozen_from_output(const char *out)
+double criu_stat_ms(const char *out, const char *label)
 {
 	char line[512];
 	double ms = -1;
@@ -110,10 +109,10 @@ static double frozen_from_output(const char *out)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "frozen time:");
+		char *p = strstr(line, label);
 
-		if (p)
-			ms = strtod(p + strlen("frozen time:"), NULL) / 1e3;
+		if (p && p[strlen(label)] == ':')
+			ms = strtod(p + strlen(label) + 1, NULL) / 1e3;
 	}
 	fclose(f);
 	return ms;
@@ -145,7 +144,7 @@ static double frozen_from_image(const char *dir)
 
 double criu_frozen_ms(const char *out, const char *dir)
 {
-	double ms = out ? frozen_from_output(out) : -1;
+	double ms = out ? criu_stat_ms(out, "frozen time") : -1;
 
 	return ms >= 0 ? ms : frozen_from_image(dir);
 }
