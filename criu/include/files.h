@@ -18,6 +18,7 @@
 #include "eventpoll.h"
 #include "files-reg.h"
 #include "sk-inet.h"
+#include "sk-unix.h"
 #include "tty.h"
 
 struct fd_entry {
@@ -48,6 +49,7 @@ struct files_dump {
 	struct inet_sk_dump inet;
 	struct epoll_dump epoll;
 	struct eventfd_dump eventfd;
+	struct unix_sk_dump usk;
 	struct fd_table fds;
 };
 
@@ -55,6 +57,7 @@ struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
 	struct inet_sk_policy sockets;
+	bool ext_unix_sk; /* --ext-unix-sk: a datagram socket may send to a bound one outside */
 };
 
 /*

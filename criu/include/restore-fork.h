@@ -42,6 +42,7 @@ struct restore_fds {
 	int min_fd;
 	uint8_t *close_after; /* per fdinfo entry: the child closes the source once it is in place */
 	bool tcp_close;	      /* --tcp-close: TCP connections come back closed */
+	bool ext_unix_sk;     /* --ext-unix-sk: unix sockets may connect to sockets outside */
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };
