@@ -4,6 +4,8 @@
  *   the peer and this process, with or without --ext-unix-sk; the child runs
  *   on untraced, its queue and peek offset as before (it reads exactly what
  *   the test had sent, and says whether SO_PEEK_OFF is still off).
+ * - A socketpair of the child with an fd in flight (SCM_RIGHTS): refused;
+ *   the child then receives the message and its fd.
  * - A datagram socket connected to a socket of the test bound to an abstract
  *   name: refused without --ext-unix-sk, dumped with it (the outside socket
  *   written as an external entry, which crit decodes).
@@ -175,6 +177,62 @@ static void check_stream(int *failures, const char *tmp)
 	close(sv[0]);
 }
 
+/* The child sends itself fd 0 over a socketpair, and on SIGUSR1 receives it: exit 0 if the fd came. */
+static void __attribute__((noreturn)) scm_child(int ready)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, data[2] = "f";
+	struct iovec iov = { data, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	int sv[2], zero = 0;
+
+	ch->cmsg_level = SOL_SOCKET, ch->cmsg_type = SCM_RIGHTS, ch->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(ch), &zero, sizeof(zero));
+	if (sigaction(SIGUSR1, &sa, NULL) || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || sendmsg(sv[0], &mh, 0) != 1 ||
+	    write(ready, "R", 1) != 1)
+		_exit(2);
+	close(ready);
+	while (!kicked)
+		pause();
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_controllen = sizeof(cbuf);
+	if (recvmsg(sv[1], &mh, MSG_DONTWAIT) != 1 || !(ch = CMSG_FIRSTHDR(&mh)) || ch->cmsg_type != SCM_RIGHTS)
+		_exit(3);
+	_exit(0);
+}
+
+static void check_scm(int *failures, const char *tmp)
+{
+	int ready[2], status = 0;
+	pid_t pid;
+	char c;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || setsid() < 0 ||
+		    dup2(ready[1], CHILD_SK) != CHILD_SK || close_range(3, CHILD_SK - 1, 0) ||
+		    close_range(CHILD_SK + 1, ~0u, 0))
+			_exit(2);
+		scm_child(CHILD_SK);
+	}
+	close(ready[1]);
+	if (pid < 0 || read(ready[0], &c, 1) != 1) {
+		expect(failures, 0, "scm: can't start the child");
+		close(ready[0]);
+		return;
+	}
+	close(ready[0]);
+	run_dump(failures, tmp, pid, "scm", NULL, 1, "file descriptors in flight (SCM_RIGHTS)");
+	expect(failures, !kill(pid, SIGUSR1), "scm: can't wake the child");
+	expect(failures, waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
+	       "scm: the child lost its message or its fd (status %#x)", status);
+}
+
 static void check_dgram(int *failures, const char *tmp)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -221,6 +279,7 @@ int main(void)
 		return TEST_FAIL;
 	}
 	check_stream(&failures, tmp);
+	check_scm(&failures, tmp);
 	check_dgram(&failures, tmp);
 	if (!failures)
 		test_rm_rf(tmp);
