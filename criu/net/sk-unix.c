@@ -755,55 +755,6 @@ int unix_sk_check_entry(const FileEntry *fe, const char *name)
 	return 0;
 }
 
-/* Index of the UNIXSK entry of socket @ino among @ri's files, or -1. */
-static ssize_t find_by_ino(const struct restore_image *ri, uint32_t ino)
-{
-	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__UNIXSK && ri->files[i]->usk->ino == ino)
-			return (ssize_t)i;
-	return -1;
-}
-
-static int check_peer_entry(const struct restore_image *ri, const UnixSkEntry *ue)
-{
-	const UnixSkEntry *pe;
-	ssize_t p;
-
-	if (ue->uflags & USK_EXTERN) {
-		if (!ue->name.len) {
-			pr_err("files.img: external unix socket %u has no name\n", ue->ino);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!ue->peer)
-		return 0;
-	p = find_by_ino(ri, ue->peer);
-	if (p < 0) {
-		pr_err("files.img: the peer %u of unix socket %u is not in the image\n", ue->peer, ue->ino);
-		return -EINVAL;
-	}
-	pe = ri->files[p]->usk;
-	if (pe->peer == ue->ino && pe != ue && !(pe->uflags & USK_EXTERN))
-		return 0; /* a pair */
-	if (!pe->name.len || (is_stream_like(ue->type) && pe->state != TCP_LISTEN)) {
-		pr_err("files.img: unix socket %u can't be connected to %u again (unbound, or not listening)\n",
-		       ue->ino, pe->ino);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int unix_sk_check_restore(const struct restore_image *ri)
-{
-	int ret = 0;
-
-	for (size_t i = 0; !ret && i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__UNIXSK)
-			ret = check_peer_entry(ri, ri->files[i]->usk);
-	return ret;
-}
-
 static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct usk_queues *q, SkPacketEntry *pe)
 {
 	ssize_t f = restore_images_file_idx(ri, pe->id_for);
@@ -1132,11 +1083,21 @@ static int send_all(int fd, const struct usk_pkt *p, uint32_t ino)
 	return 0;
 }
 
+/* The socket of file @id: set->v is in the order of ri->files, by ascending id. */
 static ssize_t find_id(const struct usk_set *set, uint32_t id)
 {
-	for (size_t i = 0; i < set->nr; i++)
-		if (set->v[i].ue->id == id)
-			return (ssize_t)i;
+	size_t lo = 0, hi = set->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->v[mid].ue->id == id)
+			return (ssize_t)mid;
+		if (set->v[mid].ue->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return -1;
 }
 
@@ -1202,36 +1163,100 @@ static int finish_one(const struct usk *s)
 	return ret;
 }
 
+struct ino_idx {
+	uint32_t ino;
+	uint32_t idx;
+};
+
+static int cmp_ino_idx(const void *a, const void *b)
+{
+	uint32_t x = ((const struct ino_idx *)a)->ino, y = ((const struct ino_idx *)b)->ino;
+
+	return (x > y) - (x < y);
+}
+
+/* Every UNIXSK entry of @ri into set->v, in file order, each with the index of its peer. */
 static int build_set(const struct restore_image *ri, struct usk_set *set)
 {
-	const struct usk_queues *q = set->q;
+	struct ino_idx *by_ino;
 
 	for (size_t i = 0; i < ri->nr_files; i++)
 		if (ri->files[i]->type == FD_TYPES__UNIXSK)
 			set->nr++;
 	set->v = calloc(set->nr ? set->nr : 1, sizeof(*set->v));
-	if (!set->v)
+	by_ino = calloc(set->nr ? set->nr : 1, sizeof(*by_ino));
+	if (!set->v || !by_ino) {
+		free(by_ino);
 		return -ENOMEM;
+	}
 	set->nr = 0;
 	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__UNIXSK)
+		if (ri->files[i]->type == FD_TYPES__UNIXSK) {
+			by_ino[set->nr] = (struct ino_idx){ .ino = ri->files[i]->usk->ino, .idx = (uint32_t)set->nr };
 			set->v[set->nr++] = (struct usk){
 				.ue = ri->files[i]->usk, .file = i, .fd = -1, .helper = -1, .peer = -1, .mate = -1
 			};
+		}
+	qsort(by_ino, set->nr, sizeof(*by_ino), cmp_ino_idx);
 	for (size_t i = 0; i < set->nr; i++) {
-		struct usk *s = &set->v[i];
+		struct ino_idx key = { .ino = set->v[i].ue->peer }, *f;
 
-		for (size_t j = 0; s->ue->peer && j < set->nr; j++)
-			if (set->v[j].ue->ino == s->ue->peer)
-				s->peer = (ssize_t)j;
+		f = key.ino ? bsearch(&key, by_ino, set->nr, sizeof(*by_ino), cmp_ino_idx) : NULL;
+		set->v[i].peer = f ? (ssize_t)f->idx : -1;
 	}
-	for (size_t i = 0; q && i < q->nr; i++) {
-		struct usk *s = &set->v[find_id(set, q->v[i].id_for)];
+	free(by_ino);
+	return 0;
+}
 
-		s->qbytes += q->v[i].len;
+/* How much each socket has queued. */
+static void count_queues(struct usk_set *set)
+{
+	for (size_t i = 0; set->q && i < set->q->nr; i++) {
+		struct usk *s = &set->v[find_id(set, set->q->v[i].id_for)];
+
+		s->qbytes += set->q->v[i].len;
 		s->qpkts++;
 	}
+}
+
+static int check_peer_entry(const struct usk_set *set, const struct usk *s)
+{
+	const UnixSkEntry *ue = s->ue, *pe;
+
+	if (ue->uflags & USK_EXTERN) {
+		if (!ue->name.len) {
+			pr_err("files.img: external unix socket %u has no name\n", ue->ino);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!ue->peer)
+		return 0;
+	if (s->peer < 0) {
+		pr_err("files.img: the peer %u of unix socket %u is not in the image\n", ue->peer, ue->ino);
+		return -EINVAL;
+	}
+	pe = set->v[s->peer].ue;
+	if (pe->peer == ue->ino && pe != ue && !(pe->uflags & USK_EXTERN))
+		return 0; /* a pair */
+	if (!pe->name.len || (is_stream_like(ue->type) && pe->state != TCP_LISTEN)) {
+		pr_err("files.img: unix socket %u can't be connected to %u again (unbound, or not listening)\n",
+		       ue->ino, pe->ino);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+int unix_sk_check_restore(const struct restore_image *ri)
+{
+	struct usk_set set = { 0 };
+	int ret;
+
+	ret = build_set(ri, &set);
+	for (size_t i = 0; !ret && i < set.nr; i++)
+		ret = check_peer_entry(&set, &set.v[i]);
+	free(set.v);
+	return ret;
 }
 
 static int make_all(struct usk_set *set)
@@ -1278,6 +1303,8 @@ int unix_sk_open(const struct restore_image *ri, struct restore_fds *fds)
 	int ret;
 
 	ret = build_set(ri, &set);
+	if (!ret)
+		count_queues(&set);
 	ret = ret ?: make_all(&set);
 	for (size_t i = 0; i < set.nr; i++) {
 		struct usk *s = &set.v[i];
