@@ -193,7 +193,7 @@ static int wait_restored(pid_t pid)
 static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri,
 			   enum network_lock_method network_lock, struct restore_stats *st)
 {
-	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close };
+	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close, .ext_unix_sk = ctx->opts->ext_unix_sk };
 	uint64_t syscall_ip, start = stats_now_us(), t;
 	struct criu_opts lock_opts = *ctx->opts;
 	struct sk_tcp_cfg cfg;

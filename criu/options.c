@@ -139,6 +139,19 @@ static int opt_tcp_images(struct criu_opts *opts, const char *arg)
 	return 0;
 }
 
+/* --ext-unix-sk alone; CRIU's list of inodes (sockets handed over with --inherit-fd) is not supported. */
+static int opt_ext_unix_sk(struct criu_opts *opts, const char *arg)
+{
+	if (arg) {
+		pr_err("--ext-unix-sk=%s: a list of socket inodes (restored with --inherit-fd) is not supported; "
+		       "--ext-unix-sk alone lets datagram sockets reconnect to bound sockets outside\n",
+		       arg);
+		return -EOPNOTSUPP;
+	}
+	opts->ext_unix_sk = true;
+	return 0;
+}
+
 static int opt_timeout(struct criu_opts *opts, const char *arg)
 {
 	unsigned long timeout;
@@ -232,6 +245,7 @@ static const struct opt_desc opt_table[] = {
 	BOOL("tcp-established", 0, tcp_established),
 	BOOL("tcp-close", 0, tcp_close),
 	BOOL("skip-in-flight", 0, skip_in_flight),
+	HANDLER("ext-unix-sk", 'x', optional_argument, opt_ext_unix_sk),
 	HANDLER("network-lock", 0, required_argument, opt_network_lock),
 	HANDLER("tcp-images", 0, required_argument, opt_tcp_images),
 	HANDLER("timeout", 0, required_argument, opt_timeout),
@@ -248,7 +262,6 @@ static const struct opt_desc opt_table[] = {
 	/* CRIU options criu-ng does not implement (yet): refused, never ignored. */
 	REFUSE("leave-stopped", 's', no_argument),
 	REFUSE("restore-sibling", 'S', no_argument),
-	REFUSE("ext-unix-sk", 'x', optional_argument),
 	REFUSE("root", 'r', required_argument),
 	REFUSE("join-ns", 'J', required_argument),
 	REFUSE("ext-mount-map", 'M', required_argument),

@@ -11,6 +11,7 @@
 #include "regular.h"
 #include "signalfd.h"
 #include "sk-inet.h"
+#include "sk-unix.h"
 #include "timerfd.h"
 
 const struct fd_kind fd_kinds[FD_KIND_NR] = {
@@ -104,6 +105,23 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.dump_free = inet_sk_free_all,
 		.check_entry = inet_sk_check_entry,
 		.open = inet_sk_open_all,
+	},
+	/* Both ends of a connection made at once, queues refilled, before the fork. */
+	[FD_KIND_UNIXSK] = {
+		.name = "a unix socket",
+		.type = FD_TYPES__UNIXSK,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.match = unix_sk_match,
+		.dump = unix_sk_dump,
+		.finish = unix_sk_finish,
+		.write_files = unix_sk_write_files,
+		.write_images = unix_sk_write_queues,
+		.dump_free = unix_sk_dump_free,
+		.check_entry = unix_sk_check_entry,
+		.check_restore = unix_sk_check_restore,
+		.load = unix_sk_load,
+		.load_free = unix_sk_load_free,
+		.open = unix_sk_open,
 	},
 };
 

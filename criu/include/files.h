@@ -21,6 +21,7 @@
 #include "inotify.h"
 #include "signalfd.h"
 #include "sk-inet.h"
+#include "sk-unix.h"
 #include "timerfd.h"
 #include "tty.h"
 
@@ -55,6 +56,7 @@ struct files_dump {
 	struct timerfd_dump timerfd;
 	struct signalfd_dump signalfd;
 	struct inotify_dump inotify;
+	struct unix_sk_dump usk;
 	struct fd_table fds;
 	struct file_locks locks;
 };
@@ -64,6 +66,7 @@ struct fds_collect_args {
 	bool shell_job; /* --shell-job: terminals may be recorded */
 	bool file_locks; /* --file-locks: file locks may be recorded */
 	struct inet_sk_policy sockets;
+	bool ext_unix_sk; /* --ext-unix-sk: a datagram socket may send to a bound one outside */
 };
 
 /*

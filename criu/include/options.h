@@ -74,6 +74,7 @@ struct criu_opts {
 	bool tcp_established;
 	bool tcp_close;
 	bool skip_in_flight;
+	bool ext_unix_sk; /* --ext-unix-sk */
 	enum network_lock_method network_lock;
 	bool network_lock_given;
 	bool tcp_images_criu; /* --tcp-images criu: CRIU's tcp-stream-INO.img per connection */

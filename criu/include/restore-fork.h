@@ -50,6 +50,7 @@ struct restore_fds {
 	 */
 	bool shared;
 	struct sk_rebuild *rebuild;
+	bool ext_unix_sk;     /* --ext-unix-sk: unix sockets may connect to sockets outside */
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };

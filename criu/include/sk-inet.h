@@ -126,6 +126,14 @@ __attribute__((warn_unused_result)) int inet_sk_open(const InetSkEntry *ie, bool
  */
 __attribute__((warn_unused_result)) int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts);
 
+/*
+ * Sets the SOL_SOCKET options of @o on @fd that differ from a new socket's
+ * (unix sockets too); buffers only when the application had set them. With
+ * @conn_opts false, leaves out buffers, SO_REUSEADDR, SO_KEEPALIVE and
+ * SO_LINGER. Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int sk_opts_set(int fd, const SkOptsEntry *o, bool conn_opts);
+
 /* The INETSK row of the fd kinds (fd-kind.h): an AF_INET or AF_INET6 socket, recorded by inet_sk_add(). */
 bool inet_sk_match(const struct fd_probe *p);
 __attribute__((warn_unused_result)) int inet_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id);

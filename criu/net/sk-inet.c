@@ -638,7 +638,7 @@ static int set_tmo(int fd, int name, uint64_t sec, uint64_t usec)
  * application had set them. A connection (!@conn_opts) gets its buffers and
  * SO_LINGER from sk-tcp.c once its queues are in.
  */
-static int set_sol_socket(int fd, const SkOptsEntry *o, bool conn_opts)
+int sk_opts_set(int fd, const SkOptsEntry *o, bool conn_opts)
 {
 	int ret = 0;
 
@@ -738,7 +738,7 @@ int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts)
 {
 	int ret = set_ip_opts(fd, ie);
 
-	ret = ret ?: set_sol_socket(fd, ie->opts, conn_opts);
+	ret = ret ?: sk_opts_set(fd, ie->opts, conn_opts);
 	if (!ret && conn_opts && ie->type == SOCK_STREAM)
 		ret = set_tcp_keepalive(fd, ie->opts);
 	if (!ret && conn_opts && ie->type == SOCK_STREAM)

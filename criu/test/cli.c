@@ -135,10 +135,12 @@ static void expect_refused(struct cli_test *t, struct run_result r, const char *
 
 static void test_refused(struct cli_test *t)
 {
-	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--ext-unix-sk"), "unsupported option",
-		       "--ext-unix-sk is not supported");
-	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "-x"), "unsupported short option",
-		       "-x|--ext-unix-sk is not supported");
+	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--leave-stopped"), "unsupported option",
+		       "--leave-stopped is not supported");
+	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "-s"), "unsupported short option",
+		       "-s|--leave-stopped is not supported");
+	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--ext-unix-sk=1234"), "ext-unix-sk inode list",
+		       "a list of socket inodes");
 	expect_refused(t, run_criu(t, t->tmp, "restore", "--external", "mnt[]:x"), "unsupported option with arg",
 		       "--external is not supported");
 	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--no-such-option"), "unknown option",
