@@ -581,7 +581,7 @@ out_free_fds:
 	return ret;
 }
 
-static int write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id)
+int files_write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id)
 {
 	struct cr_img *img;
 	int ret, cret;
@@ -625,7 +625,7 @@ static int write_files(const struct files_dump *fdump, int dirfd)
 
 int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id)
 {
-	int ret = write_fdinfo(&fdump->fds, dirfd, files_id);
+	int ret = files_write_fdinfo(&fdump->fds, dirfd, files_id);
 
 	if (!ret)
 		ret = write_files(fdump, dirfd);
@@ -636,6 +636,14 @@ int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_i
 	return ret;
 }
 
+void files_fd_table_free(struct fd_table *t)
+{
+	free(t->fds);
+	free(t->heads);
+	free(t->next);
+	memset(t, 0, sizeof(*t));
+}
+
 void files_dump_free(struct files_dump *fdump)
 {
 	files_reg_free(&fdump->reg);
@@ -643,8 +651,6 @@ void files_dump_free(struct files_dump *fdump)
 	inet_sk_dump_free(&fdump->inet);
 	epoll_dump_free(&fdump->epoll);
 	eventfd_dump_free(&fdump->eventfd);
-	free(fdump->fds.fds);
-	free(fdump->fds.heads);
-	free(fdump->fds.next);
+	files_fd_table_free(&fdump->fds);
 	memset(fdump, 0, sizeof(*fdump));
 }

@@ -69,6 +69,12 @@ __attribute__((warn_unused_result)) int files_collect_fds(struct files_dump *fdu
  */
 __attribute__((warn_unused_result)) int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id);
 
+/* Writes fdinfo-@files_id.img with the fds of table @t: a process of a tree other than the one above. */
+__attribute__((warn_unused_result)) int files_write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id);
+
+/* Frees the fds of @t, a table taken out of a files_dump (a tree keeps one per process). */
+void files_fd_table_free(struct fd_table *t);
+
 void files_dump_free(struct files_dump *fdump);
 
 #endif /* CRIU_NG_FILES_H */
