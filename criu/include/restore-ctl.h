@@ -8,6 +8,7 @@
 #ifndef CRIU_NG_RESTORE_CTL_H
 #define CRIU_NG_RESTORE_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,12 +19,13 @@
 #define TRAMP_DATA 64
 
 struct restore_ctl {
-	pid_t pid;	    /* the thread the syscalls run in */
-	pid_t tgid;	    /* its process */
+	pid_t pid;  /* the thread the syscalls run in */
+	pid_t tgid; /* its process */
 	struct compel_injector inj;
-	int mem_fd;	    /* /proc/PID/mem, read-write */
-	uint64_t tramp;	    /* the trampoline page, 0 while there is none */
+	int mem_fd;	/* /proc/PID/mem, read-write */
+	uint64_t tramp; /* the trampoline page, 0 while there is none */
 	size_t page_size;
+	bool parent_restored; /* its parent is a restored process, not criu: pdeath signals are set */
 };
 
 /* Opens /proc/@pid/mem; syscalls go through @syscall_ip until a trampoline is set. */
