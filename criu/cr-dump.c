@@ -58,6 +58,7 @@ struct dump_task {
 	struct vma_list vmas;
 	struct files_dump *files; /* the tree's: one files.img for every process */
 	struct fd_table fds;	  /* this process's fds, taken out of files->fds */
+	const struct fd_table_ref *others; /* the fds of the processes before it */
 	uint32_t *vma_file_ids;
 	uint32_t *vma_fdflags;
 	uint32_t exe_id;
@@ -76,6 +77,7 @@ struct dump_tree {
 	struct pstree_item *items;
 	size_t nr;
 	struct files_dump files;
+	struct fd_table_ref *fd_refs; /* per process, its fds: what the later ones may share */
 	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
 };
 
@@ -169,6 +171,8 @@ static int collect_fds(struct dump_task *dt)
 		.pid = dt->pid,
 		.shell_job = dt->shell_job,
 		.sockets = dt->sockets,
+		.others = dt->others,
+		.nr_others = dt->index,
 	};
 	size_t inet = dt->files->inet.nr;
 	int ret;
@@ -455,6 +459,7 @@ static void dump_tree_free(struct dump_tree *t)
 	files_dump_free(&t->files);
 	free(t->tasks);
 	free(t->items);
+	free(t->fd_refs);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -465,7 +470,8 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 
 	t->tasks = calloc(tree->nr_tasks, sizeof(*t->tasks));
 	t->items = calloc(tree->nr_tasks, sizeof(*t->items));
-	if (!t->tasks || !t->items)
+	t->fd_refs = calloc(tree->nr_tasks, sizeof(*t->fd_refs));
+	if (!t->tasks || !t->items || !t->fd_refs)
 		return -ENOMEM;
 	t->nr = tree->nr_tasks;
 	for (size_t i = 0; !ret && i < t->nr; i++) {
@@ -480,6 +486,7 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.nr_tids = task->zombie ? 1 : task->nr_threads,
 			.stopped = task->stopped,
 			.files = &t->files,
+			.others = t->fd_refs,
 			.shell_job = ctx->opts->shell_job,
 			.sockets = { .tcp_established = ctx->opts->tcp_established,
 				     .tcp_close = ctx->opts->tcp_close,
@@ -495,6 +502,7 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			pr_err("can't read /proc/%d/stat: %s\n", dt->pid, strerror(-ret));
 			return ret;
 		}
+		t->fd_refs[i] = (struct fd_table_ref){ .pid = dt->pid, .fds = &dt->fds };
 		t->items[i] = (struct pstree_item){
 			.pid = dt->pid,
 			.ppid = i ? task->ppid : 0,

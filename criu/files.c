@@ -217,20 +217,34 @@ static void fd_index_add(struct fd_table *t)
  * same file can; kcmp tells whether they share the description (a socket's
  * inode has exactly one).
  */
-static const struct fd_entry *find_shared(const struct fds_collect *c, const struct fd_probe *p)
+static const struct fd_entry *find_shared_in(const struct fd_table *t, pid_t owner, pid_t pid,
+					     const struct fd_probe *p)
 {
-	const struct fd_table *t = &c->fdump->fds;
-	pid_t pid = c->args->pid;
-
+	if (!t->heads)
+		return NULL;
 	for (uint32_t i = t->heads[file_hash(p->st.st_dev, p->st.st_ino, t->mask)]; i; i = t->next[i - 1]) {
 		const struct fd_entry *e = &t->fds[i - 1];
 
 		if (e->dev != p->st.st_dev || e->ino != p->st.st_ino)
 			continue;
-		if (S_ISSOCK(p->st.st_mode) || syscall(SYS_kcmp, pid, pid, KCMP_FILE, e->fd, p->fd) == 0)
+		if (S_ISSOCK(p->st.st_mode) || syscall(SYS_kcmp, owner, pid, KCMP_FILE, e->fd, p->fd) == 0)
 			return e;
 	}
 	return NULL;
+}
+
+/* Also in the fd tables of the processes of the tree collected before (*@other: which one, or 0). */
+static const struct fd_entry *find_shared(const struct fds_collect *c, const struct fd_probe *p, pid_t *other)
+{
+	const struct fd_entry *e = find_shared_in(&c->fdump->fds, c->args->pid, c->args->pid, p);
+
+	*other = 0;
+	for (size_t i = 0; !e && i < c->args->nr_others; i++) {
+		e = find_shared_in(c->args->others[i].fds, c->args->others[i].pid, c->args->pid, p);
+		if (e)
+			*other = c->args->others[i].pid;
+	}
+	return e;
 }
 
 #ifndef F_GETOWNER_UIDS
@@ -488,6 +502,7 @@ static int collect_one(struct fds_collect *c, int fd)
 	struct fd_probe p = { .fd = fd, .dup_fd = -1 };
 	const struct fd_entry *shared;
 	struct fd_entry e = { .fd = fd };
+	pid_t other;
 	int ret;
 
 	ret = probe_fd(c, &p);
@@ -496,7 +511,13 @@ static int collect_one(struct fds_collect *c, int fd)
 	e.fd_flags = (p.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	e.dev = p.st.st_dev;
 	e.ino = p.st.st_ino;
-	shared = find_shared(c, &p);
+	shared = find_shared(c, &p, &other);
+	if (shared && other && shared->type != FD_TYPES__REG && shared->type != FD_TYPES__TTY) {
+		pr_err("fd %d of process %d (%s) is an open file of process %d too: sharing one of its kind between "
+		       "processes is not supported yet\n",
+		       fd, c->args->pid, p.link, other);
+		return -EOPNOTSUPP;
+	}
 	if (shared) {
 		e.id = shared->id;
 		e.type = shared->type;

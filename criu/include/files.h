@@ -48,10 +48,19 @@ struct files_dump {
 	struct fd_table fds;
 };
 
+/* The fd table of a process of the tree collected before. */
+struct fd_table_ref {
+	pid_t pid;
+	const struct fd_table *fds;
+};
+
 struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
 	struct inet_sk_policy sockets;
+	/* Open files shared with these (kcmp) take their id: one open file description in files.img. */
+	const struct fd_table_ref *others;
+	size_t nr_others;
 };
 
 /*
