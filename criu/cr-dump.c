@@ -275,8 +275,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 }
 
 /* Everything but the files: the task, its threads and its memory. */
-static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, uint32_t *next_pages_id,
-			     struct dump_stats *stats)
+static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct vma_list *shm_vmas,
+			     uint32_t *next_pages_id, struct dump_stats *stats)
 {
 	struct mm_dump_args mm = {
 		.pid = dt->pid,
@@ -308,7 +308,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, u
 	if (!ret)
 		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, pages_id, dt->guard, &ms);
 	if (!ret)
-		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, next_pages_id, dt->guard, &ss);
+		ret = shmem_dump(dirfd, dt->pid, shm_vmas, next_pages_id, dt->guard, &ss);
 	stats->memdump_us += ms.scan_us;
 	stats->memwrite_us += ms.write_us + ss.us;
 	stats->pages_scanned += ms.pages_scanned;
@@ -444,6 +444,46 @@ static int check_sharing(const struct dump_tree *t)
 	return 0;
 }
 
+/* The shared anonymous memory object @ino in a process of @t before @until, or NULL. */
+static const struct dump_task *shmem_owner(const struct dump_tree *t, size_t until, ino_t ino)
+{
+	for (size_t j = 0; j < until; j++)
+		for (size_t v = 0; v < t->tasks[j].vmas.nr; v++)
+			if ((t->tasks[j].vmas.vmas[v].status & VMA_ANON_SHARED) && t->tasks[j].vmas.vmas[v].ino == ino)
+				return &t->tasks[j];
+	return NULL;
+}
+
+/*
+ * The VMAs whose shared anonymous memory process @i dumps: a copy of its VMAs
+ * without those of objects an earlier process maps (it dumped them), in
+ * *@own (free its vmas only).
+ */
+static int own_shared_memory(const struct dump_tree *t, size_t i, struct vma_list *own)
+{
+	const struct vma_list *all = &t->tasks[i].vmas;
+
+	*own = *all;
+	own->vmas = malloc((all->nr ? all->nr : 1) * sizeof(*own->vmas));
+	if (!own->vmas)
+		return -ENOMEM;
+	memcpy(own->vmas, all->vmas, all->nr * sizeof(*own->vmas));
+	for (size_t v = 0; v < own->nr; v++) {
+		struct vma_area *vma = &own->vmas[v];
+		const struct dump_task *other;
+
+		if (!(vma->status & VMA_ANON_SHARED))
+			continue;
+		other = shmem_owner(t, i, vma->ino);
+		if (other) {
+			pr_info("process %d shares the anonymous memory at %#llx with process %d: dumped once\n",
+				t->tasks[i].pid, (unsigned long long)vma->start, other->pid);
+			vma->status &= ~VMA_ANON_SHARED;
+		}
+	}
+	return 0;
+}
+
 static void dump_tree_free(struct dump_tree *t)
 {
 	for (size_t i = 0; t->tasks && i < t->nr; i++) {
@@ -547,8 +587,14 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 		ret = tcp_job_start(&job, *soccr);
 	if (!ret)
 		ret = write_tree_images(ctx, &t);
-	for (size_t i = 0; !ret && i < t.nr; i++)
-		ret = write_task_images(ctx, &t.tasks[i], &next_pages_id, stats);
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		struct vma_list shm_vmas;
+
+		ret = own_shared_memory(&t, i, &shm_vmas);
+		if (!ret)
+			ret = write_task_images(ctx, &t.tasks[i], &shm_vmas, &next_pages_id, stats);
+		free(shm_vmas.vmas);
+	}
 	jret = tcp_job_join(&job);
 	ret = ret ?: jret;
 	stats->lock_us = tcp->lock_us;

@@ -148,6 +148,7 @@ struct restore_tree {
 	struct restore_ctl *ctls;
 	bool *attached; /* seized and stopped under our ptrace */
 	struct restore_sync *sync;
+	struct restore_shmem_set shmems; /* shared memory objects made so far */
 };
 
 static bool is_zombie(const struct restore_tree *t, size_t k)
@@ -181,6 +182,7 @@ static void tree_free(struct restore_tree *t)
 	for (size_t k = 0; t->ctls && k < t->nr; k++)
 		restore_ctl_fini(&t->ctls[k]);
 	restore_sync_free(t->sync);
+	restore_shmem_set_free(&t->shmems);
 	free(t->procs);
 	free(t->fds);
 	free(t->ctls);
@@ -233,6 +235,21 @@ static int share_files(struct restore_tree *t)
 	return 0;
 }
 
+/*
+ * A shared memory object is made as large as the furthest any process maps
+ * it: the first process to map it may map less of it than a later one.
+ */
+static void size_shared_memory(struct restore_tree *t)
+{
+	for (size_t k = 0; k < t->nr; k++)
+		for (size_t i = 0; i < t->ris[k].nr_shmems; i++)
+			for (size_t j = 0; j < t->nr; j++)
+				for (size_t m = 0; m < t->ris[j].nr_shmems; m++)
+					if (t->ris[j].shmems[m].shmid == t->ris[k].shmems[i].shmid &&
+					    t->ris[j].shmems[m].size > t->ris[k].shmems[i].size)
+						t->ris[k].shmems[i].size = t->ris[j].shmems[m].size;
+}
+
 /* Kills every process of the tree and reaps them (criu is their subreaper and tracer). */
 static void kill_tree(const struct restore_tree *t)
 {
@@ -265,6 +282,7 @@ static int attach_all(struct restore_tree *t, int dirfd, struct restore_stats *s
 		if (!ret)
 			ret = restore_ctl_init(&t->ctls[k], t->ris[k].pid, syscall_ip);
 		t->ctls[k].parent_restored = k > 0;
+		t->ctls[k].shmem_set = &t->shmems;
 		if (!ret && k == 0)
 			ret = restore_tty_foreground(dirfd, &t->ris[0], &t->fds[0]);
 		t0 = stats_now_us();
@@ -360,6 +378,7 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	}
 	if (!ret)
 		ret = share_files(t);
+	size_shared_memory(t);
 	st->files_us = stats_now_us() - start;
 	st->sockets_us = t->fds[0].sockets_us;
 	st->tcp_restore_us = t->fds[0].tcp.restore_us;

@@ -15,6 +15,8 @@
 
 #include "inject.h"
 
+struct restore_shmem_set;
+
 /* Layout of the trampoline page: `syscall; int3` at 0, data for syscalls from TRAMP_DATA on. */
 #define TRAMP_DATA 64
 
@@ -26,6 +28,7 @@ struct restore_ctl {
 	uint64_t tramp; /* the trampoline page, 0 while there is none */
 	size_t page_size;
 	bool parent_restored; /* its parent is a restored process, not criu: pdeath signals are set */
+	struct restore_shmem_set *shmem_set; /* the tree's shared memory objects, or NULL */
 };
 
 /* Opens /proc/@pid/mem; syscalls go through @syscall_ip until a trampoline is set. */
