@@ -61,6 +61,7 @@ enum {
 
 struct restore_sync {
 	size_t size; /* of the mapping */
+	pid_t criu;  /* the root's parent */
 	uint32_t state[];
 };
 
@@ -549,6 +550,40 @@ static void __attribute__((noreturn)) zombie_main(const struct restore_image *ri
 static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync);
 
 /*
+ * Waits (without reaping them) until the zombie children of process @k have
+ * ended: the SIGCHLD of each comes while @k ignores it and is not traced yet,
+ * so it is dropped as it was when dumped, not delivered during the restore.
+ */
+static int wait_zombies(const struct restore_proc *procs, size_t nr, size_t k)
+{
+	for (size_t c = k + 1; c < nr; c++) {
+		siginfo_t si;
+
+		if (procs[c].parent != k || !restore_image_is_zombie(procs[c].ri))
+			continue;
+		while (waitid(P_PID, (id_t)procs[c].ri->pid, &si, WEXITED | WNOWAIT) < 0)
+			if (errno != EINTR) {
+				pr_perror("Can't wait for the zombie %d", procs[c].ri->pid);
+				return -errno;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Every signal blocked before the process is seized: none may stop it while
+ * criu injects syscalls (the dumped mask is set last). One that comes stays
+ * pending, as it would have while the process was frozen.
+ */
+static int block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	return sigprocmask(SIG_BLOCK, &all, NULL) ? -errno : 0;
+}
+
+/*
  * In process @k: its session or group first, so that its children are forked
  * into them; then its children; then the rest of its own setup and its fds.
  * Ready, it waits to be seized, and stops itself for criu.
@@ -557,7 +592,11 @@ static void __attribute__((noreturn))
 child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync)
 {
 	const struct restore_image *ri = procs[k].ri;
+	pid_t parent = k ? procs[procs[k].parent].ri->pid : sync->criu;
 
+	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent)
+		_exit(CHILD_SETUP_FAILED);
 	if (reset_signals() || set_session(ri)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
@@ -567,6 +606,8 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	for (size_t c = k + 1; c < nr; c++)
 		if (procs[c].parent == k && fork_proc(procs, nr, c, sync) < 0)
 			child_fail(sync, k, CHILD_SETUP_FAILED);
+	if (wait_zombies(procs, nr, k))
+		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (child_setup(ri, procs[k].fds)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
@@ -574,6 +615,8 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	if (child_fds(ri, procs[k].fds))
 		child_fail(sync, k, CHILD_FDS_FAILED);
 	/* The log fd is closed now: nothing more is logged from here. */
+	if (block_signals())
+		child_fail(sync, k, CHILD_STOP_FAILED);
 	set_state(sync, k, PROC_READY);
 	while (__atomic_load_n(&sync->state[k], __ATOMIC_SEQ_CST) == PROC_READY)
 		syscall(SYS_futex, &sync->state[k], FUTEX_WAIT, PROC_READY, NULL, NULL, 0);
@@ -690,6 +733,7 @@ int restore_fork_tree(const struct restore_proc *procs, size_t nr, struct restor
 		return -errno;
 	}
 	sync->size = size;
+	sync->criu = getpid();
 	*syncp = sync;
 	/* Nothing buffered may be written twice, by criu and the processes it forks. */
 	if (fflush(NULL))

@@ -161,23 +161,23 @@ static int restore_sigaltstack(struct restore_ctl *ctl, const ThreadSasEntry *sa
 /*
  * The pdeath signal is tied to the parent. The root's parent is criu now,
  * whose exit (at once with -d) would send the signal: it is left unset, and
- * said so. A process whose parent is restored too gets it back, set last
- * (a change of credentials clears it).
+ * said so. A process whose parent is restored too gets it back. Set last (a
+ * change of credentials clears it), and always: until then every restored
+ * process has SIGKILL, so that it dies with criu or its parent.
  */
 static int restore_pdeath_sig(struct restore_ctl *tctl, const ThreadCoreEntry *tc)
 {
+	uint64_t sig = tc->has_pdeath_sig ? tc->pdeath_sig : 0;
 	long ret;
 
-	if (!tc->has_pdeath_sig || !tc->pdeath_sig)
-		return 0;
-	if (!tctl->parent_restored) {
-		pr_warn("thread %d had pdeath signal %u: not restored, its parent is not restored\n", tctl->pid,
-			tc->pdeath_sig);
-		return 0;
+	if (sig && !tctl->parent_restored) {
+		pr_warn("thread %d had pdeath signal %llu: not restored, its parent is not restored\n", tctl->pid,
+			(unsigned long long)sig);
+		sig = 0;
 	}
-	ret = restore_ctl_syscall(tctl, SYS_prctl, 2, (uint64_t)PR_SET_PDEATHSIG, (uint64_t)tc->pdeath_sig);
+	ret = restore_ctl_syscall(tctl, SYS_prctl, 2, (uint64_t)PR_SET_PDEATHSIG, sig);
 	if (ret < 0) {
-		pr_err("can't set the pdeath signal %u of thread %d: %s\n", tc->pdeath_sig, tctl->pid,
+		pr_err("can't set the pdeath signal %llu of thread %d: %s\n", (unsigned long long)sig, tctl->pid,
 		       strerror((int)-ret));
 		return (int)ret;
 	}
