@@ -11,6 +11,7 @@
  * waits for it and exits with its exit code.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -266,88 +267,250 @@ static void kill_tree(const struct restore_tree *t)
 	pr_err("some processes of the failed restore could not be reaped\n");
 }
 
-/* Seizes each process once it is set up, and rebuilds its address space. */
-static int attach_all(struct restore_tree *t, int dirfd, struct restore_stats *st)
+/* Seizes process @k once it is set up, and rebuilds its address space. */
+static int attach_one(struct restore_tree *t, size_t k, int dirfd, struct restore_stats *st)
 {
-	int ret = 0;
+	uint64_t syscall_ip, t0 = stats_now_us();
+	int ret;
 
-	for (size_t k = 0; !ret && k < t->nr; k++) {
-		uint64_t syscall_ip, t0 = stats_now_us();
-
-		if (is_zombie(t, k))
-			continue;
-		ret = restore_attach(t->procs, k, t->sync, &syscall_ip);
-		t->attached[k] = !ret;
-		st->forking_us += stats_now_us() - t0;
-		if (!ret)
-			ret = restore_ctl_init(&t->ctls[k], t->ris[k].pid, syscall_ip);
-		t->ctls[k].parent_restored = k > 0;
-		t->ctls[k].shmem_set = &t->shmems;
-		if (!ret && k == 0)
-			ret = restore_tty_foreground(dirfd, &t->ris[0], &t->fds[0]);
-		t0 = stats_now_us();
-		if (!ret)
-			ret = restore_mem(&t->ctls[k], &t->ris[k], &t->fds[k], dirfd);
-		st->memory_us += stats_now_us() - t0;
-	}
+	ret = restore_attach(t->procs, k, t->sync, &syscall_ip);
+	t->attached[k] = !ret;
+	st->forking_us += stats_now_us() - t0;
+	if (!ret)
+		ret = restore_ctl_init(&t->ctls[k], t->ris[k].pid, syscall_ip);
+	t->ctls[k].parent_restored = k > 0;
+	t->ctls[k].shmem_set = &t->shmems;
+	if (!ret && k == 0)
+		ret = restore_tty_foreground(dirfd, &t->ris[0], &t->fds[0]);
+	t0 = stats_now_us();
+	if (!ret)
+		ret = restore_mem(&t->ctls[k], &t->ris[k], &t->fds[k], dirfd);
+	st->memory_us += stats_now_us() - t0;
 	return ret;
 }
 
-/* A process in a group led by another one: it joins it now that every process exists. */
-static int join_groups(struct restore_tree *t)
+/* Process @k, in a group led by another one, joins it (once every process exists). */
+static int join_group(struct restore_tree *t, size_t k)
 {
-	for (size_t k = 0; k < t->nr; k++) {
-		pid_t pid = t->ris[k].pid, want = (pid_t)t->ris[k].pstree->pgid;
-		long ret;
+	pid_t pid = t->ris[k].pid, want = (pid_t)t->ris[k].pstree->pgid;
+	long ret;
 
-		if (is_zombie(t, k) || getpgid(pid) == want)
-			continue;
-		ret = restore_ctl_syscall(&t->ctls[k], SYS_setpgid, 2, (uint64_t)0, (uint64_t)want);
-		if (ret < 0) {
-			pr_err("can't move process %d into process group %d: %s\n", pid, want, strerror((int)-ret));
-			return (int)ret;
-		}
-		pr_info("process %d joined process group %d\n", pid, want);
+	if (getpgid(pid) == want)
+		return 0;
+	ret = restore_ctl_syscall(&t->ctls[k], SYS_setpgid, 2, (uint64_t)0, (uint64_t)want);
+	if (ret < 0) {
+		pr_err("can't move process %d into process group %d: %s\n", pid, want, strerror((int)-ret));
+		return (int)ret;
+	}
+	pr_info("process %d joined process group %d\n", pid, want);
+	return 0;
+}
+
+/* Threads, signals, timers and registers of process @k. */
+static int finish_one(struct restore_tree *t, size_t k)
+{
+	int ret = join_group(t, k);
+
+	if (!ret)
+		ret = restore_thread(&t->ctls[k], &t->ris[k]);
+	restore_ctl_fini(&t->ctls[k]);
+	if (!ret)
+		restore_task_limits(t->ris[k].pid, &t->ris[k]);
+	return ret;
+}
+
+/* Lets process @k run (stopped if it was dumped stopped). */
+static int detach_one(struct restore_tree *t, size_t k)
+{
+	const struct restore_image *ri = &t->ris[k];
+	int stop_sig, ret;
+
+	ret = restore_threads_detach(ri);
+	if (ret)
+		return ret;
+	stop_sig = ri->core->tc->task_state == RESTORE_TASK_STOPPED ? SIGSTOP : 0;
+	if (ptrace(PTRACE_DETACH, ri->pid, NULL, (void *)(long)stop_sig) < 0) {
+		pr_perror("Can't detach from process %d", ri->pid);
+		return -errno;
 	}
 	return 0;
 }
 
-/* Threads, signals, timers and registers of every process, then the tree runs (children first). */
-static int finish_all(struct restore_tree *t, struct restore_stats *st)
+static int repair_off(struct restore_tree *t, struct restore_stats *st)
 {
-	uint64_t t0 = stats_now_us();
+	int ret = sk_tcp_repair_off(&t->fds[0].tcp);
+
+	st->repair_off_us = t->fds[0].tcp.repair_off_us;
+	return ret;
+}
+
+/* One process after the other: used when processes share memory objects the first one makes. */
+static int restore_serial(struct restore_tree *t, int dirfd, struct restore_stats *st)
+{
+	uint64_t t0;
 	int ret = 0;
 
-	for (size_t k = 0; !ret && k < t->nr; k++) {
-		if (is_zombie(t, k))
-			continue;
-		ret = restore_thread(&t->ctls[k], &t->ris[k]);
-		restore_ctl_fini(&t->ctls[k]);
-		if (!ret)
-			restore_task_limits(t->ris[k].pid, &t->ris[k]);
-	}
-	if (!ret) {
-		ret = sk_tcp_repair_off(&t->fds[0].tcp);
-		st->repair_off_us = t->fds[0].tcp.repair_off_us;
-	}
+	for (size_t k = 0; !ret && k < t->nr; k++)
+		if (!is_zombie(t, k))
+			ret = attach_one(t, k, dirfd, st);
+	t0 = stats_now_us();
+	for (size_t k = 0; !ret && k < t->nr; k++)
+		if (!is_zombie(t, k))
+			ret = finish_one(t, k);
+	if (!ret)
+		ret = repair_off(t, st);
 	for (size_t k = t->nr; !ret && k-- > 0;) {
-		const struct restore_image *ri = &t->ris[k];
-		int stop_sig;
-
 		if (is_zombie(t, k))
 			continue;
-		ret = restore_threads_detach(ri);
-		if (ret)
-			break;
-		stop_sig = ri->core->tc->task_state == RESTORE_TASK_STOPPED ? SIGSTOP : 0;
-		if (ptrace(PTRACE_DETACH, ri->pid, NULL, (void *)(long)stop_sig) < 0) {
-			pr_perror("Can't detach from process %d", ri->pid);
-			ret = -errno;
-		}
+		ret = detach_one(t, k);
 		t->attached[k] = false;
 	}
 	st->threads_us = stats_now_us() - t0 - st->repair_off_us;
 	return ret;
+}
+
+/*
+ * The processes restored at once, a criu thread each (every ptrace call on a
+ * tracee must come from the thread that seized it). The threads meet twice:
+ * once every address space is rebuilt (every process exists, groups can be
+ * joined), and once every process is ready to run; then each detaches its
+ * process after its children, so the root runs last. A thread that fails
+ * makes every thread stop at the next meeting; the tracees of a thread that
+ * ends attached are killed (PTRACE_O_EXITKILL), and criu kills the rest.
+ */
+struct tree_run {
+	struct restore_tree *t;
+	int dirfd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t nr_workers;
+	size_t arrived[2];
+	bool failed;
+};
+
+struct tree_worker {
+	struct tree_run *run;
+	size_t k;
+	pthread_t thread;
+	struct restore_stats st;
+	int ret;
+};
+
+/* Meeting @phase of the workers; false when one of them failed. */
+static bool run_meet(struct tree_run *r, int phase, int ret)
+{
+	bool ok;
+
+	pthread_mutex_lock(&r->lock);
+	r->failed = r->failed || ret;
+	r->arrived[phase]++;
+	pthread_cond_broadcast(&r->cond);
+	while (r->arrived[phase] < r->nr_workers)
+		pthread_cond_wait(&r->cond, &r->lock);
+	ok = !r->failed;
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+static bool children_attached(const struct restore_tree *t, size_t k)
+{
+	for (size_t c = k + 1; c < t->nr; c++)
+		if (t->procs[c].parent == k && t->attached[c])
+			return true;
+	return false;
+}
+
+static void *tree_worker_run(void *arg)
+{
+	struct tree_worker *w = arg;
+	struct tree_run *r = w->run;
+	struct restore_tree *t = r->t;
+	uint64_t t0;
+	int ret;
+
+	w->ret = attach_one(t, w->k, r->dirfd, &w->st);
+	if (!run_meet(r, 0, w->ret))
+		return NULL;
+	t0 = stats_now_us();
+	w->ret = finish_one(t, w->k);
+	if (!run_meet(r, 1, w->ret))
+		return NULL;
+	if (w->k == 0)
+		w->ret = repair_off(t, &w->st);
+	pthread_mutex_lock(&r->lock);
+	while (children_attached(t, w->k))
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	ret = w->ret ? 0 : detach_one(t, w->k);
+	w->ret = w->ret ?: ret;
+	pthread_mutex_lock(&r->lock);
+	t->attached[w->k] = false;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	w->st.threads_us = stats_now_us() - t0 - w->st.repair_off_us;
+	return NULL;
+}
+
+static void add_stats(struct restore_stats *st, const struct restore_stats *w)
+{
+	st->forking_us += w->forking_us;
+	st->memory_us += w->memory_us;
+	st->threads_us += w->threads_us;
+	st->repair_off_us += w->repair_off_us;
+}
+
+static int restore_parallel(struct restore_tree *t, int dirfd, struct restore_stats *st)
+{
+	struct tree_run r = { .t = t, .dirfd = dirfd };
+	struct tree_worker *w = calloc(t->nr, sizeof(*w));
+	size_t started = 0;
+	int ret = 0;
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	for (size_t k = 0; k < t->nr; k++)
+		r.nr_workers += !is_zombie(t, k);
+	for (size_t k = 0; !ret && k < t->nr; k++) {
+		if (is_zombie(t, k))
+			continue;
+		w[started] = (struct tree_worker){ .run = &r, .k = k };
+		ret = -pthread_create(&w[started].thread, NULL, tree_worker_run, &w[started]);
+		if (ret) {
+			pr_err("can't start a thread to restore process %d: %s\n", t->ris[k].pid, strerror(-ret));
+			pthread_mutex_lock(&r.lock);
+			r.nr_workers = started; /* the started ones meet without it, and give up */
+			r.failed = true;
+			pthread_cond_broadcast(&r.cond);
+			pthread_mutex_unlock(&r.lock);
+			break;
+		}
+		started++;
+	}
+	for (size_t i = 0; i < started; i++) {
+		pthread_join(w[i].thread, NULL);
+		ret = ret ?: w[i].ret;
+		add_stats(st, &w[i].st);
+	}
+	if (!ret && r.failed)
+		ret = -ECANCELED;
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+	free(w);
+	return ret;
+}
+
+/* True when two processes map one shared memory object: the first must make it before the other maps it. */
+static bool shares_memory(const struct restore_tree *t)
+{
+	for (size_t k = 0; k < t->nr; k++)
+		for (size_t i = 0; i < t->ris[k].nr_shmems; i++)
+			for (size_t j = k + 1; j < t->nr; j++)
+				for (size_t m = 0; m < t->ris[j].nr_shmems; m++)
+					if (t->ris[j].shmems[m].shmid == t->ris[k].shmems[i].shmid)
+						return true;
+	return false;
 }
 
 /* Everything of the tree before the fork: TCP connections, pids, files. */
@@ -403,12 +566,10 @@ static int restore_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 		return -errno;
 	}
 	ret = restore_fork_tree(t->procs, t->nr, &t->sync);
-	if (!ret)
-		ret = attach_all(t, ctx->imgdir_fd, st);
-	if (!ret)
-		ret = join_groups(t);
-	if (!ret)
-		ret = finish_all(t, st);
+	if (!ret && (t->nr == 1 || shares_memory(t)))
+		ret = restore_serial(t, ctx->imgdir_fd, st);
+	else if (!ret)
+		ret = restore_parallel(t, ctx->imgdir_fd, st);
 	if (ret) {
 		pr_err("restore of process %d failed: killing its tree\n", t->ris[0].pid);
 		kill_tree(t);

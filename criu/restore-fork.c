@@ -656,6 +656,12 @@ static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, st
 	return (pid_t)pid;
 }
 
+/* True once the parent of process @k has forked its children (it is ready, or failed). */
+static bool parent_done(const struct restore_proc *procs, size_t k, struct restore_sync *sync)
+{
+	return __atomic_load_n(&sync->state[procs[k].parent], __ATOMIC_SEQ_CST) != PROC_FORKING;
+}
+
 /*
  * Waits until process @k is set up (or failed, or is gone), polling its
  * state word with a futex: returns 0 once it is ready.
@@ -674,7 +680,8 @@ static int wait_ready(const struct restore_proc *procs, size_t k, struct restore
 			pr_err("process %d failed to set itself up\n", pid);
 			return -ECHILD;
 		}
-		if (kill(pid, 0) < 0 && errno == ESRCH) {
+		/* Not there yet is fine until its parent is ready: it forks its children before. */
+		if (kill(pid, 0) < 0 && errno == ESRCH && (!k || parent_done(procs, k, sync))) {
 			pr_err("process %d is gone before it was set up\n", pid);
 			return -ECHILD;
 		}

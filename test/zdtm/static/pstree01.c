@@ -139,6 +139,11 @@ int main(int argc, char **argv)
 		}
 		if (pids[i] == 0)
 			child_main(i);
+		/* As a shell does: the group exists before the next child may join it, whoever runs first. */
+		if ((i == G && setpgid(pids[G], pids[G])) || (i == J && setpgid(pids[J], pids[G]))) {
+			fail("setpgid");
+			return 1;
+		}
 		sids[i] = i == S ? pids[S] : sids[ROOT];
 		pgids[i] = i == S || i == G ? pids[i] : i == J ? pids[G] : pgids[ROOT];
 	}
