@@ -66,6 +66,7 @@ struct dump_task {
 	uint32_t root_id;
 	bool stopped; /* in a group stop before the dump froze it */
 	bool shell_job;
+	bool file_locks;
 	struct inet_sk_policy sockets;
 	struct task_query query; /* what the threads told by injection */
 	const struct dump_guard *guard;
@@ -170,6 +171,7 @@ static int collect_fds(struct dump_task *dt)
 	struct fds_collect_args args = {
 		.pid = dt->pid,
 		.shell_job = dt->shell_job,
+		.file_locks = dt->file_locks,
 		.sockets = dt->sockets,
 		.others = dt->others,
 		.nr_others = dt->index,
@@ -528,6 +530,7 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.files = &t->files,
 			.others = t->fd_refs,
 			.shell_job = ctx->opts->shell_job,
+			.file_locks = ctx->opts->file_locks,
 			.sockets = { .tcp_established = ctx->opts->tcp_established,
 				     .tcp_close = ctx->opts->tcp_close,
 				     .skip_in_flight = ctx->opts->skip_in_flight },

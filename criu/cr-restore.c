@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cr-restore.h"
+#include "file-locks.h"
 #include "image.h"
 #include "magic.h"
 #include "restore-ctl.h"
@@ -44,10 +45,10 @@
 
 /*
  * The images' version, and the network lock the dump took (@network_lock): the restore must find
- * and lift that one whatever its command line says (@ctx_lock), as CRIU's does. CRIU's images from
+ * and lift that one whatever its command line says (@o), as CRIU's does. CRIU's images from
  * before the field was recorded were locked with iptables.
  */
-static int check_inventory(int imgdir_fd, enum network_lock_method ctx_lock, enum network_lock_method *network_lock)
+static int check_inventory(int imgdir_fd, const struct criu_opts *o, enum network_lock_method *network_lock)
 {
 	InventoryEntry *inv;
 	struct cr_img *img;
@@ -72,9 +73,11 @@ static int check_inventory(int imgdir_fd, enum network_lock_method ctx_lock, enu
 	} else {
 		*network_lock = inv->has_network_lock_method ? (enum network_lock_method)inv->network_lock_method :
 							       NETWORK_LOCK_IPTABLES;
-		if (*network_lock != ctx_lock)
-			pr_info("the dump locked the network with %s: the restore does too, not with %s\n",
-				opts_network_lock_name(*network_lock), opts_network_lock_name(ctx_lock));
+		/* As CRIU: the lock to lift is the dump's; a --network-lock saying otherwise changes nothing. */
+		if (o->network_lock_given && *network_lock != o->network_lock)
+			pr_warn("option --network-lock %s has no effect: the dump locked the network with %s, "
+				"and the restore lifts that lock\n",
+				opts_network_lock_name(o->network_lock), opts_network_lock_name(*network_lock));
 	}
 	img_free_entry(inv);
 	return ret;
@@ -541,6 +544,10 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	}
 	if (!ret)
 		ret = share_files(t);
+	/* On the files as the processes get them: after share_files() closed the copies it replaced. */
+	for (size_t k = 0; !ret && k < t->nr; k++)
+		if (!is_zombie(t, k))
+			ret = file_locks_take_shared(&t->ris[k], &t->fds[k]);
 	size_shared_memory(t);
 	st->files_us = stats_now_us() - start;
 	st->sockets_us = t->fds[0].sockets_us;
@@ -638,7 +645,7 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	int ret;
 
 	pr_info("Restoring processes\n");
-	ret = check_inventory(ctx->imgdir_fd, ctx->opts->network_lock, &network_lock);
+	ret = check_inventory(ctx->imgdir_fd, ctx->opts, &network_lock);
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &t.ris, &t.nr);
 	if (!ret && restore_image_is_zombie(&t.ris[0])) {

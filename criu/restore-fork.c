@@ -21,8 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "eventfd.h"
-#include "eventpoll.h"
+#include "fd-kind.h"
 #include "inject.h"
 #include "regs.h"
 #include "restore-files.h"
@@ -121,23 +120,29 @@ static int open_file(const struct restore_image *ri, const struct restore_ghost_
 	return moved < 0 ? -errno : moved;
 }
 
-/* Sockets, epolls and eventfds are made by criu itself: settled at their fd numbers (see settle_fds()). */
+/* Sockets, epolls, eventfds, ... are made by criu itself: settled at their fd numbers (see settle_fds()). */
 static bool made_here(const FileEntry *fe)
 {
-	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL || fe->type == FD_TYPES__EVENTFD;
+	const struct fd_kind *k = fd_kind_of_type(fe->type);
+
+	return k && (k->flags & FD_KIND_SETTLE);
 }
 
-/* A file made here other than a TCP connection (with --tcp-close, any socket). */
-static int make_file(const FileEntry *fe, bool tcp_close)
+int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fds, uint32_t type,
+			  int (*make)(const FileEntry *fe))
 {
-	switch (fe->type) {
-	case FD_TYPES__EVENTPOLL:
-		return epoll_open(fe);
-	case FD_TYPES__EVENTFD:
-		return eventfd_open(fe);
-	default:
-		return inet_sk_open(fe->isk, tcp_close);
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		if (ri->files[i]->type != type || !ri->file_fds[i])
+			continue;
+		fds->fds[i] = make(ri->files[i]);
+		if (fds->fds[i] < 0) {
+			int ret = fds->fds[i];
+
+			fds->fds[i] = -1;
+			return ret;
+		}
 	}
+	return 0;
 }
 
 /*
@@ -298,19 +303,9 @@ static int open_sockets(const struct restore_image *ri, struct restore_fds *fds)
 	uint64_t start = stats_now_us();
 	int ret = 0;
 
-	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
-		const FileEntry *fe = ri->files[i];
-
-		if (!made_here(fe) || !ri->file_fds[i])
-			continue;
-		if (fe->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
-			continue;
-		fds->fds[i] = make_file(fe, fds->tcp_close);
-		if (fds->fds[i] < 0) {
-			ret = fds->fds[i];
-			fds->fds[i] = -1;
-		}
-	}
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if ((fd_kinds[i].flags & FD_KIND_SETTLE) && fd_kinds[i].open)
+			ret = fd_kinds[i].open(ri, fds);
 	/* Listeners first: they bind their ports before the connections take them in repair mode. */
 	if (!ret && !fds->tcp_close)
 		ret = sk_tcp_restore(&fds->tcp, ri, fds->fds);

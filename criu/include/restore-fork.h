@@ -56,6 +56,14 @@ struct restore_fds {
 __attribute__((warn_unused_result)) int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds);
 void restore_fds_close(struct restore_fds *fds);
 
+/*
+ * For a kind's open (fd-kind.h): makes every file of type @type that a dumped
+ * fd needs with @make (a new fd, O_CLOEXEC, or -errno), into @fds. Returns 0 or
+ * the first error.
+ */
+__attribute__((warn_unused_result)) int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fds,
+							       uint32_t type, int (*make)(const FileEntry *fe));
+
 /* The fd of file @id, or -1. */
 int restore_fds_get(const struct restore_fds *fds, const struct restore_image *ri, uint32_t id);
 

@@ -4,7 +4,7 @@
  * O_CLOEXEC at another offset, a file opened O_APPEND, /dev/null (stdio, one
  * description for fds 0-2, and a second one write-only), /dev/urandom, an
  * unlinked file with known contents, and an O_PATH fd on a directory; the
- * O_APPEND one has an owner (F_SETOWN) and a signal (F_SETSIG). CRIU's crit
+ * O_APPEND one has an owner (F_SETOWN) and a signal (F_SETSIG). crit
  * decodes fdinfo-FILES_ID.img (named after ids-PID.img's files_id), files.img,
  * remap-fpath.img and the ghost file; every fd, flag, offset, path and id is checked, each shared
  * description appears once, the ghost's contents are byte-exact; the child

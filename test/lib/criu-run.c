@@ -119,14 +119,16 @@ static double frozen_from_output(const char *out)
 	return ms;
 }
 
-/* stats-dump's frozen_time (us), decoded with Debian's crit, in ms; -1 if unavailable. */
+/* stats-dump's frozen_time (us), decoded with the tree's crit, in ms; -1 if unavailable. */
 static double frozen_from_image(const char *dir)
 {
-	char cmd[PATH_MAX + 128], line[256];
+	char cmd[2 * PATH_MAX + 128], crit[PATH_MAX], line[256];
 	double us = -1;
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 /usr/bin/crit decode -i %s/stats-dump 2>/dev/null", dir);
+	if (tree_bin_path("crit/crit", crit, sizeof(crit)))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s decode -i %s/stats-dump 2>/dev/null", crit, dir);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
