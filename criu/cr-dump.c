@@ -56,8 +56,8 @@ struct dump_task {
 	struct proc_stat stat;
 	struct proc_status status;
 	struct vma_list vmas;
-	struct files_dump *files; /* the tree's: one files.img for every process */
-	struct fd_table fds;	  /* this process's fds, taken out of files->fds */
+	struct files_dump *files;	   /* the tree's: one files.img for every process */
+	struct fd_table fds;		   /* this process's fds, taken out of files->fds */
 	const struct fd_table_ref *others; /* the fds of the processes before it */
 	uint32_t *vma_file_ids;
 	uint32_t *vma_fdflags;
@@ -78,7 +78,7 @@ struct dump_tree {
 	struct pstree_item *items;
 	size_t nr;
 	struct files_dump files;
-	struct fd_table_ref *fd_refs; /* per process, its fds: what the later ones may share */
+	struct fd_table_ref *fd_refs;	  /* per process, its fds: what the later ones may share */
 	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
 };
 
