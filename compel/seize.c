@@ -48,7 +48,7 @@ static int read_stat(pid_t pid, const char *sub, pid_t *ppid, char *state)
 	if (n <= 0)
 		return n < 0 && errno != ESRCH ? -errno : -ESRCH;
 	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* the command name may hold anything, ')' included */
+	p = strrchr(buf, ')'); /* the command name may hold anything, ')' included */
 	if (!p || sscanf(p + 1, " %c %d", state, ppid) != 2)
 		return -EINVAL;
 	return 0;
@@ -275,6 +275,12 @@ static int seize_task_threads(struct compel_tree *tree, struct compel_task *task
 	int ret = 0;
 	DIR *dir;
 
+	if (!task->nr_threads) {
+		pid_t ppid;
+		char state;
+
+		task->stopped = !read_stat(task->pid, "", &ppid, &state) && state == 'T';
+	}
 	snprintf(path, sizeof(path), "/proc/%d/task", task->pid);
 	dir = opendir(path);
 	if (!dir)
@@ -289,7 +295,7 @@ static int seize_task_threads(struct compel_tree *tree, struct compel_task *task
 			continue;
 		ret = seize_thread(tid, deadline, &tree->err);
 		if (ret == -ESRCH || (ret == -EPERM && thread_is_dead(task->pid, tid))) {
-			ret = 0;	/* exited, or an exited group leader waiting for its threads */
+			ret = 0; /* exited, or an exited group leader waiting for its threads */
 			continue;
 		}
 		if (!ret && !thread_still_ours(task->pid, tid)) {
@@ -351,7 +357,7 @@ static int seize_pass(struct compel_tree *tree, int64_t deadline, bool *changed)
 			continue;
 		ret = seize_task_threads(tree, task, deadline, changed);
 		if (ret == -ESRCH && i > 0 && !task->nr_threads)
-			ret = 0;	/* a child that exited and was reaped meanwhile */
+			ret = 0; /* a child that exited and was reaped meanwhile */
 		if (ret)
 			return ret;
 		if (!task->nr_threads && !read_stat(task->pid, "", &ppid, &state) && state == 'Z')

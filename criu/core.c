@@ -32,6 +32,7 @@
 
 /* task_core_entry.task_state values (CRIU's; 2 is dead, 4 helper, 5 thread, 6 zombie). */
 #define TASK_ALIVE 1
+#define TASK_DEAD 2
 #define TASK_STOPPED 3
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -410,4 +411,24 @@ int core_dump_threads(int dirfd, pid_t pid, const struct proc_stat *st, bool sto
 	}
 	free(cs);
 	return ret;
+}
+
+int core_dump_zombie(int dirfd, pid_t pid, const struct proc_stat *st)
+{
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	CoreEntry core = CORE_ENTRY__INIT;
+	char comm[64];
+	int ret;
+
+	ret = read_comm(pid, pid, comm, sizeof(comm));
+	if (ret)
+		return ret;
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	tc.task_state = TASK_DEAD;
+	tc.exit_code = (uint32_t)st->exit_code;
+	tc.flags = st->flags;
+	tc.comm = comm;
+	core.tc = &tc;
+	pr_info("zombie %d: exit status %#x\n", pid, st->exit_code);
+	return write_core(dirfd, pid, &core);
 }

@@ -1,11 +1,13 @@
 /*
- * criu dump: checkpoint one process and its threads. The order of things:
- * freeze it with compel (PTRACE_SEIZE + INTERRUPT on every thread), collect and
- * write every image, then kill it or, with --leave-running, let it go. Any
- * failure lets it go untouched: a failed dump never costs the process its life.
- * Refused for now, the process left running: a tree with children, a process in
- * namespaces other than criu's, and (without --shell-job) a process whose session
- * or process group is not its own.
+ * criu dump: checkpoint a process tree and the threads of each process. The
+ * order of things: freeze the whole tree with compel (PTRACE_SEIZE + INTERRUPT
+ * on every thread of every process, until a pass finds nothing new), collect
+ * every process, then write every image, then kill the tree or, with
+ * --leave-running, let it go. Any failure lets the whole tree go untouched: a
+ * failed dump never costs a process its life. Refused for now, the tree left
+ * running: a process in namespaces other than criu's, a session or group the
+ * restore can't rebuild (pstree.h), kernel objects shared between processes
+ * (fd table, fs, signal handlers, address space), sockets outside the root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,17 +44,21 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 
-#define PAGES_ID 1 /* pages-1.img; the shared memory objects take the ids after it */
+#define PAGES_ID 1 /* pages-1.img for the root; the next ids go to shared memory objects and the other processes */
 
-/* Everything collected about the process being dumped. */
+/* Everything collected about one process being dumped. */
 struct dump_task {
 	pid_t pid;
+	size_t index; /* in the tree, 0 for the root */
+	bool zombie;
 	const pid_t *tids;
 	size_t nr_tids;
 	struct proc_stat stat;
 	struct proc_status status;
 	struct vma_list vmas;
-	struct files_dump files;
+	struct files_dump *files;	   /* the tree's: one files.img for every process */
+	struct fd_table fds;		   /* this process's fds, taken out of files->fds */
+	const struct fd_table_ref *others; /* the fds of the processes before it */
 	uint32_t *vma_file_ids;
 	uint32_t *vma_fdflags;
 	uint32_t exe_id;
@@ -61,9 +69,18 @@ struct dump_task {
 	bool file_locks;
 	bool ext_unix_sk;
 	struct inet_sk_policy sockets;
-	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
 	struct task_query query; /* what the threads told by injection */
 	const struct dump_guard *guard;
+};
+
+/* The whole tree: one dump_task per process of the compel tree, in its order (parents first). */
+struct dump_tree {
+	struct dump_task *tasks;
+	struct pstree_item *items;
+	size_t nr;
+	struct files_dump files;
+	struct fd_table_ref *fd_refs;	  /* per process, its fds: what the later ones may share */
+	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -123,11 +140,11 @@ static int collect_files(struct dump_task *dt)
 {
 	int ret;
 
-	ret = files_reg_add_link(&dt->files.reg, dt->pid, "exe", O_RDONLY, &dt->exe_id);
+	ret = files_reg_add_link(&dt->files->reg, dt->pid, "exe", O_RDONLY, &dt->exe_id);
 	if (!ret)
-		ret = files_reg_add_link(&dt->files.reg, dt->pid, "cwd", O_RDONLY | O_DIRECTORY, &dt->cwd_id);
+		ret = files_reg_add_link(&dt->files->reg, dt->pid, "cwd", O_RDONLY | O_DIRECTORY, &dt->cwd_id);
 	if (!ret)
-		ret = files_reg_add_link(&dt->files.reg, dt->pid, "root", O_RDONLY | O_DIRECTORY, &dt->root_id);
+		ret = files_reg_add_link(&dt->files->reg, dt->pid, "root", O_RDONLY | O_DIRECTORY, &dt->root_id);
 	if (ret)
 		return ret;
 	dt->vma_file_ids = calloc(dt->vmas.nr ? dt->vmas.nr : 1, sizeof(*dt->vma_file_ids));
@@ -144,7 +161,7 @@ static int collect_files(struct dump_task *dt)
 			 (unsigned long long)vma->end);
 		ret = vma_file_mode(link, &dt->vma_fdflags[i]);
 		if (!ret)
-			ret = files_reg_add(&dt->files.reg, vma->path, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
+			ret = files_reg_add(&dt->files->reg, vma->path, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
 	}
 	return ret;
 }
@@ -158,9 +175,23 @@ static int collect_fds(struct dump_task *dt)
 		.file_locks = dt->file_locks,
 		.ext_unix_sk = dt->ext_unix_sk,
 		.sockets = dt->sockets,
+		.others = dt->others,
+		.nr_others = dt->index,
 	};
+	size_t inet = dt->files->inet.nr;
+	int ret;
 
-	return files_collect_fds(&dt->files, &args);
+	ret = files_collect_fds(dt->files, &args);
+	/* The tree's table lends its fd table to each process in turn. */
+	dt->fds = dt->files->fds;
+	memset(&dt->files->fds, 0, sizeof(dt->files->fds));
+	if (!ret && dt->index && dt->files->inet.nr != inet) {
+		pr_err("process %d (a child of the dumped process) holds inet sockets: sockets outside the root "
+		       "process are not supported yet\n",
+		       dt->pid);
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
 }
 
 /*
@@ -197,47 +228,32 @@ static int check_namespaces(pid_t pid)
 	return 0;
 }
 
-/* Refuses a process outside a session and group of its own, unless it is a shell job (-j). */
-static int check_session(const struct dump_task *dt)
-{
-	if (dt->shell_job || (dt->stat.sid == dt->pid && dt->stat.pgid == dt->pid))
-		return 0;
-	pr_err("process %d is in session %d and process group %d, not both its own: they can't be recorded; "
-	       "dump it with --shell-job (-j) to restore it into the session and group of criu restore\n",
-	       dt->pid, dt->stat.sid, dt->stat.pgid);
-	return -EOPNOTSUPP;
-}
-
 /*
  * The options of every inet socket, read in one batch once the fd walk found
- * them all, through the dump's libsoccr context: made here, when the process
+ * them all, through the dump's libsoccr context: made here, when the tree
  * has sockets, into *@soccr, which the caller owns.
  */
-static int read_socket_opts(struct dump_task *dt, struct libsoccr_ctx **soccr)
+static int read_socket_opts(struct dump_tree *t, struct libsoccr_ctx **soccr)
 {
 	int ret;
 
-	if (!dt->files.inet.nr)
+	if (!t->files.inet.nr)
 		return 0;
-	ret = sk_tcp_soccr_open(soccr, dt->queue_arena);
-	return ret ?: inet_sk_read_opts(&dt->files.inet, *soccr);
+	ret = sk_tcp_soccr_open(soccr, t->queue_arena);
+	return ret ?: inet_sk_read_opts(&t->files.inet, *soccr);
 }
 
-static int collect_task(struct dump_task *dt, struct libsoccr_ctx **soccr, struct dump_stats *stats)
+static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 {
 	uint64_t start;
 	int ret;
 
-	ret = proc_parse_stat(dt->pid, 0, &dt->stat);
-	if (!ret)
-		ret = proc_parse_status(dt->pid, 0, &dt->status);
+	ret = proc_parse_status(dt->pid, 0, &dt->status);
 	if (ret) {
 		pr_err("can't read /proc/%d: %s\n", dt->pid, strerror(-ret));
 		return ret;
 	}
 	ret = check_namespaces(dt->pid);
-	if (!ret)
-		ret = check_session(dt);
 	if (ret)
 		return ret;
 	if (dt->status.seccomp) {
@@ -258,14 +274,13 @@ static int collect_task(struct dump_task *dt, struct libsoccr_ctx **soccr, struc
 		ret = dump_guard_check(dt->guard);
 	if (!ret)
 		ret = collect_fds(dt);
-	if (!ret)
-		ret = read_socket_opts(dt, soccr);
-	stats->fds_us = stats_now_us() - start;
+	stats->fds_us += stats_now_us() - start;
 	return ret;
 }
 
 /* Everything but the files: the task, its threads and its memory. */
-static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, struct dump_stats *stats)
+static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct vma_list *shm_vmas,
+			     uint32_t *next_pages_id, struct dump_stats *stats)
 {
 	struct mm_dump_args mm = {
 		.pid = dt->pid,
@@ -279,17 +294,15 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, s
 	};
 	struct mem_dump_stats ms = { 0 };
 	struct shmem_dump_stats ss = { 0 };
-	uint32_t pages_id = PAGES_ID + 1;
+	uint32_t pages_id = (*next_pages_id)++;
 	int dirfd = ctx->imgdir_fd;
 	TaskKobjIdsEntry ids;
 	int ret;
 
-	ids_fill_single(&ids);
-	ret = inventory_dump(dirfd, ctx->opts, &ids);
-	if (!ret)
-		ret = pstree_dump(dirfd, dt->pid, &dt->stat, dt->tids, dt->nr_tids);
-	if (!ret)
-		ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
+	ids_fill(&ids, dt->index);
+	if (dt->zombie)
+		return core_dump_zombie(dirfd, dt->pid, &dt->stat);
+	ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
 	if (!ret)
 		ret = ids_dump(dirfd, dt->pid, &ids);
 	if (!ret)
@@ -297,28 +310,50 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, s
 	if (!ret)
 		ret = mm_dump(dirfd, &mm);
 	if (!ret)
-		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, dt->guard, &ms);
+		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, pages_id, dt->guard, &ms);
 	if (!ret)
-		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, dt->guard, &ss);
-	stats->memdump_us = ms.scan_us;
-	stats->memwrite_us = ms.write_us + ss.us;
-	stats->pages_scanned = ms.pages_scanned;
-	stats->pages_written = ms.pages_written;
-	stats->shpages_scanned = ss.pages_scanned;
-	stats->shpages_written = ss.pages_written;
+		ret = shmem_dump(dirfd, dt->pid, shm_vmas, next_pages_id, dt->guard, &ss);
+	stats->memdump_us += ms.scan_us;
+	stats->memwrite_us += ms.write_us + ss.us;
+	stats->pages_scanned += ms.pages_scanned;
+	stats->pages_written += ms.pages_written;
+	stats->shpages_scanned += ss.pages_scanned;
+	stats->shpages_written += ss.pages_written;
 	return ret;
 }
 
-/* The files, once the TCP dump has filled in what it read: fdinfo, files.img, the streams. */
-static int write_file_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct sk_tcp_dump *tcp,
+/* What the whole dump has once: inventory.img and pstree.img. */
+static int write_tree_images(const struct criu_ctx *ctx, const struct dump_tree *t)
+{
+	TaskKobjIdsEntry ids;
+	int ret;
+
+	ids_fill(&ids, 0);
+	ret = inventory_dump(ctx->imgdir_fd, ctx->opts, &ids);
+	return ret ?: pstree_dump(ctx->imgdir_fd, t->items, t->nr);
+}
+
+/*
+ * The files, once the TCP dump has filled in what it read: files.img and the
+ * streams once, an fdinfo image per process.
+ */
+static int write_file_images(const struct criu_ctx *ctx, struct dump_tree *t, const struct sk_tcp_dump *tcp,
 			     const struct sk_tcp_cfg *cfg, struct dump_stats *stats)
 {
 	uint64_t start = stats_now_us();
 	TaskKobjIdsEntry ids;
 	int ret;
 
-	ids_fill_single(&ids);
-	ret = files_dump_write(&dt->files, ctx->imgdir_fd, ids.files_id);
+	ids_fill(&ids, 0);
+	t->files.fds = t->tasks[0].fds;
+	ret = files_dump_write(&t->files, ctx->imgdir_fd, ids.files_id);
+	memset(&t->files.fds, 0, sizeof(t->files.fds));
+	for (size_t i = 1; !ret && i < t->nr; i++) {
+		if (t->tasks[i].zombie)
+			continue;
+		ids_fill(&ids, i);
+		ret = files_write_fdinfo(&t->tasks[i].fds, ctx->imgdir_fd, ids.files_id);
+	}
 	if (!ret)
 		ret = sk_tcp_write(tcp, ctx->imgdir_fd, cfg);
 	stats->tcp_write_us = stats_now_us() - start;
@@ -376,63 +411,206 @@ static int tcp_job_join(struct tcp_job *job)
 	return job->ret;
 }
 
-/*
- * Collects and writes everything of the frozen process. Its TCP connections are
- * locked and dumped into @tcp as soon as its fds are known, by a thread that
- * runs while the memory is copied, so that the process stays frozen for the
- * longer of the two, not their sum. The caller ends @tcp (sk_tcp_dump_finish)
- * once it knows the process's fate, then destroys *@soccr, the libsoccr
- * context made here if the process has sockets.
- */
-static int dump_process(const struct criu_ctx *ctx, const struct compel_task *task, bool stopped,
-			struct libsoccr_ctx **soccr, struct sk_tcp_dump *tcp, struct dump_stats *stats)
+/* The kernel objects CLONE_* shares, which the restore can't share yet: named by kcmp(2) type. */
+static const struct {
+	int type;
+	const char *what;
+} shared_kinds[] = {
+	{ KCMP_VM, "address space (CLONE_VM, a vfork()ed child)" },
+	{ KCMP_FILES, "fd table (CLONE_FILES)" },
+	{ KCMP_FS, "fs context (CLONE_FS)" },
+	{ KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)" },
+};
+
+/* Refuses two live processes of the tree that share a kernel object the restore would split. */
+static int check_sharing(const struct dump_tree *t)
 {
-	struct dump_task dt = {
-		.pid = task->pid,
-		.tids = task->threads,
-		.nr_tids = task->nr_threads,
-		.stopped = stopped,
-		.shell_job = ctx->opts->shell_job,
-		.file_locks = ctx->opts->file_locks,
-		.ext_unix_sk = ctx->opts->ext_unix_sk,
-		.sockets = { .tcp_established = ctx->opts->tcp_established,
-			     .tcp_close = ctx->opts->tcp_close,
-			     .skip_in_flight = ctx->opts->skip_in_flight },
-		.guard = ctx->guard,
-		.queue_arena = &tcp->arena,
-	};
+	for (size_t i = 1; i < t->nr; i++)
+		for (size_t j = 0; j < i; j++) {
+			if (t->tasks[i].zombie || t->tasks[j].zombie)
+				continue;
+			for (size_t k = 0; k < sizeof(shared_kinds) / sizeof(shared_kinds[0]); k++) {
+				long r =
+					syscall(SYS_kcmp, t->tasks[i].pid, t->tasks[j].pid, shared_kinds[k].type, 0, 0);
+
+				if (r < 0) {
+					pr_perror("Can't compare processes %d and %d", t->tasks[i].pid,
+						  t->tasks[j].pid);
+					return -errno;
+				}
+				if (r == 0) {
+					pr_err("processes %d and %d share their %s: not supported yet\n",
+					       t->tasks[j].pid, t->tasks[i].pid, shared_kinds[k].what);
+					return -EOPNOTSUPP;
+				}
+			}
+		}
+	return 0;
+}
+
+/* The shared anonymous memory object @ino in a process of @t before @until, or NULL. */
+static const struct dump_task *shmem_owner(const struct dump_tree *t, size_t until, ino_t ino)
+{
+	for (size_t j = 0; j < until; j++)
+		for (size_t v = 0; v < t->tasks[j].vmas.nr; v++)
+			if ((t->tasks[j].vmas.vmas[v].status & VMA_ANON_SHARED) && t->tasks[j].vmas.vmas[v].ino == ino)
+				return &t->tasks[j];
+	return NULL;
+}
+
+/*
+ * The VMAs whose shared anonymous memory process @i dumps: a copy of its VMAs
+ * without those of objects an earlier process maps (it dumped them), in
+ * *@own (free its vmas only).
+ */
+static int own_shared_memory(const struct dump_tree *t, size_t i, struct vma_list *own)
+{
+	const struct vma_list *all = &t->tasks[i].vmas;
+
+	*own = *all;
+	own->vmas = malloc((all->nr ? all->nr : 1) * sizeof(*own->vmas));
+	if (!own->vmas)
+		return -ENOMEM;
+	memcpy(own->vmas, all->vmas, all->nr * sizeof(*own->vmas));
+	for (size_t v = 0; v < own->nr; v++) {
+		struct vma_area *vma = &own->vmas[v];
+		const struct dump_task *other;
+
+		if (!(vma->status & VMA_ANON_SHARED))
+			continue;
+		other = shmem_owner(t, i, vma->ino);
+		if (other) {
+			pr_info("process %d shares the anonymous memory at %#llx with process %d: dumped once\n",
+				t->tasks[i].pid, (unsigned long long)vma->start, other->pid);
+			vma->status &= ~VMA_ANON_SHARED;
+		}
+	}
+	return 0;
+}
+
+static void dump_tree_free(struct dump_tree *t)
+{
+	for (size_t i = 0; t->tasks && i < t->nr; i++) {
+		struct dump_task *dt = &t->tasks[i];
+
+		free(dt->vma_file_ids);
+		free(dt->vma_fdflags);
+		task_query_fini(&dt->query);
+		files_fd_table_free(&dt->fds);
+		vma_list_free(&dt->vmas);
+		proc_status_fini(&dt->status);
+	}
+	files_dump_free(&t->files);
+	free(t->tasks);
+	free(t->items);
+	free(t->fd_refs);
+	memset(t, 0, sizeof(*t));
+}
+
+/* One dump_task and pstree item per process of @tree, with its /proc/PID/stat; sessions checked. */
+static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *tree, struct dump_tree *t)
+{
+	int ret = 0;
+
+	t->tasks = calloc(tree->nr_tasks, sizeof(*t->tasks));
+	t->items = calloc(tree->nr_tasks, sizeof(*t->items));
+	t->fd_refs = calloc(tree->nr_tasks, sizeof(*t->fd_refs));
+	if (!t->tasks || !t->items || !t->fd_refs)
+		return -ENOMEM;
+	t->nr = tree->nr_tasks;
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		const struct compel_task *task = &tree->tasks[i];
+		struct dump_task *dt = &t->tasks[i];
+
+		*dt = (struct dump_task){
+			.pid = task->pid,
+			.index = i,
+			.zombie = task->zombie,
+			.tids = task->zombie ? &task->pid : task->threads,
+			.nr_tids = task->zombie ? 1 : task->nr_threads,
+			.stopped = task->stopped,
+			.files = &t->files,
+			.others = t->fd_refs,
+			.shell_job = ctx->opts->shell_job,
+			.file_locks = ctx->opts->file_locks,
+			.ext_unix_sk = ctx->opts->ext_unix_sk,
+			.sockets = { .tcp_established = ctx->opts->tcp_established,
+				     .tcp_close = ctx->opts->tcp_close,
+				     .skip_in_flight = ctx->opts->skip_in_flight },
+			.guard = ctx->guard,
+		};
+		if (!task->zombie && (!task->nr_threads || task->threads[0] != task->pid)) {
+			pr_err("the main thread of process %d has exited: not supported yet\n", task->pid);
+			return -EOPNOTSUPP;
+		}
+		ret = proc_parse_stat(dt->pid, 0, &dt->stat);
+		if (ret) {
+			pr_err("can't read /proc/%d/stat: %s\n", dt->pid, strerror(-ret));
+			return ret;
+		}
+		t->fd_refs[i] = (struct fd_table_ref){ .pid = dt->pid, .fds = &dt->fds };
+		t->items[i] = (struct pstree_item){
+			.pid = dt->pid,
+			.ppid = i ? task->ppid : 0,
+			.pgid = dt->stat.pgid,
+			.sid = dt->stat.sid,
+			.threads = dt->tids,
+			.nr_threads = dt->nr_tids,
+		};
+	}
+	if (!ret)
+		ret = pstree_check_sessions(t->items, t->nr, ctx->opts->shell_job);
+	return ret ?: check_sharing(t);
+}
+
+/*
+ * Collects and writes everything of the frozen tree. Its TCP connections are
+ * locked and dumped into @tcp as soon as the fds of every process are known,
+ * by a thread that runs while the memory is copied, so that the tree stays
+ * frozen for the longer of the two, not their sum. The caller ends @tcp
+ * (sk_tcp_dump_finish) once it knows the tree's fate, then destroys *@soccr,
+ * the libsoccr context made here if the tree has sockets.
+ */
+static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree, struct libsoccr_ctx **soccr,
+		     struct sk_tcp_dump *tcp, struct dump_stats *stats)
+{
+	struct dump_tree t = { .queue_arena = &tcp->arena };
 	struct sk_tcp_cfg cfg;
-	struct tcp_job job = { .tcp = tcp, .inet = &dt.files.inet, .cfg = &cfg };
+	struct tcp_job job = { .tcp = tcp, .inet = &t.files.inet, .cfg = &cfg };
+	uint32_t next_pages_id = PAGES_ID;
 	int ret, jret;
 
-	sk_tcp_cfg_init(&cfg, ctx->opts, task->pid);
-
-	if (!task->nr_threads || task->threads[0] != task->pid) {
-		pr_err("the main thread of process %d has exited: not supported yet\n", task->pid);
-		return -EOPNOTSUPP;
-	}
-	ret = collect_task(&dt, soccr, stats);
+	sk_tcp_cfg_init(&cfg, ctx->opts, tree->tasks[0].pid);
+	ret = dump_tree_init(ctx, tree, &t);
+	for (size_t i = 0; !ret && i < t.nr; i++)
+		if (!t.tasks[i].zombie)
+			ret = collect_task(&t.tasks[i], stats);
 	if (!ret)
-		ret = dump_guard_check(dt.guard);
+		ret = read_socket_opts(&t, soccr);
+	if (!ret)
+		ret = dump_guard_check(ctx->guard);
 	if (!ret)
 		ret = tcp_job_start(&job, *soccr);
 	if (!ret)
-		ret = write_task_images(ctx, &dt, stats);
+		ret = write_tree_images(ctx, &t);
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		struct vma_list shm_vmas;
+
+		ret = own_shared_memory(&t, i, &shm_vmas);
+		if (!ret)
+			ret = write_task_images(ctx, &t.tasks[i], &shm_vmas, &next_pages_id, stats);
+		free(shm_vmas.vmas);
+	}
 	jret = tcp_job_join(&job);
 	ret = ret ?: jret;
 	stats->lock_us = tcp->lock_us;
 	stats->tcp_dump_us = tcp->dump_us;
 	stats->tcp_conns = tcp->nr;
 	if (!ret)
-		ret = dump_guard_check(dt.guard);
+		ret = dump_guard_check(ctx->guard);
 	if (!ret)
-		ret = write_file_images(ctx, &dt, tcp, &cfg, stats);
-	free(dt.vma_file_ids);
-	free(dt.vma_fdflags);
-	task_query_fini(&dt.query);
-	files_dump_free(&dt.files);
-	vma_list_free(&dt.vmas);
-	proc_status_fini(&dt.status);
+		ret = write_file_images(ctx, &t, tcp, &cfg, stats);
+	dump_tree_free(&t);
 	return ret;
 }
 
@@ -500,12 +678,10 @@ static int seize(pid_t pid, struct compel_tree *tree, unsigned int timeout_s)
 		report_seize_error(pid, &tree->err, timeout_s, ret);
 		return ret;
 	}
-	if (tree->nr_tasks > 1) {
-		pr_err("process %d has %zu child process(es) (pid %d first): dumping a process tree is not "
-		       "supported yet\n",
-		       pid, tree->nr_tasks - 1, tree->tasks[1].pid);
-		return release_after_failure(tree, pid, -EOPNOTSUPP);
-	}
+	for (size_t i = 1; i < tree->nr_tasks; i++)
+		pr_info("process %d (child of %d) frozen with %zu thread(s)%s%s\n", tree->tasks[i].pid,
+			tree->tasks[i].ppid, tree->tasks[i].nr_threads, tree->tasks[i].zombie ? ", a zombie" : "",
+			tree->tasks[i].stopped ? ", stopped" : "");
 	return 0;
 }
 
@@ -526,21 +702,31 @@ static void reap_traced(pid_t tid)
 }
 
 /*
- * Kills the dumped process and waits until every one of its threads is gone. The
- * other threads first: the kernel holds back the leader's exit until they are
- * reaped, and traced threads wait for their tracer to reap them.
+ * Kills every dumped process and waits until every one of their threads is
+ * gone. The other threads first: the kernel holds back the leader's exit until
+ * they are reaped, and traced threads wait for their tracer to reap them. A
+ * zombie is left to its parent's end: it is reaped with it.
  */
-static int kill_task(const struct compel_task *task)
+static int kill_tree(const struct compel_tree *tree)
 {
-	if (kill(task->pid, SIGKILL) < 0) {
-		pr_perror("Can't kill process %d", task->pid);
-		return -errno;
+	int ret = 0;
+
+	for (size_t i = 0; i < tree->nr_tasks; i++)
+		if (!tree->tasks[i].zombie && kill(tree->tasks[i].pid, SIGKILL) < 0 && !ret) {
+			pr_perror("Can't kill process %d", tree->tasks[i].pid);
+			ret = -errno;
+		}
+	for (size_t n = tree->nr_tasks; n-- > 0;) {
+		const struct compel_task *task = &tree->tasks[n];
+
+		if (task->zombie)
+			continue;
+		for (size_t i = 0; i < task->nr_threads; i++)
+			if (task->threads[i] != task->pid)
+				reap_traced(task->threads[i]);
+		reap_traced(task->pid);
 	}
-	for (size_t i = 0; i < task->nr_threads; i++)
-		if (task->threads[i] != task->pid)
-			reap_traced(task->threads[i]);
-	reap_traced(task->pid);
-	return 0;
+	return ret;
 }
 
 int cr_dump_tasks(const struct criu_ctx *ctx)
@@ -552,8 +738,6 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	struct libsoccr_ctx *soccr = NULL; /* socket options and connections; lent to tcp */
 	pid_t pid = opts->tree_pid;
 	uint64_t start, frozen_at;
-	struct proc_stat st;
-	bool stopped;
 	int ret;
 
 	if (pid <= 0) {
@@ -565,8 +749,6 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		pr_err("process %d is criu itself or one of its ancestors: it can't be dumped from here\n", pid);
 		return -EINVAL;
 	}
-	/* Under ptrace the state reads 't' whatever it was: look before. */
-	stopped = !proc_parse_stat(pid, 0, &st) && st.state == 'T';
 	start = stats_now_us();
 	ret = dump_guard_check(ctx->guard);
 	if (!ret)
@@ -575,10 +757,10 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 		return ret;
 	frozen_at = stats_now_us();
 	stats.freezing_us = frozen_at - start;
-	pr_info("process %d frozen with %zu thread(s) in %llu us\n", pid, tree.tasks[0].nr_threads,
-		(unsigned long long)stats.freezing_us);
+	pr_info("process %d frozen with %zu thread(s) in %llu us, %zu process(es) in its tree\n", pid,
+		tree.tasks[0].nr_threads, (unsigned long long)stats.freezing_us, tree.nr_tasks);
 
-	ret = dump_process(ctx, &tree.tasks[0], stopped, &soccr, &tcp, &stats);
+	ret = dump_tree(ctx, &tree, &soccr, &tcp, &stats);
 	if (!ret) {
 		stats.frozen_us = stats_now_us() - frozen_at;
 		ret = stats_dump_write(ctx->imgdir_fd, &stats);
@@ -587,7 +769,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	if (!ret && !opts->leave_running)
 		ret = dump_guard_check(ctx->guard);
 	if (!ret && !opts->leave_running)
-		ret = kill_task(&tree.tasks[0]);
+		ret = kill_tree(&tree);
 	if (ret) {
 		pr_err("dump of process %d failed: letting it run on\n", pid);
 		if (sk_tcp_dump_finish(&tcp, false))

@@ -204,20 +204,34 @@ static void fd_index_add(struct fd_table *t)
  * same file can; kcmp tells whether they share the description (a socket's
  * inode has exactly one).
  */
-static const struct fd_entry *find_shared(const struct fds_collect *c, const struct fd_probe *p)
+static const struct fd_entry *find_shared_in(const struct fd_table *t, pid_t owner, pid_t pid,
+					     const struct fd_probe *p)
 {
-	const struct fd_table *t = &c->fdump->fds;
-	pid_t pid = c->args->pid;
-
+	if (!t->heads)
+		return NULL;
 	for (uint32_t i = t->heads[file_hash(p->st.st_dev, p->st.st_ino, t->mask)]; i; i = t->next[i - 1]) {
 		const struct fd_entry *e = &t->fds[i - 1];
 
 		if (e->dev != p->st.st_dev || e->ino != p->st.st_ino)
 			continue;
-		if (S_ISSOCK(p->st.st_mode) || syscall(SYS_kcmp, pid, pid, KCMP_FILE, e->fd, p->fd) == 0)
+		if (S_ISSOCK(p->st.st_mode) || syscall(SYS_kcmp, owner, pid, KCMP_FILE, e->fd, p->fd) == 0)
 			return e;
 	}
 	return NULL;
+}
+
+/* Also in the fd tables of the processes of the tree collected before (*@other: which one, or 0). */
+static const struct fd_entry *find_shared(const struct fds_collect *c, const struct fd_probe *p, pid_t *other)
+{
+	const struct fd_entry *e = find_shared_in(&c->fdump->fds, c->args->pid, c->args->pid, p);
+
+	*other = 0;
+	for (size_t i = 0; !e && i < c->args->nr_others; i++) {
+		e = find_shared_in(c->args->others[i].fds, c->args->others[i].pid, c->args->pid, p);
+		if (e)
+			*other = c->args->others[i].pid;
+	}
+	return e;
 }
 
 #ifndef F_GETOWNER_UIDS
@@ -365,6 +379,7 @@ static int collect_one(struct fds_collect *c, int fd)
 	struct fd_probe p = { .fd = fd, .dup_fd = -1 };
 	const struct fd_entry *shared;
 	struct fd_entry e = { .fd = fd };
+	pid_t other;
 	int ret;
 
 	ret = probe_fd(c, &p);
@@ -373,7 +388,13 @@ static int collect_one(struct fds_collect *c, int fd)
 	e.fd_flags = (p.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	e.dev = p.st.st_dev;
 	e.ino = p.st.st_ino;
-	shared = find_shared(c, &p);
+	shared = find_shared(c, &p, &other);
+	if (shared && other && shared->type != FD_TYPES__REG && shared->type != FD_TYPES__TTY) {
+		pr_err("fd %d of process %d (%s) is an open file of process %d too: sharing one of its kind between "
+		       "processes is not supported yet\n",
+		       fd, c->args->pid, p.link, other);
+		return -EOPNOTSUPP;
+	}
 	if (shared) {
 		e.id = shared->id;
 		e.type = shared->type;
@@ -460,7 +481,7 @@ out_free_fds:
 	return ret;
 }
 
-static int write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id)
+int files_write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id)
 {
 	struct cr_img *img;
 	int ret, cret;
@@ -500,7 +521,7 @@ static int write_files(const struct files_dump *fdump, int dirfd)
 
 int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id)
 {
-	int ret = write_fdinfo(&fdump->fds, dirfd, files_id);
+	int ret = files_write_fdinfo(&fdump->fds, dirfd, files_id);
 
 	if (!ret)
 		ret = write_files(fdump, dirfd);
@@ -510,6 +531,14 @@ int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_i
 	return ret ?: file_locks_write(&fdump->locks, dirfd);
 }
 
+void files_fd_table_free(struct fd_table *t)
+{
+	free(t->fds);
+	free(t->heads);
+	free(t->next);
+	memset(t, 0, sizeof(*t));
+}
+
 void files_dump_free(struct files_dump *fdump)
 {
 	for (size_t i = 0; i < FD_KIND_NR; i++)
@@ -517,8 +546,6 @@ void files_dump_free(struct files_dump *fdump)
 			fd_kinds[i].dump_free(fdump);
 	files_reg_free(&fdump->reg);
 	file_locks_free(&fdump->locks);
-	free(fdump->fds.fds);
-	free(fdump->fds.heads);
-	free(fdump->fds.next);
+	files_fd_table_free(&fdump->fds);
 	memset(fdump, 0, sizeof(*fdump));
 }

@@ -1,6 +1,7 @@
 /*
- * ids-PID.img. With a single process nothing is shared, so the ids are simply
- * distinct; kcmp(2) will tell sharing apart once trees are dumped.
+ * ids-PID.img. Nothing is shared between the dumped processes yet (a shared
+ * fd table, fs or signal handlers is refused), so every process gets ids of its
+ * own: the Nth process of the tree 4N + 1 to 4N + 4.
  */
 #include "ids.h"
 #include "image.h"
@@ -12,13 +13,15 @@ enum {
 	ID_SIGHAND,
 };
 
-void ids_fill_single(TaskKobjIdsEntry *ids)
+void ids_fill(TaskKobjIdsEntry *ids, size_t index)
 {
+	uint32_t base = (uint32_t)index * 4;
+
 	task_kobj_ids_entry__init(ids);
-	ids->vm_id = ID_VM;
-	ids->files_id = ID_FILES;
-	ids->fs_id = ID_FS;
-	ids->sighand_id = ID_SIGHAND;
+	ids->vm_id = base + ID_VM;
+	ids->files_id = base + ID_FILES;
+	ids->fs_id = base + ID_FS;
+	ids->sighand_id = base + ID_SIGHAND;
 }
 
 int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids)

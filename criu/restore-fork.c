@@ -1,6 +1,7 @@
 /*
- * criu restore: forking the process with its original pid and the setup it
- * does itself before it stops for ptrace (see include/restore-fork.h).
+ * criu restore: forking the process tree with the original pids and the setup
+ * each process does itself before it stops for ptrace (see
+ * include/restore-fork.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -45,6 +48,23 @@ struct kernel_sigaction {
 #define CHILD_SETUP_FAILED 101
 #define CHILD_FDS_FAILED 102
 #define CHILD_STOP_FAILED 103
+
+/* How long criu waits for a process to fork its children and set itself up. */
+#define READY_TIMEOUT_MS 30000
+
+/* restore_sync.state[] values. */
+enum {
+	PROC_FORKING, /* not ready yet */
+	PROC_READY,   /* set up, waiting to be seized */
+	PROC_GO,      /* seized: stop for criu */
+	PROC_FAILED,  /* its setup failed (it logged why) */
+};
+
+struct restore_sync {
+	size_t size; /* of the mapping */
+	pid_t criu;  /* the root's parent */
+	uint32_t state[];
+};
 
 static int is_mapped(const struct restore_image *ri, uint32_t id)
 {
@@ -452,13 +472,7 @@ static int set_fs(const struct restore_image *ri, const struct restore_fds *fds)
 static int child_setup(const struct restore_image *ri, const struct restore_fds *fds)
 {
 	const TaskCoreEntry *tc = ri->core->tc;
-	int ret;
 
-	ret = reset_signals();
-	if (!ret)
-		ret = set_session(ri);
-	if (ret)
-		return ret;
 	if (personality(tc->personality) < 0) {
 		pr_perror("Can't set personality %#x", tc->personality);
 		return -errno;
@@ -499,36 +513,198 @@ static int child_fds(const struct restore_image *ri, const struct restore_fds *f
 	return ret ?: restore_files_install(ri, fds);
 }
 
-static void __attribute__((noreturn)) child_main(const struct restore_image *ri, const struct restore_fds *fds)
+static void set_state(struct restore_sync *sync, size_t k, uint32_t state)
 {
-	if (child_setup(ri, fds)) {
-		pr_err("process %d: setup failed\n", ri->pid);
+	__atomic_store_n(&sync->state[k], state, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &sync->state[k], FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void __attribute__((noreturn)) child_fail(struct restore_sync *sync, size_t k, int code)
+{
+	set_state(sync, k, PROC_FAILED);
+	_exit(code);
+}
+
+/*
+ * A zombie: out of its session and group like the others, then it ends as the
+ * dumped one did (its wait status: killed by a signal, or an exit code) and
+ * waits for its parent.
+ */
+static void __attribute__((noreturn)) zombie_main(const struct restore_image *ri)
+{
+	uint32_t status = ri->core->tc->exit_code;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (status & 0x7f) {
+		syscall(SYS_kill, getpid(), status & 0x7f);
+		/* A signal that doesn't kill by default: it is ended another way. */
+		syscall(SYS_kill, getpid(), SIGKILL);
+	}
+	_exit((status >> 8) & 0xff);
+}
+
+static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync);
+
+/*
+ * Waits (without reaping them) until the zombie children of process @k have
+ * ended: the SIGCHLD of each comes while @k ignores it and is not traced yet,
+ * so it is dropped as it was when dumped, not delivered during the restore.
+ */
+static int wait_zombies(const struct restore_proc *procs, size_t nr, size_t k)
+{
+	for (size_t c = k + 1; c < nr; c++) {
+		siginfo_t si;
+
+		if (procs[c].parent != k || !restore_image_is_zombie(procs[c].ri))
+			continue;
+		while (waitid(P_PID, (id_t)procs[c].ri->pid, &si, WEXITED | WNOWAIT) < 0)
+			if (errno != EINTR) {
+				pr_perror("Can't wait for the zombie %d", procs[c].ri->pid);
+				return -errno;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Every signal blocked before the process is seized: none may stop it while
+ * criu injects syscalls (the dumped mask is set last). One that comes stays
+ * pending, as it would have while the process was frozen.
+ */
+static int block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	return sigprocmask(SIG_BLOCK, &all, NULL) ? -errno : 0;
+}
+
+/*
+ * In process @k: its session or group first, so that its children are forked
+ * into them; then its children; then the rest of its own setup and its fds.
+ * Ready, it waits to be seized, and stops itself for criu.
+ */
+static void __attribute__((noreturn))
+child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync)
+{
+	const struct restore_image *ri = procs[k].ri;
+	pid_t parent = k ? procs[procs[k].parent].ri->pid : sync->criu;
+
+	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent)
 		_exit(CHILD_SETUP_FAILED);
+	if (reset_signals() || set_session(ri)) {
+		pr_err("process %d: setup failed\n", ri->pid);
+		child_fail(sync, k, CHILD_SETUP_FAILED);
+	}
+	if (restore_image_is_zombie(ri))
+		zombie_main(ri);
+	for (size_t c = k + 1; c < nr; c++)
+		if (procs[c].parent == k && fork_proc(procs, nr, c, sync) < 0)
+			child_fail(sync, k, CHILD_SETUP_FAILED);
+	if (wait_zombies(procs, nr, k))
+		child_fail(sync, k, CHILD_SETUP_FAILED);
+	if (child_setup(ri, procs[k].fds)) {
+		pr_err("process %d: setup failed\n", ri->pid);
+		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
 	/* Sharing criu's fd table, it gets its own from criu later (sk_rebuild_finish()). */
-	if (!fds->shared && child_fds(ri, fds))
-		_exit(CHILD_FDS_FAILED);
+	if (!procs[k].fds->shared && child_fds(ri, procs[k].fds))
+		child_fail(sync, k, CHILD_FDS_FAILED);
 	/* The log fd is closed now: nothing more is logged from here. */
-	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+	if (block_signals())
+		child_fail(sync, k, CHILD_STOP_FAILED);
+	set_state(sync, k, PROC_READY);
+	while (__atomic_load_n(&sync->state[k], __ATOMIC_SEQ_CST) == PROC_READY)
+		syscall(SYS_futex, &sync->state[k], FUTEX_WAIT, PROC_READY, NULL, NULL, 0);
+	if (__atomic_load_n(&sync->state[k], __ATOMIC_SEQ_CST) != PROC_GO)
 		_exit(CHILD_STOP_FAILED);
 	syscall(SYS_kill, getpid(), SIGSTOP);
 	/* Never resumed here: the tracer moves us on to the restored registers. */
 	_exit(CHILD_STOP_FAILED);
 }
 
-static void reap(pid_t pid)
+/* Process @k with its pid, forked from here (criu for the root, its parent for the others). */
+static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync)
 {
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
-		;
+	pid_t tid = procs[k].ri->pid;
+	struct restore_clone_args args = {
+		.flags = procs[k].fds && procs[k].fds->shared ? CLONE_FILES : 0,
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&tid,
+		.set_tid_size = 1,
+	};
+	long pid;
+
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is in use: can't restore the process with its pid\n", tid);
+		else
+			pr_perror("Can't create process %d (clone3 with set_tid)", tid);
+		return -errno;
+	}
+	if (pid == 0)
+		child_main(procs, nr, k, sync);
+	if (pid != tid) {
+		pr_err("clone3 gave pid %ld, not %d\n", pid, tid);
+		kill((pid_t)pid, SIGKILL);
+		return -EINVAL;
+	}
+	return (pid_t)pid;
 }
 
-/* Waits for the child's self-stop and makes it ready for injection. */
-static int attach_child(pid_t pid, uint64_t *syscall_ip)
+/* True once the parent of process @k has forked its children (it is ready, or failed). */
+static bool parent_done(const struct restore_proc *procs, size_t k, struct restore_sync *sync)
 {
+	return __atomic_load_n(&sync->state[procs[k].parent], __ATOMIC_SEQ_CST) != PROC_FORKING;
+}
+
+/*
+ * Waits until process @k is set up (or failed, or is gone), polling its
+ * state word with a futex: returns 0 once it is ready.
+ */
+static int wait_ready(const struct restore_proc *procs, size_t k, struct restore_sync *sync)
+{
+	pid_t pid = procs[k].ri->pid;
+	struct timespec step = { .tv_nsec = 100 * 1000 * 1000 };
+
+	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 100) {
+		uint32_t st = __atomic_load_n(&sync->state[k], __ATOMIC_SEQ_CST);
+
+		if (st == PROC_READY)
+			return 0;
+		if (st == PROC_FAILED) {
+			pr_err("process %d failed to set itself up\n", pid);
+			return -ECHILD;
+		}
+		/* Not there yet is fine until its parent is ready: it forks its children before. */
+		if (kill(pid, 0) < 0 && errno == ESRCH && (!k || parent_done(procs, k, sync))) {
+			pr_err("process %d is gone before it was set up\n", pid);
+			return -ECHILD;
+		}
+		syscall(SYS_futex, &sync->state[k], FUTEX_WAIT, st, &step, NULL, 0);
+	}
+	pr_err("process %d did not set itself up within %d s\n", pid, READY_TIMEOUT_MS / 1000);
+	return -ETIMEDOUT;
+}
+
+int restore_attach(const struct restore_proc *procs, size_t k, struct restore_sync *sync, uint64_t *syscall_ip)
+{
+	pid_t pid = procs[k].ri->pid;
 	struct user_regs_struct regs;
 	int status, ret;
 
+	ret = wait_ready(procs, k, sync);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)RESTORE_PTRACE_OPTIONS) < 0) {
+		pr_perror("Can't seize process %d", pid);
+		return -errno;
+	}
+	set_state(sync, k, PROC_GO);
 	while (waitpid(pid, &status, __WALL) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -539,10 +715,6 @@ static int attach_child(pid_t pid, uint64_t *syscall_ip)
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP) {
 		pr_err("process %d didn't stop as expected (status %#x)\n", pid, status);
 		return -ECHILD;
-	}
-	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)RESTORE_PTRACE_OPTIONS) < 0) {
-		pr_perror("Can't set ptrace options on process %d", pid);
-		return -errno;
 	}
 	ret = compel_get_gpregs(pid, &regs);
 	if (ret)
@@ -556,35 +728,29 @@ static int attach_child(pid_t pid, uint64_t *syscall_ip)
 	return 0;
 }
 
-int restore_fork(const struct restore_image *ri, const struct restore_fds *fds, uint64_t *syscall_ip)
+int restore_fork_tree(const struct restore_proc *procs, size_t nr, struct restore_sync **syncp)
 {
-	pid_t tid = ri->pid;
-	struct restore_clone_args args = {
-		.flags = fds->shared ? CLONE_FILES : 0,
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&tid,
-		.set_tid_size = 1,
-	};
-	long pid;
-	int ret;
+	size_t size = (sizeof(struct restore_sync) + nr * sizeof(uint32_t) + 4095) & ~(size_t)4095;
+	struct restore_sync *sync;
+	pid_t pid;
 
-	pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0) {
-		if (errno == EEXIST)
-			pr_err("pid %d is in use: can't restore the process with its pid\n", ri->pid);
-		else
-			pr_perror("Can't create process %d (clone3 with set_tid)", ri->pid);
+	sync = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sync == MAP_FAILED) {
+		pr_perror("Can't map the restore's shared state");
 		return -errno;
 	}
-	if (pid == 0)
-		child_main(ri, fds);
-	if (pid != ri->pid) {
-		pr_err("clone3 gave pid %ld, not %d\n", pid, ri->pid);
-		reap((pid_t)pid);
-		return -EINVAL;
-	}
-	ret = attach_child(ri->pid, syscall_ip);
-	if (ret)
-		reap(ri->pid);
-	return ret;
+	sync->size = size;
+	sync->criu = getpid();
+	*syncp = sync;
+	/* Nothing buffered may be written twice, by criu and the processes it forks. */
+	if (fflush(NULL))
+		pr_warn("can't flush the standard streams before the fork\n");
+	pid = fork_proc(procs, nr, 0, sync);
+	return pid < 0 ? (int)pid : 0;
+}
+
+void restore_sync_free(struct restore_sync *sync)
+{
+	if (sync)
+		munmap(sync, sync->size);
 }

@@ -45,9 +45,9 @@ static int read_one(int dirfd, enum cr_img_type type, unsigned int arg, void **m
 
 		ret = img_read_entry(img, &extra);
 		if (!ret && extra) {
-			pr_err("%s: more than one entry: only one process is supported yet\n", img_name(img));
+			pr_err("%s: more than one entry\n", img_name(img));
 			img_free_entry(extra);
-			ret = -EOPNOTSUPP;
+			ret = -EINVAL;
 		}
 	}
 	img_close(img);
@@ -58,15 +58,11 @@ static int read_one(int dirfd, enum cr_img_type type, unsigned int arg, void **m
 	return ret;
 }
 
-static int load_pstree(int dirfd, struct restore_image *ri)
+/* Checks the pstree entry of @ri and takes its pid and threads. */
+static int load_pstree(struct restore_image *ri)
 {
-	PstreeEntry *e;
-	int ret;
+	const PstreeEntry *e = ri->pstree;
 
-	ret = read_one(dirfd, CR_IMG_PSTREE, 0, (void **)&ri->pstree);
-	if (ret)
-		return ret;
-	e = ri->pstree;
 	if (!e->pid || e->pid > (1u << 22)) {
 		pr_err("pstree.img: pid %u is out of range\n", e->pid);
 		return -EINVAL;
@@ -125,6 +121,8 @@ static int check_core(const CoreEntry *c, pid_t tid, bool leader)
 		pr_err("%s: architecture %d is not x86-64\n", name, c->mtype);
 		return -EOPNOTSUPP;
 	}
+	if (leader && c->tc && c->tc->task_state == RESTORE_TASK_DEAD)
+		return 0; /* a zombie: only its exit status */
 	if (!c->thread_info || !c->thread_info->gpregs || !c->thread_info->fpregs || !c->thread_core ||
 	    (leader && !c->tc)) {
 		pr_err("%s: thread_info, thread_core or task_core is missing\n", name);
@@ -134,7 +132,8 @@ static int check_core(const CoreEntry *c, pid_t tid, bool leader)
 		pr_err("%s: a 32-bit (compat) task: not supported yet\n", name);
 		return -EOPNOTSUPP;
 	}
-	if (leader && c->tc->task_state != RESTORE_TASK_ALIVE && c->tc->task_state != RESTORE_TASK_STOPPED) {
+	if (leader && c->tc->task_state != RESTORE_TASK_ALIVE && c->tc->task_state != RESTORE_TASK_STOPPED &&
+	    c->tc->task_state != RESTORE_TASK_DEAD) {
 		pr_err("%s: task state %u (neither alive nor stopped) is not supported\n", name, c->tc->task_state);
 		return -EOPNOTSUPP;
 	}
@@ -261,8 +260,7 @@ static int load_fs(int dirfd, struct restore_image *ri)
 	if (ret)
 		return ret;
 	if (!restore_images_file(ri, ri->fs->cwd_id) || !restore_images_file(ri, ri->fs->root_id)) {
-		pr_err("fs-%d.img: cwd %u or root %u is not in files.img\n", ri->pid, ri->fs->cwd_id,
-		       ri->fs->root_id);
+		pr_err("fs-%d.img: cwd %u or root %u is not in files.img\n", ri->pid, ri->fs->cwd_id, ri->fs->root_id);
 		return -EINVAL;
 	}
 	return 0;
@@ -443,15 +441,17 @@ out_close:
 	return ret;
 }
 
-int restore_images_load(int dirfd, struct restore_image *ri)
+/* Everything of the process @ri->pstree names. */
+static int load_one(int dirfd, struct restore_image *ri)
 {
 	int ret;
 
-	ret = load_pstree(dirfd, ri);
+	ret = load_pstree(ri);
 	if (!ret)
 		ret = load_core(dirfd, ri);
-	if (!ret)
-		ret = load_files(dirfd, ri);
+	if (ret || restore_image_is_zombie(ri))
+		return ret;
+	ret = load_files(dirfd, ri);
 	if (!ret)
 		ret = restore_images_load_fds(dirfd, ri);
 	if (!ret)
@@ -470,6 +470,86 @@ int restore_images_load(int dirfd, struct restore_image *ri)
 		ret = load_pagemap(dirfd, ri);
 	if (!ret)
 		ret = restore_shmem_load(dirfd, ri);
+	return ret;
+}
+
+bool restore_image_is_zombie(const struct restore_image *ri)
+{
+	return ri->core && ri->core->tc && ri->core->tc->task_state == RESTORE_TASK_DEAD;
+}
+
+/* Every entry of pstree.img, parents before their children, each pid once. */
+static int read_pstree(int dirfd, PstreeEntry ***entries, size_t *nr)
+{
+	struct cr_img *img;
+	size_t cap = 0;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_PSTREE);
+	if (ret)
+		return ret;
+	for (;;) {
+		PstreeEntry *e = NULL;
+
+		ret = img_read_entry(img, (void **)&e);
+		if (ret || !e)
+			break;
+		ret = ARRAY_RESERVE(*entries, *nr, cap, 16);
+		if (ret) {
+			img_free_entry(e);
+			break;
+		}
+		(*entries)[(*nr)++] = e;
+	}
+	img_close(img);
+	if (!ret && !*nr) {
+		pr_err("pstree.img: no process\n");
+		ret = -EINVAL;
+	}
+	for (size_t i = 0; !ret && i < *nr; i++) {
+		bool parent = i == 0;
+
+		for (size_t j = 0; j < i; j++) {
+			if ((*entries)[j]->pid == (*entries)[i]->pid) {
+				pr_err("pstree.img: process %u is listed twice\n", (*entries)[i]->pid);
+				return -EINVAL;
+			}
+			parent = parent || (*entries)[j]->pid == (*entries)[i]->ppid;
+		}
+		if (!parent) {
+			pr_err("pstree.img: the parent %u of process %u is not listed before it\n", (*entries)[i]->ppid,
+			       (*entries)[i]->pid);
+			return -EINVAL;
+		}
+	}
+	return ret;
+}
+
+int restore_images_load(int dirfd, struct restore_image **ris, size_t *nr)
+{
+	PstreeEntry **entries = NULL;
+	size_t n = 0;
+	int ret;
+
+	*ris = NULL;
+	*nr = 0;
+	ret = read_pstree(dirfd, &entries, &n);
+	if (!ret) {
+		*ris = calloc(n, sizeof(**ris));
+		ret = *ris ? 0 : -ENOMEM;
+	}
+	/* Each image owns its entry from here, freed with it. */
+	for (size_t i = 0; i < n; i++) {
+		if (*ris) {
+			(*ris)[i].pstree = entries[i];
+			*nr = i + 1;
+		} else {
+			img_free_entry(entries[i]);
+		}
+	}
+	free(entries);
+	for (size_t i = 0; !ret && i < *nr; i++)
+		ret = load_one(dirfd, &(*ris)[i]);
 	return ret;
 }
 

@@ -2,6 +2,7 @@
  * criu restore: shared anonymous memory (see include/restore-shmem.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "image.h"
 #include "mem.h"
 #include "restore-shmem.h"
@@ -193,21 +195,86 @@ static int map_view(struct restore_ctl *ctl, const VmaEntry *v, uint64_t base)
 	return 0;
 }
 
+void restore_shmem_set_free(struct restore_shmem_set *set)
+{
+	for (size_t i = 0; i < set->nr; i++)
+		close(set->objs[i].fd);
+	free(set->objs);
+	memset(set, 0, sizeof(*set));
+}
+
+/* criu's fd on object @shmid, made by an earlier process of the tree; -1 if none. */
+static int set_find(const struct restore_shmem_set *set, uint64_t shmid)
+{
+	for (size_t i = 0; set && i < set->nr; i++)
+		if (set->objs[i].shmid == shmid)
+			return set->objs[i].fd;
+	return -1;
+}
+
+/* Keeps object @shm, just made at @base in the process of @ctl, open for the later processes. */
+static int set_add(struct restore_shmem_set *set, const struct restore_ctl *ctl, const struct restore_shmem *shm,
+		   uint64_t base)
+{
+	char path[96];
+	int fd;
+
+	if (ARRAY_RESERVE(set->objs, set->nr, set->cap, 8))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", ctl->tgid, (unsigned long long)base,
+		 (unsigned long long)(base + shm->size));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open shared memory object %llu through %s", (unsigned long long)shm->shmid, path);
+		return -errno;
+	}
+	set->objs[set->nr++] = (struct restore_shmem_made){ .shmid = shm->shmid, .fd = fd };
+	return 0;
+}
+
+/* Maps criu's @fd (an object an earlier process made) at @scratch in the process of @ctl. */
+static long map_made(struct restore_ctl *ctl, const struct restore_shmem *shm, int fd, uint64_t scratch)
+{
+	long pidfd, tfd, ret;
+
+	pidfd = restore_ctl_syscall(ctl, SYS_pidfd_open, 2, (uint64_t)getpid(), (uint64_t)0);
+	if (pidfd < 0)
+		return pidfd;
+	tfd = restore_ctl_syscall(ctl, SYS_pidfd_getfd, 3, (uint64_t)pidfd, (uint64_t)fd, (uint64_t)0);
+	ret = tfd;
+	if (tfd >= 0)
+		ret = restore_ctl_syscall(ctl, SYS_mmap, 6, scratch, shm->size, (uint64_t)(PROT_READ | PROT_WRITE),
+					  (uint64_t)(MAP_SHARED | MAP_FIXED_NOREPLACE), (uint64_t)tfd, (uint64_t)0);
+	if (tfd >= 0 && restore_ctl_syscall(ctl, SYS_close, 1, (uint64_t)tfd) < 0 && ret >= 0)
+		ret = -EBADF;
+	if (restore_ctl_syscall(ctl, SYS_close, 1, (uint64_t)pidfd) < 0 && ret >= 0)
+		ret = -EBADF;
+	return ret;
+}
+
 int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_shmem *shm,
 		      uint64_t scratch, int dirfd)
 {
+	int made = set_find(ctl->shmem_set, shm->shmid);
 	long ret;
 
-	ret = restore_ctl_syscall(ctl, SYS_mmap, 6, scratch, shm->size, (uint64_t)(PROT_READ | PROT_WRITE),
-				  (uint64_t)(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE), (uint64_t)-1,
-				  (uint64_t)0);
+	if (made >= 0)
+		ret = map_made(ctl, shm, made, scratch);
+	else
+		ret = restore_ctl_syscall(ctl, SYS_mmap, 6, scratch, shm->size, (uint64_t)(PROT_READ | PROT_WRITE),
+					  (uint64_t)(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE), (uint64_t)-1,
+					  (uint64_t)0);
 	if (ret < 0 || (uint64_t)ret != scratch) {
-		pr_err("can't create shared memory object %llu (%llu bytes) in process %d: %s\n",
-		       (unsigned long long)shm->shmid, (unsigned long long)shm->size, ctl->pid,
-		       ret < 0 ? strerror((int)-ret) : "mapped elsewhere");
+		pr_err("can't %s shared memory object %llu (%llu bytes) in process %d: %s\n",
+		       made >= 0 ? "map the" : "create", (unsigned long long)shm->shmid, (unsigned long long)shm->size,
+		       ctl->pid, ret < 0 ? strerror((int)-ret) : "mapped elsewhere");
 		return ret < 0 ? (int)ret : -EFAULT;
 	}
-	ret = fill(ctl, shm, scratch, dirfd);
+	ret = 0;
+	if (made < 0)
+		ret = fill(ctl, shm, scratch, dirfd);
+	if (!ret && made < 0 && ctl->shmem_set)
+		ret = set_add(ctl->shmem_set, ctl, shm, scratch);
 	for (size_t i = 0; !ret && i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 
@@ -218,7 +285,7 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 		ret = restore_ctl_syscall(ctl, SYS_munmap, 2, scratch, shm->size);
 	if (ret < 0)
 		return (int)ret;
-	pr_info("shared memory object %llu: %llu pages restored\n", (unsigned long long)shm->shmid,
-		(unsigned long long)shm->nr_pages);
+	pr_info("shared memory object %llu: %s\n", (unsigned long long)shm->shmid,
+		made >= 0 ? "mapped, made by an earlier process" : "made");
 	return 0;
 }

@@ -24,7 +24,7 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 
-#define TRAMP_SIGINFO 1024 /* where a siginfo to queue is put in the trampoline */
+#define TRAMP_SIGINFO 1024   /* where a siginfo to queue is put in the trampoline */
 #define TRAMP_SIGACTION 1536 /* where a sigaction or a stack_t is put */
 
 /* The kernel's struct sigaction for rt_sigaction(2) on x86-64. */
@@ -159,15 +159,29 @@ static int restore_sigaltstack(struct restore_ctl *ctl, const ThreadSasEntry *sa
 }
 
 /*
- * The pdeath signal is tied to the parent, which the restore of a single
- * process doesn't bring back: criu is the parent now, and with -d its exit
- * would send the signal at once. It is left unset, and said so.
+ * The pdeath signal is tied to the parent. The root's parent is criu now,
+ * whose exit (at once with -d) would send the signal: it is left unset, and
+ * said so. A process whose parent is restored too gets it back. Set last (a
+ * change of credentials clears it), and always: until then every restored
+ * process has SIGKILL, so that it dies with criu or its parent.
  */
-static void note_pdeath_sig(pid_t tid, const ThreadCoreEntry *tc)
+static int restore_pdeath_sig(struct restore_ctl *tctl, const ThreadCoreEntry *tc)
 {
-	if (tc->has_pdeath_sig && tc->pdeath_sig)
-		pr_warn("thread %d had pdeath signal %u: not restored, its parent is not restored\n", tid,
-			tc->pdeath_sig);
+	uint64_t sig = tc->has_pdeath_sig ? tc->pdeath_sig : 0;
+	long ret;
+
+	if (sig && !tctl->parent_restored) {
+		pr_warn("thread %d had pdeath signal %llu: not restored, its parent is not restored\n", tctl->pid,
+			(unsigned long long)sig);
+		sig = 0;
+	}
+	ret = restore_ctl_syscall(tctl, SYS_prctl, 2, (uint64_t)PR_SET_PDEATHSIG, sig);
+	if (ret < 0) {
+		pr_err("can't set the pdeath signal %llu of thread %d: %s\n", (unsigned long long)sig, tctl->pid,
+		       strerror((int)-ret));
+		return (int)ret;
+	}
+	return 0;
 }
 
 /* The thread's own name (PR_SET_NAME): the kernel lets only the thread itself set it. */
@@ -383,7 +397,7 @@ int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core)
 	if (!ret)
 		ret = restore_creds(tctl, tc->creds); /* the steps before need criu's privileges */
 	if (!ret)
-		note_pdeath_sig(tctl->pid, tc);
+		ret = restore_pdeath_sig(tctl, tc);
 	return ret;
 }
 

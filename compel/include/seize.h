@@ -22,6 +22,7 @@ struct compel_task {
 	pid_t pid;
 	pid_t ppid;
 	bool zombie;
+	bool stopped; /* in a group stop (state 'T') before it was seized: under ptrace it reads 't' */
 	/* Seized threads; threads[0] is the thread group leader unless it already exited. */
 	pid_t *threads;
 	size_t nr_threads;
@@ -36,7 +37,7 @@ struct compel_seize_error {
 };
 
 struct compel_tree {
-	struct compel_task *tasks;	/* tasks[0] is the root */
+	struct compel_task *tasks; /* tasks[0] is the root */
 	size_t nr_tasks;
 	size_t cap_tasks;
 	struct compel_seize_error err; /* filled by a failed compel_tree_seize() */
@@ -58,7 +59,7 @@ struct compel_tree {
  * -EPERM: not allowed to trace it).
  */
 __attribute__((warn_unused_result)) int compel_tree_seize(struct compel_tree *tree, pid_t root,
-							   unsigned int timeout_ms);
+							  unsigned int timeout_ms);
 
 /* Detaches every seized thread (they run on) and frees @tree. Returns the first error. */
 int compel_tree_release(struct compel_tree *tree);

@@ -24,4 +24,11 @@ __attribute__((warn_unused_result)) int core_dump_threads(int dirfd, pid_t pid, 
 							  bool stopped, const struct task_query *q, const pid_t *tids,
 							  size_t nr);
 
+/*
+ * Writes core-@pid.img of the zombie @pid: only task_core, in state dead (CRIU's
+ * TASK_DEAD) with the wait status the kernel keeps for its parent (@stat's
+ * exit_code: the exit code in bits 8-15, or the killing signal in bits 0-6).
+ */
+__attribute__((warn_unused_result)) int core_dump_zombie(int dirfd, pid_t pid, const struct proc_stat *stat);
+
 #endif /* CRIU_NG_CORE_H */

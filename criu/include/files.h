@@ -61,12 +61,21 @@ struct files_dump {
 	struct file_locks locks;
 };
 
+/* The fd table of a process of the tree collected before. */
+struct fd_table_ref {
+	pid_t pid;
+	const struct fd_table *fds;
+};
+
 struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
 	bool file_locks; /* --file-locks: file locks may be recorded */
 	struct inet_sk_policy sockets;
 	bool ext_unix_sk; /* --ext-unix-sk: a datagram socket may send to a bound one outside */
+	/* Open files shared with these (kcmp) take their id: one open file description in files.img. */
+	const struct fd_table_ref *others;
+	size_t nr_others;
 };
 
 /*
@@ -83,6 +92,12 @@ __attribute__((warn_unused_result)) int files_collect_fds(struct files_dump *fdu
  * Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id);
+
+/* Writes fdinfo-@files_id.img with the fds of table @t: a process of a tree other than the one above. */
+__attribute__((warn_unused_result)) int files_write_fdinfo(const struct fd_table *t, int dirfd, uint32_t files_id);
+
+/* Frees the fds of @t, a table taken out of a files_dump (a tree keeps one per process). */
+void files_fd_table_free(struct fd_table *t);
 
 void files_dump_free(struct files_dump *fdump);
 

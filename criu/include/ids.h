@@ -5,15 +5,16 @@
 #ifndef CRIU_NG_IDS_H
 #define CRIU_NG_IDS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "core.pb-c.h"
 
 /*
- * Fills @ids for a dump of one process: every object is its own, so each gets an
- * id of its own.
+ * Fills @ids for the @index-th process of the dump (0 for the root): every
+ * object is its own, so each gets an id no other process has.
  */
-void ids_fill_single(TaskKobjIdsEntry *ids);
+void ids_fill(TaskKobjIdsEntry *ids, size_t index);
 
 /* Writes ids-@pid.img in @dirfd. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids);

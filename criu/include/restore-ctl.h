@@ -8,22 +8,27 @@
 #ifndef CRIU_NG_RESTORE_CTL_H
 #define CRIU_NG_RESTORE_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "inject.h"
 
+struct restore_shmem_set;
+
 /* Layout of the trampoline page: `syscall; int3` at 0, data for syscalls from TRAMP_DATA on. */
 #define TRAMP_DATA 64
 
 struct restore_ctl {
-	pid_t pid;	    /* the thread the syscalls run in */
-	pid_t tgid;	    /* its process */
+	pid_t pid;  /* the thread the syscalls run in */
+	pid_t tgid; /* its process */
 	struct compel_injector inj;
-	int mem_fd;	    /* /proc/PID/mem, read-write */
-	uint64_t tramp;	    /* the trampoline page, 0 while there is none */
+	int mem_fd;	/* /proc/PID/mem, read-write */
+	uint64_t tramp; /* the trampoline page, 0 while there is none */
 	size_t page_size;
+	bool parent_restored; /* its parent is a restored process, not criu: pdeath signals are set */
+	struct restore_shmem_set *shmem_set; /* the tree's shared memory objects, or NULL */
 };
 
 /* Opens /proc/@pid/mem; syscalls go through @syscall_ip until a trampoline is set. */

@@ -1,7 +1,8 @@
 /*
- * criu restore, step two: the process comes back to life as a fork of criu
- * with its original pid (clone3 with set_tid). Before it stops itself for the
- * ptrace-driven rest of the restore, it sets up what a process does for itself:
+ * criu restore, step two: the processes come back to life with their original
+ * pids (clone3 with set_tid), the root as a fork of criu, every other one as a
+ * fork of its parent. Before it stops itself for the ptrace-driven rest of the
+ * restore, each sets up what a process does for itself:
  * default signal dispositions, session or process group, personality, umask,
  * name, root and cwd, and its fds (every fd of criu closed but the files the
  * restore needs, which it inherited; the dumped fds dup2()ed from those).
@@ -91,13 +92,35 @@ int restore_fds_get(const struct restore_fds *fds, const struct restore_image *r
 /* Fails with -EBUSY, logged, when @pid is taken. */
 __attribute__((warn_unused_result)) int restore_check_pid_free(pid_t pid);
 
+/* One process of the tree to restore. */
+struct restore_proc {
+	const struct restore_image *ri;
+	const struct restore_fds *fds; /* NULL for a zombie */
+	size_t parent;		       /* index of its parent in the tree; the root's is ignored */
+};
+
+/* The state the processes of a restore share with criu while they are forked (a shared page). */
+struct restore_sync;
+
 /*
- * Creates the process of @ri with its pid and waits until it has set itself up
- * and stopped under our ptrace (RESTORE_PTRACE_OPTIONS set).
- * *@syscall_ip is the address of a syscall instruction in it. Returns 0 or
- * -errno; on failure no process is left behind.
+ * Forks the tree @procs (@nr of them, parents first, procs[0] the root) with
+ * its pids: criu forks the root, each process forks its children after it
+ * took its session or group, zombies end with their exit status at once.
+ * Every other process sets itself up and waits for restore_attach(). On
+ * failure of the root's fork, returns -errno; a later failure is seen by
+ * restore_attach(). *@sync is set in every case, for restore_sync_free().
  */
-__attribute__((warn_unused_result)) int restore_fork(const struct restore_image *ri, const struct restore_fds *fds,
-						     uint64_t *syscall_ip);
+__attribute__((warn_unused_result)) int restore_fork_tree(const struct restore_proc *procs, size_t nr,
+							  struct restore_sync **sync);
+
+/*
+ * Waits for process @k to be set up, seizes it and lets it stop itself under
+ * our ptrace (RESTORE_PTRACE_OPTIONS set). *@syscall_ip is the address of a
+ * syscall instruction in it. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int restore_attach(const struct restore_proc *procs, size_t k,
+						       struct restore_sync *sync, uint64_t *syscall_ip);
+
+void restore_sync_free(struct restore_sync *sync);
 
 #endif /* CRIU_NG_RESTORE_FORK_H */

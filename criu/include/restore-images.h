@@ -11,6 +11,7 @@
 #ifndef CRIU_NG_RESTORE_IMAGES_H
 #define CRIU_NG_RESTORE_IMAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +28,7 @@
 
 /* task_core_entry.task_state values (CRIU's). */
 #define RESTORE_TASK_ALIVE 1
+#define RESTORE_TASK_DEAD 2
 #define RESTORE_TASK_STOPPED 3
 
 struct restore_image {
@@ -41,14 +43,14 @@ struct restore_image {
 	FsEntry *fs;
 	FileEntry **files; /* entries of files.img, by ascending id */
 	size_t nr_files;
-	uint32_t *file_fds; /* per file: how many dumped fds refer to it */
+	uint32_t *file_fds;   /* per file: how many dumped fds refer to it */
 	FdinfoEntry **fdinfo; /* fdinfo-ID.img, ID from ids-PID.img */
 	size_t nr_fdinfo;
-	int has_fdinfo; /* 0 for images without fdinfo-ID.img: the process gets /dev/null as stdio */
+	int has_fdinfo;		/* 0 for images without fdinfo-ID.img: the process gets /dev/null as stdio */
 	PagemapEntry **pagemap; /* the runs of dumped pages, in image order */
 	size_t nr_pagemap;
-	uint32_t pages_id; /* pages-ID.img */
-	uint64_t nr_pages; /* sum of the runs */
+	uint32_t pages_id;	      /* pages-ID.img */
+	uint64_t nr_pages;	      /* sum of the runs */
 	struct restore_shmem *shmems; /* shared anonymous objects (restore-shmem.h) */
 	size_t nr_shmems;
 	struct restore_ghost *ghosts; /* unlinked files (restore-ghost.h) */
@@ -59,12 +61,19 @@ struct restore_image {
 };
 
 /*
- * Reads and checks the images in @dirfd into @img (zeroed by the caller).
- * Every problem is logged with the image's name; returns 0 or -errno
- * (-EOPNOTSUPP for something valid that the restore doesn't handle yet).
+ * Reads and checks the images in @dirfd: one restore_image per process of
+ * pstree.img, in its order (parents first), into *@imgs (*@nr of them, to be
+ * freed each with restore_images_free() and the array with free(), also after
+ * a failure). A zombie's image holds only its pstree entry and core (task_core
+ * with its exit status). Every problem is logged with the image's name;
+ * returns 0 or -errno (-EOPNOTSUPP for something valid that the restore
+ * doesn't handle yet).
  */
-__attribute__((warn_unused_result)) int restore_images_load(int dirfd, struct restore_image *img);
+__attribute__((warn_unused_result)) int restore_images_load(int dirfd, struct restore_image **imgs, size_t *nr);
 void restore_images_free(struct restore_image *img);
+
+/* True for a process dumped as a zombie. */
+bool restore_image_is_zombie(const struct restore_image *img);
 
 /* The index of file @id in img->files, or -1. */
 ssize_t restore_images_file_idx(const struct restore_image *img, uint32_t id);

@@ -5,7 +5,9 @@
  * its pages-ID.img; every VMA of the object is then a view of it at its offset
  * (mremap with old size 0 duplicates a shared mapping), set to its protection,
  * and the first mapping goes. The VMAs of one object so share its pages, as
- * they did when dumped.
+ * they did when dumped. In a tree, the first process that maps an object makes
+ * it; criu keeps it open (through /proc/PID/map_files) and every later process
+ * maps that same object (pidfd_getfd from criu, then mmap), unfilled.
  */
 #ifndef CRIU_NG_RESTORE_SHMEM_H
 #define CRIU_NG_RESTORE_SHMEM_H
@@ -25,13 +27,28 @@ struct restore_shmem {
 	uint64_t nr_pages;
 };
 
+/* The objects of a tree made so far: shmid and criu's fd on it. */
+struct restore_shmem_made {
+	uint64_t shmid;
+	int fd;
+};
+
+struct restore_shmem_set {
+	struct restore_shmem_made *objs;
+	size_t nr;
+	size_t cap;
+};
+
+void restore_shmem_set_free(struct restore_shmem_set *set);
+
 /* Reads and checks the objects the VMA_ANON_SHARED VMAs of @ri map into ri->shmems. */
 __attribute__((warn_unused_result)) int restore_shmem_load(int dirfd, struct restore_image *ri);
 void restore_shmem_free(struct restore_image *ri);
 
 /*
  * Brings object @shm back in the process of @ctl, using @scratch (a free range of
- * shm->size bytes) for its first mapping. Returns 0 or -errno (logged).
+ * shm->size bytes) for its first mapping; shared with the other processes of
+ * ctl->shmem_set when there is one. Returns 0 or -errno (logged).
  */
 __attribute__((warn_unused_result)) int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri,
 							  const struct restore_shmem *shm, uint64_t scratch,

@@ -2,13 +2,56 @@
  * A dump that fails after the process was frozen leaves it running, untraced,
  * every thread resumed and its memory intact, and exits 1 with an Error line:
  * images directory on a tmpfs too small for the pages (ENOSPC midway), on a
- * read-only tmpfs (EROFS at the first image), and a process with a child (a
- * tree, refused for now). The mounts live in a mount namespace of the test's own.
+ * read-only tmpfs (EROFS at the first image), and a tree (a process with a
+ * child) whose dump runs out of space midway, after both were frozen and
+ * queried: the child runs on untraced as well. The mounts live in a mount
+ * namespace of the test's own.
  */
 #include <sched.h>
 #include <sys/mount.h>
 
 #include "dump-test.h"
+
+/* The one child of @pid, found through /proc: 0 if there is none. */
+static pid_t find_child(pid_t pid)
+{
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *dir = opendir("/proc");
+
+	while (dir && (de = readdir(dir))) {
+		char path[64], *stat, *p;
+		pid_t cand = atoi(de->d_name);
+
+		if (cand <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", cand);
+		stat = test_read_file(path);
+		p = stat ? strrchr(stat, ')') : NULL;
+		if (p && atoi(p + 4) == pid)
+			found = cand;
+		free(stat);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* True when @pid runs untraced and is not stopped. */
+static bool runs_untraced(pid_t pid)
+{
+	char path[64], *status, *tracer;
+	bool ok;
+	char st;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	status = test_read_file(path);
+	tracer = status ? strstr(status, "TracerPid:") : NULL;
+	ok = tracer && atoi(tracer + 10) == 0;
+	free(status);
+	st = dump_thread_state(pid, pid);
+	return ok && (st == 'S' || st == 'R');
+}
 
 struct fail_test {
 	char tmp[256];
@@ -40,10 +83,16 @@ static void check_failed_dump(struct fail_test *t, const char *what, const char 
 	text = test_read_file(log);
 	expect(&t->failures, text && strstr(text, "Error (criu/") && strstr(text, msg),
 	       "%s: the log lacks an error with '%s': %s", what, msg, text ?: "(no log)");
-	/* A tree is refused once seized, before the "frozen" line; the others fail after it. */
-	expect(&t->failures, grandchild || (text && strstr(text, "frozen")),
-	       "%s: the dump failed before freezing the process", what);
+	expect(&t->failures, text && strstr(text, "frozen"), "%s: the dump failed before freezing the process", what);
+	expect(&t->failures, !grandchild || (text && strstr(text, "(child of ")),
+	       "%s: the dump failed before freezing the child", what);
 	free(text);
+	if (grandchild) {
+		pid_t gc = find_child(child.pid);
+
+		expect(&t->failures, gc > 0 && runs_untraced(gc), "%s: the child %d of the process isn't running on",
+		       what, gc);
+	}
 	expect(&t->failures, dump_child_running(&child, tids, &nr), "%s: the child isn't running on", what);
 	expect(&t->failures, dump_child_check_memory(&child) == 0, "%s: the child's memory isn't intact", what);
 out_stop:
@@ -77,16 +126,18 @@ int main(void)
 	snprintf(ro, sizeof(ro), "%s/ro", t.tmp);
 	snprintf(tree, sizeof(tree), "%s/tree", t.tmp);
 	/* Room for the small images (a page each) but not for the pages of the region. */
-	if (mount_tmpfs(full, "size=64k", 0) || mount_tmpfs(ro, "size=1m", MS_RDONLY) || mkdir(tree, 0700)) {
+	if (mount_tmpfs(full, "size=64k", 0) || mount_tmpfs(ro, "size=1m", MS_RDONLY) ||
+	    mount_tmpfs(tree, "size=64k", 0)) {
 		test_rm_rf(t.tmp);
 		return TEST_FAIL;
 	}
 
 	check_failed_dump(&t, "enospc", full, false, "No space left on device");
 	check_failed_dump(&t, "rofs", ro, false, "Read-only file system");
-	check_failed_dump(&t, "tree", tree, true, "not supported yet");
+	check_failed_dump(&t, "tree", tree, true, "No space left on device");
 
 	umount2(full, MNT_DETACH);
+	umount2(tree, MNT_DETACH);
 	umount2(ro, MNT_DETACH);
 	if (!t.failures)
 		test_rm_rf(t.tmp);

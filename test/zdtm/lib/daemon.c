@@ -221,6 +221,17 @@ int test_helper_declare(pid_t pid)
 	return ret;
 }
 
+void test_forked(void)
+{
+	/* Only the test's own process writes the pidfile and tells the launcher. */
+	if (ready_fd >= 0)
+		close(ready_fd);
+	if (pidfile_dir_fd >= 0)
+		close(pidfile_dir_fd);
+	ready_fd = -1;
+	pidfile_dir_fd = -1;
+}
+
 void test_daemon(void)
 {
 	int ret;

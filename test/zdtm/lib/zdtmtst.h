@@ -45,6 +45,12 @@ void test_opt_register(struct test_opt *opt);
 void test_init(int argc, char **argv);
 /* The state is set up: write the pidfile and let the launching parent exit. */
 void test_daemon(void);
+/*
+ * In a child the test forked before test_daemon(): closes what only the test's
+ * own process keeps (the launcher's pipe, the pidfile's directory), so that
+ * the child neither holds the launcher back nor is dumped with them.
+ */
+void test_forked(void);
 /* Blocks until SIGTERM arrives; the signal mask on return is the one on entry. */
 void test_waitsig(void);
 /* False once SIGTERM arrived: for tests that loop while they wait. */

@@ -131,6 +131,8 @@ class TestRun:
             raise TestFailed("the test still runs after a dump without --leave-running")
         if status is not None and not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
             raise TestFailed("the dumped test %s, expected to be killed by SIGKILL" % procs.describe_status(status))
+        # The test's children, killed with it, were orphaned to us: their pids are to be restored.
+        procs.reap_strays()
         old_pid = self.pid
         self.pid = None
         os.rename(self.pidfile, self.pidfile + ".dumped")
