@@ -14,6 +14,7 @@
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "pipe-data.pb-c.h"
 #include "pstree.pb-c.h"
 #include "regfile.pb-c.h"
 #include "remap-file-path.pb-c.h"
@@ -50,6 +51,8 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	/* CRIU's shmem pagemap magic is the pagemap one: the same head and entries. */
 	DESC(CR_IMG_SHMEM_PAGEMAP, "pagemap-shmem-%llu.img", IMG_COMMON_MAGIC, PAGEMAP_MAGIC,
 	     &pagemap_entry__descriptor),
+	DESC(CR_IMG_PIPES_DATA, "pipes-data.img", IMG_COMMON_MAGIC, PIPES_DATA_MAGIC, &pipe_data_entry__descriptor),
+	DESC(CR_IMG_FIFO_DATA, "fifo-data.img", IMG_COMMON_MAGIC, FIFO_DATA_MAGIC, &pipe_data_entry__descriptor),
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
 };
 

@@ -42,6 +42,8 @@ struct restore_image;
 enum fd_kind_id {
 	FD_KIND_EVENTPOLL, /* before every other anonymous inode file and the regular files */
 	FD_KIND_EVENTFD,
+	FD_KIND_PIPE, /* its state (pipes.h) holds the FIFOs' queued bytes too */
+	FD_KIND_FIFO,
 	FD_KIND_REG,
 	FD_KIND_TTY,
 	FD_KIND_INETSK,

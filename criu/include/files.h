@@ -17,6 +17,7 @@
 #include "eventfd.h"
 #include "eventpoll.h"
 #include "files-reg.h"
+#include "pipes.h"
 #include "sk-inet.h"
 #include "tty.h"
 
@@ -48,6 +49,7 @@ struct files_dump {
 	struct inet_sk_dump inet;
 	struct epoll_dump epoll;
 	struct eventfd_dump eventfd;
+	struct pipe_dump pipes;
 	struct fd_table fds;
 };
 

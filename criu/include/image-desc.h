@@ -30,6 +30,8 @@ enum cr_img_type {
 	CR_IMG_GHOST_FILE,	/* ghost-file-ID.img, the id in hex: an unlinked file and its contents */
 	CR_IMG_TTY_INFO,	/* tty-info.img: the terminals the open tty files refer to */
 	CR_IMG_SHMEM_PAGEMAP,	/* pagemap-shmem-SHMID.img (unsigned long long): shared anonymous memory */
+	CR_IMG_PIPES_DATA,	/* pipes-data.img: the bytes queued in pipes */
+	CR_IMG_FIFO_DATA,	/* fifo-data.img: the bytes queued in FIFOs */
 	CR_IMG_MAX,
 };
 
