@@ -32,6 +32,9 @@ PACKAGES=(
 	criu
 	# a real server migrated by the end-to-end test e2e-nginx (single-process mode)
 	nginx-light
+	# real servers migrated by e2e-redis and e2e-memcached (threads, pipes, eventfds)
+	redis-server
+	memcached
 	# man page: asciidoc -> DocBook -> troff
 	asciidoc-base
 	xmlto
