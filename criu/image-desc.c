@@ -15,6 +15,7 @@
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "pipe-data.pb-c.h"
 #include "pstree.pb-c.h"
 #include "regfile.pb-c.h"
 #include "remap-file-path.pb-c.h"
@@ -53,6 +54,8 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_SHMEM_PAGEMAP, "pagemap-shmem-%llu.img", IMG_COMMON_MAGIC, PAGEMAP_MAGIC,
 	     &pagemap_entry__descriptor),
 	DESC(CR_IMG_SK_QUEUES, "sk-queues.img", IMG_COMMON_MAGIC, SK_QUEUES_MAGIC, &sk_packet_entry__descriptor),
+	DESC(CR_IMG_PIPES_DATA, "pipes-data.img", IMG_COMMON_MAGIC, PIPES_DATA_MAGIC, &pipe_data_entry__descriptor),
+	DESC(CR_IMG_FIFO_DATA, "fifo-data.img", IMG_COMMON_MAGIC, FIFO_DATA_MAGIC, &pipe_data_entry__descriptor),
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
 	DESC(CR_IMG_FILE_LOCKS, "filelocks.img", IMG_COMMON_MAGIC, FILE_LOCKS_MAGIC, &file_lock_entry__descriptor),
 };

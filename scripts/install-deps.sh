@@ -30,6 +30,9 @@ PACKAGES=(
 	python3-yaml
 	# a real server migrated by the end-to-end test e2e-nginx (single-process mode)
 	nginx-light
+	# real servers migrated by e2e-redis and e2e-memcached (threads, pipes, eventfds)
+	redis-server
+	memcached
 	# man page: asciidoc -> DocBook -> troff
 	asciidoc-base
 	xmlto

@@ -8,6 +8,7 @@
 #include "eventpoll.h"
 #include "fd-kind.h"
 #include "inotify.h"
+#include "pipes.h"
 #include "regular.h"
 #include "signalfd.h"
 #include "sk-inet.h"
@@ -72,6 +73,32 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.dump_free = inotify_dump_free,
 		.check_entry = inotify_check_entry,
 		.open = inotify_open,
+	},
+	[FD_KIND_PIPE] = {
+		.name = "a pipe",
+		.type = FD_TYPES__PIPE,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.match = pipe_match,
+		.dump = pipe_dump,
+		.write_files = pipe_write_files,
+		.write_images = pipe_write_images,
+		.dump_free = pipe_dump_free,
+		.check_entry = pipe_check_entry,
+		.load = pipe_load,
+		.load_free = pipe_load_free,
+		.open = pipe_open,
+	},
+	/* Its path is a REG entry of files-reg.c; its queued bytes are kept with the pipes'. */
+	[FD_KIND_FIFO] = {
+		.name = "a FIFO",
+		.type = FD_TYPES__FIFO,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.match = fifo_match,
+		.dump = fifo_dump,
+		.write_files = fifo_write_files,
+		.check_entry = fifo_check_entry,
+		.check_restore = fifo_check_restore,
+		.open = fifo_open,
 	},
 	/* Opened by restore-fork.c above the dumped fd numbers (a file may be mapped, the cwd or the exe too). */
 	[FD_KIND_REG] = {

@@ -20,6 +20,7 @@
 #include "files-reg.h"
 #include "inotify.h"
 #include "signalfd.h"
+#include "pipes.h"
 #include "sk-inet.h"
 #include "sk-unix.h"
 #include "timerfd.h"
@@ -57,6 +58,7 @@ struct files_dump {
 	struct signalfd_dump signalfd;
 	struct inotify_dump inotify;
 	struct unix_sk_dump usk;
+	struct pipe_dump pipes;
 	struct fd_table fds;
 	struct file_locks locks;
 };

@@ -8,11 +8,10 @@
  * decodes fdinfo-FILES_ID.img (named after ids-PID.img's files_id), files.img,
  * remap-fpath.img and the ghost file; every fd, flag, offset, path and id is checked, each shared
  * description appears once, the ghost's contents are byte-exact; the child
- * still has the same fds and offsets afterwards. A child also holding a pipe, a
- * netlink socket, an eventfd or an unlinked file over the ghost file limit (1 MiB) is
- * refused with an error naming the fd and its kind, and runs on intact.
+ * still has the same fds and offsets afterwards. A child also holding a pipe in
+ * packet mode (O_DIRECT), a netlink socket, a pidfd or an unlinked file over the ghost
+ * file limit (1 MiB) is refused with an error naming the fd and its kind, and runs on intact.
  */
-#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
@@ -50,9 +49,9 @@ struct extra_kind {
 };
 
 static const struct extra_kind extras[] = {
-	{ "pipe", "is a pipe (pipe:[", "pipe:" },
+	{ "packet-pipe", "is a pipe in packet mode (O_DIRECT)", "pipe:" },
 	{ "socket", "is a netlink socket (socket:[", "socket:" },
-	{ "timerfd", "is an anonymous inode file", "anon_inode:[timerfd]" },
+	{ "pidfd", "is an anonymous inode file", "anon_inode:[pidfd]" },
 	{ "big-ghost", "is the unlinked file", "/" }, /* larger than the ghost file limit */
 };
 
@@ -175,7 +174,7 @@ static bool child_fds_intact(void)
 	return pread(15, got, sizeof(got), 0) == GHOST_SIZE && !memcmp(got, expect_buf, GHOST_SIZE);
 }
 
-/* Opens the fd of kind @extra at EXTRA_FD (a pipe keeps its read end at EXTRA_FD + 1). */
+/* Opens the fd of kind @extra at EXTRA_FD (a pipe keeps its other end at EXTRA_FD + 1). */
 static void child_open_extra(const struct files_test *t, const struct extra_kind *extra)
 {
 	int p[2] = { -1, -1 };
@@ -186,11 +185,15 @@ static void child_open_extra(const struct files_test *t, const struct extra_kind
 						  ftruncate(p[0], BIG_GHOST_SIZE) || unlink(big)))
 		_exit(2);
 
-	if (!strcmp(extra->name, "pipe") && pipe(p))
-		_exit(2);
+	/* Only the write end says O_DIRECT: it goes to EXTRA_FD. */
+	if (!strcmp(extra->name, "packet-pipe")) {
+		if (pipe2(p, O_DIRECT))
+			_exit(2);
+		p[0] ^= p[1], p[1] ^= p[0], p[0] ^= p[1];
+	}
 	if (!strcmp(extra->name, "socket") && (p[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)) < 0)
 		_exit(2);
-	if (!strcmp(extra->name, "timerfd") && (p[0] = timerfd_create(CLOCK_MONOTONIC, 0)) < 0)
+	if (!strcmp(extra->name, "pidfd") && (p[0] = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
 		_exit(2);
 	if (dup2(p[0], EXTRA_FD) != EXTRA_FD || close(p[0]))
 		_exit(2);

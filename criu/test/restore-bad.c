@@ -3,8 +3,9 @@
  * a child that still runs can't be restored over it (its pid is in use: the
  * error says so and the child runs on untraced with its memory intact); and
  * once the pid is free, images with a bad magic (mm-PID.img), a truncated
- * entry (core-PID.img) or missing page contents (pages-1.img) are refused with
- * an error naming the file, and no process is created.
+ * entry (core-PID.img), missing page contents (pages-1.img) or a pipe whose
+ * queued bytes exceed its size (pipes-data.img) are refused with an error naming
+ * the file, and no process is created.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -117,6 +118,21 @@ static void pid_in_use(int *failures, const char *tmp, const char *img, const st
 		rchild_kill(c->pid);
 }
 
+/* pipes-data.img holding one entry: pipe 7, 5000 bytes queued in a pipe of 4096. */
+static int write_bad_pipes(const char *path)
+{
+	static const unsigned char img[] = {
+		0x19, 0x43, 0x56, 0x54, /* IMG_COMMON_MAGIC */
+		0x09, 0x37, 0x45, 0x56, /* PIPES_DATA_MAGIC */
+		8,    0,    0,	  0,	/* the entry's size */
+		0x08, 7,		/* pipe_id 7 */
+		0x10, 0x88, 0x27,	/* bytes 5000 */
+		0x18, 0x80, 0x20,	/* size 4096 */
+	};
+
+	return test_write_file(path, (const char *)img, sizeof(img));
+}
+
 static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid)
 {
 	char dir[512], path[PATH_MAX], name[64];
@@ -137,6 +153,11 @@ static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid
 		snprintf(path, sizeof(path), "%s/pages-1.img", dir);
 		expect(failures, truncate_to(path, 1.0, 4096) == 0, "can't truncate %s", path);
 		expect_refused(failures, tmp, dir, pid, "pages-1.img");
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/bad-pipes", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
+		snprintf(path, sizeof(path), "%s/pipes-data.img", dir);
+		expect(failures, write_bad_pipes(path) == 0, "can't write %s", path);
+		expect_refused(failures, tmp, dir, pid, "pipes-data.img");
 	}
 }
 

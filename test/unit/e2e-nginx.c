@@ -31,6 +31,7 @@
 
 #include "criu-run.h"
 #include "e2e-cr.h"
+#include "e2e-real.h"
 #include "e2e-topo.h"
 #include "pattern.h"
 #include "testutil.h"
@@ -116,37 +117,6 @@ static int setup_files(struct nginx_test *t)
 	return ret ?: write_config(t);
 }
 
-static int connect_to(const struct sockaddr_in *a)
-{
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ret;
-
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-/* Until nginx accepts on the service address (it has no ready signal): the connection, or -errno. */
-static int wait_listening(const struct sockaddr_in *a)
-{
-	struct timespec ts = { .tv_nsec = 20 * 1000 * 1000 };
-	int fd = -ECONNREFUSED;
-
-	for (int k = 0; k < 250 && fd == -ECONNREFUSED; k++) {
-		fd = connect_to(a);
-		if (fd == -ECONNREFUSED)
-			nanosleep(&ts, NULL);
-	}
-	return fd;
-}
-
 /* GET the file on connection @fd: 0 if the whole body came back right, else -errno (printed). */
 static int http_get(struct nginx_test *t, int fd, unsigned int i)
 {
@@ -204,110 +174,6 @@ static unsigned int fetch_all(struct nginx_test *t)
 	return good;
 }
 
-/* "TCP LISTEN" or "TCP ESTABLISHED" for socket:[INODE] of process @pid, as its /proc/net/tcp says. */
-static const char *tcp_kind(pid_t pid, const char *link)
-{
-	static const char *const states[] = { [1] = "TCP ESTABLISHED", [10] = "TCP LISTEN" };
-	unsigned long inode = strtoul(link + 8, NULL, 10), ino;
-	const char *kind = "socket, not TCP/IPv4";
-	char path[64], line[512];
-	unsigned int state;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return "socket";
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &state, &ino) != 2 || ino != inode)
-			continue;
-		kind = state < sizeof(states) / sizeof(states[0]) && states[state] ? states[state] : "TCP, other state";
-		break;
-	}
-	fclose(f);
-	return kind;
-}
-
-/* The shared mappings nginx holds (its shared memory zones), one line each. */
-static void list_shared_maps(pid_t pid)
-{
-	char path[64], line[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char perms[8];
-
-		if (sscanf(line, "%*s %7s", perms) == 1 && perms[3] == 's') {
-			line[strcspn(line, "\n")] = '\0';
-			test_msg("  shared mapping: %s", line);
-		}
-	}
-	fclose(f);
-}
-
-static const char *fd_kind(pid_t pid, const char *link, const struct stat *st)
-{
-	if (S_ISSOCK(st->st_mode))
-		return tcp_kind(pid, link);
-	if (S_ISFIFO(st->st_mode))
-		return "pipe or FIFO";
-	if (S_ISCHR(st->st_mode))
-		return "character device";
-	if (S_ISREG(st->st_mode))
-		return "regular file";
-	if (S_ISDIR(st->st_mode))
-		return "directory";
-	if (!strncmp(link, "anon_inode:", 11))
-		return "anonymous inode";
-	return "other";
-}
-
-/* The "flags:" line of /proc/PID/fdinfo/FD (octal open flags), or "?". */
-static const char *fd_flags(pid_t pid, const char *fd)
-{
-	static char flags[32];
-	char path[64 + 256], line[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, fd);
-	snprintf(flags, sizeof(flags), "?");
-	f = fopen(path, "re");
-	if (!f)
-		return flags;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "flags: %31s", flags) == 1)
-			break;
-	fclose(f);
-	return flags;
-}
-
-/* What /proc/PID/fdinfo says of an anonymous inode fd: an eventfd's count, an epoll's targets. */
-static void show_anon(pid_t pid, const char *fd)
-{
-	char path[64 + 256], line[256];
-	unsigned int targets = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, fd);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, "eventfd-", 8))
-			test_msg("    %s", line);
-		else if (!strncmp(line, "tfd:", 4) && targets++ < 4)
-			test_msg("    %s", line);
-	}
-	fclose(f);
-	if (targets > 4)
-		test_msg("    ... %u epoll targets in all", targets);
-}
-
 /* Whether nginx still holds a served file open (it closes it just after the last byte went out). */
 static int serving(struct nginx_test *t)
 {
@@ -344,76 +210,13 @@ static void wait_idle(struct nginx_test *t)
 		nanosleep(&ts, NULL);
 }
 
-/* Print every fd nginx holds (and keep a one-line summary for the skip message). */
-static int list_fds(struct nginx_test *t)
-{
-	char path[64], link[PATH_MAX], fdpath[64 + 256];
-	size_t off = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	test_msg("the fds nginx holds (single-process mode, %d clients connected):", CLIENTS);
-	while ((de = readdir(d))) {
-		struct stat st;
-		ssize_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
-		n = readlink(fdpath, link, sizeof(link) - 1);
-		if (n < 0 || stat(fdpath, &st))
-			continue;
-		link[n] = '\0';
-		/* the clients' connections: one line for all of them */
-		if (S_ISSOCK(st.st_mode) && atoi(de->d_name) > 8)
-			continue;
-		test_msg("  fd %s: %s (%s, flags %s)", de->d_name, link, fd_kind(t->pid, link, &st),
-			 fd_flags(t->pid, de->d_name));
-		if (!strncmp(link, "anon_inode:", 11))
-			show_anon(t->pid, de->d_name);
-		off += (size_t)snprintf(t->kinds + off, off < sizeof(t->kinds) ? sizeof(t->kinds) - off : 0, "%s%s=%s",
-					off ? ", " : "", de->d_name, link);
-		if (off >= sizeof(t->kinds))
-			off = sizeof(t->kinds) - 1;
-	}
-	closedir(d);
-	test_msg("  and one socket per client connection (%d, TCP ESTABLISHED)", CLIENTS);
-	list_shared_maps(t->pid);
-	return 0;
-}
-
-/* "fd N is LINK: " for the fd criu's refusal names ("fd N of process"), so the kind comes first. */
-static const char *refused_fd(struct nginx_test *t)
-{
-	static char what[PATH_MAX + 32];
-	char path[64], link[PATH_MAX];
-	const char *p = strstr(t->cr.why, " fd ");
-	ssize_t n;
-	int fd;
-
-	if (!p || sscanf(p, " fd %d of process", &fd) != 1)
-		return "";
-	/* a refused dump leaves nginx running: its fd is still there */
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)t->pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return "";
-	link[n] = '\0';
-	snprintf(what, sizeof(what), "fd %d is %s: ", fd, link);
-	return what;
-}
-
 static int run(struct nginx_test *t)
 {
 	char conf[PATH_MAX + 16], prefix[PATH_MAX + 2];
 	char *argv[] = { NGINX, "-c", conf, "-p", prefix, NULL };
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT) };
 	unsigned int good;
-	int status, ret;
+	int ret;
 
 	snprintf(conf, sizeof(conf), "%s/nginx.conf", t->dir);
 	snprintf(prefix, sizeof(prefix), "%s/", t->dir);
@@ -425,7 +228,7 @@ static int run(struct nginx_test *t)
 	if (ret)
 		return test_fail("entering the wire's namespace: %s", strerror(-ret));
 	for (unsigned int i = 0; i < CLIENTS; i++) {
-		t->fds[i] = i ? connect_to(&a) : wait_listening(&a);
+		t->fds[i] = i ? e2e_real_connect(&a, IO_TIMEOUT_S) : e2e_real_wait_listening(&a, IO_TIMEOUT_S);
 		if (t->fds[i] < 0)
 			return test_fail("client %u: connecting to nginx: %s (see %s)", i, strerror(-t->fds[i]),
 					 t->out);
@@ -435,24 +238,13 @@ static int run(struct nginx_test *t)
 		return test_fail("before the migration only %u of %d clients got the file", good, CLIENTS);
 	test_msg("%d keep-alive clients connected to nginx on host A, each fetched the file once", CLIENTS);
 	wait_idle(t);
-	ret = list_fds(t);
+	test_msg("nginx runs in single-process mode");
+	ret = e2e_real_list_fds(t->pid, "nginx", t->kinds, sizeof(t->kinds));
 	if (ret)
 		return test_fail("listing nginx's fds: %s", strerror(-ret));
-	ret = e2e_cr_dump(&t->cr, t->topo.path[E2E_HOST_A], t->pid);
+	ret = e2e_real_migrate(&t->topo, &t->cr, &t->pid);
 	if (ret == -EOPNOTSUPP)
-		return test_skip("%s%s; nginx holds: %s", refused_fd(t), t->cr.why, t->kinds);
-	if (ret)
-		return test_fail("%s", t->cr.why);
-	t->pid = 0;
-	e2e_topo_watch_pid(0);
-	ret = e2e_topo_move(&t->topo, E2E_HOST_B);
-	if (ret)
-		return test_fail("moving the service address to host B: %s", strerror(-ret));
-	ret = e2e_cr_restore(&t->cr, t->topo.path[E2E_HOST_B], &t->pid);
-	if (t->pid > 0)
-		e2e_topo_watch_pid(t->pid);
-	if (ret == -EOPNOTSUPP)
-		return test_skip("%s", t->cr.why);
+		return test_skip("%s%s; nginx holds: %s", e2e_real_refused_fd(t->pid, t->cr.why), t->cr.why, t->kinds);
 	if (ret)
 		return test_fail("%s", t->cr.why);
 	good = fetch_all(t);
@@ -461,12 +253,8 @@ static int run(struct nginx_test *t)
 		 good, CLIENTS, t->cr.dump_ms, t->cr.frozen_ms, t->cr.restore_ms);
 	if (good != CLIENTS)
 		return test_fail("%d clients lost their connection or their file", CLIENTS - good);
-	if (kill(t->pid, SIGTERM) || waitpid(t->pid, &status, 0) != t->pid)
-		return test_fail("stopping the restored nginx: %s", strerror(errno));
-	t->pid = 0;
-	e2e_topo_watch_pid(0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return test_fail("the restored nginx ended with status %#x (see %s)", status, t->out);
+	if (e2e_real_stop(&t->pid, "nginx", t->out))
+		return TEST_FAIL;
 	return TEST_PASS;
 }
 
