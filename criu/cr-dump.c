@@ -279,11 +279,12 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, s
 	struct shmem_dump_stats ss = { 0 };
 	uint32_t pages_id = PAGES_ID + 1;
 	int dirfd = ctx->imgdir_fd;
-	TaskKobjIdsEntry ids;
+	TaskKobjIdsEntry root_ids, ids;
 	int ret;
 
+	ids_fill_root(&root_ids);
 	ids_fill_single(&ids);
-	ret = inventory_dump(dirfd, ctx->opts, &ids);
+	ret = inventory_dump(dirfd, ctx->opts, &root_ids);
 	if (!ret)
 		ret = pstree_dump(dirfd, dt->pid, &dt->stat, dt->tids, dt->nr_tids);
 	if (!ret)

@@ -22,6 +22,7 @@
 
 #include "cr-restore.h"
 #include "file-locks.h"
+#include "ids.h"
 #include "image.h"
 #include "magic.h"
 #include "restore-ctl.h"
@@ -270,6 +271,8 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	ret = check_inventory(ctx->imgdir_fd, ctx->opts, &network_lock);
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &ri);
+	if (!ret)
+		ret = ids_restore_check(ctx->imgdir_fd, ri.pid);
 	if (!ret)
 		ret = restore_tty_session(&ri, ctx->opts->shell_job);
 	if (!ret)
