@@ -9,7 +9,6 @@
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
-#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -31,66 +30,6 @@ static const struct criu42_case cases[] = {
 	{ "1thread", 3, { 3 }, 1 },
 	{ "4threads", 24, { 24, 27, 28, 29 }, 4 },
 };
-
-static int copy_file(const char *from, const char *to, mode_t mode)
-{
-	char buf[65536];
-	int in, out, ret = 0;
-
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (out < 0) {
-		ret = -errno;
-		goto out_close_in;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : 0;
-			break;
-		}
-		if (write(out, buf, n) != n) {
-			ret = -EIO;
-			break;
-		}
-	}
-	if (close(out) < 0 && !ret)
-		ret = -errno;
-out_close_in:
-	close(in);
-	return ret;
-}
-
-static int copy_dir(const char *from, const char *to)
-{
-	struct dirent *de;
-	int ret = 0;
-	DIR *d;
-
-	if (mkdir(to, 0700) < 0)
-		return -errno;
-	d = opendir(from);
-	if (!d)
-		return -errno;
-	while (!ret && (de = readdir(d))) {
-		char src[PATH_MAX], dst[PATH_MAX];
-
-		if (de->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(src, sizeof(src), "%s/%s", from, de->d_name) >= sizeof(src) ||
-		    (size_t)snprintf(dst, sizeof(dst), "%s/%s", to, de->d_name) >= sizeof(dst))
-			ret = -ENAMETOOLONG;
-		else
-			ret = copy_file(src, dst, 0600);
-	}
-	closedir(d);
-	return ret;
-}
 
 /* The tids under /proc/@pid/task, sorted, into @tids; their number. */
 static size_t read_tids(pid_t pid, pid_t *tids, size_t max)
@@ -145,13 +84,18 @@ static void check_restored(int *failures, const struct criu42_case *c)
 {
 	pid_t tids[MAX_TIDS];
 	size_t n = read_tids(c->pid, tids, MAX_TIDS);
-	char buf[128];
+	char buf[128] = "";
 
 	expect(failures, n == c->nr_tids, "%s: %zu threads, not %zu", c->dir, n, c->nr_tids);
 	for (size_t i = 0; i < n && i < c->nr_tids; i++) {
 		expect(failures, tids[i] == c->tids[i], "%s: thread %zu is %d, not %d", c->dir, i, tids[i], c->tids[i]);
-		expect(failures, status_field(c->pid, tids[i], "State:", buf, sizeof(buf)) && buf[0] == 'S',
-		       "%s: thread %d is not sleeping (%s)", c->dir, tids[i], buf);
+		/* Just detached, a thread may still be on its way back into pause(). */
+		for (int tries = 0; tries < 100; tries++) {
+			if (!status_field(c->pid, tids[i], "State:", buf, sizeof(buf)) || buf[0] == 'S')
+				break;
+			usleep(20000);
+		}
+		expect(failures, buf[0] == 'S', "%s: thread %d is not sleeping (%s)", c->dir, tids[i], buf);
 		expect(failures, status_field(c->pid, tids[i], "TracerPid:", buf, sizeof(buf)) && !strcmp(buf, "0"),
 		       "%s: thread %d is traced", c->dir, tids[i]);
 	}
@@ -175,12 +119,12 @@ static int run_init(const char *top, const char *criu, const struct criu42_case 
 		return TEST_FAIL;
 	}
 	snprintf(src, sizeof(src), "%s/test/criu-4.2-images/hog", top);
-	if (mkdir(CORPUS, 0755) || copy_file(src, CORPUS "/hog", 0755)) {
+	if (mkdir(CORPUS, 0755) || test_copy_file(src, CORPUS "/hog", 0755)) {
 		fprintf(stderr, "%s: can't put hog at %s/hog\n", c->dir, CORPUS);
 		return TEST_FAIL;
 	}
 	snprintf(src, sizeof(src), "%s/test/criu-4.2-images/%s", top, c->dir);
-	if (copy_dir(src, IMG)) {
+	if (test_copy_dir(src, IMG)) {
 		fprintf(stderr, "%s: can't copy the images from %s\n", c->dir, src);
 		return TEST_FAIL;
 	}
