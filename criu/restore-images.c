@@ -134,6 +134,12 @@ static int check_core(const CoreEntry *c, pid_t tid, bool leader)
 		pr_err("%s: a 32-bit (compat) task: not supported yet\n", name);
 		return -EOPNOTSUPP;
 	}
+	if ((c->thread_core->has_seccomp_mode && c->thread_core->seccomp_mode != SECCOMP_MODE__disabled) ||
+	    (leader && c->tc->has_old_seccomp_mode && c->tc->old_seccomp_mode != SECCOMP_MODE__disabled)) {
+		/* CRIU writes seccomp.img always; only a mode other than disabled needs its filters. */
+		pr_err("%s: the thread runs under seccomp: not supported yet\n", name);
+		return -EOPNOTSUPP;
+	}
 	if (leader && c->tc->task_state != RESTORE_TASK_ALIVE && c->tc->task_state != RESTORE_TASK_STOPPED) {
 		pr_err("%s: task state %u (neither alive nor stopped) is not supported\n", name, c->tc->task_state);
 		return -EOPNOTSUPP;
