@@ -4,7 +4,7 @@
  * made (test/criu-4.2-images) and a dump criu-ng makes of the same program with 4
  * threads must pass every rule; copies of ours, each broken in one way CRIU's
  * restore refuses (root ids, namespace ids, the inventory, the vdso's marks, the
- * signal handlers, the creds, a lazy run), must each fail with that rule's id.
+ * signal handlers, the creds, a directory's size, a lazy run), must each fail with that rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -17,6 +17,7 @@
 #include "vma.h"
 
 #include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -109,11 +110,12 @@ static int broken_copy(struct rules_test *t, const char *good, const char *name,
 	return test_copy_dir(good, out);
 }
 
-/* Rewrites the one-entry image (@type, @arg) of @dir through @edit. */
-static int rewrite_one(const char *dir, enum cr_img_type type, unsigned int arg, void (*edit)(void *))
+/* Rewrites every entry of image (@type, @arg) of @dir through @edit (not for pagemaps: see lazy_run). */
+static int rewrite(const char *dir, enum cr_img_type type, unsigned int arg, void (*edit)(void *))
 {
 	struct cr_img *img;
-	void *msg = NULL;
+	void *msg[64];
+	size_t n = 0;
 	int dirfd, ret;
 
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -121,18 +123,21 @@ static int rewrite_one(const char *dir, enum cr_img_type type, unsigned int arg,
 		return -errno;
 	ret = img_open(&img, dirfd, IMG_READ, type, arg);
 	if (!ret) {
-		ret = img_read_one(img, &msg);
+		while (n < 64 && !(ret = img_read_entry(img, &msg[n])) && msg[n])
+			n++;
 		img_close(img);
 	}
-	if (!ret) {
-		edit(msg);
+	for (size_t i = 0; !ret && i < n; i++)
+		edit(msg[i]);
+	if (!ret)
 		ret = img_open(&img, dirfd, IMG_WRITE, type, arg);
-	}
 	if (!ret) {
-		ret = img_write_entry(img, msg);
+		for (size_t i = 0; !ret && i < n; i++)
+			ret = img_write_entry(img, msg[i]);
 		ret = img_close(img) ?: ret;
 	}
-	img_free_entry(msg);
+	for (size_t i = 0; i < n; i++)
+		img_free_entry(msg[i]);
 	close(dirfd);
 	return ret;
 }
@@ -164,6 +169,14 @@ static void vdso_not_anon(void *msg)
 static void few_sigactions(void *msg)
 {
 	((CoreEntry *)msg)->tc->n_sigactions = 10;
+}
+
+static void dir_size(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->reg && S_ISDIR(fe->reg->mode))
+		fe->reg->has_size = 1, fe->reg->size = 4096;
 }
 
 static void no_creds(void *msg)
@@ -221,6 +234,7 @@ static void check_broken(struct rules_test *t, const char *good)
 		{ "vdso-anon", "MM-VDSO-ANON", CR_IMG_MM, true, vdso_not_anon },
 		{ "sigactions", "CORE-SIGACTS", CR_IMG_CORE, true, few_sigactions },
 		{ "creds", "CORE-CREDS", CR_IMG_CORE, true, no_creds },
+		{ "dir-size", "FILES-SIZE", CR_IMG_FILES, false, dir_size },
 	};
 	char dir[PATH_MAX];
 
@@ -228,8 +242,7 @@ static void check_broken(struct rules_test *t, const char *good)
 		int ret = broken_copy(t, good, cases[i].name, dir, sizeof(dir));
 
 		if (!ret)
-			ret = rewrite_one(dir, cases[i].type, cases[i].per_pid ? (unsigned int)t->pid : 0,
-					  cases[i].edit);
+			ret = rewrite(dir, cases[i].type, cases[i].per_pid ? (unsigned int)t->pid : 0, cases[i].edit);
 		expect(&t->failures, !ret, "%s: can't make the broken copy: %s", cases[i].name, strerror(-ret));
 		if (!ret)
 			expect_rule(t, cases[i].name, dir, cases[i].rule);

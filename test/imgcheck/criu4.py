@@ -17,7 +17,9 @@ LOCK_METHODS = (0, 1, 2)  # iptables, nftables, skip
 MARCH_X86_64 = 1
 TASK_ALIVE, TASK_DEAD, TASK_STOPPED = 1, 2, 3
 NR_SIGACTIONS = 64 - 2  # every signal but SIGKILL and SIGSTOP
-AUXV_MAX_WORDS = 2 * (2 + 22 + 1)  # CRIU's AT_VECTOR_SIZE on x86-64
+AUXV_MAX_WORDS = 44  # CRIU's AT_VECTOR_SIZE on x86-64 (criu/include/mm.h: MM_AUXV_MAX_WORDS)
+NSIG = 64
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
 NS_FIELDS = ("pid_ns_id", "net_ns_id", "ipc_ns_id", "uts_ns_id", "mnt_ns_id", "user_ns_id", "cgroup_ns_id",
              "time_ns_id")
 
@@ -32,7 +34,7 @@ VMA_AREA_VVAR = 1 << 12
 VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG = 1
-S_IFDIR = 0o040000
+S_IFMT, S_IFDIR, S_IFREG = 0o170000, 0o040000, 0o100000
 # xsave components: proto field, bytes each element, bytes in the kernel's xstate layout.
 XSAVE_SIZES = {"ymmh_space": (4, 256), "bndreg_state": (8, 64), "bndcsr_state": (8, 64), "opmask_reg": (8, 64),
                "zmm_upper": (8, 512), "hi16_zmm": (8, 1024), "pkru": (4, 8)}
@@ -43,6 +45,7 @@ class Checker:
         self.img = Images(images_dir, top)
         self.failures = []
         self.notes = []
+        self.mnt_images = any(n.startswith("mountpoints-") for n in os.listdir(images_dir))
 
     def fail(self, rule, where, text):
         self.failures.append("%s %s: %s" % (rule, where, text))
@@ -194,11 +197,25 @@ class Checker:
                 if n and n * each != size:
                     self.fail("CORE-XSAVE", name, "%s holds %d bytes, the xstate component %d" % (field, n * each,
                                                                                                size))
+        if not leader and (tc or core.get("ids")):
+            self.fail("CORE-THREAD-EXTRA", name, "a thread's core with a task core or ids: 'Thread has optional "
+                      "fields present'")
         thread = core.get("thread_core")
         if not thread:
             self.fail("CORE-THREAD", name, "no thread_core")
-        elif not thread.get("creds"):
+            return
+        if not thread.get("creds"):
             self.fail("CORE-CREDS", name, "no creds in thread_core (CRIU 4 reads no creds-PID.img)")
+        if thread.get("pdeath_sig", 0) > NSIG:
+            self.fail("CORE-PDEATH", name, "pdeath_sig %d: 'Pdeath signal is too big'" % thread["pdeath_sig"])
+        if "sched_policy" in thread:
+            policy, nice, prio = thread["sched_policy"], thread.get("sched_nice", 0), thread.get("sched_prio", 0)
+            rt = policy in (SCHED_FIFO, SCHED_RR)
+            if not -20 <= nice <= 19 or policy not in (SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH,
+                                                       SCHED_IDLE) or (rt and not 0 < prio < 100) or \
+                    (not rt and prio):
+                self.fail("CORE-SCHED", name, "policy %d, nice %d, priority %d: 'Inconsistent sched params'"
+                          % (policy, nice, prio))
         if leader and tc:
             if len(tc.get("sigactions", [])) != NR_SIGACTIONS:
                 self.fail("CORE-SIGACTS", name, "%d sigactions, CRIU 4 reads %d from the core"
@@ -221,6 +238,8 @@ class Checker:
                     self.fail("FILES-REG", "files.img", "REG file %d without its reg entry" % e["id"])
                 elif not reg["name"].startswith("/"):
                     self.fail("FILES-PATH", "files.img", "file %d: relative path %r" % (e["id"], reg["name"]))
+                else:
+                    self.check_reg(reg)
         for p in procs:
             pid_ids = ids.get(p["pid"])
             if pid_ids:
@@ -247,6 +266,15 @@ class Checker:
                     elif "mode" in reg and not reg["mode"] & S_IFDIR:
                         self.fail("FS-DIR", name, "%s %d is not a directory" % (field, e[field]))
         return files
+
+    def check_reg(self, reg):
+        where = "files.img file %d (%s)" % (reg["id"], reg["name"])
+        if "size" in reg and "mode" in reg and reg["mode"] & S_IFMT != S_IFREG:
+            self.fail("FILES-SIZE", where, "a size on a file that is not regular: CRIU's restore compares it, "
+                      "and a directory's size changes with its entries")
+        if reg.get("mnt_id", -1) != -1 and not self.mnt_images:
+            self.fail("FILES-MNTID", where, "mount id %d, but the dump has no mount namespace images to find it "
+                      "in" % reg["mnt_id"])
 
     # mm-ID.img and pagemap: prepare_mm_pid(), vdso_proxify(), the page reading of CRIU's restore.
     def check_memory(self, procs, files):
@@ -354,7 +382,9 @@ class Checker:
 
 def check(images_dir, top):
     """Applies every rule to the dump in @images_dir; returns (failures, notes)."""
+    if not os.path.isdir(images_dir):
+        return ["IMG-DIR %s: not a directory" % images_dir], []
     try:
         return Checker(images_dir, top).run()
-    except (ImageError, KeyError, TypeError) as e:
+    except (ImageError, KeyError, TypeError, OSError) as e:
         return ["IMG-DECODE %s: %s: %s" % (images_dir, type(e).__name__, e)], []
