@@ -163,7 +163,7 @@ static int write_mem_and_misc(struct crit_test *t)
 		return ret;
 
 	head.pages_id = 7;
-	/* Both lengths, as criu writes them: crit of CRIU 3 names compat_nr_pages nr_pages. */
+	/* Both lengths, as criu writes them (crit shows them under CRIU 4's names). */
 	pe0.vaddr = 0x400000, pe0.compat_nr_pages = 2, pe0.has_nr_pages = 1, pe0.nr_pages = 2;
 	pe0.has_flags = 1, pe0.flags = 1;
 	pe1.vaddr = 0x7ffd00000000ULL, pe1.compat_nr_pages = 33, pe1.has_nr_pages = 1, pe1.nr_pages = 33;
