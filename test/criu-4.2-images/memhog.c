@@ -15,26 +15,54 @@ static unsigned char *mem;
 static size_t len;
 static volatile sig_atomic_t check;
 
-static void on_usr1(int s) { (void)s; check = 1; }
-static void *idle(void *a) { (void)a; for (;;) pause(); }
+static void on_usr1(int s)
+{
+	(void)s;
+	check = 1;
+}
+static void *idle(void *a)
+{
+	(void)a;
+	for (;;)
+		pause();
+}
 
 int main(int argc, char **argv)
 {
-	if (argc < 4) return 2;
+	if (argc < 4)
+		return 2;
 	len = (size_t)atol(argv[1]) << 20;
 	int threads = atoi(argv[2]);
 	setsid();
 	close_range(3, ~0U, 0);
 	int fd = open("/dev/null", O_RDWR);
-	dup2(fd, 0); dup2(fd, 1); dup2(fd, 2); if (fd > 2) close(fd);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	for (size_t i = 0; i < len; i++) mem[i] = (unsigned char)(i * 2654435761u >> 13);
-	for (int i = 1; i < threads; i++) { pthread_t t; pthread_create(&t, NULL, idle, NULL); }
-	signal(SIGUSR1, on_usr1);
-	FILE *f = fopen(argv[3], "w"); fprintf(f, "%d\n", getpid()); fclose(f);
-	while (!check) pause();
 	for (size_t i = 0; i < len; i++)
-		if (mem[i] != (unsigned char)(i * 2654435761u >> 13)) { FILE *o = fopen("/tmp/memhog.bad", "w"); if (o) fclose(o); _exit(1); }
-	FILE *o = fopen("/tmp/memhog.ok", "w"); if (o) fclose(o);
+		mem[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (int i = 1; i < threads; i++) {
+		pthread_t t;
+		pthread_create(&t, NULL, idle, NULL);
+	}
+	signal(SIGUSR1, on_usr1);
+	FILE *f = fopen(argv[3], "w");
+	fprintf(f, "%d\n", getpid());
+	fclose(f);
+	while (!check)
+		pause();
+	for (size_t i = 0; i < len; i++)
+		if (mem[i] != (unsigned char)(i * 2654435761u >> 13)) {
+			FILE *o = fopen("/tmp/memhog.bad", "w");
+			if (o)
+				fclose(o);
+			_exit(1);
+		}
+	FILE *o = fopen("/tmp/memhog.ok", "w");
+	if (o)
+		fclose(o);
 	_exit(0);
 }
