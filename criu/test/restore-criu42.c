@@ -103,6 +103,24 @@ static void check_restored(int *failures, const struct criu42_case *c)
 	       "%s: the process is not hog", c->dir);
 }
 
+/*
+ * Waits up to 20 s for @pid to exit; kills it past that (a signal that came before the
+ * restored pause() began would leave it waiting) and returns -1.
+ */
+static pid_t wait_exit(pid_t pid, int *status)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		pid_t got = waitpid(pid, status, WNOHANG);
+
+		if (got != 0)
+			return got;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
 /* The init of the new pid namespace: restores, checks, makes the process check its memory. */
 static int run_init(const char *top, const char *criu, const struct criu42_case *c)
 {
@@ -149,7 +167,7 @@ static int run_init(const char *top, const char *criu, const struct criu42_case 
 
 	/* The restored process is ours now (we are its namespace's init): let it check its memory. */
 	expect(&failures, kill(c->pid, SIGUSR1) == 0, "%s: can't signal %d: %s", c->dir, c->pid, strerror(errno));
-	got = waitpid(c->pid, &status, 0);
+	got = wait_exit(c->pid, &status);
 	expect(&failures, got == c->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	       "%s: the process ended with status %#x: its memory is not as dumped", c->dir, status);
 	expect(&failures, access("/tmp/memhog.ok", F_OK) == 0 && access("/tmp/memhog.bad", F_OK) < 0,
