@@ -325,11 +325,11 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 /* What the whole dump has once: inventory.img and pstree.img. */
 static int write_tree_images(const struct criu_ctx *ctx, const struct dump_tree *t)
 {
-	TaskKobjIdsEntry ids;
+	TaskKobjIdsEntry root_ids;
 	int ret;
 
-	ids_fill(&ids, 0);
-	ret = inventory_dump(ctx->imgdir_fd, ctx->opts, &ids);
+	ids_fill_root(&root_ids);
+	ret = inventory_dump(ctx->imgdir_fd, ctx->opts, &root_ids);
 	return ret ?: pstree_dump(ctx->imgdir_fd, t->items, t->nr);
 }
 

@@ -25,6 +25,7 @@
 
 #include "cr-restore.h"
 #include "file-locks.h"
+#include "ids.h"
 #include "image.h"
 #include "magic.h"
 #include "restore-ctl.h"
@@ -662,6 +663,8 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 		pr_err("pstree.img: the root process %d is a zombie\n", t.ris[0].pid);
 		ret = -EINVAL;
 	}
+	if (!ret)
+		ret = ids_restore_check(ctx->imgdir_fd, t.ris[0].pid);
 	if (!ret)
 		ret = shell_job_session(&t, ctx->opts->shell_job);
 	if (!ret)

@@ -155,9 +155,14 @@ static int write_one(struct cr_img *img, const struct reg_file *f)
 	reg.pos = f->pos;
 	reg.fown = &fown;
 	reg.name = f->path;
-	if (f->mnt_id >= 0)
-		reg.has_mnt_id = 1, reg.mnt_id = f->mnt_id;
-	reg.has_size = 1, reg.size = f->size;
+	/*
+	 * As CRIU 4 writes them when it dumps no mount namespace: no mount id (its restore
+	 * would look for the mount among those it restored), and a size only for a regular
+	 * file (its restore compares the size of any file that has one, and a directory's
+	 * changes as entries come and go).
+	 */
+	if (S_ISREG(f->mode))
+		reg.has_size = 1, reg.size = f->size;
 	reg.has_mode = 1, reg.mode = f->mode;
 	fe.type = FD_TYPES__REG;
 	fe.id = f->id;

@@ -1,6 +1,6 @@
 /*
- * inventory.img: image version 1.1, one fdinfo image per files id, the root
- * task's ids and how the dump treated the network.
+ * inventory.img: image version 1.1, one fdinfo image per files id, criu's own
+ * ids (ids.c), no LSM labels recorded, and how the dump treated the network.
  */
 #include "image.h"
 #include "inventory.h"
@@ -18,6 +18,8 @@ int inventory_dump(int dirfd, const struct criu_opts *opts, TaskKobjIdsEntry *ro
 	inv.has_fdinfo_per_id = 1, inv.fdinfo_per_id = 1;
 	inv.root_ids = root_ids;
 	inv.has_ns_per_id = 1, inv.ns_per_id = 1;
+	/* No LSM profile is recorded: CRIU's restore takes NO_LSM whatever its host runs. */
+	inv.has_lsmtype = 1, inv.lsmtype = LSMTYPE__NO_LSM;
 	inv.has_network_lock_method = 1, inv.network_lock_method = opts->network_lock;
 	if (opts->tcp_close)
 		inv.has_tcp_close = 1, inv.tcp_close = 1;

@@ -16,8 +16,6 @@
 #include "mem.h"
 #include "stats.h"
 
-#include "pagemap.pb-c.h"
-
 #define LOG_PREFIX "mem: "
 #include "log.h"
 
@@ -85,7 +83,10 @@ static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr)
 	int ret;
 
 	pe.vaddr = vaddr;
-	pe.nr_pages = (uint32_t)nr;
+	/* Both lengths: CRIU 4 reads nr_pages, older readers compat_nr_pages (runs stay under 2^32 pages). */
+	pe.compat_nr_pages = (uint32_t)nr;
+	pe.has_nr_pages = 1;
+	pe.nr_pages = nr;
 	pe.has_flags = 1;
 	pe.flags = PE_PRESENT;
 	ret = img_write_entry(md->pagemap, &pe);
@@ -176,9 +177,20 @@ static int dump_vmas(struct mem_dump *md, const struct vma_list *vmas, uint32_t 
 
 	head.pages_id = pages_id;
 	ret = img_write_entry(md->pagemap, &head);
-	for (size_t i = 0; !ret && i < vmas->nr; i++)
-		if (vma_has_private_pages(&vmas->vmas[i]))
-			ret = dump_vma(md, &vmas->vmas[i]);
+	for (size_t i = 0; !ret && i < vmas->nr; i++) {
+		const struct vma_area *v = &vmas->vmas[i];
+
+		/*
+		 * CRIU's restore reads the symbols of the dumped [vdso] from its pages to tell
+		 * whether its host's vdso can take its place: all of them are dumped.
+		 */
+		if (v->status & VMA_AREA_VDSO) {
+			md->stats->pages_scanned += (v->end - v->start) / md->page_size;
+			ret = dump_run(md, v->start, (v->end - v->start) / md->page_size);
+		} else if (vma_has_private_pages(v)) {
+			ret = dump_vma(md, v);
+		}
+	}
 	md->stats->scan_us += stats_now_us() - start;
 	return ret;
 }
@@ -232,4 +244,20 @@ out_free:
 	free(md.buf);
 	free(md.pme);
 	return ret;
+}
+
+int pagemap_entry_normalize(PagemapEntry *pe)
+{
+	if (!pe->has_nr_pages) {
+		pe->has_nr_pages = 1;
+		pe->nr_pages = pe->compat_nr_pages;
+	}
+	if (pe->has_in_parent && pe->in_parent)
+		pe->flags |= PE_PARENT;
+	else if (!pe->has_flags)
+		pe->flags = PE_PRESENT;
+	pe->has_flags = 1;
+	if ((pe->flags & PE_PARENT) || !(pe->flags & PE_PRESENT))
+		return -EOPNOTSUPP;
+	return 0;
 }

@@ -95,6 +95,24 @@ static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, 
 }
 
 /*
+ * Since Linux 6.12 the kernel's vvar is two adjacent areas, [vvar] and [vvar_vclock].
+ * CRIU records them as one vvar area, and its restore compares that area's size with
+ * its host's vvar: do the same. True when @v was joined to @prev.
+ */
+static bool join_vvar(VmaEntry *prev, const struct vma_area *v)
+{
+	if (!(prev->status & VMA_AREA_VVAR) || !(v->status & VMA_AREA_VVAR) || prev->end != v->start ||
+	    prev->prot != v->prot)
+		return false;
+	prev->end = v->end;
+	if (v->madv) {
+		prev->has_madv = 1;
+		prev->madv |= v->madv;
+	}
+	return true;
+}
+
+/*
  * The program break when the task couldn't be asked (brk(0), task-query.c):
  * /proc only shows where the heap started, so take the end of the [heap] area
  * (brk rounded up to a page; the same page is mapped, so a restore from it
@@ -143,12 +161,16 @@ int mm_dump(int dirfd, const struct mm_dump_args *args)
 		goto out_free;
 	}
 	for (size_t i = 0; i < args->vmas->nr; i++) {
-		vma_entry__init(&entries[i]);
-		fill_vma(&entries[i], &args->vmas->vmas[i], args->vma_file_ids ? args->vma_file_ids[i] : 0,
+		const struct vma_area *v = &args->vmas->vmas[i];
+
+		if (mm.n_vmas && join_vvar(vmas[mm.n_vmas - 1], v))
+			continue;
+		vma_entry__init(&entries[mm.n_vmas]);
+		fill_vma(&entries[mm.n_vmas], v, args->vma_file_ids ? args->vma_file_ids[i] : 0,
 			 args->vma_fdflags ? args->vma_fdflags[i] : 0);
-		vmas[i] = &entries[i];
+		vmas[mm.n_vmas] = &entries[mm.n_vmas];
+		mm.n_vmas++;
 	}
-	mm.n_vmas = args->vmas->nr;
 	mm.vmas = vmas;
 
 	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_MM, (unsigned int)args->pid);

@@ -132,6 +132,12 @@ static int check_core(const CoreEntry *c, pid_t tid, bool leader)
 		pr_err("%s: a 32-bit (compat) task: not supported yet\n", name);
 		return -EOPNOTSUPP;
 	}
+	if ((c->thread_core->has_seccomp_mode && c->thread_core->seccomp_mode != SECCOMP_MODE__disabled) ||
+	    (leader && c->tc->has_old_seccomp_mode && c->tc->old_seccomp_mode != SECCOMP_MODE__disabled)) {
+		/* CRIU writes seccomp.img always; only a mode other than disabled needs its filters. */
+		pr_err("%s: the thread runs under seccomp: not supported yet\n", name);
+		return -EOPNOTSUPP;
+	}
 	if (leader && c->tc->task_state != RESTORE_TASK_ALIVE && c->tc->task_state != RESTORE_TASK_STOPPED &&
 	    c->tc->task_state != RESTORE_TASK_DEAD) {
 		pr_err("%s: task state %u (neither alive nor stopped) is not supported\n", name, c->tc->task_state);
@@ -171,6 +177,23 @@ static int load_core(int dirfd, struct restore_image *ri)
 	return 0;
 }
 
+const VmaEntry *restore_images_vma_at(const MmEntry *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < mm->vmas[mid]->start)
+			hi = mid;
+		else if (addr >= mm->vmas[mid]->end)
+			lo = mid + 1;
+		else
+			return mm->vmas[mid];
+	}
+	return NULL;
+}
+
 int restore_vma_is_special(const VmaEntry *vma)
 {
 	return !!(vma->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_AREA_VSYSCALL));
@@ -181,6 +204,10 @@ static int check_vma_kind(const VmaEntry *v, const char *name, size_t i)
 	uint32_t kinds = VMA_ANON_PRIVATE | VMA_ANON_SHARED | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_AREA_VDSO |
 			 VMA_AREA_VVAR;
 	uint32_t kind = v->status & kinds;
+
+	/* CRIU marks the kernel's [vdso] and [vvar] areas private anonymous memory as well. */
+	if (kind & (VMA_AREA_VDSO | VMA_AREA_VVAR))
+		kind &= ~VMA_ANON_PRIVATE;
 
 	if (v->status & VMA_AREA_VSYSCALL)
 		return 0;
@@ -347,20 +374,21 @@ static int in_private_vmas(const MmEntry *mm, uint64_t start, uint64_t end)
 	return start >= end;
 }
 
-static int check_run(struct restore_image *ri, const PagemapEntry *pe, const char *name)
+static int check_run(struct restore_image *ri, PagemapEntry *pe, const char *name)
 {
 	long ps = sysconf(_SC_PAGESIZE);
-	uint64_t len = (uint64_t)pe->nr_pages * ps;
+	uint64_t len;
 
-	if ((pe->has_in_parent && pe->in_parent) || (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY)))) {
-		pr_err("%s: entry %zu: pages in a parent image or lazy pages are not supported yet\n", name,
-		       ri->nr_pagemap + 1);
+	if (pagemap_entry_normalize(pe)) {
+		pr_err("%s: entry %zu (flags %#x): pages in a parent image or lazy pages are not supported yet\n", name,
+		       ri->nr_pagemap + 1, pe->flags);
 		return -EOPNOTSUPP;
 	}
-	if (!pe->nr_pages || pe->vaddr % ps || pe->vaddr + len < pe->vaddr ||
-	    !in_private_vmas(ri->mm, pe->vaddr, pe->vaddr + len)) {
-		pr_err("%s: entry %zu: %u pages at %#llx are not inside private memory of the process\n", name,
-		       ri->nr_pagemap + 1, pe->nr_pages, (unsigned long long)pe->vaddr);
+	len = pe->nr_pages * (uint64_t)ps;
+	if (!pe->nr_pages || pe->nr_pages > UINT64_MAX / (uint64_t)ps || pe->vaddr % ps ||
+	    pe->vaddr + len < pe->vaddr || !in_private_vmas(ri->mm, pe->vaddr, pe->vaddr + len)) {
+		pr_err("%s: entry %zu: %llu pages at %#llx are not inside private memory of the process\n", name,
+		       ri->nr_pagemap + 1, (unsigned long long)pe->nr_pages, (unsigned long long)pe->vaddr);
 		return -EINVAL;
 	}
 	ri->nr_pages += pe->nr_pages;

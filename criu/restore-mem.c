@@ -185,7 +185,13 @@ static int unmap_criu(struct restore_ctl *ctl, const struct vma_list *cur)
 	return 0;
 }
 
-/* The kernel's vdso and vvar areas of the process (cur) and of the images (dumped), in address order. */
+/*
+ * The kernel's vdso and vvar areas of the process (cur) and of the images (dumped), in
+ * address order. Each side is one block of adjacent areas. The kernel splits its vvar
+ * into [vvar] and [vvar_vclock] (Linux 6.12 and later) where CRIU's images have one
+ * vvar area: the blocks match when they have the same size and the vdso lies at the
+ * same offset in both, with the same size.
+ */
 struct vdso_areas {
 	const struct vma_area *cur[8];
 	size_t nr_cur;
@@ -193,13 +199,40 @@ struct vdso_areas {
 	size_t nr_dumped;
 };
 
+/* Where the vdso lies in a block: its offset from the block's start and its size. */
+struct vdso_layout {
+	uint64_t size;
+	uint64_t vdso_off;
+	uint64_t vdso_size;
+	bool contiguous;
+};
+
+static void layout_add(struct vdso_layout *l, uint64_t base, uint64_t *end, uint64_t start, uint64_t stop, bool vdso)
+{
+	if (*end && start != *end)
+		l->contiguous = false;
+	*end = stop;
+	l->size = stop - base;
+	if (vdso) {
+		if (!l->vdso_size)
+			l->vdso_off = start - base;
+		l->vdso_size += stop - start;
+	}
+}
+
 static int vdso_collect(const struct restore_image *ri, const struct vma_list *cur, struct vdso_areas *va)
 {
 	uint32_t mask = VMA_AREA_VDSO | VMA_AREA_VVAR;
+	struct vdso_layout lc = { .contiguous = true }, ld = { .contiguous = true };
+	uint64_t end = 0;
 
-	for (size_t i = 0; i < cur->nr && va->nr_cur < 8; i++)
-		if (cur->vmas[i].status & mask)
-			va->cur[va->nr_cur++] = &cur->vmas[i];
+	for (size_t i = 0; i < cur->nr; i++) {
+		if (!(cur->vmas[i].status & mask))
+			continue;
+		if (va->nr_cur == 8)
+			return -E2BIG;
+		va->cur[va->nr_cur++] = &cur->vmas[i];
+	}
 	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
 		if (!(ri->mm->vmas[i]->status & mask))
 			continue;
@@ -207,16 +240,20 @@ static int vdso_collect(const struct restore_image *ri, const struct vma_list *c
 			return -E2BIG;
 		va->dumped[va->nr_dumped++] = ri->mm->vmas[i];
 	}
-	if (va->nr_dumped && va->nr_dumped != va->nr_cur)
+	if (!va->nr_dumped)
+		return 0;
+	if (!va->nr_cur)
 		return -EINVAL;
-	for (size_t i = 0; i < va->nr_dumped; i++) {
-		const struct vma_area *c = va->cur[i];
-		const VmaEntry *d = va->dumped[i];
-
-		if ((c->status & mask) != (d->status & mask) || c->end - c->start != d->end - d->start ||
-		    c->start - va->cur[0]->start != d->start - va->dumped[0]->start)
-			return -EINVAL;
-	}
+	for (size_t i = 0; i < va->nr_cur; i++)
+		layout_add(&lc, va->cur[0]->start, &end, va->cur[i]->start, va->cur[i]->end,
+			   va->cur[i]->status & VMA_AREA_VDSO);
+	end = 0;
+	for (size_t i = 0; i < va->nr_dumped; i++)
+		layout_add(&ld, va->dumped[0]->start, &end, va->dumped[i]->start, va->dumped[i]->end,
+			   va->dumped[i]->status & VMA_AREA_VDSO);
+	if (!lc.contiguous || !ld.contiguous || lc.size != ld.size || lc.vdso_off != ld.vdso_off ||
+	    lc.vdso_size != ld.vdso_size)
+		return -EINVAL;
 	return 0;
 }
 
@@ -246,8 +283,10 @@ static int restore_vdso(struct restore_ctl *ctl, const struct restore_image *ri,
 
 	ret = vdso_collect(ri, cur, &va);
 	if (ret) {
-		pr_err("the vdso and vvar areas of the dump (%zu) don't match this kernel's (%zu): not supported yet\n",
-		       va.nr_dumped, va.nr_cur);
+		pr_err("the vdso and vvar areas of the dump (%zu, %#llx-%#llx) don't match this kernel's (%zu): not "
+		       "supported yet\n",
+		       va.nr_dumped, va.nr_dumped ? (unsigned long long)va.dumped[0]->start : 0ull,
+		       va.nr_dumped ? (unsigned long long)va.dumped[va.nr_dumped - 1]->end : 0ull, va.nr_cur);
 		return -EOPNOTSUPP;
 	}
 	if (!va.nr_dumped) {
@@ -348,13 +387,19 @@ static int fill_pages(struct restore_ctl *ctl, const struct restore_image *ri, i
 	if (ret)
 		goto out_free;
 	for (size_t i = 0; !ret && i < ri->nr_pagemap; i++) {
-		uint64_t addr = ri->pagemap[i]->vaddr, left = (uint64_t)ri->pagemap[i]->nr_pages * ctl->page_size;
+		uint64_t addr = ri->pagemap[i]->vaddr, left = ri->pagemap[i]->nr_pages * ctl->page_size;
+		const VmaEntry *v = restore_images_vma_at(ri->mm, addr);
+		/*
+		 * CRIU dumps the pages of [vdso]; the kernel's own vdso, moved where the dump had
+		 * it (restore_vdso), takes their place, so they are read past.
+		 */
+		int skip = v && restore_vma_is_special(v);
 
 		while (!ret && left) {
 			size_t n = left < chunk ? (size_t)left : chunk;
 
 			ret = img_read_raw(img, buf, n);
-			if (!ret)
+			if (!ret && !skip)
 				ret = restore_ctl_write(ctl, addr, buf, n);
 			addr += n;
 			left -= n;

@@ -33,14 +33,15 @@ static struct restore_shmem *find_shmem(const struct restore_image *ri, uint64_t
 
 static int add_run(struct restore_shmem *shm, PagemapEntry *pe, const char *name, size_t page_size)
 {
-	uint64_t len = (uint64_t)pe->nr_pages * page_size;
+	int present = pagemap_entry_normalize(pe);
+	uint64_t len = pe->nr_pages * page_size;
 	PagemapEntry **runs;
 
-	if ((pe->has_in_parent && pe->in_parent) || (pe->has_flags && (pe->flags & (PE_PARENT | PE_LAZY))) ||
-	    !pe->nr_pages || pe->vaddr % page_size || pe->vaddr + len < pe->vaddr || pe->vaddr + len > shm->size ||
-	    shm->nr_runs >= MAX_RUNS) {
-		pr_err("%s: entry %zu: %u pages at offset %#llx don't fit the %llu bytes of the object\n", name,
-		       shm->nr_runs + 1, pe->nr_pages, (unsigned long long)pe->vaddr, (unsigned long long)shm->size);
+	if (present || !pe->nr_pages || pe->nr_pages > UINT64_MAX / page_size || pe->vaddr % page_size ||
+	    pe->vaddr + len < pe->vaddr || pe->vaddr + len > shm->size || shm->nr_runs >= MAX_RUNS) {
+		pr_err("%s: entry %zu: %llu pages at offset %#llx (flags %#x) don't fit the %llu bytes of the object\n",
+		       name, shm->nr_runs + 1, (unsigned long long)pe->nr_pages, (unsigned long long)pe->vaddr,
+		       pe->flags, (unsigned long long)shm->size);
 		return -EINVAL;
 	}
 	runs = realloc(shm->runs, (shm->nr_runs + 1) * sizeof(*runs));
@@ -157,7 +158,7 @@ static int fill(struct restore_ctl *ctl, const struct restore_shmem *shm, uint64
 		return -ENOMEM;
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_PAGES, shm->pages_id);
 	for (size_t i = 0; !ret && i < shm->nr_runs; i++) {
-		uint64_t off = shm->runs[i]->vaddr, left = (uint64_t)shm->runs[i]->nr_pages * ctl->page_size;
+		uint64_t off = shm->runs[i]->vaddr, left = shm->runs[i]->nr_pages * ctl->page_size;
 
 		while (!ret && left) {
 			size_t n = left < chunk ? (size_t)left : chunk;

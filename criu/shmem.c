@@ -70,7 +70,9 @@ static int dump_run(struct shmem_obj *so, uint64_t off, uint64_t nr)
 	int ret;
 
 	pe.vaddr = off;
-	pe.nr_pages = (uint32_t)nr;
+	pe.compat_nr_pages = (uint32_t)nr;
+	pe.has_nr_pages = 1;
+	pe.nr_pages = nr;
 	pe.has_flags = 1;
 	pe.flags = PE_PRESENT;
 	ret = img_write_entry(so->pagemap, &pe);

@@ -70,11 +70,12 @@ static bool classify_special(struct vma_area *vma, const char *name)
 		uint32_t status;
 	} special[] = {
 		{ "[heap]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_HEAP },
-		{ "[stack]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_STACK },
-		{ "[vdso]", VMA_AREA_REGULAR | VMA_AREA_VDSO },
-		{ "[vvar]", VMA_AREA_REGULAR | VMA_AREA_VVAR },
-		{ "[vvar_vclock]", VMA_AREA_REGULAR | VMA_AREA_VVAR },
-		{ "[vsyscall]", VMA_AREA_VSYSCALL },
+		{ "[stack]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE },
+		/* The kernel's areas: private anonymous memory with a mark, as CRIU records them. */
+		{ "[vdso]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_VDSO },
+		{ "[vvar]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_VVAR },
+		{ "[vvar_vclock]", VMA_AREA_REGULAR | VMA_ANON_PRIVATE | VMA_AREA_VVAR },
+		{ "[vsyscall]", VMA_ANON_PRIVATE | VMA_AREA_VSYSCALL },
 	};
 
 	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
@@ -123,7 +124,7 @@ static void classify(struct vma_area *vma, char shared, const char *name)
 	if (name[0] == '[') {
 		if (!classify_special(vma, name))
 			vma->status |= VMA_UNSUPP;
-		if (vma->status & (VMA_AREA_HEAP | VMA_AREA_STACK))
+		if (vma->status & VMA_ANON_PRIVATE)
 			vma->flags |= MAP_ANONYMOUS;
 		return;
 	}

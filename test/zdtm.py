@@ -10,6 +10,7 @@ import sys
 
 TEST_ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TEST_ROOT, "zdtm"))
+sys.path.insert(0, TEST_ROOT)  # imgcheck, the checks of CRIU 4's restore
 
 from runner.cli import main  # noqa: E402
 

@@ -189,10 +189,12 @@ def explore_rss(dump, out):
         vmi = 0
         shown = -1
         for pm in pagemaps[1:]:
-            pstr = "\t%x / %-8d" % (pm["vaddr"], pm["nr_pages"])
+            # CRIU 4 writes the length in nr_pages; older writers only in compat_nr_pages.
+            nr_pages = pm.get("nr_pages", pm.get("compat_nr_pages", 0))
+            pstr = "\t%x / %-8d" % (pm["vaddr"], nr_pages)
             while vmi < len(vmas) and vmas[vmi]["end"] <= pm["vaddr"]:
                 vmi += 1
-            pm_end = pm["vaddr"] + (pm["nr_pages"] << PAGE_SHIFT)
+            pm_end = pm["vaddr"] + (nr_pages << PAGE_SHIFT)
             vstr = ""
             while vmi < len(vmas) and vmas[vmi]["start"] < pm_end:
                 vma = vmas[vmi]

@@ -1,6 +1,7 @@
 /*
- * ids-PID.img: which kernel objects (address space, fd table, fs context,
- * signal handlers) a process shares with the other dumped processes, as ids.
+ * ids-PID.img and inventory.img's root_ids: which kernel objects (address space, fd
+ * table, fs context, signal handlers, namespaces) a process shares with criu and
+ * with the other dumped processes, as ids (CRIU's "kIDs").
  */
 #ifndef CRIU_NG_IDS_H
 #define CRIU_NG_IDS_H
@@ -10,13 +11,27 @@
 
 #include "core.pb-c.h"
 
+/* Id 1 of each object kind is criu's own (root_ids); the dumped processes' ids start at 2. */
+#define IDS_CRIU 1
+#define IDS_FIRST_TASK 2
+
+/* Fills @ids with criu's own ids, for inventory.img's root_ids. */
+void ids_fill_root(TaskKobjIdsEntry *ids);
+
 /*
- * Fills @ids for the @index-th process of the dump (0 for the root): every
- * object is its own, so each gets an id no other process has.
+ * Fills @ids for the @index-th process of the dump (0 for the root): its objects
+ * are its own (id IDS_FIRST_TASK + @index of each kind), its namespaces criu's.
  */
 void ids_fill(TaskKobjIdsEntry *ids, size_t index);
 
 /* Writes ids-@pid.img in @dirfd. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids);
+
+/*
+ * Checks ids-@pid.img of the root process against inventory.img's root_ids as CRIU's
+ * restore does: -EINVAL if the process had criu's fd table, -EOPNOTSUPP if it lived
+ * in a namespace other than criu's. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int ids_restore_check(int dirfd, pid_t pid);
 
 #endif /* CRIU_NG_IDS_H */

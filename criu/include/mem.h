@@ -12,6 +12,8 @@
 
 #include "vma.h"
 
+#include "pagemap.pb-c.h"
+
 /* pagemap_entry.flags bits (CRIU's values). */
 #define PE_PARENT (1u << 0)
 #define PE_LAZY (1u << 1)
@@ -35,5 +37,15 @@ struct dump_guard;
 __attribute__((warn_unused_result)) int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas,
 						       uint32_t pages_id, const struct dump_guard *guard,
 						       struct mem_dump_stats *stats);
+
+/*
+ * Reads a pagemap entry from an image as CRIU's restore does: the run's length from
+ * compat_nr_pages when nr_pages is absent (images of older writers), PE_PARENT for
+ * in_parent, PE_PRESENT when there are no flags. The result is in pe->nr_pages and
+ * pe->flags. Returns 0 when the run's pages are in this dump's pages image (PE_LAZY
+ * beside PE_PRESENT only says they could have been served lazily), -EOPNOTSUPP when
+ * they are in a parent image or only with a lazy-pages server.
+ */
+__attribute__((warn_unused_result)) int pagemap_entry_normalize(PagemapEntry *pe);
 
 #endif /* CRIU_NG_MEM_H */

@@ -81,6 +81,9 @@ ssize_t restore_images_file_idx(const struct restore_image *img, uint32_t id);
 /* The REG entry of file @id, or NULL if there is none (or it is of another type). */
 const RegFileEntry *restore_images_file(const struct restore_image *img, uint32_t id);
 
+/* The VMA of @mm that holds @addr, or NULL (the VMAs are sorted and apart, as the load checked). */
+const VmaEntry *restore_images_vma_at(const MmEntry *mm, uint64_t addr);
+
 /* True for the VMAs the kernel provides ([vdso], [vvar], [vvar_vclock], [vsyscall]). */
 int restore_vma_is_special(const VmaEntry *vma);
 

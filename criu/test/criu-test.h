@@ -6,6 +6,7 @@
 #ifndef CRIU_NG_TEST_CRIU_TEST_H
 #define CRIU_NG_TEST_CRIU_TEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -183,6 +184,68 @@ static inline bool test_has_line(const char *text, const char *line)
 		if (!strncmp(p, line, len) && (p[len] == '\n' || p[len] == '\0'))
 			return true;
 	return false;
+}
+
+/* Copies file @from to @to (created with @mode). Returns 0 or -errno. */
+static inline int test_copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in, out, ret = 0;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		ret = -errno;
+		goto out_close_in;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : 0;
+			break;
+		}
+		if (write(out, buf, n) != n) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (close(out) < 0 && !ret)
+		ret = -errno;
+out_close_in:
+	close(in);
+	return ret;
+}
+
+/* Copies the files of directory @from into a new directory @to (not recursive). Returns 0 or -errno. */
+static inline int test_copy_dir(const char *from, const char *to)
+{
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	if (mkdir(to, 0700) < 0)
+		return -errno;
+	d = opendir(from);
+	if (!d)
+		return -errno;
+	while (!ret && (de = readdir(d))) {
+		char src[PATH_MAX], dst[PATH_MAX];
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(src, sizeof(src), "%s/%s", from, de->d_name) >= sizeof(src) ||
+		    (size_t)snprintf(dst, sizeof(dst), "%s/%s", to, de->d_name) >= sizeof(dst))
+			ret = -ENAMETOOLONG;
+		else
+			ret = test_copy_file(src, dst, 0600);
+	}
+	closedir(d);
+	return ret;
 }
 
 #endif /* CRIU_NG_TEST_CRIU_TEST_H */

@@ -163,8 +163,10 @@ static int write_mem_and_misc(struct crit_test *t)
 		return ret;
 
 	head.pages_id = 7;
-	pe0.vaddr = 0x400000, pe0.nr_pages = 2, pe0.has_flags = 1, pe0.flags = 1;
-	pe1.vaddr = 0x7ffd00000000ULL, pe1.nr_pages = 33;
+	/* Both lengths, as criu writes them (crit shows them under CRIU 4's names). */
+	pe0.vaddr = 0x400000, pe0.compat_nr_pages = 2, pe0.has_nr_pages = 1, pe0.nr_pages = 2;
+	pe0.has_flags = 1, pe0.flags = 1;
+	pe1.vaddr = 0x7ffd00000000ULL, pe1.compat_nr_pages = 33, pe1.has_nr_pages = 1, pe1.nr_pages = 33;
 	ret = write_one(t, CR_IMG_PAGEMAP, 100, (const void *[]){ &head, &pe0, &pe1, NULL }, NULL, 0);
 	if (ret)
 		return ret;

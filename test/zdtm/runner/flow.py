@@ -109,7 +109,8 @@ class TestRun:
         if rc != 0:
             raise TestFailed("criu dump exited with %d" % rc)
         self.check_log("dump")
-        problem = images.check_pages(self.criu.images_path()) or images.check_tcp_streams(self.criu.images_path())
+        problem = (images.check_pages(self.criu.images_path()) or images.check_tcp_streams(self.criu.images_path())
+                   or images.check_criu4(self.criu.images_path()))
         if not problem and self.crit_bin:
             problem = images.crit_decode_all(self.criu.images_path(), self.crit_bin,
                                              os.path.join(self.workdir, "crit"))

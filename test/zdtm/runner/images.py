@@ -7,11 +7,15 @@ criu-ng's own packed tcp-streams.img (Documentation/tcp-images.md) adds up:
 its header, records and data area. And, with --crit, that crit decodes every
 image: the tree's crit (crit/test/roundtrip.py, one process per dump) also
 encodes each back and compares it byte for byte; another crit (CRIU's) only
-decodes, tcp-streams.img aside."""
+decodes, tcp-streams.img aside. And that the dump passes every check CRIU 4's
+restore makes on the images criu-ng writes (test/imgcheck/criu4.py,
+Documentation/image-compat.md)."""
 
 import os
 import struct
 import subprocess
+
+from imgcheck.pbimg import ImageError, varint as _varint
 
 IMG_SERVICE_MAGIC = 0x55105940
 IMG_COMMON_MAGIC = 0x54564319
@@ -22,25 +26,6 @@ TCP_PACK_VERSION = 1
 TCP_PACK_HEAD = struct.Struct("<IIIIQQ")  # the two magics, then version, rec_size, nr, data_len
 TCP_PACK_REC = struct.Struct("<20IQ")  # ino, flags, inq_len, inq_seq, outq_len, outq_seq, unsq_len, ..., data_off
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-class ImageError(Exception):
-    pass
-
-
-def _varint(buf, pos):
-    value = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ImageError("truncated varint")
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 63:
-            raise ImageError("varint too long")
 
 
 def _fields(buf):
@@ -177,4 +162,15 @@ def _run_crit(cmd, what, timeout, first_line=False):
     if proc.returncode != 0:
         lines = proc.stdout.decode(errors="replace").strip().splitlines()
         return "crit failed on %s: %s" % (what, lines[0 if first_line else -1] if lines else "exit %d" % proc.returncode)
+    return None
+
+
+def check_criu4(images_dir):
+    """The checks of CRIU 4's restore (test/imgcheck): None, or the broken rules."""
+    from imgcheck.criu4 import check
+
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    failures, _ = check(images_dir, top)
+    if failures:
+        return "CRIU 4 would not restore these images: " + "; ".join(failures[:3])
     return None

@@ -1,0 +1,297 @@
+/*
+ * test/criu4-check.py, the checks CRIU 4's restore makes on our images
+ * (Documentation/image-compat.md), against real dumps: the two checkpoints CRIU 4.2
+ * made (test/criu-4.2-images) and a dump criu-ng makes of the same program with 4
+ * threads must pass every rule; copies of ours, each broken in one way CRIU's
+ * restore refuses (root ids, namespace ids, the inventory, the vdso's marks, the
+ * signal handlers, the creds, a directory's size, a lazy run), must each fail with that rule's id.
+ * Exit 0 pass, 1 fail, 77 skip.
+ * timeout: 120
+ */
+#include <signal.h>
+
+#include "criu-test.h"
+#include "ids.h"
+#include "image.h"
+#include "mem.h"
+#include "vma.h"
+
+#include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+
+#define PYTHON3 "/usr/bin/python3"
+
+struct rules_test {
+	char top[PATH_MAX];
+	char criu[PATH_MAX];
+	char tmp[256];
+	int failures;
+	pid_t pid;   /* the dumped process */
+	bool reaped; /* and it is gone */
+};
+
+/* Runs the checker on @dir; its exit code, and its output in @out (to free). */
+static int run_checker(struct rules_test *t, const char *dir, char **out)
+{
+	char checker[PATH_MAX + 32];
+	char *argv[] = { PYTHON3, checker, (char *)dir, NULL };
+	struct run_result r;
+
+	snprintf(checker, sizeof(checker), "%s/test/criu4-check.py", t->top);
+	if (test_run(&r, t->tmp, NULL, argv, NULL))
+		return -1;
+	*out = r.out;
+	if (r.exit_code > 1)
+		fprintf(stderr, "%s", r.err);
+	free(r.err);
+	return r.exit_code;
+}
+
+static void expect_pass(struct rules_test *t, const char *dir)
+{
+	char *out = NULL;
+	int rc = run_checker(t, dir, &out);
+
+	expect(&t->failures, rc == 0, "%s breaks CRIU 4's rules (exit %d):\n%s", dir, rc, out ? out : "");
+	free(out);
+}
+
+static void expect_rule(struct rules_test *t, const char *what, const char *dir, const char *rule)
+{
+	char line[64], *out = NULL;
+	int rc = run_checker(t, dir, &out);
+
+	snprintf(line, sizeof(line), "FAIL %s ", rule);
+	expect(&t->failures, rc == 1 && out && strstr(out, line), "%s: the checker did not report %s (exit %d):\n%s",
+	       what, rule, rc, out ? out : "");
+	free(out);
+}
+
+/* Starts the CRIU 4.2 test program (4 MiB, 4 threads) and dumps it into @img. */
+static int dump_hog(struct rules_test *t, const char *img)
+{
+	char hog[PATH_MAX + 64], pidfile[300], pidstr[32], *s = NULL;
+	char *dump[] = { t->criu, "dump", "-t", pidstr, "-D", (char *)img, "-o", "dump.log", "-v4", NULL };
+	struct run_result r;
+	int status;
+
+	snprintf(hog, sizeof(hog), "%s/test/criu-4.2-images/hog", t->top);
+	snprintf(pidfile, sizeof(pidfile), "%s/hog.pid", t->tmp);
+	t->pid = fork();
+	if (t->pid == 0) {
+		execl(hog, hog, "4", "4", pidfile, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !(s = test_read_file(pidfile)); i++)
+		usleep(50000);
+	if (!s || atoi(s) != t->pid) {
+		fprintf(stderr, "hog did not start\n");
+		free(s);
+		return -1;
+	}
+	free(s);
+	usleep(100000); /* its threads */
+	snprintf(pidstr, sizeof(pidstr), "%d", t->pid);
+	if (mkdir(img, 0700) || test_run(&r, t->tmp, NULL, dump, NULL))
+		return -1;
+	expect(&t->failures, r.exit_code == 0, "criu dump of hog exited %d: %s", r.exit_code, r.err);
+	test_run_free(&r);
+	t->reaped = waitpid(t->pid, &status, 0) == t->pid;
+	return 0;
+}
+
+/* A copy of @good in @tmp/@name; its path in @out. */
+static int broken_copy(struct rules_test *t, const char *good, const char *name, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", t->tmp, name);
+	return test_copy_dir(good, out);
+}
+
+/* Rewrites every entry of image (@type, @arg) of @dir through @edit (not for pagemaps: see lazy_run). */
+static int rewrite(const char *dir, enum cr_img_type type, unsigned int arg, void (*edit)(void *))
+{
+	struct cr_img *img;
+	void *msg[64];
+	size_t n = 0;
+	int dirfd, ret;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	ret = img_open(&img, dirfd, IMG_READ, type, arg);
+	if (!ret) {
+		while (n < 64 && !(ret = img_read_entry(img, &msg[n])) && msg[n])
+			n++;
+		img_close(img);
+	}
+	for (size_t i = 0; !ret && i < n; i++)
+		edit(msg[i]);
+	if (!ret)
+		ret = img_open(&img, dirfd, IMG_WRITE, type, arg);
+	if (!ret) {
+		for (size_t i = 0; !ret && i < n; i++)
+			ret = img_write_entry(img, msg[i]);
+		ret = img_close(img) ?: ret;
+	}
+	for (size_t i = 0; i < n; i++)
+		img_free_entry(msg[i]);
+	close(dirfd);
+	return ret;
+}
+
+static void root_files_id(void *msg)
+{
+	((InventoryEntry *)msg)->root_ids->files_id = IDS_FIRST_TASK;
+}
+
+static void no_fdinfo_per_id(void *msg)
+{
+	((InventoryEntry *)msg)->fdinfo_per_id = 0;
+}
+
+static void other_netns(void *msg)
+{
+	((TaskKobjIdsEntry *)msg)->net_ns_id += 100;
+}
+
+static void vdso_not_anon(void *msg)
+{
+	MmEntry *mm = msg;
+
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->status & VMA_AREA_VDSO)
+			mm->vmas[i]->status &= ~VMA_ANON_PRIVATE;
+}
+
+static void few_sigactions(void *msg)
+{
+	((CoreEntry *)msg)->tc->n_sigactions = 10;
+}
+
+static void dir_size(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->reg && S_ISDIR(fe->reg->mode))
+		fe->reg->has_size = 1, fe->reg->size = 4096;
+}
+
+static void no_creds(void *msg)
+{
+	((CoreEntry *)msg)->thread_core->creds = NULL;
+}
+
+/* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
+static int lazy_run(const char *dir, pid_t pid)
+{
+	struct cr_img *in, *out;
+	PagemapHead *head = NULL;
+	void *msg[4096];
+	size_t n = 0;
+	int dirfd, ret;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	ret = img_open(&in, dirfd, IMG_READ, CR_IMG_PAGEMAP, (unsigned int)pid);
+	if (!ret) {
+		ret = img_read_entry_as(in, &pagemap_head__descriptor, (void **)&head);
+		while (!ret && n < 4096 && !(ret = img_read_entry(in, &msg[n])) && msg[n])
+			n++;
+		img_close(in);
+	}
+	if (!ret && head && n) {
+		((PagemapEntry *)msg[0])->flags = PE_LAZY;
+		ret = img_open(&out, dirfd, IMG_WRITE, CR_IMG_PAGEMAP, (unsigned int)pid);
+		if (!ret) {
+			ret = img_write_entry(out, head);
+			for (size_t i = 0; !ret && i < n; i++)
+				ret = img_write_entry(out, msg[i]);
+			ret = img_close(out) ?: ret;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		img_free_entry(msg[i]);
+	img_free_entry(head);
+	close(dirfd);
+	return ret;
+}
+
+static void check_broken(struct rules_test *t, const char *good)
+{
+	static const struct {
+		const char *name, *rule;
+		enum cr_img_type type;
+		bool per_pid;
+		void (*edit)(void *);
+	} cases[] = {
+		{ "root-files", "IDS-ROOT-FILES", CR_IMG_INVENTORY, false, root_files_id },
+		{ "fdinfo-per-id", "INV-FDINFO-PER-ID", CR_IMG_INVENTORY, false, no_fdinfo_per_id },
+		{ "netns", "IDS-ROOT-NS", CR_IMG_IDS, true, other_netns },
+		{ "vdso-anon", "MM-VDSO-ANON", CR_IMG_MM, true, vdso_not_anon },
+		{ "sigactions", "CORE-SIGACTS", CR_IMG_CORE, true, few_sigactions },
+		{ "creds", "CORE-CREDS", CR_IMG_CORE, true, no_creds },
+		{ "dir-size", "FILES-SIZE", CR_IMG_FILES, false, dir_size },
+	};
+	char dir[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = broken_copy(t, good, cases[i].name, dir, sizeof(dir));
+
+		if (!ret)
+			ret = rewrite(dir, cases[i].type, cases[i].per_pid ? (unsigned int)t->pid : 0, cases[i].edit);
+		expect(&t->failures, !ret, "%s: can't make the broken copy: %s", cases[i].name, strerror(-ret));
+		if (!ret)
+			expect_rule(t, cases[i].name, dir, cases[i].rule);
+	}
+	if (!broken_copy(t, good, "lazy", dir, sizeof(dir)) && !lazy_run(dir, t->pid))
+		expect_rule(t, "lazy", dir, "PAGEMAP-PRESENT");
+	else
+		expect(&t->failures, false, "lazy: can't make the broken copy");
+}
+
+int main(void)
+{
+	struct rules_test t = { .failures = 0 };
+	char dir[PATH_MAX + 64], img[300];
+
+	if (geteuid()) {
+		fprintf(stderr, "image-criu4-rules: SKIP (needs root to dump)\n");
+		return TEST_SKIP;
+	}
+	if (access(PYTHON3, X_OK)) {
+		fprintf(stderr, "image-criu4-rules: SKIP (no %s)\n", PYTHON3);
+		return TEST_SKIP;
+	}
+	if (test_criu_bin(t.criu) || !realpath(t.criu, t.top) || test_mkdtemp(t.tmp, sizeof(t.tmp), "criu4-rules")) {
+		fprintf(stderr, "image-criu4-rules: no criu binary or no temporary directory\n");
+		return TEST_FAIL;
+	}
+	snprintf(t.criu, sizeof(t.criu), "%s", t.top);
+	*strrchr(t.top, '/') = '\0';
+	*strrchr(t.top, '/') = '\0';
+
+	snprintf(dir, sizeof(dir), "%s/test/criu-4.2-images/1thread", t.top);
+	expect_pass(&t, dir);
+	snprintf(dir, sizeof(dir), "%s/test/criu-4.2-images/4threads", t.top);
+	expect_pass(&t, dir);
+
+	snprintf(img, sizeof(img), "%s/ours", t.tmp);
+	if (dump_hog(&t, img) == 0) {
+		expect_pass(&t, img);
+		check_broken(&t, img);
+	} else {
+		expect(&t.failures, false, "can't dump the test program");
+	}
+	if (t.pid > 0 && !t.reaped) {
+		kill(t.pid, SIGKILL);
+		waitpid(t.pid, NULL, 0);
+	}
+	if (!t.failures)
+		test_rm_rf(t.tmp);
+	fprintf(stderr, "image-criu4-rules: %s\n", t.failures ? "FAIL" : "PASS");
+	return t.failures ? TEST_FAIL : TEST_PASS;
+}

@@ -1,0 +1,390 @@
+"""The checks CRIU 4's restore makes on the images criu-ng writes, applied to a
+dump directory without CRIU. Each rule has an id; Documentation/image-compat.md
+says what each one is, why CRIU makes it and where in CRIU's restore it lies.
+check() returns (failures, notes): a failure is an image CRIU 4 would refuse or
+restore wrongly; a note is a file CRIU 4 can't read that criu-ng writes only on
+request of a documented option (packed TCP streams)."""
+
+import os
+
+from imgcheck.pbimg import ImageError, Images
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+IMAGES_V1, IMAGES_V1_1 = 1, 2
+LSM_TYPES = (0, 1, 2)  # NO_LSM, SELINUX, APPARMOR
+LOCK_METHODS = (0, 1, 2)  # iptables, nftables, skip
+MARCH_X86_64 = 1
+TASK_ALIVE, TASK_DEAD, TASK_STOPPED = 1, 2, 3
+NR_SIGACTIONS = 64 - 2  # every signal but SIGKILL and SIGSTOP
+AUXV_MAX_WORDS = 44  # CRIU's AT_VECTOR_SIZE on x86-64 (criu/include/mm.h: MM_AUXV_MAX_WORDS)
+NSIG = 64
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
+NS_FIELDS = ("pid_ns_id", "net_ns_id", "ipc_ns_id", "uts_ns_id", "mnt_ns_id", "user_ns_id", "cgroup_ns_id",
+             "time_ns_id")
+
+VMA_AREA_REGULAR = 1 << 0
+VMA_AREA_VSYSCALL = 1 << 2
+VMA_AREA_VDSO = 1 << 3
+VMA_FILE_PRIVATE = 1 << 6
+VMA_FILE_SHARED = 1 << 7
+VMA_ANON_SHARED = 1 << 8
+VMA_ANON_PRIVATE = 1 << 9
+VMA_AREA_VVAR = 1 << 12
+VMA_UNSUPP = 1 << 31
+PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
+FD_TYPE_REG = 1
+S_IFMT, S_IFDIR, S_IFREG = 0o170000, 0o040000, 0o100000
+# xsave components: proto field, bytes each element, bytes in the kernel's xstate layout.
+XSAVE_SIZES = {"ymmh_space": (4, 256), "bndreg_state": (8, 64), "bndcsr_state": (8, 64), "opmask_reg": (8, 64),
+               "zmm_upper": (8, 512), "hi16_zmm": (8, 1024), "pkru": (4, 8)}
+
+
+class Checker:
+    def __init__(self, images_dir, top):
+        self.img = Images(images_dir, top)
+        self.failures = []
+        self.notes = []
+        self.mnt_images = any(n.startswith("mountpoints-") for n in os.listdir(images_dir))
+
+    def fail(self, rule, where, text):
+        self.failures.append("%s %s: %s" % (rule, where, text))
+
+    def load(self, name, rule, first_message=None):
+        if not self.img.exists(name):
+            self.fail(rule, name, "missing")
+            return None
+        try:
+            return self.img.entries(name, first_message)
+        except ImageError as e:
+            self.fail("IMG-DECODE", name, str(e))
+            return None
+
+    # Every image: the magics CRIU's open_image() checks, the fields its protobuf-c unpack requires.
+    def check_files(self):
+        for name in sorted(os.listdir(self.img.dir)):
+            kind, _ = self.img.kind_of(name)
+            if name == "tcp-streams.img":
+                self.notes.append("TCP-PACKED %s: criu-ng's packed TCP streams, which CRIU can't read "
+                                  "(dump with --tcp-images criu for CRIU)" % name)
+                continue
+            if kind is None or kind.message is None:
+                continue
+            first, magic = self.img.magics(name)
+            want = (kind.first_magic, kind.magic) if kind.first_magic else (kind.magic, None)
+            got = (first, magic) if kind.first_magic else (first, None)
+            if got != want:
+                self.fail("IMG-MAGIC", name, "magics %s, CRIU expects %s" % (got, want))
+                continue
+            first_message = "pagemap_head" if kind.message == "pagemap_entry" else None
+            entries = self.load(name, "IMG-DECODE", first_message)
+            for i, e in enumerate(entries or []):
+                message = first_message if first_message and i == 0 else kind.message
+                self.check_required(name, i, message, e)
+
+    def check_required(self, name, index, message, entry):
+        schema = self.img.schema
+        for field in schema.messages[message].values():
+            value = entry.get(field.name)
+            if field.label == "required" and value is None:
+                self.fail("IMG-REQUIRED", name, "entry %d (%s) lacks required field %s" % (index, message, field.name))
+            if field.type in schema.messages and value is not None:
+                for v in value if isinstance(value, list) else [value]:
+                    self.check_required(name, index, field.type, v)
+
+    # inventory.img: check_img_inventory() and validate_lsm() in CRIU.
+    def check_inventory(self):
+        entries = self.load("inventory.img", "INV-EXISTS")
+        if not entries:
+            return None
+        inv = entries[0]
+        if inv.get("img_version") not in (IMAGES_V1, IMAGES_V1_1):
+            self.fail("INV-VERSION", "inventory.img", "img_version %s" % inv.get("img_version"))
+        if not inv.get("fdinfo_per_id"):
+            self.fail("INV-FDINFO-PER-ID", "inventory.img", "fdinfo_per_id is not set: 'Too old image'")
+        if inv.get("root_cg_set") == 0:
+            self.fail("INV-CGSET", "inventory.img", "root_cg_set is 0: 'Corrupted root cgset'")
+        if inv.get("lsmtype", 0) not in LSM_TYPES:
+            self.fail("INV-LSM", "inventory.img", "lsmtype %s" % inv.get("lsmtype"))
+        if inv.get("network_lock_method", 0) not in LOCK_METHODS:
+            self.fail("INV-LOCK", "inventory.img", "network_lock_method %s" % inv.get("network_lock_method"))
+        if not inv.get("root_ids"):
+            self.fail("INV-ROOT-IDS", "inventory.img", "no root_ids: 'No kIDs provided, image corruption'")
+        return inv
+
+    # pstree.img: read_pstree_image() in CRIU.
+    def check_pstree(self):
+        entries = self.load("pstree.img", "PSTREE-EXISTS") or []
+        if not entries:
+            self.fail("PSTREE-EXISTS", "pstree.img", "no process")
+        seen = set()
+        for i, e in enumerate(entries):
+            pid, threads = e.get("pid", 0), e.get("threads", [])
+            if pid <= 0 or pid in seen:
+                self.fail("PSTREE-PID", "pstree.img", "entry %d: pid %s is not a new positive pid" % (i, pid))
+            if i == 0 and e.get("ppid"):
+                self.fail("PSTREE-ROOT", "pstree.img", "the root process has ppid %s, not 0" % e.get("ppid"))
+            if i and e.get("ppid") not in seen:
+                self.fail("PSTREE-ORDER", "pstree.img", "entry %d: parent %s is not listed before it"
+                          % (i, e.get("ppid")))
+            if pid not in threads:
+                self.fail("PSTREE-THREADS", "pstree.img", "process %s is not among its threads %s" % (pid, threads))
+            if len(set(threads)) != len(threads):
+                self.fail("PSTREE-THREADS", "pstree.img", "process %s lists a thread twice" % pid)
+            seen.add(pid)
+        return entries
+
+    # ids-PID.img against root_ids: prepare_pstree_kobj_ids() and get_clone_mask() in CRIU.
+    def check_ids(self, inv, procs):
+        root_ids = inv.get("root_ids") if inv else None
+        ids = {}
+        for i, p in enumerate(procs):
+            name = "ids-%d.img" % p["pid"]
+            entries = self.load(name, "IDS-EXISTS")
+            if not entries:
+                continue
+            ids[p["pid"]] = entries[0]
+            if i or not root_ids:
+                continue
+            if entries[0]["files_id"] == root_ids["files_id"]:
+                self.fail("IDS-ROOT-FILES", name, "files_id %d is root_ids' own: 'Image corruption on kIDs data'"
+                          % entries[0]["files_id"])
+            for field in NS_FIELDS:
+                if entries[0].get(field) != root_ids.get(field):
+                    self.fail("IDS-ROOT-NS", name, "%s %s differs from root_ids' %s: CRIU would restore a new "
+                              "namespace, whose images the dump lacks" % (field, entries[0].get(field),
+                                                                          root_ids.get(field)))
+        for p in procs[1:]:
+            mine, parent = ids.get(p["pid"]), ids.get(p["ppid"])
+            if mine and parent:
+                for field in NS_FIELDS:
+                    if mine.get(field) != parent.get(field):
+                        self.fail("IDS-SUB-NS", "ids-%d.img" % p["pid"], "%s differs from its parent's: "
+                                  "'Can't restore sub-task in NS'" % field)
+        return ids
+
+    # core-TID.img: check_core() and the x86 register restore in CRIU.
+    def check_cores(self, procs):
+        for p in procs:
+            for tid in p.get("threads", []):
+                name = "core-%d.img" % tid
+                entries = self.load(name, "CORE-EXISTS")
+                if entries:
+                    self.check_core(name, entries[0], tid == p["pid"])
+
+    def check_core(self, name, core, leader):
+        if core.get("mtype") != MARCH_X86_64:
+            self.fail("CORE-MARCH", name, "mtype %s: 'Core march mismatch'" % core.get("mtype"))
+        tc = core.get("tc")
+        if leader and not tc:
+            self.fail("CORE-TC", name, "no task core: 'Core task state data missed'")
+            return
+        state = tc.get("task_state") if tc else TASK_ALIVE
+        if state not in (TASK_ALIVE, TASK_STOPPED, TASK_DEAD):
+            self.fail("CORE-STATE", name, "task_state %s" % state)
+        ti = core.get("thread_info")
+        if state != TASK_DEAD and (not ti or "gpregs" not in ti):
+            self.fail("CORE-TI", name, "no thread_info: 'Core info data missed for non-zombie'")
+            return
+        if ti and ti["gpregs"].get("mode", 1) != 1:
+            self.fail("CORE-COMPAT", name, "32-bit registers")
+        fp = (ti or {}).get("fpregs")
+        if fp:
+            if len(fp.get("st_space", [])) < 32 or len(fp.get("xmm_space", [])) < 64:
+                self.fail("CORE-FPU", name, "st_space/xmm_space shorter than 32/64 words: 'Corruption in FPU'")
+            for field, (each, size) in XSAVE_SIZES.items():
+                n = len((fp.get("xsave") or {}).get(field, []))
+                if n and n * each != size:
+                    self.fail("CORE-XSAVE", name, "%s holds %d bytes, the xstate component %d" % (field, n * each,
+                                                                                               size))
+        if not leader and (tc or core.get("ids")):
+            self.fail("CORE-THREAD-EXTRA", name, "a thread's core with a task core or ids: 'Thread has optional "
+                      "fields present'")
+        thread = core.get("thread_core")
+        if not thread:
+            self.fail("CORE-THREAD", name, "no thread_core")
+            return
+        if not thread.get("creds"):
+            self.fail("CORE-CREDS", name, "no creds in thread_core (CRIU 4 reads no creds-PID.img)")
+        if thread.get("pdeath_sig", 0) > NSIG:
+            self.fail("CORE-PDEATH", name, "pdeath_sig %d: 'Pdeath signal is too big'" % thread["pdeath_sig"])
+        if "sched_policy" in thread:
+            policy, nice, prio = thread["sched_policy"], thread.get("sched_nice", 0), thread.get("sched_prio", 0)
+            rt = policy in (SCHED_FIFO, SCHED_RR)
+            if not -20 <= nice <= 19 or policy not in (SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH,
+                                                       SCHED_IDLE) or (rt and not 0 < prio < 100) or \
+                    (not rt and prio):
+                self.fail("CORE-SCHED", name, "policy %d, nice %d, priority %d: 'Inconsistent sched params'"
+                          % (policy, nice, prio))
+        if leader and tc:
+            if len(tc.get("sigactions", [])) != NR_SIGACTIONS:
+                self.fail("CORE-SIGACTS", name, "%d sigactions, CRIU 4 reads %d from the core"
+                          % (len(tc.get("sigactions", [])), NR_SIGACTIONS))
+            if not tc.get("rlimits"):
+                self.fail("CORE-RLIMITS", name, "no rlimits")
+            if tc.get("cg_set") == 0:
+                self.fail("CORE-CGSET", name, "cg_set 0")
+
+    # files.img, fdinfo-ID.img, fs-PID.img: collect_fd(), prepare_fs_pid() and open_path() in CRIU.
+    def check_files_and_fs(self, procs, ids):
+        files = {}
+        for e in self.load("files.img", "FILES-EXISTS") or []:
+            if e["id"] in files:
+                self.fail("FILES-DUP", "files.img", "file id %d twice" % e["id"])
+            files[e["id"]] = e
+            reg = e.get("reg")
+            if e["type"] == FD_TYPE_REG:
+                if not reg or reg.get("id") != e["id"]:
+                    self.fail("FILES-REG", "files.img", "REG file %d without its reg entry" % e["id"])
+                elif not reg["name"].startswith("/"):
+                    self.fail("FILES-PATH", "files.img", "file %d: relative path %r" % (e["id"], reg["name"]))
+                else:
+                    self.check_reg(reg)
+        for p in procs:
+            pid_ids = ids.get(p["pid"])
+            if pid_ids:
+                name = "fdinfo-%d.img" % pid_ids["files_id"]
+                fds = set()
+                for fd in (self.load(name, "FDINFO-EXISTS") if self.img.exists(name) else []) or []:
+                    f = files.get(fd["id"])
+                    if fd["fd"] in fds:
+                        self.fail("FDINFO-DUP", name, "fd %d twice" % fd["fd"])
+                    fds.add(fd["fd"])
+                    if not f:
+                        self.fail("FDINFO-FILE", name, "fd %d names file %d, which files.img lacks"
+                                  % (fd["fd"], fd["id"]))
+                    elif f["type"] != fd["type"]:
+                        self.fail("FDINFO-TYPE", name, "fd %d has type %d, its file %d" % (fd["fd"], fd["type"],
+                                                                                         f["type"]))
+            name = "fs-%d.img" % p["pid"]
+            for e in self.load(name, "FS-EXISTS") or []:
+                for field in ("cwd_id", "root_id"):
+                    f = files.get(e[field])
+                    reg = f.get("reg") if f else None
+                    if not reg:
+                        self.fail("FS-FILE", name, "%s %d names no REG file" % (field, e[field]))
+                    elif "mode" in reg and not reg["mode"] & S_IFDIR:
+                        self.fail("FS-DIR", name, "%s %d is not a directory" % (field, e[field]))
+        return files
+
+    def check_reg(self, reg):
+        where = "files.img file %d (%s)" % (reg["id"], reg["name"])
+        if "size" in reg and "mode" in reg and reg["mode"] & S_IFMT != S_IFREG:
+            self.fail("FILES-SIZE", where, "a size on a file that is not regular: CRIU's restore compares it, "
+                      "and a directory's size changes with its entries")
+        if reg.get("mnt_id", -1) != -1 and not self.mnt_images:
+            self.fail("FILES-MNTID", where, "mount id %d, but the dump has no mount namespace images to find it "
+                      "in" % reg["mnt_id"])
+
+    # mm-ID.img and pagemap: prepare_mm_pid(), vdso_proxify(), the page reading of CRIU's restore.
+    def check_memory(self, procs, files):
+        for p in procs:
+            mm_name = "mm-%d.img" % p["pid"]
+            entries = self.load(mm_name, "MM-EXISTS")
+            if not entries:
+                continue
+            mm = entries[0]
+            vmas = mm.get("vmas", [])
+            self.check_mm(mm_name, mm, vmas, files)
+            self.check_pagemap(p["pid"], vmas)
+
+    def check_mm(self, name, mm, vmas, files):
+        if len(mm.get("mm_saved_auxv", [])) > AUXV_MAX_WORDS or len(mm.get("mm_saved_auxv", [])) % 2:
+            self.fail("MM-AUXV", name, "%d auxv words" % len(mm.get("mm_saved_auxv", [])))
+        exe = files.get(mm.get("exe_file_id"))
+        if not exe or exe["type"] != FD_TYPE_REG:
+            self.fail("MM-EXE", name, "exe_file_id %s names no REG file" % mm.get("exe_file_id"))
+        prev_end, vdso, vvar = 0, [], []
+        for i, v in enumerate(vmas):
+            where = "%s VMA %d (%#x-%#x)" % (name, i, v["start"], v["end"])
+            if v["start"] >= v["end"] or v["start"] % PAGE_SIZE or v["end"] % PAGE_SIZE or v["start"] < prev_end:
+                self.fail("MM-VMA-ORDER", where, "not page aligned, empty or overlapping the previous one")
+            prev_end = v["end"]
+            status = v["status"]
+            if not status & (VMA_AREA_REGULAR | VMA_AREA_VSYSCALL) or status & VMA_UNSUPP:
+                self.fail("MM-VMA-STATUS", where, "status %#x is neither a regular area nor vsyscall" % status)
+            if status & VMA_AREA_VDSO:
+                vdso.append(v)
+            if status & VMA_AREA_VVAR:
+                vvar.append(v)
+            if status & (VMA_AREA_VDSO | VMA_AREA_VVAR) and not status & VMA_ANON_PRIVATE:
+                self.fail("MM-VDSO-ANON", where, "the kernel's vdso/vvar not marked private anonymous as CRIU does")
+            if status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED):
+                f = files.get(v["shmid"])
+                if not f or f["type"] != FD_TYPE_REG:
+                    self.fail("MM-VMA-FILE", where, "maps file %d, which files.img lacks" % v["shmid"])
+        if len(vdso) > 1 or len(vvar) > 1:
+            self.fail("MM-VDSO-ONE", name, "%d vdso and %d vvar areas: CRIU takes the last of each and compares "
+                      "its size with its host's" % (len(vdso), len(vvar)))
+        if vdso and vvar and vdso[-1]["start"] != vvar[-1]["end"] and vvar[-1]["start"] != vdso[-1]["end"]:
+            self.fail("MM-VDSO-NEAR", name, "the vvar area does not touch the vdso")
+        self.vdso = vdso[-1] if vdso else None
+        self.vvar = vvar[-1] if vvar else None
+
+    def check_pagemap(self, pid, vmas):
+        name = "pagemap-%d.img" % pid
+        entries = self.load(name, "PAGEMAP-EXISTS", "pagemap_head")
+        if not entries:
+            return
+        head, runs = entries[0], entries[1:]
+        pages_name = "pages-%d.img" % head["pages_id"]
+        total, prev_end, vi, vdso_pages = 0, 0, 0, 0
+        for i, pe in enumerate(runs, 1):
+            nr = pe["nr_pages"] if "nr_pages" in pe else pe["compat_nr_pages"]
+            flags = pe.get("flags", PE_PRESENT)
+            where = "%s entry %d (%#x, %d pages)" % (name, i, pe["vaddr"], nr)
+            if pe.get("in_parent") or flags & PE_PARENT or not flags & PE_PRESENT:
+                self.fail("PAGEMAP-PRESENT", where, "pages not in this dump (parent or lazy)")
+            if not nr or pe["vaddr"] % PAGE_SIZE or pe["vaddr"] < prev_end:
+                self.fail("PAGEMAP-ORDER", where, "empty, misaligned or not after the previous run")
+            prev_end = pe["vaddr"] + nr * PAGE_SIZE
+            total += nr
+            while vi < len(vmas) and vmas[vi]["end"] <= pe["vaddr"]:
+                vi += 1
+            vdso_pages += self.check_run_vmas(where, vmas, vi, pe["vaddr"], prev_end)
+        if self.vdso and vdso_pages * PAGE_SIZE != self.vdso["end"] - self.vdso["start"]:
+            self.fail("PAGEMAP-VDSO", name, "%d of the vdso's %d pages dumped: CRIU reads its symbols from them"
+                      % (vdso_pages, (self.vdso["end"] - self.vdso["start"]) // PAGE_SIZE))
+        if not self.img.exists(pages_name) or self.img.size(pages_name) != total * PAGE_SIZE:
+            self.fail("PAGES-SIZE", pages_name, "does not hold the %d pages %s lists" % (total, name))
+
+    def check_run_vmas(self, where, vmas, vi, start, end):
+        """A run may span adjacent private VMAs (CRIU's own runs do); returns its pages in the vdso."""
+        vdso_pages = 0
+        while start < end:
+            v = vmas[vi] if vi < len(vmas) else None
+            if not v or v["start"] > start:
+                self.fail("PAGEMAP-VMA", where, "pages at %#x outside every VMA" % start)
+                return vdso_pages
+            stop = min(end, v["end"])
+            if not v["status"] & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE):
+                self.fail("PAGEMAP-PRIVATE", where, "in a VMA of status %#x, which holds no private pages"
+                          % v["status"])
+            elif v["status"] & VMA_AREA_VVAR:
+                self.fail("PAGEMAP-VVAR", where, "pages of the vvar area, which CRIU never dumps")
+            elif v["status"] & VMA_AREA_VDSO:
+                vdso_pages += (stop - start) // PAGE_SIZE
+            start = stop
+            vi += 1
+        return vdso_pages
+
+    def run(self):
+        self.check_files()
+        inv = self.check_inventory()
+        procs = self.check_pstree()
+        ids = self.check_ids(inv, procs)
+        self.check_cores(procs)
+        files = self.check_files_and_fs(procs, ids)
+        self.vdso = self.vvar = None
+        self.check_memory(procs, files)
+        return self.failures, self.notes
+
+
+def check(images_dir, top):
+    """Applies every rule to the dump in @images_dir; returns (failures, notes)."""
+    if not os.path.isdir(images_dir):
+        return ["IMG-DIR %s: not a directory" % images_dir], []
+    try:
+        return Checker(images_dir, top).run()
+    except (ImageError, KeyError, TypeError, OSError) as e:
+        return ["IMG-DECODE %s: %s: %s" % (images_dir, type(e).__name__, e)], []
