@@ -134,12 +134,26 @@ class Checker:
             seen.add(pid)
         return entries
 
+    def is_zombie(self, pid):
+        """True when core-PID.img says the process is dead (a zombie)."""
+        name = "core-%d.img" % pid
+        if not self.img.exists(name):
+            return False
+        try:
+            tc = self.img.entries(name)[0].get("tc") or {}
+        except (ImageError, IndexError):
+            return False
+        return tc.get("task_state") == TASK_DEAD
+
     # ids-PID.img against root_ids: prepare_pstree_kobj_ids() and get_clone_mask() in CRIU.
     def check_ids(self, inv, procs):
         root_ids = inv.get("root_ids") if inv else None
         ids = {}
         for i, p in enumerate(procs):
             name = "ids-%d.img" % p["pid"]
+            # A zombie has none: CRIU writes none, and its restore reads a missing image as empty.
+            if self.is_zombie(p["pid"]):
+                continue
             entries = self.load(name, "IDS-EXISTS")
             if not entries:
                 continue
@@ -201,6 +215,8 @@ class Checker:
             self.fail("CORE-THREAD-EXTRA", name, "a thread's core with a task core or ids: 'Thread has optional "
                       "fields present'")
         thread = core.get("thread_core")
+        if not thread and state == TASK_DEAD:
+            return  # a zombie's core: its task core only, as CRIU writes it
         if not thread:
             self.fail("CORE-THREAD", name, "no thread_core")
             return
@@ -257,7 +273,7 @@ class Checker:
                         self.fail("FDINFO-TYPE", name, "fd %d has type %d, its file %d" % (fd["fd"], fd["type"],
                                                                                          f["type"]))
             name = "fs-%d.img" % p["pid"]
-            for e in self.load(name, "FS-EXISTS") or []:
+            for e in (self.load(name, "FS-EXISTS") if not self.is_zombie(p["pid"]) else []) or []:
                 for field in ("cwd_id", "root_id"):
                     f = files.get(e[field])
                     reg = f.get("reg") if f else None
@@ -280,6 +296,8 @@ class Checker:
     def check_memory(self, procs, files):
         for p in procs:
             mm_name = "mm-%d.img" % p["pid"]
+            if self.is_zombie(p["pid"]):
+                continue  # no memory: CRIU writes no mm or pagemap image for a zombie
             entries = self.load(mm_name, "MM-EXISTS")
             if not entries:
                 continue
