@@ -5,7 +5,7 @@ export CC ?= gcc
 export CFLAGS_BASE := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
 export TOPDIR := $(CURDIR)
 
-.PHONY: all soccr criu testlib soccr-tests tests test bench demo clean install
+.PHONY: all soccr criu testlib soccr-tests tests test bench demo fuzz clean install
 
 all: soccr criu testlib soccr-tests tests
 
@@ -28,6 +28,10 @@ tests: testlib
 test: all
 	scripts/run-tests.sh
 
+# libFuzzer on every image reader, FUZZ_TIME seconds per target (scripts/fuzz.sh).
+fuzz:
+	scripts/fuzz.sh
+
 bench: all
 	test/bench/run.sh
 
@@ -35,6 +39,7 @@ demo: all
 	test/demo/run.sh
 
 clean:
+	rm -rf build
 	$(MAKE) -C soccr clean
 	$(MAKE) -C criu clean
 	$(MAKE) -C test clean

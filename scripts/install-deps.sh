@@ -38,6 +38,9 @@ PACKAGES=(
 	# lint
 	shellcheck
 	clang-format
+	# make fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer)
+	clang
+	libclang-rt-14-dev
 	# Debian packaging (dpkg-buildpackage)
 	debhelper
 	dpkg-dev
