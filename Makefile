@@ -5,7 +5,7 @@ export CC ?= gcc
 export CFLAGS_BASE := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
 export TOPDIR := $(CURDIR)
 
-.PHONY: all soccr criu testlib soccr-tests tests test bench demo fuzz clean install
+.PHONY: all soccr criu testlib soccr-tests tests test bench demo sanitize fuzz clean install
 
 all: soccr criu testlib soccr-tests tests
 
@@ -27,6 +27,10 @@ tests: testlib
 
 test: all
 	scripts/run-tests.sh
+
+# ASAN+UBSAN build in build/sanitize and the tests run there (scripts/sanitize.sh).
+sanitize: all
+	scripts/sanitize.sh
 
 # libFuzzer on every image reader, FUZZ_TIME seconds per target (scripts/fuzz.sh).
 fuzz:
