@@ -303,9 +303,13 @@ int libsoccr_setsockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt 
 /*
  * Packets libsoccr itself sends to rebuild a half-closed connection (the
  * peer's FIN, replayed into the restored socket) carry this mark, so that a
- * network lock can let them through while it drops everything else.
+ * network lock can let them through while it drops everything else. The value
+ * is "socc" in ASCII: a whole 32-bit word, unlikely to be a mark the host's
+ * own firewall or routing rules already use. Only criu-ng's own locks exempt
+ * it (criu/net-lock.c), so any value would do; it is part of the ABI only in
+ * that a caller locking the network itself must let it through.
  */
-#define SOCCR_MARK 0xC114
+#define SOCCR_MARK 0x736f6363u
 
 #ifdef __cplusplus
 }
