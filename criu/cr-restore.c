@@ -64,12 +64,12 @@ static int check_inventory(int imgdir_fd, enum network_lock_method ctx_lock, enu
 		pr_err("images version %u is not supported (expected %u)\n", inv->img_version,
 		       CRTOOLS_IMAGES_V1_1);
 		ret = -EINVAL;
-	} else if (inv->has_network_lock_method && inv->network_lock_method > NETWORK_LOCK_SKIP) {
+	} else if (inv->has_network_lock_method && inv->network_lock_method > LOCK_METHOD_SKIP) {
 		pr_err("inventory.img: network lock method %u is unknown\n", inv->network_lock_method);
 		ret = -EINVAL;
 	} else {
 		*network_lock = inv->has_network_lock_method ? (enum network_lock_method)inv->network_lock_method :
-							       NETWORK_LOCK_IPTABLES;
+							       LOCK_METHOD_IPTABLES;
 		if (*network_lock != ctx_lock)
 			pr_info("the dump locked the network with %s: the restore does too, not with %s\n",
 				opts_network_lock_name(*network_lock), opts_network_lock_name(ctx_lock));
@@ -255,7 +255,7 @@ static void restore_stats_finish(const struct criu_ctx *ctx, const struct restor
 
 int cr_restore_tasks(const struct criu_ctx *ctx)
 {
-	enum network_lock_method network_lock = NETWORK_LOCK_DEFAULT;
+	enum network_lock_method network_lock = LOCK_METHOD_DEFAULT;
 	struct restore_image ri = { 0 };
 	struct restore_stats stats = { 0 };
 	uint64_t start = stats_now_us();

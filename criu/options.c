@@ -112,11 +112,11 @@ static int opt_verbosity(struct criu_opts *opts, const char *arg)
 static int opt_network_lock(struct criu_opts *opts, const char *arg)
 {
 	if (!strcmp(arg, "iptables"))
-		opts->network_lock = NETWORK_LOCK_IPTABLES;
+		opts->network_lock = LOCK_METHOD_IPTABLES;
 	else if (!strcmp(arg, "nftables"))
-		opts->network_lock = NETWORK_LOCK_NFTABLES;
+		opts->network_lock = LOCK_METHOD_NFTABLES;
 	else if (!strcmp(arg, "skip") || !strcmp(arg, "none"))
-		opts->network_lock = NETWORK_LOCK_SKIP;
+		opts->network_lock = LOCK_METHOD_SKIP;
 	else {
 		pr_err("--network-lock: unknown method '%s' (iptables, nftables or skip)\n", arg);
 		return -EINVAL;
@@ -153,9 +153,9 @@ static int opt_timeout(struct criu_opts *opts, const char *arg)
 static int opt_pre_dump_mode(struct criu_opts *opts, const char *arg)
 {
 	if (!strcmp(arg, "splice"))
-		opts->pre_dump_mode = PRE_DUMP_SPLICE;
+		opts->pre_dump_mode = PREDUMP_BY_SPLICE;
 	else if (!strcmp(arg, "read"))
-		opts->pre_dump_mode = PRE_DUMP_READ;
+		opts->pre_dump_mode = PREDUMP_BY_READ;
 	else {
 		pr_err("--pre-dump-mode: unknown mode '%s' (splice or read)\n", arg);
 		return -EINVAL;
@@ -319,9 +319,9 @@ void opts_init(struct criu_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->log_level = LOG_DEFAULT_LEVEL;
-	opts->network_lock = NETWORK_LOCK_DEFAULT;
-	opts->timeout = DEFAULT_TIMEOUT;
-	opts->pre_dump_mode = PRE_DUMP_SPLICE;
+	opts->network_lock = LOCK_METHOD_DEFAULT;
+	opts->timeout = OPTS_DEFAULT_TIMEOUT;
+	opts->pre_dump_mode = PREDUMP_BY_SPLICE;
 }
 
 void opts_fini(struct criu_opts *opts)
@@ -347,11 +347,11 @@ const char *opts_cmd_name(enum criu_cmd cmd)
 const char *opts_network_lock_name(enum network_lock_method method)
 {
 	switch (method) {
-	case NETWORK_LOCK_IPTABLES:
+	case LOCK_METHOD_IPTABLES:
 		return "iptables";
-	case NETWORK_LOCK_NFTABLES:
+	case LOCK_METHOD_NFTABLES:
 		return "nftables";
-	case NETWORK_LOCK_SKIP:
+	case LOCK_METHOD_SKIP:
 		return "skip";
 	}
 	return "unknown";
@@ -566,7 +566,7 @@ static int validate(struct criu_opts *opts)
 		return -EINVAL;
 	}
 	if (opts->pre_dump_mode_given)
-		add_note(opts, "pre-dump-mode", opts->pre_dump_mode == PRE_DUMP_READ ? "read" : "splice",
+		add_note(opts, "pre-dump-mode", opts->pre_dump_mode == PREDUMP_BY_READ ? "read" : "splice",
 			 "only pre-dump uses it");
 	if (opts->timeout_given && opts->cmd != CRIU_CMD_DUMP)
 		add_note(opts, "timeout", NULL, "only dump waits for tasks to stop");

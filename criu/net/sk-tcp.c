@@ -35,10 +35,10 @@
 static void cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method)
 {
 	switch (method) {
-	case NETWORK_LOCK_NFTABLES:
+	case LOCK_METHOD_NFTABLES:
 		cfg->lock_mode = NETLOCK_NFTABLES;
 		break;
-	case NETWORK_LOCK_SKIP:
+	case LOCK_METHOD_SKIP:
 		cfg->lock_mode = NETLOCK_SKIP;
 		break;
 	default:
