@@ -5,7 +5,10 @@
 # Each set is the dump of one zdtm test (test/zdtm/static), made by this tree's
 # criu: every image but the logs and statistics. The pages-*.img files keep
 # their size (the restore checks it against the pagemap) but are zeroed: no
-# reader looks at their bytes, and zeros cost the repository nothing.
+# reader looks at their bytes, and zeros cost the repository nothing. The paths
+# files.img records (the test binary, its output file) are rewritten to
+# /srv/criu-ng and /tmp/zdtm (crit decode, encode), so that the images name
+# no directory of the machine that made them.
 #
 # Usage (root, from the top of a built tree): test/fuzz/make-images.sh
 set -euo pipefail
@@ -34,5 +37,24 @@ for set in "${SETS[@]}"; do
 		*) cp "$f" "$OUT/$set/" ;;
 		esac
 	done
+	crit decode -i "$OUT/$set/files.img" |
+		sed -e "s#$TOP/#/srv/criu-ng/#g" -e "s#$work/zdtm_static_$set.h/#/tmp/zdtm/#g" |
+		crit encode -o "$OUT/$set/files.img.new"
+	mv "$OUT/$set/files.img.new" "$OUT/$set/files.img"
 	echo "make-images: $set: $(find "$OUT/$set" -type f | wc -l) images"
 done
+
+# The inputs written by hand from everything00's own entries (see README.md): a
+# thread listed twice, the leader listed again, a file remapped twice.
+set=everything00
+in=$TOP/test/fuzz/inputs/$set
+mkdir -p "$in/pstree.img" "$in/remap-fpath.img"
+pstree=$(crit decode -i "$OUT/$set/pstree.img")
+remap=$(crit decode -i "$OUT/$set/remap-fpath.img")
+/usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); t = e["entries"][0]["threads"]; t[-1] = t[1]; print(json.dumps(e))' \
+	"$pstree" | crit encode -o "$in/pstree.img/thread-twice"
+/usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); t = e["entries"][0]["threads"]; t[-1] = t[0]; print(json.dumps(e))' \
+	"$pstree" | crit encode -o "$in/pstree.img/leader-twice"
+/usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); e["entries"].append(e["entries"][0]); print(json.dumps(e))' \
+	"$remap" | crit encode -o "$in/remap-fpath.img/remapped-twice"
+echo "make-images: inputs for $set written by hand remade"
