@@ -5,17 +5,27 @@
 #
 # tree_copy TOP DEST: copies the tree's files, without build products, from TOP
 # into DEST (git's list of files when TOP is a git checkout). Modification times
-# are kept, so make rebuilds in DEST only what changed since the last copy.
+# are kept, so make rebuilds in DEST only what changed since the last copy; a
+# file copied last time that the tree no longer has is removed from DEST (the
+# list of copied files is kept in DEST/.tree-copy).
 tree_copy()
 {
-	local top=$1 dest=$2
+	local top=$1 dest=$2 list old f
 
 	mkdir -p "$dest"
+	list=$(mktemp)
 	if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
-		git -C "$top" ls-files -z --cached --others --exclude-standard |
-			tar -C "$top" --null -T - -cf - | tar -C "$dest" -xf -
+		git -C "$top" ls-files -z --cached --others --exclude-standard >"$list"
 	else
-		tar -C "$top" --exclude=./build --exclude='*.o' --exclude='*.a' --exclude='*.test' \
-			--exclude='*.pb-c.[ch]' --exclude=./test/logs -cf - . | tar -C "$dest" -xf -
+		(cd "$top" && find . -path ./build -prune -o -path ./test/logs -prune -o -type f \
+			! -name '*.o' ! -name '*.a' ! -name '*.test' ! -name '*.pb-c.[ch]' -print0) >"$list"
 	fi
+	old=$dest/.tree-copy
+	if [ -f "$old" ]; then
+		while IFS= read -r -d '' f; do
+			[ -e "$top/$f" ] || rm -f "${dest:?}/$f"
+		done <"$old"
+	fi
+	tar -C "$top" --null -T "$list" -cf - | tar -C "$dest" -xf -
+	mv "$list" "$old"
 }
