@@ -58,6 +58,8 @@ struct dump_task {
 	uint32_t root_id;
 	bool stopped; /* in a group stop before the dump froze it */
 	bool shell_job;
+	bool file_locks;
+	bool ext_unix_sk;
 	struct inet_sk_policy sockets;
 	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
 	struct task_query query; /* what the threads told by injection */
@@ -153,6 +155,8 @@ static int collect_fds(struct dump_task *dt)
 	struct fds_collect_args args = {
 		.pid = dt->pid,
 		.shell_job = dt->shell_job,
+		.file_locks = dt->file_locks,
+		.ext_unix_sk = dt->ext_unix_sk,
 		.sockets = dt->sockets,
 	};
 
@@ -389,6 +393,8 @@ static int dump_process(const struct criu_ctx *ctx, const struct compel_task *ta
 		.nr_tids = task->nr_threads,
 		.stopped = stopped,
 		.shell_job = ctx->opts->shell_job,
+		.file_locks = ctx->opts->file_locks,
+		.ext_unix_sk = ctx->opts->ext_unix_sk,
 		.sockets = { .tcp_established = ctx->opts->tcp_established,
 			     .tcp_close = ctx->opts->tcp_close,
 			     .skip_in_flight = ctx->opts->skip_in_flight },

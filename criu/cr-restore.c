@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cr-restore.h"
+#include "file-locks.h"
 #include "image.h"
 #include "magic.h"
 #include "restore-ctl.h"
@@ -32,6 +33,7 @@
 #include "restore-threads.h"
 #include "restore-tty.h"
 #include "sk-inet.h"
+#include "sk-rebuild.h"
 #include "stats.h"
 
 #include "inventory.pb-c.h"
@@ -41,10 +43,10 @@
 
 /*
  * The images' version, and the network lock the dump took (@network_lock): the restore must find
- * and lift that one whatever its command line says (@ctx_lock), as CRIU's does. CRIU's images from
+ * and lift that one whatever its command line says (@o), as CRIU's does. CRIU's images from
  * before the field was recorded were locked with iptables.
  */
-static int check_inventory(int imgdir_fd, enum network_lock_method ctx_lock, enum network_lock_method *network_lock)
+static int check_inventory(int imgdir_fd, const struct criu_opts *o, enum network_lock_method *network_lock)
 {
 	InventoryEntry *inv;
 	struct cr_img *img;
@@ -70,9 +72,11 @@ static int check_inventory(int imgdir_fd, enum network_lock_method ctx_lock, enu
 	} else {
 		*network_lock = inv->has_network_lock_method ? (enum network_lock_method)inv->network_lock_method :
 							       LOCK_METHOD_IPTABLES;
-		if (*network_lock != ctx_lock)
-			pr_info("the dump locked the network with %s: the restore does too, not with %s\n",
-				opts_network_lock_name(*network_lock), opts_network_lock_name(ctx_lock));
+		/* As CRIU: the lock to lift is the dump's; a --network-lock saying otherwise changes nothing. */
+		if (o->network_lock_given && *network_lock != o->network_lock)
+			pr_warn("option --network-lock %s has no effect: the dump locked the network with %s, "
+				"and the restore lifts that lock\n",
+				opts_network_lock_name(o->network_lock), opts_network_lock_name(*network_lock));
 	}
 	img_free_entry(inv);
 	return ret;
@@ -114,8 +118,12 @@ static int restore_stopped(const struct criu_ctx *ctx, const struct restore_imag
 	if (ret)
 		return ret;
 	ret = restore_mem(&ctl, ri, fds, ctx->imgdir_fd);
+	st->memory_us = stats_now_us() - t0;
+	if (!ret && fds->shared)
+		ret = sk_rebuild_finish(&ctl, ri, fds, &st->rebuild_wait_us);
+	st->sockets_us = fds->sockets_us;
+	st->tcp_restore_us = fds->tcp.restore_us;
 	t1 = stats_now_us();
-	st->memory_us = t1 - t0;
 	if (!ret)
 		ret = restore_thread(&ctl, ri);
 	restore_ctl_fini(&ctl);
@@ -185,7 +193,7 @@ static int wait_restored(pid_t pid)
 static int restore_process(const struct criu_ctx *ctx, const struct restore_image *ri,
 			   enum network_lock_method network_lock, struct restore_stats *st)
 {
-	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close };
+	struct restore_fds fds = { .tcp_close = ctx->opts->tcp_close, .ext_unix_sk = ctx->opts->ext_unix_sk };
 	uint64_t syscall_ip, start = stats_now_us(), t;
 	struct criu_opts lock_opts = *ctx->opts;
 	struct sk_tcp_cfg cfg;
@@ -196,12 +204,15 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 	ret = check_tcp_opts(ctx, ri);
 	if (!ret && !fds.tcp_close)
 		ret = sk_tcp_load(&fds.tcp, ctx->imgdir_fd, ri, &cfg);
+	fds.shared = !ret && sk_rebuild_possible(ri, &fds);
 	if (!ret)
 		ret = restore_check_pid_free(ri->pid);
 	for (size_t i = 0; !ret && i < ri->nr_threads; i++)
 		ret = restore_check_pid_free(ri->tids[i]);
 	if (!ret)
 		ret = restore_fds_open(ri, &fds);
+	if (!ret)
+		ret = file_locks_take_shared(ri, &fds);
 	if (!ret)
 		ret = restore_tty_open(ctx->imgdir_fd, ri, &fds);
 	t = stats_now_us();
@@ -214,6 +225,14 @@ static int restore_process(const struct criu_ctx *ctx, const struct restore_imag
 	st->forking_us = stats_now_us() - t;
 	if (ret)
 		goto out_close;
+	/* The connections rebuilt by a thread meanwhile (the process shares criu's fd table until then). */
+	if (fds.shared) {
+		ret = sk_rebuild_start(ri, &fds);
+		if (ret) {
+			restore_threads_kill(ri);
+			goto out_close;
+		}
+	}
 	ret = restore_tty_foreground(ctx->imgdir_fd, ri, &fds);
 	if (ret) {
 		restore_threads_kill(ri);
@@ -262,7 +281,7 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	int ret;
 
 	pr_info("Restoring processes\n");
-	ret = check_inventory(ctx->imgdir_fd, ctx->opts->network_lock, &network_lock);
+	ret = check_inventory(ctx->imgdir_fd, ctx->opts, &network_lock);
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &ri);
 	if (!ret)

@@ -27,6 +27,7 @@ static void print_version(void)
 	printf("criu-ng: %s (a clean-room reimplementation of the criu tool)\n", CRIU_NG_VERSION);
 }
 
+/* Lists only what works: the options accepted for compatibility alone are in criu(8). */
 static void print_usage(FILE *out)
 {
 	fputs("Usage:\n"
@@ -40,32 +41,34 @@ static void print_usage(FILE *out)
 	      "  check          check that the kernel and system support what criu-ng needs\n"
 	      "\n"
 	      "Options:\n"
-	      "  -t|--tree PID             checkpoint the process tree rooted at PID\n"
+	      "  -t|--tree PID             dump: checkpoint the process tree rooted at PID\n"
 	      "  -D|--images-dir DIR       directory of the image files (default: .)\n"
 	      "  -W|--work-dir DIR         directory for logs and relative paths (default: images dir)\n"
 	      "  -o|--log-file FILE        log file, relative to the work dir\n"
 	      "  -v[v...]|-vNUM|--verbosity[=NUM]\n"
 	      "                            0 messages, 1 errors, 2 warnings (default), 3 info and\n"
 	      "                            timestamps, 4 debug\n"
-	      "  -R|--leave-running        leave the tasks running after dump\n"
+	      "  -R|--leave-running        dump: leave the tasks running\n"
 	      "  -j|--shell-job            the tree is a shell job (inherits the terminal)\n"
-	      "  -d|--restore-detached     detach once the tree is restored\n"
-	      "     --pidfile FILE         write the restored root pid to FILE\n"
+	      "  -l|--file-locks           dump: checkpoint the file locks the tasks hold\n"
+	      "  -d|--restore-detached     restore: detach once the tree is restored\n"
+	      "     --pidfile FILE         restore: write the restored root pid to FILE\n"
 	      "     --display-stats        print dump/restore statistics\n"
 	      "     --tcp-established      checkpoint/restore established TCP connections\n"
-	      "     --tcp-close            restore established TCP connections closed\n"
-	      "     --skip-in-flight       ignore connections not yet accepted\n"
-	      "     --network-lock METHOD  iptables (default), nftables or skip\n"
-	      "     --timeout NUM          seconds to wait for the tasks to stop (default 10)\n"
-	      "     --pre-dump-mode MODE   splice or read (accepted; only pre-dump uses it)\n"
+	      "     --tcp-close            dump them without their state; restore them closed\n"
+	      "     --skip-in-flight       dump: leave out connections not yet accepted\n"
+	      "     --network-lock METHOD  dump: iptables (default), nftables or skip\n"
+	      "     --tcp-images FORMAT    dump: TCP streams as packed (default) or criu images\n"
+	      "     --timeout NUM          dump: seconds to wait for the tasks to stop (default 10)\n"
 	      "     --config FILE          read options from FILE\n"
 	      "     --no-default-config    don't read /etc/criu/default.conf, ~/.criu/default.conf\n"
-	      "     --feature FEAT         check one feature (repeatable; 'list' names them)\n"
+	      "     --feature FEAT         check: one feature (repeatable; 'list' names them)\n"
 	      "  -V|--version              print the version\n"
 	      "  -h|--help                 print this text\n"
 	      "\n"
-	      "Boolean options can be negated with --no- (--no-display-stats). Any other CRIU\n"
-	      "option is refused with a message naming it.\n",
+	      "Boolean options can be negated with --no- (--no-display-stats). An option given to a\n"
+	      "command it does nothing for is warned about; any other CRIU option is refused with a\n"
+	      "message naming it. See criu(8).\n",
 	      out);
 }
 

@@ -3,10 +3,9 @@
  * /proc/PID/fd/N (what it points at, stat), /proc/PID/fdinfo/N (flags,
  * position, mount), kcmp(KCMP_FILE) to find the fds sharing one open file
  * description, and a copy of the description taken with pidfd_getfd() for what
- * only the file can tell (owner, signal, terminal settings). Regular files,
- * directories and memory character devices (/dev/null, /dev/urandom, ...) are
- * REG files, unlinked ones ghosts; terminals go to tty.c with --shell-job; every
- * other kind is refused, naming the fd.
+ * only the file can tell (owner, signal, terminal settings). Each new
+ * description goes to the first kind of the table in files/kinds.c that takes
+ * it (include/fd-kind.h); an fd no kind takes is refused, naming the fd.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,11 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files-ghost.h"
+#include "fd-kind.h"
 #include "files.h"
 #include "image.h"
 #include "proc-parse.h"
@@ -32,20 +32,7 @@
 #define LOG_PREFIX "files: "
 #include "log.h"
 
-#define DELETED_SUFFIX " (deleted)"
 #define PROGRESS_MIN 4096 /* fds from which the walk reports its progress */
-#define MEM_MAJOR 1 /* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, ... */
-
-/* One fd being looked at. */
-struct fd_probe {
-	int fd;
-	char link[PATH_MAX]; /* what /proc/PID/fd/N points at */
-	struct stat st;
-	uint64_t pos;
-	uint32_t flags; /* of fdinfo, O_CLOEXEC included */
-	int mnt_id;
-	int dup_fd; /* our copy of the description, -1 until taken */
-};
 
 /* What the whole collection needs. */
 struct fds_collect {
@@ -272,7 +259,20 @@ static int read_fown(const struct fds_collect *c, const struct fd_probe *p, stru
 	return 0;
 }
 
-/* Names the kind of an fd that can't be dumped, for the error message. */
+static const char *sk_family_name(int family)
+{
+	switch (family) {
+	case AF_UNIX:
+		return "a unix socket";
+	case AF_NETLINK:
+		return "a netlink socket";
+	case AF_PACKET:
+		return "a packet socket";
+	}
+	return "a socket of an unsupported family";
+}
+
+/* Names the kind of an fd that no kind takes, for the error message. */
 static const char *unsupported_kind(const struct fd_probe *p)
 {
 	mode_t m = p->st.st_mode;
@@ -280,9 +280,9 @@ static const char *unsupported_kind(const struct fd_probe *p)
 	if (S_ISFIFO(m))
 		return strncmp(p->link, "pipe:", 5) ? "a FIFO" : "a pipe";
 	if (S_ISSOCK(m))
-		return "a socket of an unsupported kind";
+		return sk_family_name(p->sk_family);
 	if (!strncmp(p->link, "anon_inode:", 11))
-		return "an anonymous inode file (eventfd, epoll, timerfd, signalfd, ...)";
+		return "an anonymous inode file of a kind not supported (fanotify, userfaultfd, pidfd, ...)";
 	if (!strncmp(p->link, "/memfd:", 7))
 		return "a memfd";
 	if (S_ISBLK(m))
@@ -292,7 +292,7 @@ static const char *unsupported_kind(const struct fd_probe *p)
 	return "a file of a kind not supported";
 }
 
-static int refuse(const struct fds_collect *c, const struct fd_probe *p)
+int files_refuse(const struct fd_dump_ctx *c, const struct fd_probe *p)
 {
 	if (S_ISCHR(p->st.st_mode) || S_ISBLK(p->st.st_mode))
 		pr_err("fd %d of process %d is %s (%s, device %u:%u): not supported yet\n", p->fd, c->args->pid,
@@ -303,178 +303,55 @@ static int refuse(const struct fds_collect *c, const struct fd_probe *p)
 	return -EOPNOTSUPP;
 }
 
-/*
- * The path of @p as criu sees it (from the root of the mount namespace, as CRIU
- * records it, whatever the process's own root: the restore opens it from
- * there before it chroots the process), " (deleted)" removed, in @path; sets
- * *@ghost when the file was unlinked (no link left), so must be dumped as a ghost.
- */
-static int fd_path(const struct fds_collect *c, const struct fd_probe *p, char *path, bool *ghost)
+static int take_copy(const struct fds_collect *c, struct fd_probe *p)
 {
-	size_t n = strlen(p->link), slen = strlen(DELETED_SUFFIX);
-	struct stat st;
-
-	*ghost = false;
-	if (p->link[0] != '/') {
-		pr_err("fd %d of process %d points to %s, not a path: not supported yet\n", p->fd, c->args->pid,
-		       p->link);
-		return -EOPNOTSUPP;
-	}
-	memcpy(path, p->link, n + 1);
-	if (n > slen && !strcmp(path + n - slen, DELETED_SUFFIX) &&
-	    (stat(p->link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino)) {
-		if (p->st.st_nlink) {
-			pr_err("fd %d of process %d is the file %s, removed from its path but linked elsewhere: "
-			       "not supported yet\n",
-			       p->fd, c->args->pid, p->link);
-			return -EOPNOTSUPP;
-		}
-		path[n - slen] = '\0';
-		*ghost = true;
-	}
-	return 0;
-}
-
-/* A regular file, a directory or a memory device: a REG entry (a ghost for an unlinked file). */
-static int add_reg(struct fds_collect *c, const struct fd_probe *p, uint32_t *id)
-{
-	struct reg_fd_info info = {
-		.flags = p->flags & ~O_CLOEXEC, .pos = p->pos, .mnt_id = p->mnt_id, .st = &p->st, .ghost_fd = -1
-	};
-	char path[PATH_MAX], link[64];
-	bool ghost;
-	int ret;
-
-	if (!strncmp(p->link, "/memfd:", 7))
-		return refuse(c, p);
-	ret = fd_path(c, p, path, &ghost);
-	if (!ret)
-		ret = read_fown(c, p, &info.fown);
-	if (ret)
-		return ret;
-	if (ghost) {
-		ret = ghost_file_check(&p->st, path);
-		if (ret) {
-			pr_err("fd %d of process %d is the unlinked file %s, which can't be dumped\n", p->fd,
-			       c->args->pid, path);
-			return ret;
-		}
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", c->args->pid, p->fd);
-		info.ghost_fd = open(link, O_RDONLY | O_CLOEXEC);
-		if (info.ghost_fd < 0) {
-			pr_perror("Can't open the unlinked file %s through %s", path, link);
-			return -errno;
-		}
-		pr_info("fd %d: the unlinked file %s (%lld bytes) is dumped as a ghost\n", p->fd, path,
-			(long long)p->st.st_size);
-	}
-	info.path = path;
-	return files_reg_add_fd(&c->fdump->reg, &info, id);
-}
-
-static int add_tty(struct fds_collect *c, const struct fd_probe *p, uint32_t *id)
-{
-	struct tty_fd_info info = { .pid = c->args->pid,
-				    .fd = p->fd,
-				    .dup_fd = p->dup_fd,
-				    .path = p->link,
-				    .flags = p->flags & ~O_CLOEXEC,
-				    .st = &p->st };
-	int ret;
-
-	if (!c->args->shell_job) {
-		pr_err("fd %d of process %d is the terminal %s: dump it with --shell-job (-j)\n", p->fd, c->args->pid,
-		       p->link);
-		return -EOPNOTSUPP;
-	}
-	ret = read_fown(c, p, &info.fown);
-	if (ret)
-		return ret;
-	return tty_add_fd(&c->fdump->ttys, &c->fdump->reg, &info, id);
-}
-
-/* A socket: an inet one is recorded by sk-inet.c (which keeps criu's copy for its options), others refused. */
-static int add_socket(struct fds_collect *c, struct fd_probe *p, uint32_t *id)
-{
-	struct reg_fown fown;
-	struct inet_sk_fd f = {
-		.pid = c->args->pid, .fd = p->fd, .dup_fd = p->dup_fd, .ino = (uint32_t)p->st.st_ino,
-		.flags = p->flags & ~O_CLOEXEC, .fown = &fown,
-	};
-	const char *kind = NULL;
-	int ret;
-
-	ret = inet_sk_probe(p->dup_fd, &kind);
-	if (ret < 0) {
-		pr_err("can't tell the family of socket fd %d of process %d: %s\n", p->fd, c->args->pid,
-		       strerror(-ret));
-		return ret;
-	}
-	if (!ret) {
-		pr_err("fd %d of process %d is %s (%s): not supported yet\n", p->fd, c->args->pid, kind, p->link);
-		return -EOPNOTSUPP;
-	}
-	ret = read_fown(c, p, &fown);
-	if (ret)
-		return ret;
-	*id = files_reg_new_id(&c->fdump->reg);
-	ret = inet_sk_add(&c->fdump->inet, &c->args->sockets, &f, *id);
-	p->dup_fd = f.dup_fd; /* -1 when the socket kept it */
-	return ret;
-}
-
-/* An anonymous inode file of a kind we know: epoll or eventfd. */
-static int add_anon(struct fds_collect *c, struct fd_probe *p, bool epoll, uint32_t *id)
-{
-	struct reg_fown fown;
-	int ret = read_fown(c, p, &fown);
-
-	if (ret)
-		return ret;
-	*id = files_reg_new_id(&c->fdump->reg);
-	if (epoll)
-		return epoll_add(&c->fdump->epoll, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
-	return eventfd_add(&c->fdump->eventfd, c->args->pid, p->fd, p->flags & ~O_CLOEXEC, &fown, *id);
-}
-
-/*
- * Records the description of a new (unshared) fd by its kind; sets *@type and *@id.
- * An O_PATH fd only names a file (no I/O, no owner; pidfd_getfd() refuses it):
- * whatever it names, it is a REG entry with its path.
- */
-static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *type, uint32_t *id)
-{
-	mode_t m = p->st.st_mode;
-	bool opath = p->flags & O_PATH;
-	bool epoll = !opath && epoll_is_link(p->link);
-	bool efd = !opath && eventfd_is_link(p->link);
-	bool reg = !epoll && !efd && (S_ISREG(m) || S_ISDIR(m) || (S_ISCHR(m) && major(p->st.st_rdev) == MEM_MAJOR) ||
-			      (opath && p->link[0] == '/'));
-	bool tty = !reg && S_ISCHR(m) && tty_is_terminal(&p->st);
-	bool sock = S_ISSOCK(m) && !opath;
-	int ret;
-
-	if (epoll || efd) {
-		*type = epoll ? FD_TYPES__EVENTPOLL : FD_TYPES__EVENTFD;
-		return add_anon(c, p, epoll, id);
-	}
-	if (!reg && !tty && !sock)
-		return refuse(c, p);
-	if (opath) {
-		*type = FD_TYPES__REG;
-		return add_reg(c, p, id);
-	}
 	p->dup_fd = sys_pidfd_getfd(c->pidfd, p->fd);
 	if (p->dup_fd < 0) {
 		pr_perror("Can't take a copy of fd %d of process %d", p->fd, c->args->pid);
 		return -errno;
 	}
-	if (sock) {
-		*type = FD_TYPES__INETSK;
-		ret = add_socket(c, p, id);
-	} else {
-		*type = reg ? FD_TYPES__REG : FD_TYPES__TTY;
-		ret = reg ? add_reg(c, p, id) : add_tty(c, p, id);
+	return 0;
+}
+
+/* A socket's family, which tells the kinds of sockets apart, from criu's copy of it. */
+static int read_family(const struct fds_collect *c, struct fd_probe *p)
+{
+	socklen_t len = sizeof(p->sk_family);
+	int ret = take_copy(c, p);
+
+	if (!ret && getsockopt(p->dup_fd, SOL_SOCKET, SO_DOMAIN, &p->sk_family, &len) < 0) {
+		pr_perror("Can't tell the family of socket fd %d of process %d", p->fd, c->args->pid);
+		ret = -errno;
+	}
+	return ret;
+}
+
+/*
+ * Hands the description of a new (unshared) fd to the first kind that takes it;
+ * sets *@type and *@id. An O_PATH fd only names a file (no I/O, no owner;
+ * pidfd_getfd() refuses it): only kinds that record such fds see it.
+ */
+static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *type, uint32_t *id)
+{
+	struct fd_dump_ctx dc = { .args = c->args, .fdump = c->fdump, .fdinfo_dir = c->fdinfo_dir };
+	bool opath = p->flags & O_PATH;
+	const struct fd_kind *k = NULL;
+	int ret = 0;
+
+	if (S_ISSOCK(p->st.st_mode) && !opath)
+		ret = read_family(c, p);
+	for (size_t i = 0; !ret && !k && i < FD_KIND_NR; i++)
+		if ((!opath || (fd_kinds[i].flags & FD_KIND_OPEN_PATH)) && fd_kinds[i].match(p))
+			k = &fd_kinds[i];
+	if (!ret && !k)
+		ret = files_refuse(&dc, p);
+	if (!ret && !opath && p->dup_fd < 0 && (k->flags & FD_KIND_COPY))
+		ret = take_copy(c, p);
+	if (!ret && p->dup_fd >= 0)
+		ret = read_fown(c, p, &p->fown);
+	if (!ret) {
+		*type = k->type;
+		ret = k->dump(&dc, p, id);
 	}
 	if (p->dup_fd >= 0)
 		close(p->dup_fd);
@@ -520,10 +397,9 @@ static int cmp_fd_entry(const void *key, const void *elem)
 	return (fd > x) - (fd < x);
 }
 
-/* The inode of the file at fd @fd of the dumped process (table @arg), 0 if none. */
-static uint64_t fd_ino(void *arg, int fd)
+uint64_t files_fd_ino(void *fd_table, int fd)
 {
-	const struct fd_table *t = arg;
+	const struct fd_table *t = fd_table;
 	const struct fd_entry *e = t->nr ? bsearch(&fd, t->fds, t->nr, sizeof(*t->fds), cmp_fd_entry) : NULL;
 
 	return e ? (uint64_t)e->ino : 0;
@@ -566,8 +442,11 @@ int files_collect_fds(struct files_dump *fdump, const struct fds_collect_args *a
 		if (nr >= PROGRESS_MIN && (i + 1) % (nr / 4) == 0)
 			pr_info("%zu of %zu fds of process %d collected\n", i + 1, nr, args->pid);
 	}
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if (fd_kinds[i].finish)
+			ret = fd_kinds[i].finish(fdump, args->pid);
 	if (!ret)
-		ret = epoll_check_targets(&fdump->epoll, args->pid, fd_ino, &fdump->fds);
+		ret = file_locks_collect(&fdump->locks, args->pid, &fdump->fds, args->file_locks);
 	if (!ret)
 		pr_info("%zu fd(s) of process %d collected\n", nr, args->pid);
 out_close_dirs:
@@ -610,15 +489,11 @@ static int write_files(const struct files_dump *fdump, int dirfd)
 	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_FILES);
 	if (ret)
 		return ret;
+	/* The regular files first: the files no fd holds (exe, cwd, mappings) are among them. */
 	ret = files_reg_write_entries(&fdump->reg, img);
-	if (!ret)
-		ret = tty_write_files(&fdump->ttys, img);
-	if (!ret)
-		ret = inet_sk_write_files(&fdump->inet, img);
-	if (!ret)
-		ret = epoll_write_files(&fdump->epoll, img);
-	if (!ret)
-		ret = eventfd_write_files(&fdump->eventfd, img);
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if (fd_kinds[i].write_files)
+			ret = fd_kinds[i].write_files(fdump, img);
 	cret = img_close(img);
 	return ret ?: cret;
 }
@@ -629,20 +504,19 @@ int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_i
 
 	if (!ret)
 		ret = write_files(fdump, dirfd);
-	if (!ret)
-		ret = files_reg_write_ghosts(&fdump->reg, dirfd);
-	if (!ret)
-		ret = tty_write_info(&fdump->ttys, dirfd);
-	return ret;
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if (fd_kinds[i].write_images)
+			ret = fd_kinds[i].write_images(fdump, dirfd);
+	return ret ?: file_locks_write(&fdump->locks, dirfd);
 }
 
 void files_dump_free(struct files_dump *fdump)
 {
+	for (size_t i = 0; i < FD_KIND_NR; i++)
+		if (fd_kinds[i].dump_free)
+			fd_kinds[i].dump_free(fdump);
 	files_reg_free(&fdump->reg);
-	tty_table_free(&fdump->ttys);
-	inet_sk_dump_free(&fdump->inet);
-	epoll_dump_free(&fdump->epoll);
-	eventfd_dump_free(&fdump->eventfd);
+	file_locks_free(&fdump->locks);
 	free(fdump->fds.fds);
 	free(fdump->fds.heads);
 	free(fdump->fds.next);

@@ -9,6 +9,7 @@
 #include "core.pb-c.h"
 #include "creds.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "ghost-file.pb-c.h"
 #include "inventory.pb-c.h"
@@ -18,6 +19,7 @@
 #include "regfile.pb-c.h"
 #include "remap-file-path.pb-c.h"
 #include "sk-inet.pb-c.h"
+#include "sk-packet.pb-c.h"
 #include "stats.pb-c.h"
 #include "tcp-stream.pb-c.h"
 #include "tty.pb-c.h"
@@ -50,7 +52,9 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	/* CRIU's shmem pagemap magic is the pagemap one: the same head and entries. */
 	DESC(CR_IMG_SHMEM_PAGEMAP, "pagemap-shmem-%llu.img", IMG_COMMON_MAGIC, PAGEMAP_MAGIC,
 	     &pagemap_entry__descriptor),
+	DESC(CR_IMG_SK_QUEUES, "sk-queues.img", IMG_COMMON_MAGIC, SK_QUEUES_MAGIC, &sk_packet_entry__descriptor),
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
+	DESC(CR_IMG_FILE_LOCKS, "filelocks.img", IMG_COMMON_MAGIC, FILE_LOCKS_MAGIC, &file_lock_entry__descriptor),
 };
 
 const struct cr_img_desc *cr_img_desc_get(enum cr_img_type type)

@@ -121,6 +121,7 @@ static int opt_network_lock(struct criu_opts *opts, const char *arg)
 		pr_err("--network-lock: unknown method '%s' (iptables, nftables or skip)\n", arg);
 		return -EINVAL;
 	}
+	opts->network_lock_given = true;
 	return 0;
 }
 
@@ -134,6 +135,20 @@ static int opt_tcp_images(struct criu_opts *opts, const char *arg)
 		pr_err("--tcp-images: unknown format '%s' (packed or criu)\n", arg);
 		return -EINVAL;
 	}
+	opts->tcp_images_given = true;
+	return 0;
+}
+
+/* --ext-unix-sk alone; CRIU's list of inodes (sockets handed over with --inherit-fd) is not supported. */
+static int opt_ext_unix_sk(struct criu_opts *opts, const char *arg)
+{
+	if (arg) {
+		pr_err("--ext-unix-sk=%s: a list of socket inodes (restored with --inherit-fd) is not supported; "
+		       "--ext-unix-sk alone lets datagram sockets reconnect to bound sockets outside\n",
+		       arg);
+		return -EOPNOTSUPP;
+	}
+	opts->ext_unix_sk = true;
 	return 0;
 }
 
@@ -195,14 +210,6 @@ static int opt_feature(struct criu_opts *opts, const char *arg)
 	return 0;
 }
 
-static int opt_all(struct criu_opts *opts, const char *arg)
-{
-	(void)arg;
-	opts->check_extra = true;
-	opts->check_experimental = true;
-	return 0;
-}
-
 static int opt_version(struct criu_opts *opts, const char *arg)
 {
 	(void)arg;
@@ -232,11 +239,13 @@ static const struct opt_desc opt_table[] = {
 	HANDLER("pidfile", 0, required_argument, opt_pidfile),
 	BOOL("leave-running", 'R', leave_running),
 	BOOL("shell-job", 'j', shell_job),
+	BOOL("file-locks", 'l', file_locks),
 	BOOL("display-stats", 0, display_stats),
 	BOOL("restore-detached", 'd', restore_detached),
 	BOOL("tcp-established", 0, tcp_established),
 	BOOL("tcp-close", 0, tcp_close),
 	BOOL("skip-in-flight", 0, skip_in_flight),
+	HANDLER("ext-unix-sk", 'x', optional_argument, opt_ext_unix_sk),
 	HANDLER("network-lock", 0, required_argument, opt_network_lock),
 	HANDLER("tcp-images", 0, required_argument, opt_tcp_images),
 	HANDLER("timeout", 0, required_argument, opt_timeout),
@@ -246,16 +255,14 @@ static const struct opt_desc opt_table[] = {
 	HANDLER("feature", 0, required_argument, opt_feature),
 	BOOL("extra", 0, check_extra),
 	BOOL("experimental", 0, check_experimental),
-	HANDLER("all", 0, no_argument, opt_all),
+	BOOL("all", 0, check_all),
 	HANDLER("version", 'V', no_argument, opt_version),
 	HANDLER("help", 'h', no_argument, opt_help),
 
 	/* CRIU options criu-ng does not implement (yet): refused, never ignored. */
 	REFUSE("leave-stopped", 's', no_argument),
 	REFUSE("restore-sibling", 'S', no_argument),
-	REFUSE("ext-unix-sk", 'x', optional_argument),
 	REFUSE("root", 'r', required_argument),
-	REFUSE("file-locks", 'l', no_argument),
 	REFUSE("join-ns", 'J', required_argument),
 	REFUSE("ext-mount-map", 'M', required_argument),
 	REFUSE("libdir", 'L', required_argument),
@@ -311,9 +318,13 @@ static const struct opt_desc opt_table[] = {
 	REFUSE("skip-file-rwx-check", 0, no_argument),
 	REFUSE("ms", 0, no_argument),
 	REFUSE("check-only", 0, no_argument),
+	REFUSE("ghost-fiemap", 0, no_argument),
+	REFUSE("allow-uprobes", 0, no_argument),
+	REFUSE("pidfd-store", 0, required_argument),
 };
 
 #define OPT_TABLE_SIZE (sizeof(opt_table) / sizeof(opt_table[0]))
+_Static_assert(OPT_TABLE_SIZE <= OPTS_MAX_KNOWN, "OPTS_MAX_KNOWN is too small for opt_table");
 
 void opts_init(struct criu_opts *opts)
 {
@@ -537,16 +548,70 @@ static int parse_argv(struct criu_opts *opts, struct option *longopts, const cha
 		if (!d)
 			return -EINVAL;
 		ret = apply_option(opts, d, c >= OPT_VAL_BASE && (c & 1), optarg);
+		/* The words of the configuration files come first, argv[1 .. nr_owned]. */
+		if (optind - 1 > opts->args.nr_owned)
+			opts->on_cmdline[d - opt_table] = true;
 	}
 	for (; !ret && optind < argc; optind++)	/* what follows "--" */
 		ret = set_command(opts, argv[optind]);
 	return ret;
 }
 
-static void add_note(struct criu_opts *opts, const char *name, const char *arg, const char *why)
+/* A configuration file applies to every command: an option only it gave is not warned about. */
+static void add_note(struct criu_opts *opts, const char *name, const char *arg, const char *why, bool quiet)
 {
+	for (size_t i = 0; i < OPT_TABLE_SIZE; i++)
+		if (!strcmp(opt_table[i].name, name) && !opts->on_cmdline[i])
+			quiet = true;
 	if (opts->nr_notes < OPTS_MAX_NOTES)
-		opts->notes[opts->nr_notes++] = (struct opt_note){ name, arg, why };
+		opts->notes[opts->nr_notes++] = (struct opt_note){ name, arg, why, quiet };
+}
+
+/*
+ * The options given that change nothing for the command at hand. Quiet are those
+ * from configuration files, and those that CRIU's zdtm harness passes on every run
+ * of a command that ignores them in CRIU as well (its logs are grepped for "Warn"):
+ * --pidfile and --pre-dump-mode on dump, --skip-in-flight on restore.
+ */
+static void note_unused(struct criu_opts *opts)
+{
+	const bool dump = opts->cmd == CRIU_CMD_DUMP, restore = opts->cmd == CRIU_CMD_RESTORE;
+	const bool check = opts->cmd == CRIU_CMD_CHECK;
+	const char *mode = opts->pre_dump_mode == PREDUMP_BY_READ ? "read" : "splice";
+	const struct {
+		bool unused;
+		const char *name;
+		const char *arg;
+		const char *why;
+		bool quiet;
+	} notes[] = {
+		{ opts->tree_pid && !dump, "tree", NULL, "only dump uses it", false },
+		{ opts->leave_running && !dump, "leave-running", NULL, "only dump uses it", false },
+		{ opts->restore_detached && !restore, "restore-detached", NULL, "only restore uses it", false },
+		{ opts->timeout_given && !dump, "timeout", NULL, "only dump waits for tasks to stop", false },
+		{ opts->pidfile && !restore, "pidfile", NULL, "only restore writes one", dump },
+		{ opts->pre_dump_mode_given, "pre-dump-mode", mode,
+		  "only pre-dump uses it, and criu-ng has no pre-dump", dump },
+		{ opts->shell_job && check, "shell-job", NULL, "check uses no terminal", false },
+		{ opts->display_stats && check, "display-stats", NULL, "check gathers no statistics", false },
+		{ opts->tcp_established && check, "tcp-established", NULL, "check probes no connection", false },
+		{ opts->tcp_close && check, "tcp-close", NULL, "check probes no connection", false },
+		{ opts->skip_in_flight && !dump, "skip-in-flight", NULL, "only dump meets connections not accepted yet",
+		  restore },
+		{ opts->network_lock_given && check, "network-lock", NULL, "check takes no lock", false },
+		{ opts->tcp_images_given && restore, "tcp-images", NULL, "restore reads either format", false },
+		{ opts->tcp_images_given && check, "tcp-images", NULL, "only dump writes TCP images", false },
+		{ opts->check_extra, "extra", NULL,
+		  check ? "check always runs every probe it has" : "only check uses it", false },
+		{ opts->check_experimental, "experimental", NULL,
+		  check ? "check always runs every probe it has" : "only check uses it", false },
+		{ opts->check_all, "all", NULL, check ? "check always runs every probe it has" : "only check uses it",
+		  false },
+	};
+
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+		if (notes[i].unused)
+			add_note(opts, notes[i].name, notes[i].arg, notes[i].why, notes[i].quiet);
 }
 
 static int validate(struct criu_opts *opts)
@@ -565,15 +630,7 @@ static int validate(struct criu_opts *opts)
 		pr_err("--feature is only valid with the check command\n");
 		return -EINVAL;
 	}
-	if (opts->pre_dump_mode_given)
-		add_note(opts, "pre-dump-mode", opts->pre_dump_mode == PREDUMP_BY_READ ? "read" : "splice",
-			 "only pre-dump uses it");
-	if (opts->timeout_given && opts->cmd != CRIU_CMD_DUMP)
-		add_note(opts, "timeout", NULL, "only dump waits for tasks to stop");
-	if (opts->cmd != CRIU_CMD_RESTORE && opts->restore_detached)
-		add_note(opts, "restore-detached", NULL, "only restore uses it");
-	if (opts->cmd == CRIU_CMD_CHECK && (opts->check_extra || opts->check_experimental))
-		add_note(opts, "extra/experimental", NULL, "check always runs every probe it has");
+	note_unused(opts);
 	return 0;
 }
 
@@ -612,7 +669,14 @@ void opts_log(const struct criu_opts *opts)
 		 opts_network_lock_name(opts->network_lock), opts->timeout);
 	pr_debug("default config files %s%s%s\n", opts->no_default_config ? "skipped" : "read",
 		 opts->config_file ? ", config " : "", opts->config_file ?: "");
-	for (unsigned int i = 0; i < opts->nr_notes; i++)
-		pr_debug("option --%s%s%s accepted with no effect: %s\n", opts->notes[i].name,
-			 opts->notes[i].arg ? " " : "", opts->notes[i].arg ?: "", opts->notes[i].why);
+	for (unsigned int i = 0; i < opts->nr_notes; i++) {
+		const struct opt_note *n = &opts->notes[i];
+
+		if (n->quiet)
+			pr_debug("option --%s%s%s accepted with no effect: %s\n", n->name, n->arg ? " " : "",
+				 n->arg ?: "", n->why);
+		else
+			pr_warn("option --%s%s%s has no effect: %s\n", n->name, n->arg ? " " : "", n->arg ?: "",
+				n->why);
+	}
 }

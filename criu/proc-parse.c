@@ -354,3 +354,21 @@ int proc_parse_limits(pid_t pid, struct rlimit64 limits[RLIM_NLIMITS])
 	fclose(f);
 	return ret;
 }
+
+int proc_fdinfo_lines(pid_t pid, int fd, int (*fn)(void *arg, char *line), void *arg)
+{
+	char name[64], *buf, *line, *save;
+	size_t len;
+	int ret;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	ret = proc_read_file(pid, name, &buf, &len);
+	if (ret) {
+		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
+		return ret;
+	}
+	for (line = strtok_r(buf, "\n", &save); !ret && line; line = strtok_r(NULL, "\n", &save))
+		ret = fn(arg, line);
+	free(buf);
+	return ret;
+}

@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "array.h"
-#include "eventpoll.h"
+#include "fd-kind.h"
+#include "file-locks.h"
 #include "image.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
@@ -60,10 +61,8 @@ static int check_fd(const struct restore_image *ri, const FdinfoEntry *fe, const
 		return -EINVAL;
 	}
 	/* Terminals: restore-tty.c, which refuses them without --shell-job. */
-	if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__TTY && fe->type != FD_TYPES__INETSK &&
-	    fe->type != FD_TYPES__EVENTPOLL && fe->type != FD_TYPES__EVENTFD) {
-		pr_err("%s: fd %u is of type %d (%s): restoring it is not supported yet\n", name, fe->fd, fe->type,
-		       fe->type == FD_TYPES__TTY ? "a terminal" : "not a regular file");
+	if (!fd_kind_of_type(fe->type)) {
+		pr_err("%s: fd %u is of type %d, which criu-ng does not restore yet\n", name, fe->fd, fe->type);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -189,5 +188,11 @@ int restore_files_install(const struct restore_image *ri, const struct restore_f
 		if (fds->close_after[i] && src >= fds->min_fd)
 			close(src);
 	}
-	return epoll_install(ri);
+	for (size_t i = 0; i < FD_KIND_NR; i++) {
+		int ret = fd_kinds[i].install ? fd_kinds[i].install(ri) : 0;
+
+		if (ret)
+			return ret;
+	}
+	return file_locks_take_own(ri);
 }

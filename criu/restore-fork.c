@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "eventfd.h"
-#include "eventpoll.h"
+#include "fd-kind.h"
 #include "inject.h"
 #include "regs.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
 #include "restore-fork.h"
 #include "sk-inet.h"
+#include "sk-rebuild.h"
 #include "stats.h"
 #include "vma.h"
 
@@ -101,30 +102,33 @@ static int open_file(const struct restore_image *ri, const struct restore_ghost_
 	return moved < 0 ? -errno : moved;
 }
 
-/* Sockets, epolls and eventfds are made by criu itself: settled at their fd numbers (see settle_fds()). */
-static bool made_here(const FileEntry *fe)
+/* Sockets, epolls, eventfds, ... are made by criu itself: settled at their fd numbers (see settle_fds()). */
+bool restore_fds_made_here(const FileEntry *fe)
 {
-	return fe->type == FD_TYPES__INETSK || fe->type == FD_TYPES__EVENTPOLL || fe->type == FD_TYPES__EVENTFD;
+	const struct fd_kind *k = fd_kind_of_type(fe->type);
+
+	return k && (k->flags & FD_KIND_SETTLE);
 }
 
-/* A file made here other than a TCP connection (with --tcp-close, any socket). */
-static int make_file(const FileEntry *fe, bool tcp_close)
+int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fds, uint32_t type,
+			  int (*make)(const FileEntry *fe))
 {
-	switch (fe->type) {
-	case FD_TYPES__EVENTPOLL:
-		return epoll_open(fe);
-	case FD_TYPES__EVENTFD:
-		return eventfd_open(fe);
-	default:
-		return inet_sk_open(fe->isk, tcp_close);
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		if (ri->files[i]->type != type || !ri->file_fds[i])
+			continue;
+		fds->fds[i] = make(ri->files[i]);
+		if (fds->fds[i] < 0) {
+			int ret = fds->fds[i];
+
+			fds->fds[i] = -1;
+			return ret;
+		}
 	}
+	return 0;
 }
 
-/*
- * The lowest dumped fd of every file, -1 for none, where settle_fds() puts its
- * source, and that fd's FD_CLOEXEC, which it gives it there.
- */
-static int first_fds(const struct restore_image *ri, int **firstp, uint32_t **flagsp)
+/* settle_fds() puts a file's source at its lowest dumped fd, with that fd's FD_CLOEXEC. */
+int restore_fds_targets(const struct restore_image *ri, int **firstp, uint32_t **flagsp)
 {
 	int *first = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*first));
 	uint32_t *flags = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*flags));
@@ -245,7 +249,7 @@ static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
 	uint32_t *flags = NULL;
 	int *target = NULL, ret;
 
-	ret = first_fds(ri, &target, &flags);
+	ret = restore_fds_targets(ri, &target, &flags);
 	if (ret)
 		return ret;
 	st.owner = malloc((size_t)fds->min_fd * sizeof(*st.owner));
@@ -263,7 +267,7 @@ static int settle_fds(const struct restore_image *ri, struct restore_fds *fds)
 			st.owner[fds->fds[i]] = (int)i;
 	ret = find_busy(&st);
 	for (size_t i = 0; !ret && i < ri->nr_files; i++)
-		if (fds->fds[i] >= 0 && made_here(ri->files[i]))
+		if (fds->fds[i] >= 0 && restore_fds_made_here(ri->files[i]))
 			ret = settle_one(&st, i);
 out_free:
 	free(st.busy);
@@ -278,24 +282,17 @@ static int open_sockets(const struct restore_image *ri, struct restore_fds *fds)
 	uint64_t start = stats_now_us();
 	int ret = 0;
 
-	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
-		const FileEntry *fe = ri->files[i];
-
-		if (!made_here(fe) || !ri->file_fds[i])
-			continue;
-		if (fe->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
-			continue;
-		fds->fds[i] = make_file(fe, fds->tcp_close);
-		if (fds->fds[i] < 0) {
-			ret = fds->fds[i];
-			fds->fds[i] = -1;
-		}
-	}
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if ((fd_kinds[i].flags & FD_KIND_SETTLE) && fd_kinds[i].open)
+			ret = fd_kinds[i].open(ri, fds);
 	/* Listeners first: they bind their ports before the connections take them in repair mode. */
-	if (!ret && !fds->tcp_close)
+	if (!ret && !fds->tcp_close && !fds->shared)
 		ret = sk_tcp_restore(&fds->tcp, ri, fds->fds);
 	if (!ret)
 		ret = settle_fds(ri, fds);
+	/* Or the connections later, in a thread: their fd numbers are kept for them now. */
+	if (!ret && fds->shared)
+		ret = sk_rebuild_prepare(ri, fds);
 	sk_tcp_set_fds(&fds->tcp, fds->fds);
 	fds->sockets_us = stats_now_us() - start;
 	return ret;
@@ -359,6 +356,7 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 
 void restore_fds_close(struct restore_fds *fds)
 {
+	sk_rebuild_free(fds);
 	for (size_t i = 0; fds->fds && i < fds->nr; i++)
 		if (fds->fds[i] >= 0)
 			close(fds->fds[i]);
@@ -507,7 +505,8 @@ static void __attribute__((noreturn)) child_main(const struct restore_image *ri,
 		pr_err("process %d: setup failed\n", ri->pid);
 		_exit(CHILD_SETUP_FAILED);
 	}
-	if (child_fds(ri, fds))
+	/* Sharing criu's fd table, it gets its own from criu later (sk_rebuild_finish()). */
+	if (!fds->shared && child_fds(ri, fds))
 		_exit(CHILD_FDS_FAILED);
 	/* The log fd is closed now: nothing more is logged from here. */
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
@@ -561,6 +560,7 @@ int restore_fork(const struct restore_image *ri, const struct restore_fds *fds, 
 {
 	pid_t tid = ri->pid;
 	struct restore_clone_args args = {
+		.flags = fds->shared ? CLONE_FILES : 0,
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)&tid,
 		.set_tid_size = 1,

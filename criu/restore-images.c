@@ -12,14 +12,13 @@
 #include <unistd.h>
 
 #include "array.h"
-#include "eventfd.h"
-#include "eventpoll.h"
+#include "fd-kind.h"
+#include "file-locks.h"
 #include "image.h"
 #include "mem.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
 #include "restore-images.h"
-#include "sk-inet.h"
 #include "restore-shmem.h"
 #include "restore-thread.h"
 #include "vma.h"
@@ -284,25 +283,11 @@ static int load_fs(int dirfd, struct restore_image *ri)
 
 static int add_file(struct restore_image *ri, FileEntry *fe, const char *name, size_t *cap)
 {
+	const struct fd_kind *k = fd_kind_of_type(fe->type);
 	int ret;
 
-	if (fe->type == FD_TYPES__REG &&
-	    (!fe->reg || fe->reg->id != fe->id || !fe->reg->name || fe->reg->name[0] != '/')) {
-		pr_err("%s: entry %zu (id %u): a regular file without an absolute path\n", name, ri->nr_files, fe->id);
-		return -EINVAL;
-	}
-	if (fe->type == FD_TYPES__INETSK) {
-		ret = inet_sk_check_entry(fe, name);
-		if (ret)
-			return ret;
-	}
-	if (fe->type == FD_TYPES__EVENTPOLL) {
-		ret = epoll_check_entry(fe, name);
-		if (ret)
-			return ret;
-	}
-	if (fe->type == FD_TYPES__EVENTFD) {
-		ret = eventfd_check_entry(fe, name);
+	if (k && k->check_entry) {
+		ret = k->check_entry(fe, name);
 		if (ret)
 			return ret;
 	}
@@ -498,7 +483,13 @@ int restore_images_load(int dirfd, struct restore_image *ri)
 	if (!ret)
 		ret = restore_images_load_fds(dirfd, ri);
 	if (!ret)
-		ret = epoll_check_restore(ri);
+		ret = file_locks_load(dirfd, ri);
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if (fd_kinds[i].check_restore)
+			ret = fd_kinds[i].check_restore(ri);
+	for (size_t i = 0; !ret && i < FD_KIND_NR; i++)
+		if (fd_kinds[i].load)
+			ret = fd_kinds[i].load(dirfd, ri);
 	if (!ret)
 		ret = load_fs(dirfd, ri);
 	if (!ret)
@@ -538,7 +529,11 @@ const RegFileEntry *restore_images_file(const struct restore_image *ri, uint32_t
 
 void restore_images_free(struct restore_image *ri)
 {
+	for (size_t i = 0; i < FD_KIND_NR; i++)
+		if (fd_kinds[i].load_free)
+			fd_kinds[i].load_free(ri);
 	restore_shmem_free(ri);
+	file_locks_load_free(ri);
 	restore_ghosts_free(ri);
 	for (size_t i = 0; i < ri->nr_fdinfo; i++)
 		img_free_entry(ri->fdinfo[i]);

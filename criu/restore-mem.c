@@ -477,7 +477,8 @@ int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri, const s
 		apply_madvise(ctl, ri);
 		ret = set_mm(ctl, ri, fds);
 	}
-	if (!ret)
+	/* A child sharing criu's fd table gets its own first (sk_rebuild_finish()). */
+	if (!ret && !fds->shared)
 		ret = close_files(ctl, fds);
 	vma_list_free(&cur);
 	return ret;

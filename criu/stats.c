@@ -81,6 +81,7 @@ void stats_restore_display(const struct restore_stats *st)
 	       (unsigned long long)st->tcp_conns);
 	pr_msg("  forking time:         %llu us\n", (unsigned long long)st->forking_us);
 	pr_msg("  memory restore time:  %llu us\n", (unsigned long long)st->memory_us);
+	pr_msg("  socket rebuild wait:  %llu us (after the memory restore)\n", (unsigned long long)st->rebuild_wait_us);
 	pr_msg("  threads restore time: %llu us\n", (unsigned long long)st->threads_us);
 	pr_msg("  TCP repair off:       %llu us\n", (unsigned long long)st->repair_off_us);
 	pr_msg("  network unlock:       %llu us\n", (unsigned long long)st->unlock_us);

@@ -24,12 +24,10 @@ PACKAGES=(
 	procps
 	util-linux
 	coreutils
-	# test scripts run Debian's /usr/bin/python3 with these modules
+	# test scripts and crit run Debian's /usr/bin/python3 with these modules
 	python3
 	python3-protobuf
 	python3-yaml
-	# Debian's criu ships crit, used to decode our images (its criu binary is never run)
-	criu
 	# a real server migrated by the end-to-end test e2e-nginx (single-process mode)
 	nginx-light
 	# man page: asciidoc -> DocBook -> troff
@@ -41,9 +39,13 @@ PACKAGES=(
 	# make fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer)
 	clang
 	libclang-rt-14-dev
-	# Debian packaging (dpkg-buildpackage)
+	# Debian packaging (dpkg-buildpackage), checked by scripts/check-package.sh:
+	# lintian, man -l and col to render the man pages
 	debhelper
 	dpkg-dev
+	lintian
+	man-db
+	bsdextrautils
 )
 
 is_installed()

@@ -1,7 +1,7 @@
 #!/bin/bash
 # criu-ng: the test runner behind `make test`.
 #
-# Runs every unit-test binary (soccr/test, test/unit, criu/test, compel/test: *.test), one at a
+# Runs every unit-test binary (soccr/test, test/unit, criu/test, compel/test, crit/test: *.test), one at a
 # time from the top of the tree, each under `timeout`, with its output in
 # test/logs/. Then, when test/zdtm.py exists, the zdtm-style suite. A test
 # exits 0 to pass, 77 to skip; anything else (124 for a timeout) fails.
@@ -32,7 +32,7 @@ PYTHON3=/usr/bin/python3
 declare -A TIMEOUTS=(
 )
 
-UNIT_DIRS=(soccr/test test/unit criu/test compel/test)
+UNIT_DIRS=(soccr/test test/unit criu/test compel/test crit/test)
 
 filter=${1:-}
 exclude=${TEST_EXCLUDE:-}
@@ -152,8 +152,8 @@ skip_reason()
 
 # The zdtm-style suite, in the modes the engine supports so far:
 #  zdtm-nocr   every test without criu: the tests themselves are right;
-#  zdtm-norst  dump with --leave-running, images decoded by crit, the test still passes;
-#  zdtm        dump, restore, SIGTERM, PASS: CRIU's own protocol, images decoded by crit.
+#  zdtm-norst  dump with --leave-running, images decoded and encoded back by crit, the test still passes;
+#  zdtm        dump, restore, SIGTERM, PASS: CRIU's own protocol, images decoded and encoded back by crit.
 
 # Run the zdtm runner as test NAME with ARGS; its closing `N passed, N failed`
 # line's counts are added to ours.

@@ -11,8 +11,10 @@
 
 #include "array.h"
 #include "eventfd.h"
+#include "files.h"
 #include "image.h"
 #include "proc-parse.h"
+#include "restore-fork.h"
 
 #define LOG_PREFIX "eventfd: "
 #include "log.h"
@@ -20,44 +22,45 @@
 #define EVENTFD_LINK "anon_inode:[eventfd]"
 #define EVENTFD_FLAGS (EFD_SEMAPHORE | O_NONBLOCK | O_RDWR | O_RDONLY | O_WRONLY)
 
-bool eventfd_is_link(const char *link)
+bool eventfd_match(const struct fd_probe *p)
 {
-	return !strcmp(link, EVENTFD_LINK);
+	return !strcmp(p->link, EVENTFD_LINK);
 }
 
+struct count_lines {
+	struct eventfd_file *ef;
+	bool has_count;
+};
+
 /* The "eventfd-count:" and "eventfd-semaphore:" lines of /proc/PID/fdinfo/FD. */
-static int parse_fdinfo(pid_t pid, int fd, struct eventfd_file *ef)
+static int count_line(void *arg, char *line)
 {
-	char name[64], *buf, *line, *save;
-	bool has_count = false;
-	size_t len;
-	int ret;
+	struct count_lines *cl = arg;
+	unsigned long long v;
+	int sem;
 
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
-	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long v;
-		int sem;
-
-		if (sscanf(line, "eventfd-count: %llx", &v) == 1)
-			ef->counter = v, has_count = true;
-		else if (sscanf(line, "eventfd-semaphore: %d", &sem) == 1 && sem)
-			ef->flags |= EFD_SEMAPHORE;
-	}
-	free(buf);
-	if (!has_count) {
-		pr_err("/proc/%d/%s has no eventfd-count\n", pid, name);
-		return -EINVAL;
-	}
+	if (sscanf(line, "eventfd-count: %llx", &v) == 1)
+		cl->ef->counter = v, cl->has_count = true;
+	else if (sscanf(line, "eventfd-semaphore: %d", &sem) == 1 && sem)
+		cl->ef->flags |= EFD_SEMAPHORE;
 	return 0;
 }
 
-int eventfd_add(struct eventfd_dump *d, pid_t pid, int fd, uint32_t flags, const struct reg_fown *fown, uint32_t id)
+static int parse_fdinfo(pid_t pid, int fd, struct eventfd_file *ef)
 {
+	struct count_lines cl = { .ef = ef };
+	int ret = proc_fdinfo_lines(pid, fd, count_line, &cl);
+
+	if (!ret && !cl.has_count) {
+		pr_err("/proc/%d/fdinfo/%d has no eventfd-count\n", pid, fd);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+int eventfd_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
+{
+	struct eventfd_dump *d = &c->fdump->eventfd;
 	struct eventfd_file *ef;
 	int ret;
 
@@ -66,19 +69,20 @@ int eventfd_add(struct eventfd_dump *d, pid_t pid, int fd, uint32_t flags, const
 		return ret;
 	ef = &d->v[d->nr];
 	memset(ef, 0, sizeof(*ef));
-	ef->id = id;
-	ef->flags = flags & ~(uint32_t)EFD_SEMAPHORE;
-	ef->fown = *fown;
-	ret = parse_fdinfo(pid, fd, ef);
+	ef->id = *id = files_reg_new_id(&c->fdump->reg);
+	ef->flags = p->flags & ~(uint32_t)(O_CLOEXEC | EFD_SEMAPHORE);
+	ef->fown = p->fown;
+	ret = parse_fdinfo(c->args->pid, p->fd, ef);
 	if (ret)
 		return ret;
 	d->nr++;
-	pr_debug("fd %d: eventfd, counter %llu, flags %#x\n", fd, (unsigned long long)ef->counter, ef->flags);
+	pr_debug("fd %d: eventfd, counter %llu, flags %#x\n", p->fd, (unsigned long long)ef->counter, ef->flags);
 	return 0;
 }
 
-int eventfd_write_files(const struct eventfd_dump *d, struct cr_img *img)
+int eventfd_write_files(const struct files_dump *fdump, struct cr_img *img)
 {
+	const struct eventfd_dump *d = &fdump->eventfd;
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < d->nr; i++) {
@@ -99,8 +103,10 @@ int eventfd_write_files(const struct eventfd_dump *d, struct cr_img *img)
 	return ret;
 }
 
-void eventfd_dump_free(struct eventfd_dump *d)
+void eventfd_dump_free(struct files_dump *fdump)
 {
+	struct eventfd_dump *d = &fdump->eventfd;
+
 	free(d->v);
 	memset(d, 0, sizeof(*d));
 }
@@ -120,7 +126,7 @@ int eventfd_check_entry(const FileEntry *fe, const char *name)
 	return 0;
 }
 
-int eventfd_open(const FileEntry *fe)
+static int open_one(const FileEntry *fe)
 {
 	const EventfdFileEntry *e = fe->efd;
 	int fd = eventfd(0, EFD_CLOEXEC | (e->flags & (EFD_SEMAPHORE | EFD_NONBLOCK)));
@@ -136,4 +142,9 @@ int eventfd_open(const FileEntry *fe)
 		return -EIO;
 	}
 	return fd;
+}
+
+int eventfd_open(const struct restore_image *ri, struct restore_fds *fds)
+{
+	return restore_fds_make_each(ri, fds, FD_TYPES__EVENTFD, open_one);
 }

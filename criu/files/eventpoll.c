@@ -12,8 +12,10 @@
 
 #include "array.h"
 #include "eventpoll.h"
+#include "files.h"
 #include "image.h"
 #include "proc-parse.h"
+#include "restore-fork.h"
 #include "restore-images.h"
 
 #define LOG_PREFIX "epoll: "
@@ -21,9 +23,9 @@
 
 #define EPOLL_LINK "anon_inode:[eventpoll]"
 
-bool epoll_is_link(const char *link)
+bool epoll_match(const struct fd_probe *p)
 {
-	return !strcmp(link, EPOLL_LINK);
+	return !strcmp(p->link, EPOLL_LINK);
 }
 
 static int add_tfd(struct epoll_file *ef, const struct epoll_tfd *t, size_t *cap)
@@ -35,43 +37,42 @@ static int add_tfd(struct epoll_file *ef, const struct epoll_tfd *t, size_t *cap
 	return ret;
 }
 
-/* The "tfd:" lines of /proc/PID/fdinfo/FD: one per registration. */
-static int parse_tfds(struct epoll_file *ef, pid_t pid)
+struct tfd_lines {
+	struct epoll_file *ef;
+	size_t cap;
+	pid_t pid;
+};
+
+/* A "tfd:" line of /proc/PID/fdinfo/FD: one per registration. */
+static int tfd_line(void *arg, char *line)
 {
-	char name[64], *buf, *line, *save;
-	size_t len, cap = 0;
-	int ret;
+	struct tfd_lines *tl = arg;
+	struct epoll_tfd t = { 0 };
+	unsigned long long data, ino;
+	long long pos;
+	int tfd;
 
-	snprintf(name, sizeof(name), "fdinfo/%d", ef->fd);
-	ret = proc_read_file(pid, name, &buf, &len);
-	if (ret) {
-		pr_err("can't read /proc/%d/%s: %s\n", pid, name, strerror(-ret));
-		return ret;
+	if (strncmp(line, "tfd:", 4))
+		return 0;
+	if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lli ino:%llx", &tfd, &t.events, &data, &pos, &ino) != 5 ||
+	    tfd < 0) {
+		pr_err("/proc/%d/fdinfo/%d: can't parse \"%s\"\n", tl->pid, tl->ef->fd, line);
+		return -EINVAL;
 	}
-	for (line = strtok_r(buf, "\n", &save); !ret && line; line = strtok_r(NULL, "\n", &save)) {
-		struct epoll_tfd t = { 0 };
-		unsigned long long data, ino;
-		long long pos;
-		int tfd;
-
-		if (strncmp(line, "tfd:", 4))
-			continue;
-		if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lli ino:%llx", &tfd, &t.events, &data, &pos,
-			   &ino) != 5 ||
-		    tfd < 0) {
-			pr_err("/proc/%d/%s: can't parse \"%s\"\n", pid, name, line);
-			ret = -EINVAL;
-			break;
-		}
-		t.tfd = (uint32_t)tfd, t.data = data, t.ino = ino, t.pos = (uint64_t)pos;
-		ret = add_tfd(ef, &t, &cap);
-	}
-	free(buf);
-	return ret;
+	t.tfd = (uint32_t)tfd, t.data = data, t.ino = ino, t.pos = (uint64_t)pos;
+	return add_tfd(tl->ef, &t, &tl->cap);
 }
 
-int epoll_add(struct epoll_dump *d, pid_t pid, int fd, uint32_t flags, const struct reg_fown *fown, uint32_t id)
+static int parse_tfds(struct epoll_file *ef, pid_t pid)
 {
+	struct tfd_lines tl = { .ef = ef, .pid = pid };
+
+	return proc_fdinfo_lines(pid, ef->fd, tfd_line, &tl);
+}
+
+int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
+{
+	struct epoll_dump *d = &c->fdump->epoll;
 	struct epoll_file *ef;
 	int ret;
 
@@ -80,26 +81,28 @@ int epoll_add(struct epoll_dump *d, pid_t pid, int fd, uint32_t flags, const str
 		return ret;
 	ef = &d->v[d->nr];
 	memset(ef, 0, sizeof(*ef));
-	ef->id = id;
-	ef->fd = fd;
-	ef->flags = flags;
-	ef->fown = *fown;
-	ret = parse_tfds(ef, pid);
+	ef->id = *id = files_reg_new_id(&c->fdump->reg);
+	ef->fd = p->fd;
+	ef->flags = p->flags & ~(uint32_t)O_CLOEXEC;
+	ef->fown = p->fown;
+	ret = parse_tfds(ef, c->args->pid);
 	if (ret) {
 		free(ef->tfds);
 		return ret;
 	}
 	d->nr++;
-	pr_debug("fd %d: epoll with %zu registration(s)\n", fd, ef->nr);
+	pr_debug("fd %d: epoll with %zu registration(s)\n", p->fd, ef->nr);
 	return 0;
 }
 
-int epoll_check_targets(const struct epoll_dump *d, pid_t pid, uint64_t (*ino_of)(void *arg, int fd), void *arg)
+int epoll_check_targets(struct files_dump *fdump, pid_t pid)
 {
+	const struct epoll_dump *d = &fdump->epoll;
+
 	for (size_t i = 0; i < d->nr; i++)
 		for (size_t j = 0; j < d->v[i].nr; j++) {
 			const struct epoll_tfd *t = &d->v[i].tfds[j];
-			uint64_t ino = ino_of(arg, (int)t->tfd);
+			uint64_t ino = files_fd_ino(&fdump->fds, (int)t->tfd);
 
 			if (ino != t->ino) {
 				pr_err("epoll fd %d of process %d watches fd %u, which %s: not supported\n", d->v[i].fd,
@@ -150,8 +153,9 @@ out_free:
 	return ret;
 }
 
-int epoll_write_files(const struct epoll_dump *d, struct cr_img *img)
+int epoll_write_files(const struct files_dump *fdump, struct cr_img *img)
 {
+	const struct epoll_dump *d = &fdump->epoll;
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < d->nr; i++)
@@ -159,8 +163,10 @@ int epoll_write_files(const struct epoll_dump *d, struct cr_img *img)
 	return ret;
 }
 
-void epoll_dump_free(struct epoll_dump *d)
+void epoll_dump_free(struct files_dump *fdump)
 {
+	struct epoll_dump *d = &fdump->epoll;
+
 	for (size_t i = 0; i < d->nr; i++)
 		free(d->v[i].tfds);
 	free(d->v);
@@ -219,7 +225,7 @@ int epoll_check_restore(const struct restore_image *ri)
 	return 0;
 }
 
-int epoll_open(const FileEntry *fe)
+static int open_one(const FileEntry *fe)
 {
 	int fd = epoll_create1(EPOLL_CLOEXEC);
 
@@ -228,6 +234,11 @@ int epoll_open(const FileEntry *fe)
 		return -errno;
 	}
 	return fd;
+}
+
+int epoll_open(const struct restore_image *ri, struct restore_fds *fds)
+{
+	return restore_fds_make_each(ri, fds, FD_TYPES__EVENTPOLL, open_one);
 }
 
 /* The fd number of file @id in the restored process: its lowest. */

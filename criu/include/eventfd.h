@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fd-kind.h"
 #include "files-reg.h"
 
 #include "fdinfo.pb-c.h"
@@ -30,22 +31,23 @@ struct eventfd_dump {
 	size_t cap;
 };
 
-/* True when an fd's /proc link names an eventfd. */
-bool eventfd_is_link(const char *link);
+/* The EVENTFD row of the fd kinds (fd-kind.h). */
 
-/* Records eventfd @fd of @pid (flags and owner from the fd walk) with id @id. Returns 0 or -errno. */
-__attribute__((warn_unused_result)) int eventfd_add(struct eventfd_dump *d, pid_t pid, int fd, uint32_t flags,
-						    const struct reg_fown *fown, uint32_t id);
+/* True when the fd's /proc link names an eventfd. */
+bool eventfd_match(const struct fd_probe *p);
+
+/* Records the eventfd of @p: counter and EFD_SEMAPHORE from its fdinfo. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int eventfd_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id);
 
 /* Appends one EVENTFD file_entry per eventfd to @img (files.img). */
-__attribute__((warn_unused_result)) int eventfd_write_files(const struct eventfd_dump *d, struct cr_img *img);
+__attribute__((warn_unused_result)) int eventfd_write_files(const struct files_dump *fdump, struct cr_img *img);
 
-void eventfd_dump_free(struct eventfd_dump *d);
+void eventfd_dump_free(struct files_dump *fdump);
 
 /* Checks an EVENTFD file_entry of @img_name. Returns 0 or -EINVAL (logged). */
 __attribute__((warn_unused_result)) int eventfd_check_entry(const FileEntry *fe, const char *img_name);
 
-/* Creates the eventfd of @fe in criu. Returns its fd (O_CLOEXEC) or -errno. */
-__attribute__((warn_unused_result)) int eventfd_open(const FileEntry *fe);
+/* Creates in criu every eventfd the process's fds need, with its counter. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int eventfd_open(const struct restore_image *ri, struct restore_fds *fds);
 
 #endif /* CRIU_NG_EVENTFD_H */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fd-kind.h"
 #include "files-reg.h"
 
 #include "fdinfo.pb-c.h"
@@ -43,25 +44,25 @@ struct epoll_dump {
 	size_t cap;
 };
 
-/* True when an fd's /proc link names an epoll instance. */
-bool epoll_is_link(const char *link);
+/* The EVENTPOLL row of the fd kinds (fd-kind.h). */
 
-/* Records epoll fd @fd of @pid with id @id and every registration it has. Returns 0 or -errno. */
-__attribute__((warn_unused_result)) int epoll_add(struct epoll_dump *d, pid_t pid, int fd, uint32_t flags,
-						  const struct reg_fown *fown, uint32_t id);
+/* True when the fd's /proc link names an epoll instance. */
+bool epoll_match(const struct fd_probe *p);
+
+/* Records the epoll instance of @p and every registration it has. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id);
 
 /*
- * Checks that every registration's target fd is open at the dump on the same
- * file: @ino_of(@arg, fd) gives the inode of the file at fd, 0 if none.
- * Returns 0 or -EOPNOTSUPP with an error naming the epoll and the target.
+ * After the fd walk: checks that every registration's target fd is open at
+ * the dump on the same file. Returns 0 or -EOPNOTSUPP with an error naming
+ * the epoll and the target.
  */
-__attribute__((warn_unused_result)) int epoll_check_targets(const struct epoll_dump *d, pid_t pid,
-							    uint64_t (*ino_of)(void *arg, int fd), void *arg);
+__attribute__((warn_unused_result)) int epoll_check_targets(struct files_dump *fdump, pid_t pid);
 
 /* Appends one EVENTPOLL file_entry per instance to @img (files.img). */
-__attribute__((warn_unused_result)) int epoll_write_files(const struct epoll_dump *d, struct cr_img *img);
+__attribute__((warn_unused_result)) int epoll_write_files(const struct files_dump *fdump, struct cr_img *img);
 
-void epoll_dump_free(struct epoll_dump *d);
+void epoll_dump_free(struct files_dump *fdump);
 
 /* Restore. */
 
@@ -71,8 +72,8 @@ __attribute__((warn_unused_result)) int epoll_check_entry(const FileEntry *fe, c
 /* Checks that every target of every epoll of @ri is one of its dumped fds. Returns 0 or -EINVAL. */
 __attribute__((warn_unused_result)) int epoll_check_restore(const struct restore_image *ri);
 
-/* Creates the instance of @fe in criu. Returns its fd (O_CLOEXEC) or -errno. */
-__attribute__((warn_unused_result)) int epoll_open(const FileEntry *fe);
+/* Creates in criu every instance the process's fds need (registrations: epoll_install()). 0 or -errno. */
+__attribute__((warn_unused_result)) int epoll_open(const struct restore_image *ri, struct restore_fds *fds);
 
 /*
  * In the restored process, every fd in place: registers each target again.

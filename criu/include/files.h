@@ -16,8 +16,13 @@
 
 #include "eventfd.h"
 #include "eventpoll.h"
+#include "file-locks.h"
 #include "files-reg.h"
+#include "inotify.h"
+#include "signalfd.h"
 #include "sk-inet.h"
+#include "sk-unix.h"
+#include "timerfd.h"
 #include "tty.h"
 
 struct fd_entry {
@@ -38,20 +43,30 @@ struct fd_table {
 	size_t mask;
 };
 
-/* The files of one dump: regular ones, terminals, inet sockets, epolls, eventfds and the fds on them. */
+/*
+ * The files of one dump: each kind's table (fd-kind.h; regular files also hold
+ * the files no fd holds) and the fds on them.
+ */
 struct files_dump {
 	struct files_reg reg;
 	struct tty_table ttys;
 	struct inet_sk_dump inet;
 	struct epoll_dump epoll;
 	struct eventfd_dump eventfd;
+	struct timerfd_dump timerfd;
+	struct signalfd_dump signalfd;
+	struct inotify_dump inotify;
+	struct unix_sk_dump usk;
 	struct fd_table fds;
+	struct file_locks locks;
 };
 
 struct fds_collect_args {
 	pid_t pid;
 	bool shell_job; /* --shell-job: terminals may be recorded */
+	bool file_locks; /* --file-locks: file locks may be recorded */
 	struct inet_sk_policy sockets;
+	bool ext_unix_sk; /* --ext-unix-sk: a datagram socket may send to a bound one outside */
 };
 
 /*
@@ -70,5 +85,14 @@ __attribute__((warn_unused_result)) int files_collect_fds(struct files_dump *fdu
 __attribute__((warn_unused_result)) int files_dump_write(const struct files_dump *fdump, int dirfd, uint32_t files_id);
 
 void files_dump_free(struct files_dump *fdump);
+
+/* The inode of the file at fd @fd in @fd_table (a struct fd_table, by ascending fd), 0 if none. */
+uint64_t files_fd_ino(void *fd_table, int fd);
+
+struct fd_dump_ctx;
+struct fd_probe;
+
+/* Refuses the fd of @p, naming it and its kind. Returns -EOPNOTSUPP. */
+int files_refuse(const struct fd_dump_ctx *c, const struct fd_probe *p);
 
 #endif /* CRIU_NG_FILES_H */

@@ -34,12 +34,19 @@ enum pre_dump_mode {
 #define OPTS_DEFAULT_TIMEOUT	10 /* seconds, --timeout */
 #define OPTS_MAX_FEATURES	16
 #define OPTS_MAX_NOTES		32
+#define OPTS_MAX_KNOWN		128 /* entries in options.c's table of known options */
 
-/* An option that was accepted but changes nothing for the command at hand. */
+/*
+ * An option that was accepted but changes nothing for the command at hand. It is
+ * warned about at the default verbosity, except where CRIU's test harness passes
+ * it routinely and CRIU ignores it too, or when it came from a configuration file,
+ * which applies to every command (@quiet: noted at -v4 only, see criu(8)).
+ */
 struct opt_note {
 	const char *name;
 	const char *arg;
 	const char *why;
+	bool quiet;
 };
 
 struct criu_opts {
@@ -56,6 +63,7 @@ struct criu_opts {
 	pid_t tree_pid;
 	bool leave_running;
 	bool shell_job;
+	bool file_locks;
 	bool display_stats;
 	bool restore_detached;
 	unsigned int timeout;
@@ -66,8 +74,11 @@ struct criu_opts {
 	bool tcp_established;
 	bool tcp_close;
 	bool skip_in_flight;
+	bool ext_unix_sk; /* --ext-unix-sk */
 	enum network_lock_method network_lock;
+	bool network_lock_given;
 	bool tcp_images_criu; /* --tcp-images criu: CRIU's tcp-stream-INO.img per connection */
+	bool tcp_images_given;
 
 	bool no_default_config;
 	const char *config_file;
@@ -77,9 +88,12 @@ struct criu_opts {
 	unsigned int nr_features;
 	bool check_extra;
 	bool check_experimental;
+	bool check_all;
 
 	struct opt_note notes[OPTS_MAX_NOTES];
 	unsigned int nr_notes;
+	/* Which known options (by table entry) the command line gave, not a configuration file. */
+	bool on_cmdline[OPTS_MAX_KNOWN];
 
 	/* The argument vector actually parsed: config file options, then the command line. */
 	struct config_args args;
@@ -95,7 +109,10 @@ void opts_fini(struct criu_opts *opts);
  */
 int opts_parse(struct criu_opts *opts, int argc, char **argv);
 
-/* Logs the effective options at -v4, with the accepted options that had no effect. */
+/*
+ * Logs the effective options at -v4, and the accepted options that have no effect:
+ * as warnings, or at -v4 for the quiet ones (struct opt_note).
+ */
 void opts_log(const struct criu_opts *opts);
 
 const char *opts_cmd_name(enum criu_cmd cmd);

@@ -68,4 +68,12 @@ __attribute__((warn_unused_result)) int proc_parse_limits(pid_t pid, struct rlim
  */
 __attribute__((warn_unused_result)) int proc_read_file(pid_t pid, const char *name, char **buf, size_t *len);
 
+/*
+ * Calls @fn(@arg, line) on each line of /proc/@pid/fdinfo/@fd (without its
+ * newline) until one returns non-zero. Returns 0, what @fn returned, or
+ * -errno (logged, naming the file).
+ */
+__attribute__((warn_unused_result)) int proc_fdinfo_lines(pid_t pid, int fd, int (*fn)(void *arg, char *line),
+							  void *arg);
+
 #endif /* CRIU_NG_PROC_PARSE_H */

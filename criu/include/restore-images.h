@@ -15,8 +15,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fd-kind.h"
+
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -50,6 +53,9 @@ struct restore_image {
 	size_t nr_shmems;
 	struct restore_ghost *ghosts; /* unlinked files (restore-ghost.h) */
 	size_t nr_ghosts;
+	FileLockEntry **locks; /* its file locks, from filelocks.img (file-locks.h) */
+	size_t nr_locks;
+	void *kind_state[FD_KIND_NR]; /* what a kind of file read from images of its own (fd_kind.load) */
 };
 
 /*

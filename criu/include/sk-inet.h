@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fd-kind.h"
 #include "files-reg.h"
 #include "sk-diag.h"
 
@@ -78,12 +79,6 @@ struct inet_sk_fd {
 };
 
 /*
- * True (1) when @dup_fd is an AF_INET/AF_INET6 socket; 0 for another family,
- * with its name in *@family_name for the error; -errno on failure.
- */
-int inet_sk_probe(int dup_fd, const char **family_name);
-
-/*
  * Records the socket of @f with the new id @id and takes criu's copy of it
  * (f->dup_fd). A TCP or UDP socket of any state a server holds is accepted; a
  * TCP connection only with --tcp-established (or --tcp-close), and a listener
@@ -130,5 +125,21 @@ __attribute__((warn_unused_result)) int inet_sk_open(const InetSkEntry *ie, bool
  * (buffers, keepalive, SO_REUSEADDR). Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts);
+
+/*
+ * Sets the SOL_SOCKET options of @o on @fd that differ from a new socket's
+ * (unix sockets too); buffers only when the application had set them. With
+ * @conn_opts false, leaves out buffers, SO_REUSEADDR, SO_KEEPALIVE and
+ * SO_LINGER. Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int sk_opts_set(int fd, const SkOptsEntry *o, bool conn_opts);
+
+/* The INETSK row of the fd kinds (fd-kind.h): an AF_INET or AF_INET6 socket, recorded by inet_sk_add(). */
+bool inet_sk_match(const struct fd_probe *p);
+__attribute__((warn_unused_result)) int inet_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id);
+__attribute__((warn_unused_result)) int inet_sk_write_all(const struct files_dump *fdump, struct cr_img *img);
+void inet_sk_free_all(struct files_dump *fdump);
+/* Creates every socket the fds need but the TCP connections sk_tcp_restore() rebuilds. 0 or -errno. */
+__attribute__((warn_unused_result)) int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds);
 
 #endif /* CRIU_NG_SK_INET_H */

@@ -132,6 +132,16 @@ __attribute__((warn_unused_result)) int sk_tcp_load(struct sk_tcp_restore *r, in
 __attribute__((warn_unused_result)) int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri,
 						       int *fds);
 
+/*
+ * The same in libsoccr batches of @chunk connections, calling @placed after
+ * each with the range of connections it rebuilt (their fds in @fds), so that
+ * the caller can move them before the next batch makes more. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int sk_tcp_restore_chunked(struct sk_tcp_restore *r, const struct restore_image *ri,
+							       int *fds, size_t chunk,
+							       int (*placed)(void *arg, size_t from, size_t to),
+							       void *arg);
+
 /* After the caller moved the sockets: their fds now, from @fds[file_idx]. */
 void sk_tcp_set_fds(struct sk_tcp_restore *r, const int *fds);
 

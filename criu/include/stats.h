@@ -26,16 +26,17 @@ struct dump_stats {
 
 /* The phases of a restore, in microseconds, and the pages it wrote into the process. */
 struct restore_stats {
-	uint64_t files_us;   /* opening the files the process needs */
-	uint64_t forking_us; /* clone3 until the child stops for criu */
-	uint64_t memory_us;  /* the address space: VMAs and pages */
-	uint64_t threads_us; /* threads, signals, timers, registers */
-	uint64_t sockets_us; /* sockets rebuilt (part of files_us) */
-	uint64_t tcp_restore_us; /* TCP connections rebuilt in repair mode (part of sockets_us) */
+	uint64_t files_us;	  /* opening the files the process needs */
+	uint64_t forking_us;	  /* clone3 until the child stops for criu */
+	uint64_t memory_us;	  /* the address space: VMAs and pages */
+	uint64_t threads_us;	  /* threads, signals, timers, registers */
+	uint64_t sockets_us;	  /* sockets rebuilt (part of files_us) */
+	uint64_t tcp_restore_us;  /* TCP connections rebuilt in repair mode (part of sockets_us) */
+	uint64_t rebuild_wait_us; /* the memory restored, waiting for the connections rebuilt beside it */
 	uint64_t repair_off_us;
-	uint64_t unlock_us;  /* network lock lifted, connections probed */
+	uint64_t unlock_us; /* network lock lifted, connections probed */
 	uint64_t tcp_conns;
-	uint64_t restore_us; /* the whole restore, images read to the process running */
+	uint64_t restore_us;	 /* the whole restore, images read to the process running */
 	uint64_t pages_restored; /* private and shared anonymous pages: all of pages-*.img */
 };
 

@@ -1,13 +1,14 @@
 /*
- * The inet sockets of criu's network namespace through sock_diag (see
- * include/sk-diag.h): one NLM_F_DUMP request per (family, protocol), every
- * answer kept by inode.
+ * The sockets of criu's network namespace through sock_diag (see
+ * include/sk-diag.h): one NLM_F_DUMP request per inet (family, protocol) and
+ * one for every unix socket, every answer kept by inode.
  */
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -37,7 +38,18 @@ static int pair_bit(int family, int proto)
 	return (family == AF_INET6 ? 2 : 0) + (proto == IPPROTO_UDP ? 1 : 0);
 }
 
-static int send_request(int nl, int family, int proto)
+static int send_request(int nl, const void *msg, size_t len)
+{
+	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
+
+	if (sendto(nl, msg, len, 0, (struct sockaddr *)&nladdr, sizeof(nladdr)) != (ssize_t)len) {
+		pr_perror("Can't send a sock_diag request");
+		return -errno;
+	}
+	return 0;
+}
+
+static int send_inet_request(int nl, int family, int proto)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -53,13 +65,8 @@ static int send_request(int nl, int family, int proto)
 			 .idiag_states = SK_DIAG_STATES,
 			 .idiag_ext = (1 << (INET_DIAG_TOS - 1)) | (1 << (INET_DIAG_TCLASS - 1)) },
 	};
-	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
 
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&nladdr, sizeof(nladdr)) != (ssize_t)sizeof(msg)) {
-		pr_perror("Can't send a sock_diag request");
-		return -errno;
-	}
-	return 0;
+	return send_request(nl, &msg, sizeof(msg));
 }
 
 static void add_attr(struct sk_diag *d, const struct rtattr *a)
@@ -99,10 +106,20 @@ static void add_attr(struct sk_diag *d, const struct rtattr *a)
 	}
 }
 
+/* What the walker hands each answer to, with its argument. */
+struct diag_sink {
+	int (*add)(struct diag_sink *sink, const struct nlmsghdr *h);
+	struct sk_diag_table *inet;
+	int proto;
+	struct sk_diag_unix_table *unix_t;
+};
+
 /* One inet_diag_msg with its attributes; sockets without an inode (in accept queues, TIME_WAIT) are skipped. */
-static int add_msg(struct sk_diag_table *t, const struct nlmsghdr *h, int proto)
+static int add_msg(struct diag_sink *sink, const struct nlmsghdr *h)
 {
 	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	struct sk_diag_table *t = sink->inet;
+	int proto = sink->proto;
 	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
 	const struct rtattr *a;
 	struct sk_diag *d;
@@ -137,7 +154,7 @@ static int add_msg(struct sk_diag_table *t, const struct nlmsghdr *h, int proto)
 }
 
 /* Reads the answers until NLMSG_DONE; 1 when the dump ended, 0 to read on, or -errno. */
-static int read_answers(int nl, char *buf, struct sk_diag_table *t, int proto)
+static int read_answers(int nl, char *buf, struct diag_sink *sink)
 {
 	ssize_t n = recv(nl, buf, DIAG_BUF_SIZE, 0);
 	struct nlmsghdr *h;
@@ -160,29 +177,35 @@ static int read_answers(int nl, char *buf, struct sk_diag_table *t, int proto)
 		}
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 			continue;
-		ret = add_msg(t, h, proto);
+		ret = sink->add(sink, h);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
+/* Both tables' entries start with the socket's inode. */
 static int cmp_ino(const void *a, const void *b)
 {
-	uint32_t x = ((const struct sk_diag *)a)->ino, y = ((const struct sk_diag *)b)->ino;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return (x > y) - (x < y);
 }
 
-int sk_diag_collect(struct sk_diag_table *t, int family, int proto)
+static const void *find_ino(const void *v, size_t nr, size_t size, uint32_t ino)
 {
-	uint32_t bit = 1u << pair_bit(family, proto);
-	size_t before = t->nr;
+	return nr ? bsearch(&ino, v, nr, size, cmp_ino) : NULL;
+}
+
+/*
+ * Sends the request that @send makes on a new sock_diag socket and hands
+ * every answer to @sink until the dump ends. Returns 0 or -errno.
+ */
+static int diag_walk(int (*send)(int nl, int family, int proto), int family, int proto, struct diag_sink *sink)
+{
 	char *buf;
 	int nl, ret;
 
-	if (t->collected & bit)
-		return 0;
 	buf = malloc(DIAG_BUF_SIZE);
 	if (!buf)
 		return -ENOMEM;
@@ -192,42 +215,183 @@ int sk_diag_collect(struct sk_diag_table *t, int family, int proto)
 		ret = -errno;
 		goto out_free_buf;
 	}
-	ret = send_request(nl, family, proto);
+	ret = send(nl, family, proto);
 	while (!ret)
-		ret = read_answers(nl, buf, t, proto);
+		ret = read_answers(nl, buf, sink);
 	close(nl);
-	if (ret == -ENOENT || ret == -EOPNOTSUPP || ret == -EINVAL) {
-		pr_info("the kernel has no sock_diag for family %d protocol %d (%s)\n", family, proto, strerror(-ret));
-		t->nr = before;
-		ret = -EPROTONOSUPPORT;
-		goto out_free_buf;
-	}
-	if (ret < 0) {
-		pr_err("sock_diag dump of family %d protocol %d failed: %s\n", family, proto, strerror(-ret));
-		t->nr = before;
-		goto out_free_buf;
-	}
-	t->collected |= bit;
-	if (t->nr)
-		qsort(t->v, t->nr, sizeof(*t->v), cmp_ino);
-	pr_debug("%zu sockets of family %d protocol %d\n", t->nr - before, family, proto);
-	ret = 0;
+	if (ret > 0)
+		ret = 0;
 out_free_buf:
 	free(buf);
 	return ret;
 }
 
+int sk_diag_collect(struct sk_diag_table *t, int family, int proto)
+{
+	struct diag_sink sink = { .add = add_msg, .inet = t, .proto = proto };
+	uint32_t bit = 1u << pair_bit(family, proto);
+	size_t before = t->nr;
+	int ret;
+
+	if (t->collected & bit)
+		return 0;
+	ret = diag_walk(send_inet_request, family, proto, &sink);
+	if (ret == -ENOENT || ret == -EOPNOTSUPP || ret == -EINVAL) {
+		pr_info("the kernel has no sock_diag for family %d protocol %d (%s)\n", family, proto, strerror(-ret));
+		t->nr = before;
+		return -EPROTONOSUPPORT;
+	}
+	if (ret < 0) {
+		pr_err("sock_diag dump of family %d protocol %d failed: %s\n", family, proto, strerror(-ret));
+		t->nr = before;
+		return ret;
+	}
+	t->collected |= bit;
+	if (t->nr)
+		qsort(t->v, t->nr, sizeof(*t->v), cmp_ino);
+	pr_debug("%zu sockets of family %d protocol %d\n", t->nr - before, family, proto);
+	return 0;
+}
+
 const struct sk_diag *sk_diag_find(const struct sk_diag_table *t, uint32_t ino)
 {
-	struct sk_diag key = { .ino = ino };
-
-	if (!t->nr)
-		return NULL;
-	return bsearch(&key, t->v, t->nr, sizeof(*t->v), cmp_ino);
+	return find_ino(t->v, t->nr, sizeof(*t->v), ino);
 }
 
 void sk_diag_free(struct sk_diag_table *t)
 {
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* AF_UNIX: one dump of every unix socket with its name, peer, queues and, for a listener, its in-flight peers. */
+
+static int send_unix_request(int nl, int family, int proto)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} msg = {
+		.nlh = { .nlmsg_len = sizeof(msg),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			 .nlmsg_seq = 1 },
+		.req = { .sdiag_family = (uint8_t)family,
+			 .sdiag_protocol = (uint8_t)proto,
+			 .udiag_states = ~0u,
+			 .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
+				       UDIAG_SHOW_RQLEN },
+	};
+
+	return send_request(nl, &msg, sizeof(msg));
+}
+
+static int add_unix_attr(struct sk_diag_unix *d, const struct rtattr *a)
+{
+	const void *v = RTA_DATA(a);
+	size_t len = RTA_PAYLOAD(a);
+
+	switch (a->rta_type) {
+	case UNIX_DIAG_NAME:
+		if (len > sizeof(d->name))
+			return -EINVAL;
+		memcpy(d->name, v, len);
+		d->name_len = (uint16_t)len;
+		break;
+	case UNIX_DIAG_VFS:
+		if (len >= sizeof(struct unix_diag_vfs)) {
+			d->vfs_ino = ((const struct unix_diag_vfs *)v)->udiag_vfs_ino;
+			d->vfs_dev = ((const struct unix_diag_vfs *)v)->udiag_vfs_dev;
+		}
+		break;
+	case UNIX_DIAG_PEER:
+		if (len >= 4)
+			d->peer = *(const uint32_t *)v;
+		break;
+	case UNIX_DIAG_ICONS:
+		d->nr_icons = (uint32_t)(len / sizeof(uint32_t));
+		if (d->nr_icons) {
+			d->icons = malloc(len);
+			if (!d->icons)
+				return -ENOMEM;
+			memcpy(d->icons, v, d->nr_icons * sizeof(uint32_t));
+		}
+		break;
+	case UNIX_DIAG_RQLEN:
+		if (len >= sizeof(struct unix_diag_rqlen)) {
+			d->rqlen = ((const struct unix_diag_rqlen *)v)->udiag_rqueue;
+			d->wqlen = ((const struct unix_diag_rqlen *)v)->udiag_wqueue;
+		}
+		break;
+	case UNIX_DIAG_SHUTDOWN:
+		if (len >= 1)
+			d->shutdown = *(const uint8_t *)v;
+		break;
+	}
+	return 0;
+}
+
+static int add_unix_msg(struct diag_sink *sink, const struct nlmsghdr *h)
+{
+	const struct unix_diag_msg *m = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
+	struct sk_diag_unix_table *t = sink->unix_t;
+	const struct rtattr *a;
+	struct sk_diag_unix *d;
+	int ret;
+
+	if (len < 0) {
+		pr_err("a unix sock_diag answer of %u bytes is too short\n", h->nlmsg_len);
+		return -EINVAL;
+	}
+	ret = ARRAY_RESERVE(t->v, t->nr, t->cap, 64);
+	if (ret)
+		return ret;
+	d = &t->v[t->nr];
+	memset(d, 0, sizeof(*d));
+	d->ino = m->udiag_ino;
+	d->type = m->udiag_type;
+	d->state = m->udiag_state;
+	t->nr++; /* counted before its attributes, so that sk_diag_unix_free() frees its icons */
+	for (a = (const struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		ret = add_unix_attr(d, a);
+		if (ret) {
+			pr_err("unix socket %u: malformed sock_diag attribute %u\n", d->ino, a->rta_type);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int sk_diag_collect_unix(struct sk_diag_unix_table *t)
+{
+	struct diag_sink sink = { .add = add_unix_msg, .unix_t = t };
+	int ret;
+
+	if (t->collected)
+		return 0;
+	ret = diag_walk(send_unix_request, AF_UNIX, 0, &sink);
+	if (ret < 0) {
+		pr_err("sock_diag dump of the unix sockets failed: %s\n", strerror(-ret));
+		sk_diag_unix_free(t);
+		return ret;
+	}
+	t->collected = true;
+	if (t->nr)
+		qsort(t->v, t->nr, sizeof(*t->v), cmp_ino);
+	pr_debug("%zu unix sockets\n", t->nr);
+	return 0;
+}
+
+const struct sk_diag_unix *sk_diag_find_unix(const struct sk_diag_unix_table *t, uint32_t ino)
+{
+	return find_ino(t->v, t->nr, sizeof(*t->v), ino);
+}
+
+void sk_diag_unix_free(struct sk_diag_unix_table *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		free(t->v[i].icons);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }

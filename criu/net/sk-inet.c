@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "array.h"
+#include "files.h"
 #include "image.h"
+#include "restore-fork.h"
 #include "sk-inet.h"
 #include "soccr.h"
 
@@ -28,32 +31,6 @@
 #endif
 
 #define MAX_PORT 65535
-
-static const char *family_name(int family)
-{
-	switch (family) {
-	case AF_UNIX:
-		return "a unix socket";
-	case AF_NETLINK:
-		return "a netlink socket";
-	case AF_PACKET:
-		return "a packet socket";
-	}
-	return "a socket of an unsupported family";
-}
-
-int inet_sk_probe(int dup_fd, const char **name)
-{
-	socklen_t len = sizeof(int);
-	int family;
-
-	if (getsockopt(dup_fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0)
-		return -errno;
-	if (family == AF_INET || family == AF_INET6)
-		return 1;
-	*name = family_name(family);
-	return 0;
-}
 
 bool inet_sk_is_conn(const struct inet_sk *sk)
 {
@@ -661,7 +638,7 @@ static int set_tmo(int fd, int name, uint64_t sec, uint64_t usec)
  * application had set them. A connection (!@conn_opts) gets its buffers and
  * SO_LINGER from sk-tcp.c once its queues are in.
  */
-static int set_sol_socket(int fd, const SkOptsEntry *o, bool conn_opts)
+int sk_opts_set(int fd, const SkOptsEntry *o, bool conn_opts)
 {
 	int ret = 0;
 
@@ -761,7 +738,7 @@ int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts)
 {
 	int ret = set_ip_opts(fd, ie);
 
-	ret = ret ?: set_sol_socket(fd, ie->opts, conn_opts);
+	ret = ret ?: sk_opts_set(fd, ie->opts, conn_opts);
 	if (!ret && conn_opts && ie->type == SOCK_STREAM)
 		ret = set_tcp_keepalive(fd, ie->opts);
 	if (!ret && conn_opts && ie->type == SOCK_STREAM)
@@ -870,4 +847,56 @@ int inet_sk_open(const InetSkEntry *ie, bool tcp_close)
 		return ret;
 	}
 	return fd;
+}
+
+/* The INETSK row of the fd kinds (fd-kind.h). */
+
+bool inet_sk_match(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st.st_mode) && (p->sk_family == AF_INET || p->sk_family == AF_INET6);
+}
+
+int inet_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
+{
+	struct inet_sk_fd f = {
+		.pid = c->args->pid, .fd = p->fd, .dup_fd = p->dup_fd, .ino = (uint32_t)p->st.st_ino,
+		.flags = p->flags & ~O_CLOEXEC, .fown = &p->fown,
+	};
+	int ret;
+
+	*id = files_reg_new_id(&c->fdump->reg);
+	ret = inet_sk_add(&c->fdump->inet, &c->args->sockets, &f, *id);
+	p->dup_fd = f.dup_fd; /* -1 when the socket kept it */
+	return ret;
+}
+
+int inet_sk_write_all(const struct files_dump *fdump, struct cr_img *img)
+{
+	return inet_sk_write_files(&fdump->inet, img);
+}
+
+void inet_sk_free_all(struct files_dump *fdump)
+{
+	inet_sk_dump_free(&fdump->inet);
+}
+
+/* Every socket but the TCP connections that sk-tcp.c rebuilds (all of them with --tcp-close). */
+int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
+{
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		const FileEntry *fe = ri->files[i];
+
+		if (fe->type != FD_TYPES__INETSK || !ri->file_fds[i])
+			continue;
+		if (inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
+			continue;
+		fds->fds[i] = inet_sk_open(fe->isk, fds->tcp_close);
+		if (fds->fds[i] < 0) {
+			int ret = fds->fds[i];
+
+			fds->fds[i] = -1;
+			return ret;
+		}
+	}
+	return 0;
 }

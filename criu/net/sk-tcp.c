@@ -795,10 +795,10 @@ static int ensure_lock(struct sk_tcp_restore *r)
 	return ret;
 }
 
-/* The options libsoccr leaves alone, and the file flags. */
-static int finish_conns(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds)
+/* The options libsoccr leaves alone, and the file flags, of connections @from to @to. */
+static int finish_conns(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds, size_t from, size_t to)
 {
-	for (size_t i = 0; i < r->nr; i++) {
+	for (size_t i = from; i < to; i++) {
 		const InetSkEntry *ie = conn_entry(r, ri, i);
 		int fd = r->conns[i].fd, ret;
 
@@ -812,7 +812,26 @@ static int finish_conns(struct sk_tcp_restore *r, const struct restore_image *ri
 	return 0;
 }
 
-int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds)
+/* Connections @from to @to: one libsoccr batch, then their options. */
+static int restore_range(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds, size_t from, size_t to)
+{
+	int ret = libsoccr_restore_batch(r->soccr, r->conns + from, to - from);
+
+	if (ret)
+		report_failures(r->conns + from, r->inos + from, to - from, "the restore");
+	/* Every socket made is placed, even after a failure, so that the caller closes it. */
+	for (size_t i = from; i < to; i++)
+		if (r->conns[i].fd >= 0 && r->conns[i].status)
+			close(r->conns[i].fd), r->conns[i].fd = -1;
+	if (!ret)
+		return finish_conns(r, ri, fds, from, to);
+	for (size_t i = from; i < to; i++)
+		fds[r->file_idx[i]] = r->conns[i].fd;
+	return ret;
+}
+
+int sk_tcp_restore_chunked(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds, size_t chunk,
+			   int (*placed)(void *arg, size_t from, size_t to), void *arg)
 {
 	uint64_t start = stats_now_us();
 	int ret;
@@ -825,23 +844,23 @@ int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int
 	if (ret)
 		return ret;
 	pr_info("rebuilding %zu TCP connection(s)\n", r->nr);
-	ret = libsoccr_restore_batch(r->soccr, r->conns, r->nr);
-	if (ret)
-		report_failures(r->conns, r->inos, r->nr, "the restore");
-	/* Every socket made is placed, even after a failure, so that the caller closes it. */
-	for (size_t i = 0; i < r->nr; i++)
-		if (r->conns[i].fd >= 0 && r->conns[i].status)
-			close(r->conns[i].fd), r->conns[i].fd = -1;
-	if (!ret)
-		ret = finish_conns(r, ri, fds);
-	else
-		for (size_t i = 0; i < r->nr; i++)
-			fds[r->file_idx[i]] = r->conns[i].fd;
+	for (size_t from = 0; !ret && from < r->nr; from += chunk) {
+		size_t to = r->nr - from < chunk ? r->nr : from + chunk;
+
+		ret = restore_range(r, ri, fds, from, to);
+		if (!ret && placed)
+			ret = placed(arg, from, to);
+	}
 	r->restore_us = stats_now_us() - start;
 	if (!ret)
 		pr_info("%zu TCP connection(s) rebuilt in repair mode in %llu us\n", r->nr,
 			(unsigned long long)r->restore_us);
 	return ret;
+}
+
+int sk_tcp_restore(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds)
+{
+	return sk_tcp_restore_chunked(r, ri, fds, r->nr ? r->nr : 1, NULL, NULL);
 }
 
 void sk_tcp_set_fds(struct sk_tcp_restore *r, const int *fds)
@@ -933,6 +952,9 @@ int sk_tcp_repair_off(struct sk_tcp_restore *r)
 		return ret;
 	}
 	ret = set_final_opts(r, false);
+	/* Some got their own SO_LINGER back: {1, 0} again, so that the close after this failure resets them. */
+	if (ret && set_final_opts(r, true))
+		pr_err("connections out of repair mode may linger as orphans once closed\n");
 	r->repair_off_us = stats_now_us() - start;
 	if (ret)
 		return ret;

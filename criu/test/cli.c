@@ -2,8 +2,13 @@
  * The criu binary's command line: version, check and its features, refused and
  * unknown options, verbosity forms, where the log lands (-D, -W), config files,
  * and the zdtm harness's exact dump/restore calls (which fail here, clearly: no such process, no images).
+ * Option honesty: every CRIU option is accepted or refused naming itself, --help lists
+ * only accepted options that work, and an option that changes nothing warns.
  */
 #include "criu-test.h"
+#include "magic.h"
+
+#include "inventory.pb-c.h"
 
 struct cli_test {
 	char criu[PATH_MAX];
@@ -11,19 +16,18 @@ struct cli_test {
 	int failures;
 };
 
-/* Runs criu with the arguments given (NULL-terminated) in @cwd; returns its result. */
-static struct run_result run_criu_env(struct cli_test *t, const char *cwd, char *const env[], ...)
+/* Runs criu with @args (a NULL-terminated array) in @cwd, with @env added; returns its result. */
+static struct run_result run_criu_vec(struct cli_test *t, const char *cwd, char *const env[], char *const args[])
 {
 	char *argv[64];
 	struct run_result r;
-	va_list args;
 	int n = 0;
 
 	argv[n++] = t->criu;
-	va_start(args, env);
-	while (n < 63 && (argv[n] = va_arg(args, char *)))
+	while (n < 63 && args[n - 1]) {
+		argv[n] = args[n - 1];
 		n++;
-	va_end(args);
+	}
 	argv[n] = NULL;
 	if (test_run(&r, t->tmp, cwd, argv, env)) {
 		fprintf(stderr, "FAIL: can't run %s\n", t->criu);
@@ -37,7 +41,23 @@ static struct run_result run_criu_env(struct cli_test *t, const char *cwd, char 
 	return r;
 }
 
+/* Runs criu with the arguments given (NULL-terminated) in @cwd; returns its result. */
+static struct run_result run_criu_env(struct cli_test *t, const char *cwd, char *const env[], ...)
+{
+	char *args[63];
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, env);
+	while (n < 62 && (args[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return run_criu_vec(t, cwd, env, args);
+}
+
 #define run_criu(t, cwd, ...) run_criu_env(t, cwd, NULL, ##__VA_ARGS__, NULL)
+#define run_criu_argv(t, args) run_criu_vec(t, (t)->tmp, NULL, args)
 
 static void test_version(struct cli_test *t)
 {
@@ -115,10 +135,12 @@ static void expect_refused(struct cli_test *t, struct run_result r, const char *
 
 static void test_refused(struct cli_test *t)
 {
-	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--ext-unix-sk"), "unsupported option",
-		       "--ext-unix-sk is not supported");
-	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "-x"), "unsupported short option",
-		       "-x|--ext-unix-sk is not supported");
+	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--leave-stopped"), "unsupported option",
+		       "--leave-stopped is not supported");
+	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "-s"), "unsupported short option",
+		       "-s|--leave-stopped is not supported");
+	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--ext-unix-sk=1234"), "ext-unix-sk inode list",
+		       "a list of socket inodes");
 	expect_refused(t, run_criu(t, t->tmp, "restore", "--external", "mnt[]:x"), "unsupported option with arg",
 		       "--external is not supported");
 	expect_refused(t, run_criu(t, t->tmp, "dump", "-t", "1", "--no-such-option"), "unknown option",
@@ -146,8 +168,7 @@ static void test_accepted(struct cli_test *t)
 	/* Negating a boolean is always fine, even one whose positive form is refused. */
 	r = run_criu(t, t->tmp, "check", "--no-display-stats", "--no-link-remap", "-v", "-vv", "-v4", "-vvvv",
 		     "--verbosity", "--verbosity=2", "--extra", "--all");
-	expect(&t->failures, r.exit_code == 0 || geteuid() != 0, "accepted forms: exit %d, err %s", r.exit_code,
-	       r.err);
+	expect(&t->failures, r.exit_code == 0 || geteuid() != 0, "accepted forms: exit %d, err %s", r.exit_code, r.err);
 	test_run_free(&r);
 }
 
@@ -161,6 +182,348 @@ static pid_t dead_pid(void)
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	return pid;
+}
+
+/*
+ * Every option of CRIU 4.x's command line (from its documentation), with a value
+ * for those that take one. criu-ng must accept it or refuse it naming it.
+ */
+static const struct {
+	const char *name;
+	const char *arg;
+} criu_options[] = {
+	{ "config", NULL }, /* checked in test_config_files */
+	{ "no-default-config", NULL },
+	{ "verbosity", "2" },
+	{ "log-file", "x.log" },
+	{ "log-pid", NULL },
+	{ "display-stats", NULL },
+	{ "images-dir", "." },
+	{ "work-dir", "." },
+	{ "stream", NULL },
+	{ "pidfile", "x.pid" },
+	{ "tree", "1" },
+	{ "leave-running", NULL },
+	{ "leave-stopped", NULL },
+	{ "external", "mnt[]:x" },
+	{ "freeze-cgroup", "/sys/fs/cgroup/x" },
+	{ "evasive-devices", NULL },
+	{ "shell-job", NULL },
+	{ "cgroup-yard", "/x" },
+	{ "ext-unix-sk", NULL },
+	{ "skip-in-flight", NULL },
+	{ "tcp-established", NULL },
+	{ "tcp-close", NULL },
+	{ "skip-mnt", "/x" },
+	{ "enable-fs", "tmpfs" },
+	{ "link-remap", NULL },
+	{ "ghost-limit", "1M" },
+	{ "ghost-fiemap", NULL },
+	{ "timeout", "5" },
+	{ "force-irmap", NULL },
+	{ "irmap-scan-path", "/x" },
+	{ "file-locks", NULL },
+	{ "page-server", NULL },
+	{ "address", "127.0.0.1" },
+	{ "port", "1234" },
+	{ "track-mem", NULL },
+	{ "prev-images-dir", "../1" },
+	{ "auto-dedup", NULL },
+	{ "lazy-pages", NULL },
+	{ "pre-dump-mode", "splice" },
+	{ "network-lock", "nftables" },
+	{ "cgroup-dump-controller", "cpu" },
+	{ "cgroup-props", "x" },
+	{ "cgroup-props-file", "/x" },
+	{ "manage-cgroups", NULL },
+	{ "cgroup-root", "/x" },
+	{ "lsm-profile", "apparmor:x" },
+	{ "lsm-mount-context", "x" },
+	{ "mntns-compat-mode", NULL },
+	{ "root", "/x" },
+	{ "action-script", "/x" },
+	{ "unprivileged", NULL },
+	{ "tls", NULL },
+	{ "tls-cacert", "/x" },
+	{ "tls-cacrl", "/x" },
+	{ "tls-cert", "/x" },
+	{ "tls-key", "/x" },
+	{ "tls-no-cn-verify", NULL },
+	{ "exec-cmd", NULL },
+	{ "restore-detached", NULL },
+	{ "restore-sibling", NULL },
+	{ "inherit-fd", "fd[3]:x" },
+	{ "empty-ns", "net" },
+	{ "join-ns", "net:/x" },
+	{ "veth-pair", "a=b" },
+	{ "ext-mount-map", "a:b" },
+	{ "libdir", "/x" },
+	{ "weak-sysctls", NULL },
+	{ "cpu-cap", NULL },
+	{ "orphan-pts-master", NULL },
+	{ "file-validation", "filesize" },
+	{ "skip-file-rwx-check", NULL },
+	{ "allow-uprobes", NULL },
+	{ "enable-external-sharing", NULL },
+	{ "enable-external-masters", NULL },
+	{ "close", "3" },
+	{ "status-fd", "3" },
+	{ "daemon", NULL },
+	{ "ps-socket", "3" },
+	{ "pidfd-store", "3" },
+	{ "ms", NULL },
+	{ "check-only", NULL },
+	{ "feature", "list" },
+	{ "extra", NULL },
+	{ "experimental", NULL },
+	{ "all", NULL },
+	{ "version", NULL },
+	{ "help", NULL },
+};
+
+/* Accepted for compatibility, never of use in criu-ng: --help must not list them (criu(8) does). */
+static const char *const compat_only[] = { "pre-dump-mode", "extra", "experimental", "all" };
+
+static bool is_compat_only(const char *name)
+{
+	for (size_t i = 0; i < sizeof(compat_only) / sizeof(compat_only[0]); i++)
+		if (!strcmp(name, compat_only[i]))
+			return true;
+	return false;
+}
+
+/* True when --help's text names "--@name" as an option (not as a prefix of a longer one). */
+static bool help_lists(const char *help, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = strstr(help, "--"); p; p = strstr(p + 2, "--"))
+		if (!strncmp(p + 2, name, len) && (p[2 + len] == ' ' || p[2 + len] == '\n' || p[2 + len] == '['))
+			return true;
+	return false;
+}
+
+/* A value for the option whose --help placeholder is @meta. */
+static const char *help_value(struct cli_test *t, const char *meta)
+{
+	static const struct {
+		const char *meta;
+		const char *value;
+	} values[] = {
+		{ "PID", "1" },		  { "FILE", "x.file" },	  { "NUM", "5" },
+		{ "METHOD", "nftables" }, { "FORMAT", "packed" }, { "FEAT", "list" },
+	};
+
+	if (!strcmp(meta, "DIR"))
+		return t->tmp;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		if (!strcmp(meta, values[i].meta))
+			return values[i].value;
+	return NULL;
+}
+
+/*
+ * Each option --help lists is accepted (parsed with --version, which then runs
+ * nothing), with a value where --help shows a placeholder; no compatibility-only
+ * option is listed.
+ */
+static void test_help_lists_what_works(struct cli_test *t)
+{
+	struct run_result help = run_criu(t, t->tmp, "--help");
+	char file[PATH_MAX];
+	int listed = 0;
+
+	snprintf(file, sizeof(file), "%s/x.file", t->tmp); /* FILE: an empty file, for --config */
+	expect(&t->failures, !test_write_file(file, "", 0), "can't create %s", file);
+
+	for (const char *p = strstr(help.out, "  "); p; p = strchr(p + 1, '\n')) {
+		char name[64], meta[16] = "", opt[PATH_MAX], *args[4] = { NULL };
+		const char *dash = strstr(p, "--"), *eol = strchr(p + 1, '\n');
+		struct run_result r;
+		int n = 0;
+
+		/* option lines: "  -X|--name META   text" or "     --name META   text" */
+		if (!dash || (eol && dash > eol) || dash - p > 8 || sscanf(dash + 2, "%63[a-z-]", name) != 1)
+			continue;
+		if (dash[2 + strlen(name)] == ' ' && dash[3 + strlen(name)] >= 'A' && dash[3 + strlen(name)] <= 'Z')
+			sscanf(dash + 3 + strlen(name), "%15[A-Z]", meta);
+		listed++;
+		expect(&t->failures, !is_compat_only(name), "--help lists --%s, which does nothing in criu-ng", name);
+		if (meta[0] && help_value(t, meta)) {
+			snprintf(opt, sizeof(opt), "--%s=%s", name, help_value(t, meta));
+		} else {
+			expect(&t->failures, !meta[0], "--help: no value known for --%s %s", name, meta);
+			snprintf(opt, sizeof(opt), "--%s", name);
+		}
+		args[n++] = opt;
+		if (strcmp(name, "version"))
+			args[n++] = "--version";
+		r = run_criu_argv(t, args);
+		expect(&t->failures, r.exit_code == 0 && !strstr(r.err, "not supported"),
+		       "--help lists %s, which is refused: exit %d, err %s", opt, r.exit_code, r.err);
+		test_run_free(&r);
+	}
+	expect(&t->failures, listed >= 20, "--help lists only %d options: %s", listed, help.out);
+	test_run_free(&help);
+}
+
+/*
+ * Every CRIU option is accepted, then --help lists it or it is one of the
+ * compatibility-only ones; or it is refused, the message naming it.
+ */
+static void test_every_criu_option(struct cli_test *t)
+{
+	struct run_result help = run_criu(t, t->tmp, "--help");
+	int refused = 0;
+
+	for (size_t i = 0; i < sizeof(criu_options) / sizeof(criu_options[0]); i++) {
+		const char *name = criu_options[i].name;
+		char opt[128], needle[80];
+		char *args[] = { opt, "--version", NULL };
+		struct run_result r;
+
+		if (criu_options[i].arg)
+			snprintf(opt, sizeof(opt), "--%s=%s", name, criu_options[i].arg);
+		else
+			snprintf(opt, sizeof(opt), "--%s", name);
+		if (!strcmp(name, "config") || !strcmp(name, "version"))
+			continue;
+		r = run_criu_argv(t, args);
+		if (r.exit_code == 0) {
+			expect(&t->failures, help_lists(help.out, name) || is_compat_only(name),
+			       "--%s is accepted, but --help does not list it", name);
+		} else {
+			snprintf(needle, sizeof(needle), "--%s is not supported", name);
+			expect(&t->failures, r.exit_code == 1 && strstr(r.err, needle),
+			       "--%s: refused without naming it: exit %d, err %s", name, r.exit_code, r.err);
+			expect(&t->failures, !help_lists(help.out, name), "--help lists --%s, which is refused", name);
+			refused++;
+		}
+		test_run_free(&r);
+	}
+	/* The short forms of refused options too. */
+	for (const char *c = "sSxrJML"; *c; c++) {
+		char opt[3] = { '-', *c, '\0' }, needle[16];
+		char *args[] = { opt, "x", "--version", NULL };
+		struct run_result r;
+
+		if (!strchr("rJML", *c))
+			args[1] = "--version", args[2] = NULL;
+		r = run_criu_argv(t, args);
+		snprintf(needle, sizeof(needle), "-%c|--", *c);
+		expect(&t->failures, r.exit_code == 1 && strstr(r.err, needle) && strstr(r.err, "is not supported"),
+		       "%s: exit %d, err %s", opt, r.exit_code, r.err);
+		test_run_free(&r);
+	}
+	expect(&t->failures, refused > 40, "only %d CRIU options refused", refused);
+	test_run_free(&help);
+}
+
+/* One option that changes nothing for the command: criu says so at the default level. */
+struct no_effect_case {
+	const char *cmd; /* dump, restore or check */
+	const char *opt;
+	const char *arg;
+	const char *warning; /* the start of the warning */
+};
+
+static void run_no_effect(struct cli_test *t, const struct no_effect_case *c, const char *dead, const char *imgdir)
+{
+	char *args[16];
+	struct run_result r;
+	int n = 0;
+
+	args[n++] = (char *)c->cmd;
+	if (!strcmp(c->cmd, "dump")) {
+		args[n++] = "-t";
+		args[n++] = (char *)dead;
+	}
+	if (strcmp(c->cmd, "check")) {
+		args[n++] = "-D";
+		args[n++] = (char *)imgdir;
+	} else {
+		args[n++] = "--feature";
+		args[n++] = "io_uring";
+	}
+	args[n++] = (char *)c->opt;
+	if (c->arg)
+		args[n++] = (char *)c->arg;
+	args[n] = NULL;
+	r = run_criu_argv(t, args);
+	expect(&t->failures, strstr(r.err, "Warn ") && strstr(r.err, c->warning),
+	       "%s %s: no warning '%s' at the default level: %s", c->cmd, c->opt, c->warning, r.err);
+	test_run_free(&r);
+}
+
+/* An inventory.img saying the dump locked the network with nftables (method 1). */
+static int write_nft_inventory(const char *dir)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	uint8_t buf[256];
+	uint32_t magic = INVENTORY_MAGIC, size;
+	char path[PATH_MAX + 16];
+
+	inv.img_version = 2; /* CRTOOLS_IMAGES_V1_1 */
+	inv.has_network_lock_method = 1, inv.network_lock_method = 1;
+	size = (uint32_t)inventory_entry__get_packed_size(&inv);
+	if (size > sizeof(buf) - 8)
+		return -E2BIG;
+	memcpy(buf, &magic, 4);
+	memcpy(buf + 4, &size, 4);
+	inventory_entry__pack(&inv, buf + 8);
+	snprintf(path, sizeof(path), "%s/inventory.img", dir);
+	return test_write_file(path, buf, size + 8);
+}
+
+static void test_no_effect_warned(struct cli_test *t)
+{
+	static const struct no_effect_case cases[] = {
+		{ "check", "--extra", NULL, "option --extra has no effect" },
+		{ "check", "--experimental", NULL, "option --experimental has no effect" },
+		{ "check", "--all", NULL, "option --all has no effect" },
+		{ "check", "--tree", "1", "option --tree has no effect" },
+		{ "check", "--leave-running", NULL, "option --leave-running has no effect" },
+		{ "check", "--restore-detached", NULL, "option --restore-detached has no effect" },
+		{ "check", "--timeout", "5", "option --timeout has no effect" },
+		{ "check", "--pidfile", "x.pid", "option --pidfile has no effect" },
+		{ "check", "--pre-dump-mode", "read", "option --pre-dump-mode read has no effect" },
+		{ "check", "--shell-job", NULL, "option --shell-job has no effect" },
+		{ "check", "--display-stats", NULL, "option --display-stats has no effect" },
+		{ "check", "--tcp-established", NULL, "option --tcp-established has no effect" },
+		{ "check", "--tcp-close", NULL, "option --tcp-close has no effect" },
+		{ "check", "--skip-in-flight", NULL, "option --skip-in-flight has no effect" },
+		{ "check", "--network-lock", "nftables", "option --network-lock has no effect" },
+		{ "check", "--tcp-images", "criu", "option --tcp-images has no effect" },
+		{ "restore", "--tree", "1", "option --tree has no effect" },
+		{ "restore", "--leave-running", NULL, "option --leave-running has no effect" },
+		{ "restore", "--timeout", "5", "option --timeout has no effect" },
+		{ "restore", "--pre-dump-mode", "splice", "option --pre-dump-mode splice has no effect" },
+		{ "restore", "--tcp-images", "packed", "option --tcp-images has no effect" },
+		{ "restore", "--extra", NULL, "option --extra has no effect" },
+		{ "dump", "--restore-detached", NULL, "option --restore-detached has no effect" },
+		{ "dump", "--all", NULL, "option --all has no effect" },
+	};
+	char dead[32], imgdir[PATH_MAX];
+	struct run_result r;
+
+	snprintf(dead, sizeof(dead), "%d", dead_pid());
+	snprintf(imgdir, sizeof(imgdir), "%s/noeffect", t->tmp);
+	mkdir(imgdir, 0700);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_no_effect(t, &cases[i], dead, imgdir);
+
+	/* restore lifts the lock the images name: another --network-lock is warned about, the same one not. */
+	expect(&t->failures, !write_nft_inventory(imgdir), "can't write %s/inventory.img", imgdir);
+	r = run_criu(t, t->tmp, "restore", "-D", imgdir, "--network-lock", "iptables");
+	expect(&t->failures,
+	       r.exit_code == 1 && strstr(r.err, "Warn ") &&
+		       strstr(r.err, "option --network-lock iptables has no effect"),
+	       "restore --network-lock iptables of an nftables dump: exit %d, err %s", r.exit_code, r.err);
+	test_run_free(&r);
+	r = run_criu(t, t->tmp, "restore", "-D", imgdir, "--network-lock", "nftables");
+	expect(&t->failures, r.exit_code == 1 && !strstr(r.err, "has no effect"),
+	       "restore --network-lock nftables of an nftables dump: exit %d, err %s", r.exit_code, r.err);
+	test_run_free(&r);
 }
 
 /*
@@ -190,6 +553,8 @@ static void test_zdtm_calls(struct cli_test *t)
 		       "dump log lacks the no-such-process error: %s", log);
 		expect(&t->failures, strstr(log, "--pre-dump-mode splice accepted with no effect"),
 		       "dump log lacks the -v4 note: %s", log);
+		/* What zdtm passes on every dump (CRIU ignores it there too) gives no "Warn" line. */
+		expect(&t->failures, !strstr(log, "has no effect"), "zdtm's dump options warned: %s", log);
 		expect(&t->failures, log[0] == '(' && log[3] == '.' && log[10] == ')', "no timestamp: %.40s", log);
 		free(log);
 	}
@@ -203,6 +568,17 @@ static void test_zdtm_calls(struct cli_test *t)
 	log = test_read_file(path);
 	expect(&t->failures, log && strstr(log, "inventory.img"), "restore log doesn't name inventory.img: %s",
 	       log ?: "(none)");
+	free(log);
+
+	/* zdtm passes a test's options to restore too: --skip-in-flight, ignored there as by CRIU, stays quiet. */
+	r = run_criu(t, t->tmp, "restore", "--no-default-config", "--log-file", "restore.log", "--images-dir", "dump",
+		     "--verbosity=4", "--tcp-established", "--skip-in-flight", "--network-lock", "nftables",
+		     "--pidfile", "/tmp/nonexistent/test.pid", "--restore-detached");
+	test_run_free(&r);
+	log = test_read_file(path);
+	expect(&t->failures,
+	       log && strstr(log, "--skip-in-flight accepted with no effect") && !strstr(log, "has no effect"),
+	       "restore --skip-in-flight: %s", log ?: "(none)");
 	free(log);
 
 	/* A corrupted inventory is refused, naming the file. */
@@ -239,8 +615,7 @@ static void test_work_dir(struct cli_test *t)
 	mkdir(path, 0700);
 
 	/* -W wins over -D for the log. */
-	r = run_criu(t, t->tmp, "check", "-D", "img", "-W", "work", "-o", "check.log", "-v4", "--feature",
-		     "io_uring");
+	r = run_criu(t, t->tmp, "check", "-D", "img", "-W", "work", "-o", "check.log", "-v4", "--feature", "io_uring");
 	test_run_free(&r);
 	snprintf(path, sizeof(path), "%s/work/check.log", t->tmp);
 	log = test_read_file(path);
@@ -277,6 +652,17 @@ static void test_config_files(struct cli_test *t)
 	expect(&t->failures, log && strstr(log, "options: command check"), "--config log: %s", log ?: "(none)");
 	free(log);
 
+	/* A configuration file applies to every command: what changes nothing for this one is not warned about. */
+	test_write_file(cfg, "tcp-established\ntimeout 5\n", 26);
+	r = run_criu(t, t->tmp, "check", "--no-default-config", "--config", cfg, "--feature", "io_uring");
+	expect(&t->failures, !strstr(r.err, "has no effect"), "config file options warned: %s", r.err);
+	test_run_free(&r);
+	r = run_criu(t, t->tmp, "check", "--no-default-config", "--config", cfg, "--feature", "io_uring", "--timeout",
+		     "5");
+	expect(&t->failures, strstr(r.err, "option --timeout has no effect") && !strstr(r.err, "--tcp-established"),
+	       "--timeout on the command line, over a config file: %s", r.err);
+	test_run_free(&r);
+
 	/* An unsupported option in $CRIU_CONFIG_FILE is refused too. */
 	test_write_file(cfg, "link-remap\n", 11);
 	snprintf(env, sizeof(env), "CRIU_CONFIG_FILE=%s", cfg);
@@ -309,6 +695,9 @@ int main(void)
 	test_unknown_feature(&t);
 	test_refused(&t);
 	test_accepted(&t);
+	test_help_lists_what_works(&t);
+	test_every_criu_option(&t);
+	test_no_effect_warned(&t);
 	test_zdtm_calls(&t);
 	test_work_dir(&t);
 	test_config_files(&t);

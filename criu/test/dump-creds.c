@@ -1,7 +1,7 @@
 /*
  * criu dump of a process whose ids all differ from ours (real, effective,
  * saved uids and gids, supplementary groups; no capability left) and whose
- * resource limits were changed, checked through CRIU's crit: prlimit(2) on
+ * resource limits were changed, checked through crit: prlimit(2) on
  * such a process fails with EPERM without CAP_SYS_RESOURCE, the dump reads
  * /proc/PID/limits instead, so the RlimitEntry of every RLIMIT_* in the core
  * image must hold what the process set (unlimited included), the CredsEntry
@@ -179,7 +179,7 @@ int main(void)
 	static struct creds_test t;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	if (geteuid() != 0) {

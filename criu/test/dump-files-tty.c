@@ -2,7 +2,7 @@
  * criu dump of a child whose stdio is a pty slave it has as controlling
  * terminal (a shell job): without --shell-job the dump is refused, naming fd 0
  * and the terminal, and the child runs on; with --shell-job --leave-running
- * the images decode with CRIU's crit: fds 0-2 are one TTY file, files.img's
+ * the images decode with crit: fds 0-2 are one TTY file, files.img's
  * tty_file_entry points at tty-info.img's PTY entry (index, session, foreground
  * group, window size, termios as the child set them, device) and at a REG entry
  * with the slave's path; the child still runs on the same terminal afterwards.

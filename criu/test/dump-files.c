@@ -4,18 +4,19 @@
  * O_CLOEXEC at another offset, a file opened O_APPEND, /dev/null (stdio, one
  * description for fds 0-2, and a second one write-only), /dev/urandom, an
  * unlinked file with known contents, and an O_PATH fd on a directory; the
- * O_APPEND one has an owner (F_SETOWN) and a signal (F_SETSIG). CRIU's crit
+ * O_APPEND one has an owner (F_SETOWN) and a signal (F_SETSIG). crit
  * decodes fdinfo-FILES_ID.img (named after ids-PID.img's files_id), files.img,
  * remap-fpath.img and the ghost file; every fd, flag, offset, path and id is checked, each shared
  * description appears once, the ghost's contents are byte-exact; the child
  * still has the same fds and offsets afterwards. A child also holding a pipe, a
- * socket, an eventfd or an unlinked file over the ghost file limit (1 MiB) is
+ * netlink socket, an eventfd or an unlinked file over the ghost file limit (1 MiB) is
  * refused with an error naming the fd and its kind, and runs on intact.
  */
 #include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
+#include <linux/netlink.h>
 
 #include "dump-test.h"
 
@@ -50,7 +51,7 @@ struct extra_kind {
 
 static const struct extra_kind extras[] = {
 	{ "pipe", "is a pipe (pipe:[", "pipe:" },
-	{ "socket", "is a unix socket (socket:[", "socket:" },
+	{ "socket", "is a netlink socket (socket:[", "socket:" },
 	{ "timerfd", "is an anonymous inode file", "anon_inode:[timerfd]" },
 	{ "big-ghost", "is the unlinked file", "/" }, /* larger than the ghost file limit */
 };
@@ -187,7 +188,7 @@ static void child_open_extra(const struct files_test *t, const struct extra_kind
 
 	if (!strcmp(extra->name, "pipe") && pipe(p))
 		_exit(2);
-	if (!strcmp(extra->name, "socket") && socketpair(AF_UNIX, SOCK_STREAM, 0, p))
+	if (!strcmp(extra->name, "socket") && (p[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)) < 0)
 		_exit(2);
 	if (!strcmp(extra->name, "timerfd") && (p[0] = timerfd_create(CLOCK_MONOTONIC, 0)) < 0)
 		_exit(2);

@@ -2,7 +2,7 @@
  * criu dump records the file owner of an fd (F_SETOWN) with the uid and euid of
  * whoever set it, as the kernel keeps them (F_GETOWNER_UIDS), not the process's
  * own: the child sets the owner of an fd as root, then becomes nobody.
- * Checked with CRIU's crit in files.img.
+ * Checked with crit in files.img.
  */
 #include <sys/fsuid.h>
 
@@ -61,7 +61,7 @@ int main(void)
 	FILE *p;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	if (geteuid() != 0) {

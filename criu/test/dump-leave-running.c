@@ -1,7 +1,7 @@
 /*
  * criu dump --leave-running of a real child process with three threads and a
- * region of patterned memory: the images exist and decode with CRIU's crit
- * (/usr/bin/crit), one core image per thread (xsave state, TLS slots; the
+ * region of patterned memory: the images exist and decode with crit
+ * (crit/crit), one core image per thread (xsave state, TLS slots; the
  * leader's with the pending SIGUSR2; one thread's with the value it keeps in
  * xmm7/ymm7/zmm7, whatever the CPU has), the pagemap's page count equals
  * pages-1.img's size and the stats-dump counts, every touched page of the region
@@ -273,7 +273,7 @@ int main(void)
 	int ret;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	if (test_mkdtemp(t.tmp, sizeof(t.tmp), "dump-lr")) {

@@ -3,7 +3,7 @@
  * CRIU does, never the kernel's internal restart codes: a thread in pause(2)
  * (-ERESTARTNOHAND) gets rax back to the syscall number and rip back on the
  * syscall instruction, one in clock_nanosleep(2) (-ERESTART_RESTARTBLOCK) gets
- * -EINTR in rax. Checked with CRIU's crit; the two bytes at the recorded rip
+ * -EINTR in rax. Checked with crit; the two bytes at the recorded rip
  * are read from the child's memory.
  */
 #include "dump-test.h"
@@ -140,7 +140,7 @@ int main(void)
 	pid_t pid;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	if (test_mkdtemp(tmp, sizeof(tmp), "dump-regs")) {

@@ -1,5 +1,5 @@
 /*
- * How criu dump records shared anonymous memory, checked through CRIU's crit: a
+ * How criu dump records shared anonymous memory, checked through crit: a
  * MAP_SHARED | MAP_ANONYMOUS mapping split in two VMAs by mprotect() and a
  * second one named with PR_SET_VMA_ANON_NAME each show as VMA_ANON_SHARED with
  * their shmem inode as shmid and the right pgoff; each object is dumped once,
@@ -356,7 +356,7 @@ int main(void)
 	static struct shmem_test t;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	t.ps = (size_t)sysconf(_SC_PAGESIZE);

@@ -35,7 +35,7 @@ int main(void)
 	int failures = 0, ret, state;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	if (test_mkdtemp(tmp, sizeof(tmp), "dump-stopped")) {

@@ -4,7 +4,7 @@
  * thread, pdeath signal, securebits, child subreaper, a moved brk, the three
  * itimers and two POSIX timers (one aimed at its second thread) is dumped with
  * --leave-running while both its threads sleep in FUTEX_WAIT. The images must
- * hold what the child reported (read with our image reader; CRIU's crit must
+ * hold what the child reported (read with our image reader; crit must
  * decode core-PID.img too), and the child must run on untouched: both futex
  * waits restarted (woken later, never EINTR), and every setting as before.
  * Exit 0 pass, 1 fail, 77 skip.
@@ -28,7 +28,7 @@
 #include "mm.pb-c.h"
 
 #define ALTSTACK_SIZE (64 << 10)
-#define CRIT_BIN "/usr/bin/crit"
+#define CRIT_BIN CRIT_PATH /* crit/crit of this tree (criu/Makefile) */
 #define PYTHON_BIN "/usr/bin/python3"
 #define COOKIE 0x5151
 #define SIG_TIMER_PROC (SIGRTMIN + 3)

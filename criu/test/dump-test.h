@@ -3,7 +3,7 @@
  * three threads (one keeps a known value in vector register 7) and a region of anonymous memory whose pages carry a known
  * pattern (every third page left untouched, the last ones PROT_NONE), that
  * checks its own memory on SIGUSR1 and blocks SIGUSR2 (sent to it, it stays
- * pending); running `criu dump` on it; decoding the images with CRIU's crit.
+ * pending); running `criu dump` on it; decoding the images with crit.
  * The test is the child's parent and reaps it itself. The child holds no pipe
  * nor terminal a dump would refuse: its stdio is /dev/null and it answers
  * through a named FIFO it opens only to write an answer.
@@ -23,7 +23,7 @@
 
 #include "criu-test.h"
 
-#define CRIT "/usr/bin/crit"
+#define CRIT CRIT_PATH /* crit/crit of this tree (criu/Makefile) */
 #define PYTHON "/usr/bin/python3"
 
 #define DUMP_REGION_PAGES 96

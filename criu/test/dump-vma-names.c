@@ -1,7 +1,7 @@
 /*
  * criu dump names a mapped file by its real path even when the path holds a
  * newline, which /proc/PID/smaps shows escaped as \012: the files.img entry of
- * the mapping must name the file itself. Checked with CRIU's crit.
+ * the mapping must name the file itself. Checked with crit.
  */
 #include "dump-test.h"
 
@@ -53,7 +53,7 @@ int main(void)
 	FILE *p;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	if (test_mkdtemp(tmp, sizeof(tmp), "dump-vma-names")) {

@@ -1,5 +1,5 @@
 /*
- * How criu dump records different kinds of memory, checked through CRIU's crit:
+ * How criu dump records different kinds of memory, checked through crit:
  * a private file mapping dumps only its dirtied (copied-on-write) pages, not the
  * ones merely read; a shared file mapping dumps none (the file holds them); both
  * VMAs carry CRIU's status bits, flags, offset, the open mode of the file
@@ -268,7 +268,7 @@ int main(void)
 	static struct vmas_test t;
 
 	if (!dump_crit_usable()) {
-		fprintf(stderr, "SKIP: CRIU's crit (Debian package criu) is not installed\n");
+		fprintf(stderr, "SKIP: crit (crit/crit) is not usable\n");
 		return TEST_SKIP;
 	}
 	t.ps = (size_t)sysconf(_SC_PAGESIZE);

@@ -2,7 +2,7 @@
  * stats-restore and --display-stats on restore: a child is dumped and restored
  * with -d --display-stats. criu must print a time for every phase of the
  * restore and the pages it restored, and leave in the images directory a
- * stats-restore that CRIU's own crit decodes, whose pages_restored is the
+ * stats-restore that our crit (same JSON as CRIU's) decodes, whose pages_restored is the
  * number of pages in the pages-*.img files of the dump, with a forking time no
  * larger than the whole restore time. The restored child must then still find
  * its memory intact.
@@ -13,7 +13,7 @@
 
 #include "restore-test.h"
 
-#define CRIT "/usr/bin/crit"
+#define CRIT CRIT_PATH /* crit/crit of this tree (criu/Makefile) */
 #define PYTHON "/usr/bin/python3"
 
 /* Prints the fields of the restore entry of a decoded stats image as name=value lines. */

@@ -6,7 +6,13 @@
  * images (--tcp-images criu), one migration each (-r: the median of more), every connection
  * verified both ways with a fresh round trip (a migration that loses a byte is not measured):
  *
- *   e2e-bench n=N lock=MODE images=packed|criu dump_ms=X restore_ms=X frozen_ms=X downtime_ms=X verified=GOOD/N
+ *   e2e-bench n=N lock=MODE images=packed|criu restore=overlap|serial dump_ms=X restore_ms=X frozen_ms=X
+ *             downtime_ms=X verified=GOOD/N
+ *   e2e-phases n=N images=... restore=... dump: fds_ms=X ... restore: fork_ms=X sockets_ms=X ... unlock_ms=X
+ *
+ * restore=serial (for N >= 1,000, in the same run, right after the default): the restore rebuilds
+ * the sockets before the memory (CRIU_NG_RESTORE_SERIAL=1) rather than in a thread beside it.
+ * e2e-phases: criu's own --display-stats per phase, the dump's then the restore's.
  *
  * dump_ms and restore_ms: wall time of the criu commands; frozen_ms: what criu says (--display-stats,
  * else the stats-dump image); downtime_ms: from the start of `criu dump` to the first byte the
@@ -45,17 +51,20 @@
 #include "testutil.h"
 
 #define MAX_SIZES 6
+#define MAX_CONFIGS (2 * MAX_SIZES + 1)
 #define MAX_REPS 5
 #define QUEUED_PER_CONN (E2E_HOLD_BYTES + 8192)
 
 struct config {
 	uint32_t n;
 	int criu_images;
+	int serial; /* the restore rebuilds the sockets before the memory (CRIU_NG_RESTORE_SERIAL=1) */
 };
 
 struct outcome {
 	int ran; /* 1: measured, 0: skipped or failed */
 	double dump_ms, restore_ms, frozen_ms, downtime_ms;
+	double phase_ms[E2E_PHASES];
 	long dump_rss_kib, restore_rss_kib;
 	uint64_t queued;
 	uint32_t good;
@@ -189,10 +198,27 @@ static const char *images_name(const struct config *c)
 	return c->criu_images ? "criu" : "packed";
 }
 
+static const char *restore_name(const struct config *c)
+{
+	return c->serial ? "serial" : "overlap";
+}
+
+/* criu's own per-phase figures (--display-stats), medians over the repetitions. */
+static void print_phases(const struct config *c, const struct outcome *o)
+{
+	printf("e2e-phases n=%u images=%s restore=%s", c->n, images_name(c), restore_name(c));
+	for (unsigned int i = 0; i < E2E_PHASES; i++) {
+		if (i == 0 || e2e_phases[i].restore != e2e_phases[i - 1].restore)
+			printf(" %s:", e2e_phases[i].restore ? "restore" : "dump");
+		printf(" %s_ms=%.1f", e2e_phases[i].name, o->phase_ms[i]);
+	}
+	printf("\n");
+}
+
 /* One configuration, @reps migrations; 0 measured, -EOPNOTSUPP skipped, -errno failed. */
 static int run_config(const struct config *c, unsigned int reps, struct outcome *out)
 {
-	double dump[MAX_REPS], restore[MAX_REPS], frozen[MAX_REPS], down[MAX_REPS];
+	double dump[MAX_REPS], restore[MAX_REPS], frozen[MAX_REPS], down[MAX_REPS], phase[E2E_PHASES][MAX_REPS];
 	struct e2e_opts o = {
 		.n = c->n, .lock = lock, .criu_images = c->criu_images, .images_root = root, .nocr = nocr
 	};
@@ -201,10 +227,13 @@ static int run_config(const struct config *c, unsigned int reps, struct outcome 
 
 	memset(out, 0, sizeof(*out));
 	for (unsigned int k = 0; k < reps; k++) {
+		if (c->serial)
+			setenv("CRIU_NG_RESTORE_SERIAL", "1", 1);
 		ret = e2e_migrate(&o, &r);
+		unsetenv("CRIU_NG_RESTORE_SERIAL");
 		if (ret) {
-			printf("%s n=%u lock=%s images=%s %s: %s\n", line_name(), c->n, lock, images_name(c),
-			       ret == -EOPNOTSUPP ? "skipped" : "FAILED", r.why);
+			printf("%s n=%u lock=%s images=%s restore=%s %s: %s\n", line_name(), c->n, lock, images_name(c),
+			       restore_name(c), ret == -EOPNOTSUPP ? "skipped" : "FAILED", r.why);
 			fflush(stdout);
 			return ret;
 		}
@@ -212,6 +241,8 @@ static int run_config(const struct config *c, unsigned int reps, struct outcome 
 		restore[k] = r.restore_ms;
 		frozen[k] = r.frozen_ms;
 		down[k] = r.downtime_ms;
+		for (unsigned int i = 0; i < E2E_PHASES; i++)
+			phase[i][k] = r.phase_ms[i];
 		if (r.dump_rss_kib > out->dump_rss_kib)
 			out->dump_rss_kib = r.dump_rss_kib;
 		if (r.restore_rss_kib > out->restore_rss_kib)
@@ -224,10 +255,14 @@ static int run_config(const struct config *c, unsigned int reps, struct outcome 
 	out->restore_ms = test_median(restore, reps);
 	out->frozen_ms = test_median(frozen, reps);
 	out->downtime_ms = test_median(down, reps);
-	printf("%s n=%u lock=%s images=%s dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f downtime_ms=%.1f "
+	for (unsigned int i = 0; i < E2E_PHASES; i++)
+		out->phase_ms[i] = test_median(phase[i], reps);
+	printf("%s n=%u lock=%s images=%s restore=%s dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f downtime_ms=%.1f "
 	       "verified=%u/%u\n",
-	       line_name(), c->n, lock, images_name(c), out->dump_ms, out->restore_ms, out->frozen_ms, out->downtime_ms,
-	       out->good, c->n);
+	       line_name(), c->n, lock, images_name(c), restore_name(c), out->dump_ms, out->restore_ms, out->frozen_ms,
+	       out->downtime_ms, out->good, c->n);
+	if (!nocr)
+		print_phases(c, out);
 	fflush(stdout);
 	return 0;
 }
@@ -274,9 +309,9 @@ static void print_rss(const struct config *c, const struct outcome *o, const str
 		verdict = "no n=1 run to take criu's own size from";
 	else if ((double)growth <= budget)
 		verdict = "within";
-	printf("e2e-rss n=%u images=%s dump_maxrss_kib=%ld restore_maxrss_kib=%ld base_kib=%ld growth_kib=%ld "
-	       "budget_kib=%.0f (queued %.0f KiB + 1 KiB/conn): %s\n",
-	       c->n, images_name(c), o->dump_rss_kib, o->restore_rss_kib, base, growth, budget,
+	printf("e2e-rss n=%u images=%s restore=%s dump_maxrss_kib=%ld restore_maxrss_kib=%ld base_kib=%ld "
+	       "growth_kib=%ld budget_kib=%.0f (queued %.0f KiB + 1 KiB/conn): %s\n",
+	       c->n, images_name(c), restore_name(c), o->dump_rss_kib, o->restore_rss_kib, base, growth, budget,
 	       (double)o->queued / 1024, verdict);
 }
 
@@ -284,9 +319,9 @@ int main(int argc, char **argv)
 {
 	uint32_t sizes[MAX_SIZES] = { 1, 1000, 10000 };
 	unsigned int nr_sizes = 3, reps = 1, nr_cfg = 0, failed = 0;
-	struct config cfg[MAX_SIZES + 1];
-	struct outcome out[MAX_SIZES + 1];
-	double floor_ms[MAX_SIZES + 1];
+	struct config cfg[MAX_CONFIGS];
+	struct outcome out[MAX_CONFIGS];
+	double floor_ms[MAX_CONFIGS];
 	const struct outcome *one = NULL, *big = NULL;
 	uint32_t nbig = 0;
 	double floor_big = -1;
@@ -320,6 +355,9 @@ int main(int argc, char **argv)
 	}
 	for (unsigned int k = 0; k < nr_sizes; k++) {
 		cfg[nr_cfg++] = (struct config){ .n = sizes[k] };
+		/* A/B in the same run: the restore with its sockets rebuilt before the memory, not beside it */
+		if (sizes[k] >= 1000)
+			cfg[nr_cfg++] = (struct config){ .n = sizes[k], .serial = 1 };
 		if (sizes[k] == 1000)
 			cfg[nr_cfg++] = (struct config){ .n = 1000, .criu_images = 1 };
 	}
@@ -327,12 +365,12 @@ int main(int argc, char **argv)
 		int ret;
 
 		floor_ms[k] = -1;
-		if (!cfg[k].criu_images && print_floor(cfg[k].n, &floor_ms[k]))
+		if (!cfg[k].criu_images && !cfg[k].serial && print_floor(cfg[k].n, &floor_ms[k]))
 			failed++;
 		ret = run_config(&cfg[k], reps, &out[k]);
 		if (ret && ret != -EOPNOTSUPP)
 			failed++;
-		if (cfg[k].criu_images)
+		if (cfg[k].criu_images || cfg[k].serial)
 			continue;
 		if (cfg[k].n == 1)
 			one = &out[k];

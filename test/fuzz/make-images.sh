@@ -16,6 +16,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SETS=(everything00 socket_tcp4 socket_tcp_criuimg epoll00)
 OUT=$TOP/test/fuzz/images
+# The tree's crit (made by `make`), or one named by CRIT.
+CRIT=${CRIT:-$TOP/crit/crit}
 
 work=$(mktemp -d /tmp/criu-ng-fuzz-images.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -37,9 +39,9 @@ for set in "${SETS[@]}"; do
 		*) cp "$f" "$OUT/$set/" ;;
 		esac
 	done
-	crit decode -i "$OUT/$set/files.img" |
+	"$CRIT" decode -i "$OUT/$set/files.img" |
 		sed -e "s#$TOP/#/srv/criu-ng/#g" -e "s#$work/zdtm_static_$set.h/#/tmp/zdtm/#g" |
-		crit encode -o "$OUT/$set/files.img.new"
+		"$CRIT" encode -o "$OUT/$set/files.img.new"
 	mv "$OUT/$set/files.img.new" "$OUT/$set/files.img"
 	echo "make-images: $set: $(find "$OUT/$set" -type f | wc -l) images"
 done
@@ -49,12 +51,12 @@ done
 set=everything00
 in=$TOP/test/fuzz/inputs/$set
 mkdir -p "$in/pstree.img" "$in/remap-fpath.img"
-pstree=$(crit decode -i "$OUT/$set/pstree.img")
-remap=$(crit decode -i "$OUT/$set/remap-fpath.img")
+pstree=$("$CRIT" decode -i "$OUT/$set/pstree.img")
+remap=$("$CRIT" decode -i "$OUT/$set/remap-fpath.img")
 /usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); t = e["entries"][0]["threads"]; t[-1] = t[1]; print(json.dumps(e))' \
-	"$pstree" | crit encode -o "$in/pstree.img/thread-twice"
+	"$pstree" | "$CRIT" encode -o "$in/pstree.img/thread-twice"
 /usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); t = e["entries"][0]["threads"]; t[-1] = t[0]; print(json.dumps(e))' \
-	"$pstree" | crit encode -o "$in/pstree.img/leader-twice"
+	"$pstree" | "$CRIT" encode -o "$in/pstree.img/leader-twice"
 /usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); e["entries"].append(e["entries"][0]); print(json.dumps(e))' \
-	"$remap" | crit encode -o "$in/remap-fpath.img/remapped-twice"
+	"$remap" | "$CRIT" encode -o "$in/remap-fpath.img/remapped-twice"
 echo "make-images: inputs for $set written by hand remade"

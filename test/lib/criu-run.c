@@ -100,8 +100,7 @@ int criu_exec(char *const argv[], struct criu_cmd *cmd)
 	return WIFEXITED(cmd->status) && WEXITSTATUS(cmd->status) == 0 ? 0 : -ECHILD;
 }
 
-/* "frozen time: N us" of --display-stats, in ms, or -1. */
-static double frozen_from_output(const char *out)
+double criu_stat_ms(const char *out, const char *label)
 {
 	char line[512];
 	double ms = -1;
@@ -110,23 +109,25 @@ static double frozen_from_output(const char *out)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "frozen time:");
+		char *p = strstr(line, label);
 
-		if (p)
-			ms = strtod(p + strlen("frozen time:"), NULL) / 1e3;
+		if (p && p[strlen(label)] == ':')
+			ms = strtod(p + strlen(label) + 1, NULL) / 1e3;
 	}
 	fclose(f);
 	return ms;
 }
 
-/* stats-dump's frozen_time (us), decoded with Debian's crit, in ms; -1 if unavailable. */
+/* stats-dump's frozen_time (us), decoded with the tree's crit, in ms; -1 if unavailable. */
 static double frozen_from_image(const char *dir)
 {
-	char cmd[PATH_MAX + 128], line[256];
+	char cmd[2 * PATH_MAX + 128], crit[PATH_MAX], line[256];
 	double us = -1;
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 /usr/bin/crit decode -i %s/stats-dump 2>/dev/null", dir);
+	if (tree_bin_path("crit/crit", crit, sizeof(crit)))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s decode -i %s/stats-dump 2>/dev/null", crit, dir);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -143,7 +144,7 @@ static double frozen_from_image(const char *dir)
 
 double criu_frozen_ms(const char *out, const char *dir)
 {
-	double ms = out ? frozen_from_output(out) : -1;
+	double ms = out ? criu_stat_ms(out, "frozen time") : -1;
 
 	return ms >= 0 ? ms : frozen_from_image(dir);
 }

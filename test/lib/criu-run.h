@@ -36,6 +36,9 @@ int tree_bin_path(const char *rel, char *buf, size_t len) __must_check;
 /* Run @argv (argv[0] a path, or a name looked up in PATH) as set in @cmd: 0 if it exited 0, -ECHILD if not (see cmd->status), or -errno. */
 int criu_exec(char *const argv[], struct criu_cmd *cmd) __must_check;
 
+/* The "@label: N us" line of --display-stats in the file @out, in ms, or -1. */
+double criu_stat_ms(const char *out, const char *label);
+
 /* The frozen time of a dump, in ms: from --display-stats in @out if given, else the stats-dump image in
  * @dir decoded by crit; -1 if neither says. */
 double criu_frozen_ms(const char *out, const char *dir);

@@ -128,6 +128,26 @@ static int server_queues(struct run *rn)
 	return 0;
 }
 
+const struct e2e_phase e2e_phases[E2E_PHASES] = {
+	{ "fds", "fds and sockets", 0 },	{ "lock", "network lock", 0 },
+	{ "tcp_dump", "TCP extraction", 0 },	{ "tcp_write", "TCP image write", 0 },
+	{ "mem_dump", "memory write time", 0 }, { "fork", "forking time", 1 },
+	{ "sockets", "socket rebuild", 1 },	{ "tcp_restore", "TCP rebuild", 1 },
+	{ "memory", "memory restore time", 1 }, { "wait", "socket rebuild wait", 1 },
+	{ "repair_off", "TCP repair off", 1 },	{ "unlock", "network unlock", 1 },
+};
+
+/* The phases of one step's --display-stats (DIR/dump.out or DIR/restore.out). */
+static void read_phases(struct run *rn, int restore)
+{
+	char out[PATH_MAX + 16];
+
+	snprintf(out, sizeof(out), "%s/%s.out", rn->cr.dir, restore ? "restore" : "dump");
+	for (unsigned int i = 0; i < E2E_PHASES; i++)
+		if (e2e_phases[i].restore == restore)
+			rn->r->phase_ms[i] = criu_stat_ms(out, e2e_phases[i].label);
+}
+
 static int dump(struct run *rn)
 {
 	int ret = e2e_cr_dump(&rn->cr, rn->topo.path[E2E_HOST_A], rn->pid);
@@ -139,6 +159,7 @@ static int dump(struct run *rn)
 	rn->r->dump_ms = rn->cr.dump_ms;
 	rn->r->dump_rss_kib = rn->cr.dump_rss_kib;
 	rn->r->frozen_ms = rn->cr.frozen_ms;
+	read_phases(rn, 0);
 	return 0;
 }
 
@@ -153,6 +174,7 @@ static int restore(struct run *rn)
 		return say(rn, ret, "%s", rn->cr.why);
 	rn->r->restore_ms = rn->cr.restore_ms;
 	rn->r->restore_rss_kib = rn->cr.restore_rss_kib;
+	read_phases(rn, 1);
 	return 0;
 }
 
@@ -270,6 +292,8 @@ int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r)
 	memset(r, 0, sizeof(*r));
 	r->n = o->n;
 	r->frozen_ms = -1;
+	for (unsigned int i = 0; i < E2E_PHASES; i++)
+		r->phase_ms[i] = -1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		return say(&rn, -errno, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
 	ret = e2e_cr_init(&rn.cr);

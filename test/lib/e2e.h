@@ -41,11 +41,20 @@ struct e2e_opts {
 	int nocr;		 /* no criu and no move: the harness checks itself against the live server */
 };
 
+/* The phases of criu's --display-stats the harness reads: a short name and criu's label. */
+#define E2E_PHASES 12
+struct e2e_phase {
+	const char *name, *label;
+	int restore; /* in the restore's statistics, else the dump's */
+};
+extern const struct e2e_phase e2e_phases[E2E_PHASES];
+
 struct e2e_result {
 	uint32_t n, good;  /* connections, and those verified both ways with their round trip */
 	double connect_ms; /* opening and loading the N connections */
 	double dump_ms, move_ms, restore_ms, frozen_ms, downtime_ms, verify_ms;
 	long dump_rss_kib, restore_rss_kib; /* peak RSS of the criu processes */
+	double phase_ms[E2E_PHASES];	    /* criu's --display-stats per phase (e2e_phases), -1 if absent */
 	uint64_t srv_recvq, srv_sendq;	    /* the server's queues before the dump, all connections (ss) */
 	uint64_t client_inq;		    /* the clients' receive queues then */
 	uint32_t tcp_images;		    /* tcp-stream-*.img files the dump wrote */

@@ -35,8 +35,9 @@ def parse_args(argv, test_root):
     mode.add_argument("--nocr", action="store_true", help="no checkpoint at all: check the tests themselves")
     run.add_argument("--dump-dir", help="where the per-test working directories go (default: a new temp dir)")
     run.add_argument("--keep", action="store_true", help="keep the working directories of passed tests")
-    run.add_argument("--crit", nargs="?", const="/usr/bin/crit", metavar="PATH",
-                     help="decode every dumped image with CRIU's crit (default /usr/bin/crit)")
+    run.add_argument("--crit", nargs="?", const=os.path.join(test_root, "..", "crit", "crit"), metavar="PATH",
+                     help="decode every dumped image with crit (default: the tree's crit/crit, which also "
+                     "checks that decode | encode gives each image back byte for byte)")
     sub.add_parser("list", help="list the tests")
     return parser.parse_args(argv)
 

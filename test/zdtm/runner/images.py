@@ -2,10 +2,12 @@
 when a stats-dump image exists, the pages it says were written must be what
 the pages-*.img files hold. Decodes just enough of CRIU's format with the
 stdlib: two u32 magics, a u32 entry size, a protobuf StatsEntry whose field 1
-is the DumpStatsEntry (pages_written = 7, shpages_written = 14). And, with
---crit, that CRIU's crit decodes every image but tcp-streams.img, criu-ng's
-own packed format (Documentation/tcp-images.md), which is checked here
-instead: its header, records and data area must add up."""
+is the DumpStatsEntry (pages_written = 7, shpages_written = 14). Then that
+criu-ng's own packed tcp-streams.img (Documentation/tcp-images.md) adds up:
+its header, records and data area. And, with --crit, that crit decodes every
+image: the tree's crit (crit/test/roundtrip.py, one process per dump) also
+encodes each back and compares it byte for byte; another crit (CRIU's) only
+decodes, tcp-streams.img aside."""
 
 import os
 import struct
@@ -136,26 +138,43 @@ def check_tcp_streams(images_dir):
 
 
 CRIT_TIMEOUT = 60
+PYTHON3 = "/usr/bin/python3"
 
 
 def crit_decode_all(images_dir, crit_bin, out_dir):
-    """Decodes every image of a dump with CRIU's crit (the raw pages-*.img
-    and criu-ng's tcp-streams.img aside), the JSON going to out_dir. None when
-    all decode, else a message."""
+    """Decodes every image of a dump with crit (the raw pages-*.img aside),
+    the JSON going to out_dir. None when all decode (and, with the tree's
+    crit, encode back to the same bytes), else a message."""
+    roundtrip = os.path.join(os.path.dirname(os.path.realpath(crit_bin)), "test", "roundtrip.py")
+    if os.path.isfile(roundtrip):
+        return _crit_roundtrip(roundtrip, images_dir, out_dir)
     os.makedirs(out_dir, exist_ok=True)
     for name in sorted(os.listdir(images_dir)):
         if name.endswith(".log") or name == TCP_STREAMS or (name.startswith("pages-") and name.endswith(".img")):
             continue
         out_path = os.path.join(out_dir, name + ".json")
         cmd = [crit_bin, "decode", "-i", os.path.join(images_dir, name), "-o", out_path]
-        try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  timeout=CRIT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            return "crit decode of %s did not finish in %ds" % (name, CRIT_TIMEOUT)
-        except OSError as e:
-            return "can't run %s: %s" % (crit_bin, e.strerror)
-        if proc.returncode != 0:
-            lines = proc.stdout.decode(errors="replace").strip().splitlines()
-            return "crit can't decode %s: %s" % (name, lines[-1] if lines else "exit %d" % proc.returncode)
+        problem = _run_crit(cmd, name, CRIT_TIMEOUT)
+        if problem:
+            return problem
+    return None
+
+
+def _crit_roundtrip(roundtrip, images_dir, out_dir):
+    cmd = [PYTHON3, roundtrip, "--out", out_dir, images_dir]
+    return _run_crit(cmd, images_dir, CRIT_TIMEOUT * 5, first_line=True)
+
+
+def _run_crit(cmd, what, timeout, first_line=False):
+    """None if @cmd exits 0, else a message with its first or last line of output."""
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "crit on %s did not finish in %ds" % (what, timeout)
+    except OSError as e:
+        return "can't run %s: %s" % (cmd[0], e.strerror)
+    if proc.returncode != 0:
+        lines = proc.stdout.decode(errors="replace").strip().splitlines()
+        return "crit failed on %s: %s" % (what, lines[0 if first_line else -1] if lines else "exit %d" % proc.returncode)
     return None

@@ -1,6 +1,6 @@
 /*
  * socket_tcp_criuimg: socket_tcp4 with the streams written in CRIU's own
  * format (--tcp-images criu: one tcp-stream-INO.img per connection), which
- * CRIU's crit must decode (the runner's --crit) and criu must restore from.
+ * crit must decode and encode back (the runner's --crit) and criu must restore from.
  */
 #include "socket_tcp4.c"

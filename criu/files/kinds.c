@@ -1,0 +1,134 @@
+/*
+ * The table of fd kinds (see include/fd-kind.h): one row per kind of open
+ * file criu dumps and restores.
+ */
+#include <stddef.h>
+
+#include "eventfd.h"
+#include "eventpoll.h"
+#include "fd-kind.h"
+#include "inotify.h"
+#include "regular.h"
+#include "signalfd.h"
+#include "sk-inet.h"
+#include "sk-unix.h"
+#include "timerfd.h"
+
+const struct fd_kind fd_kinds[FD_KIND_NR] = {
+	[FD_KIND_EVENTPOLL] = {
+		.name = "an epoll instance",
+		.type = FD_TYPES__EVENTPOLL,
+		.flags = FD_KIND_SETTLE,
+		.match = epoll_match,
+		.dump = epoll_dump,
+		.finish = epoll_check_targets,
+		.write_files = epoll_write_files,
+		.dump_free = epoll_dump_free,
+		.check_entry = epoll_check_entry,
+		.check_restore = epoll_check_restore,
+		.open = epoll_open,
+		.install = epoll_install,
+	},
+	[FD_KIND_EVENTFD] = {
+		.name = "an eventfd",
+		.type = FD_TYPES__EVENTFD,
+		.flags = FD_KIND_SETTLE,
+		.match = eventfd_match,
+		.dump = eventfd_dump,
+		.write_files = eventfd_write_files,
+		.dump_free = eventfd_dump_free,
+		.check_entry = eventfd_check_entry,
+		.open = eventfd_open,
+	},
+	[FD_KIND_TIMERFD] = {
+		.name = "a timerfd",
+		.type = FD_TYPES__TIMERFD,
+		.flags = FD_KIND_SETTLE,
+		.match = timerfd_match,
+		.dump = timerfd_dump,
+		.write_files = timerfd_write_files,
+		.dump_free = timerfd_dump_free,
+		.check_entry = timerfd_check_entry,
+		.open = timerfd_open,
+	},
+	[FD_KIND_SIGNALFD] = {
+		.name = "a signalfd",
+		.type = FD_TYPES__SIGNALFD,
+		.flags = FD_KIND_SETTLE,
+		.match = signalfd_match,
+		.dump = signalfd_dump,
+		.write_files = signalfd_write_files,
+		.dump_free = signalfd_dump_free,
+		.check_entry = signalfd_check_entry,
+		.open = signalfd_open,
+	},
+	[FD_KIND_INOTIFY] = {
+		.name = "an inotify instance",
+		.type = FD_TYPES__INOTIFY,
+		.flags = FD_KIND_SETTLE,
+		.match = inotify_match,
+		.dump = inotify_dump,
+		.write_files = inotify_write_files,
+		.dump_free = inotify_dump_free,
+		.check_entry = inotify_check_entry,
+		.open = inotify_open,
+	},
+	/* Opened by restore-fork.c above the dumped fd numbers (a file may be mapped, the cwd or the exe too). */
+	[FD_KIND_REG] = {
+		.name = "a regular file",
+		.type = FD_TYPES__REG,
+		.flags = FD_KIND_COPY | FD_KIND_OPEN_PATH,
+		.match = reg_match,
+		.dump = reg_dump,
+		.write_images = reg_write_ghosts,
+		.check_entry = reg_check_entry,
+	},
+	/* Restored by restore-tty.c, with --shell-job. */
+	[FD_KIND_TTY] = {
+		.name = "a terminal",
+		.type = FD_TYPES__TTY,
+		.flags = FD_KIND_COPY,
+		.match = tty_match,
+		.dump = tty_dump,
+		.write_files = tty_write_all,
+		.write_images = tty_write_images,
+		.dump_free = tty_free_all,
+	},
+	/* The TCP connections among them are rebuilt together by sk-tcp.c. */
+	[FD_KIND_INETSK] = {
+		.name = "an inet socket",
+		.type = FD_TYPES__INETSK,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.match = inet_sk_match,
+		.dump = inet_sk_dump,
+		.write_files = inet_sk_write_all,
+		.dump_free = inet_sk_free_all,
+		.check_entry = inet_sk_check_entry,
+		.open = inet_sk_open_all,
+	},
+	/* Both ends of a connection made at once, queues refilled, before the fork. */
+	[FD_KIND_UNIXSK] = {
+		.name = "a unix socket",
+		.type = FD_TYPES__UNIXSK,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.match = unix_sk_match,
+		.dump = unix_sk_dump,
+		.finish = unix_sk_finish,
+		.write_files = unix_sk_write_files,
+		.write_images = unix_sk_write_queues,
+		.dump_free = unix_sk_dump_free,
+		.check_entry = unix_sk_check_entry,
+		.check_restore = unix_sk_check_restore,
+		.load = unix_sk_load,
+		.load_free = unix_sk_load_free,
+		.open = unix_sk_open,
+	},
+};
+
+const struct fd_kind *fd_kind_of_type(uint32_t type)
+{
+	for (size_t i = 0; i < FD_KIND_NR; i++)
+		if (fd_kinds[i].type == type)
+			return &fd_kinds[i];
+	return NULL;
+}

@@ -1,0 +1,69 @@
+/*
+ * File locks (criu's --file-locks): flock(2), POSIX (fcntl F_SETLK) and open
+ * file description (F_OFD_SETLK) locks, written to filelocks.img in CRIU's
+ * format.
+ *
+ * Dump: one read of /proc/locks tells which files of the process may be
+ * locked; only the fds on those files have their fdinfo read again, whose
+ * "lock:" lines name exactly the locks taken through that open file (a
+ * POSIX lock only when this process owns it). Without --file-locks a process
+ * holding a lock is refused, as CRIU does; leases and mandatory locks are
+ * refused always.
+ *
+ * Restore: a flock or OFD lock belongs to the open file description, so criu
+ * takes it on its own copy of the description before the fork and the
+ * process inherits it; a POSIX lock belongs to the process, which takes it
+ * itself once its fds are in place, before it stops for ptrace.
+ */
+#ifndef CRIU_NG_FILE_LOCKS_H
+#define CRIU_NG_FILE_LOCKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "file-lock.pb-c.h"
+
+struct fd_table;
+struct restore_fds;
+struct restore_image;
+
+/* The kernel's kinds of lock, as /proc/locks names them and filelocks.img stores them. */
+#define FILE_LOCK_POSIX 1
+#define FILE_LOCK_FLOCK 2
+#define FILE_LOCK_OFD 1024
+
+struct file_locks {
+	FileLockEntry *v;
+	size_t nr;
+	size_t cap;
+};
+
+/*
+ * Records the locks process @pid holds through the files of @t. With
+ * @allowed false (no --file-locks), a lock fails the dump naming the fd.
+ * Returns 0 or -errno (-EOPNOTSUPP, logged, for what can't be dumped).
+ */
+__attribute__((warn_unused_result)) int file_locks_collect(struct file_locks *fl, pid_t pid, const struct fd_table *t,
+							   bool allowed);
+
+/* Writes filelocks.img in @dirfd when there is a lock. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int file_locks_write(const struct file_locks *fl, int dirfd);
+
+void file_locks_free(struct file_locks *fl);
+
+/* Restore. */
+
+/* Reads the locks of process ri->pid from filelocks.img (none if it is missing) and checks them. */
+__attribute__((warn_unused_result)) int file_locks_load(int dirfd, struct restore_image *ri);
+void file_locks_load_free(struct restore_image *ri);
+
+/* In criu, before the fork: the flock and OFD locks, on criu's copies of their files. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int file_locks_take_shared(const struct restore_image *ri,
+							       const struct restore_fds *fds);
+
+/* In the restored process, its fds in place: its POSIX locks. Logs nothing; returns 0 or -errno. */
+int file_locks_take_own(const struct restore_image *ri);
+
+#endif /* CRIU_NG_FILE_LOCKS_H */

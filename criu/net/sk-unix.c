@@ -1,0 +1,1323 @@
+/*
+ * AF_UNIX sockets, both directions (see include/sk-unix.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "files.h"
+#include "image.h"
+#include "restore-fork.h"
+#include "sk-inet.h"
+#include "sk-unix.h"
+
+#include "sk-packet.pb-c.h"
+#include "sk-unix.pb-c.h"
+
+#define LOG_PREFIX "unix: "
+#include "log.h"
+
+#ifndef SIOCUNIXFILE
+#define SIOCUNIXFILE (SIOCPROTOPRIVATE + 0) /* an O_PATH fd of a path-bound socket's file */
+#endif
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72
+#endif
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+#define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+#define DELETED_SUFFIX " (deleted)"
+#define CMSG_BUF_SIZE 2048
+#define PKT_MAX (64u << 20) /* a datagram larger than this is refused (a unix datagram fits its sender's buffer) */
+
+static bool is_stream_like(uint32_t type)
+{
+	return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
+
+/* The socket's name for messages: a path, "@" and the abstract name (NULs as '@'), or "unbound". */
+static const char *sk_name(const char *name, size_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (!len)
+		return "unbound";
+	for (size_t i = 0; i < len && n + 1 < size; i++)
+		buf[n++] = name[i] ? name[i] : '@';
+	buf[n] = '\0';
+	return buf;
+}
+
+static const char *diag_name(const struct sk_diag_unix *d, char *buf, size_t size)
+{
+	return sk_name(d->name, d->name_len, buf, size);
+}
+
+/* Dump. */
+
+bool unix_sk_match(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st.st_mode) && p->sk_family == AF_UNIX;
+}
+
+static int get_int(int fd, int name, uint32_t *v)
+{
+	socklen_t len = sizeof(int);
+	int val = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, name, &val, &len) < 0)
+		return -errno;
+	*v = (uint32_t)val;
+	return 0;
+}
+
+static int get_tmo(int fd, int name, uint64_t *us)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
+		return -errno;
+	*us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	return 0;
+}
+
+static int read_opts(int fd, struct unix_sk_opts *o)
+{
+	uint32_t passcred = 0, passsec = 0;
+	int ret;
+
+	ret = get_int(fd, SO_SNDBUF, &o->sndbuf);
+	ret = ret ?: get_int(fd, SO_RCVBUF, &o->rcvbuf);
+	ret = ret ?: get_int(fd, SO_PRIORITY, &o->priority);
+	ret = ret ?: get_int(fd, SO_RCVLOWAT, &o->rcvlowat);
+	ret = ret ?: get_int(fd, SO_MARK, &o->mark);
+	ret = ret ?: get_int(fd, SO_PASSCRED, &passcred);
+	ret = ret ?: get_int(fd, SO_PASSSEC, &passsec);
+	ret = ret ?: get_tmo(fd, SO_SNDTIMEO, &o->snd_tmo_us);
+	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->rcv_tmo_us);
+	if (ret)
+		return ret;
+	o->passcred = passcred, o->passsec = passsec;
+	if (get_int(fd, SO_BUF_LOCK, &o->buf_lock)) /* before 5.14: keep the sizes as they are */
+		o->buf_lock = 3;
+	return 0;
+}
+
+/*
+ * Mode, owner and state of a path-bound socket's file, through the O_PATH fd
+ * the kernel opens on it (SIOCUNIXFILE); a relative name's directory from
+ * that fd's path.
+ */
+static int resolve_path(struct unix_sk *sk, int sk_fd, pid_t pid)
+{
+	const struct sk_diag_unix *d = sk->d;
+	char link[64], path[PATH_MAX + sizeof(DELETED_SUFFIX)];
+	size_t sfx = strlen(DELETED_SUFFIX), nlen = strnlen(d->name, d->name_len);
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = ioctl(sk_fd, SIOCUNIXFILE);
+	if (fd < 0) {
+		pr_perror("Can't open the file of unix socket %u (fd %d of process %d)", d->ino, sk->fd, pid);
+		return -errno;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0 || fstat(fd, &st) < 0) {
+		pr_perror("Can't read the file of unix socket %u", d->ino);
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	path[n] = '\0';
+	if ((size_t)n > sfx && !strcmp(path + n - sfx, DELETED_SUFFIX)) {
+		sk->deleted = true;
+		path[n -= (ssize_t)sfx] = '\0';
+	}
+	sk->has_perms = true;
+	sk->mode = st.st_mode;
+	sk->uid = st.st_uid;
+	sk->gid = st.st_gid;
+	if (d->name[0] == '/')
+		return 0;
+	/* path is name_dir/name */
+	if ((size_t)n <= nlen + 1 || strcmp(path + n - nlen, d->name) || path[n - (ssize_t)nlen - 1] != '/') {
+		pr_err("unix socket %u (fd %d of process %d): can't tell the directory of its relative name %.*s from %s\n",
+		       d->ino, sk->fd, pid, (int)nlen, d->name, path);
+		return -EINVAL;
+	}
+	path[n - (ssize_t)nlen - 1] = '\0';
+	sk->name_dir = strdup(path[0] ? path : "/");
+	return sk->name_dir ? 0 : -ENOMEM;
+}
+
+/* Closes the fds a peek installed in criu (SCM_RIGHTS, SCM_PIDFD); true if it brought fds in flight. */
+static bool drop_cmsg_fds(struct msghdr *mh)
+{
+	bool rights = false;
+
+	for (struct cmsghdr *ch = CMSG_FIRSTHDR(mh); ch; ch = CMSG_NXTHDR(mh, ch)) {
+		int *fds = (int *)CMSG_DATA(ch);
+		size_t nr = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (ch->cmsg_level != SOL_SOCKET || (ch->cmsg_type != SCM_RIGHTS && ch->cmsg_type != SCM_PIDFD))
+			continue;
+		rights |= ch->cmsg_type == SCM_RIGHTS;
+		for (size_t i = 0; i < nr; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	return rights;
+}
+
+static int add_pkt(struct unix_sk *sk, size_t *cap, size_t off, uint32_t len)
+{
+	int ret = ARRAY_RESERVE(sk->pkts, sk->nr_pkts, *cap, 8);
+
+	if (ret)
+		return ret;
+	sk->pkts[sk->nr_pkts++] = (struct unix_sk_pkt){ .off = off, .len = len };
+	return 0;
+}
+
+/*
+ * Peeks the next packet (a datagram, or what a stream gives at once) into
+ * sk->qdata at sk->qlen. Returns its length, 0 at the end of the queue, or
+ * -errno.
+ */
+static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid)
+{
+	char cbuf[CMSG_BUF_SIZE];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	size_t want = 64 << 10;
+	ssize_t n;
+
+	if (sk->d->type != SOCK_STREAM) {
+		/* A datagram's length first (MSG_TRUNC with no room moves the peek offset by nothing). */
+		n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+		if (n <= 0)
+			return n < 0 && errno != EAGAIN ? -errno : 0;
+		if ((size_t)n > PKT_MAX) {
+			pr_err("fd %d of process %d: a queued datagram of %zd bytes is too large\n", sk->fd, pid, n);
+			return -EFBIG;
+		}
+		want = (size_t)n;
+	} else if (sk->d->rqlen > sk->qlen) {
+		want = sk->d->rqlen - sk->qlen;
+	}
+	if (sk->qlen + want > *qcap) {
+		size_t ncap = *qcap ? *qcap : 64 << 10;
+		uint8_t *nq;
+
+		while (ncap < sk->qlen + want)
+			ncap *= 2;
+		nq = realloc(sk->qdata, ncap);
+		if (!nq)
+			return -ENOMEM;
+		sk->qdata = nq;
+		*qcap = ncap;
+	}
+	iov.iov_base = sk->qdata + sk->qlen;
+	iov.iov_len = want;
+	n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	if (drop_cmsg_fds(&mh)) {
+		pr_err("fd %d of process %d: unix socket %u has file descriptors in flight (SCM_RIGHTS) in its queue: "
+		       "not supported\n",
+		       sk->fd, pid, sk->d->ino);
+		return -EOPNOTSUPP;
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		pr_err("fd %d of process %d: a queued packet of unix socket %u was truncated\n", sk->fd, pid,
+		       sk->d->ino);
+		return -EIO;
+	}
+	return n;
+}
+
+/* The receive queue, read without consuming it: MSG_PEEK from SO_PEEK_OFF 0, the offset put back after. */
+static int dump_queue(struct unix_sk *sk, int fd, pid_t pid)
+{
+	size_t qcap = 0, pcap = 0;
+	int peek_off = -1, zero = 0, ret = 0;
+	socklen_t len = sizeof(peek_off);
+	ssize_t n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0) {
+		pr_perror("Can't set the peek offset of unix socket %u (fd %d of process %d)", sk->d->ino, sk->fd, pid);
+		return -errno;
+	}
+	while ((n = peek_one(sk, fd, &qcap, pid)) > 0) {
+		ret = add_pkt(sk, &pcap, sk->qlen, (uint32_t)n);
+		if (ret)
+			break;
+		sk->qlen += (size_t)n;
+	}
+	if (n < 0) {
+		ret = (int)n;
+		if (ret != -EOPNOTSUPP && ret != -EIO && ret != -EFBIG)
+			pr_err("can't peek the queue of unix socket %u (fd %d of process %d): %s\n", sk->d->ino, sk->fd,
+			       pid, strerror(-ret));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, sizeof(peek_off)) < 0) {
+		pr_perror("Can't put back the peek offset of unix socket %u", sk->d->ino);
+		ret = ret ?: -errno;
+	}
+	if (!ret)
+		pr_debug("fd %d: %zu queued byte(s) in %zu packet(s)\n", sk->fd, sk->qlen, sk->nr_pkts);
+	return ret;
+}
+
+static int check_kind(const struct sk_diag_unix *d, int fd, pid_t pid)
+{
+	if (d->type != SOCK_STREAM && d->type != SOCK_DGRAM && d->type != SOCK_SEQPACKET) {
+		pr_err("fd %d of process %d: unix socket %u of type %u: not supported\n", fd, pid, d->ino, d->type);
+		return -EOPNOTSUPP;
+	}
+	if (d->state != TCP_LISTEN && d->state != TCP_ESTABLISHED && d->state != TCP_CLOSE) {
+		pr_err("fd %d of process %d: unix socket %u in state %u: not supported\n", fd, pid, d->ino, d->state);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
+{
+	struct unix_sk_dump *ud = &c->fdump->usk;
+	pid_t pid = c->args->pid;
+	const struct sk_diag_unix *d;
+	struct unix_sk *sk;
+	int ret;
+
+	ret = sk_diag_collect_unix(&ud->diag);
+	ret = ret ?: ARRAY_RESERVE(ud->v, ud->nr, ud->cap, 16);
+	if (ret)
+		return ret;
+	ud->ext_unix_sk = c->args->ext_unix_sk;
+	ud->skip_in_flight = c->args->sockets.skip_in_flight;
+	d = sk_diag_find_unix(&ud->diag, (uint32_t)p->st.st_ino);
+	if (!d) {
+		pr_err("fd %d of process %d: unix socket %lu is not in criu's network namespace\n", p->fd, pid,
+		       (unsigned long)p->st.st_ino);
+		return -EOPNOTSUPP;
+	}
+	ret = check_kind(d, p->fd, pid);
+	if (ret)
+		return ret;
+	sk = &ud->v[ud->nr++]; /* counted now, so that unix_sk_dump_free() frees what it holds */
+	memset(sk, 0, sizeof(*sk));
+	sk->id = *id = files_reg_new_id(&c->fdump->reg);
+	sk->fd = p->fd;
+	sk->flags = p->flags & ~(uint32_t)O_CLOEXEC;
+	sk->fown = p->fown;
+	sk->d = d;
+	sk->peer = d->peer;
+	ret = read_opts(p->dup_fd, &sk->opts);
+	if (ret) {
+		pr_err("can't read the options of unix socket %u (fd %d of process %d): %s\n", d->ino, p->fd, pid,
+		       strerror(-ret));
+		return ret;
+	}
+	/* An accepted socket carries its listener's name, which it is not bound to. */
+	if (d->name_len && d->name[0] && !(is_stream_like(d->type) && d->state == TCP_ESTABLISHED))
+		ret = resolve_path(sk, p->dup_fd, pid);
+	if (!ret && d->state != TCP_LISTEN)
+		ret = dump_queue(sk, p->dup_fd, pid);
+	if (!ret)
+		pr_debug("fd %d: unix socket %u type %u state %u peer %u, %u byte(s) queued\n", p->fd, d->ino, d->type,
+			 d->state, d->peer, d->rqlen);
+	return ret;
+}
+
+static int cmp_sk_ino(const void *a, const void *b)
+{
+	uint32_t x = (*(struct unix_sk *const *)a)->d->ino, y = (*(struct unix_sk *const *)b)->d->ino;
+
+	return (x > y) - (x < y);
+}
+
+static struct unix_sk *find_ours(struct unix_sk **by_ino, size_t nr, uint32_t ino)
+{
+	struct sk_diag_unix kd = { .ino = ino };
+	struct unix_sk key = { .d = &kd }, *kp = &key, **f;
+
+	f = nr ? bsearch(&kp, by_ino, nr, sizeof(*by_ino), cmp_sk_ino) : NULL;
+	return f ? *f : NULL;
+}
+
+/* Which process and fd hold socket @ino, for a refusal's message: a walk of /proc. */
+static void find_holder(uint32_t ino, pid_t self, pid_t *pid, int *fd)
+{
+	char want[32], path[64], link[64];
+	struct dirent *pe, *fe;
+	DIR *proc, *fds;
+
+	*pid = 0, *fd = -1;
+	snprintf(want, sizeof(want), "socket:[%u]", ino);
+	proc = opendir("/proc");
+	while (proc && !*pid && (pe = readdir(proc))) {
+		pid_t p = atoi(pe->d_name);
+
+		if (p <= 0 || p == self || p == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", p);
+		fds = opendir(path);
+		while (fds && (fe = readdir(fds))) {
+			ssize_t n = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
+
+			if (n > 0 && (link[n] = '\0', !strcmp(link, want))) {
+				*pid = p, *fd = atoi(fe->d_name);
+				break;
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+static int refuse_external(const struct unix_sk *sk, const struct sk_diag_unix *peer, pid_t pid, const char *why)
+{
+	char n1[128], n2[128];
+	pid_t hp;
+	int hfd;
+
+	find_holder(peer->ino, pid, &hp, &hfd);
+	if (hp)
+		pr_err("fd %d of process %d: unix socket %u (%s) is connected to socket %u (%s) of process %d (fd %d), "
+		       "outside the dump: %s\n",
+		       sk->fd, pid, sk->d->ino, diag_name(sk->d, n1, sizeof(n1)), peer->ino,
+		       diag_name(peer, n2, sizeof(n2)), hp, hfd, why);
+	else
+		pr_err("fd %d of process %d: unix socket %u (%s) is connected to socket %u (%s), outside the dump: %s\n",
+		       sk->fd, pid, sk->d->ino, diag_name(sk->d, n1, sizeof(n1)), peer->ino,
+		       diag_name(peer, n2, sizeof(n2)), why);
+	return -EOPNOTSUPP;
+}
+
+/* A datagram socket sending to @peer outside the dump: with --ext-unix-sk, an USK_EXTERN entry names it. */
+static int add_external(struct unix_sk_dump *ud, struct files_dump *fdump, const struct unix_sk *sk,
+			const struct sk_diag_unix *peer, pid_t pid)
+{
+	int ret;
+
+	if (!ud->ext_unix_sk)
+		return refuse_external(sk, peer, pid, "consider using the --ext-unix-sk option");
+	if (sk->d->type != SOCK_DGRAM || peer->type != SOCK_DGRAM)
+		return refuse_external(sk, peer, pid,
+				       "half of a stream connection can't be dumped, even with --ext-unix-sk");
+	if (!peer->name_len)
+		return refuse_external(sk, peer, pid,
+				       "an unbound peer can't be reached again, even with --ext-unix-sk");
+	for (size_t i = 0; i < ud->nr_ext; i++)
+		if (ud->ext[i].d == peer)
+			return 0;
+	ret = ARRAY_RESERVE(ud->ext, ud->nr_ext, ud->cap_ext, 4);
+	if (ret)
+		return ret;
+	ud->ext[ud->nr_ext++] = (struct unix_sk_ext){ .id = files_reg_new_id(&fdump->reg), .d = peer };
+	pr_info("fd %d: datagram peer %u outside the dump (--ext-unix-sk), reconnected by name on restore\n", sk->fd,
+		peer->ino);
+	return 0;
+}
+
+/* A listener's connections not yet accepted: each client must be ours (it connects again), else refused. */
+static int check_icons(struct unix_sk_dump *ud, struct unix_sk **by_ino, const struct unix_sk *sk, pid_t pid)
+{
+	uint32_t outside = 0;
+	char n[128];
+
+	for (uint32_t i = 0; i < sk->d->nr_icons; i++) {
+		struct unix_sk *cl = sk->d->icons[i] ? find_ours(by_ino, ud->nr, sk->d->icons[i]) : NULL;
+
+		if (!cl) {
+			outside++;
+			continue;
+		}
+		if (cl->d->wqlen) {
+			pr_err("fd %d of process %d: its connection to the listener at fd %d, not yet accepted, has %u "
+			       "byte(s) sent: not supported\n",
+			       cl->fd, pid, sk->fd, cl->d->wqlen);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (!outside)
+		return 0;
+	if (!ud->skip_in_flight) {
+		pr_err("fd %d of process %d: the listening unix socket %s has %u connection(s) from outside the dump not "
+		       "yet accepted; use --skip-in-flight to drop them\n",
+		       sk->fd, pid, diag_name(sk->d, n, sizeof(n)), outside);
+		return -EOPNOTSUPP;
+	}
+	pr_warn("fd %d: %u in-flight connection(s) to %s from outside are left out (--skip-in-flight)\n", sk->fd,
+		outside, diag_name(sk->d, n, sizeof(n)));
+	return 0;
+}
+
+/* The listener, anywhere in the namespace, whose accept queue holds client @ino. */
+static const struct sk_diag_unix *find_listener(const struct sk_diag_unix_table *t, uint32_t ino)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		for (uint32_t j = 0; t->v[i].state == TCP_LISTEN && j < t->v[i].nr_icons; j++)
+			if (t->v[i].icons[j] == ino)
+				return &t->v[i];
+	return NULL;
+}
+
+/* A connected socket without a peer inode: an in-flight client, or one whose peer closed. */
+static int check_unpeered(struct unix_sk_dump *ud, struct unix_sk **by_ino, struct unix_sk *sk, pid_t pid)
+{
+	const struct sk_diag_unix *l = find_listener(&ud->diag, sk->d->ino);
+	char n[128];
+
+	if (!l) {
+		if (sk->d->shutdown == 3)
+			return 0; /* its peer closed: it reads its queue, then the end */
+		pr_err("fd %d of process %d: connected unix socket %u has no peer and is not shut down\n", sk->fd, pid,
+		       sk->d->ino);
+		return -EOPNOTSUPP;
+	}
+	if (!find_ours(by_ino, ud->nr, l->ino)) {
+		pr_err("fd %d of process %d: unix socket %u is a connection not yet accepted by the listener %u (%s) "
+		       "outside the dump: not supported\n",
+		       sk->fd, pid, sk->d->ino, l->ino, diag_name(l, n, sizeof(n)));
+		return -EOPNOTSUPP;
+	}
+	if (!l->name_len) {
+		pr_err("fd %d of process %d: in-flight connection to an unbound listener\n", sk->fd, pid);
+		return -EOPNOTSUPP;
+	}
+	sk->peer = l->ino; /* connects to it again on restore */
+	return 0;
+}
+
+static int check_peer(struct unix_sk_dump *ud, struct files_dump *fdump, struct unix_sk **by_ino, struct unix_sk *sk,
+		      pid_t pid)
+{
+	const struct sk_diag_unix *d = sk->d, *pd;
+	struct unix_sk *peer;
+	char n[128];
+
+	if (d->state == TCP_LISTEN)
+		return check_icons(ud, by_ino, sk, pid);
+	if (!d->peer)
+		return is_stream_like(d->type) && d->state == TCP_ESTABLISHED ? check_unpeered(ud, by_ino, sk, pid) : 0;
+	peer = find_ours(by_ino, ud->nr, d->peer);
+	if (peer) {
+		if (peer->d->peer == d->ino && peer != sk)
+			return 0; /* both ends: one socketpair */
+		if (d->type == SOCK_DGRAM && peer->d->name_len)
+			return 0; /* sends to a bound socket: connects to its name again */
+		pr_err("fd %d of process %d: unix socket %u is connected to %u (fd %d, %s), which can't be reached "
+		       "again\n",
+		       sk->fd, pid, d->ino, peer->d->ino, peer->fd, diag_name(peer->d, n, sizeof(n)));
+		return -EOPNOTSUPP;
+	}
+	pd = sk_diag_find_unix(&ud->diag, d->peer);
+	if (!pd) {
+		pr_err("fd %d of process %d: unix socket %u is connected to socket %u, in another network namespace or "
+		       "closed: not supported\n",
+		       sk->fd, pid, d->ino, d->peer);
+		return -EOPNOTSUPP;
+	}
+	return add_external(ud, fdump, sk, pd, pid);
+}
+
+int unix_sk_finish(struct files_dump *fdump, pid_t pid)
+{
+	struct unix_sk_dump *ud = &fdump->usk;
+	struct unix_sk **by_ino;
+	int ret = 0;
+
+	if (!ud->nr)
+		return 0;
+	by_ino = malloc(ud->nr * sizeof(*by_ino));
+	if (!by_ino)
+		return -ENOMEM;
+	for (size_t i = 0; i < ud->nr; i++)
+		by_ino[i] = &ud->v[i];
+	qsort(by_ino, ud->nr, sizeof(*by_ino), cmp_sk_ino);
+	for (size_t i = 0; !ret && i < ud->nr; i++)
+		ret = check_peer(ud, fdump, by_ino, &ud->v[i], pid);
+	free(by_ino);
+	if (!ret)
+		pr_info("%zu unix socket(s), %zu external peer(s)\n", ud->nr, ud->nr_ext);
+	return ret;
+}
+
+static void fill_opts(const struct unix_sk_opts *o, SkOptsEntry *e)
+{
+	e->so_sndbuf = o->sndbuf;
+	e->so_rcvbuf = o->rcvbuf;
+	e->so_snd_tmo_sec = o->snd_tmo_us / 1000000;
+	e->so_snd_tmo_usec = o->snd_tmo_us % 1000000;
+	e->so_rcv_tmo_sec = o->rcv_tmo_us / 1000000;
+	e->so_rcv_tmo_usec = o->rcv_tmo_us % 1000000;
+	e->has_so_priority = 1, e->so_priority = o->priority;
+	e->has_so_rcvlowat = 1, e->so_rcvlowat = o->rcvlowat;
+	e->has_so_mark = 1, e->so_mark = o->mark;
+	e->has_so_passcred = 1, e->so_passcred = o->passcred;
+	e->has_so_passsec = 1, e->so_passsec = o->passsec;
+	e->has_so_buf_lock = 1, e->so_buf_lock = o->buf_lock;
+}
+
+static int write_entry(struct cr_img *img, UnixSkEntry *ue)
+{
+	FileEntry fe = FILE_ENTRY__INIT;
+
+	fe.type = FD_TYPES__UNIXSK;
+	fe.id = ue->id;
+	fe.usk = ue;
+	return img_write_entry(img, &fe);
+}
+
+static int write_one(const struct unix_sk *sk, struct cr_img *img)
+{
+	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
+	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
+	FilePermsEntry perms = FILE_PERMS_ENTRY__INIT;
+	FownEntry fown;
+
+	reg_fown_entry(&sk->fown, &fown);
+	fill_opts(&sk->opts, &opts);
+	ue.id = sk->id;
+	ue.ino = sk->d->ino;
+	ue.type = sk->d->type;
+	ue.state = sk->d->state;
+	ue.flags = sk->flags;
+	ue.backlog = sk->d->state == TCP_LISTEN ? sk->d->wqlen : 0;
+	ue.peer = sk->peer;
+	ue.fown = &fown;
+	ue.opts = &opts;
+	ue.name.len = sk->d->name_len;
+	ue.name.data = (uint8_t *)sk->d->name;
+	if (sk->d->shutdown)
+		ue.has_shutdown = 1, ue.shutdown = (SkShutdown)(sk->d->shutdown & 3);
+	if (sk->has_perms) {
+		perms.mode = sk->mode, perms.uid = sk->uid, perms.gid = sk->gid;
+		ue.file_perms = &perms;
+	}
+	ue.name_dir = sk->name_dir;
+	if (sk->deleted)
+		ue.has_deleted = 1, ue.deleted = true;
+	return write_entry(img, &ue);
+}
+
+/* The socket outside that a datagram socket sends to, as CRIU writes it: a bound datagram "listener". */
+static int write_ext(const struct unix_sk_ext *e, struct cr_img *img)
+{
+	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
+	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+
+	ue.id = e->id;
+	ue.ino = e->d->ino;
+	ue.type = SOCK_DGRAM;
+	ue.state = TCP_LISTEN;
+	ue.uflags = USK_EXTERN;
+	ue.fown = &fown;
+	ue.opts = &opts;
+	ue.name.len = e->d->name_len;
+	ue.name.data = (uint8_t *)e->d->name;
+	return write_entry(img, &ue);
+}
+
+int unix_sk_write_files(const struct files_dump *fdump, struct cr_img *img)
+{
+	const struct unix_sk_dump *ud = &fdump->usk;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < ud->nr; i++)
+		ret = write_one(&ud->v[i], img);
+	for (size_t i = 0; !ret && i < ud->nr_ext; i++)
+		ret = write_ext(&ud->ext[i], img);
+	return ret;
+}
+
+int unix_sk_write_queues(const struct files_dump *fdump, int dirfd)
+{
+	const struct unix_sk_dump *ud = &fdump->usk;
+	struct cr_img *img = NULL;
+	int ret = 0, cret;
+
+	for (size_t i = 0; !ret && i < ud->nr; i++) {
+		const struct unix_sk *sk = &ud->v[i];
+
+		for (size_t j = 0; !ret && j < sk->nr_pkts; j++) {
+			SkPacketEntry pe = SK_PACKET_ENTRY__INIT;
+
+			if (!img)
+				ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_SK_QUEUES);
+			if (ret)
+				return ret;
+			pe.id_for = sk->id;
+			pe.length = sk->pkts[j].len;
+			ret = img_write_entry(img, &pe);
+			ret = ret ?: img_write_raw(img, sk->qdata + sk->pkts[j].off, sk->pkts[j].len);
+		}
+	}
+	if (!img)
+		return ret;
+	cret = img_close(img);
+	return ret ?: cret;
+}
+
+void unix_sk_dump_free(struct files_dump *fdump)
+{
+	struct unix_sk_dump *ud = &fdump->usk;
+
+	for (size_t i = 0; i < ud->nr; i++) {
+		free(ud->v[i].name_dir);
+		free(ud->v[i].qdata);
+		free(ud->v[i].pkts);
+	}
+	free(ud->v);
+	free(ud->ext);
+	sk_diag_unix_free(&ud->diag);
+	memset(ud, 0, sizeof(*ud));
+}
+
+/* Restore. */
+
+/* The packets of sk-queues.img, in image order (a queue's order). */
+struct usk_pkt {
+	uint32_t id_for;
+	uint32_t len;
+	uint8_t *data;
+};
+
+struct usk_queues {
+	struct usk_pkt *v;
+	size_t nr, cap;
+};
+
+static bool ue_has_path(const UnixSkEntry *ue)
+{
+	return ue->name.len && ue->name.data[0];
+}
+
+int unix_sk_check_entry(const FileEntry *fe, const char *name)
+{
+	const UnixSkEntry *ue = fe->usk;
+
+	if (!ue || ue->id != fe->id || !ue->opts || !ue->fown) {
+		pr_err("%s: file %u: a unix socket entry without its socket, options or owner\n", name, fe->id);
+		return -EINVAL;
+	}
+	if (ue->name.len > SUN_PATH_MAX || (ue->name.len && !ue->name.data) ||
+	    (ue_has_path(ue) && memchr(ue->name.data, 0, ue->name.len - 1))) { /* a path may end with its NUL */
+		pr_err("%s: unix socket %u: a name of %zu bytes is malformed\n", name, ue->ino, ue->name.len);
+		return -EINVAL;
+	}
+	if (ue->type != SOCK_STREAM && ue->type != SOCK_DGRAM && ue->type != SOCK_SEQPACKET) {
+		pr_err("%s: unix socket %u: type %u is not supported\n", name, ue->ino, ue->type);
+		return -EOPNOTSUPP;
+	}
+	if (ue->state != TCP_LISTEN && ue->state != TCP_ESTABLISHED && ue->state != TCP_CLOSE) {
+		pr_err("%s: unix socket %u: state %u is not supported\n", name, ue->ino, ue->state);
+		return -EOPNOTSUPP;
+	}
+	if (ue->uflags & ~(uint32_t)USK_EXTERN) {
+		pr_err("%s: unix socket %u: flags %#x (CRIU's service, plugin or inherited sockets) are not supported\n",
+		       name, ue->ino, ue->uflags);
+		return -EOPNOTSUPP;
+	}
+	if ((ue->has_deleted && ue->deleted && !ue_has_path(ue)) ||
+	    (ue_has_path(ue) && ue->name.data[0] != '/' && !ue->name_dir) || (ue->has_shutdown && ue->shutdown > 3)) {
+		pr_err("%s: unix socket %u: its name, directory, deleted or shutdown field is malformed\n", name,
+		       ue->ino);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct usk_queues *q, SkPacketEntry *pe)
+{
+	ssize_t f = restore_images_file_idx(ri, pe->id_for);
+	struct usk_pkt *p;
+	int ret;
+
+	if (f < 0 || ri->files[f]->type != FD_TYPES__UNIXSK || pe->length > PKT_MAX) {
+		pr_err("%s: a packet of %u bytes for file %u, which is not a unix socket\n", img_name(img), pe->length,
+		       pe->id_for);
+		return -EINVAL;
+	}
+	if (pe->n_scm) {
+		pr_err("%s: a packet for unix socket %u carries file descriptors (SCM_RIGHTS): not supported\n",
+		       img_name(img), pe->id_for);
+		return -EOPNOTSUPP;
+	}
+	ret = ARRAY_RESERVE(q->v, q->nr, q->cap, 16);
+	if (ret)
+		return ret;
+	p = &q->v[q->nr];
+	p->id_for = pe->id_for;
+	p->len = pe->length;
+	p->data = malloc(pe->length ? pe->length : 1);
+	if (!p->data)
+		return -ENOMEM;
+	ret = img_read_raw(img, p->data, pe->length);
+	if (ret) {
+		pr_err("%s: the %u bytes of a packet for unix socket %u are missing\n", img_name(img), pe->length,
+		       pe->id_for);
+		free(p->data);
+		return ret;
+	}
+	q->nr++;
+	return 0;
+}
+
+int unix_sk_load(int dirfd, struct restore_image *ri)
+{
+	struct usk_queues *q;
+	struct cr_img *img;
+	void *msg;
+	int ret;
+
+	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_SK_QUEUES);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		img_close(img);
+		return -ENOMEM;
+	}
+	ri->kind_state[FD_KIND_UNIXSK] = q;
+	while (!(ret = img_read_entry(img, &msg)) && msg) {
+		ret = load_pkt(img, ri, q, msg);
+		img_free_entry(msg);
+		if (ret)
+			break;
+	}
+	img_close(img);
+	return ret;
+}
+
+void unix_sk_load_free(struct restore_image *ri)
+{
+	struct usk_queues *q = ri->kind_state[FD_KIND_UNIXSK];
+
+	if (!q)
+		return;
+	for (size_t i = 0; i < q->nr; i++)
+		free(q->v[i].data);
+	free(q->v);
+	free(q);
+	ri->kind_state[FD_KIND_UNIXSK] = NULL;
+}
+
+/* One unix socket being made. */
+struct usk {
+	const UnixSkEntry *ue;
+	size_t file; /* in ri->files */
+	int fd;
+	int helper;    /* the other end of a socketpair that refills its queue, then closed */
+	ssize_t peer;  /* its peer's index in the usk array, -1 for none */
+	ssize_t mate;  /* the other end of its socketpair, -1 for none */
+	size_t qbytes; /* its queue: bytes and packets */
+	size_t qpkts;
+	bool sndbuf_raised;
+};
+
+struct usk_set {
+	struct usk *v;
+	size_t nr;
+	const struct usk_queues *q;
+	bool ext_unix_sk;
+};
+
+/* Moves criu's working directory to a relative name's directory; *@saved is where to come back. */
+static int enter_dir(const UnixSkEntry *ue, int *saved)
+{
+	*saved = -1;
+	if (!ue_has_path(ue) || ue->name.data[0] == '/')
+		return 0;
+	*saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*saved < 0 || chdir(ue->name_dir) < 0) {
+		pr_perror("Can't enter %s, the directory of unix socket %u", ue->name_dir, ue->ino);
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+static void leave_dir(int saved)
+{
+	if (saved < 0)
+		return;
+	if (fchdir(saved) < 0)
+		pr_perror("Can't go back to criu's working directory");
+	close(saved);
+}
+
+static socklen_t make_sun(const UnixSkEntry *ue, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, ue->name.data, ue->name.len);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + ue->name.len);
+}
+
+static void name_of(const UnixSkEntry *ue, char *buf, size_t size)
+{
+	(void)sk_name((const char *)ue->name.data, ue->name.len, buf, size);
+	if (!ue->name.len)
+		snprintf(buf, size, "unbound");
+}
+
+/* A stale socket file at the path (the dumped process's, left behind) is unlinked; anything else is refused. */
+static int clear_path(const UnixSkEntry *ue, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode) || (ue->has_deleted && ue->deleted)) {
+		pr_err("can't bind unix socket %u to %s: the path is taken by another file\n", ue->ino, path);
+		return -EEXIST;
+	}
+	if (unlink(path) < 0) {
+		pr_perror("Can't unlink the stale socket file %s", path);
+		return -errno;
+	}
+	pr_debug("unlinked the stale socket file %s\n", path);
+	return 0;
+}
+
+static int bind_one(const struct usk *s)
+{
+	const UnixSkEntry *ue = s->ue;
+	char path[SUN_PATH_MAX + 1] = "";
+	struct sockaddr_un sun;
+	socklen_t len;
+	int saved, ret;
+
+	/* An accepted socket's name is its listener's, which it is not bound to. */
+	if (!ue->name.len || (is_stream_like(ue->type) && ue->state == TCP_ESTABLISHED))
+		return 0;
+	ret = enter_dir(ue, &saved);
+	if (ret)
+		return ret;
+	len = make_sun(ue, &sun);
+	if (ue_has_path(ue)) {
+		memcpy(path, ue->name.data, ue->name.len);
+		ret = clear_path(ue, path);
+	}
+	if (!ret && bind(s->fd, (struct sockaddr *)&sun, len) < 0) {
+		name_of(ue, path, sizeof(path));
+		pr_perror("Can't bind unix socket %u to %s", ue->ino, path);
+		ret = -errno;
+	}
+	if (!ret && ue->file_perms &&
+	    (fchmodat(AT_FDCWD, path, ue->file_perms->mode & 07777, 0) < 0 ||
+	     fchownat(AT_FDCWD, path, ue->file_perms->uid, ue->file_perms->gid, AT_SYMLINK_NOFOLLOW) < 0)) {
+		pr_perror("Can't give the socket file %s its mode and owner", path);
+		ret = -errno;
+	}
+	leave_dir(saved);
+	return ret;
+}
+
+static int connect_one(const struct usk *s, const struct usk *t, bool ext_ok)
+{
+	char name[SUN_PATH_MAX + 1];
+	struct sockaddr_un sun;
+	socklen_t len;
+	int saved, ret;
+
+	if ((t->ue->uflags & USK_EXTERN) && !ext_ok) {
+		pr_err("unix socket %u is connected to a socket outside the dump: consider using the --ext-unix-sk "
+		       "option\n",
+		       s->ue->ino);
+		return -EOPNOTSUPP;
+	}
+	ret = enter_dir(t->ue, &saved);
+	if (ret)
+		return ret;
+	len = make_sun(t->ue, &sun);
+	if (connect(s->fd, (struct sockaddr *)&sun, len) < 0) {
+		name_of(t->ue, name, sizeof(name));
+		pr_perror("Can't connect unix socket %u to %u (%s)", s->ue->ino, t->ue->ino, name);
+		ret = -errno;
+	}
+	leave_dir(saved);
+	return ret;
+}
+
+/* Unlinks the path of a socket whose file was unlinked when dumped, once everything that connects to it did. */
+static int unlink_deleted(const struct usk *s)
+{
+	char path[SUN_PATH_MAX + 1] = "";
+	int saved, ret;
+
+	if (!s->ue->has_deleted || !s->ue->deleted || (is_stream_like(s->ue->type) && s->ue->state == TCP_ESTABLISHED))
+		return 0;
+	ret = enter_dir(s->ue, &saved);
+	if (ret)
+		return ret;
+	memcpy(path, s->ue->name.data, s->ue->name.len);
+	if (unlink(path) < 0) {
+		pr_perror("Can't unlink %s, the path of a deleted socket", path);
+		ret = -errno;
+	}
+	leave_dir(saved);
+	return ret;
+}
+
+static bool is_mutual(const struct usk_set *set, size_t i)
+{
+	const struct usk *s = &set->v[i];
+
+	return s->peer >= 0 && (size_t)s->peer != i && !(set->v[s->peer].ue->uflags & USK_EXTERN) &&
+	       set->v[s->peer].ue->peer == s->ue->ino;
+}
+
+static int make_pair(int type, int sv[2])
+{
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0) {
+		pr_perror("Can't create a unix socketpair");
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Creates socket @i: both ends of a connection at once; a connection whose
+ * peer closed, and a datagram socket with a queue, with a helper end that
+ * refills the queue; anything else alone.
+ */
+static int create_one(struct usk_set *set, size_t i)
+{
+	struct usk *s = &set->v[i];
+	const UnixSkEntry *ue = s->ue;
+	struct sockaddr_un unspec = { .sun_family = AF_UNSPEC };
+	int sv[2], ret;
+
+	if (s->fd >= 0 || (ue->uflags & USK_EXTERN))
+		return 0;
+	if (is_mutual(set, i)) {
+		ret = make_pair((int)ue->type, sv);
+		if (ret)
+			return ret;
+		s->fd = sv[0], s->mate = s->peer;
+		set->v[s->peer].fd = sv[1], set->v[s->peer].mate = (ssize_t)i;
+		return 0;
+	}
+	if ((is_stream_like(ue->type) && ue->state == TCP_ESTABLISHED && !ue->peer) ||
+	    (ue->type == SOCK_DGRAM && s->qpkts)) {
+		ret = make_pair((int)ue->type, sv);
+		if (ret)
+			return ret;
+		s->fd = sv[0], s->helper = sv[1];
+		/* A datagram socket connected to the helper could receive from nobody else. */
+		if (ue->type == SOCK_DGRAM &&
+		    connect(s->fd, (struct sockaddr *)&unspec, sizeof(unspec.sun_family)) < 0) {
+			pr_perror("Can't disconnect unix socket %u from its helper", ue->ino);
+			return -errno;
+		}
+		return 0;
+	}
+	s->fd = socket(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		pr_perror("Can't create unix socket %u", ue->ino);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Lets @fd send a whole queue: the kernel charges a unix socket's queued data to its sender. */
+static int raise_sndbuf(int fd, uint32_t ino, size_t bytes, size_t pkts)
+{
+	size_t want = 2 * bytes + pkts * 2048 + (1 << 20);
+	int val = want > (1u << 30) ? 1 << 30 : (int)want;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) < 0) {
+		pr_perror("Can't raise the send buffer of the sender to unix socket %u", ino);
+		return -errno;
+	}
+	return 0;
+}
+
+static int send_all(int fd, const struct usk_pkt *p, uint32_t ino)
+{
+	size_t off = 0;
+
+	do {
+		ssize_t n = send(fd, p->data + off, p->len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			pr_perror("Can't put %u queued byte(s) back into unix socket %u%s", p->len, ino,
+				  errno == EAGAIN ? " (more datagrams than net.unix.max_dgram_qlen?)" : "");
+			return -errno;
+		}
+		off += (size_t)n;
+	} while (off < p->len);
+	return 0;
+}
+
+/* The socket of file @id: set->v is in the order of ri->files, by ascending id. */
+static ssize_t find_id(const struct usk_set *set, uint32_t id)
+{
+	size_t lo = 0, hi = set->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->v[mid].ue->id == id)
+			return (ssize_t)mid;
+		if (set->v[mid].ue->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Every queue, in image order, sent by the other end of its socket's pair or by its helper. */
+static int refill_queues(struct usk_set *set)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < set->nr; i++) {
+		struct usk *s = &set->v[i];
+
+		if (!s->qpkts)
+			continue;
+		if (s->mate < 0 && s->helper < 0) {
+			pr_err("unix socket %u has %zu queued byte(s) but no peer to send them from\n", s->ue->ino,
+			       s->qbytes);
+			return -EINVAL;
+		}
+		if (s->mate >= 0) {
+			ret = raise_sndbuf(set->v[s->mate].fd, s->ue->ino, s->qbytes, s->qpkts);
+			set->v[s->mate].sndbuf_raised = true;
+		} else {
+			ret = raise_sndbuf(s->helper, s->ue->ino, s->qbytes, s->qpkts);
+		}
+	}
+	for (size_t i = 0; !ret && set->q && i < set->q->nr; i++) {
+		const struct usk_pkt *p = &set->q->v[i];
+		const struct usk *s = &set->v[find_id(set, p->id_for)];
+
+		ret = send_all(s->mate >= 0 ? set->v[s->mate].fd : s->helper, p, s->ue->ino);
+	}
+	return ret;
+}
+
+/* Options, then shutdown and O_NONBLOCK, once the queues are in. */
+static int finish_one(const struct usk *s)
+{
+	const SkOptsEntry *o = s->ue->opts;
+	int one = 1, ret;
+
+	ret = sk_opts_set(s->fd, o, true);
+	if (!ret && s->sndbuf_raised && !(o->so_buf_lock & 1)) {
+		int half = (int)(o->so_sndbuf / 2), lock = (int)o->so_buf_lock;
+
+		/* Back to the dumped size, and unlocked as it was (SO_BUF_LOCK: 5.14). */
+		if (setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &half, sizeof(half)) < 0 ||
+		    (setsockopt(s->fd, SOL_SOCKET, SO_BUF_LOCK, &lock, sizeof(lock)) < 0 && errno != ENOPROTOOPT)) {
+			pr_perror("Can't put back the send buffer of unix socket %u", s->ue->ino);
+			ret = -errno;
+		}
+	}
+	if (!ret && o->so_passcred && setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		ret = -errno;
+	if (!ret && o->so_passsec && setsockopt(s->fd, SOL_SOCKET, SO_PASSSEC, &one, sizeof(one)) < 0)
+		ret = -errno;
+	if (!ret && s->ue->has_shutdown && s->ue->shutdown && shutdown(s->fd, (int)s->ue->shutdown - 1) < 0 &&
+	    errno != ENOTCONN)
+		ret = -errno;
+	if (!ret && (s->ue->flags & O_NONBLOCK) && fcntl(s->fd, F_SETFL, O_NONBLOCK) < 0)
+		ret = -errno;
+	if (ret)
+		pr_err("can't set the options, shutdown or flags of unix socket %u: %s\n", s->ue->ino, strerror(-ret));
+	return ret;
+}
+
+struct ino_idx {
+	uint32_t ino;
+	uint32_t idx;
+};
+
+static int cmp_ino_idx(const void *a, const void *b)
+{
+	uint32_t x = ((const struct ino_idx *)a)->ino, y = ((const struct ino_idx *)b)->ino;
+
+	return (x > y) - (x < y);
+}
+
+/* Every UNIXSK entry of @ri into set->v, in file order, each with the index of its peer. */
+static int build_set(const struct restore_image *ri, struct usk_set *set)
+{
+	struct ino_idx *by_ino;
+
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->type == FD_TYPES__UNIXSK)
+			set->nr++;
+	set->v = calloc(set->nr ? set->nr : 1, sizeof(*set->v));
+	by_ino = calloc(set->nr ? set->nr : 1, sizeof(*by_ino));
+	if (!set->v || !by_ino) {
+		free(by_ino);
+		return -ENOMEM;
+	}
+	set->nr = 0;
+	for (size_t i = 0; i < ri->nr_files; i++)
+		if (ri->files[i]->type == FD_TYPES__UNIXSK) {
+			by_ino[set->nr] = (struct ino_idx){ .ino = ri->files[i]->usk->ino, .idx = (uint32_t)set->nr };
+			set->v[set->nr++] = (struct usk){
+				.ue = ri->files[i]->usk, .file = i, .fd = -1, .helper = -1, .peer = -1, .mate = -1
+			};
+		}
+	qsort(by_ino, set->nr, sizeof(*by_ino), cmp_ino_idx);
+	for (size_t i = 0; i < set->nr; i++) {
+		struct ino_idx key = { .ino = set->v[i].ue->peer }, *f;
+
+		f = key.ino ? bsearch(&key, by_ino, set->nr, sizeof(*by_ino), cmp_ino_idx) : NULL;
+		set->v[i].peer = f ? (ssize_t)f->idx : -1;
+	}
+	free(by_ino);
+	return 0;
+}
+
+/* How much each socket has queued. */
+static void count_queues(struct usk_set *set)
+{
+	for (size_t i = 0; set->q && i < set->q->nr; i++) {
+		struct usk *s = &set->v[find_id(set, set->q->v[i].id_for)];
+
+		s->qbytes += set->q->v[i].len;
+		s->qpkts++;
+	}
+}
+
+static int check_peer_entry(const struct usk_set *set, const struct usk *s)
+{
+	const UnixSkEntry *ue = s->ue, *pe;
+
+	if (ue->uflags & USK_EXTERN) {
+		if (!ue->name.len) {
+			pr_err("files.img: external unix socket %u has no name\n", ue->ino);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!ue->peer)
+		return 0;
+	if (s->peer < 0) {
+		pr_err("files.img: the peer %u of unix socket %u is not in the image\n", ue->peer, ue->ino);
+		return -EINVAL;
+	}
+	pe = set->v[s->peer].ue;
+	if (pe->peer == ue->ino && pe != ue && !(pe->uflags & USK_EXTERN))
+		return 0; /* a pair */
+	if (!pe->name.len || (is_stream_like(ue->type) && pe->state != TCP_LISTEN)) {
+		pr_err("files.img: unix socket %u can't be connected to %u again (unbound, or not listening)\n",
+		       ue->ino, pe->ino);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int unix_sk_check_restore(const struct restore_image *ri)
+{
+	struct usk_set set = { 0 };
+	int ret;
+
+	ret = build_set(ri, &set);
+	for (size_t i = 0; !ret && i < set.nr; i++)
+		ret = check_peer_entry(&set, &set.v[i]);
+	free(set.v);
+	return ret;
+}
+
+static int make_all(struct usk_set *set)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < set->nr; i++)
+		ret = create_one(set, i);
+	for (size_t i = 0; !ret && i < set->nr; i++)
+		if (set->v[i].fd >= 0)
+			ret = bind_one(&set->v[i]);
+	for (size_t i = 0; !ret && i < set->nr; i++) {
+		const struct usk *s = &set->v[i];
+
+		if (s->fd >= 0 && s->ue->state == TCP_LISTEN && listen(s->fd, (int)s->ue->backlog) < 0) {
+			pr_perror("Can't listen on unix socket %u", s->ue->ino);
+			ret = -errno;
+		}
+	}
+	ret = ret ?: refill_queues(set);
+	for (size_t i = 0; !ret && i < set->nr; i++) {
+		const struct usk *s = &set->v[i];
+
+		if (s->fd >= 0 && s->peer >= 0 && s->mate < 0)
+			ret = connect_one(s, &set->v[s->peer], set->ext_unix_sk);
+	}
+	for (size_t i = 0; !ret && i < set->nr; i++)
+		if (set->v[i].fd >= 0)
+			ret = unlink_deleted(&set->v[i]);
+	for (size_t i = 0; i < set->nr; i++)
+		if (set->v[i].helper >= 0) {
+			close(set->v[i].helper);
+			set->v[i].helper = -1;
+		}
+	for (size_t i = 0; !ret && i < set->nr; i++)
+		if (set->v[i].fd >= 0)
+			ret = finish_one(&set->v[i]);
+	return ret;
+}
+
+int unix_sk_open(const struct restore_image *ri, struct restore_fds *fds)
+{
+	struct usk_set set = { .q = ri->kind_state[FD_KIND_UNIXSK], .ext_unix_sk = fds->ext_unix_sk };
+	int ret;
+
+	ret = build_set(ri, &set);
+	if (!ret)
+		count_queues(&set);
+	ret = ret ?: make_all(&set);
+	for (size_t i = 0; i < set.nr; i++) {
+		struct usk *s = &set.v[i];
+
+		if (s->helper >= 0)
+			close(s->helper);
+		if (!ret && s->fd >= 0)
+			fds->fds[s->file] = s->fd; /* closed with the others by restore_fds_close() */
+		else if (s->fd >= 0)
+			close(s->fd);
+	}
+	if (!ret && set.nr)
+		pr_info("%zu unix socket(s) made\n", set.nr);
+	free(set.v);
+	return ret;
+}
