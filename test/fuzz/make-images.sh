@@ -14,7 +14,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SETS=(everything00 socket_tcp4 socket_tcp_criuimg epoll00)
+SETS=(everything00 socket_tcp4 socket_tcp_criuimg epoll00 timerfd00 signalfd00 inotify00 file_locks00 sk-unix-pair)
 OUT=$TOP/test/fuzz/images
 # The tree's crit (made by `make`), or one named by CRIT.
 CRIT=${CRIT:-$TOP/crit/crit}
