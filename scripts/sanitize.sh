@@ -70,7 +70,7 @@ make -C "$TOP" -j"$JOBS" all >/dev/null
 
 echo "sanitize: building in ${SAN_DIR#"$TOP"/} with $SAN_FLAGS"
 tree_copy "$TOP" "$SAN_DIR"
-san_make soccr lib
+san_make soccr libsoccr.a # what criu and the tests link
 san_make criu net-lock.o criu compel
 san_make test lib
 san_make soccr tests
