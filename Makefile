@@ -17,7 +17,7 @@ export DATADIR ?= $(PREFIX)/share
 export MANDIR ?= $(DATADIR)/man
 export DOCDIR ?= $(DATADIR)/doc/criu-ng
 
-.PHONY: all soccr criu criu-bin crit testlib soccr-tests tests test bench demo clean install uninstall docs
+.PHONY: all soccr criu criu-bin crit testlib soccr-tests tests test bench demo sanitize fuzz clean install uninstall docs
 
 all: soccr criu crit testlib soccr-tests tests
 
@@ -48,6 +48,14 @@ tests: testlib
 test: all
 	scripts/run-tests.sh
 
+# ASAN+UBSAN build in build/sanitize and the tests run there (scripts/sanitize.sh).
+sanitize: all
+	scripts/sanitize.sh
+
+# libFuzzer on every image reader, FUZZ_TIME seconds per target (scripts/fuzz.sh).
+fuzz:
+	scripts/fuzz.sh
+
 bench: all
 	test/bench/run.sh
 
@@ -76,6 +84,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
+	rm -rf build
 	$(MAKE) -C soccr clean
 	$(MAKE) -C Documentation clean
 	$(MAKE) -C criu clean

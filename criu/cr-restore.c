@@ -69,12 +69,12 @@ static int check_inventory(int imgdir_fd, const struct criu_opts *o, enum networ
 	if (inv->img_version != CRTOOLS_IMAGES_V1_1) {
 		pr_err("images version %u is not supported (expected %u)\n", inv->img_version, CRTOOLS_IMAGES_V1_1);
 		ret = -EINVAL;
-	} else if (inv->has_network_lock_method && inv->network_lock_method > NETWORK_LOCK_SKIP) {
+	} else if (inv->has_network_lock_method && inv->network_lock_method > LOCK_METHOD_SKIP) {
 		pr_err("inventory.img: network lock method %u is unknown\n", inv->network_lock_method);
 		ret = -EINVAL;
 	} else {
 		*network_lock = inv->has_network_lock_method ? (enum network_lock_method)inv->network_lock_method :
-							       NETWORK_LOCK_IPTABLES;
+							       LOCK_METHOD_IPTABLES;
 		/* As CRIU: the lock to lift is the dump's; a --network-lock saying otherwise changes nothing. */
 		if (o->network_lock_given && *network_lock != o->network_lock)
 			pr_warn("option --network-lock %s has no effect: the dump locked the network with %s, "
@@ -649,7 +649,7 @@ static int shell_job_session(struct restore_tree *t, bool shell_job)
 
 int cr_restore_tasks(const struct criu_ctx *ctx)
 {
-	enum network_lock_method network_lock = NETWORK_LOCK_DEFAULT;
+	enum network_lock_method network_lock = LOCK_METHOD_DEFAULT;
 	struct restore_tree t = { 0 };
 	struct restore_stats stats = { 0 };
 	uint64_t start = stats_now_us();

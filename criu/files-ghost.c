@@ -65,30 +65,33 @@ static int copy_contents(struct cr_img *img, int src_fd, uint64_t size, const ch
 
 int ghost_file_write(int dirfd, uint32_t ghost_id, int src_fd, const struct stat *st, const char *path)
 {
-	GhostFileEntry gfe = GHOST_FILE_ENTRY__INIT;
-	Timeval atim = TIMEVAL__INIT, mtim = TIMEVAL__INIT;
+	GhostFileEntry entry = GHOST_FILE_ENTRY__INIT;
+	Timeval accessed = TIMEVAL__INIT, modified = TIMEVAL__INIT;
 	struct cr_img *img;
-	int ret, cret;
+	int ret, close_ret;
 
-	gfe.uid = st->st_uid;
-	gfe.gid = st->st_gid;
-	gfe.mode = st->st_mode;
-	gfe.has_dev = 1, gfe.dev = (uint32_t)st->st_dev;
-	gfe.has_ino = 1, gfe.ino = st->st_ino;
-	atim.tv_sec = (uint64_t)st->st_atim.tv_sec;
-	atim.tv_usec = (uint64_t)st->st_atim.tv_nsec / 1000;
-	mtim.tv_sec = (uint64_t)st->st_mtim.tv_sec;
-	mtim.tv_usec = (uint64_t)st->st_mtim.tv_nsec / 1000;
-	gfe.atim = &atim;
-	gfe.mtim = &mtim;
-	gfe.has_chunks = 1, gfe.chunks = 0;
-	gfe.has_size = 1, gfe.size = (uint64_t)st->st_size;
+	/* The whole contents follow the entry, in one piece. */
+	entry.has_size = 1, entry.size = (uint64_t)st->st_size;
+	entry.has_chunks = 1, entry.chunks = 0;
+	/* Which inode it was (fds on the same one share the recreated file), its owner and mode. */
+	entry.has_dev = 1, entry.dev = (uint32_t)st->st_dev;
+	entry.has_ino = 1, entry.ino = st->st_ino;
+	entry.mode = st->st_mode;
+	entry.uid = st->st_uid;
+	entry.gid = st->st_gid;
+	/* Its times, to the microsecond the image keeps. */
+	accessed.tv_sec = (uint64_t)st->st_atim.tv_sec;
+	accessed.tv_usec = (uint64_t)st->st_atim.tv_nsec / 1000;
+	entry.atim = &accessed;
+	modified.tv_sec = (uint64_t)st->st_mtim.tv_sec;
+	modified.tv_usec = (uint64_t)st->st_mtim.tv_nsec / 1000;
+	entry.mtim = &modified;
 	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_GHOST_FILE, (unsigned int)ghost_id);
 	if (ret)
 		return ret;
-	ret = img_write_entry(img, &gfe);
+	ret = img_write_entry(img, &entry);
 	if (!ret)
 		ret = copy_contents(img, src_fd, (uint64_t)st->st_size, path);
-	cret = img_close(img);
-	return ret ?: cret;
+	close_ret = img_close(img);
+	return ret ?: close_ret;
 }

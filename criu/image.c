@@ -160,6 +160,8 @@ static int img_put(struct cr_img *img, const void *data, size_t len)
 
 	if (img->error)
 		return img->error;
+	if (!len)
+		return 0; /* an empty raw part (a connection with no queued data) may come with no buffer */
 	if (len > IMG_BUF_SIZE - img->len) {
 		ret = img_flush(img);
 		if (ret)

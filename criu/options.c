@@ -112,11 +112,11 @@ static int opt_verbosity(struct criu_opts *opts, const char *arg)
 static int opt_network_lock(struct criu_opts *opts, const char *arg)
 {
 	if (!strcmp(arg, "iptables"))
-		opts->network_lock = NETWORK_LOCK_IPTABLES;
+		opts->network_lock = LOCK_METHOD_IPTABLES;
 	else if (!strcmp(arg, "nftables"))
-		opts->network_lock = NETWORK_LOCK_NFTABLES;
+		opts->network_lock = LOCK_METHOD_NFTABLES;
 	else if (!strcmp(arg, "skip") || !strcmp(arg, "none"))
-		opts->network_lock = NETWORK_LOCK_SKIP;
+		opts->network_lock = LOCK_METHOD_SKIP;
 	else {
 		pr_err("--network-lock: unknown method '%s' (iptables, nftables or skip)\n", arg);
 		return -EINVAL;
@@ -168,9 +168,9 @@ static int opt_timeout(struct criu_opts *opts, const char *arg)
 static int opt_pre_dump_mode(struct criu_opts *opts, const char *arg)
 {
 	if (!strcmp(arg, "splice"))
-		opts->pre_dump_mode = PRE_DUMP_SPLICE;
+		opts->pre_dump_mode = PREDUMP_BY_SPLICE;
 	else if (!strcmp(arg, "read"))
-		opts->pre_dump_mode = PRE_DUMP_READ;
+		opts->pre_dump_mode = PREDUMP_BY_READ;
 	else {
 		pr_err("--pre-dump-mode: unknown mode '%s' (splice or read)\n", arg);
 		return -EINVAL;
@@ -330,9 +330,9 @@ void opts_init(struct criu_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->log_level = LOG_DEFAULT_LEVEL;
-	opts->network_lock = NETWORK_LOCK_DEFAULT;
-	opts->timeout = DEFAULT_TIMEOUT;
-	opts->pre_dump_mode = PRE_DUMP_SPLICE;
+	opts->network_lock = LOCK_METHOD_DEFAULT;
+	opts->timeout = OPTS_DEFAULT_TIMEOUT;
+	opts->pre_dump_mode = PREDUMP_BY_SPLICE;
 }
 
 void opts_fini(struct criu_opts *opts)
@@ -358,11 +358,11 @@ const char *opts_cmd_name(enum criu_cmd cmd)
 const char *opts_network_lock_name(enum network_lock_method method)
 {
 	switch (method) {
-	case NETWORK_LOCK_IPTABLES:
+	case LOCK_METHOD_IPTABLES:
 		return "iptables";
-	case NETWORK_LOCK_NFTABLES:
+	case LOCK_METHOD_NFTABLES:
 		return "nftables";
-	case NETWORK_LOCK_SKIP:
+	case LOCK_METHOD_SKIP:
 		return "skip";
 	}
 	return "unknown";
@@ -577,7 +577,7 @@ static void note_unused(struct criu_opts *opts)
 {
 	const bool dump = opts->cmd == CRIU_CMD_DUMP, restore = opts->cmd == CRIU_CMD_RESTORE;
 	const bool check = opts->cmd == CRIU_CMD_CHECK;
-	const char *mode = opts->pre_dump_mode == PRE_DUMP_READ ? "read" : "splice";
+	const char *mode = opts->pre_dump_mode == PREDUMP_BY_READ ? "read" : "splice";
 	const struct {
 		bool unused;
 		const char *name;

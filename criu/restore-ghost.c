@@ -3,6 +3,7 @@
  * (see include/restore-ghost.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "files-ghost.h"
 #include "image.h"
 #include "restore-ghost.h"
@@ -49,23 +51,24 @@ static int load_ghost(int dirfd, struct restore_ghost *g)
 	return ret;
 }
 
-static int add_remap(struct restore_image *ri, const RemapFilePathEntry *e, const char *name)
+static int add_remap(struct restore_image *ri, const RemapFilePathEntry *e, const char *name, size_t *cap)
 {
 	struct restore_ghost *all;
+	int ret;
 
 	if (!e->has_remap_type || e->remap_type != REMAP_TYPE__GHOST) {
 		pr_err("%s: file %u is remapped in a way other than a ghost file: not supported yet\n", name,
 		       e->orig_id);
 		return -EOPNOTSUPP;
 	}
-	if (!restore_images_file(ri, e->orig_id) || restore_ghost_find(ri, e->orig_id) || ri->nr_ghosts >= MAX_GHOSTS) {
-		pr_err("%s: file %u is not a regular file of files.img, or remapped twice\n", name, e->orig_id);
+	if (!restore_images_file(ri, e->orig_id) || ri->nr_ghosts >= MAX_GHOSTS) {
+		pr_err("%s: file %u is not a regular file of files.img, or one ghost too many\n", name, e->orig_id);
 		return -EINVAL;
 	}
-	all = realloc(ri->ghosts, (ri->nr_ghosts + 1) * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	ri->ghosts = all;
+	ret = ARRAY_RESERVE(ri->ghosts, ri->nr_ghosts, *cap, 16);
+	if (ret)
+		return ret;
+	all = ri->ghosts;
 	memset(&all[ri->nr_ghosts], 0, sizeof(*all));
 	all[ri->nr_ghosts].file_id = e->orig_id;
 	all[ri->nr_ghosts].ghost_id = e->remap_id;
@@ -73,9 +76,30 @@ static int add_remap(struct restore_image *ri, const RemapFilePathEntry *e, cons
 	return 0;
 }
 
+static int cmp_ghost_file(const void *a, const void *b)
+{
+	uint32_t x = ((const struct restore_ghost *)a)->file_id, y = ((const struct restore_ghost *)b)->file_id;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts the ghosts by file id, for restore_ghost_find(), and refuses a file remapped twice. */
+static int index_ghosts(struct restore_image *ri, const char *name)
+{
+	if (ri->nr_ghosts)
+		qsort(ri->ghosts, ri->nr_ghosts, sizeof(*ri->ghosts), cmp_ghost_file);
+	for (size_t i = 1; i < ri->nr_ghosts; i++)
+		if (ri->ghosts[i].file_id == ri->ghosts[i - 1].file_id) {
+			pr_err("%s: file %u is remapped twice\n", name, ri->ghosts[i].file_id);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int restore_ghosts_load(int dirfd, struct restore_image *ri)
 {
 	struct cr_img *img;
+	size_t cap = 0;
 	int ret;
 
 	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_REMAP_FPATH);
@@ -89,11 +113,13 @@ int restore_ghosts_load(int dirfd, struct restore_image *ri)
 		ret = img_read_entry(img, &msg);
 		if (ret || !msg)
 			break;
-		ret = add_remap(ri, msg, img_name(img));
+		ret = add_remap(ri, msg, img_name(img), &cap);
 		img_free_entry(msg);
 		if (ret)
 			break;
 	}
+	if (!ret)
+		ret = index_ghosts(ri, img_name(img));
 	img_close(img);
 	for (size_t i = 0; !ret && i < ri->nr_ghosts; i++)
 		ret = load_ghost(dirfd, &ri->ghosts[i]);
@@ -113,10 +139,11 @@ void restore_ghosts_free(struct restore_image *ri)
 
 const struct restore_ghost *restore_ghost_find(const struct restore_image *ri, uint32_t id)
 {
-	for (size_t i = 0; i < ri->nr_ghosts; i++)
-		if (ri->ghosts[i].file_id == id)
-			return &ri->ghosts[i];
-	return NULL;
+	struct restore_ghost key = { .file_id = id };
+
+	if (!ri->nr_ghosts)
+		return NULL;
+	return bsearch(&key, ri->ghosts, ri->nr_ghosts, sizeof(*ri->ghosts), cmp_ghost_file);
 }
 
 /* Creates the file at @path, or at a free name beside it; @path gets the name used. */
@@ -159,18 +186,49 @@ static int fill_ghost(int fd, const struct restore_ghost *g)
 	return 0;
 }
 
-/* The ghost before @i that is the same dumped inode, or -1. */
-static ssize_t same_inode(const struct restore_image *ri, size_t i)
+static bool has_inode(const GhostFileEntry *g)
 {
-	const GhostFileEntry *g = ri->ghosts[i].gf;
+	return g->has_dev && g->has_ino;
+}
 
-	for (size_t j = 0; j < i; j++) {
-		const GhostFileEntry *o = ri->ghosts[j].gf;
+static int cmp_inode(const void *a, const void *b, void *arg)
+{
+	const struct restore_ghost *all = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const GhostFileEntry *x = all[i].gf, *y = all[j].gf;
 
-		if (g->has_dev && g->has_ino && o->has_dev && o->has_ino && g->dev == o->dev && g->ino == o->ino)
-			return (ssize_t)j;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return (i > j) - (i < j);
+}
+
+/*
+ * For each ghost, the first ghost that is the same dumped inode (itself when
+ * none comes before it), in @first; found by sorting, not by pairs.
+ */
+static int same_inodes(const struct restore_image *ri, size_t *first)
+{
+	size_t *order = calloc(ri->nr_ghosts ? ri->nr_ghosts : 1, sizeof(*order));
+	size_t n = 0;
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < ri->nr_ghosts; i++) {
+		first[i] = i;
+		if (has_inode(ri->ghosts[i].gf))
+			order[n++] = i;
 	}
-	return -1;
+	qsort_r(order, n, sizeof(*order), cmp_inode, ri->ghosts);
+	for (size_t k = 1; k < n; k++) {
+		const GhostFileEntry *g = ri->ghosts[order[k]].gf, *p = ri->ghosts[order[k - 1]].gf;
+
+		if (g->dev == p->dev && g->ino == p->ino)
+			first[order[k]] = first[order[k - 1]];
+	}
+	free(order);
+	return 0;
 }
 
 static int create_one(const struct restore_image *ri, size_t i, char **out)
@@ -199,32 +257,35 @@ static int create_one(const struct restore_image *ri, size_t i, char **out)
 
 int restore_ghosts_create(const struct restore_image *ri, struct restore_ghost_files *files)
 {
-	files->paths = calloc(ri->nr_ghosts ? ri->nr_ghosts : 1, sizeof(*files->paths));
-	if (!files->paths)
-		return -ENOMEM;
-	files->nr = ri->nr_ghosts;
-	for (size_t i = 0; i < ri->nr_ghosts; i++) {
-		ssize_t j = same_inode(ri, i);
-		int ret = 0;
+	size_t *first;
+	int ret;
 
-		if (j >= 0)
-			files->paths[i] = strdup(files->paths[j]);
+	files->paths = calloc(ri->nr_ghosts ? ri->nr_ghosts : 1, sizeof(*files->paths));
+	first = calloc(ri->nr_ghosts ? ri->nr_ghosts : 1, sizeof(*first));
+	if (!files->paths || !first) {
+		free(first);
+		return -ENOMEM;
+	}
+	files->nr = ri->nr_ghosts;
+	ret = same_inodes(ri, first);
+	for (size_t i = 0; !ret && i < ri->nr_ghosts; i++) {
+		if (first[i] != i)
+			files->paths[i] = strdup(files->paths[first[i]]);
 		else
 			ret = create_one(ri, i, &files->paths[i]);
 		if (!ret && !files->paths[i])
 			ret = -ENOMEM;
-		if (ret)
-			return ret;
 	}
-	return 0;
+	free(first);
+	return ret;
 }
 
 const char *restore_ghost_path(const struct restore_image *ri, const struct restore_ghost_files *files, uint32_t id)
 {
-	for (size_t i = 0; i < ri->nr_ghosts && i < files->nr; i++)
-		if (ri->ghosts[i].file_id == id)
-			return files->paths[i];
-	return NULL;
+	const struct restore_ghost *g = restore_ghost_find(ri, id);
+	size_t i = g ? (size_t)(g - ri->ghosts) : 0;
+
+	return g && i < files->nr ? files->paths[i] : NULL;
 }
 
 void restore_ghosts_remove(struct restore_ghost_files *files)

@@ -30,6 +30,8 @@
 #define USER_ADDR_END 0x7ffffffff000ull
 #define MAX_RUNS (1u << 24)
 #define MAX_FILES (1u << 20)
+/* Highest pid the kernel hands out (PID_MAX_LIMIT on 64-bit). */
+#define PID_LIMIT (1u << 22)
 
 static int read_one(int dirfd, enum cr_img_type type, unsigned int arg, void **msg)
 {
@@ -58,12 +60,35 @@ static int read_one(int dirfd, enum cr_img_type type, unsigned int arg, void **m
 	return ret;
 }
 
+/* The threads after the leader, each in range and listed once (one bit per possible tid). */
+static int load_tids(struct restore_image *ri, const PstreeEntry *e)
+{
+	uint64_t *seen = calloc(PID_LIMIT / 64 + 1, sizeof(*seen));
+
+	if (!seen)
+		return -ENOMEM;
+	seen[e->pid / 64] |= 1ull << (e->pid % 64);
+	for (size_t i = 1; i < e->n_threads; i++) {
+		uint32_t tid = e->threads[i];
+
+		if (!tid || tid > PID_LIMIT || (seen[tid / 64] & (1ull << (tid % 64)))) {
+			pr_err("pstree.img: thread %u of process %u is out of range or listed twice\n", tid, e->pid);
+			free(seen);
+			return -EINVAL;
+		}
+		seen[tid / 64] |= 1ull << (tid % 64);
+		ri->tids[ri->nr_threads++] = (pid_t)tid;
+	}
+	free(seen);
+	return 0;
+}
+
 /* Checks the pstree entry of @ri and takes its pid and threads. */
 static int load_pstree(struct restore_image *ri)
 {
 	const PstreeEntry *e = ri->pstree;
 
-	if (!e->pid || e->pid > (1u << 22)) {
+	if (!e->pid || e->pid > PID_LIMIT) {
 		pr_err("pstree.img: pid %u is out of range\n", e->pid);
 		return -EINVAL;
 	}
@@ -75,19 +100,7 @@ static int load_pstree(struct restore_image *ri)
 	ri->tids = calloc(e->n_threads, sizeof(*ri->tids));
 	if (!ri->tids)
 		return -ENOMEM;
-	for (size_t i = 1; i < e->n_threads; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup = dup || e->threads[j] == e->threads[i];
-		if (!e->threads[i] || e->threads[i] > (1u << 22) || dup) {
-			pr_err("pstree.img: thread %u of process %u is out of range or listed twice\n", e->threads[i],
-			       e->pid);
-			return -EINVAL;
-		}
-		ri->tids[ri->nr_threads++] = (pid_t)e->threads[i];
-	}
-	return 0;
+	return load_tids(ri, e);
 }
 
 static int check_fpregs(const UserX86FpregsEntry *fp, const char *name)
@@ -359,10 +372,26 @@ static int load_files(int dirfd, struct restore_image *ri)
 	return ret;
 }
 
+/* The first VMA that ends after @addr (the VMAs are sorted and disjoint: check_vmas()). */
+static size_t first_vma_after(const MmEntry *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* True when [start, end) is covered by private VMAs, which the pages can be written into. */
 static int in_private_vmas(const MmEntry *mm, uint64_t start, uint64_t end)
 {
-	for (size_t i = 0; i < mm->n_vmas && start < end; i++) {
+	for (size_t i = first_vma_after(mm, start); i < mm->n_vmas && start < end; i++) {
 		const VmaEntry *v = mm->vmas[i];
 
 		if (v->end <= start)
@@ -395,19 +424,17 @@ static int check_run(struct restore_image *ri, PagemapEntry *pe, const char *nam
 	return 0;
 }
 
-static int add_run(struct restore_image *ri, PagemapEntry *pe, const char *name)
+static int add_run(struct restore_image *ri, PagemapEntry *pe, const char *name, size_t *cap)
 {
-	PagemapEntry **runs;
 	int ret = check_run(ri, pe, name);
 
 	if (ret)
 		return ret;
 	if (ri->nr_pagemap >= MAX_RUNS)
 		return -E2BIG;
-	runs = realloc(ri->pagemap, (ri->nr_pagemap + 1) * sizeof(*runs));
-	if (!runs)
-		return -ENOMEM;
-	ri->pagemap = runs;
+	ret = ARRAY_RESERVE(ri->pagemap, ri->nr_pagemap, *cap, 64);
+	if (ret)
+		return ret;
 	ri->pagemap[ri->nr_pagemap++] = pe;
 	return 0;
 }
@@ -436,6 +463,7 @@ static int load_pagemap(int dirfd, struct restore_image *ri)
 {
 	PagemapHead *head;
 	struct cr_img *img;
+	size_t cap = 0;
 	int ret;
 
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_PAGEMAP, (unsigned int)ri->pid);
@@ -456,7 +484,7 @@ static int load_pagemap(int dirfd, struct restore_image *ri)
 		ret = img_read_entry(img, &msg);
 		if (ret || !msg)
 			break;
-		ret = add_run(ri, msg, img_name(img));
+		ret = add_run(ri, msg, img_name(img), &cap);
 		if (ret) {
 			img_free_entry(msg);
 			break;

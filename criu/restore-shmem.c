@@ -23,19 +23,11 @@
 #define FILL_PAGES 256
 #define MAX_RUNS (1u << 24)
 
-static struct restore_shmem *find_shmem(const struct restore_image *ri, uint64_t shmid)
-{
-	for (size_t i = 0; i < ri->nr_shmems; i++)
-		if (ri->shmems[i].shmid == shmid)
-			return &ri->shmems[i];
-	return NULL;
-}
-
-static int add_run(struct restore_shmem *shm, PagemapEntry *pe, const char *name, size_t page_size)
+static int add_run(struct restore_shmem *shm, PagemapEntry *pe, const char *name, size_t page_size, size_t *cap)
 {
 	int present = pagemap_entry_normalize(pe);
-	uint64_t len = pe->nr_pages * page_size;
-	PagemapEntry **runs;
+	uint64_t len = (uint64_t)pe->nr_pages * page_size;
+	int ret;
 
 	if (present || !pe->nr_pages || pe->nr_pages > UINT64_MAX / page_size || pe->vaddr % page_size ||
 	    pe->vaddr + len < pe->vaddr || pe->vaddr + len > shm->size || shm->nr_runs >= MAX_RUNS) {
@@ -44,10 +36,9 @@ static int add_run(struct restore_shmem *shm, PagemapEntry *pe, const char *name
 		       pe->flags, (unsigned long long)shm->size);
 		return -EINVAL;
 	}
-	runs = realloc(shm->runs, (shm->nr_runs + 1) * sizeof(*runs));
-	if (!runs)
-		return -ENOMEM;
-	shm->runs = runs;
+	ret = ARRAY_RESERVE(shm->runs, shm->nr_runs, *cap, 64);
+	if (ret)
+		return ret;
 	shm->runs[shm->nr_runs++] = pe;
 	shm->nr_pages += pe->nr_pages;
 	return 0;
@@ -75,6 +66,7 @@ static int load_one(int dirfd, struct restore_shmem *shm, size_t page_size)
 {
 	PagemapHead *head = NULL;
 	struct cr_img *img;
+	size_t cap = 0;
 	int ret;
 
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_SHMEM_PAGEMAP, (unsigned long long)shm->shmid);
@@ -94,7 +86,7 @@ static int load_one(int dirfd, struct restore_shmem *shm, size_t page_size)
 		ret = img_read_entry(img, &msg);
 		if (ret || !msg)
 			break;
-		ret = add_run(shm, msg, img_name(img), page_size);
+		ret = add_run(shm, msg, img_name(img), page_size, &cap);
 		if (ret)
 			img_free_entry(msg);
 	}
@@ -102,36 +94,56 @@ static int load_one(int dirfd, struct restore_shmem *shm, size_t page_size)
 	return ret ?: check_pages_size(dirfd, shm, page_size);
 }
 
+static int cmp_shmid(const void *a, const void *b)
+{
+	uint64_t x = (*(const VmaEntry *const *)a)->shmid, y = (*(const VmaEntry *const *)b)->shmid;
+
+	return (x > y) - (x < y);
+}
+
+/* One object per shmid of the shared anonymous VMAs (sorted by it), as large as its VMAs reach. */
+static int collect_shmems(struct restore_image *ri)
+{
+	const VmaEntry **v;
+	size_t n = 0;
+
+	v = calloc(ri->mm->n_vmas ? ri->mm->n_vmas : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < ri->mm->n_vmas; i++)
+		if (ri->mm->vmas[i]->status & VMA_ANON_SHARED)
+			v[n++] = ri->mm->vmas[i];
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_shmid);
+	ri->shmems = calloc(n ? n : 1, sizeof(*ri->shmems));
+	if (!ri->shmems) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct restore_shmem *shm = &ri->shmems[ri->nr_shmems];
+
+		if (!i || v[i]->shmid != v[i - 1]->shmid) {
+			shm->shmid = v[i]->shmid;
+			ri->nr_shmems++;
+		} else {
+			shm--;
+		}
+		if (v[i]->pgoff + (v[i]->end - v[i]->start) > shm->size)
+			shm->size = v[i]->pgoff + (v[i]->end - v[i]->start);
+	}
+	free(v);
+	return 0;
+}
+
 int restore_shmem_load(int dirfd, struct restore_image *ri)
 {
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+	int ret = collect_shmems(ri);
 
-	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
-		const VmaEntry *v = ri->mm->vmas[i];
-		struct restore_shmem *shm, *all;
-
-		if (!(v->status & VMA_ANON_SHARED))
-			continue;
-		shm = find_shmem(ri, v->shmid);
-		if (!shm) {
-			all = realloc(ri->shmems, (ri->nr_shmems + 1) * sizeof(*all));
-			if (!all)
-				return -ENOMEM;
-			ri->shmems = all;
-			shm = &ri->shmems[ri->nr_shmems++];
-			memset(shm, 0, sizeof(*shm));
-			shm->shmid = v->shmid;
-		}
-		if (v->pgoff + (v->end - v->start) > shm->size)
-			shm->size = v->pgoff + (v->end - v->start);
-	}
-	for (size_t i = 0; i < ri->nr_shmems; i++) {
-		int ret = load_one(dirfd, &ri->shmems[i], page_size);
-
-		if (ret)
-			return ret;
-	}
-	return 0;
+	for (size_t i = 0; !ret && i < ri->nr_shmems; i++)
+		ret = load_one(dirfd, &ri->shmems[i], page_size);
+	return ret;
 }
 
 void restore_shmem_free(struct restore_image *ri)

@@ -39,6 +39,9 @@ PACKAGES=(
 	# lint
 	shellcheck
 	clang-format
+	# make fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer)
+	clang
+	libclang-rt-14-dev
 	# Debian packaging (dpkg-buildpackage), checked by scripts/check-package.sh:
 	# lintian, man -l and col to render the man pages
 	debhelper

@@ -13,6 +13,7 @@
 # Timeouts: 300 s unless the test's .c file holds a comment line such as
 # `/* timeout: 900 */`, or the TIMEOUTS table below names it. TEST_TIMEOUT
 # changes the default, ZDTM_TIMEOUT the whole zdtm run's (1800 s).
+# TEST_EXCLUDE (a bash extended regex) leaves out the tests whose name matches.
 #
 # The last line printed is always `N passed, N failed, N skipped`. The exit
 # status is non-zero when a test failed or when no test passed or failed.
@@ -34,6 +35,7 @@ declare -A TIMEOUTS=(
 UNIT_DIRS=(soccr/test test/unit criu/test compel/test crit/test)
 
 filter=${1:-}
+exclude=${TEST_EXCLUDE:-}
 passed=0
 failed=0
 skipped=0
@@ -55,7 +57,7 @@ fmt_secs()
 
 selected()
 {
-	[ -z "$filter" ] || [[ $1 =~ $filter ]]
+	{ [ -z "$filter" ] || [[ $1 =~ $filter ]]; } && { [ -z "$exclude" ] || ! [[ $1 =~ $exclude ]]; }
 }
 
 # The timeout of test NAME whose source is SRC.

@@ -84,18 +84,18 @@ static int fin_end(const union libsoccr_addr *a, uint8_t *addr, uint16_t *port)
 {
 	if (!a)
 		return -EINVAL;
-	switch (a->sa.sa_family) {
+	switch (a->any.sa_family) {
 	case AF_INET:
-		memcpy(addr, &a->v4.sin_addr, 4);
-		*port = ntohs(a->v4.sin_port);
+		memcpy(addr, &a->in4.sin_addr, 4);
+		*port = ntohs(a->in4.sin_port);
 		return AF_INET;
 	case AF_INET6:
-		*port = ntohs(a->v6.sin6_port);
-		if (IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
-			memcpy(addr, &a->v6.sin6_addr.s6_addr[12], 4);
+		*port = ntohs(a->in6.sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr)) {
+			memcpy(addr, &a->in6.sin6_addr.s6_addr[12], 4);
 			return AF_INET;
 		}
-		memcpy(addr, &a->v6.sin6_addr, 16);
+		memcpy(addr, &a->in6.sin6_addr, 16);
 		return AF_INET6;
 	default:
 		return -EAFNOSUPPORT;
@@ -119,8 +119,8 @@ static int fin_resolve(const struct soccr_fin *fin, struct fin_ends *e)
 		return -EINVAL;
 	e->family = src_family;
 	e->addr_len = src_family == AF_INET ? 4 : 16;
-	if (fin->to->sa.sa_family == AF_INET6)
-		e->scope_id = fin->to->v6.sin6_scope_id;
+	if (fin->to->any.sa_family == AF_INET6)
+		e->scope_id = fin->to->in6.sin6_scope_id;
 	return 0;
 }
 
@@ -260,16 +260,16 @@ int soccr_fin_sock_send(const struct soccr_fin_sock *fs, const struct soccr_fin 
 	/* The destination port stays 0: a raw socket takes it for a protocol number. */
 	memset(&dst, 0, sizeof(dst));
 	if (e.family == AF_INET) {
-		dst.v4.sin_family = AF_INET;
-		memcpy(&dst.v4.sin_addr, e.dst, 4);
-		dst_len = sizeof(dst.v4);
+		dst.in4.sin_family = AF_INET;
+		memcpy(&dst.in4.sin_addr, e.dst, 4);
+		dst_len = sizeof(dst.in4);
 	} else {
-		dst.v6.sin6_family = AF_INET6;
-		memcpy(&dst.v6.sin6_addr, e.dst, 16);
-		dst.v6.sin6_scope_id = e.scope_id;
-		dst_len = sizeof(dst.v6);
+		dst.in6.sin6_family = AF_INET6;
+		memcpy(&dst.in6.sin6_addr, e.dst, 16);
+		dst.in6.sin6_scope_id = e.scope_id;
+		dst_len = sizeof(dst.in6);
 	}
-	n = sendto(fs->fd, pkt, len, 0, &dst.sa, dst_len);
+	n = sendto(fs->fd, pkt, len, 0, &dst.any, dst_len);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != len)

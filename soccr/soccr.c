@@ -160,11 +160,11 @@ static const char *family_name(int family)
 int soccr_restore_check(const struct libsoccr_ctx *ctx, const struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
-	int family = c->src.sa.sa_family;
+	int family = c->src.any.sa_family;
 
-	if ((family != AF_INET && family != AF_INET6) || c->dst.sa.sa_family != family) {
+	if ((family != AF_INET && family != AF_INET6) || c->dst.any.sa_family != family) {
 		soccr_err(ctx, "restore: address families %d/%d are not IPv4 or IPv6 pairs", family,
-			  c->dst.sa.sa_family);
+			  c->dst.any.sa_family);
 		return -EAFNOSUPPORT;
 	}
 	if (!libsoccr_state_supported(d->state)) {
@@ -243,12 +243,12 @@ int soccr_dump_probe(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	if (c->flags & SOCCR_CONN_ADDRS)
 		return 0;
 	alen = sizeof(c->src);
-	if (getsockname(c->fd, &c->src.sa, &alen) < 0)
+	if (getsockname(c->fd, &c->src.any, &alen) < 0)
 		return -errno;
 	alen = sizeof(c->dst);
-	if (getpeername(c->fd, &c->dst.sa, &alen) < 0)
+	if (getpeername(c->fd, &c->dst.any, &alen) < 0)
 		return -errno;
-	if (c->src.sa.sa_family != AF_INET && c->src.sa.sa_family != AF_INET6)
+	if (c->src.any.sa_family != AF_INET && c->src.any.sa_family != AF_INET6)
 		return -EAFNOSUPPORT;
 	return 0;
 }
@@ -399,7 +399,7 @@ int soccr_sys_dump(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	}
 	ret = dump_queues(ctx, c);
 	ret = ret ?: dump_socket_opts(c->fd, &c->data);
-	ret = ret ?: soccr_dump_tcp_opts(c->fd, &c->data, c->src.sa.sa_family);
+	ret = ret ?: soccr_dump_tcp_opts(c->fd, &c->data, c->src.any.sa_family);
 	if (ret)
 		soccr_dump_abort(ctx, c, ret);
 	return ret;
@@ -467,14 +467,14 @@ int soccr_restore_sendq_rest(const struct libsoccr_ctx *ctx, const struct libsoc
 
 socklen_t soccr_addr_len(const union libsoccr_addr *a)
 {
-	return a->sa.sa_family == AF_INET ? sizeof(a->v4) : sizeof(a->v6);
+	return a->any.sa_family == AF_INET ? sizeof(a->in4) : sizeof(a->in6);
 }
 
 /* Options and buffers a new socket needs before it is bound and connected. */
 static int restore_prepare(int fd, const struct libsoccr_conn *c)
 {
 	const struct libsoccr_sk_data *d = &c->data;
-	int family = c->src.sa.sa_family;
+	int family = c->src.any.sa_family;
 	int ret;
 
 	ret = setsockopt_int(fd, SOL_TCP, TCP_REPAIR, TCP_REPAIR_ON);
@@ -559,7 +559,7 @@ int soccr_restore_finish(struct libsoccr_conn *c)
 
 int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 {
-	int family = c->src.sa.sa_family;
+	int family = c->src.any.sa_family;
 	const char *step;
 	int fd, ret;
 
@@ -580,10 +580,10 @@ int soccr_sys_restore(const struct libsoccr_ctx *ctx, struct libsoccr_conn *c)
 	if (ret)
 		goto out_close;
 	step = "bind";
-	if (bind(fd, &c->src.sa, soccr_addr_len(&c->src)) < 0)
+	if (bind(fd, &c->src.any, soccr_addr_len(&c->src)) < 0)
 		goto out_errno;
 	step = "connect";
-	if (connect(fd, &c->dst.sa, soccr_addr_len(&c->dst)) < 0)
+	if (connect(fd, &c->dst.any, soccr_addr_len(&c->dst)) < 0)
 		goto out_errno;
 	step = "options, queues and window";
 	ret = restore_established(ctx, fd, c);

@@ -129,47 +129,60 @@ const char *libsoccr_backend_name(enum libsoccr_backend backend);
 #define SOCCR_OPT_WSCALE 4u
 
 /*
- * The state of one connection, as plain data the caller stores. Field names
- * follow CRIU's tcp-stream image. Sequence numbers are the dump-time values:
- * inq_seq is the next byte expected from the peer (after the receive queue),
- * outq_seq the next byte this side will write (after the send queue). A FIN
- * of a half-closed connection is not counted in either: it is rebuilt from
- * the state.
+ * The state of one connection, as plain data the caller stores, in groups: what
+ * was read (flags) and the TCP state; the two queues; what the handshake
+ * negotiated; the windows; the socket options set again on restore. The field
+ * names are those of the tcp_stream_entry image fields each one is stored in
+ * (images/tcp-stream.proto), so an adapter copies them by name. Sequence
+ * numbers are the dump-time values: inq_seq is the next byte expected from the
+ * peer (after the receive queue), outq_seq the next byte this side will write
+ * (after the send queue). A FIN of a half-closed connection is not counted in
+ * either: it is rebuilt from the state.
  */
 struct libsoccr_sk_data {
-	uint32_t state;	  /* TCP_ESTABLISHED, TCP_FIN_WAIT1, ... (netinet/tcp.h) */
-	uint32_t flags;	  /* SOCCR_HAS_* */
-	uint32_t inq_len; /* bytes waiting to be read by the application */
+	uint32_t flags; /* SOCCR_HAS_* */
+	uint32_t state; /* TCP_ESTABLISHED, TCP_FIN_WAIT1, ... (netinet/tcp.h) */
+
+	/* receive queue: bytes waiting to be read by the application */
 	uint32_t inq_seq;
-	uint32_t outq_len; /* bytes in the send queue: sent but unacknowledged, then unsent */
+	uint32_t inq_len;
+	/* send queue: sent but unacknowledged, then unsent */
 	uint32_t outq_seq;
+	uint32_t outq_len;
 	uint32_t unsq_len; /* the unsent tail of the send queue */
+
+	/* negotiated at the handshake */
 	uint32_t opt_mask; /* SOCCR_OPT_* */
 	uint32_t mss_clamp;
-	uint32_t snd_wscale;
 	uint32_t rcv_wscale;
+	uint32_t snd_wscale;
 	uint32_t timestamp; /* TCP_TIMESTAMP: the connection's timestamp clock */
-	uint32_t snd_wl1;
-	uint32_t snd_wnd;
-	uint32_t max_window;
+
+	/* windows (SOCCR_HAS_WINDOW): TCP_REPAIR_WINDOW */
 	uint32_t rcv_wnd;
 	uint32_t rcv_wup;
+	uint32_t snd_wnd;
+	uint32_t snd_wl1;
+	uint32_t max_window;
+
+	/* socket options */
 	uint32_t nodelay;
 	uint32_t cork;
+	uint32_t reuseaddr; /* SO_REUSEADDR, read before repair mode (which forces reuse) */
+	uint32_t v6only;
+	uint32_t sndbuf; /* as getsockopt(SO_SNDBUF) reports it (the kernel's doubled value) */
+	uint32_t rcvbuf;
 	uint32_t keepalive;
 	uint32_t keepidle;
 	uint32_t keepintvl;
 	uint32_t keepcnt;
-	uint32_t sndbuf; /* as getsockopt(SO_SNDBUF) reports it (the kernel's doubled value) */
-	uint32_t rcvbuf;
-	uint32_t v6only;
-	uint32_t reuseaddr; /* SO_REUSEADDR, read before repair mode (which forces reuse) */
 };
 
+/* An address of either family; the family field of each member is at the same place. */
 union libsoccr_addr {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
+	struct sockaddr_in6 in6;
+	struct sockaddr_in in4;
+	struct sockaddr any;
 };
 
 /* libsoccr_conn.flags (bits 16 and up are the library's own) */
@@ -290,9 +303,13 @@ int libsoccr_setsockopt_batch(struct libsoccr_ctx *ctx, struct libsoccr_sockopt 
 /*
  * Packets libsoccr itself sends to rebuild a half-closed connection (the
  * peer's FIN, replayed into the restored socket) carry this mark, so that a
- * network lock can let them through while it drops everything else.
+ * network lock can let them through while it drops everything else. The value
+ * is "socc" in ASCII: a whole 32-bit word, unlikely to be a mark the host's
+ * own firewall or routing rules already use. Only criu-ng's own locks exempt
+ * it (criu/net-lock.c), so any value would do; it is part of the ABI only in
+ * that a caller locking the network itself must let it through.
  */
-#define SOCCR_MARK 0xC114
+#define SOCCR_MARK 0x736f6363u
 
 #ifdef __cplusplus
 }

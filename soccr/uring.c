@@ -540,7 +540,7 @@ void soccr_ring_dump(const struct libsoccr_ctx *ctx, struct soccr_ring *r, struc
 		c->status = soccr_ioctl_outq_unsent(fd, &d->unsq_len);
 		c->status = c->status ?: soccr_queue_seq(fd, TCP_RECV_QUEUE, false, &d->inq_seq);
 		c->status = c->status ?: soccr_queue_seq(fd, TCP_SEND_QUEUE, true, &d->outq_seq);
-		c->status = c->status ?: soccr_dump_tcp_opts(fd, d, c->src.sa.sa_family);
+		c->status = c->status ?: soccr_dump_tcp_opts(fd, d, c->src.any.sa_family);
 		c->status = c->status ?: soccr_dump_alloc_queues(ctx, c);
 		if (c->status)
 			continue;
@@ -645,7 +645,7 @@ static void chain_restore_connect(struct chain *ch, const struct libsoccr_conn *
 	chain_setsockopt(ch, fd, SOL_TCP, TCP_QUEUE_SEQ, &v->inq_seq, sizeof(int), TAG_SEQ);
 	chain_setsockopt(ch, fd, SOL_TCP, TCP_REPAIR_QUEUE, &opt_send_queue, sizeof(int), TAG_QUEUE);
 	chain_setsockopt(ch, fd, SOL_TCP, TCP_QUEUE_SEQ, &v->outq_seq, sizeof(int), TAG_SEQ);
-	if (c->src.sa.sa_family == AF_INET6)
+	if (c->src.any.sa_family == AF_INET6)
 		chain_setsockopt(ch, fd, SOL_IPV6, IPV6_V6ONLY, &v->v6only, sizeof(int), TAG_SOCKOPT);
 	/* the address may not be configured yet (IPv6 honours IP_FREEBIND too) */
 	chain_setsockopt(ch, fd, SOL_IP, IP_FREEBIND, &opt_one, sizeof(int), TAG_SOCKOPT);
@@ -653,7 +653,7 @@ static void chain_restore_connect(struct chain *ch, const struct libsoccr_conn *
 	io_uring_prep_rw(RING_OP_BIND, sqe, fd, &c->src, 0, soccr_addr_len(&c->src));
 	chain_tag(ch, sqe, TAG_BIND);
 	sqe = chain_next(ch);
-	io_uring_prep_connect(sqe, fd, &c->dst.sa, soccr_addr_len(&c->dst));
+	io_uring_prep_connect(sqe, fd, &c->dst.any, soccr_addr_len(&c->dst));
 	chain_tag(ch, sqe, TAG_CONNECT);
 }
 
@@ -734,7 +734,7 @@ void soccr_ring_restore(const struct libsoccr_ctx *ctx, struct soccr_ring *r, st
 		}
 		chain_start(&ch, r, &rr, i);
 		sqe = chain_next(&ch);
-		io_uring_prep_socket(sqe, c->src.sa.sa_family, soccr_restore_sock_type(c), IPPROTO_TCP, 0);
+		io_uring_prep_socket(sqe, c->src.any.sa_family, soccr_restore_sock_type(c), IPPROTO_TCP, 0);
 		chain_tag(&ch, sqe, TAG_SOCKET);
 		chain_end(&ch);
 	}

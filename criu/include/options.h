@@ -19,19 +19,19 @@ enum criu_cmd {
 
 /* Values as stored in inventory_entry.network_lock_method (CRIU's numbering). */
 enum network_lock_method {
-	NETWORK_LOCK_IPTABLES = 0,
-	NETWORK_LOCK_NFTABLES = 1,
-	NETWORK_LOCK_SKIP = 2,
+	LOCK_METHOD_IPTABLES = 0,
+	LOCK_METHOD_NFTABLES = 1,
+	LOCK_METHOD_SKIP = 2,
 };
 
 /* Values as stored in inventory_entry.pre_dump_mode (CRIU's numbering). */
 enum pre_dump_mode {
-	PRE_DUMP_SPLICE = 1,
-	PRE_DUMP_READ = 2,
+	PREDUMP_BY_SPLICE = 1,
+	PREDUMP_BY_READ = 2,
 };
 
-#define NETWORK_LOCK_DEFAULT	NETWORK_LOCK_IPTABLES
-#define DEFAULT_TIMEOUT		10
+#define LOCK_METHOD_DEFAULT	LOCK_METHOD_IPTABLES
+#define OPTS_DEFAULT_TIMEOUT	10 /* seconds, --timeout */
 #define OPTS_MAX_FEATURES	16
 #define OPTS_MAX_NOTES		32
 #define OPTS_MAX_KNOWN		128 /* entries in options.c's table of known options */

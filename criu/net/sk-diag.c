@@ -247,7 +247,8 @@ int sk_diag_collect(struct sk_diag_table *t, int family, int proto)
 		return ret;
 	}
 	t->collected |= bit;
-	qsort(t->v, t->nr, sizeof(*t->v), cmp_ino);
+	if (t->nr)
+		qsort(t->v, t->nr, sizeof(*t->v), cmp_ino);
 	pr_debug("%zu sockets of family %d protocol %d\n", t->nr - before, family, proto);
 	return 0;
 }

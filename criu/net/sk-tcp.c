@@ -35,10 +35,10 @@
 static void cfg_lock(struct sk_tcp_cfg *cfg, enum network_lock_method method)
 {
 	switch (method) {
-	case NETWORK_LOCK_NFTABLES:
+	case LOCK_METHOD_NFTABLES:
 		cfg->lock_mode = NETLOCK_NFTABLES;
 		break;
-	case NETWORK_LOCK_SKIP:
+	case LOCK_METHOD_SKIP:
 		cfg->lock_mode = NETLOCK_SKIP;
 		break;
 	default:
@@ -142,17 +142,17 @@ static void lock_setup(struct netlock_opts *o, char *id, pid_t pid, enum netlock
 static void tuple_from(struct netlock_tuple *t, const union libsoccr_addr *src, const union libsoccr_addr *dst)
 {
 	memset(t, 0, sizeof(*t));
-	t->family = src->sa.sa_family;
+	t->family = src->any.sa_family;
 	if (t->family == AF_INET) {
-		t->src.v4 = src->v4.sin_addr;
-		t->dst.v4 = dst->v4.sin_addr;
-		t->sport = ntohs(src->v4.sin_port);
-		t->dport = ntohs(dst->v4.sin_port);
+		t->src.v4 = src->in4.sin_addr;
+		t->dst.v4 = dst->in4.sin_addr;
+		t->sport = ntohs(src->in4.sin_port);
+		t->dport = ntohs(dst->in4.sin_port);
 	} else {
-		t->src.v6 = src->v6.sin6_addr;
-		t->dst.v6 = dst->v6.sin6_addr;
-		t->sport = ntohs(src->v6.sin6_port);
-		t->dport = ntohs(dst->v6.sin6_port);
+		t->src.v6 = src->in6.sin6_addr;
+		t->dst.v6 = dst->in6.sin6_addr;
+		t->sport = ntohs(src->in6.sin6_port);
+		t->dport = ntohs(dst->in6.sin6_port);
 	}
 }
 
@@ -197,13 +197,13 @@ static void addr_from_diag(union libsoccr_addr *a, const struct sk_diag *d, bool
 {
 	memset(a, 0, sizeof(*a));
 	if (d->family == AF_INET) {
-		a->v4.sin_family = AF_INET;
-		a->v4.sin_port = htons(src ? d->sport : d->dport);
-		a->v4.sin_addr.s_addr = src ? d->src[0] : d->dst[0];
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons(src ? d->sport : d->dport);
+		a->in4.sin_addr.s_addr = src ? d->src[0] : d->dst[0];
 	} else {
-		a->v6.sin6_family = AF_INET6;
-		a->v6.sin6_port = htons(src ? d->sport : d->dport);
-		memcpy(&a->v6.sin6_addr, src ? d->src : d->dst, sizeof(a->v6.sin6_addr));
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(src ? d->sport : d->dport);
+		memcpy(&a->in6.sin6_addr, src ? d->src : d->dst, sizeof(a->in6.sin6_addr));
 	}
 }
 
@@ -535,17 +535,17 @@ static void fill_conn(struct libsoccr_conn *c, const InetSkEntry *ie)
 		s->v6only = ie->has_v6only && ie->v6only;
 	}
 	if (ie->family == AF_INET) {
-		c->src.v4.sin_family = c->dst.v4.sin_family = AF_INET;
-		c->src.v4.sin_port = htons((uint16_t)ie->src_port);
-		c->dst.v4.sin_port = htons((uint16_t)ie->dst_port);
-		c->src.v4.sin_addr.s_addr = ie->src_addr[0];
-		c->dst.v4.sin_addr.s_addr = ie->dst_addr[0];
+		c->src.in4.sin_family = c->dst.in4.sin_family = AF_INET;
+		c->src.in4.sin_port = htons((uint16_t)ie->src_port);
+		c->dst.in4.sin_port = htons((uint16_t)ie->dst_port);
+		c->src.in4.sin_addr.s_addr = ie->src_addr[0];
+		c->dst.in4.sin_addr.s_addr = ie->dst_addr[0];
 	} else {
-		c->src.v6.sin6_family = c->dst.v6.sin6_family = AF_INET6;
-		c->src.v6.sin6_port = htons((uint16_t)ie->src_port);
-		c->dst.v6.sin6_port = htons((uint16_t)ie->dst_port);
-		memcpy(&c->src.v6.sin6_addr, ie->src_addr, sizeof(c->src.v6.sin6_addr));
-		memcpy(&c->dst.v6.sin6_addr, ie->dst_addr, sizeof(c->dst.v6.sin6_addr));
+		c->src.in6.sin6_family = c->dst.in6.sin6_family = AF_INET6;
+		c->src.in6.sin6_port = htons((uint16_t)ie->src_port);
+		c->dst.in6.sin6_port = htons((uint16_t)ie->dst_port);
+		memcpy(&c->src.in6.sin6_addr, ie->src_addr, sizeof(c->src.in6.sin6_addr));
+		memcpy(&c->dst.in6.sin6_addr, ie->dst_addr, sizeof(c->dst.in6.sin6_addr));
 	}
 	c->fd = -1;
 }

@@ -45,11 +45,11 @@ static int run_batch(struct libsoccr_ctx *ctx)
 
 		memset(c, 0, sizeof(*c));
 		c->fd = -1;
-		c->src.v4.sin_family = AF_INET;
-		c->src.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		c->src.v4.sin_port = htons(30000 + i);
+		c->src.in4.sin_family = AF_INET;
+		c->src.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		c->src.in4.sin_port = htons(30000 + i);
 		c->dst = c->src;
-		c->dst.v4.sin_port = htons(31000);
+		c->dst.in4.sin_port = htons(31000);
 		c->data.state = TCP_ESTABLISHED;
 		c->data.outq_len = sizeof(queues);
 		c->data.mss_clamp = 536;

@@ -222,14 +222,14 @@ static void restore_bad_entry(struct libsoccr_conn *r, const struct libsoccr_con
 	r->src = good->src;
 	r->dst = good->dst;
 	r->queues = good->queues;
-	r->dst.v4.sin_port = htons((uint16_t)(1000 + k));
+	r->dst.in4.sin_port = htons((uint16_t)(1000 + k));
 	switch (kind) {
 	case RBAD_UNIX_ADDR:
-		r->src.sa.sa_family = AF_UNIX;
+		r->src.any.sa_family = AF_UNIX;
 		break;
 	case RBAD_MIXED:
-		r->dst.v6.sin6_family = AF_INET6;
-		r->dst.v6.sin6_addr = in6addr_loopback;
+		r->dst.in6.sin6_family = AF_INET6;
+		r->dst.in6.sin6_addr = in6addr_loopback;
 		break;
 	case RBAD_LISTEN:
 		r->data.state = TCP_LISTEN;

@@ -413,13 +413,13 @@ static socklen_t addr_make(const struct fam *f, union libsoccr_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (f->sock_family == AF_INET) {
-		a->v4.sin_family = AF_INET;
-		inet_pton(AF_INET, f->addr, &a->v4.sin_addr);
-		return sizeof(a->v4);
+		a->in4.sin_family = AF_INET;
+		inet_pton(AF_INET, f->addr, &a->in4.sin_addr);
+		return sizeof(a->in4);
 	}
-	a->v6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, f->addr, &a->v6.sin6_addr);
-	return sizeof(a->v6);
+	a->in6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, f->addr, &a->in6.sin6_addr);
+	return sizeof(a->in6);
 }
 
 /* A TCP socket of f's family; AF_INET6 ones accept IPv4-mapped addresses. */
@@ -452,11 +452,11 @@ static int pair_connect(struct pair *p, int l, const union libsoccr_addr *addr, 
 {
 	socklen_t alen = sizeof(p->b_addr);
 
-	CHECK_SYS(connect(p->a, &addr->sa, len));
+	CHECK_SYS(connect(p->a, &addr->any, len));
 	CHECK_SYS(p->b = accept4(l, NULL, NULL, SOCK_CLOEXEC));
-	CHECK_SYS(getsockname(p->b, &p->b_addr.sa, &alen));
+	CHECK_SYS(getsockname(p->b, &p->b_addr.any, &alen));
 	alen = sizeof(p->a_addr);
-	CHECK_SYS(getpeername(p->b, &p->a_addr.sa, &alen));
+	CHECK_SYS(getpeername(p->b, &p->a_addr.any, &alen));
 	return 0;
 }
 
@@ -474,7 +474,7 @@ static int pair_open(const struct fam *f, const struct netns *ns, struct pair *p
 	l = tcp_socket(f);
 	if (l < 0)
 		return l;
-	if (bind(l, &addr.sa, len) < 0 || listen(l, 1) < 0 || getsockname(l, &addr.sa, &len) < 0) {
+	if (bind(l, &addr.any, len) < 0 || listen(l, 1) < 0 || getsockname(l, &addr.any, &len) < 0) {
 		ret = -errno;
 		fprintf(stderr, "%s: listen on %s: %s\n", f->name, f->addr, strerror(errno));
 		goto out_close_l;
@@ -602,7 +602,7 @@ struct run {
 
 static socklen_t addr_len(const union libsoccr_addr *a)
 {
-	return a->sa.sa_family == AF_INET ? sizeof(a->v4) : sizeof(a->v6);
+	return a->any.sa_family == AF_INET ? sizeof(a->in4) : sizeof(a->in6);
 }
 
 static int b_rebuild_options(int b, const struct b_dump *d)
@@ -648,7 +648,7 @@ static int b_rebuild(const struct fam *f, struct pair *p, const struct b_dump *d
 	ret = ret ?: queue_seq_set(b, TCP_SEND_QUEUE, d->write_seq);
 	if (ret)
 		goto out_close_b;
-	if (bind(b, &p->b_addr.sa, addr_len(&p->b_addr)) < 0 || connect(b, &p->a_addr.sa, addr_len(&p->a_addr)) < 0) {
+	if (bind(b, &p->b_addr.any, addr_len(&p->b_addr)) < 0 || connect(b, &p->a_addr.any, addr_len(&p->a_addr)) < 0) {
 		ret = -errno;
 		perror("rebuild: bind/connect in repair mode");
 		goto out_close_b;
@@ -1025,8 +1025,8 @@ static int api_check(void)
 	addr_make(&fams[1], &v6);
 	addr_make(&fams[2], &mapped);
 	memset(&unix_addr, 0, sizeof(unix_addr));
-	unix_addr.sa.sa_family = AF_UNIX;
-	v4.v4.sin_port = v6.v6.sin6_port = mapped.v6.sin6_port = htons(1);
+	unix_addr.any.sa_family = AF_UNIX;
+	v4.in4.sin_port = v6.in6.sin6_port = mapped.in6.sin6_port = htons(1);
 
 	EXPECT(soccr_fin_family(&fin) == AF_INET, "IPv4 to v4-mapped: not AF_INET");
 	fin.from = &v6;
@@ -1038,14 +1038,14 @@ static int api_check(void)
 	EXPECT(soccr_fin_family(&fin) == -EAFNOSUPPORT, "to AF_UNIX: not -EAFNOSUPPORT");
 	fin.to = NULL;
 	EXPECT(soccr_fin_send(&fin) == -EINVAL, "no destination: not -EINVAL");
-	v6.v6.sin6_port = 0;
+	v6.in6.sin6_port = 0;
 	fin.to = &v6;
 	EXPECT(soccr_fin_send(&fin) == -EINVAL, "port 0: not -EINVAL");
 	EXPECT(soccr_fin_open(&fs, AF_UNIX, 0) == -EAFNOSUPPORT, "AF_UNIX raw socket: not -EAFNOSUPPORT");
 
 	ret = soccr_fin_open(&fs, AF_INET, 0);
 	EXPECT(!ret, "soccr_fin_open(AF_INET): %s", strerror(-ret));
-	v6.v6.sin6_port = htons(1);
+	v6.in6.sin6_port = htons(1);
 	fin.from = &v6;
 	ret = soccr_fin_sock_send(&fs, &fin);
 	soccr_fin_close(&fs);
@@ -1064,7 +1064,7 @@ static int ipv6_usable(void)
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, &a.sa, len) < 0)
+	if (bind(fd, &a.any, len) < 0)
 		ret = -errno;
 	close(fd);
 	return ret;

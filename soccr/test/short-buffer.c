@@ -53,9 +53,9 @@ static int run_setup(void)
 static void set_addr(union libsoccr_addr *a, uint8_t host, uint16_t port)
 {
 	memset(a, 0, sizeof(*a));
-	a->v4.sin_family = AF_INET;
-	a->v4.sin_port = htons(port);
-	a->v4.sin_addr.s_addr = htonl(0x7f000000u | host);
+	a->in4.sin_family = AF_INET;
+	a->in4.sin_port = htons(port);
+	a->in4.sin_addr.s_addr = htonl(0x7f000000u | host);
 }
 
 /* What an image would hold for connection @i; @base keeps the 4-tuples of passes apart. */

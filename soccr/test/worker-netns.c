@@ -114,12 +114,12 @@ static void make_conn(struct libsoccr_conn *c, unsigned int i, uint16_t base, ch
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->src.v4.sin_family = AF_INET;
-	c->src.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->src.v4.sin_port = htons(base + i);
-	c->dst.v4.sin_family = AF_INET;
-	c->dst.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->dst.v4.sin_port = htons(9000);
+	c->src.in4.sin_family = AF_INET;
+	c->src.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->src.in4.sin_port = htons(base + i);
+	c->dst.in4.sin_family = AF_INET;
+	c->dst.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->dst.in4.sin_port = htons(9000);
 	c->data.state = TCP_ESTABLISHED;
 	c->data.inq_len = 100;
 	c->data.outq_len = 200;

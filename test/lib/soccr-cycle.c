@@ -218,11 +218,11 @@ int cycle_run(struct cycle *cy)
 
 static int addr_equal(const union libsoccr_addr *a, const union connfix_addr *b)
 {
-	if (a->sa.sa_family != b->sa.sa_family)
+	if (a->any.sa_family != b->sa.sa_family)
 		return 0;
-	if (a->sa.sa_family == AF_INET)
-		return a->v4.sin_port == b->v4.sin_port && a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
-	return a->v6.sin6_port == b->v6.sin6_port && !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16);
+	if (a->any.sa_family == AF_INET)
+		return a->in4.sin_port == b->v4.sin_port && a->in4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+	return a->in6.sin6_port == b->v6.sin6_port && !memcmp(&a->in6.sin6_addr, &b->v6.sin6_addr, 16);
 }
 
 /* NULL if the dumped data of connection @i is right, else what is wrong with it. */

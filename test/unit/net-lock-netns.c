@@ -13,7 +13,7 @@
 #define NLT_NETNS_MODE NETLOCK_NFTABLES
 #endif
 
-#define MARK 0xC114u
+#define MARK 0x736f6363u /* SOCCR_MARK */
 #define SILENCE_MS 300
 #define RETRANSMIT_MS 15000
 

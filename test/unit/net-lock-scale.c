@@ -41,7 +41,7 @@ static int fill_fds(int n)
 
 static void check_nftables(const struct netlock_tuple *t)
 {
-	struct netlock_opts o = { .mode = NETLOCK_NFTABLES, .id = "scale", .log = nlt_log, .exempt_mark = 0xC114 };
+	struct netlock_opts o = { .mode = NETLOCK_NFTABLES, .id = "scale", .log = nlt_log, .exempt_mark = 0x736f6363 };
 	double t0, t1, t2;
 	long n4, n6;
 	int ret;
