@@ -174,6 +174,17 @@ static int add_end(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t regf_id, 
 		       c->args->pid);
 		return -EOPNOTSUPP;
 	}
+	/*
+	 * The restore makes a process's pipes for it alone: an end held by another process of
+	 * the tree would come back on a pipe of its own. Refused until pipes are made for the tree.
+	 */
+	for (size_t i = 0; !regf_id && i < d->nr; i++)
+		if (d->files[i].pipe_id == (uint32_t)p->st.st_ino && d->files[i].pid != c->args->pid) {
+			pr_err("fd %d of process %d is an end of a pipe that process %d holds too: pipes between "
+			       "processes are not supported yet\n",
+			       p->fd, c->args->pid, d->files[i].pid);
+			return -EOPNOTSUPP;
+		}
 	ret = record_data(d, p, regf_id != 0);
 	ret = ret ?: ARRAY_RESERVE(d->files, d->nr, d->cap, 8);
 	if (ret)
@@ -184,6 +195,7 @@ static int add_end(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t regf_id, 
 	f->flags = p->flags & ~(uint32_t)O_CLOEXEC;
 	f->regf_id = regf_id;
 	f->fown = p->fown;
+	f->pid = c->args->pid;
 	return 0;
 }
 

@@ -37,6 +37,7 @@ struct pipe_file {
 	uint32_t flags;	  /* file status flags, without O_CLOEXEC */
 	uint32_t regf_id; /* a FIFO's REG entry (its path), 0 for a pipe */
 	struct reg_fown fown;
+	pid_t pid; /* the process whose fd it is */
 };
 
 /* The bytes queued in one pipe or FIFO, copied at dump. */
