@@ -32,6 +32,7 @@ enum cr_img_type {
 	CR_IMG_FILE_LOCKS,	/* filelocks.img: the file locks of every dumped process */
 	CR_IMG_SK_QUEUES,	/* sk-queues.img: queued data of unix sockets, each entry followed by its bytes */
 	CR_IMG_SHMEM_PAGEMAP,	/* pagemap-shmem-SHMID.img (unsigned long long): shared anonymous memory */
+	CR_IMG_MEMFD_INODE,	/* memfd.img: the memfds of the open files and mappings */
 	CR_IMG_MAX,
 };
 
