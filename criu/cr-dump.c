@@ -79,7 +79,8 @@ static int check_vmas(const struct dump_task *dt)
 			what = "System V shared memory";
 		else if (vma->status & VMA_AREA_AIORING)
 			what = "an AIO ring";
-		else if (vma->deleted && (vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
+		else if (vma->deleted && (vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
+			 !(vma->status & VMA_AREA_MEMFD))
 			what = "a mapping of a deleted file";
 		if (what) {
 			pr_err("VMA %#llx-%#llx (%s) of process %d is %s: not supported yet\n",
@@ -143,7 +144,9 @@ static int collect_files(struct dump_task *dt)
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", dt->pid, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end);
 		ret = vma_file_mode(link, &dt->vma_fdflags[i]);
-		if (!ret)
+		if (!ret && (vma->status & VMA_AREA_MEMFD))
+			ret = memfd_add_vma(&dt->files, vma, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
+		else if (!ret)
 			ret = files_reg_add(&dt->files.reg, vma->path, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
 	}
 	return ret;
@@ -300,6 +303,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, s
 		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, PAGES_ID, dt->guard, &ms);
 	if (!ret)
 		ret = shmem_dump(dirfd, dt->pid, &dt->vmas, &pages_id, dt->guard, &ss);
+	if (!ret)
+		ret = memfd_dump_contents(&dt->files, dirfd, dt->pid, &pages_id, dt->guard, &ss);
 	stats->memdump_us = ms.scan_us;
 	stats->memwrite_us = ms.write_us + ss.us;
 	stats->pages_scanned = ms.pages_scanned;

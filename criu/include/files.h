@@ -19,6 +19,7 @@
 #include "file-locks.h"
 #include "files-reg.h"
 #include "inotify.h"
+#include "memfd.h"
 #include "signalfd.h"
 #include "sk-inet.h"
 #include "sk-unix.h"
@@ -56,6 +57,7 @@ struct files_dump {
 	struct timerfd_dump timerfd;
 	struct signalfd_dump signalfd;
 	struct inotify_dump inotify;
+	struct memfd_dump memfd;
 	struct unix_sk_dump usk;
 	struct fd_table fds;
 	struct file_locks locks;
