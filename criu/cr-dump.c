@@ -96,7 +96,8 @@ static int check_vmas(const struct dump_task *dt)
 			what = "System V shared memory";
 		else if (vma->status & VMA_AREA_AIORING)
 			what = "an AIO ring";
-		else if (vma->deleted && (vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
+		else if (vma->deleted && (vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
+			 !(vma->status & VMA_AREA_MEMFD))
 			what = "a mapping of a deleted file";
 		if (what) {
 			pr_err("VMA %#llx-%#llx (%s) of process %d is %s: not supported yet\n",
@@ -160,7 +161,9 @@ static int collect_files(struct dump_task *dt)
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", dt->pid, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end);
 		ret = vma_file_mode(link, &dt->vma_fdflags[i]);
-		if (!ret)
+		if (!ret && (vma->status & VMA_AREA_MEMFD))
+			ret = memfd_add_vma(dt->files, dt->pid, vma, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
+		else if (!ret)
 			ret = files_reg_add(&dt->files->reg, vma->path, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
 	}
 	return ret;
@@ -600,6 +603,15 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 		if (!ret)
 			ret = write_task_images(ctx, &t.tasks[i], &shm_vmas, &next_pages_id, stats);
 		free(shm_vmas.vmas);
+	}
+	/* The memfds of the whole tree, each once (their table is the tree's). */
+	if (!ret) {
+		struct shmem_dump_stats ss = { 0 };
+
+		ret = memfd_dump_contents(&t.files, ctx->imgdir_fd, t.tasks[0].pid, &next_pages_id, ctx->guard, &ss);
+		stats->memwrite_us += ss.us;
+		stats->shpages_scanned += ss.pages_scanned;
+		stats->shpages_written += ss.pages_written;
 	}
 	jret = tcp_job_join(&job);
 	ret = ret ?: jret;

@@ -13,6 +13,7 @@
 #include "fs.pb-c.h"
 #include "ghost-file.pb-c.h"
 #include "inventory.pb-c.h"
+#include "memfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pipe-data.pb-c.h"
@@ -58,6 +59,7 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_FIFO_DATA, "fifo-data.img", IMG_COMMON_MAGIC, FIFO_DATA_MAGIC, &pipe_data_entry__descriptor),
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
 	DESC(CR_IMG_FILE_LOCKS, "filelocks.img", IMG_COMMON_MAGIC, FILE_LOCKS_MAGIC, &file_lock_entry__descriptor),
+	DESC(CR_IMG_MEMFD_INODE, "memfd.img", IMG_COMMON_MAGIC, MEMFD_INODE_MAGIC, &memfd_inode_entry__descriptor),
 };
 
 const struct cr_img_desc *cr_img_desc_get(enum cr_img_type type)

@@ -238,6 +238,18 @@ static int check_vma_kind(const VmaEntry *v, const char *name, size_t i)
 	return 0;
 }
 
+/* True when the file VMA @v maps is in files.img: a regular file, or a memfd for VMA_AREA_MEMFD. */
+static bool vma_file_known(const struct restore_image *ri, const VmaEntry *v)
+{
+	ssize_t i = v->shmid > UINT32_MAX ? -1 : restore_images_file_idx(ri, (uint32_t)v->shmid);
+
+	if (i < 0)
+		return false;
+	if (v->status & VMA_AREA_MEMFD)
+		return ri->files[i]->type == FD_TYPES__MEMFD;
+	return ri->files[i]->type == FD_TYPES__REG;
+}
+
 static int check_vmas(const struct restore_image *ri, const char *name)
 {
 	uint64_t prev_end = 0;
@@ -257,8 +269,7 @@ static int check_vmas(const struct restore_image *ri, const char *name)
 		ret = check_vma_kind(v, name, i);
 		if (ret)
 			return ret;
-		if ((v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
-		    (v->shmid > UINT32_MAX || !restore_images_file(ri, (uint32_t)v->shmid))) {
+		if ((v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) && !vma_file_known(ri, v)) {
 			pr_err("%s: VMA %zu maps file %llu, which files.img doesn't have\n", name, i,
 			       (unsigned long long)v->shmid);
 			return -EINVAL;

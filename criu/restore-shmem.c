@@ -136,6 +136,20 @@ static int collect_shmems(struct restore_image *ri)
 	return 0;
 }
 
+int restore_shmem_load_object(int dirfd, struct restore_shmem *shm)
+{
+	return load_one(dirfd, shm, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+void restore_shmem_free_object(struct restore_shmem *shm)
+{
+	for (size_t j = 0; j < shm->nr_runs; j++)
+		img_free_entry(shm->runs[j]);
+	free(shm->runs);
+	shm->runs = NULL;
+	shm->nr_runs = 0;
+}
+
 int restore_shmem_load(int dirfd, struct restore_image *ri)
 {
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
@@ -148,19 +162,19 @@ int restore_shmem_load(int dirfd, struct restore_image *ri)
 
 void restore_shmem_free(struct restore_image *ri)
 {
-	for (size_t i = 0; i < ri->nr_shmems; i++) {
-		for (size_t j = 0; j < ri->shmems[i].nr_runs; j++)
-			img_free_entry(ri->shmems[i].runs[j]);
-		free(ri->shmems[i].runs);
-	}
+	for (size_t i = 0; i < ri->nr_shmems; i++)
+		restore_shmem_free_object(&ri->shmems[i]);
 	free(ri->shmems);
 	ri->shmems = NULL;
 	ri->nr_shmems = 0;
 }
 
-static int fill(struct restore_ctl *ctl, const struct restore_shmem *shm, uint64_t base, int dirfd)
+/* Where fill() writes the object: @len bytes at offset @off. */
+typedef int (*fill_write)(void *arg, uint64_t off, const void *buf, size_t len);
+
+static int fill(const struct restore_shmem *shm, int dirfd, size_t page_size, fill_write write_fn, void *arg)
 {
-	size_t chunk = FILL_PAGES * ctl->page_size;
+	size_t chunk = FILL_PAGES * page_size;
 	struct cr_img *img;
 	char *buf;
 	int ret;
@@ -170,14 +184,14 @@ static int fill(struct restore_ctl *ctl, const struct restore_shmem *shm, uint64
 		return -ENOMEM;
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_PAGES, shm->pages_id);
 	for (size_t i = 0; !ret && i < shm->nr_runs; i++) {
-		uint64_t off = shm->runs[i]->vaddr, left = shm->runs[i]->nr_pages * ctl->page_size;
+		uint64_t off = shm->runs[i]->vaddr, left = (uint64_t)shm->runs[i]->nr_pages * page_size;
 
 		while (!ret && left) {
 			size_t n = left < chunk ? (size_t)left : chunk;
 
 			ret = img_read_raw(img, buf, n);
 			if (!ret)
-				ret = restore_ctl_write(ctl, base + off, buf, n);
+				ret = write_fn(arg, off, buf, n);
 			off += n;
 			left -= n;
 		}
@@ -185,6 +199,43 @@ static int fill(struct restore_ctl *ctl, const struct restore_shmem *shm, uint64
 	if (img)
 		img_close(img);
 	free(buf);
+	return ret;
+}
+
+struct fill_ctl {
+	struct restore_ctl *ctl;
+	uint64_t base;
+};
+
+static int write_ctl(void *arg, uint64_t off, const void *buf, size_t len)
+{
+	struct fill_ctl *fc = arg;
+
+	return restore_ctl_write(fc->ctl, fc->base + off, buf, len);
+}
+
+static int write_fd(void *arg, uint64_t off, const void *buf, size_t len)
+{
+	int fd = *(int *)arg;
+
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd)
+{
+	int ret = fill(shm, dirfd, (size_t)sysconf(_SC_PAGESIZE), write_fd, &fd);
+
+	if (ret)
+		pr_err("can't fill shared memory object %llu: %s\n", (unsigned long long)shm->shmid, strerror(-ret));
 	return ret;
 }
 
@@ -269,6 +320,7 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 		      uint64_t scratch, int dirfd)
 {
 	int made = set_find(ctl->shmem_set, shm->shmid);
+	struct fill_ctl fc = { .ctl = ctl, .base = scratch };
 	long ret;
 
 	if (made >= 0)
@@ -285,7 +337,7 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 	}
 	ret = 0;
 	if (made < 0)
-		ret = fill(ctl, shm, scratch, dirfd);
+		ret = fill(shm, dirfd, ctl->page_size, write_ctl, &fc);
 	if (!ret && made < 0 && ctl->shmem_set)
 		ret = set_add(ctl->shmem_set, ctl, shm, scratch);
 	for (size_t i = 0; !ret && i < ri->mm->n_vmas; i++) {

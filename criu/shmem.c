@@ -45,7 +45,8 @@ struct shmem_obj {
 	const struct dump_guard *guard;
 };
 
-static int read_full(int fd, void *buf, size_t len, uint64_t off)
+/* The end of a file not a whole number of pages long is read as zeroes up to the end of its page. */
+static int read_full(int fd, void *buf, size_t len, uint64_t off, size_t page_size)
 {
 	size_t done = 0;
 
@@ -56,6 +57,10 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off)
 			continue;
 		if (n < 0)
 			return -errno;
+		if (n == 0 && len - done < page_size) {
+			memset((char *)buf + done, 0, len - done);
+			break;
+		}
 		if (n == 0)
 			return -EIO;
 		done += n;
@@ -83,7 +88,7 @@ static int dump_run(struct shmem_obj *so, uint64_t off, uint64_t nr)
 		ret = dump_guard_check(so->guard);
 		if (ret)
 			break;
-		ret = read_full(so->fd, so->buf, n * so->page_size, pos);
+		ret = read_full(so->fd, so->buf, n * so->page_size, pos, so->page_size);
 		if (ret) {
 			pr_err("can't read bytes %#llx-%#llx of shared memory %llu of process %d: %s\n",
 			       (unsigned long long)pos, (unsigned long long)(pos + n * so->page_size),
@@ -183,11 +188,33 @@ static int open_object(struct shmem_obj *so, const struct vma_area *vma)
 	return 0;
 }
 
-/* Dumps the object of shmid @vmas->vmas[@first].ino, reached by the VMAs from @first on. */
-static int dump_one(int dirfd, struct shmem_obj *so, const struct vma_list *vmas, size_t first, uint32_t pages_id)
+/* Writes pagemap-shmem-SHMID.img and pages-@pages_id.img of the object open at so->fd. */
+static int write_object(int dirfd, struct shmem_obj *so, uint32_t pages_id)
 {
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	int ret, cret;
+
+	ret = img_open(&so->pagemap, dirfd, IMG_WRITE, CR_IMG_SHMEM_PAGEMAP, (unsigned long long)so->shmid);
+	if (ret)
+		return ret;
+	ret = img_open(&so->pages, dirfd, IMG_WRITE, CR_IMG_PAGES, pages_id);
+	if (ret)
+		goto out_close_pagemap;
+	head.pages_id = pages_id;
+	ret = img_write_entry(so->pagemap, &head);
+	if (!ret)
+		ret = dump_object(so);
+	cret = img_close(so->pages);
+	ret = ret ?: cret;
+out_close_pagemap:
+	cret = img_close(so->pagemap);
+	return ret ?: cret;
+}
+
+/* Dumps the object of shmid @vmas->vmas[@first].ino, reached by the VMAs from @first on. */
+static int dump_one(int dirfd, struct shmem_obj *so, const struct vma_list *vmas, size_t first, uint32_t pages_id)
+{
+	int ret;
 
 	so->size = 0;
 	for (size_t i = first; i < vmas->nr; i++) {
@@ -201,23 +228,32 @@ static int dump_one(int dirfd, struct shmem_obj *so, const struct vma_list *vmas
 	ret = open_object(so, &vmas->vmas[first]);
 	if (ret)
 		return ret;
-	ret = img_open(&so->pagemap, dirfd, IMG_WRITE, CR_IMG_SHMEM_PAGEMAP, (unsigned long long)so->shmid);
-	if (ret)
-		goto out_close_fd;
-	ret = img_open(&so->pages, dirfd, IMG_WRITE, CR_IMG_PAGES, pages_id);
-	if (ret)
-		goto out_close_pagemap;
-	head.pages_id = pages_id;
-	ret = img_write_entry(so->pagemap, &head);
-	if (!ret)
-		ret = dump_object(so);
-	cret = img_close(so->pages);
-	ret = ret ?: cret;
-out_close_pagemap:
-	cret = img_close(so->pagemap);
-	ret = ret ?: cret;
-out_close_fd:
+	ret = write_object(dirfd, so, pages_id);
 	close(so->fd);
+	return ret;
+}
+
+int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size, uint32_t pages_id,
+		    const struct dump_guard *guard, struct shmem_dump_stats *stats)
+{
+	struct shmem_obj so = {
+		.pid = pid,
+		.shmid = shmid,
+		.page_size = (size_t)sysconf(_SC_PAGESIZE),
+		.fd = fd,
+		.stats = stats,
+		.guard = guard,
+	};
+	uint64_t start = stats_now_us();
+	int ret;
+
+	so.size = (size + so.page_size - 1) / so.page_size * so.page_size;
+	so.buf = malloc(COPY_PAGES * so.page_size);
+	if (!so.buf)
+		return -ENOMEM;
+	ret = write_object(dirfd, &so, pages_id);
+	free(so.buf);
+	stats->us += stats_now_us() - start;
 	return ret;
 }
 

@@ -137,6 +137,9 @@ static void classify(struct vma_area *vma, char shared, const char *name)
 		/* A MAP_SHARED | MAP_ANONYMOUS mapping: shmem the kernel names after /dev/zero. */
 		vma->flags |= MAP_ANONYMOUS;
 		vma->status |= VMA_AREA_REGULAR | VMA_ANON_SHARED;
+	} else if (!strncmp(name, "/memfd:", 7) && vma->deleted) {
+		/* A memfd: its file entry is made from map_files (memfd.h). */
+		vma->status |= VMA_AREA_REGULAR | VMA_AREA_MEMFD | (shared == 's' ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
 	} else if (!strncmp(name, "/SYSV", 5) && vma->deleted) {
 		vma->status |= VMA_AREA_REGULAR | VMA_AREA_SYSVIPC;
 	} else if (!strcmp(name, "/[aio] (deleted)")) {

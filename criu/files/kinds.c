@@ -9,6 +9,7 @@
 #include "fd-kind.h"
 #include "inotify.h"
 #include "pipes.h"
+#include "memfd.h"
 #include "regular.h"
 #include "signalfd.h"
 #include "sk-inet.h"
@@ -99,6 +100,21 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.check_entry = fifo_check_entry,
 		.check_restore = fifo_check_restore,
 		.open = fifo_open,
+	},
+	/* Made once per memfd (contents, seals) when the images are read; mappings share it. */
+	[FD_KIND_MEMFD] = {
+		.name = "a memfd",
+		.type = FD_TYPES__MEMFD,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.match = memfd_match,
+		.dump = memfd_dump,
+		.write_files = memfd_write_files,
+		.write_images = memfd_write_images,
+		.dump_free = memfd_dump_free,
+		.check_entry = memfd_check_entry,
+		.load = memfd_load,
+		.load_free = memfd_load_free,
+		.open = memfd_open,
 	},
 	/* Opened by restore-fork.c above the dumped fd numbers (a file may be mapped, the cwd or the exe too). */
 	[FD_KIND_REG] = {

@@ -19,6 +19,7 @@
 #include "file-locks.h"
 #include "files-reg.h"
 #include "inotify.h"
+#include "memfd.h"
 #include "signalfd.h"
 #include "pipes.h"
 #include "sk-inet.h"
@@ -57,6 +58,7 @@ struct files_dump {
 	struct timerfd_dump timerfd;
 	struct signalfd_dump signalfd;
 	struct inotify_dump inotify;
+	struct memfd_dump memfd;
 	struct unix_sk_dump usk;
 	struct pipe_dump pipes;
 	struct fd_table fds;

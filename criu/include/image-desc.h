@@ -34,6 +34,7 @@ enum cr_img_type {
 	CR_IMG_SHMEM_PAGEMAP,	/* pagemap-shmem-SHMID.img (unsigned long long): shared anonymous memory */
 	CR_IMG_PIPES_DATA,	/* pipes-data.img: the bytes queued in pipes */
 	CR_IMG_FIFO_DATA,	/* fifo-data.img: the bytes queued in FIFOs */
+	CR_IMG_MEMFD_INODE,	/* memfd.img: the memfds of the open files and mappings */
 	CR_IMG_MAX,
 };
 

@@ -46,6 +46,15 @@ __attribute__((warn_unused_result)) int restore_shmem_load(int dirfd, struct res
 void restore_shmem_free(struct restore_image *ri);
 
 /*
+ * Reads pagemap-shmem-SHMID.img of one object (@shm: shmid and size set,
+ * the rest zero) and checks its pages image. Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int restore_shmem_load_object(int dirfd, struct restore_shmem *shm);
+void restore_shmem_free_object(struct restore_shmem *shm);
+/* Writes the pages of @shm into the shmem file open at @fd (a memfd). Returns 0 or -errno (logged). */
+__attribute__((warn_unused_result)) int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd);
+
+/*
  * Brings object @shm back in the process of @ctl, using @scratch (a free range of
  * shm->size bytes) for its first mapping; shared with the other processes of
  * ctl->shmem_set when there is one. Returns 0 or -errno (logged).

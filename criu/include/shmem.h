@@ -31,4 +31,12 @@ __attribute__((warn_unused_result)) int shmem_dump(int dirfd, pid_t pid, const s
 						   uint32_t *next_pages_id, const struct dump_guard *guard,
 						   struct shmem_dump_stats *stats);
 
+/*
+ * Dumps the shmem file open at @fd in criu (a memfd of process @pid, @size
+ * bytes) as object @shmid with pages-@pages_id.img, the same way.
+ */
+__attribute__((warn_unused_result)) int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size,
+							uint32_t pages_id, const struct dump_guard *guard,
+							struct shmem_dump_stats *stats);
+
 #endif /* CRIU_NG_SHMEM_H */

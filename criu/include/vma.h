@@ -24,6 +24,7 @@
 #define VMA_AREA_SOCKET (1u << 11)
 #define VMA_AREA_VVAR (1u << 12)
 #define VMA_AREA_AIORING (1u << 13)
+#define VMA_AREA_MEMFD (1u << 14) /* with VMA_FILE_*: a memfd, shmid naming its memfd_file_entry */
 #define VMA_UNSUPP (1u << 31)
 
 struct vma_area {

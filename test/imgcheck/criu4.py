@@ -31,9 +31,11 @@ VMA_FILE_SHARED = 1 << 7
 VMA_ANON_SHARED = 1 << 8
 VMA_ANON_PRIVATE = 1 << 9
 VMA_AREA_VVAR = 1 << 12
+VMA_AREA_MEMFD = 1 << 14
 VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG = 1
+FD_TYPE_MEMFD = 18
 S_IFMT, S_IFDIR, S_IFREG = 0o170000, 0o040000, 0o100000
 # xsave components: proto field, bytes each element, bytes in the kernel's xstate layout.
 XSAVE_SIZES = {"ymmh_space": (4, 256), "bndreg_state": (8, 64), "bndcsr_state": (8, 64), "opmask_reg": (8, 64),
@@ -329,7 +331,9 @@ class Checker:
                 self.fail("MM-VDSO-ANON", where, "the kernel's vdso/vvar not marked private anonymous as CRIU does")
             if status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED):
                 f = files.get(v["shmid"])
-                if not f or f["type"] != FD_TYPE_REG:
+                # A memfd's mapping names its memfd_file_entry (CRIU's VMA_AREA_MEMFD), any other a REG file.
+                want = FD_TYPE_MEMFD if status & VMA_AREA_MEMFD else FD_TYPE_REG
+                if not f or f["type"] != want:
                     self.fail("MM-VMA-FILE", where, "maps file %d, which files.img lacks" % v["shmid"])
         if len(vdso) > 1 or len(vvar) > 1:
             self.fail("MM-VDSO-ONE", name, "%d vdso and %d vvar areas: CRIU takes the last of each and compares "
