@@ -75,6 +75,7 @@ struct inet_sk_fd {
 	int dup_fd; /* criu's copy; set to -1 when the socket keeps it */
 	uint32_t ino;
 	uint32_t flags;
+	int family; /* SO_DOMAIN, as the fd walk read it */
 	const struct reg_fown *fown;
 };
 

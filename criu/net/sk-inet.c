@@ -332,7 +332,7 @@ static int check_tcp(const struct inet_sk *sk, const struct inet_sk_policy *pol,
  */
 static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_t *type, struct sk_diag *out)
 {
-	uint32_t family = 0, proto = 0;
+	uint32_t family = (uint32_t)f->family, proto = 0;
 	const struct sk_diag *sd;
 	int ret;
 
@@ -345,8 +345,7 @@ static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_
 		*type = sd->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 		return 0;
 	}
-	ret = get_int(f->dup_fd, SOL_SOCKET, SO_DOMAIN, &family);
-	ret = ret ?: get_int(f->dup_fd, SOL_SOCKET, SO_TYPE, type);
+	ret = get_int(f->dup_fd, SOL_SOCKET, SO_TYPE, type);
 	ret = ret ?: get_int(f->dup_fd, SOL_SOCKET, SO_PROTOCOL, &proto);
 	if (ret) {
 		pr_err("can't read the kind of socket of fd %d of process %d: %s\n", f->fd, f->pid, strerror(-ret));
@@ -1005,6 +1004,7 @@ int inet_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 		.dup_fd = p->dup_fd,
 		.ino = (uint32_t)p->st.st_ino,
 		.flags = p->flags & ~O_CLOEXEC,
+		.family = p->sk_family,
 		.fown = &p->fown,
 	};
 	int ret;
