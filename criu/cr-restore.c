@@ -113,10 +113,10 @@ static int check_tcp_opts(const struct criu_ctx *ctx, const struct restore_image
 	if (o->tcp_established || o->tcp_close)
 		return 0;
 	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk)) {
+		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i))) {
 			pr_err("the images hold established TCP connections (socket %u): restore them with "
 			       "--tcp-established, or with --tcp-close to get them back closed\n",
-			       ri->files[i]->isk->ino);
+			       inet_sk_of(ri, i)->ino);
 			return -EOPNOTSUPP;
 		}
 	return 0;

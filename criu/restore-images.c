@@ -330,6 +330,8 @@ static int add_file(struct restore_image *ri, FileEntry *fe, const char *name, s
 	if (ri->nr_files >= MAX_FILES)
 		return -E2BIG;
 	ret = ARRAY_RESERVE(ri->files, ri->nr_files, *cap, 64);
+	if (!ret && k && k->take_entry)
+		ret = k->take_entry(ri, fe, name);
 	if (ret)
 		return ret;
 	ri->files[ri->nr_files++] = fe;

@@ -147,6 +147,9 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.write_files = inet_sk_write_all,
 		.dump_free = inet_sk_free_all,
 		.check_entry = inet_sk_check_entry,
+		.take_entry = inet_sk_take_entry,
+		.load = inet_sk_load,
+		.load_free = inet_sk_load_free,
 		.open = inet_sk_open_all,
 	},
 	/* Both ends of a connection made at once, queues refilled, before the fork. */

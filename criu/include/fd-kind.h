@@ -9,7 +9,8 @@
  * (finish), then writes its entries into files.img (write_files) and any
  * images of its own (write_images).
  *
- * Restore: each file_entry of files.img is checked by its kind (check_entry),
+ * Restore: each file_entry of files.img is checked by its kind (check_entry)
+ * and, for a kind that keeps a compact form of its own, taken (take_entry),
  * then the whole process's files (check_restore), and a kind with images of its
  * own reads them (load). Before the fork, the kinds that criu makes itself
  * (sockets, pipes, anonymous inode files) create their files (open) and the
@@ -104,6 +105,12 @@ struct fd_kind {
 	/* Restore. */
 	/* Checks one file_entry of @img_name. Returns 0, -EINVAL (logged) or -EOPNOTSUPP. */
 	int (*check_entry)(const FileEntry *fe, const char *img_name);
+	/*
+	 * Optional, after check_entry: keeps what the restore needs of @fe in
+	 * ri->kind_state[id] and may free the parts of @fe it took (their pointers
+	 * set to NULL), so that large tables don't keep decoded messages.
+	 */
+	int (*take_entry)(struct restore_image *ri, FileEntry *fe, const char *img_name);
 	/* Checks the files of the kind against the whole process (every file and fd loaded). */
 	int (*check_restore)(const struct restore_image *ri);
 	/* Reads images of its own into ri->kind_state[id]. */

@@ -75,6 +75,7 @@ struct inet_sk_fd {
 	int dup_fd; /* criu's copy; set to -1 when the socket keeps it */
 	uint32_t ino;
 	uint32_t flags;
+	int family; /* SO_DOMAIN, as the fd walk read it */
 	const struct reg_fown *fown;
 };
 
@@ -106,25 +107,87 @@ void inet_sk_dump_free(struct inet_sk_dump *d);
 
 /* Restore. */
 
+/*
+ * The SOL_SOCKET options (and TCP keepalive) of an sk_opts_entry that the
+ * restore sets, compact: a socket's entry is decoded, copied into this and
+ * freed as files.img is read, so that 10,000 connections don't keep 10,000
+ * decoded messages. Flags are SKO_*; bound_dev is NULL or a string.
+ */
+struct sk_opts_img {
+	uint32_t sndbuf, rcvbuf, buf_lock;
+	uint32_t priority, rcvlowat, mark, linger;
+	uint32_t keepcnt, keepidle, keepintvl;
+	uint32_t snd_tmo_usec, rcv_tmo_usec;
+	uint64_t snd_tmo_sec, rcv_tmo_sec;
+	uint32_t flags;
+	const char *bound_dev;
+};
+
+enum {
+	SKO_HAS_BUF_LOCK = 1u << 0,
+	SKO_REUSEADDR = 1u << 1,
+	SKO_KEEPALIVE = 1u << 2,
+	SKO_REUSEPORT = 1u << 3,
+	SKO_BROADCAST = 1u << 4,
+	SKO_OOBINLINE = 1u << 5,
+	SKO_DONTROUTE = 1u << 6,
+	SKO_NO_CHECK = 1u << 7,
+	SKO_HAS_LINGER = 1u << 8,
+	SKO_HAS_KEEPCNT = 1u << 9,
+	SKO_HAS_KEEPIDLE = 1u << 10,
+	SKO_HAS_KEEPINTVL = 1u << 11,
+};
+
+/* @o's options into @c; c->bound_dev points into @o. */
+void sk_opts_img_from(const SkOptsEntry *o, struct sk_opts_img *c);
+
+/*
+ * What the restore needs of an inet_sk_entry (addresses in network order, as
+ * in the image; the IP and TCP options 0 when the image lacks them).
+ */
+struct inet_sk_img {
+	uint32_t id, ino, flags, backlog;
+	uint32_t src_addr[4], dst_addr[4];
+	uint16_t src_port, dst_port;
+	uint8_t family, type, proto, state;
+	uint8_t has_v6only : 1, v6only : 1, freebind : 1, pktinfo : 1, nodelay : 1, cork : 1;
+	uint8_t shutdown, tos, ttl;
+	char *ifname; /* NULL unless bound to a device */
+	struct sk_opts_img opts;
+};
+
 /* Checks an INETSK file_entry of @img_name. Returns 0, -EINVAL (logged) or -EOPNOTSUPP. */
 __attribute__((warn_unused_result)) int inet_sk_check_entry(const FileEntry *fe, const char *img_name);
 
-/* True when @ie is a TCP connection to be rebuilt by sk-tcp.c (unless --tcp-close). */
-bool inet_sk_entry_is_conn(const InetSkEntry *ie);
+/*
+ * Moves a checked INETSK entry @fe into ri->kind_state (struct inet_sk_img)
+ * and frees its socket entry (fe->isk becomes NULL). Returns 0 or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int inet_sk_take_entry(struct restore_image *ri, FileEntry *fe,
+							   const char *img_name);
+/* Sorts what inet_sk_take_entry() kept, for inet_sk_of(). */
+__attribute__((warn_unused_result)) int inet_sk_load(int dirfd, struct restore_image *ri);
+void inet_sk_load_free(struct restore_image *ri);
+
+/* The socket of INETSK file @file_idx of @ri (never NULL for a loaded image). */
+const struct inet_sk_img *inet_sk_of(const struct restore_image *ri, size_t file_idx);
+
+/* True when @sk is a TCP connection to be rebuilt by sk-tcp.c (unless --tcp-close). */
+bool inet_sk_img_is_conn(const struct inet_sk_img *sk);
 
 /*
- * Creates the socket of @ie in criu's network namespace: options, bound,
+ * Creates the socket @sk in criu's network namespace: options, bound,
  * listening or connected as dumped; with @tcp_close a TCP connection comes back
  * as a closed socket. Returns the new fd (O_CLOEXEC) or -errno.
  */
-__attribute__((warn_unused_result)) int inet_sk_open(const InetSkEntry *ie, bool tcp_close);
+__attribute__((warn_unused_result)) int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close);
 
 /*
- * Sets the options of @ie on @fd that differ from a new socket's; with
+ * Sets the options of @sk on @fd that differ from a new socket's; with
  * @conn_opts false, leaves out those libsoccr restores with a connection
  * (buffers, keepalive, SO_REUSEADDR). Returns 0 or -errno.
  */
-__attribute__((warn_unused_result)) int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts);
+__attribute__((warn_unused_result)) int inet_sk_set_opts(int fd, const struct inet_sk_img *sk, bool conn_opts);
 
 /*
  * Sets the SOL_SOCKET options of @o on @fd that differ from a new socket's
@@ -132,7 +195,7 @@ __attribute__((warn_unused_result)) int inet_sk_set_opts(int fd, const InetSkEnt
  * @conn_opts false, leaves out buffers, SO_REUSEADDR, SO_KEEPALIVE and
  * SO_LINGER. Returns 0 or -errno (logged).
  */
-__attribute__((warn_unused_result)) int sk_opts_set(int fd, const SkOptsEntry *o, bool conn_opts);
+__attribute__((warn_unused_result)) int sk_opts_set(int fd, const struct sk_opts_img *o, bool conn_opts);
 
 /* The INETSK row of the fd kinds (fd-kind.h): an AF_INET or AF_INET6 socket, recorded by inet_sk_add(). */
 bool inet_sk_match(const struct fd_probe *p);

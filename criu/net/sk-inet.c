@@ -332,7 +332,7 @@ static int check_tcp(const struct inet_sk *sk, const struct inet_sk_policy *pol,
  */
 static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_t *type, struct sk_diag *out)
 {
-	uint32_t family = 0, proto = 0;
+	uint32_t family = (uint32_t)f->family, proto = 0;
 	const struct sk_diag *sd;
 	int ret;
 
@@ -345,8 +345,7 @@ static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_
 		*type = sd->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 		return 0;
 	}
-	ret = get_int(f->dup_fd, SOL_SOCKET, SO_DOMAIN, &family);
-	ret = ret ?: get_int(f->dup_fd, SOL_SOCKET, SO_TYPE, type);
+	ret = get_int(f->dup_fd, SOL_SOCKET, SO_TYPE, type);
 	ret = ret ?: get_int(f->dup_fd, SOL_SOCKET, SO_PROTOCOL, &proto);
 	if (ret) {
 		pr_err("can't read the kind of socket of fd %d of process %d: %s\n", f->fd, f->pid, strerror(-ret));
@@ -575,9 +574,9 @@ void inet_sk_dump_free(struct inet_sk_dump *d)
 
 /* Restore. */
 
-bool inet_sk_entry_is_conn(const InetSkEntry *ie)
+bool inet_sk_img_is_conn(const struct inet_sk_img *sk)
 {
-	return ie->type == SOCK_STREAM && libsoccr_state_supported(ie->state);
+	return sk->type == SOCK_STREAM && libsoccr_state_supported(sk->state);
 }
 
 int inet_sk_check_entry(const FileEntry *fe, const char *name)
@@ -609,6 +608,156 @@ int inet_sk_check_entry(const FileEntry *fe, const char *name)
 	return 0;
 }
 
+/* The compact sockets of a process (struct inet_sk_img), sorted by id once files.img is read. */
+struct inet_sk_restore {
+	struct inet_sk_img *v;
+	size_t nr, cap;
+};
+
+void sk_opts_img_from(const SkOptsEntry *o, struct sk_opts_img *c)
+{
+	*c = (struct sk_opts_img){
+		.sndbuf = o->so_sndbuf,
+		.rcvbuf = o->so_rcvbuf,
+		.buf_lock = o->so_buf_lock,
+		.priority = o->so_priority,
+		.rcvlowat = o->so_rcvlowat,
+		.mark = o->so_mark,
+		.linger = o->so_linger,
+		.keepcnt = o->tcp_keepcnt,
+		.keepidle = o->tcp_keepidle,
+		.keepintvl = o->tcp_keepintvl,
+		.snd_tmo_sec = o->so_snd_tmo_sec,
+		.rcv_tmo_sec = o->so_rcv_tmo_sec,
+		.snd_tmo_usec = (uint32_t)o->so_snd_tmo_usec,
+		.rcv_tmo_usec = (uint32_t)o->so_rcv_tmo_usec,
+		.bound_dev = o->so_bound_dev && o->so_bound_dev[0] ? o->so_bound_dev : NULL,
+	};
+	c->flags =
+		(o->has_so_buf_lock ? SKO_HAS_BUF_LOCK : 0) | (o->has_reuseaddr && o->reuseaddr ? SKO_REUSEADDR : 0) |
+		(o->has_so_keepalive && o->so_keepalive ? SKO_KEEPALIVE : 0) | (o->so_reuseport ? SKO_REUSEPORT : 0) |
+		(o->so_broadcast ? SKO_BROADCAST : 0) | (o->so_oobinline ? SKO_OOBINLINE : 0) |
+		(o->so_dontroute ? SKO_DONTROUTE : 0) | (o->so_no_check ? SKO_NO_CHECK : 0) |
+		(o->has_so_linger ? SKO_HAS_LINGER : 0) | (o->has_tcp_keepcnt ? SKO_HAS_KEEPCNT : 0) |
+		(o->has_tcp_keepidle ? SKO_HAS_KEEPIDLE : 0) | (o->has_tcp_keepintvl ? SKO_HAS_KEEPINTVL : 0);
+}
+
+static int strdup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s || !s[0])
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int inet_sk_img_from(const InetSkEntry *ie, struct inet_sk_img *sk)
+{
+	const IpOptsEntry *ip = ie->ip_opts;
+	const TcpOptsEntry *t = ie->tcp_opts;
+	char *bound_dev;
+	int ret;
+
+	*sk = (struct inet_sk_img){
+		.id = ie->id,
+		.ino = ie->ino,
+		.flags = ie->flags,
+		.backlog = ie->backlog,
+		.src_port = (uint16_t)ie->src_port,
+		.dst_port = (uint16_t)ie->dst_port,
+		.family = (uint8_t)ie->family,
+		.type = (uint8_t)ie->type,
+		.proto = (uint8_t)ie->proto,
+		.state = (uint8_t)ie->state,
+		.has_v6only = ie->has_v6only,
+		.v6only = ie->has_v6only && ie->v6only,
+		.shutdown = ie->has_shutdown && ie->shutdown <= 3 ? (uint8_t)ie->shutdown : 0,
+	};
+	memcpy(sk->src_addr, ie->src_addr, ie->n_src_addr * sizeof(uint32_t));
+	memcpy(sk->dst_addr, ie->dst_addr, ie->n_dst_addr * sizeof(uint32_t));
+	if (ip) {
+		sk->freebind = ip->has_freebind && ip->freebind;
+		sk->pktinfo = ip->has_pktinfo && ip->pktinfo;
+		sk->tos = ip->has_tos ? (uint8_t)ip->tos : 0;
+		sk->ttl = ip->has_ttl ? (uint8_t)ip->ttl : 0;
+	}
+	if (t) {
+		sk->nodelay = t->has_nodelay && t->nodelay;
+		sk->cork = t->has_cork && t->cork;
+	}
+	sk_opts_img_from(ie->opts, &sk->opts);
+	ret = strdup_opt(ie->ifname, &sk->ifname);
+	ret = ret ?: strdup_opt(sk->opts.bound_dev, &bound_dev);
+	if (ret) {
+		free(sk->ifname);
+		return ret;
+	}
+	sk->opts.bound_dev = bound_dev;
+	return 0;
+}
+
+int inet_sk_take_entry(struct restore_image *ri, FileEntry *fe, const char *img_name)
+{
+	struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
+	int ret;
+
+	(void)img_name;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		ri->kind_state[FD_KIND_INETSK] = r;
+	}
+	ret = ARRAY_RESERVE(r->v, r->nr, r->cap, 64);
+	ret = ret ?: inet_sk_img_from(fe->isk, &r->v[r->nr]);
+	if (ret)
+		return ret;
+	r->nr++;
+	inet_sk_entry__free_unpacked(fe->isk, NULL);
+	fe->isk = NULL;
+	return 0;
+}
+
+static int cmp_sk_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct inet_sk_img *)a)->id, y = ((const struct inet_sk_img *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+int inet_sk_load(int dirfd, struct restore_image *ri)
+{
+	struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
+
+	(void)dirfd;
+	if (r && r->nr)
+		qsort(r->v, r->nr, sizeof(*r->v), cmp_sk_id);
+	return 0;
+}
+
+void inet_sk_load_free(struct restore_image *ri)
+{
+	struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
+
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nr; i++) {
+		free(r->v[i].ifname);
+		free((char *)r->v[i].opts.bound_dev);
+	}
+	free(r->v);
+	free(r);
+	ri->kind_state[FD_KIND_INETSK] = NULL;
+}
+
+const struct inet_sk_img *inet_sk_of(const struct restore_image *ri, size_t file_idx)
+{
+	const struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
+	struct inet_sk_img key = { .id = ri->files[file_idx]->id };
+
+	return r ? bsearch(&key, r->v, r->nr, sizeof(*r->v), cmp_sk_id) : NULL;
+}
+
 static int set_int(int fd, int level, int name, uint32_t v, const char *what)
 {
 	int val = (int)v;
@@ -638,121 +787,115 @@ static int set_tmo(int fd, int name, uint64_t sec, uint64_t usec)
  * application had set them. A connection (!@conn_opts) gets its buffers and
  * SO_LINGER from sk-tcp.c once its queues are in.
  */
-int sk_opts_set(int fd, const SkOptsEntry *o, bool conn_opts)
+int sk_opts_set(int fd, const struct sk_opts_img *o, bool conn_opts)
 {
 	int ret = 0;
 
-	if (conn_opts && (o->so_buf_lock & 1))
-		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, o->so_sndbuf / 2, "SO_SNDBUF");
-	if (!ret && conn_opts && (o->so_buf_lock & 2))
-		ret = set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, o->so_rcvbuf / 2, "SO_RCVBUF");
-	if (!ret && conn_opts && o->reuseaddr)
+	if (conn_opts && (o->buf_lock & 1))
+		ret = set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, o->sndbuf / 2, "SO_SNDBUF");
+	if (!ret && conn_opts && (o->buf_lock & 2))
+		ret = set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, o->rcvbuf / 2, "SO_RCVBUF");
+	if (!ret && conn_opts && (o->flags & SKO_REUSEADDR))
 		ret = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
-	if (!ret && conn_opts && o->so_keepalive)
+	if (!ret && conn_opts && (o->flags & SKO_KEEPALIVE))
 		ret = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
-	if (!ret && o->so_reuseport)
+	if (!ret && (o->flags & SKO_REUSEPORT))
 		ret = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
-	if (!ret && o->so_broadcast)
+	if (!ret && (o->flags & SKO_BROADCAST))
 		ret = set_int(fd, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
-	if (!ret && o->so_oobinline)
+	if (!ret && (o->flags & SKO_OOBINLINE))
 		ret = set_int(fd, SOL_SOCKET, SO_OOBINLINE, 1, "SO_OOBINLINE");
-	if (!ret && o->so_dontroute)
+	if (!ret && (o->flags & SKO_DONTROUTE))
 		ret = set_int(fd, SOL_SOCKET, SO_DONTROUTE, 1, "SO_DONTROUTE");
-	if (!ret && o->so_no_check)
+	if (!ret && (o->flags & SKO_NO_CHECK))
 		ret = set_int(fd, SOL_SOCKET, SO_NO_CHECK, 1, "SO_NO_CHECK");
-	if (!ret && o->so_priority)
-		ret = set_int(fd, SOL_SOCKET, SO_PRIORITY, o->so_priority, "SO_PRIORITY");
-	if (!ret && o->so_rcvlowat > 1)
-		ret = set_int(fd, SOL_SOCKET, SO_RCVLOWAT, o->so_rcvlowat, "SO_RCVLOWAT");
-	if (!ret && o->so_mark)
-		ret = set_int(fd, SOL_SOCKET, SO_MARK, o->so_mark, "SO_MARK");
+	if (!ret && o->priority)
+		ret = set_int(fd, SOL_SOCKET, SO_PRIORITY, o->priority, "SO_PRIORITY");
+	if (!ret && o->rcvlowat > 1)
+		ret = set_int(fd, SOL_SOCKET, SO_RCVLOWAT, o->rcvlowat, "SO_RCVLOWAT");
+	if (!ret && o->mark)
+		ret = set_int(fd, SOL_SOCKET, SO_MARK, o->mark, "SO_MARK");
 	if (!ret)
-		ret = set_tmo(fd, SO_SNDTIMEO, o->so_snd_tmo_sec, o->so_snd_tmo_usec);
+		ret = set_tmo(fd, SO_SNDTIMEO, o->snd_tmo_sec, o->snd_tmo_usec);
 	if (!ret)
-		ret = set_tmo(fd, SO_RCVTIMEO, o->so_rcv_tmo_sec, o->so_rcv_tmo_usec);
-	if (!ret && conn_opts && o->has_so_linger) {
-		struct linger lg = { .l_onoff = 1, .l_linger = (int)o->so_linger };
+		ret = set_tmo(fd, SO_RCVTIMEO, o->rcv_tmo_sec, o->rcv_tmo_usec);
+	if (!ret && conn_opts && (o->flags & SKO_HAS_LINGER)) {
+		struct linger lg = { .l_onoff = 1, .l_linger = (int)o->linger };
 
 		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0) {
 			pr_perror("Can't set SO_LINGER");
 			ret = -errno;
 		}
 	}
-	if (!ret && o->so_bound_dev && o->so_bound_dev[0] &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->so_bound_dev, (socklen_t)strlen(o->so_bound_dev)) < 0) {
-		pr_perror("Can't bind the socket to device %s", o->so_bound_dev);
+	if (!ret && o->bound_dev &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->bound_dev, (socklen_t)strlen(o->bound_dev)) < 0) {
+		pr_perror("Can't bind the socket to device %s", o->bound_dev);
 		ret = -errno;
 	}
 	return ret;
 }
 
-static int set_tcp_keepalive(int fd, const SkOptsEntry *o)
+static int set_tcp_keepalive(int fd, const struct sk_opts_img *o)
 {
 	int ret = 0;
 
-	if (o->has_tcp_keepcnt)
-		ret = set_int(fd, SOL_TCP, TCP_KEEPCNT, o->tcp_keepcnt, "TCP_KEEPCNT");
-	if (!ret && o->has_tcp_keepidle)
-		ret = set_int(fd, SOL_TCP, TCP_KEEPIDLE, o->tcp_keepidle, "TCP_KEEPIDLE");
-	if (!ret && o->has_tcp_keepintvl)
-		ret = set_int(fd, SOL_TCP, TCP_KEEPINTVL, o->tcp_keepintvl, "TCP_KEEPINTVL");
+	if (o->flags & SKO_HAS_KEEPCNT)
+		ret = set_int(fd, SOL_TCP, TCP_KEEPCNT, o->keepcnt, "TCP_KEEPCNT");
+	if (!ret && (o->flags & SKO_HAS_KEEPIDLE))
+		ret = set_int(fd, SOL_TCP, TCP_KEEPIDLE, o->keepidle, "TCP_KEEPIDLE");
+	if (!ret && (o->flags & SKO_HAS_KEEPINTVL))
+		ret = set_int(fd, SOL_TCP, TCP_KEEPINTVL, o->keepintvl, "TCP_KEEPINTVL");
 	return ret;
 }
 
-static int set_ip_opts(int fd, const InetSkEntry *ie)
+static int set_ip_opts(int fd, const struct inet_sk_img *sk)
 {
-	const IpOptsEntry *ip = ie->ip_opts;
-	bool v4 = ie->family == AF_INET;
+	bool v4 = sk->family == AF_INET;
 	int ret = 0;
 
-	if (!ip)
-		return 0;
-	if (ip->has_freebind && ip->freebind)
+	if (sk->freebind)
 		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, 1, "IP_FREEBIND");
-	if (!ret && ip->has_tos && ip->tos)
-		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, ip->tos, "IP_TOS");
-	if (!ret && ip->has_ttl && ip->ttl && ip->ttl != 64)
-		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, ip->ttl, "IP_TTL");
-	if (!ret && ip->has_pktinfo && ip->pktinfo)
+	if (!ret && sk->tos)
+		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, sk->tos, "IP_TOS");
+	if (!ret && sk->ttl && sk->ttl != 64)
+		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, sk->ttl, "IP_TTL");
+	if (!ret && sk->pktinfo)
 		ret = set_int(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, 1, "IP_PKTINFO");
 	return ret;
 }
 
 /* TCP_NODELAY and TCP_CORK of a socket that is not a connection (libsoccr sets a connection's). */
-static int set_tcp_flags(int fd, const InetSkEntry *ie)
+static int set_tcp_flags(int fd, const struct inet_sk_img *sk)
 {
-	const TcpOptsEntry *t = ie->tcp_opts;
 	int ret = 0;
 
-	if (!t)
-		return 0;
-	if (t->has_nodelay && t->nodelay)
+	if (sk->nodelay)
 		ret = set_int(fd, SOL_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
-	if (!ret && t->has_cork && t->cork)
+	if (!ret && sk->cork)
 		ret = set_int(fd, SOL_TCP, TCP_CORK, 1, "TCP_CORK");
 	return ret;
 }
 
 /* The IP options first: setting IP_TOS resets SO_PRIORITY, which comes after. */
-int inet_sk_set_opts(int fd, const InetSkEntry *ie, bool conn_opts)
+int inet_sk_set_opts(int fd, const struct inet_sk_img *sk, bool conn_opts)
 {
-	int ret = set_ip_opts(fd, ie);
+	int ret = set_ip_opts(fd, sk);
 
-	ret = ret ?: sk_opts_set(fd, ie->opts, conn_opts);
-	if (!ret && conn_opts && ie->type == SOCK_STREAM)
-		ret = set_tcp_keepalive(fd, ie->opts);
-	if (!ret && conn_opts && ie->type == SOCK_STREAM)
-		ret = set_tcp_flags(fd, ie);
+	ret = ret ?: sk_opts_set(fd, &sk->opts, conn_opts);
+	if (!ret && conn_opts && sk->type == SOCK_STREAM)
+		ret = set_tcp_keepalive(fd, &sk->opts);
+	if (!ret && conn_opts && sk->type == SOCK_STREAM)
+		ret = set_tcp_flags(fd, sk);
 	return ret;
 }
 
-static socklen_t make_addr(const InetSkEntry *ie, bool src, struct sockaddr_storage *ss)
+static socklen_t make_addr(const struct inet_sk_img *sk, bool src, struct sockaddr_storage *ss)
 {
-	const uint32_t *a = src ? ie->src_addr : ie->dst_addr;
-	uint16_t port = htons((uint16_t)(src ? ie->src_port : ie->dst_port));
+	const uint32_t *a = src ? sk->src_addr : sk->dst_addr;
+	uint16_t port = htons(src ? sk->src_port : sk->dst_port);
 
 	memset(ss, 0, sizeof(*ss));
-	if (ie->family == AF_INET) {
+	if (sk->family == AF_INET) {
 		struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
 
 		v4->sin_family = AF_INET;
@@ -765,82 +908,79 @@ static socklen_t make_addr(const InetSkEntry *ie, bool src, struct sockaddr_stor
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = port;
 		memcpy(&v6->sin6_addr, a, sizeof(v6->sin6_addr));
-		if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr) && ie->ifname)
-			v6->sin6_scope_id = if_nametoindex(ie->ifname);
+		if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr) && sk->ifname)
+			v6->sin6_scope_id = if_nametoindex(sk->ifname);
 		return sizeof(*v6);
 	}
 }
 
-static bool addr_is_any(const InetSkEntry *ie, bool src)
+static bool addr_is_any(const struct inet_sk_img *sk, bool src)
 {
-	const uint32_t *a = src ? ie->src_addr : ie->dst_addr;
+	const uint32_t *a = src ? sk->src_addr : sk->dst_addr;
 
-	for (size_t i = 0; i < (src ? ie->n_src_addr : ie->n_dst_addr); i++)
-		if (a[i])
-			return false;
-	return true;
+	return !(a[0] | a[1] | a[2] | a[3]);
 }
 
 /* Bind, listen or connect as dumped. */
-static int place(int fd, const InetSkEntry *ie, bool tcp_close)
+static int place(int fd, const struct inet_sk_img *sk, bool tcp_close)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	bool bound = ie->src_port || !addr_is_any(ie, true);
+	bool bound = sk->src_port || !addr_is_any(sk, true);
 
-	if (ie->type == SOCK_STREAM && (tcp_close || inet_sk_entry_is_conn(ie)))
+	if (sk->type == SOCK_STREAM && (tcp_close || inet_sk_img_is_conn(sk)))
 		return 0; /* a connection restored closed (--tcp-close) */
 	if (bound) {
-		len = make_addr(ie, true, &ss);
+		len = make_addr(sk, true, &ss);
 		if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-			pr_perror("Can't bind socket %u to port %u", ie->id, ie->src_port);
+			pr_perror("Can't bind socket %u to port %u", sk->id, sk->src_port);
 			return -errno;
 		}
 	}
-	if (ie->type == SOCK_STREAM && ie->state == TCP_LISTEN && listen(fd, (int)ie->backlog) < 0) {
-		pr_perror("Can't listen on socket %u (port %u)", ie->id, ie->src_port);
+	if (sk->type == SOCK_STREAM && sk->state == TCP_LISTEN && listen(fd, (int)sk->backlog) < 0) {
+		pr_perror("Can't listen on socket %u (port %u)", sk->id, sk->src_port);
 		return -errno;
 	}
-	if (ie->type == SOCK_DGRAM && ie->state == TCP_ESTABLISHED) {
-		len = make_addr(ie, false, &ss);
+	if (sk->type == SOCK_DGRAM && sk->state == TCP_ESTABLISHED) {
+		len = make_addr(sk, false, &ss);
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-			pr_perror("Can't connect UDP socket %u to port %u", ie->id, ie->dst_port);
+			pr_perror("Can't connect UDP socket %u to port %u", sk->id, sk->dst_port);
 			return -errno;
 		}
 	}
 	return 0;
 }
 
-static int set_shutdown(int fd, const InetSkEntry *ie)
+static int set_shutdown(int fd, const struct inet_sk_img *sk)
 {
 	static const int how[] = { -1, SHUT_RD, SHUT_WR, SHUT_RDWR };
 
-	if (ie->type != SOCK_DGRAM || !ie->has_shutdown || !ie->shutdown || ie->shutdown > 3)
+	if (sk->type != SOCK_DGRAM || !sk->shutdown)
 		return 0;
-	if (shutdown(fd, how[ie->shutdown]) < 0 && errno != ENOTCONN) {
-		pr_perror("Can't shut socket %u down", ie->id);
+	if (shutdown(fd, how[sk->shutdown]) < 0 && errno != ENOTCONN) {
+		pr_perror("Can't shut socket %u down", sk->id);
 		return -errno;
 	}
 	return 0;
 }
 
-int inet_sk_open(const InetSkEntry *ie, bool tcp_close)
+int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close)
 {
 	int fd, ret;
 
-	fd = socket((int)ie->family, (int)ie->type | SOCK_CLOEXEC, (int)ie->proto);
+	fd = socket(sk->family, sk->type | SOCK_CLOEXEC, sk->proto);
 	if (fd < 0) {
-		pr_perror("Can't create socket %u", ie->id);
+		pr_perror("Can't create socket %u", sk->id);
 		return -errno;
 	}
-	if (ie->family == AF_INET6 && ie->has_v6only)
-		ret = set_int(fd, SOL_IPV6, IPV6_V6ONLY, ie->v6only, "IPV6_V6ONLY");
+	if (sk->family == AF_INET6 && sk->has_v6only)
+		ret = set_int(fd, SOL_IPV6, IPV6_V6ONLY, sk->v6only, "IPV6_V6ONLY");
 	else
 		ret = 0;
-	ret = ret ?: inet_sk_set_opts(fd, ie, true);
-	ret = ret ?: place(fd, ie, tcp_close);
-	ret = ret ?: set_shutdown(fd, ie);
-	if (!ret && (ie->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+	ret = ret ?: inet_sk_set_opts(fd, sk, true);
+	ret = ret ?: place(fd, sk, tcp_close);
+	ret = ret ?: set_shutdown(fd, sk);
+	if (!ret && (sk->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		ret = -errno;
 	if (ret) {
 		close(fd);
@@ -859,8 +999,13 @@ bool inet_sk_match(const struct fd_probe *p)
 int inet_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 {
 	struct inet_sk_fd f = {
-		.pid = c->args->pid, .fd = p->fd, .dup_fd = p->dup_fd, .ino = (uint32_t)p->st.st_ino,
-		.flags = p->flags & ~O_CLOEXEC, .fown = &p->fown,
+		.pid = c->args->pid,
+		.fd = p->fd,
+		.dup_fd = p->dup_fd,
+		.ino = (uint32_t)p->st.st_ino,
+		.flags = p->flags & ~O_CLOEXEC,
+		.family = p->sk_family,
+		.fown = &p->fown,
 	};
 	int ret;
 
@@ -884,13 +1029,14 @@ void inet_sk_free_all(struct files_dump *fdump)
 int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 {
 	for (size_t i = 0; i < ri->nr_files; i++) {
-		const FileEntry *fe = ri->files[i];
+		const struct inet_sk_img *sk;
 
-		if (fe->type != FD_TYPES__INETSK || !ri->file_fds[i])
+		if (ri->files[i]->type != FD_TYPES__INETSK || !ri->file_fds[i])
 			continue;
-		if (inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
+		sk = inet_sk_of(ri, i);
+		if (inet_sk_img_is_conn(sk) && !fds->tcp_close)
 			continue;
-		fds->fds[i] = inet_sk_open(fe->isk, fds->tcp_close);
+		fds->fds[i] = inet_sk_open(sk, fds->tcp_close);
 		if (fds->fds[i] < 0) {
 			int ret = fds->fds[i];
 

@@ -506,44 +506,46 @@ int sk_tcp_dump_finish(struct sk_tcp_dump *t, bool killed)
 
 /* Restore. */
 
-static const InetSkEntry *conn_entry(const struct sk_tcp_restore *r, const struct restore_image *ri, size_t i)
+static const struct inet_sk_img *conn_entry(const struct sk_tcp_restore *r, const struct restore_image *ri, size_t i)
 {
-	return ri->files[r->file_idx[i]]->isk;
+	return inet_sk_of(ri, r->file_idx[i]);
 }
 
 /* The libsoccr state of connection @i: the stream's fields from the image, the rest from its entry. */
-static void fill_conn(struct libsoccr_conn *c, const InetSkEntry *ie)
+static void fill_conn(struct libsoccr_conn *c, const struct inet_sk_img *ie)
 {
+	const uint32_t keep = SKO_HAS_KEEPIDLE | SKO_HAS_KEEPINTVL | SKO_HAS_KEEPCNT;
+
 	if (ie->flags & O_NONBLOCK)
 		c->flags |= SOCCR_CONN_NONBLOCK;
 	struct libsoccr_sk_data *s = &c->data;
-	const SkOptsEntry *o = ie->opts;
+	const struct sk_opts_img *o = &ie->opts;
 	s->state = ie->state;
 	s->flags |= SOCCR_HAS_BUFS;
-	s->sndbuf = o->so_sndbuf;
-	s->rcvbuf = o->so_rcvbuf;
-	s->reuseaddr = o->has_reuseaddr && o->reuseaddr;
-	s->keepalive = o->has_so_keepalive && o->so_keepalive;
-	if (s->keepalive && o->has_tcp_keepidle && o->has_tcp_keepintvl && o->has_tcp_keepcnt) {
+	s->sndbuf = o->sndbuf;
+	s->rcvbuf = o->rcvbuf;
+	s->reuseaddr = !!(o->flags & SKO_REUSEADDR);
+	s->keepalive = !!(o->flags & SKO_KEEPALIVE);
+	if (s->keepalive && (o->flags & keep) == keep) {
 		s->flags |= SOCCR_HAS_KEEPALIVE;
-		s->keepidle = o->tcp_keepidle;
-		s->keepintvl = o->tcp_keepintvl;
-		s->keepcnt = o->tcp_keepcnt;
+		s->keepidle = o->keepidle;
+		s->keepintvl = o->keepintvl;
+		s->keepcnt = o->keepcnt;
 	}
 	if (ie->family == AF_INET6) {
 		s->flags |= SOCCR_HAS_V6ONLY;
-		s->v6only = ie->has_v6only && ie->v6only;
+		s->v6only = ie->v6only;
 	}
 	if (ie->family == AF_INET) {
 		c->src.in4.sin_family = c->dst.in4.sin_family = AF_INET;
-		c->src.in4.sin_port = htons((uint16_t)ie->src_port);
-		c->dst.in4.sin_port = htons((uint16_t)ie->dst_port);
+		c->src.in4.sin_port = htons(ie->src_port);
+		c->dst.in4.sin_port = htons(ie->dst_port);
 		c->src.in4.sin_addr.s_addr = ie->src_addr[0];
 		c->dst.in4.sin_addr.s_addr = ie->dst_addr[0];
 	} else {
 		c->src.in6.sin6_family = c->dst.in6.sin6_family = AF_INET6;
-		c->src.in6.sin6_port = htons((uint16_t)ie->src_port);
-		c->dst.in6.sin6_port = htons((uint16_t)ie->dst_port);
+		c->src.in6.sin6_port = htons(ie->src_port);
+		c->dst.in6.sin6_port = htons(ie->dst_port);
 		memcpy(&c->src.in6.sin6_addr, ie->src_addr, sizeof(c->src.in6.sin6_addr));
 		memcpy(&c->dst.in6.sin6_addr, ie->dst_addr, sizeof(c->dst.in6.sin6_addr));
 	}
@@ -742,7 +744,7 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 	r->ri = ri;
 	lock_setup(&r->lock, r->lock_id, cfg->pid, cfg->lock_mode);
 	for (size_t i = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk))
+		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i)))
 			r->nr++;
 	if (!r->nr)
 		return 0;
@@ -752,10 +754,12 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 	if (!r->conns || !r->file_idx || !r->inos)
 		return -ENOMEM;
 	for (size_t i = 0, n = 0; i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_entry_is_conn(ri->files[i]->isk)) {
+		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i))) {
+			const struct inet_sk_img *sk = inet_sk_of(ri, i);
+
 			r->file_idx[n] = i;
-			r->inos[n] = ri->files[i]->isk->ino;
-			fill_conn(&r->conns[n++], ri->files[i]->isk);
+			r->inos[n] = sk->ino;
+			fill_conn(&r->conns[n++], sk);
 		}
 	fd = openat(dirfd, SK_TCP_PACK_NAME, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -799,7 +803,7 @@ static int ensure_lock(struct sk_tcp_restore *r)
 static int finish_conns(struct sk_tcp_restore *r, const struct restore_image *ri, int *fds, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++) {
-		const InetSkEntry *ie = conn_entry(r, ri, i);
+		const struct inet_sk_img *ie = conn_entry(r, ri, i);
 		int fd = r->conns[i].fd, ret;
 
 		fds[r->file_idx[i]] = fd;
@@ -908,16 +912,16 @@ static int set_final_opts(struct sk_tcp_restore *r, bool before)
 		goto out_free;
 	}
 	for (size_t i = 0; i < r->nr; i++) {
-		const SkOptsEntry *o = conn_entry(r, r->ri, i)->opts;
-		uint32_t lock = o->has_so_buf_lock ? o->so_buf_lock : 3;
+		const struct sk_opts_img *o = &conn_entry(r, r->ri, i)->opts;
+		uint32_t lock = (o->flags & SKO_HAS_BUF_LOCK) ? o->buf_lock : 3;
 		int fd = r->conns[i].fd;
 
-		v[i].linger = (struct linger){ .l_onoff = before || o->has_so_linger,
-					       .l_linger = before ? 0 : (int)o->so_linger };
+		v[i].linger = (struct linger){ .l_onoff = before || (o->flags & SKO_HAS_LINGER),
+					       .l_linger = before ? 0 : (int)o->linger };
 		add_opt(ops, &n, fd, SO_LINGER, &v[i].linger, sizeof(v[i].linger));
 		if (before)
 			continue;
-		v[i].sndbuf = (int)(o->so_sndbuf / 2), v[i].rcvbuf = (int)(o->so_rcvbuf / 2), v[i].lock = (int)lock;
+		v[i].sndbuf = (int)(o->sndbuf / 2), v[i].rcvbuf = (int)(o->rcvbuf / 2), v[i].lock = (int)lock;
 		if (lock & 1)
 			add_opt(ops, &n, fd, SO_SNDBUFFORCE, &v[i].sndbuf, sizeof(int));
 		if (lock & 2)

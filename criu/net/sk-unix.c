@@ -1136,9 +1136,11 @@ static int refill_queues(struct usk_set *set)
 static int finish_one(const struct usk *s)
 {
 	const SkOptsEntry *o = s->ue->opts;
+	struct sk_opts_img opts;
 	int one = 1, ret;
 
-	ret = sk_opts_set(s->fd, o, true);
+	sk_opts_img_from(o, &opts);
+	ret = sk_opts_set(s->fd, &opts, true);
 	if (!ret && s->sndbuf_raised && !(o->so_buf_lock & 1)) {
 		int half = (int)(o->so_sndbuf / 2), lock = (int)o->so_buf_lock;
 
