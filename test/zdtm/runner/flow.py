@@ -13,7 +13,7 @@ from . import images, procs
 from .criu import Criu, CriuError
 from .report import Result
 
-START_TIMEOUT = 10
+START_TIMEOUT = 30  # seconds: 10,000 connections take a while to set up on a loaded 2-vCPU machine
 STOP_TIMEOUT = 10
 HELPER_TIMEOUT = 10  # how long a helper may run on once its test has ended
 
