@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ngutil.h"
 #include "seize.h"
 
 /* waitpid(WNOHANG) polls of a thread about to stop: the first after 100 us, then twice as late, up to 10 ms. */
@@ -26,10 +27,7 @@
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ng_now_ms();
 }
 
 /* Parent pid and state letter from /proc/PID/stat; -ESRCH when the process is gone. */

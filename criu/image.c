@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ngutil.h"
 #include "image.h"
 #include "magic.h"
 
@@ -118,32 +119,13 @@ static int img_take(struct cr_img *img, void *dst, size_t len, size_t *got)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int img_flush(struct cr_img *img)
 {
 	int ret;
 
 	if (img->error || !img->len)
 		return img->error;
-	ret = write_all(img->fd, img->buf, img->len);
+	ret = ng_write_full(img->fd, img->buf, img->len);
 	img->len = 0;
 	if (ret) {
 		errno = -ret;
@@ -168,7 +150,7 @@ static int img_put(struct cr_img *img, const void *data, size_t len)
 			return ret;
 	}
 	if (len >= IMG_BUF_SIZE) {
-		ret = write_all(img->fd, data, len);
+		ret = ng_write_full(img->fd, data, len);
 		if (ret) {
 			errno = -ret;
 			pr_perror("%s: write failed", img->name);

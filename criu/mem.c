@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "ngutil.h"
 #include "dump-guard.h"
 #include "image.h"
 #include "mem.h"
@@ -40,24 +41,6 @@ struct mem_dump {
 	const struct dump_guard *guard;
 };
 
-static int read_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += n;
-	}
-	return 0;
-}
-
 /*
  * Copies @len bytes at @addr of the process into @buf: process_vm_readv, then
  * /proc/PID/mem for what it couldn't read (PROT_NONE or write-only pages, which
@@ -72,7 +55,7 @@ static int read_remote(struct mem_dump *md, void *buf, size_t len, uint64_t addr
 
 	if (done == len)
 		return 0;
-	return read_full(md->mem_fd, (char *)buf + done, len - done, addr + done);
+	return ng_pread_full(md->mem_fd, (char *)buf + done, len - done, addr + done);
 }
 
 /* Writes the entry of @nr pages at @vaddr and copies their contents into the pages image. */
@@ -125,7 +108,7 @@ static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
 		ret = dump_guard_check(md->guard);
 		if (ret)
 			break;
-		ret = read_full(md->pagemap_fd, md->pme, n * sizeof(uint64_t), pg * sizeof(uint64_t));
+		ret = ng_pread_full(md->pagemap_fd, md->pme, n * sizeof(uint64_t), pg * sizeof(uint64_t));
 		if (ret) {
 			pr_err("can't read /proc/%d/pagemap at %#llx: %s\n", md->pid,
 			       (unsigned long long)(pg * md->page_size), strerror(-ret));

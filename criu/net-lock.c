@@ -39,6 +39,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "ngutil.h"
 #include "net-lock.h"
 
 #define LOCK_PREFIX "criu-ng-"
@@ -93,10 +94,7 @@ __attribute__((format(printf, 3, 4))) static void lk_log(const struct netlock_op
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return (double)ng_now_ns() / 1e6;
 }
 
 int netlock_mode_parse(const char *name, enum netlock_mode *mode)
@@ -1068,21 +1066,6 @@ struct prog_run {
 	char err[1024]; /* what it printed on stdout and stderr (start of) */
 };
 
-static int send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t r = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		buf += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 static void read_output(int fd, struct prog_run *pr)
 {
 	ssize_t r;
@@ -1152,7 +1135,7 @@ static int run_prog(const struct netlock_opts *o, const char *prog, char *const 
 	close(sv[1]);
 	sv[1] = -1;
 	/* EPIPE means it stopped reading, i.e. it failed: its exit status says why */
-	ret = send_all(sv[0], input, len);
+	ret = ng_send_full(sv[0], input, len);
 	if (ret && ret != -EPIPE)
 		lk_err(o, "feeding %s: %s", prog, strerror(-ret));
 	close(sv[0]);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ngutil.h"
 #include "image.h"
 #include "stats.h"
 
@@ -15,10 +16,7 @@
 
 uint64_t stats_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return ng_now_us();
 }
 
 static uint32_t cap32(uint64_t v)

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "ngutil.h"
 #include "connfix.h"
 #include "testutil.h"
 
@@ -108,10 +109,7 @@ int test_ctx_create(uint32_t flags, uint32_t workers, struct libsoccr_ctx **ctxp
 
 uint64_t test_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return ng_now_ns();
 }
 
 static int cmp_double(const void *a, const void *b)
