@@ -1,11 +1,14 @@
 /*
  * engine-bench.c: wall time of `criu dump` and `criu restore` for a process with 1, 64 and
- * 1024 MiB of touched memory and 1 and 16 threads, and the time the process stayed frozen
+ * 1024 MiB of touched memory and 1, 16 and 64 threads, and the time the process stayed frozen
  * during the dump (stats-dump's frozen_time). Each restore is verified: the restored process
  * checks its whole memory pattern and exits 0. Images go to a tmpfs (/dev/shm).
  *
  * In the same run, the floor each size is compared with: writing the same bytes to a file on
  * the same tmpfs and reading them back (what moving the pages through an image costs at least).
+ *
+ * `engine-bench MIB...` runs only the given sizes (CRIU_BIN names another criu binary, for an
+ * A/B comparison in one run).
  *
  * Output, one line per configuration (median of the repetitions):
  *   engine-bench mem_mib=M threads=T dump_ms=X restore_ms=X frozen_ms=X
@@ -143,7 +146,8 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 	}
 	r->frozen_ms = criu_frozen_ms(NULL, r->dir);
 	{
-		char *restore[] = { r->criu, "restore", "-D", r->dir, "-d", "--pidfile", pidfile, "-o", "restore.log", NULL };
+		char *restore[] = { r->criu,	 "restore", "-D", r->dir,	 "-d",
+				    "--pidfile", pidfile,   "-o", "restore.log", NULL };
 
 		struct criu_cmd cmd = { 0 };
 
@@ -213,14 +217,24 @@ static int bench_floor(size_t mib)
 	return 0;
 }
 
+/* No arguments: every size; else only the sizes (MiB) given. */
+static int size_wanted(int argc, char **argv, size_t mib)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (strtoul(argv[i], NULL, 10) == mib)
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 1, 64, 1024 };
-	static const unsigned int nthreads[] = { 1, 16 };
+	static const unsigned int nthreads[] = { 1, 16, 64 };
 	struct run r = { 0 };
 	int ret = 0;
 
-	(void)argc;
 	test_init("engine-bench");
 	ret = criu_bin_path(r.criu, sizeof(r.criu));
 	if (ret)
@@ -228,8 +242,9 @@ int main(int argc, char **argv)
 	/* restored processes are reparented to us when criu exits: we reap them */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		return test_fail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	(void)argv;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && !ret; i++) {
+		if (!size_wanted(argc, argv, sizes[i]))
+			continue;
 		ret = bench_floor(sizes[i]);
 		for (size_t j = 0; j < sizeof(nthreads) / sizeof(nthreads[0]) && !ret; j++)
 			ret = bench_config(&r, sizes[i], nthreads[j]);
