@@ -39,24 +39,29 @@
  *		mov r12, [r12+24]
  *		jmp loop
  *	store:	mov [r12+56], rax
+ *		test byte [r12+4], RB_REPEAT	; again and again
+ *		jnz loop
  *		add r12, 64
  *		test byte [r12-60], RB_CHECK
  *		jz loop
- *		cmp rax, -4095			; -errno: the list ends here
- *		jb loop
+ *		cmp rax, -4095			; -errno: the list goes on at its tail,
+ *		jb loop				;   whose address is the record's args[5]
+ *		mov r12, [r12-16]
+ *		jmp loop
  *	stop:	mov eax, SYS_getpid; syscall; mov r13, rax
  *		mov eax, SYS_gettid; syscall; mov rsi, rax
  *		mov rdi, r13; mov edx, SIGSTOP; mov eax, SYS_tgkill; syscall
  *		jmp stop
  */
 static const unsigned char rb_code[] = {
-	0x41, 0x8b, 0x04, 0x24, 0x83, 0xf8, 0xff, 0x74, 0x4d, 0x49, 0x8b, 0x7c, 0x24, 0x08, 0x49, 0x8b, 0x74, 0x24,
+	0x41, 0x8b, 0x04, 0x24, 0x83, 0xf8, 0xff, 0x74, 0x5c, 0x49, 0x8b, 0x7c, 0x24, 0x08, 0x49, 0x8b, 0x74, 0x24,
 	0x10, 0x49, 0x8b, 0x54, 0x24, 0x18, 0x4d, 0x8b, 0x54, 0x24, 0x20, 0x4d, 0x8b, 0x44, 0x24, 0x28, 0x4d, 0x8b,
 	0x4c, 0x24, 0x30, 0x0f, 0x05, 0x48, 0x85, 0xc0, 0x75, 0x0f, 0x41, 0xf6, 0x44, 0x24, 0x04, 0x02, 0x74, 0x07,
-	0x4d, 0x8b, 0x64, 0x24, 0x18, 0xeb, 0xc3, 0x49, 0x89, 0x44, 0x24, 0x38, 0x49, 0x83, 0xc4, 0x40, 0x41, 0xf6,
-	0x44, 0x24, 0xc4, 0x01, 0x74, 0xb2, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff, 0x72, 0xaa, 0xb8, 0x27, 0x00, 0x00,
-	0x00, 0x0f, 0x05, 0x49, 0x89, 0xc5, 0xb8, 0xba, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x89, 0xc6, 0x4c, 0x89,
-	0xef, 0xba, 0x13, 0x00, 0x00, 0x00, 0xb8, 0xea, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xdb,
+	0x4d, 0x8b, 0x64, 0x24, 0x18, 0xeb, 0xc3, 0x49, 0x89, 0x44, 0x24, 0x38, 0x41, 0xf6, 0x44, 0x24, 0x04, 0x04,
+	0x75, 0xb6, 0x49, 0x83, 0xc4, 0x40, 0x41, 0xf6, 0x44, 0x24, 0xc4, 0x01, 0x74, 0xaa, 0x48, 0x3d, 0x01, 0xf0,
+	0xff, 0xff, 0x72, 0xa2, 0x4d, 0x8b, 0x64, 0x24, 0xf0, 0xeb, 0x9b, 0xb8, 0x27, 0x00, 0x00, 0x00, 0x0f, 0x05,
+	0x49, 0x89, 0xc5, 0xb8, 0xba, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x89, 0xc6, 0x4c, 0x89, 0xef, 0xba, 0x13,
+	0x00, 0x00, 0x00, 0xb8, 0xea, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xdb,
 };
 
 _Static_assert(sizeof(struct rb_rec) == 64, "the interpreter's record layout");
@@ -74,7 +79,7 @@ int rb_scratch_map(struct restore_ctl *ctl, struct rb_scratch *s, size_t nr_thre
 	long ret;
 
 	memset(s, 0, sizeof(*s));
-	s->leader_recs = nr_threads + RB_THREAD_RECS;
+	s->leader_recs = 2 * nr_threads + RB_THREAD_RECS; /* a clone3 and a wait per thread */
 	s->leader_data = nr_threads * (sizeof(struct restore_clone_args) + sizeof(pid_t)) + RB_THREAD_DATA;
 	leader = (s->leader_recs + 1) * sizeof(struct rb_rec) + s->leader_data;
 	s->leader_off = page; /* after the interpreter */
@@ -90,8 +95,10 @@ int rb_scratch_map(struct restore_ctl *ctl, struct rb_scratch *s, size_t nr_thre
 		return (int)ret;
 	}
 	s->addr = (uint64_t)ret;
-	ret = restore_ctl_write(ctl, s->addr, rb_code, sizeof(rb_code));
+	s->image = calloc(1, s->size - s->leader_off);
+	ret = s->image ? restore_ctl_write(ctl, s->addr, rb_code, sizeof(rb_code)) : -ENOMEM;
 	if (ret) {
+		rb_scratch_free(s);
 		if (rb_scratch_unmap(ctl, s))
 			pr_err("the thread setup area of process %d stays mapped\n", ctl->pid);
 		return (int)ret;
@@ -115,34 +122,45 @@ int rb_scratch_unmap(struct restore_ctl *ctl, struct rb_scratch *s)
 	return 0;
 }
 
+void rb_scratch_free(struct rb_scratch *s)
+{
+	free(s->image);
+	s->image = NULL;
+}
+
+int rb_scratch_write(struct restore_ctl *ctl, const struct rb_scratch *s)
+{
+	return restore_ctl_write(ctl, s->addr + s->leader_off, s->image, s->size - s->leader_off);
+}
+
 void rb_scratch_leader(const struct rb_scratch *s, struct rbatch *b)
 {
-	rbatch_init(b, s->addr + s->leader_off, s->leader_recs, s->leader_data);
+	rbatch_init(b, s->addr + s->leader_off, s->image, s->leader_recs, s->leader_data);
 }
 
 void rb_scratch_thread(const struct rb_scratch *s, size_t i, struct rbatch *b)
 {
-	rbatch_init(b, s->addr + s->slots_off + i * RB_THREAD_SLOT, RB_THREAD_RECS, RB_THREAD_DATA);
+	size_t off = s->slots_off + i * RB_THREAD_SLOT;
+
+	rbatch_init(b, s->addr + off, s->image + (off - s->leader_off), RB_THREAD_RECS, RB_THREAD_DATA);
 }
 
-void rbatch_init(struct rbatch *b, uint64_t base, size_t max_recs, size_t data_room)
+void rbatch_init(struct rbatch *b, uint64_t base, void *buf, size_t max_recs, size_t data_room)
 {
 	memset(b, 0, sizeof(*b));
 	b->base = base;
 	b->max_recs = max_recs;
 	b->data_room = data_room;
-	b->recs = calloc(max_recs + 1, sizeof(*b->recs));
+	b->recs = buf;
+	b->data = (unsigned char *)buf + (max_recs + 1) * sizeof(*b->recs);
 	b->meta = calloc(max_recs, sizeof(*b->meta));
-	b->data = malloc(data_room);
-	if (!b->recs || !b->meta || !b->data)
+	if (!b->meta)
 		b->err = -ENOMEM;
 }
 
 void rbatch_fini(struct rbatch *b)
 {
-	free(b->recs);
 	free(b->meta);
-	free(b->data);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -153,7 +171,7 @@ void rbatch_add(struct rbatch *b, const char *what, uint32_t flags, long nr, uns
 
 	if (b->err)
 		return;
-	if (b->nr == b->max_recs || nargs > 6) {
+	if (b->nr == b->max_recs || nargs > ((flags & RB_CHECK) ? 5 : 6)) {
 		b->err = -E2BIG;
 		return;
 	}
@@ -168,6 +186,12 @@ void rbatch_add(struct rbatch *b, const char *what, uint32_t flags, long nr, uns
 	va_end(ap);
 	b->meta[b->nr] = (struct rb_meta){ .what = what };
 	b->nr++;
+}
+
+void rbatch_tail(struct rbatch *b)
+{
+	b->tail = b->nr;
+	b->has_tail = 1;
 }
 
 void rbatch_expect(struct rbatch *b, int64_t value)
@@ -193,11 +217,8 @@ uint64_t rbatch_data(struct rbatch *b, const void *buf, size_t len)
 	return b->base + (b->max_recs + 1) * sizeof(struct rb_rec) + off;
 }
 
-int rbatch_write(struct restore_ctl *ctl, struct rbatch *b)
+int rbatch_end(struct restore_ctl *ctl, struct rbatch *b)
 {
-	uint64_t data_addr = b->base + (b->max_recs + 1) * sizeof(struct rb_rec);
-	int ret;
-
 	if (b->err) {
 		pr_err("the setup of a thread of process %d needs more room than there is: %s\n", ctl->pid,
 		       strerror(-b->err));
@@ -205,15 +226,17 @@ int rbatch_write(struct restore_ctl *ctl, struct rbatch *b)
 	}
 	memset(&b->recs[b->nr], 0, sizeof(b->recs[b->nr]));
 	b->recs[b->nr].nr = RB_END;
-	ret = restore_ctl_write(ctl, b->base, b->recs, (b->nr + 1) * sizeof(*b->recs));
-	if (!ret && b->data_len)
-		ret = restore_ctl_write(ctl, data_addr, b->data, b->data_len);
-	return ret;
+	if (!b->has_tail)
+		b->tail = b->nr;
+	for (size_t i = 0; i < b->tail; i++)
+		if (b->recs[i].flags & RB_CHECK)
+			b->recs[i].args[5] = b->base + b->tail * sizeof(*b->recs);
+	return 0;
 }
 
 int rbatch_check(struct restore_ctl *ctl, struct rbatch *b, pid_t tid)
 {
-	size_t len = b->nr * sizeof(*b->recs);
+	size_t len = b->tail * sizeof(*b->recs); /* the tail may still be running */
 	ssize_t n;
 
 	if (!len)
@@ -225,7 +248,7 @@ int rbatch_check(struct restore_ctl *ctl, struct rbatch *b, pid_t tid)
 		pr_err("can't read back the setup results of thread %d: %s\n", tid, n < 0 ? strerror(errno) : "short");
 		return n < 0 ? -errno : -EIO;
 	}
-	for (size_t i = 0; i < b->nr; i++) {
+	for (size_t i = 0; i < b->tail; i++) {
 		const struct rb_rec *r = &b->recs[i];
 		const struct rb_meta *m = &b->meta[i];
 
@@ -255,57 +278,37 @@ static int wait_stop(pid_t tid, int *status)
 			return -errno;
 		}
 	if (!WIFSTOPPED(*status)) {
-		pr_err("thread %d is gone (status %#x) while setting itself up\n", tid, *status);
+		pr_err("thread %d is gone (status %#x) while the threads set themselves up\n", tid, *status);
 		return -ESRCH;
 	}
 	return 0;
 }
 
-/* A stop other than the interpreter's final SIGSTOP: say where the thread was. */
+/* A stop other than the expected one: say where the thread was. */
 static int unexpected_stop(pid_t tid, int status)
 {
 	struct user_regs_struct regs;
 
-	pr_err("thread %d stopped with signal %d (event %d) at %#llx while setting itself up\n", tid, WSTOPSIG(status),
-	       status >> 16, compel_get_gpregs(tid, &regs) ? 0ULL : (unsigned long long)regs.rip);
+	pr_err("thread %d stopped with signal %d (event %d) at %#llx while the threads set themselves up\n", tid,
+	       WSTOPSIG(status), status >> 16, compel_get_gpregs(tid, &regs) ? 0ULL : (unsigned long long)regs.rip);
 	return -EINTR;
 }
 
-/* PTRACE_EVENT_CLONE of the leader: the new thread, expected to be tids[*created], is let run. */
-static int start_new_thread(pid_t leader, const pid_t *tids, size_t nr, size_t *created)
+static int set_options(pid_t pid, long options)
 {
-	unsigned long msg;
-	int status, ret;
-	pid_t tid;
-
-	if (ptrace(PTRACE_GETEVENTMSG, leader, NULL, &msg) < 0) {
-		pr_perror("Can't get the new thread of process %d", leader);
-		return -errno;
-	}
-	tid = (pid_t)msg;
-	if (*created >= nr || tids[*created] != tid) {
-		pr_err("process %d created thread %d, not the expected one\n", leader, tid);
-		return -EINVAL;
-	}
-	(*created)++;
-	ret = wait_stop(tid, &status);
-	if (ret)
-		return ret;
-	if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0) {
-		pr_perror("Can't let thread %d run", tid);
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)options) < 0) {
+		pr_perror("Can't set ptrace options on process %d", pid);
 		return -errno;
 	}
 	return 0;
 }
 
-int rb_run(struct restore_ctl *ctl, const struct rb_scratch *s, const struct rbatch *list, const pid_t *tids, size_t nr,
-	   size_t *created)
+int rb_run(struct restore_ctl *ctl, const struct rb_scratch *s, const struct rbatch *list)
 {
 	struct user_regs_struct regs;
 	pid_t leader = ctl->pid;
 	int status, ret;
 
-	*created = 0;
 	ret = compel_get_gpregs(leader, &regs);
 	if (ret)
 		return ret;
@@ -313,33 +316,38 @@ int rb_run(struct restore_ctl *ctl, const struct rb_scratch *s, const struct rba
 	regs.r12 = list->base;
 	regs.orig_rax = (uint64_t)-1;
 	ret = compel_set_gpregs(leader, &regs);
+	/* The new threads run untraced: no stop of the leader per thread. */
+	if (!ret)
+		ret = set_options(leader, RESTORE_PTRACE_OPTIONS & ~PTRACE_O_TRACECLONE);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_CONT, leader, NULL, NULL) < 0) {
 		pr_perror("Can't let process %d run its thread setup", leader);
 		return -errno;
 	}
-	for (;;) {
-		ret = wait_stop(leader, &status);
-		if (ret)
-			return ret;
-		if (WSTOPSIG(status) == SIGSTOP && !(status >> 16))
-			break;
-		if (WSTOPSIG(status) != SIGTRAP || (status >> 16) != PTRACE_EVENT_CLONE)
-			return unexpected_stop(leader, status);
-		ret = start_new_thread(leader, tids, nr, created);
-		if (ret)
-			return ret;
-		if (ptrace(PTRACE_CONT, leader, NULL, NULL) < 0) {
-			pr_perror("Can't let process %d go on with its thread setup", leader);
+	ret = wait_stop(leader, &status);
+	if (!ret && (WSTOPSIG(status) != SIGSTOP || (status >> 16)))
+		ret = unexpected_stop(leader, status);
+	if (!ret)
+		ret = set_options(leader, RESTORE_PTRACE_OPTIONS);
+	return ret;
+}
+
+int rb_seize(const pid_t *tids, size_t nr)
+{
+	int status, ret;
+
+	for (size_t i = 0; i < nr; i++)
+		if (ptrace(PTRACE_SEIZE, tids[i], NULL, (void *)(long)RESTORE_PTRACE_OPTIONS) < 0 ||
+		    ptrace(PTRACE_INTERRUPT, tids[i], NULL, NULL) < 0) {
+			pr_perror("Can't seize thread %d", tids[i]);
 			return -errno;
 		}
-	}
-	for (size_t i = 0; i < *created; i++) {
+	for (size_t i = 0; i < nr; i++) {
 		ret = wait_stop(tids[i], &status);
 		if (ret)
 			return ret;
-		if (WSTOPSIG(status) != SIGSTOP || (status >> 16))
+		if ((status >> 16) != PTRACE_EVENT_STOP)
 			return unexpected_stop(tids[i], status);
 	}
 	return 0;

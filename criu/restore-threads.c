@@ -10,6 +10,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 
 #include "restore-batch.h"
 #include "restore-fork.h"
@@ -31,6 +32,24 @@ static void add_clone(struct rbatch *b, pid_t tid, uint64_t child_list)
 		   (uint64_t)sizeof(args), child_list);
 }
 
+/*
+ * The tail of a thread's list, where it goes even when a step failed: its word
+ * @done set (FUTEX_WAKE_OP wakes the leader waiting on it), then a wait that
+ * does not end, in which criu interrupts it.
+ */
+static uint64_t add_thread_tail(struct rbatch *b)
+{
+	const uint32_t zero = 0;
+	uint64_t done = rbatch_data(b, &zero, sizeof(zero)), never = rbatch_data(b, &zero, sizeof(zero));
+
+	rbatch_tail(b);
+	rbatch_add(b, "FUTEX_WAKE_OP", 0, SYS_futex, 6, done, (uint64_t)(FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG),
+		   (uint64_t)1, (uint64_t)0, done, (uint64_t)FUTEX_OP(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0));
+	rbatch_add(b, "FUTEX_WAIT", RB_REPEAT, SYS_futex, 4, never, (uint64_t)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),
+		   (uint64_t)0, (uint64_t)0);
+	return done;
+}
+
 /* The clone3 results read back: thread i must have its dumped tid. */
 static int check_clones(const struct restore_ctl *ctl, const struct rbatch *leader, const struct restore_image *ri)
 {
@@ -49,25 +68,39 @@ static int check_clones(const struct restore_ctl *ctl, const struct rbatch *lead
 	return 0;
 }
 
-/* Builds and writes every list: the leader's (a clone3 per thread, then its own state) and each thread's. */
+/*
+ * Builds and writes every list: each thread's, and the leader's: a clone3 per
+ * thread, its own state, then a wait for each thread's word.
+ */
 static int write_lists(struct restore_ctl *ctl, const struct rb_scratch *s, const struct restore_image *ri,
 		       struct rbatch *lists)
 {
 	struct rbatch *leader = &lists[ri->nr_threads];
+	uint64_t *done;
 	int ret = 0;
 
+	done = calloc(ri->nr_threads + 1, sizeof(*done));
+	if (!done)
+		return -ENOMEM;
 	rb_scratch_leader(s, leader);
 	for (size_t i = 0; i < ri->nr_threads && !ret; i++) {
 		rb_scratch_thread(s, i, &lists[i]);
 		add_clone(leader, ri->tids[i], lists[i].base);
 		ret = restore_thread_state(&lists[i], ri->tids[i], ri->thread_cores[i]);
+		done[i] = add_thread_tail(&lists[i]);
 		if (!ret)
-			ret = rbatch_write(ctl, &lists[i]);
+			ret = rbatch_end(ctl, &lists[i]);
 	}
 	if (!ret)
 		ret = restore_thread_state(leader, ctl->pid, ri->core);
+	for (size_t i = 0; i < ri->nr_threads && !ret; i++)
+		rbatch_add(leader, "FUTEX_WAIT", 0, SYS_futex, 4, done[i], (uint64_t)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),
+			   (uint64_t)0, (uint64_t)0);
 	if (!ret)
-		ret = rbatch_write(ctl, leader);
+		ret = rbatch_end(ctl, leader);
+	if (!ret)
+		ret = rb_scratch_write(ctl, s);
+	free(done);
 	return ret;
 }
 
@@ -89,7 +122,6 @@ int restore_threads_create(struct restore_ctl *ctl, const struct restore_image *
 {
 	struct rb_scratch s;
 	struct rbatch *lists;
-	size_t created = 0;
 	int ret;
 
 	lists = calloc(ri->nr_threads + 1, sizeof(*lists));
@@ -100,13 +132,16 @@ int restore_threads_create(struct restore_ctl *ctl, const struct restore_image *
 		goto out_free;
 	ret = write_lists(ctl, &s, ri, lists);
 	if (!ret)
-		ret = rb_run(ctl, &s, &lists[ri->nr_threads], ri->tids, ri->nr_threads, &created);
+		ret = rb_run(ctl, &s, &lists[ri->nr_threads]);
 	if (!ret)
 		ret = check_lists(ctl, ri, lists);
 	if (!ret)
+		ret = rb_seize(ri->tids, ri->nr_threads);
+	if (!ret)
 		ret = rb_scratch_unmap(ctl, &s);
 	if (!ret)
-		pr_debug("%zu threads created and set up\n", created);
+		pr_debug("%zu threads created and set up\n", ri->nr_threads);
+	rb_scratch_free(&s);
 out_free:
 	for (size_t i = 0; i <= ri->nr_threads; i++)
 		rbatch_fini(&lists[i]);
