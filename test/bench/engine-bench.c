@@ -10,8 +10,9 @@
  * `engine-bench MIB...` runs only the given sizes (CRIU_BIN names another criu binary, for an
  * A/B comparison in one run).
  *
- * Output, one line per configuration (median of the repetitions):
- *   engine-bench mem_mib=M threads=T dump_ms=X restore_ms=X frozen_ms=X
+ * Output, one line per configuration (median of the repetitions); threads_ms is the restore's
+ * "threads restore time" (--display-stats: threads, signals, timers, registers):
+ *   engine-bench mem_mib=M threads=T dump_ms=X restore_ms=X frozen_ms=X threads_ms=X
  *   engine-bench-floor mem_mib=M write_ms=X read_ms=X
  */
 #include <errno.h>
@@ -37,7 +38,7 @@
 struct run {
 	char dir[PATH_MAX];
 	char criu[PATH_MAX];
-	double dump_ms, restore_ms, frozen_ms;
+	double dump_ms, restore_ms, frozen_ms, threads_ms;
 };
 
 static unsigned char pattern_byte(size_t off)
@@ -120,7 +121,7 @@ static int start_child(size_t mib, unsigned int threads, pid_t *pidp)
 /* One dump and restore, verified; the restored process is our child (we are its subreaper). */
 static int bench_once(struct run *r, size_t mib, unsigned int threads)
 {
-	char pid_s[16], pidfile[PATH_MAX + 16];
+	char pid_s[16], pidfile[PATH_MAX + 16], out[PATH_MAX + 16];
 	pid_t pid = -1, restored;
 	int status, ret;
 	FILE *f;
@@ -146,13 +147,15 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 	}
 	r->frozen_ms = criu_frozen_ms(NULL, r->dir);
 	{
-		char *restore[] = { r->criu,	 "restore", "-D", r->dir,	 "-d",
-				    "--pidfile", pidfile,   "-o", "restore.log", NULL };
+		char *restore[] = { r->criu,	   "restore",	      "-D", r->dir, "-d", "--pidfile", pidfile, "-o",
+				    "restore.log", "--display-stats", NULL };
 
-		struct criu_cmd cmd = { 0 };
+		struct criu_cmd cmd = { .out = out };
 
+		snprintf(out, sizeof(out), "%s/restore.out", r->dir);
 		ret = criu_exec(restore, &cmd);
 		r->restore_ms = cmd.wall_ms;
+		r->threads_ms = criu_stat_ms(out, "threads restore time");
 	}
 	f = ret ? NULL : fopen(pidfile, "r");
 	if (!f || fscanf(f, "%d", &restored) != 1 || restored != pid) {
@@ -173,7 +176,7 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 
 static int bench_config(struct run *r, size_t mib, unsigned int threads)
 {
-	double dump[REPS], restore[REPS], frozen[REPS];
+	double dump[REPS], restore[REPS], frozen[REPS], thr[REPS];
 
 	for (int k = 0; k < REPS; k++) {
 		int ret;
@@ -188,9 +191,11 @@ static int bench_config(struct run *r, size_t mib, unsigned int threads)
 		dump[k] = r->dump_ms;
 		restore[k] = r->restore_ms;
 		frozen[k] = r->frozen_ms;
+		thr[k] = r->threads_ms;
 	}
-	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f\n", mib, threads,
-	       test_median(dump, REPS), test_median(restore, REPS), test_median(frozen, REPS));
+	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f threads_ms=%.1f\n", mib,
+	       threads, test_median(dump, REPS), test_median(restore, REPS), test_median(frozen, REPS),
+	       test_median(thr, REPS));
 	fflush(stdout);
 	return 0;
 }
