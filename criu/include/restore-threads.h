@@ -1,13 +1,14 @@
 /*
  * criu restore: the threads other than the leader. The leader creates them
  * all in one run of its list of syscalls (restore-batch.h: a clone3 with
- * set_tid per thread, so each gets its dumped tid), traced from birth
- * (PTRACE_O_TRACECLONE); each new thread runs its own list at once
- * (restore_thread_state: sigaltstack, name, robust list, rseq, clear-child-tid,
- * credentials) and stops itself, and the leader sets its own state the same
- * way. Then each thread is given its private pending signals (injected, only
- * when it has some), its registers and its signal mask through ptrace. They
- * stay stopped until criu detaches the whole process.
+ * set_tid per thread, so each gets its dumped tid), without a ptrace stop per
+ * thread; each new thread runs its own list at once (restore_thread_state:
+ * sigaltstack, name, robust list, rseq, clear-child-tid, credentials) and
+ * then waits on a futex, where criu seizes and interrupts it; the leader sets
+ * its own state the same way. Then each thread is given its private pending
+ * signals (injected, only when it has some), its registers and its signal
+ * mask through ptrace. They stay stopped until criu detaches the whole
+ * process.
  */
 #ifndef CRIU_NG_RESTORE_THREADS_H
 #define CRIU_NG_RESTORE_THREADS_H
