@@ -44,37 +44,6 @@ struct kernel_sigaction {
 #define XSAVE_HDR_OFFSET 512
 #define FXSAVE_SIZE 512
 
-static int set_robust_list(struct restore_ctl *ctl, const ThreadCoreEntry *tc)
-{
-	long ret;
-
-	if (!tc->futex_rla)
-		return 0;
-	ret = restore_ctl_syscall(ctl, SYS_set_robust_list, 2, tc->futex_rla, (uint64_t)tc->futex_rla_len);
-	if (ret < 0) {
-		pr_err("set_robust_list in process %d failed: %s\n", ctl->pid, strerror((int)-ret));
-		return (int)ret;
-	}
-	return 0;
-}
-
-static int register_rseq(struct restore_ctl *ctl, const ThreadCoreEntry *tc)
-{
-	const RseqEntry *r = tc->rseq_entry;
-	long ret;
-
-	if (!r || !r->rseq_abi_pointer)
-		return 0;
-	ret = restore_ctl_syscall(ctl, SYS_rseq, 4, r->rseq_abi_pointer, (uint64_t)r->rseq_abi_size, (uint64_t)0,
-				  (uint64_t)r->signature);
-	if (ret < 0) {
-		pr_err("rseq registration at %#llx in process %d failed: %s\n", (unsigned long long)r->rseq_abi_pointer,
-		       ctl->pid, strerror((int)-ret));
-		return (int)ret;
-	}
-	return 0;
-}
-
 /* Queues the signals of @q to the process itself: only it may send a siginfo with si_code >= 0. */
 static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int shared)
 {
@@ -137,25 +106,16 @@ static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc)
 	return 0;
 }
 
-static int restore_sigaltstack(struct restore_ctl *ctl, const ThreadSasEntry *sas)
+static void restore_sigaltstack(struct rbatch *b, const ThreadSasEntry *sas)
 {
 	stack_t ss;
-	uint64_t addr;
-	long ret;
 
 	if (!sas || (sas->ss_flags & SS_DISABLE))
-		return 0;
+		return;
 	ss.ss_sp = (void *)(uintptr_t)sas->ss_sp;
 	ss.ss_size = (size_t)sas->ss_size;
 	ss.ss_flags = (int)(sas->ss_flags & ~(uint32_t)SS_ONSTACK);
-	ret = restore_ctl_put_data(ctl, TRAMP_SIGACTION, &ss, sizeof(ss), &addr);
-	if (!ret)
-		ret = restore_ctl_syscall(ctl, SYS_sigaltstack, 2, addr, (uint64_t)0);
-	if (ret < 0) {
-		pr_err("can't set the alternate signal stack of process %d: %s\n", ctl->pid, strerror((int)-ret));
-		return (int)ret;
-	}
-	return 0;
+	rbatch_add(b, "sigaltstack", RB_CHECK, SYS_sigaltstack, 2, rbatch_data(b, &ss, sizeof(ss)), (uint64_t)0);
 }
 
 /*
@@ -165,43 +125,27 @@ static int restore_sigaltstack(struct restore_ctl *ctl, const ThreadSasEntry *sa
  * change of credentials clears it), and always: until then every restored
  * process has SIGKILL, so that it dies with criu or its parent.
  */
-static int restore_pdeath_sig(struct restore_ctl *tctl, const ThreadCoreEntry *tc)
+static void add_pdeath_sig(struct rbatch *b, pid_t tid, const ThreadCoreEntry *tc, bool parent_restored)
 {
 	uint64_t sig = tc->has_pdeath_sig ? tc->pdeath_sig : 0;
-	long ret;
 
-	if (sig && !tctl->parent_restored) {
-		pr_warn("thread %d had pdeath signal %llu: not restored, its parent is not restored\n", tctl->pid,
+	if (sig && !parent_restored) {
+		pr_warn("thread %d had pdeath signal %llu: not restored, its parent is not restored\n", tid,
 			(unsigned long long)sig);
 		sig = 0;
 	}
-	ret = restore_ctl_syscall(tctl, SYS_prctl, 2, (uint64_t)PR_SET_PDEATHSIG, sig);
-	if (ret < 0) {
-		pr_err("can't set the pdeath signal %llu of thread %d: %s\n", (unsigned long long)sig, tctl->pid,
-		       strerror((int)-ret));
-		return (int)ret;
-	}
-	return 0;
+	rbatch_add(b, "PR_SET_PDEATHSIG", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_PDEATHSIG, sig);
 }
 
 /* The thread's own name (PR_SET_NAME): the kernel lets only the thread itself set it. */
-static int set_thread_name(struct restore_ctl *ctl, const ThreadCoreEntry *tc)
+static void set_thread_name(struct rbatch *b, const ThreadCoreEntry *tc)
 {
 	char name[16] = "";
-	uint64_t addr;
-	long ret;
 
 	if (!tc->comm)
-		return 0;
+		return;
 	strncpy(name, tc->comm, sizeof(name) - 1);
-	ret = restore_ctl_put_data(ctl, TRAMP_SIGACTION, name, sizeof(name), &addr);
-	if (!ret)
-		ret = restore_ctl_syscall(ctl, SYS_prctl, 2, (uint64_t)PR_SET_NAME, addr);
-	if (ret < 0) {
-		pr_err("can't name thread %d %s: %s\n", ctl->pid, name, strerror((int)-ret));
-		return (int)ret;
-	}
-	return 0;
+	rbatch_add(b, "PR_SET_NAME", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_NAME, rbatch_data(b, name, sizeof(name)));
 }
 
 static int set_child_subreaper(struct restore_ctl *ctl, const TaskCoreEntry *tc)
@@ -375,30 +319,33 @@ static int block_all_signals(pid_t tid)
 	return ret;
 }
 
-int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core)
+int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core, bool parent_restored)
 {
 	const ThreadCoreEntry *tc = core->thread_core;
 	uint64_t clear_tid = core->thread_info->clear_tid_addr;
+	const RseqEntry *r = tc->rseq_entry;
 	int ret;
 
-	ret = block_all_signals(tctl->pid);
+	restore_sigaltstack(b, tc->sas);
+	set_thread_name(b, tc);
+	if (tc->futex_rla)
+		rbatch_add(b, "set_robust_list", RB_CHECK, SYS_set_robust_list, 2, tc->futex_rla,
+			   (uint64_t)tc->futex_rla_len);
+	if (r && r->rseq_abi_pointer)
+		rbatch_add(b, "rseq registration", RB_CHECK, SYS_rseq, 4, r->rseq_abi_pointer,
+			   (uint64_t)r->rseq_abi_size, (uint64_t)0, (uint64_t)r->signature);
+	if (clear_tid)
+		rbatch_add(b, "set_tid_address", RB_CHECK, SYS_set_tid_address, 1, clear_tid);
+	/* Credentials after the steps that need criu's privileges; the pdeath signal after them. */
+	ret = restore_creds(b, tid, tc->creds);
 	if (!ret)
-		ret = restore_sigaltstack(tctl, tc->sas);
-	if (!ret)
-		ret = set_thread_name(tctl, tc);
-	if (!ret)
-		ret = set_robust_list(tctl, tc);
-	if (!ret)
-		ret = register_rseq(tctl, tc);
-	if (!ret && clear_tid && restore_ctl_syscall(tctl, SYS_set_tid_address, 1, clear_tid) < 0)
-		ret = -EFAULT;
-	if (!ret)
-		ret = queue_signals(tctl, tc->signals_p, 0);
-	if (!ret)
-		ret = restore_creds(tctl, tc->creds); /* the steps before need criu's privileges */
-	if (!ret)
-		ret = restore_pdeath_sig(tctl, tc);
+		add_pdeath_sig(b, tid, tc, parent_restored);
 	return ret;
+}
+
+int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core)
+{
+	return queue_signals(tctl, core->thread_core->signals_p, 0);
 }
 
 int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
@@ -407,16 +354,19 @@ int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
 	long sret;
 	int ret;
 
-	/* First: no signal may be delivered while syscalls are injected. */
+	/* First: no signal may be delivered while syscalls are injected (the threads inherit the mask). */
 	ret = block_all_signals(ctl->pid);
 	if (!ret)
 		ret = restore_sigactions(ctl, ri->core->tc);
+	/* Every thread created, and each one's state and the leader's set, before any signal is queued. */
 	if (!ret)
 		ret = restore_threads_create(ctl, ri);
 	if (!ret)
 		ret = queue_signals(ctl, ri->core->tc->signals_s, 1);
 	if (!ret)
-		ret = restore_thread_state(ctl, ri->core);
+		ret = restore_thread_signals(ctl, ri->core);
+	if (!ret)
+		ret = restore_threads_finish(ctl, ri);
 	if (!ret)
 		ret = set_child_subreaper(ctl, ri->core->tc);
 	if (!ret)

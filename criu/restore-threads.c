@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 
+#include "restore-batch.h"
 #include "restore-fork.h"
 #include "restore-thread.h"
 #include "restore-threads.h"
@@ -17,72 +20,150 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 
-#define TRAMP_CLONE 3584 /* the clone3 arguments and the tid in the trampoline */
 #define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
 
-/* Waits for the first stop of a thread just cloned under PTRACE_O_TRACECLONE. */
-static int wait_new_thread(pid_t tid)
+/* The leader's clone3 of thread @tid, whose list is at @child_list. */
+static void add_clone(struct rbatch *b, pid_t tid, uint64_t child_list)
 {
-	int status;
+	struct restore_clone_args args = { .flags = THREAD_FLAGS, .set_tid_size = 1 };
 
-	while (waitpid(tid, &status, __WALL) < 0)
-		if (errno != EINTR) {
-			pr_perror("Can't wait for the new thread %d", tid);
-			return -errno;
-		}
-	if (!WIFSTOPPED(status)) {
-		pr_err("the new thread %d didn't stop (status %#x)\n", tid, status);
-		return -ECHILD;
-	}
-	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)(long)RESTORE_PTRACE_OPTIONS) < 0) {
-		pr_perror("Can't set ptrace options on thread %d", tid);
-		return -errno;
+	args.set_tid = rbatch_data(b, &tid, sizeof(tid));
+	rbatch_add(b, "clone3", RB_CHECK | RB_CLONE, SYS_clone3, 3, rbatch_data(b, &args, sizeof(args)),
+		   (uint64_t)sizeof(args), child_list);
+}
+
+/*
+ * The tail of a thread's list, where it goes even when a step failed: its word
+ * @done set (FUTEX_WAKE_OP wakes the leader waiting on it), then a wait that
+ * does not end, in which criu interrupts it.
+ */
+static uint64_t add_thread_tail(struct rbatch *b)
+{
+	const uint32_t zero = 0;
+	uint64_t done = rbatch_data(b, &zero, sizeof(zero)), never = rbatch_data(b, &zero, sizeof(zero));
+
+	rbatch_tail(b);
+	rbatch_add(b, "FUTEX_WAKE_OP", 0, SYS_futex, 6, done, (uint64_t)(FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG),
+		   (uint64_t)1, (uint64_t)0, done, (uint64_t)FUTEX_OP(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0));
+	rbatch_add(b, "FUTEX_WAIT", RB_REPEAT, SYS_futex, 4, never, (uint64_t)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),
+		   (uint64_t)0, (uint64_t)0);
+	return done;
+}
+
+/* The clone3 results read back: thread i must have its dumped tid. */
+static int check_clones(const struct restore_ctl *ctl, const struct rbatch *leader, const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->nr_threads; i++) {
+		int64_t ret = leader->recs[i].ret;
+
+		if (ret == ri->tids[i])
+			continue;
+		if (ret == -EEXIST)
+			pr_err("tid %d is in use: can't restore the thread of process %d\n", ri->tids[i], ctl->pid);
+		else
+			pr_err("can't create thread %d of process %d: %s\n", ri->tids[i], ctl->pid,
+			       ret < 0 && ret > -4096 ? strerror((int)-ret) : "clone3 gave another tid");
+		return ret < 0 && ret > -4096 ? (int)ret : -EINVAL;
 	}
 	return 0;
 }
 
-static int clone_thread(struct restore_ctl *ctl, pid_t tid)
+/*
+ * Builds and writes every list: each thread's, and the leader's: a clone3 per
+ * thread, its own state, then a wait for each thread's word.
+ */
+static int write_lists(struct restore_ctl *ctl, const struct rb_scratch *s, const struct restore_image *ri,
+		       struct rbatch *lists)
 {
-	struct restore_clone_args args = { .flags = THREAD_FLAGS, .set_tid_size = 1 };
-	uint64_t args_addr, tid_addr;
-	long ret;
+	struct rbatch *leader = &lists[ri->nr_threads];
+	uint64_t *done;
+	int ret = 0;
 
-	ret = restore_ctl_put_data(ctl, TRAMP_CLONE + sizeof(args), &tid, sizeof(tid), &tid_addr);
-	if (ret)
-		return (int)ret;
-	args.set_tid = tid_addr;
-	ret = restore_ctl_put_data(ctl, TRAMP_CLONE, &args, sizeof(args), &args_addr);
+	done = calloc(ri->nr_threads + 1, sizeof(*done));
+	if (!done)
+		return -ENOMEM;
+	rb_scratch_leader(s, leader);
+	for (size_t i = 0; i < ri->nr_threads && !ret; i++) {
+		rb_scratch_thread(s, i, &lists[i]);
+		add_clone(leader, ri->tids[i], lists[i].base);
+		ret = restore_thread_state(&lists[i], ri->tids[i], ri->thread_cores[i], ctl->parent_restored);
+		done[i] = add_thread_tail(&lists[i]);
+		if (!ret)
+			ret = rbatch_end(ctl, &lists[i]);
+	}
 	if (!ret)
-		ret = restore_ctl_syscall(ctl, SYS_clone3, 2, args_addr, (uint64_t)sizeof(args));
-	if (ret == tid)
-		return wait_new_thread(tid);
-	if (ret == -EEXIST)
-		pr_err("tid %d is in use: can't restore the thread of process %d\n", tid, ctl->pid);
-	else
-		pr_err("can't create thread %d of process %d: %s\n", tid, ctl->pid,
-		       ret < 0 ? strerror((int)-ret) : "clone3 gave another tid");
-	return ret < 0 ? (int)ret : -EINVAL;
+		ret = restore_thread_state(leader, ctl->pid, ri->core, ctl->parent_restored);
+	for (size_t i = 0; i < ri->nr_threads && !ret; i++)
+		rbatch_add(leader, "FUTEX_WAIT", 0, SYS_futex, 4, done[i], (uint64_t)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),
+			   (uint64_t)0, (uint64_t)0);
+	if (!ret)
+		ret = rbatch_end(ctl, leader);
+	if (!ret)
+		ret = rb_scratch_write(ctl, s);
+	free(done);
+	return ret;
+}
+
+/* After the run: every clone3 gave its tid, every list ran to its end. */
+static int check_lists(struct restore_ctl *ctl, const struct restore_image *ri, struct rbatch *lists)
+{
+	struct rbatch *leader = &lists[ri->nr_threads];
+	int ret = rbatch_check(ctl, leader, ctl->pid);
+	int clones = check_clones(ctl, leader, ri); /* names the thread that could not be made */
+
+	if (!ret)
+		ret = clones;
+	for (size_t i = 0; i < ri->nr_threads && !ret; i++)
+		ret = rbatch_check(ctl, &lists[i], ri->tids[i]);
+	return ret;
 }
 
 int restore_threads_create(struct restore_ctl *ctl, const struct restore_image *ri)
+{
+	struct rb_scratch s;
+	struct rbatch *lists;
+	int ret;
+
+	lists = calloc(ri->nr_threads + 1, sizeof(*lists));
+	if (!lists)
+		return -ENOMEM;
+	ret = rb_scratch_map(ctl, &s, ri->nr_threads);
+	if (ret)
+		goto out_free;
+	ret = write_lists(ctl, &s, ri, lists);
+	if (!ret)
+		ret = rb_run(ctl, &s, &lists[ri->nr_threads]);
+	if (!ret)
+		ret = check_lists(ctl, ri, lists);
+	if (!ret)
+		ret = rb_seize(ri->tids, ri->nr_threads);
+	if (!ret)
+		ret = rb_scratch_unmap(ctl, &s);
+	if (!ret)
+		pr_debug("%zu threads created and set up\n", ri->nr_threads);
+	rb_scratch_free(&s);
+out_free:
+	for (size_t i = 0; i <= ri->nr_threads; i++)
+		rbatch_fini(&lists[i]);
+	free(lists);
+	return ret;
+}
+
+int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *ri)
 {
 	for (size_t i = 0; i < ri->nr_threads; i++) {
 		struct restore_ctl tctl = *ctl;
 		int ret;
 
-		ret = clone_thread(ctl, ri->tids[i]);
-		if (ret)
-			return ret;
 		tctl.pid = ri->tids[i];
 		tctl.inj.pid = ri->tids[i];
-		ret = restore_thread_state(&tctl, ri->thread_cores[i]);
+		ret = restore_thread_signals(&tctl, ri->thread_cores[i]);
 		if (!ret)
 			ret = restore_thread_regs(ri->tids[i], ri->thread_cores[i]);
 		if (!ret)
 			ret = restore_thread_sigmask(ri->tids[i], ri->thread_cores[i], ri->core->tc->blk_sigset);
 		if (ret)
 			return ret;
-		pr_debug("thread %d restored\n", ri->tids[i]);
 	}
 	return 0;
 }

@@ -1,10 +1,12 @@
 /*
- * criu restore, last step: the state of the (single) thread and what the
- * process keeps outside its memory. Injected while the trampoline still
- * exists, every signal blocked so that none is delivered early: signal
- * dispositions, sigaltstack, thread name, robust futex list, rseq
- * registration, clear-child-tid, pending signals (queued by the process to
- * itself), credentials (restore-creds.c), child subreaper, timers
+ * criu restore, last step: the state of the leader thread and what the
+ * process keeps outside its memory, every signal blocked so that none is
+ * delivered early. Injected while the trampoline still exists: signal
+ * dispositions; then, run by each thread from its list of syscalls
+ * (restore-batch.h) while the threads are created: sigaltstack, thread name,
+ * robust futex list, rseq registration, clear-child-tid, credentials
+ * (restore-creds.c); injected again: pending signals (queued by the process
+ * to itself), child subreaper, timers
  * (restore-timers.c); not the pdeath signal (tied to a parent the restore
  * doesn't bring back). Then the trampoline goes, and ptrace sets the general
  * registers (a syscall the dump interrupted is set to restart), the FPU/xsave
@@ -14,6 +16,7 @@
 #ifndef CRIU_NG_RESTORE_THREAD_H
 #define CRIU_NG_RESTORE_THREAD_H
 
+#include "restore-batch.h"
 #include "restore-ctl.h"
 #include "restore-images.h"
 
@@ -28,11 +31,16 @@
 __attribute__((warn_unused_result)) int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri);
 
 /*
- * The state one thread sets itself, injected into the thread of @tctl with
- * every signal blocked: sigaltstack, name, robust list, rseq, clear-child-tid, its
- * private pending signals, its credentials.
+ * The state thread @tid sets itself, added to its list of syscalls @b (run with
+ * every signal blocked): sigaltstack, name, robust list, rseq,
+ * clear-child-tid, its credentials, then its pdeath signal (dropped, and said
+ * so, unless @parent_restored). Returns 0 or -errno (logged).
  */
-__attribute__((warn_unused_result)) int restore_thread_state(struct restore_ctl *tctl, const CoreEntry *core);
+__attribute__((warn_unused_result)) int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core,
+							  bool parent_restored);
+
+/* Its private pending signals, queued by the thread of @tctl itself (injected). */
+__attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core);
 
 /* The thread's dumped signal mask (@default_blocked if @core has none): its very last step. */
 __attribute__((warn_unused_result)) int restore_thread_sigmask(pid_t tid, const CoreEntry *core,

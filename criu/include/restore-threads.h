@@ -1,10 +1,14 @@
 /*
- * criu restore: the threads other than the leader. Each is created by the
- * leader itself (an injected clone3 with set_tid: the thread gets its dumped
- * tid), traced from birth (PTRACE_O_TRACECLONE), then set up like the leader
- * (restore_thread_state: sigaltstack, name, robust list, rseq, private signals,
- * credentials) and given its registers and signal mask. They stay stopped
- * until criu detaches the whole process.
+ * criu restore: the threads other than the leader. The leader creates them
+ * all in one run of its list of syscalls (restore-batch.h: a clone3 with
+ * set_tid per thread, so each gets its dumped tid), without a ptrace stop per
+ * thread; each new thread runs its own list at once (restore_thread_state:
+ * sigaltstack, name, robust list, rseq, clear-child-tid, credentials) and
+ * then waits on a futex, where criu seizes and interrupts it; the leader sets
+ * its own state the same way. Then each thread is given its private pending
+ * signals (injected, only when it has some), its registers and its signal
+ * mask through ptrace. They stay stopped until criu detaches the whole
+ * process.
  */
 #ifndef CRIU_NG_RESTORE_THREADS_H
 #define CRIU_NG_RESTORE_THREADS_H
@@ -12,9 +16,14 @@
 #include "restore-ctl.h"
 #include "restore-images.h"
 
-/* Creates and sets up every thread of @ri but the leader. Returns 0 or -errno (logged). */
-__attribute__((warn_unused_result)) int restore_threads_create(struct restore_ctl *ctl,
-							       const struct restore_image *ri);
+/*
+ * Creates every thread of @ri but the leader and lets each set its state, the
+ * leader's too (before any signal is queued). Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int restore_threads_create(struct restore_ctl *ctl, const struct restore_image *ri);
+
+/* Their private pending signals, registers and signal masks. Returns 0 or -errno (logged). */
+__attribute__((warn_unused_result)) int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *ri);
 
 /* Detaches from every thread but the leader: they run on. Returns 0 or -errno (logged). */
 __attribute__((warn_unused_result)) int restore_threads_detach(const struct restore_image *ri);

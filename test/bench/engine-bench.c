@@ -1,14 +1,18 @@
 /*
  * engine-bench.c: wall time of `criu dump` and `criu restore` for a process with 1, 64 and
- * 1024 MiB of touched memory and 1 and 16 threads, and the time the process stayed frozen
+ * 1024 MiB of touched memory and 1, 16 and 64 threads, and the time the process stayed frozen
  * during the dump (stats-dump's frozen_time). Each restore is verified: the restored process
  * checks its whole memory pattern and exits 0. Images go to a tmpfs (/dev/shm).
  *
  * In the same run, the floor each size is compared with: writing the same bytes to a file on
  * the same tmpfs and reading them back (what moving the pages through an image costs at least).
  *
- * Output, one line per configuration (median of the repetitions):
- *   engine-bench mem_mib=M threads=T dump_ms=X restore_ms=X frozen_ms=X
+ * `engine-bench MIB...` runs only the given sizes (CRIU_BIN names another criu binary, for an
+ * A/B comparison in one run).
+ *
+ * Output, one line per configuration (median of the repetitions); threads_ms is the restore's
+ * "threads restore time" (--display-stats: threads, signals, timers, registers):
+ *   engine-bench mem_mib=M threads=T dump_ms=X restore_ms=X frozen_ms=X threads_ms=X
  *   engine-bench-floor mem_mib=M write_ms=X read_ms=X
  */
 #include <errno.h>
@@ -34,7 +38,7 @@
 struct run {
 	char dir[PATH_MAX];
 	char criu[PATH_MAX];
-	double dump_ms, restore_ms, frozen_ms;
+	double dump_ms, restore_ms, frozen_ms, threads_ms;
 };
 
 static unsigned char pattern_byte(size_t off)
@@ -117,7 +121,7 @@ static int start_child(size_t mib, unsigned int threads, pid_t *pidp)
 /* One dump and restore, verified; the restored process is our child (we are its subreaper). */
 static int bench_once(struct run *r, size_t mib, unsigned int threads)
 {
-	char pid_s[16], pidfile[PATH_MAX + 16];
+	char pid_s[16], pidfile[PATH_MAX + 16], out[PATH_MAX + 16];
 	pid_t pid = -1, restored;
 	int status, ret;
 	FILE *f;
@@ -143,12 +147,15 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 	}
 	r->frozen_ms = criu_frozen_ms(NULL, r->dir);
 	{
-		char *restore[] = { r->criu, "restore", "-D", r->dir, "-d", "--pidfile", pidfile, "-o", "restore.log", NULL };
+		char *restore[] = { r->criu,	   "restore",	      "-D", r->dir, "-d", "--pidfile", pidfile, "-o",
+				    "restore.log", "--display-stats", NULL };
 
-		struct criu_cmd cmd = { 0 };
+		struct criu_cmd cmd = { .out = out };
 
+		snprintf(out, sizeof(out), "%s/restore.out", r->dir);
 		ret = criu_exec(restore, &cmd);
 		r->restore_ms = cmd.wall_ms;
+		r->threads_ms = criu_stat_ms(out, "threads restore time");
 	}
 	f = ret ? NULL : fopen(pidfile, "r");
 	if (!f || fscanf(f, "%d", &restored) != 1 || restored != pid) {
@@ -169,7 +176,7 @@ static int bench_once(struct run *r, size_t mib, unsigned int threads)
 
 static int bench_config(struct run *r, size_t mib, unsigned int threads)
 {
-	double dump[REPS], restore[REPS], frozen[REPS];
+	double dump[REPS], restore[REPS], frozen[REPS], thr[REPS];
 
 	for (int k = 0; k < REPS; k++) {
 		int ret;
@@ -184,9 +191,11 @@ static int bench_config(struct run *r, size_t mib, unsigned int threads)
 		dump[k] = r->dump_ms;
 		restore[k] = r->restore_ms;
 		frozen[k] = r->frozen_ms;
+		thr[k] = r->threads_ms;
 	}
-	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f\n", mib, threads,
-	       test_median(dump, REPS), test_median(restore, REPS), test_median(frozen, REPS));
+	printf("engine-bench mem_mib=%zu threads=%u dump_ms=%.1f restore_ms=%.1f frozen_ms=%.1f threads_ms=%.1f\n", mib,
+	       threads, test_median(dump, REPS), test_median(restore, REPS), test_median(frozen, REPS),
+	       test_median(thr, REPS));
 	fflush(stdout);
 	return 0;
 }
@@ -213,14 +222,24 @@ static int bench_floor(size_t mib)
 	return 0;
 }
 
+/* No arguments: every size; else only the sizes (MiB) given. */
+static int size_wanted(int argc, char **argv, size_t mib)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (strtoul(argv[i], NULL, 10) == mib)
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 1, 64, 1024 };
-	static const unsigned int nthreads[] = { 1, 16 };
+	static const unsigned int nthreads[] = { 1, 16, 64 };
 	struct run r = { 0 };
 	int ret = 0;
 
-	(void)argc;
 	test_init("engine-bench");
 	ret = criu_bin_path(r.criu, sizeof(r.criu));
 	if (ret)
@@ -228,8 +247,9 @@ int main(int argc, char **argv)
 	/* restored processes are reparented to us when criu exits: we reap them */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		return test_fail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	(void)argv;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && !ret; i++) {
+		if (!size_wanted(argc, argv, sizes[i]))
+			continue;
 		ret = bench_floor(sizes[i]);
 		for (size_t j = 0; j < sizeof(nthreads) / sizeof(nthreads[0]) && !ret; j++)
 			ret = bench_config(&r, sizes[i], nthreads[j]);

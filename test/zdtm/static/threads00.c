@@ -5,7 +5,6 @@
  * on a condition variable while the main thread waits for SIGTERM; then they
  * check their state and the main thread collects the verdicts.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "thread-gate.h"
 #include "zdtmtst.h"
 
 #define NR_WORKERS 8
@@ -20,15 +20,8 @@
 
 static __thread uint64_t tls_value;
 
-struct threads_ctx {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int ready;
-	bool stop;
-};
-
 struct worker {
-	struct threads_ctx *ctx;
+	struct thread_gate *gate;
 	pthread_t thread;
 	int idx;
 	void *altstack;
@@ -109,7 +102,6 @@ static void worker_check(struct worker *w, pid_t tid, const sigset_t *mask, cons
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
-	struct threads_ctx *ctx = w->ctx;
 	uint8_t stack[STACK_BYTES];
 	sigset_t mask;
 	uint32_t crc;
@@ -127,41 +119,21 @@ static void *worker_fn(void *arg)
 		w->bad++;
 	}
 
-	pthread_mutex_lock(&ctx->lock);
-	ctx->ready++;
-	pthread_cond_broadcast(&ctx->cond);
-	while (!ctx->stop)
-		pthread_cond_wait(&ctx->cond, &ctx->lock);
-	pthread_mutex_unlock(&ctx->lock);
+	thread_gate_pass(w->gate);
 
 	worker_check(w, tid, &mask, stack, crc);
 	return NULL;
 }
 
-static int count_tasks(void)
-{
-	struct dirent *de;
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
-	struct threads_ctx ctx = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
+	struct thread_gate gate = THREAD_GATE_INIT;
 	struct worker workers[NR_WORKERS];
-	int ret = 0, tasks;
+	int ret;
 
 	test_init(argc, argv);
 	for (int i = 0; i < NR_WORKERS; i++) {
-		workers[i] = (struct worker){ .ctx = &ctx, .idx = i, .altstack_size = 16384 + i * 4096 };
+		workers[i] = (struct worker){ .gate = &gate, .idx = i, .altstack_size = 16384 + i * 4096 };
 		workers[i].altstack = malloc(workers[i].altstack_size);
 		if (!workers[i].altstack) {
 			fail("malloc");
@@ -172,10 +144,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	pthread_mutex_lock(&ctx.lock);
-	while (ctx.ready < NR_WORKERS)
-		pthread_cond_wait(&ctx.cond, &ctx.lock);
-	pthread_mutex_unlock(&ctx.lock);
+	thread_gate_wait_ready(&gate, NR_WORKERS);
 	for (int i = 0; i < NR_WORKERS; i++) {
 		if (has_pending(i) && pthread_kill(workers[i].thread, SIGUSR2)) {
 			fail("pthread_kill");
@@ -186,15 +155,7 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	tasks = count_tasks();
-	if (tasks != NR_WORKERS + 1) {
-		fail("%d threads, expected %d", tasks, NR_WORKERS + 1);
-		ret = 1;
-	}
-	pthread_mutex_lock(&ctx.lock);
-	ctx.stop = true;
-	pthread_cond_broadcast(&ctx.cond);
-	pthread_mutex_unlock(&ctx.lock);
+	ret = thread_gate_finish(&gate, NR_WORKERS);
 	for (int i = 0; i < NR_WORKERS; i++) {
 		if (pthread_join(workers[i].thread, NULL)) {
 			fail("pthread_join");
