@@ -124,24 +124,35 @@ static pid_t wait_exit(pid_t pid, int *status)
 /* The init of the new pid namespace: restores, checks, makes the process check its memory. */
 static int run_init(const char *top, const char *criu, const struct criu42_case *c)
 {
-	char src[2 * PATH_MAX], *pidstr;
-	char *argv[] = { (char *)criu, "restore",	    "-d", "-D", IMG, "-o", "restore.log", "-v4",
-			 "--pidfile",  IMG "/restored.pid", NULL };
+	char src[2 * PATH_MAX], criu_path[64], *pidstr;
+	char *argv[] = { criu_path,   "restore",	   "-d", "-D", IMG, "-o", "restore.log", "-v4",
+			 "--pidfile", IMG "/restored.pid", NULL };
 	struct run_result r;
-	int failures = 0, status = 0;
+	int failures = 0, status = 0, top_fd, criu_fd;
 	pid_t got;
 
+	/*
+	 * The tree and criu may live under /tmp (a CI checkout), which the tmpfs below hides: both
+	 * are reached through fds taken before it, as /proc/self/fd/N paths.
+	 */
+	top_fd = open(top, O_PATH | O_DIRECTORY);
+	criu_fd = open(criu, O_PATH);
+	if (top_fd < 0 || criu_fd < 0) {
+		fprintf(stderr, "%s: can't open %s or %s: %s\n", c->dir, top, criu, strerror(errno));
+		return TEST_FAIL;
+	}
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ||
 	    mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777")) {
 		fprintf(stderr, "%s: can't mount /proc or /tmp: %s\n", c->dir, strerror(errno));
 		return TEST_FAIL;
 	}
-	snprintf(src, sizeof(src), "%s/test/criu-4.2-images/hog", top);
+	snprintf(criu_path, sizeof(criu_path), "/proc/self/fd/%d", criu_fd);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d/test/criu-4.2-images/hog", top_fd);
 	if (mkdir(CORPUS, 0755) || test_copy_file(src, CORPUS "/hog", 0755)) {
 		fprintf(stderr, "%s: can't put hog at %s/hog\n", c->dir, CORPUS);
 		return TEST_FAIL;
 	}
-	snprintf(src, sizeof(src), "%s/test/criu-4.2-images/%s", top, c->dir);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d/test/criu-4.2-images/%s", top_fd, c->dir);
 	if (test_copy_dir(src, IMG)) {
 		fprintf(stderr, "%s: can't copy the images from %s\n", c->dir, src);
 		return TEST_FAIL;
