@@ -25,7 +25,7 @@ int compel_get_gpregs(pid_t tid, struct user_regs_struct *regs)
 	int ret = get_regset(tid, NT_PRSTATUS, regs, sizeof(*regs), &got);
 
 	if (!ret && got != sizeof(*regs))
-		return -EOPNOTSUPP;	/* a 32-bit thread's set is smaller */
+		return -EOPNOTSUPP; /* a 32-bit thread's set is smaller */
 	return ret;
 }
 
@@ -47,7 +47,7 @@ size_t compel_xstate_size(void)
 		return 0;
 	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx))
 		return 0;
-	return ebx;	/* size for the features enabled in XCR0 */
+	return ebx; /* size for the features enabled in XCR0 */
 }
 
 int compel_get_xstate(pid_t tid, void *buf, size_t size, size_t *got)

@@ -269,7 +269,7 @@ int config_args_build(struct config_args *out, int argc, char **argv)
 	out->argc = argc + words.n;
 	out->argv = v;
 	out->nr_owned = words.n;
-	free(words.v);	/* the strings now belong to @out */
+	free(words.v); /* the strings now belong to @out */
 	return 0;
 
 out_free_words:

@@ -149,7 +149,7 @@ static int probe_clone3_set_tid(void)
 
 	ret = syscall(SYS_clone3, &args, sizeof(args));
 	if (ret == 0)
-		syscall(SYS_exit, 0);	/* cannot happen: our pid is taken; leave at once */
+		syscall(SYS_exit, 0); /* cannot happen: our pid is taken; leave at once */
 	if (ret > 0) {
 		waitpid((pid_t)ret, NULL, 0);
 		return 0;

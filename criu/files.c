@@ -204,8 +204,7 @@ static void fd_index_add(struct fd_table *t)
  * same file can; kcmp tells whether they share the description (a socket's
  * inode has exactly one).
  */
-static const struct fd_entry *find_shared_in(const struct fd_table *t, pid_t owner, pid_t pid,
-					     const struct fd_probe *p)
+static const struct fd_entry *find_shared_in(const struct fd_table *t, pid_t owner, pid_t pid, const struct fd_probe *p)
 {
 	if (!t->heads)
 		return NULL;

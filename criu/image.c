@@ -410,7 +410,7 @@ int img_read_entry_as(struct cr_img *img, const ProtobufCMessageDescriptor *desc
 	if (avail < 0)
 		return avail;
 	if (avail == 0)
-		return 0;	/* clean end of file */
+		return 0; /* clean end of file */
 	if ((size_t)avail < sizeof(size)) {
 		pr_err("%s: entry %u: truncated size field (%zd of 4 bytes)\n", img->name, img->nr_entries, avail);
 		return -EIO;

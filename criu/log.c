@@ -96,7 +96,7 @@ static void log_write_all(int fd, const char *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;	/* nowhere left to report a logging failure */
+			return; /* nowhere left to report a logging failure */
 		buf += n;
 		len -= n;
 	}
@@ -118,7 +118,7 @@ void log_vprint(int level, const char *fmt, va_list args)
 	else if (log_cfg.level >= LOG_TIMESTAMP_LEVEL)
 		len = log_timestamp(buf, sizeof(buf));
 
-	errno = saved_errno;	/* for %m in the caller's format */
+	errno = saved_errno; /* for %m in the caller's format */
 	n = vsnprintf(buf + len, sizeof(buf) - len, fmt, args);
 	if (n < 0) {
 		errno = saved_errno;

@@ -16,9 +16,9 @@
 #include "log.h"
 
 enum opt_kind {
-	OPT_HANDLER,	/* handled by ->handler */
-	OPT_BOOL,	/* sets the bool at ->offset; "--no-NAME" clears it */
-	OPT_REFUSE,	/* a CRIU option criu-ng does not implement: refused by name */
+	OPT_HANDLER, /* handled by ->handler */
+	OPT_BOOL,    /* sets the bool at ->offset; "--no-NAME" clears it */
+	OPT_REFUSE,  /* a CRIU option criu-ng does not implement: refused by name */
 };
 
 struct opt_desc {
@@ -31,7 +31,7 @@ struct opt_desc {
 };
 
 /* getopt_long "val" of table entry i is OPT_VAL_BASE + 2 * i, and + 1 for its "--no-" form. */
-#define OPT_VAL_BASE	0x100
+#define OPT_VAL_BASE 0x100
 
 static int parse_uint(const char *arg, unsigned long max, unsigned long *out)
 {
@@ -224,10 +224,19 @@ static int opt_help(struct criu_opts *opts, const char *arg)
 	return 0;
 }
 
-#define HANDLER(n, s, a, fn) { .name = n, .short_name = s, .has_arg = a, .kind = OPT_HANDLER, .handler = fn }
-#define BOOL(n, s, field) { .name = n, .short_name = s, .has_arg = no_argument, .kind = OPT_BOOL, \
-			    .offset = offsetof(struct criu_opts, field) }
-#define REFUSE(n, s, a) { .name = n, .short_name = s, .has_arg = a, .kind = OPT_REFUSE }
+#define HANDLER(n, s, a, fn)                                                                 \
+	{                                                                                    \
+		.name = n, .short_name = s, .has_arg = a, .kind = OPT_HANDLER, .handler = fn \
+	}
+#define BOOL(n, s, field)                                                             \
+	{                                                                             \
+		.name = n, .short_name = s, .has_arg = no_argument, .kind = OPT_BOOL, \
+		.offset = offsetof(struct criu_opts, field)                           \
+	}
+#define REFUSE(n, s, a)                                                      \
+	{                                                                    \
+		.name = n, .short_name = s, .has_arg = a, .kind = OPT_REFUSE \
+	}
 
 static const struct opt_desc opt_table[] = {
 	/* Accepted. */
@@ -381,8 +390,8 @@ static int build_getopt_tables(struct option **longopts, char **shortopts)
 		goto out_free;
 
 	p = so;
-	*p++ = '-';	/* report positional arguments in order, whatever POSIXLY_CORRECT says */
-	*p++ = ':';	/* report a missing argument as ':' */
+	*p++ = '-'; /* report positional arguments in order, whatever POSIXLY_CORRECT says */
+	*p++ = ':'; /* report a missing argument as ':' */
 	for (size_t i = 0; i < OPT_TABLE_SIZE; i++) {
 		const struct opt_desc *d = &opt_table[i];
 
@@ -459,7 +468,7 @@ static int apply_option(struct criu_opts *opts, const struct opt_desc *d, bool n
 	case OPT_HANDLER:
 		return d->handler(opts, arg);
 	case OPT_REFUSE:
-		if (negated)	/* asks for the default, which is what criu-ng does */
+		if (negated) /* asks for the default, which is what criu-ng does */
 			return 0;
 		describe(d, name, sizeof(name));
 		pr_err("option %s is not supported by criu-ng yet\n", name);
@@ -471,8 +480,8 @@ static int apply_option(struct criu_opts *opts, const struct opt_desc *d, bool n
 static int set_command(struct criu_opts *opts, const char *word)
 {
 	static const char *const unsupported[] = {
-		"pre-dump", "page-server", "service", "swrk", "dedup", "lazy-pages", "cpuinfo", "show", "exec",
-		"image-streamer",
+		"pre-dump",   "page-server", "service", "swrk", "dedup",
+		"lazy-pages", "cpuinfo",     "show",	"exec", "image-streamer",
 	};
 
 	if (opts->cmd != CRIU_CMD_NONE) {
@@ -552,7 +561,7 @@ static int parse_argv(struct criu_opts *opts, struct option *longopts, const cha
 		if (optind - 1 > opts->args.nr_owned)
 			opts->on_cmdline[d - opt_table] = true;
 	}
-	for (; !ret && optind < argc; optind++)	/* what follows "--" */
+	for (; !ret && optind < argc; optind++) /* what follows "--" */
 		ret = set_command(opts, argv[optind]);
 	return ret;
 }

@@ -23,11 +23,11 @@
 #endif
 #define RSEQ_FLAG_UNREGISTER 1
 
-#define GAP_LOW 0x10000000ull	       /* the trampoline and the vdso in transit stay above this */
-#define GAP_HIGH 0x7ffffffff000ull     /* TASK_SIZE_MAX of x86-64, 4-level paging */
-#define FILL_PAGES 256		       /* pages copied at once */
-#define TRAMP_MM_MAP TRAMP_DATA	       /* the prctl_mm_map in the trampoline */
-#define TRAMP_AUXV (TRAMP_DATA + 256)  /* the auxv it points to */
+#define GAP_LOW 0x10000000ull	      /* the trampoline and the vdso in transit stay above this */
+#define GAP_HIGH 0x7ffffffff000ull    /* TASK_SIZE_MAX of x86-64, 4-level paging */
+#define FILL_PAGES 256		      /* pages copied at once */
+#define TRAMP_MM_MAP TRAMP_DATA	      /* the prctl_mm_map in the trampoline */
+#define TRAMP_AUXV (TRAMP_DATA + 256) /* the auxv it points to */
 
 static const unsigned char tramp_code[] = { 0x0f, 0x05, 0xcc }; /* syscall; int3 */
 
@@ -416,7 +416,7 @@ out_free:
 /* The madvise() states that restore as they are; failures only cost performance hints. */
 static void apply_madvise(struct restore_ctl *ctl, const struct restore_image *ri)
 {
-	static const int advices[] = { MADV_RANDOM,	 MADV_SEQUENTIAL, MADV_DONTFORK, MADV_MERGEABLE,
+	static const int advices[] = { MADV_RANDOM,   MADV_SEQUENTIAL, MADV_DONTFORK, MADV_MERGEABLE,
 				       MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_WIPEONFORK };
 
 	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
@@ -443,11 +443,16 @@ static int set_mm(struct restore_ctl *ctl, const struct restore_image *ri, const
 {
 	const MmEntry *mm = ri->mm;
 	struct prctl_mm_map map = {
-		.start_code = mm->mm_start_code, .end_code = mm->mm_end_code,
-		.start_data = mm->mm_start_data, .end_data = mm->mm_end_data,
-		.start_brk = mm->mm_start_brk,	 .brk = mm->mm_brk,
-		.start_stack = mm->mm_start_stack, .arg_start = mm->mm_arg_start,
-		.arg_end = mm->mm_arg_end,	 .env_start = mm->mm_env_start,
+		.start_code = mm->mm_start_code,
+		.end_code = mm->mm_end_code,
+		.start_data = mm->mm_start_data,
+		.end_data = mm->mm_end_data,
+		.start_brk = mm->mm_start_brk,
+		.brk = mm->mm_brk,
+		.start_stack = mm->mm_start_stack,
+		.arg_start = mm->mm_arg_start,
+		.arg_end = mm->mm_arg_end,
+		.env_start = mm->mm_env_start,
 		.env_end = mm->mm_env_end,
 	};
 	uint64_t map_addr, auxv_addr;

@@ -49,7 +49,7 @@ static const char *const batch_op_names[] = {
 
 struct batch {
 	struct libsoccr_ctx *ctx;
-	struct libsoccr_conn *conns; /* a connection batch's, or */
+	struct libsoccr_conn *conns;  /* a connection batch's, or */
 	struct libsoccr_sockopt *ops; /* a socket option batch's */
 	size_t n;
 	size_t chunk; /* entries a worker takes at a time */

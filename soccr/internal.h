@@ -50,9 +50,9 @@ struct soccr_netns {
 };
 
 /* Internal libsoccr_conn.flags: what repair-off still has to rebuild */
-#define SOCCR_CONN_OUR_FIN (1u << 16)  /* our FIN: shutdown(SHUT_WR) */
-#define SOCCR_CONN_PEER_FIN (1u << 17) /* the peer's FIN: replayed */
-#define SOCCR_CONN_PEER_ACK (1u << 18) /* the peer's ACK of our FIN (FIN_WAIT2): replayed */
+#define SOCCR_CONN_OUR_FIN (1u << 16)	 /* our FIN: shutdown(SHUT_WR) */
+#define SOCCR_CONN_PEER_FIN (1u << 17)	 /* the peer's FIN: replayed */
+#define SOCCR_CONN_PEER_ACK (1u << 18)	 /* the peer's ACK of our FIN (FIN_WAIT2): replayed */
 #define SOCCR_CONN_EXT_QUEUES (1u << 19) /* the queues came from ctx->queue_alloc: not ours to free */
 #define SOCCR_CONN_SEGMENTS (SOCCR_CONN_OUR_FIN | SOCCR_CONN_PEER_FIN | SOCCR_CONN_PEER_ACK)
 #define SOCCR_CONN_PENDING (SOCCR_CONN_UNSENT | SOCCR_CONN_SEGMENTS)

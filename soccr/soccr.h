@@ -186,8 +186,8 @@ union libsoccr_addr {
 };
 
 /* libsoccr_conn.flags (bits 16 and up are the library's own) */
-#define SOCCR_CONN_ADDRS (1u << 0)  /* src and dst are set by the caller: dump need not ask the socket */
-#define SOCCR_CONN_UNSENT (1u << 1) /* set by restore: repair off must still write the unsent data */
+#define SOCCR_CONN_ADDRS (1u << 0)    /* src and dst are set by the caller: dump need not ask the socket */
+#define SOCCR_CONN_UNSENT (1u << 1)   /* set by restore: repair off must still write the unsent data */
 #define SOCCR_CONN_NONBLOCK (1u << 2) /* set by the caller: restore makes the socket O_NONBLOCK */
 
 /*

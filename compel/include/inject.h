@@ -41,8 +41,7 @@ int compel_is_syscall_insn(pid_t pid, uint64_t ip);
  * stopped on a signal instead (see stop_signal and stop_ip), or a ptrace error.
  */
 __attribute__((warn_unused_result)) int compel_inject_syscall(struct compel_injector *inj, long nr,
-							      const uint64_t *args, unsigned int nr_args,
-							      long *result);
+							      const uint64_t *args, unsigned int nr_args, long *result);
 
 /* Setting the state of a ptrace-stopped thread with PTRACE_SETREGSET and PTRACE_SETSIGMASK. */
 __attribute__((warn_unused_result)) int compel_set_gpregs(pid_t tid, const struct user_regs_struct *regs);

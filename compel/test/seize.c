@@ -45,12 +45,12 @@ struct spinner_arg {
 
 static int failures;
 
-#define check(cond, fmt, ...)                                                                   \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
+#define check(cond, fmt, ...)                                                                        \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
 			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
-			failures++;                                                              \
-		}                                                                                \
+			failures++;                                                                  \
+		}                                                                                    \
 	} while (0)
 
 static void sleep_ms(int ms)
@@ -94,7 +94,7 @@ static void victim_main(struct shared *sh)
 	sh->grandchild = pid;
 	pid = fork();
 	if (pid == 0)
-		_exit(0);	/* stays a zombie: nobody waits for it */
+		_exit(0); /* stays a zombie: nobody waits for it */
 	sh->zombie = pid;
 	for (int i = 0; i < NR_SPINNERS; i++) {
 		args[i] = (struct spinner_arg){ sh, i };
@@ -141,8 +141,7 @@ static void check_registers(struct shared *sh)
 		ret = compel_get_gpregs(sh->tids[i], &regs);
 		check(!ret && regs.rax == RAX_MAGIC + i, "thread %d: gpregs %d, rax %llx", i, ret, regs.rax);
 		ret = compel_get_fpregs(sh->tids[i], &fp);
-		check(!ret && !memcmp(fp.xmm_space, sh->patterns[i], 16), "thread %d: fpregs %d, xmm0 differs", i,
-		      ret);
+		check(!ret && !memcmp(fp.xmm_space, sh->patterns[i], 16), "thread %d: fpregs %d, xmm0 differs", i, ret);
 		if (!xsize || !xbuf)
 			continue;
 		ret = compel_get_xstate(sh->tids[i], xbuf, xsize, &got);

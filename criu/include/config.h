@@ -10,11 +10,11 @@
 
 #include <stdbool.h>
 
-#define CONFIG_GLOBAL_FILE	"/etc/criu/default.conf"
-#define CONFIG_USER_FILE	".criu/default.conf"
-#define CONFIG_ENV		"CRIU_CONFIG_FILE"
+#define CONFIG_GLOBAL_FILE "/etc/criu/default.conf"
+#define CONFIG_USER_FILE ".criu/default.conf"
+#define CONFIG_ENV "CRIU_CONFIG_FILE"
 /* Bound on a configuration file's size. */
-#define CONFIG_MAX_SIZE		(1 << 20)
+#define CONFIG_MAX_SIZE (1 << 20)
 
 struct config_args {
 	int argc;

@@ -73,7 +73,7 @@ struct fd_table_ref {
 
 struct fds_collect_args {
 	pid_t pid;
-	bool shell_job; /* --shell-job: terminals may be recorded */
+	bool shell_job;	 /* --shell-job: terminals may be recorded */
 	bool file_locks; /* --file-locks: file locks may be recorded */
 	struct inet_sk_policy sockets;
 	bool ext_unix_sk; /* --ext-unix-sk: a datagram socket may send to a bound one outside */

@@ -25,14 +25,14 @@
 #include "image-desc.h"
 
 /* Largest entry a reader accepts and a writer produces. */
-#define IMG_ENTRY_MAX_SIZE	(16u << 20)
-#define IMG_BUF_SIZE		(64u << 10)
-#define IMG_NAME_MAX		128
+#define IMG_ENTRY_MAX_SIZE (16u << 20)
+#define IMG_BUF_SIZE (64u << 10)
+#define IMG_NAME_MAX 128
 
 enum img_open_mode {
 	IMG_READ,
-	IMG_READ_OPTIONAL,	/* like IMG_READ, but a missing file is -ENOENT without a message */
-	IMG_WRITE,		/* create or truncate */
+	IMG_READ_OPTIONAL, /* like IMG_READ, but a missing file is -ENOENT without a message */
+	IMG_WRITE,	   /* create or truncate */
 };
 
 struct cr_img;
@@ -43,7 +43,7 @@ struct cr_img;
  * writing writes it. Returns 0 and sets *@img, or -errno.
  */
 __attribute__((warn_unused_result)) int img_open(struct cr_img **img, int dirfd, enum img_open_mode mode,
-						   enum cr_img_type type, ...);
+						 enum cr_img_type type, ...);
 
 /*
  * Flushes a writer and closes. Returns 0 or the first write error of the image's
@@ -67,7 +67,7 @@ __attribute__((warn_unused_result)) int img_write_raw(struct cr_img *img, const 
  */
 __attribute__((warn_unused_result)) int img_read_entry(struct cr_img *img, void **msg);
 __attribute__((warn_unused_result)) int img_read_entry_as(struct cr_img *img, const ProtobufCMessageDescriptor *desc,
-							    void **msg);
+							  void **msg);
 
 /* Reads the image's single entry: a missing entry is -EIO. */
 __attribute__((warn_unused_result)) int img_read_one(struct cr_img *img, void **msg);

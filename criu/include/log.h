@@ -15,19 +15,19 @@
 #include <stdbool.h>
 
 enum log_level {
-	LOG_MSG = 0,	/* user-facing output, always printed, on stdout */
+	LOG_MSG = 0, /* user-facing output, always printed, on stdout */
 	LOG_ERROR = 1,
 	LOG_WARN = 2,
 	LOG_INFO = 3,
 	LOG_DEBUG = 4,
 };
 
-#define LOG_DEFAULT_LEVEL	LOG_WARN
-#define LOG_MAX_LEVEL		LOG_DEBUG
+#define LOG_DEFAULT_LEVEL LOG_WARN
+#define LOG_MAX_LEVEL LOG_DEBUG
 /* From this level on, every log line carries a timestamp. */
-#define LOG_TIMESTAMP_LEVEL	LOG_INFO
+#define LOG_TIMESTAMP_LEVEL LOG_INFO
 /* Longest line; longer ones are cut and marked with "...". */
-#define LOG_LINE_MAX		4096
+#define LOG_LINE_MAX 4096
 
 #ifndef LOG_PREFIX
 #define LOG_PREFIX ""
@@ -61,9 +61,9 @@ void log_print(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 void log_vprint(int level, const char *fmt, va_list args) __attribute__((format(printf, 2, 0)));
 
 #define pr_msg(fmt, ...) log_print(LOG_MSG, fmt, ##__VA_ARGS__)
-#define pr_err(fmt, ...)                                                                                   \
+#define pr_err(fmt, ...) \
 	log_print(LOG_ERROR, "Error (" LOG_SRC_DIR __FILE__ ":%d): " LOG_PREFIX fmt, __LINE__, ##__VA_ARGS__)
-#define pr_warn(fmt, ...)                                                                                  \
+#define pr_warn(fmt, ...) \
 	log_print(LOG_WARN, "Warn  (" LOG_SRC_DIR __FILE__ ":%d): " LOG_PREFIX fmt, __LINE__, ##__VA_ARGS__)
 #define pr_info(fmt, ...) log_print(LOG_INFO, LOG_PREFIX fmt, ##__VA_ARGS__)
 #define pr_debug(fmt, ...) log_print(LOG_DEBUG, LOG_PREFIX fmt, ##__VA_ARGS__)

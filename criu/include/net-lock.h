@@ -27,36 +27,51 @@
  *
  * Ids: 1 to NETLOCK_ID_MAX characters from [A-Za-z0-9_.-].
  */
-enum netlock_mode { NETLOCK_NFTABLES, NETLOCK_IPTABLES, NETLOCK_SKIP };
+enum netlock_mode {
+	NETLOCK_NFTABLES,
+	NETLOCK_IPTABLES,
+	NETLOCK_SKIP
+};
 
-struct netlock_tuple {          /* one TCP connection, as seen from the local socket */
-	int family;             /* AF_INET or AF_INET6; IPv4-mapped IPv6 ends are locked as the IPv4 they are */
-	union { struct in_addr v4; struct in6_addr v6; } src, dst; /* local, peer */
-	uint16_t sport, dport;  /* host byte order: local port, peer port */
+struct netlock_tuple { /* one TCP connection, as seen from the local socket */
+	int family;    /* AF_INET or AF_INET6; IPv4-mapped IPv6 ends are locked as the IPv4 they are */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} src, dst;	       /* local, peer */
+	uint16_t sport, dport; /* host byte order: local port, peer port */
 };
 
 typedef void (*netlock_log_fn)(void *arg, unsigned int level, const char *fmt, va_list ap); /* level 1 err .. 4 debug */
 
-#define NETLOCK_LOG_ERR		1
-#define NETLOCK_LOG_WARN	2
-#define NETLOCK_LOG_INFO	3
-#define NETLOCK_LOG_DEBUG	4
+#define NETLOCK_LOG_ERR 1
+#define NETLOCK_LOG_WARN 2
+#define NETLOCK_LOG_INFO 3
+#define NETLOCK_LOG_DEBUG 4
 
-#define NETLOCK_ID_MAX		20	/* "criu-ng-" + id must fit an iptables chain name (28) */
+#define NETLOCK_ID_MAX 20 /* "criu-ng-" + id must fit an iptables chain name (28) */
 
 /* netlock_opts.flags */
-#define NETLOCK_F_EXCL_TUPLES	0x1	/* nftables: a tuple listed twice fails the lock with -EEXIST */
+#define NETLOCK_F_EXCL_TUPLES 0x1 /* nftables: a tuple listed twice fails the lock with -EEXIST */
 
-struct netlock_opts { enum netlock_mode mode; const char *id; /* names the lock, e.g. the dumped pid; NULL: "default" */
-	netlock_log_fn log; void *log_arg; unsigned int log_level; uint32_t exempt_mark; /* packets with this fwmark pass; 0 = none */
+struct netlock_opts {
+	enum netlock_mode mode;
+	const char *id; /* names the lock, e.g. the dumped pid; NULL: "default" */
+	netlock_log_fn log;
+	void *log_arg;
+	unsigned int log_level;
+	uint32_t exempt_mark; /* packets with this fwmark pass; 0 = none */
 	/* Additions to the fixed part above. log_level: messages up to this level reach log; 0 means 3. */
-	unsigned int flags;	/* NETLOCK_F_* */
+	unsigned int flags; /* NETLOCK_F_* */
 };
 
-int netlock_mode_parse(const char *name, enum netlock_mode *mode); /* "nftables", "iptables", "skip" as CRIU's --network-lock */
+int netlock_mode_parse(const char *name,
+		       enum netlock_mode *mode); /* "nftables", "iptables", "skip" as CRIU's --network-lock */
 int netlock_lock_conns(const struct netlock_opts *o, const struct netlock_tuple *t, size_t n) __must_check;
-int netlock_lock_netns(const struct netlock_opts *o) __must_check; /* drop everything in the current netns, lo included, except exempt_mark */
-int netlock_unlock(const struct netlock_opts *o) __must_check;   /* remove the lock named by o->id (both kinds); -ENOENT if none */
-int netlock_is_locked(const struct netlock_opts *o);  /* 1, 0 or -errno: is a lock with this id present */
+int netlock_lock_netns(const struct netlock_opts *o)
+	__must_check; /* drop everything in the current netns, lo included, except exempt_mark */
+int netlock_unlock(const struct netlock_opts *o)
+	__must_check;				     /* remove the lock named by o->id (both kinds); -ENOENT if none */
+int netlock_is_locked(const struct netlock_opts *o); /* 1, 0 or -errno: is a lock with this id present */
 
 #endif /* CRIU_NG_NET_LOCK_H */

@@ -30,11 +30,11 @@ enum pre_dump_mode {
 	PREDUMP_BY_READ = 2,
 };
 
-#define LOCK_METHOD_DEFAULT	LOCK_METHOD_IPTABLES
-#define OPTS_DEFAULT_TIMEOUT	10 /* seconds, --timeout */
-#define OPTS_MAX_FEATURES	16
-#define OPTS_MAX_NOTES		32
-#define OPTS_MAX_KNOWN		128 /* entries in options.c's table of known options */
+#define LOCK_METHOD_DEFAULT LOCK_METHOD_IPTABLES
+#define OPTS_DEFAULT_TIMEOUT 10 /* seconds, --timeout */
+#define OPTS_MAX_FEATURES 16
+#define OPTS_MAX_NOTES 32
+#define OPTS_MAX_KNOWN 128 /* entries in options.c's table of known options */
 
 /*
  * An option that was accepted but changes nothing for the command at hand. It is

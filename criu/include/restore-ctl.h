@@ -27,7 +27,7 @@ struct restore_ctl {
 	int mem_fd;	/* /proc/PID/mem, read-write */
 	uint64_t tramp; /* the trampoline page, 0 while there is none */
 	size_t page_size;
-	bool parent_restored; /* its parent is a restored process, not criu: pdeath signals are set */
+	bool parent_restored;		     /* its parent is a restored process, not criu: pdeath signals are set */
 	struct restore_shmem_set *shmem_set; /* the tree's shared memory objects, or NULL */
 };
 

@@ -60,7 +60,6 @@ __attribute__((warn_unused_result)) int restore_shmem_fill_fd(int dirfd, const s
  * ctl->shmem_set when there is one. Returns 0 or -errno (logged).
  */
 __attribute__((warn_unused_result)) int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri,
-							  const struct restore_shmem *shm, uint64_t scratch,
-							  int dirfd);
+							  const struct restore_shmem *shm, uint64_t scratch, int dirfd);
 
 #endif /* CRIU_NG_RESTORE_SHMEM_H */

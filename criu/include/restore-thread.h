@@ -37,7 +37,7 @@ __attribute__((warn_unused_result)) int restore_thread(struct restore_ctl *ctl, 
  * so, unless @parent_restored). Returns 0 or -errno (logged).
  */
 __attribute__((warn_unused_result)) int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core,
-							  bool parent_restored);
+							     bool parent_restored);
 
 /* Its private pending signals, queued by the thread of @tctl itself (injected). */
 __attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core);

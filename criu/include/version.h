@@ -6,7 +6,7 @@
 #ifndef CRIU_NG_VERSION_H
 #define CRIU_NG_VERSION_H
 
-#define CRIU_COMPAT_VERSION	"4.0"
-#define CRIU_NG_VERSION		"0.1.0"
+#define CRIU_COMPAT_VERSION "4.0"
+#define CRIU_NG_VERSION "0.1.0"
 
 #endif /* CRIU_NG_VERSION_H */

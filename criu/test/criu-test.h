@@ -26,16 +26,16 @@
 #define TEST_SKIP 77
 
 /* A failed expectation: reported, counted, and the test goes on. */
-#define expect(failures, cond, fmt, ...)                                                              \
-	do {                                                                                           \
-		if (!(cond)) {                                                                         \
-			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__);   \
-			(*(failures))++;                                                               \
-		}                                                                                      \
+#define expect(failures, cond, fmt, ...)                                                             \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
+			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
+			(*(failures))++;                                                             \
+		}                                                                                    \
 	} while (0)
 
 struct run_result {
-	int exit_code;	/* -1 when killed by a signal */
+	int exit_code; /* -1 when killed by a signal */
 	char *out;
 	char *err;
 };

@@ -34,7 +34,7 @@
 
 struct dump_child {
 	pid_t pid;
-	int result_fd;	 /* the child answers 'O' (memory intact) or 'F' on it (a FIFO) */
+	int result_fd; /* the child answers 'O' (memory intact) or 'F' on it (a FIFO) */
 	char fifo_dir[256];
 	char fifo[300];
 	uint64_t region; /* address of the pattern region in the child */
@@ -518,8 +518,8 @@ static inline pid_t dump_start_criu(const char *tmp, const char *dir, pid_t pid,
  * Runs `criu dump -t PID -D DIR -o LOG -v4 [EXTRA...]` from @tmp (its scratch files land there);
  * @extra is NULL-terminated, at most 8 options.
  */
-static inline int dump_run_criu_args(struct run_result *r, const char *tmp, pid_t pid, const char *dir,
-				     const char *log, const char *const *extra)
+static inline int dump_run_criu_args(struct run_result *r, const char *tmp, pid_t pid, const char *dir, const char *log,
+				     const char *const *extra)
 {
 	char criu[PATH_MAX], pidstr[32];
 	char *argv[20];

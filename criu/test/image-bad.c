@@ -121,8 +121,8 @@ static void expect_refused(struct bad_test *t, const char *what, enum cr_img_typ
 	snprintf(path, sizeof(path), "%s/case.log", t->tmp);
 	log = test_read_file(path);
 	expect(&t->failures, ret == expected, "%s: returned %d, expected %d", what, ret, expected);
-	expect(&t->failures, log && strstr(log, file) && strstr(log, phrase),
-	       "%s: log doesn't name %s with '%s': %s", what, file, phrase, log ?: "(none)");
+	expect(&t->failures, log && strstr(log, file) && strstr(log, phrase), "%s: log doesn't name %s with '%s': %s",
+	       what, file, phrase, log ?: "(none)");
 	free(log);
 }
 
@@ -176,8 +176,7 @@ static void test_entries(struct bad_test *t)
 	pstree_header(&b);
 	put_bytes(&b, "\x05\x00", 2);
 	craft(t, "pstree.img", &b);
-	expect_refused(t, "short size field", CR_IMG_PSTREE, 0, "pstree.img", -EIO,
-		       "entry 0: truncated size field");
+	expect_refused(t, "short size field", CR_IMG_PSTREE, 0, "pstree.img", -EIO, "entry 0: truncated size field");
 
 	pstree_header(&b);
 	put_pstree(&b, 10);
@@ -315,7 +314,11 @@ static void test_random_corruption(struct bad_test *t)
 /* Entries bigger than the buffer, many small entries, and a large raw block round-trip. */
 static void test_round_trips(struct bad_test *t)
 {
-	enum { NR_THREADS = 100000, NR_ENTRIES = 20000, RAW_LEN = (1 << 20) + 3 };
+	enum {
+		NR_THREADS = 100000,
+		NR_ENTRIES = 20000,
+		RAW_LEN = (1 << 20) + 3
+	};
 	uint32_t *threads = calloc(NR_THREADS, sizeof(*threads));
 	unsigned char *raw = malloc(RAW_LEN), *back = malloc(RAW_LEN);
 	PstreeEntry big = PSTREE_ENTRY__INIT, *p;
@@ -352,7 +355,8 @@ static void test_round_trips(struct bad_test *t)
 		ret = img_read_entry(img, &msg);
 		p = msg;
 		if (!ret && i == NR_ENTRIES / 2)
-			expect(&t->failures, p && p->n_threads == NR_THREADS && p->threads[NR_THREADS - 1] == NR_THREADS,
+			expect(&t->failures,
+			       p && p->n_threads == NR_THREADS && p->threads[NR_THREADS - 1] == NR_THREADS,
 			       "big entry read back wrong");
 		img_free_entry(msg);
 	}
@@ -392,13 +396,15 @@ static void test_writer_refusals(struct bad_test *t)
 	log_init(t->dirfd, "case.log", LOG_WARN);
 	ret = img_open(&img, t->dirfd, IMG_WRITE, CR_IMG_CORE, 3);
 	ret2 = ret ?: (huge.siginfo.data ? img_write_entry(img, &huge) : -ENOMEM);
-	ret3 = ret ?: img_write_entry(img, &tc);	/* comm, a required string, unset */
+	ret3 = ret ?: img_write_entry(img, &tc); /* comm, a required string, unset */
 	img_close(img);
 	log_fini();
 	free(huge.siginfo.data);
 	snprintf(path, sizeof(path), "%s/case.log", t->tmp);
 	log = test_read_file(path);
-	expect(&t->failures, ret2 == -EINVAL && log && strstr(log, "core-3.img: entry 0: 16777222 bytes, over the 16777216-byte limit"),
+	expect(&t->failures,
+	       ret2 == -EINVAL && log &&
+		       strstr(log, "core-3.img: entry 0: 16777222 bytes, over the 16777216-byte limit"),
 	       "oversized entry: %d, log %s", ret2, log ?: "(none)");
 	expect(&t->failures, ret3 == -EINVAL && log && strstr(log, "task_core_entry has a required field unset"),
 	       "required field unset: %d, log %s", ret3, log ?: "(none)");

@@ -22,17 +22,16 @@
 #define PYTHON "/usr/bin/python3"
 
 /* Prints every leaf of crit's JSON as path=json-value; queue data base64-decoded. */
-static const char flatten_py[] =
-	"import base64, json, sys\n"
-	"def walk(path, v):\n"
-	"    if isinstance(v, dict):\n"
-	"        for k, x in v.items(): walk(path + [k], x)\n"
-	"    elif isinstance(v, list):\n"
-	"        for i, x in enumerate(v): walk(path + [str(i)], x)\n"
-	"    else:\n"
-	"        if path[-1] in ('inq', 'outq'): v = base64.b64decode(v).decode('latin1')\n"
-	"        print('.'.join(path) + '=' + json.dumps(v))\n"
-	"walk([], json.load(open(sys.argv[1])))\n";
+static const char flatten_py[] = "import base64, json, sys\n"
+				 "def walk(path, v):\n"
+				 "    if isinstance(v, dict):\n"
+				 "        for k, x in v.items(): walk(path + [k], x)\n"
+				 "    elif isinstance(v, list):\n"
+				 "        for i, x in enumerate(v): walk(path + [str(i)], x)\n"
+				 "    else:\n"
+				 "        if path[-1] in ('inq', 'outq'): v = base64.b64decode(v).decode('latin1')\n"
+				 "        print('.'.join(path) + '=' + json.dumps(v))\n"
+				 "walk([], json.load(open(sys.argv[1])))\n";
 
 struct crit_test {
 	char tmp[256];
@@ -123,7 +122,8 @@ static int write_core(struct crit_test *t)
 		xmm[i] = 0xabcd0000u + i;
 	memset(padding, 0, sizeof(padding));
 
-	gp.ip = 0x401000, gp.sp = 0x7ffd12345678ULL, gp.ax = 42, gp.orig_ax = (uint64_t)-1, gp.fs_base = 0x7f0000001000ULL;
+	gp.ip = 0x401000, gp.sp = 0x7ffd12345678ULL, gp.ax = 42, gp.orig_ax = (uint64_t)-1,
+	gp.fs_base = 0x7f0000001000ULL;
 	gp.cs = 0x33, gp.ss = 0x2b, gp.flags = 0x246;
 	gp.has_mode = 1, gp.mode = USER_X86_REGS_MODE__NATIVE;
 	fp.cwd = 0x37f, fp.mxcsr = 0x1f80, fp.mxcsr_mask = 0xffff;
@@ -273,47 +273,53 @@ static void check_with_crit(struct crit_test *t)
 					      "entries.0.sid=99", "entries.0.threads.2=102", "entries.1.pid=103",
 					      "entries.1.ppid=100", "entries.1.threads.0=103", NULL });
 	expect_decoded(t, "tcp-stream-1a2b3c.img",
-		       (const char *const[]){ "magic=\"TCP_STREAM\"", "entries.0.inq_len=9",
-					      "entries.0.inq_seq=3000000000", "entries.0.outq_len=15",
-					      "entries.0.outq_seq=17", "entries.0.opt_mask=7", "entries.0.snd_wscale=7",
-					      "entries.0.mss_clamp=1460", "entries.0.rcv_wscale=9",
-					      "entries.0.timestamp=4000000000", "entries.0.cork=false",
-					      "entries.0.nodelay=true", "entries.0.unsq_len=5", "entries.0.snd_wl1=11",
-					      "entries.0.snd_wnd=65535", "entries.0.max_window=65536",
-					      "entries.0.rcv_wnd=43690", "entries.0.rcv_wup=12",
+		       (const char *const[]){ "magic=\"TCP_STREAM\"",
+					      "entries.0.inq_len=9",
+					      "entries.0.inq_seq=3000000000",
+					      "entries.0.outq_len=15",
+					      "entries.0.outq_seq=17",
+					      "entries.0.opt_mask=7",
+					      "entries.0.snd_wscale=7",
+					      "entries.0.mss_clamp=1460",
+					      "entries.0.rcv_wscale=9",
+					      "entries.0.timestamp=4000000000",
+					      "entries.0.cork=false",
+					      "entries.0.nodelay=true",
+					      "entries.0.unsq_len=5",
+					      "entries.0.snd_wl1=11",
+					      "entries.0.snd_wnd=65535",
+					      "entries.0.max_window=65536",
+					      "entries.0.rcv_wnd=43690",
+					      "entries.0.rcv_wup=12",
 					      "entries.0.extra.inq=\"" INQ_DATA "\"",
-					      "entries.0.extra.outq=\"" OUTQ_DATA "\"", NULL });
-	expect_decoded(t, "core-100.img",
-		       (const char *const[]){ "magic=\"CORE\"", "entries.0.mtype=\"X86_64\"",
-					      "entries.0.thread_info.gpregs.ip=4198400",
-					      "entries.0.thread_info.gpregs.ax=42",
-					      "entries.0.thread_info.gpregs.orig_ax=18446744073709551615",
-					      "entries.0.thread_info.gpregs.mode=\"NATIVE\"",
-					      "entries.0.thread_info.fpregs.mxcsr=8064",
-					      "entries.0.thread_info.fpregs.st_space.31=4127",
-					      "entries.0.thread_info.fpregs.xmm_space.63=2882338879",
-					      "entries.0.thread_info.clear_tid_addr=139637976735744",
-					      "entries.0.tc.comm=\"test-comm\"", "entries.0.tc.blk_sigset=16",
-					      "entries.0.thread_core.futex_rla_len=24",
-					      "entries.0.thread_core.sched_nice=-5",
-					      "entries.0.thread_core.creds.euid=1002",
-					      "entries.0.thread_core.creds.cap_eff.1=511", NULL });
+					      "entries.0.extra.outq=\"" OUTQ_DATA "\"",
+					      NULL });
+	expect_decoded(
+		t, "core-100.img",
+		(const char *const[]){
+			"magic=\"CORE\"", "entries.0.mtype=\"X86_64\"", "entries.0.thread_info.gpregs.ip=4198400",
+			"entries.0.thread_info.gpregs.ax=42",
+			"entries.0.thread_info.gpregs.orig_ax=18446744073709551615",
+			"entries.0.thread_info.gpregs.mode=\"NATIVE\"", "entries.0.thread_info.fpregs.mxcsr=8064",
+			"entries.0.thread_info.fpregs.st_space.31=4127",
+			"entries.0.thread_info.fpregs.xmm_space.63=2882338879",
+			"entries.0.thread_info.clear_tid_addr=139637976735744", "entries.0.tc.comm=\"test-comm\"",
+			"entries.0.tc.blk_sigset=16", "entries.0.thread_core.futex_rla_len=24",
+			"entries.0.thread_core.sched_nice=-5", "entries.0.thread_core.creds.euid=1002",
+			"entries.0.thread_core.creds.cap_eff.1=511", NULL });
 	expect_decoded(t, "stats-dump",
 		       (const char *const[]){ "magic=\"STATS\"", "entries.0.dump.frozen_time=20",
-					      "entries.0.dump.pages_written=50", "entries.0.dump.pages_lazy=0",
-					      NULL });
+					      "entries.0.dump.pages_written=50", "entries.0.dump.pages_lazy=0", NULL });
 	expect_decoded(t, "pagemap-100.img",
-		       (const char *const[]){ "magic=\"PAGEMAP\"", "entries.0.pages_id=7",
-					      "entries.1.vaddr=4194304", "entries.1.nr_pages=2", "entries.1.flags=1",
-					      "entries.2.nr_pages=33", NULL });
+		       (const char *const[]){ "magic=\"PAGEMAP\"", "entries.0.pages_id=7", "entries.1.vaddr=4194304",
+					      "entries.1.nr_pages=2", "entries.1.flags=1", "entries.2.nr_pages=33",
+					      NULL });
 	expect_decoded(t, "mm-100.img",
-		       (const char *const[]){ "magic=\"MM\"", "entries.0.mm_brk=6291456",
-					      "entries.0.exe_file_id=3", "entries.0.vmas.0.end=4202496",
-					      "entries.0.vmas.0.fd=-1", NULL });
+		       (const char *const[]){ "magic=\"MM\"", "entries.0.mm_brk=6291456", "entries.0.exe_file_id=3",
+					      "entries.0.vmas.0.end=4202496", "entries.0.vmas.0.fd=-1", NULL });
 	expect_decoded(t, "fs-100.img",
 		       (const char *const[]){ "magic=\"FS\"", "entries.0.cwd_id=8", "entries.0.umask=18", NULL });
-	expect_decoded(t, "ids-100.img",
-		       (const char *const[]){ "magic=\"IDS\"", "entries.0.files_id=12", NULL });
+	expect_decoded(t, "ids-100.img", (const char *const[]){ "magic=\"IDS\"", "entries.0.files_id=12", NULL });
 	expect_decoded(t, "fdinfo-12.img",
 		       (const char *const[]){ "magic=\"FDINFO\"", "entries.0.type=\"REG\"", "entries.0.fd=3", NULL });
 	expect_decoded(t, "files.img",

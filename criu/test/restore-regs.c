@@ -19,7 +19,7 @@ static volatile uint64_t regs_stop;
 static const uint64_t gp_magic[4] = { 0x1212121212121212ull, 0x1313131313131313ull, 0x1414141414141414ull,
 				      0x1515151515151515ull };
 static const uint64_t vec_magic[4] __attribute__((aligned(32))) = { 0x0123456789abcdefull, 0xfedcba9876543210ull,
-								     0x5555aaaa5555aaaaull, 0x0f0f0f0ff0f0f0f0ull };
+								    0x5555aaaa5555aaaaull, 0x0f0f0f0ff0f0f0f0ull };
 
 static bool have_avx(void)
 {
@@ -158,8 +158,8 @@ int main(void)
 	c1 = rchild_read_counter(pid);
 	usleep(50000);
 	c2 = rchild_read_counter(pid);
-	expect(&failures, c2 > c1 && c1 > 0, "the restored child doesn't count: %llu then %llu",
-	       (unsigned long long)c1, (unsigned long long)c2);
+	expect(&failures, c2 > c1 && c1 > 0, "the restored child doesn't count: %llu then %llu", (unsigned long long)c1,
+	       (unsigned long long)c2);
 	expect(&failures, set_stop(pid) == 0, "can't stop the restored child's loop");
 	status = rchild_wait(pid, 5000);
 	expect(&failures, status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,

@@ -171,8 +171,7 @@ int main(void)
 	expect(&failures, kill(pid, SIGTERM) == 0, "can't signal the restored child: %m");
 	status = rchild_wait(pid, 5000);
 	expect(&failures, status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	       "the restored child ended with status %#x (exit 5: the handler was not on the alternate stack)",
-	       status);
+	       "the restored child ended with status %#x (exit 5: the handler was not on the alternate stack)", status);
 	if (status < 0)
 		rchild_kill(pid);
 out:

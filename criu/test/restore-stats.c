@@ -96,7 +96,7 @@ static void check_crit(int *failures, const char *tmp, const char *img)
 
 static void check_display(int *failures, const char *out)
 {
-	static const char *const phases[] = { "files open time:", "forking time:",	 "memory restore time:",
+	static const char *const phases[] = { "files open time:",      "forking time:",	      "memory restore time:",
 					      "threads restore time:", "total restore time:", "pages restored:" };
 
 	printf("criu restore printed:\n%s", out);

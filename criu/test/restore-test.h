@@ -75,9 +75,10 @@ static inline int rchild_check(unsigned char *region, unsigned char **heap, size
 		mem = mem && rchild_intact(heap[i], RCHILD_HEAP_BLOCK, 100 + i);
 	if (sigpending(&pending))
 		return RCHILD_SETUP;
-	code = !mem ? RCHILD_BAD_MEMORY :
+	code = !mem			       ? RCHILD_BAD_MEMORY :
 	       !sigismember(&pending, SIGUSR2) ? RCHILD_NO_PENDING :
-	       rchild_tls != RCHILD_TLS_MAGIC ? RCHILD_BAD_TLS : RCHILD_OK;
+	       rchild_tls != RCHILD_TLS_MAGIC  ? RCHILD_BAD_TLS :
+						 RCHILD_OK;
 	n = snprintf(line, sizeof(line), "pid %d counter %llu memory %s usr2 %s tls %#llx\n", getpid(),
 		     (unsigned long long)rchild_counter, mem ? "intact" : "BROKEN",
 		     sigismember(&pending, SIGUSR2) ? "pending" : "LOST", (unsigned long long)rchild_tls);

@@ -15,12 +15,9 @@ struct limit_change {
 int main(int argc, char **argv)
 {
 	const struct limit_change changes[] = {
-		{ RLIMIT_CORE, 3 << 20, 5 << 20 },
-		{ RLIMIT_NOFILE, 777, RLIM_INFINITY },
-		{ RLIMIT_FSIZE, 1ull << 33, RLIM_INFINITY },
-		{ RLIMIT_CPU, 36000, 72000 },
-		{ RLIMIT_MSGQUEUE, 409600, RLIM_INFINITY },
-		{ RLIMIT_SIGPENDING, 1234, RLIM_INFINITY },
+		{ RLIMIT_CORE, 3 << 20, 5 << 20 },	     { RLIMIT_NOFILE, 777, RLIM_INFINITY },
+		{ RLIMIT_FSIZE, 1ull << 33, RLIM_INFINITY }, { RLIMIT_CPU, 36000, 72000 },
+		{ RLIMIT_MSGQUEUE, 409600, RLIM_INFINITY },  { RLIMIT_SIGPENDING, 1234, RLIM_INFINITY },
 	};
 	struct rlimit before[RLIM_NLIMITS], now;
 	int ret = 0;
