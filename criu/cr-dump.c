@@ -474,7 +474,8 @@ static int own_shared_memory(const struct dump_tree *t, size_t i, struct vma_lis
 	own->vmas = malloc((all->nr ? all->nr : 1) * sizeof(*own->vmas));
 	if (!own->vmas)
 		return -ENOMEM;
-	memcpy(own->vmas, all->vmas, all->nr * sizeof(*own->vmas));
+	if (all->nr) /* a zombie has no VMAs, nor an array of them */
+		memcpy(own->vmas, all->vmas, all->nr * sizeof(*own->vmas));
 	for (size_t v = 0; v < own->nr; v++) {
 		struct vma_area *vma = &own->vmas[v];
 		const struct dump_task *other;

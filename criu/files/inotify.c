@@ -373,8 +373,10 @@ static int open_one(const FileEntry *fe)
 	order = malloc((e->n_wd ? e->n_wd : 1) * sizeof(*order));
 	if (!order)
 		return -ENOMEM;
-	memcpy(order, e->wd, e->n_wd * sizeof(*order));
-	qsort(order, e->n_wd, sizeof(*order), cmp_wd);
+	if (e->n_wd) { /* an instance watching nothing has no array at all */
+		memcpy(order, e->wd, e->n_wd * sizeof(*order));
+		qsort(order, e->n_wd, sizeof(*order), cmp_wd);
+	}
 	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (fd < 0) {
 		pr_perror("Can't create inotify %u", fe->id);
