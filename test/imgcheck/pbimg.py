@@ -17,6 +17,8 @@ SCALARS = {
 
 # Images whose one entry is followed by raw data (a ghost file's contents, a connection's queues).
 ENTRY_THEN_RAW = {"ghost_file_entry", "tcp_stream_entry"}
+# Images whose every entry is followed by as many raw bytes as its field says (queued data).
+ENTRY_THEN_BYTES = {"pipe_data_entry": "bytes", "sk_packet_entry": "length"}
 
 
 class ImageError(Exception):
@@ -221,6 +223,10 @@ class Images:
             message = first_message if first_message and not out else kind.message
             out.append(decode(self.schema, message, data[pos:pos + size]))
             pos += size
+            if kind.message in ENTRY_THEN_BYTES:
+                pos += int(out[-1].get(ENTRY_THEN_BYTES[kind.message], 0))
+                if pos > len(data):
+                    raise ImageError("%s: the data of entry %d is truncated" % (name, len(out) - 1))
             if kind.message in ENTRY_THEN_RAW:
                 break
         self._cache[name] = out
