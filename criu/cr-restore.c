@@ -242,6 +242,30 @@ static int share_files(struct restore_tree *t)
 }
 
 /*
+ * Sockets, eventfds, ... that process @k shares with an earlier one (one id in
+ * files.img) are made once, for the first: @k is given criu's fd of that one.
+ */
+static int given_files(struct restore_tree *t, size_t k)
+{
+	size_t nr = t->ris[k].nr_files;
+	int *given;
+
+	if (!k)
+		return 0;
+	given = malloc((nr ? nr : 1) * sizeof(*given));
+	if (!given)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++) {
+		given[i] = -1;
+		for (size_t j = 0; given[i] < 0 && j < k; j++)
+			if (!is_zombie(t, j) && i < t->fds[j].nr && t->fds[j].fds[i] >= 0)
+				given[i] = t->fds[j].fds[i];
+	}
+	t->fds[k].given = given;
+	return 0;
+}
+
+/*
  * A shared memory object is made as large as the furthest any process maps
  * it: the first process to map it may map less of it than a later one.
  */
@@ -546,7 +570,10 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	for (size_t k = 0; !ret && k < t->nr; k++) {
 		if (is_zombie(t, k))
 			continue;
-		ret = restore_fds_open(&t->ris[k], &t->fds[k]);
+		ret = given_files(t, k);
+		ret = ret ?: restore_fds_open(&t->ris[k], &t->fds[k]);
+		free((int *)t->fds[k].given);
+		t->fds[k].given = NULL;
 		if (!ret)
 			ret = restore_tty_open(ctx->imgdir_fd, &t->ris[k], &t->fds[k]);
 	}

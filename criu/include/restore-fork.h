@@ -51,7 +51,12 @@ struct restore_fds {
 	 */
 	bool shared;
 	struct sk_rebuild *rebuild;
-	bool ext_unix_sk;     /* --ext-unix-sk: unix sockets may connect to sockets outside */
+	bool ext_unix_sk; /* --ext-unix-sk: unix sockets may connect to sockets outside */
+	/*
+	 * Per file, or NULL: criu's fd of a description an earlier process of the tree holds too
+	 * (-1 for none). A file criu makes itself is then not made again: it gets a duplicate.
+	 */
+	const int *given;
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };
@@ -78,7 +83,7 @@ void restore_fds_close(struct restore_fds *fds);
  * the first error.
  */
 __attribute__((warn_unused_result)) int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fds,
-							       uint32_t type, int (*make)(const FileEntry *fe));
+							      uint32_t type, int (*make)(const FileEntry *fe));
 
 /* The files criu makes itself (fd kinds with FD_KIND_SETTLE), settled at their fd numbers. */
 bool restore_fds_made_here(const FileEntry *fe);

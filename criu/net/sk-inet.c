@@ -886,7 +886,8 @@ int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
 
-		if (fe->type != FD_TYPES__INETSK || !ri->file_fds[i])
+		/* fds[i] set: made for an earlier process of the tree (restore_fds.given). */
+		if (fe->type != FD_TYPES__INETSK || !ri->file_fds[i] || fds->fds[i] >= 0)
 			continue;
 		if (inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
 			continue;
