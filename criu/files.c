@@ -387,6 +387,7 @@ static bool shareable(uint32_t type)
 	case FD_TYPES__TIMERFD:
 	case FD_TYPES__SIGNALFD:
 	case FD_TYPES__INOTIFY:
+	case FD_TYPES__UNIXSK:
 		return true;
 	default:
 		return false;

@@ -886,8 +886,12 @@ int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
 
-		/* fds[i] set: made for an earlier process of the tree (restore_fds.given). */
-		if (fe->type != FD_TYPES__INETSK || !ri->file_fds[i] || fds->fds[i] >= 0)
+		/*
+		 * Every inet socket of the tree is made for its first process (restore_fds.given is NULL):
+		 * listeners bind their ports before the connections, which the first process rebuilds,
+		 * take them in repair mode. A later process was given those it holds.
+		 */
+		if (fe->type != FD_TYPES__INETSK || fds->given || fds->fds[i] >= 0)
 			continue;
 		if (inet_sk_entry_is_conn(fe->isk) && !fds->tcp_close)
 			continue;
