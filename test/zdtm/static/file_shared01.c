@@ -15,21 +15,12 @@
 #include <unistd.h>
 
 #include "inetsk.h"
+#include "tree.h"
 #include "zdtmtst.h"
 
 #define BEFORE_CHILD 2
 #define BEFORE_PARENT 3
 #define AFTER_CHILD 1
-
-/* Whether @fd is the same file as fd @pfd of process @pid. */
-static bool same_as(int fd, pid_t pid, int pfd)
-{
-	struct stat a, b;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, pfd);
-	return !fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
 
 /* Accepts one connection on @lfd and checks that it carries @byte. */
 static int accept_one(int lfd, char byte)
@@ -63,7 +54,7 @@ static int connect_one(const struct tsk_addr *to, char byte)
 static int child_main(int lfd, int efd, pid_t parent)
 {
 	test_waitsig();
-	if (!same_as(lfd, parent, lfd) || !same_as(efd, parent, efd)) {
+	if (!tree_same_file(lfd, parent, lfd) || !tree_same_file(efd, parent, efd)) {
 		fail("the child's listener or eventfd is not its parent's");
 		return 1;
 	}

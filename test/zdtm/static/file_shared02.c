@@ -12,22 +12,13 @@
 #include <unistd.h>
 
 #include "inetsk.h"
+#include "tree.h"
 #include "zdtmtst.h"
-
-/* Whether @fd is the same file as fd @pfd of process @pid. */
-static bool same_as(int fd, pid_t pid, int pfd)
-{
-	struct stat a, b;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, pfd);
-	return !fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
 
 static int child_main(int srv, pid_t parent)
 {
 	test_waitsig();
-	if (!same_as(srv, parent, srv)) {
+	if (!tree_same_file(srv, parent, srv)) {
 		fail("the child's connection is not its parent's");
 		return 1;
 	}

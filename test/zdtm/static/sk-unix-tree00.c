@@ -16,35 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tree.h"
 #include "zdtmtst.h"
 
 #define TO_CHILD "queued for the child"
 #define TO_PARENT "queued for the parent"
 #define PACKET "a packet for whoever reads"
-
-/* Whether @fd is the same file as fd @pfd of process @pid. */
-static bool same_as(int fd, pid_t pid, int pfd)
-{
-	struct stat a, b;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, pfd);
-	return !fstat(fd, &a) && !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
-
-/* How many fds the process holds: none may be added by the restore. */
-static int nr_fds(void)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static bool read_is(int fd, const char *want)
 {
@@ -56,14 +33,14 @@ static bool read_is(int fd, const char *want)
 
 static int child_main(int st, const int *sq, pid_t parent)
 {
-	int before = nr_fds();
+	int before = tree_nr_fds();
 
 	test_waitsig();
-	if (nr_fds() != before) {
-		fail("the child holds %d fds after restore, %d before", nr_fds(), before);
+	if (tree_nr_fds() != before) {
+		fail("the child holds %d fds after restore, %d before", tree_nr_fds(), before);
 		return 1;
 	}
-	if (!same_as(sq[0], parent, sq[0]) || !same_as(sq[1], parent, sq[1])) {
+	if (!tree_same_file(sq[0], parent, sq[0]) || !tree_same_file(sq[1], parent, sq[1])) {
 		fail("the child's seqpacket ends are not its parent's");
 		return 1;
 	}
@@ -116,10 +93,10 @@ int main(int argc, char **argv)
 	close(ready[0]);
 
 	test_daemon();
-	nfds = nr_fds();
+	nfds = tree_nr_fds();
 	test_waitsig();
-	if (nr_fds() != nfds) {
-		fail("the parent holds %d fds after restore, %d before", nr_fds(), nfds);
+	if (tree_nr_fds() != nfds) {
+		fail("the parent holds %d fds after restore, %d before", tree_nr_fds(), nfds);
 		return 1;
 	}
 

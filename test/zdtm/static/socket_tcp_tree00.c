@@ -17,20 +17,8 @@
 #include <unistd.h>
 
 #include "inetsk.h"
+#include "tree.h"
 #include "zdtmtst.h"
-
-static int nr_fds(void)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
 
 /* An epoll of its own watching @fd, or -1. */
 static int watch(int fd)
@@ -74,10 +62,10 @@ static int child_main(int lfd, int wr)
 	    write(wr, "R", 1) != 1)
 		return 2;
 	close(wr);
-	before = nr_fds();
+	before = tree_nr_fds();
 	test_waitsig();
-	if (nr_fds() != before) {
-		fail("the child holds %d fds after restore, %d before", nr_fds(), before);
+	if (tree_nr_fds() != before) {
+		fail("the child holds %d fds after restore, %d before", tree_nr_fds(), before);
 		return 1;
 	}
 	if (!reports(ep, srv)) {
@@ -129,10 +117,10 @@ int main(int argc, char **argv)
 	close(ready[0]);
 
 	test_daemon();
-	nfds = nr_fds();
+	nfds = tree_nr_fds();
 	test_waitsig();
-	if (nr_fds() != nfds) {
-		fail("the parent holds %d fds after restore, %d before", nr_fds(), nfds);
+	if (tree_nr_fds() != nfds) {
+		fail("the parent holds %d fds after restore, %d before", tree_nr_fds(), nfds);
 		return 1;
 	}
 	if (!reports(ep, cli)) {
