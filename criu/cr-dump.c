@@ -7,7 +7,7 @@
  * failed dump never costs a process its life. Refused for now, the tree left
  * running: a process in namespaces other than criu's, a session or group the
  * restore can't rebuild (pstree.h), kernel objects shared between processes
- * (fd table, fs, signal handlers, address space), sockets outside the root.
+ * (fd table, fs, signal handlers, address space).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +64,8 @@ struct dump_task {
 	uint32_t exe_id;
 	uint32_t cwd_id;
 	uint32_t root_id;
-	bool stopped; /* in a group stop before the dump froze it */
+	bool stopped;	 /* in a group stop before the dump froze it */
+	bool more_files; /* a later process of the tree has fds (is not a zombie) */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -181,19 +182,13 @@ static int collect_fds(struct dump_task *dt)
 		.others = dt->others,
 		.nr_others = dt->index,
 	};
-	size_t inet = dt->files->inet.nr;
 	int ret;
 
+	dt->files->usk.more_procs = dt->more_files;
 	ret = files_collect_fds(dt->files, &args);
 	/* The tree's table lends its fd table to each process in turn. */
 	dt->fds = dt->files->fds;
 	memset(&dt->files->fds, 0, sizeof(dt->files->fds));
-	if (!ret && dt->index && dt->files->inet.nr != inet) {
-		pr_err("process %d (a child of the dumped process) holds inet sockets: sockets outside the root "
-		       "process are not supported yet\n",
-		       dt->pid);
-		ret = -EOPNOTSUPP;
-	}
 	return ret;
 }
 
@@ -562,6 +557,8 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.nr_threads = dt->nr_tids,
 		};
 	}
+	for (size_t i = t->nr - 1; !ret && i > 0; i--)
+		t->tasks[i - 1].more_files = t->tasks[i].more_files || !t->tasks[i].zombie;
 	if (!ret)
 		ret = pstree_check_sessions(t->items, t->nr, ctx->opts->shell_job);
 	return ret ?: check_sharing(t);

@@ -155,6 +155,9 @@ struct restore_tree {
 	bool *attached; /* seized and stopped under our ptrace */
 	struct restore_sync *sync;
 	struct restore_shmem_set shmems; /* shared memory objects made so far */
+	/* criu's fds of the TCP connections the root rebuilt for other processes: out of repair mode last. */
+	int *kept;
+	size_t nr_kept;
 };
 
 static bool is_zombie(const struct restore_tree *t, size_t k)
@@ -189,6 +192,9 @@ static void tree_free(struct restore_tree *t)
 		restore_ctl_fini(&t->ctls[k]);
 	restore_sync_free(t->sync);
 	restore_shmem_set_free(&t->shmems);
+	for (size_t i = 0; i < t->nr_kept; i++)
+		close(t->kept[i]);
+	free(t->kept);
 	free(t->procs);
 	free(t->fds);
 	free(t->ctls);
@@ -236,6 +242,65 @@ static int share_files(struct restore_tree *t)
 				fds->fds[i] = dup;
 				break;
 			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sockets, eventfds, ... that process @k shares with an earlier one (one id in
+ * files.img) are made once, for the first: @k is given criu's fd of that one.
+ */
+static int given_files(struct restore_tree *t, size_t k)
+{
+	size_t nr = t->ris[k].nr_files;
+	int *given;
+
+	if (!k)
+		return 0;
+	given = malloc((nr ? nr : 1) * sizeof(*given));
+	if (!given)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++) {
+		given[i] = -1;
+		for (size_t j = 0; given[i] < 0 && j < k; j++)
+			if (!is_zombie(t, j) && i < t->fds[j].nr && t->fds[j].fds[i] >= 0)
+				given[i] = t->fds[j].fds[i];
+	}
+	t->fds[k].given = given;
+	return 0;
+}
+
+/*
+ * Files made in a process for the others only (every unix socket and every TCP
+ * connection is made for the first process): taken out of it once every
+ * process took its duplicates, so that it does not inherit them. A TCP
+ * connection stays open in criu until it is out of repair mode (t->kept).
+ */
+static int drop_unneeded(struct restore_tree *t)
+{
+	for (size_t k = 0; k < t->nr; k++) {
+		const struct restore_image *ri = &t->ris[k];
+
+		for (size_t i = 0; !is_zombie(t, k) && i < t->fds[k].nr; i++) {
+			const FileEntry *fe = ri->files[i];
+
+			/* Only those two kinds make files no fd of the process needs (a memfd may be mapped). */
+			if (t->fds[k].fds[i] < 0 || ri->file_fds[i] ||
+			    (fe->type != FD_TYPES__UNIXSK && fe->type != FD_TYPES__INETSK))
+				continue;
+			if (fe->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i)) &&
+			    !t->fds[k].tcp_close) {
+				int *kept = realloc(t->kept, (t->nr_kept + 1) * sizeof(*kept));
+
+				if (!kept)
+					return -ENOMEM;
+				t->kept = kept;
+				t->kept[t->nr_kept++] = t->fds[k].fds[i];
+			} else {
+				close(t->fds[k].fds[i]);
+			}
+			t->fds[k].fds[i] = -1;
 		}
 	}
 	return 0;
@@ -546,10 +611,15 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	for (size_t k = 0; !ret && k < t->nr; k++) {
 		if (is_zombie(t, k))
 			continue;
-		ret = restore_fds_open(&t->ris[k], &t->fds[k]);
+		ret = given_files(t, k);
+		ret = ret ?: restore_fds_open(&t->ris[k], &t->fds[k]);
+		free((int *)t->fds[k].given);
+		t->fds[k].given = NULL;
 		if (!ret)
 			ret = restore_tty_open(ctx->imgdir_fd, &t->ris[k], &t->fds[k]);
 	}
+	if (!ret)
+		ret = drop_unneeded(t);
 	if (!ret)
 		ret = share_files(t);
 	/* On the files as the processes get them: after share_files() closed the copies it replaced. */

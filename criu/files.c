@@ -372,6 +372,28 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 	return ret;
 }
 
+/*
+ * Whether a description of kind @type may be shared by two processes of the
+ * tree: the restore opens it once (a regular file, a terminal) or makes it
+ * once in criu and gives each process a duplicate (restore_fds.given).
+ */
+static bool shareable(uint32_t type)
+{
+	switch (type) {
+	case FD_TYPES__REG:
+	case FD_TYPES__TTY:
+	case FD_TYPES__INETSK:
+	case FD_TYPES__EVENTFD:
+	case FD_TYPES__TIMERFD:
+	case FD_TYPES__SIGNALFD:
+	case FD_TYPES__INOTIFY:
+	case FD_TYPES__UNIXSK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int collect_one(struct fds_collect *c, int fd)
 {
 	struct fd_table *t = &c->fdump->fds;
@@ -388,7 +410,7 @@ static int collect_one(struct fds_collect *c, int fd)
 	e.dev = p.st.st_dev;
 	e.ino = p.st.st_ino;
 	shared = find_shared(c, &p, &other);
-	if (shared && other && shared->type != FD_TYPES__REG && shared->type != FD_TYPES__TTY) {
+	if (shared && other && !shareable(shared->type)) {
 		pr_err("fd %d of process %d (%s) is an open file of process %d too: sharing one of its kind between "
 		       "processes is not supported yet\n",
 		       fd, c->args->pid, p.link, other);

@@ -134,7 +134,8 @@ int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fd
 			  int (*make)(const FileEntry *fe))
 {
 	for (size_t i = 0; i < ri->nr_files; i++) {
-		if (ri->files[i]->type != type || !ri->file_fds[i])
+		/* fds[i] set: made for an earlier process of the tree (restore_fds.given). */
+		if (ri->files[i]->type != type || !ri->file_fds[i] || fds->fds[i] >= 0)
 			continue;
 		fds->fds[i] = make(ri->files[i]);
 		if (fds->fds[i] < 0) {
@@ -340,6 +341,21 @@ static int plan_close(const struct restore_image *ri, struct restore_fds *fds)
 	return 0;
 }
 
+/* A duplicate of each description made for an earlier process of the tree (restore_fds.given). */
+static int take_given(const struct restore_image *ri, struct restore_fds *fds)
+{
+	for (size_t i = 0; fds->given && i < ri->nr_files; i++) {
+		if (fds->given[i] < 0 || !ri->file_fds[i] || !restore_fds_made_here(ri->files[i]))
+			continue;
+		fds->fds[i] = fcntl(fds->given[i], F_DUPFD_CLOEXEC, fds->min_fd);
+		if (fds->fds[i] < 0) {
+			pr_perror("Can't duplicate file %u of an earlier process", ri->files[i]->id);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 {
 	struct restore_ghost_files ghosts = { 0 };
@@ -369,6 +385,8 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 		}
 	}
 	restore_ghosts_remove(&ghosts);
+	if (!ret)
+		ret = take_given(ri, fds);
 	if (!ret)
 		ret = open_sockets(ri, fds);
 	return ret;

@@ -83,6 +83,7 @@ int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	memset(ef, 0, sizeof(*ef));
 	ef->id = *id = files_reg_new_id(&c->fdump->reg);
 	ef->fd = p->fd;
+	ef->pid = c->args->pid;
 	ef->flags = p->flags & ~(uint32_t)O_CLOEXEC;
 	ef->fown = p->fown;
 	ret = parse_tfds(ef, c->args->pid);
@@ -99,8 +100,9 @@ int epoll_check_targets(struct files_dump *fdump, pid_t pid)
 {
 	const struct epoll_dump *d = &fdump->epoll;
 
+	/* The table holds the epolls of the processes collected before too: each is checked in its own. */
 	for (size_t i = 0; i < d->nr; i++)
-		for (size_t j = 0; j < d->v[i].nr; j++) {
+		for (size_t j = 0; d->v[i].pid == pid && j < d->v[i].nr; j++) {
 			const struct epoll_tfd *t = &d->v[i].tfds[j];
 			uint64_t ino = files_fd_ino(&fdump->fds, (int)t->tfd);
 
@@ -213,7 +215,8 @@ int epoll_check_restore(const struct restore_image *ri)
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
 
-		if (fe->type != FD_TYPES__EVENTPOLL)
+		/* files.img is the tree's: another process's epoll watches that process's fds. */
+		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i])
 			continue;
 		for (size_t j = 0; j < fe->epfd->n_tfd; j++)
 			if (!find_fd(ri, fe->epfd->tfd[j]->tfd)) {

@@ -32,6 +32,7 @@ struct epoll_tfd {
 struct epoll_file {
 	uint32_t id;
 	int fd;
+	pid_t pid; /* the process it was found in: its targets are that process's fds */
 	uint32_t flags;
 	struct reg_fown fown;
 	struct epoll_tfd *tfds;

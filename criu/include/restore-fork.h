@@ -52,6 +52,11 @@ struct restore_fds {
 	bool shared;
 	struct sk_rebuild *rebuild;
 	bool ext_unix_sk; /* --ext-unix-sk: unix sockets may connect to sockets outside */
+	/*
+	 * Per file, or NULL: criu's fd of a description an earlier process of the tree holds too
+	 * (-1 for none). A file criu makes itself is then not made again: it gets a duplicate.
+	 */
+	const int *given;
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };

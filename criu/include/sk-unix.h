@@ -55,7 +55,8 @@ struct unix_sk_pkt {
 /* One socket of the dumped process. */
 struct unix_sk {
 	uint32_t id;
-	int fd; /* the process's first fd on it, for messages */
+	int fd;	   /* the first fd on it found in the tree, for messages */
+	pid_t pid; /* the process holding that fd */
 	uint32_t flags;
 	uint32_t peer; /* the inode written as its peer: the diag's, or an in-flight client's listener */
 	struct reg_fown fown;
@@ -85,6 +86,8 @@ struct unix_sk_dump {
 	size_t nr_ext, cap_ext;
 	bool ext_unix_sk;    /* --ext-unix-sk */
 	bool skip_in_flight; /* --skip-in-flight: connections to our listeners from outside are dropped */
+	/* Processes of the tree are still to be collected: the peers are checked after the last. */
+	bool more_procs;
 };
 
 /* The UNIXSK row of the fd kinds (fd-kind.h). */

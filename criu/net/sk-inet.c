@@ -1031,7 +1031,12 @@ int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		const struct inet_sk_img *sk;
 
-		if (ri->files[i]->type != FD_TYPES__INETSK || !ri->file_fds[i])
+		/*
+		 * Every inet socket of the tree is made for its first process (restore_fds.given is NULL):
+		 * listeners bind their ports before the connections, which the first process rebuilds,
+		 * take them in repair mode. A later process was given those it holds.
+		 */
+		if (ri->files[i]->type != FD_TYPES__INETSK || fds->given || fds->fds[i] >= 0)
 			continue;
 		sk = inet_sk_of(ri, i);
 		if (inet_sk_img_is_conn(sk) && !fds->tcp_close)

@@ -331,6 +331,7 @@ int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	memset(sk, 0, sizeof(*sk));
 	sk->id = *id = files_reg_new_id(&c->fdump->reg);
 	sk->fd = p->fd;
+	sk->pid = pid;
 	sk->flags = p->flags & ~(uint32_t)O_CLOEXEC;
 	sk->fown = p->fown;
 	sk->d = d;
@@ -553,7 +554,9 @@ int unix_sk_finish(struct files_dump *fdump, pid_t pid)
 	struct unix_sk **by_ino;
 	int ret = 0;
 
-	if (!ud->nr)
+	(void)pid;
+	/* A peer may be in a process of the tree not collected yet: all are checked once, after the last. */
+	if (!ud->nr || ud->more_procs)
 		return 0;
 	by_ino = malloc(ud->nr * sizeof(*by_ino));
 	if (!by_ino)
@@ -562,7 +565,7 @@ int unix_sk_finish(struct files_dump *fdump, pid_t pid)
 		by_ino[i] = &ud->v[i];
 	qsort(by_ino, ud->nr, sizeof(*by_ino), cmp_sk_ino);
 	for (size_t i = 0; !ret && i < ud->nr; i++)
-		ret = check_peer(ud, fdump, by_ino, &ud->v[i], pid);
+		ret = check_peer(ud, fdump, by_ino, &ud->v[i], ud->v[i].pid);
 	free(by_ino);
 	if (!ret)
 		pr_info("%zu unix socket(s), %zu external peer(s)\n", ud->nr, ud->nr_ext);
@@ -1303,6 +1306,13 @@ int unix_sk_open(const struct restore_image *ri, struct restore_fds *fds)
 {
 	struct usk_set set = { .q = ri->kind_state[FD_KIND_UNIXSK], .ext_unix_sk = fds->ext_unix_sk };
 	int ret;
+
+	/*
+	 * Every socket of files.img is made for the tree's first process (the ends of a pair held by two
+	 * processes come from one socketpair()): a later one was given duplicates of those it holds.
+	 */
+	if (fds->given)
+		return 0;
 
 	ret = build_set(ri, &set);
 	if (!ret)

@@ -224,7 +224,7 @@ class Images:
             out.append(decode(self.schema, message, data[pos:pos + size]))
             pos += size
             if kind.message in ENTRY_WITH_RAW:
-                pos += out[-1].get(ENTRY_WITH_RAW[kind.message], 0)
+                pos += int(out[-1].get(ENTRY_WITH_RAW[kind.message], 0))
                 if pos > len(data):
                     raise ImageError("%s: the data of entry %d is truncated" % (name, len(out) - 1))
             if kind.message in ENTRY_THEN_RAW:

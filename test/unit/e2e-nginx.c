@@ -10,6 +10,12 @@
  * Before the dump the test prints every fd nginx holds and its kind (what criu must support to
  * migrate it). It skips (77) only when nginx-light is not installed or criu refuses a kind of
  * resource it does not support yet, naming it.
+ *
+ * Built with NGINX_WORKERS > 0 (e2e-nginx-workers.c), nginx runs as packaged servers run: a
+ * master and NGINX_WORKERS workers (a process tree sharing the listening socket, with a socketpair
+ * from the master to each worker), and the whole tree is migrated. There the test does not skip on
+ * a refusal: criu must migrate it. After the restore every process of the tree must be back with
+ * its pid and parent, and the workers must serve the clients on their connections.
  */
 /* timeout: 300 */
 #include <dirent.h>
@@ -36,6 +42,9 @@
 #include "pattern.h"
 #include "testutil.h"
 
+#ifndef NGINX_WORKERS
+#define NGINX_WORKERS 0 /* single-process mode */
+#endif
 #define NGINX "/usr/sbin/nginx"
 #define CLIENTS 200
 #define BODY_LEN 6000
@@ -49,7 +58,9 @@ struct nginx_test {
 	pid_t pid;
 	int fds[CLIENTS];
 	uint8_t body[BODY_LEN];
-	char kinds[2048]; /* the fd kinds nginx holds, for the skip message */
+	char kinds[2048];		  /* the fd kinds nginx holds, for the skip message */
+	pid_t workers[NGINX_WORKERS + 1]; /* the master's children before the dump */
+	int nr_workers;
 };
 
 static int write_file(const char *path, const void *buf, size_t len)
@@ -72,9 +83,9 @@ static int write_config(struct nginx_test *t)
 	int n;
 
 	n = snprintf(conf, sizeof(conf),
-		     "master_process off;\n"
+		     "master_process %4$s;\n"
 		     "daemon off;\n"
-		     "worker_processes 1;\n"
+		     "worker_processes %5$d;\n"
 		     "pid %1$s/nginx.pid;\n"
 		     "error_log %1$s/error.log info;\n"
 		     "events { worker_connections 1024; }\n"
@@ -91,7 +102,8 @@ static int write_config(struct nginx_test *t)
 		     "  scgi_temp_path %1$s/tmp-scgi;\n"
 		     "  server { listen %2$s:%3$d; root %1$s/www; }\n"
 		     "}\n",
-		     t->dir, E2E_SERVICE_ADDR, HTTP_PORT);
+		     t->dir, E2E_SERVICE_ADDR, HTTP_PORT, NGINX_WORKERS ? "on" : "off",
+		     NGINX_WORKERS ? NGINX_WORKERS : 1);
 	if (n < 0 || (size_t)n >= sizeof(conf))
 		return -ENAMETOOLONG;
 	snprintf(path, sizeof(path), "%s/nginx.conf", t->dir);
@@ -104,7 +116,8 @@ static int setup_files(struct nginx_test *t)
 	int ret;
 
 	snprintf(t->dir, sizeof(t->dir), "/dev/shm/e2e-nginx-XXXXXX");
-	if (!mkdtemp(t->dir))
+	/* Readable by all: nginx's workers run as "nobody", as packaged. */
+	if (!mkdtemp(t->dir) || chmod(t->dir, 0755))
 		return -errno;
 	snprintf(t->img, sizeof(t->img), "%s/img", t->dir);
 	snprintf(t->out, sizeof(t->out), "%s/nginx.out", t->dir);
@@ -174,15 +187,32 @@ static unsigned int fetch_all(struct nginx_test *t)
 	return good;
 }
 
-/* Whether nginx still holds a served file open (it closes it just after the last byte went out). */
-static int serving(struct nginx_test *t)
+/* The children of @pid (from /proc/PID/task/PID/children), at most @max: how many, or -errno. */
+static int children_of(pid_t pid, pid_t *v, int max)
+{
+	char path[96];
+	int n = 0, c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (n < max && fscanf(f, "%d", &c) == 1)
+		v[n++] = c;
+	fclose(f);
+	return n;
+}
+
+/* Whether process @pid still holds a served file open (nginx closes it just after the last byte went out). */
+static int pid_serving(struct nginx_test *t, pid_t pid)
 {
 	char path[64], fdpath[64 + 256], link[PATH_MAX], www[PATH_MAX + 8];
 	struct dirent *de;
 	int found = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	snprintf(www, sizeof(www), "%s/www/", t->dir);
 	d = opendir(path);
 	if (!d)
@@ -201,6 +231,16 @@ static int serving(struct nginx_test *t)
 	return found;
 }
 
+/* Whether nginx (any process of it) still holds a served file open. */
+static int serving(struct nginx_test *t)
+{
+	int found = pid_serving(t, t->pid);
+
+	for (int i = 0; !found && i < t->nr_workers; i++)
+		found = pid_serving(t, t->workers[i]);
+	return found;
+}
+
 /* Until nginx is idle: every request finished, no served file open (1 s at most). */
 static void wait_idle(struct nginx_test *t)
 {
@@ -208,6 +248,30 @@ static void wait_idle(struct nginx_test *t)
 
 	for (int k = 0; k < 100 && serving(t); k++)
 		nanosleep(&ts, NULL);
+}
+
+/* After the restore: the master has its workers back, with their pids. */
+static int check_tree(struct nginx_test *t)
+{
+	pid_t now[NGINX_WORKERS + 1];
+	int n;
+
+	if (!NGINX_WORKERS)
+		return 0;
+	n = children_of(t->pid, now, NGINX_WORKERS + 1);
+	if (n != t->nr_workers)
+		return test_fail("the restored master has %d children, %d before the dump", n, t->nr_workers);
+	for (int i = 0; i < n; i++) {
+		int found = 0;
+
+		for (int j = 0; j < n; j++)
+			found |= now[i] == t->workers[j];
+		if (!found)
+			return test_fail("the restored master has a child %d that was not one of its workers",
+					 (int)now[i]);
+	}
+	test_msg("the nginx master %d is back with its %d workers", (int)t->pid, n);
+	return 0;
 }
 
 static int run(struct nginx_test *t)
@@ -237,16 +301,31 @@ static int run(struct nginx_test *t)
 	if (good != CLIENTS)
 		return test_fail("before the migration only %u of %d clients got the file", good, CLIENTS);
 	test_msg("%d keep-alive clients connected to nginx on host A, each fetched the file once", CLIENTS);
+	if (NGINX_WORKERS) {
+		t->nr_workers = children_of(t->pid, t->workers, NGINX_WORKERS + 1);
+		if (t->nr_workers != NGINX_WORKERS)
+			return test_fail("the nginx master has %d children, not %d workers", t->nr_workers,
+					 NGINX_WORKERS);
+	}
 	wait_idle(t);
-	test_msg("nginx runs in single-process mode");
-	ret = e2e_real_list_fds(t->pid, "nginx", t->kinds, sizeof(t->kinds));
+	test_msg("nginx runs %s", NGINX_WORKERS ? "as a master and its workers" : "in single-process mode");
+	ret = e2e_real_list_fds(t->pid, NGINX_WORKERS ? "the nginx master" : "nginx", t->kinds, sizeof(t->kinds));
+	for (int i = 0; !ret && i < t->nr_workers; i++) {
+		char kinds[sizeof(t->kinds)];
+
+		ret = e2e_real_list_fds(t->workers[i], "an nginx worker", kinds, sizeof(kinds));
+	}
 	if (ret)
 		return test_fail("listing nginx's fds: %s", strerror(-ret));
 	ret = e2e_real_migrate(&t->topo, &t->cr, &t->pid);
-	if (ret == -EOPNOTSUPP)
+	/* A tree of processes must migrate: there a refusal fails the test. */
+	if (ret == -EOPNOTSUPP && !NGINX_WORKERS)
 		return test_skip("%s%s; nginx holds: %s", e2e_real_refused_fd(t->pid, t->cr.why), t->cr.why, t->kinds);
 	if (ret)
 		return test_fail("%s", t->cr.why);
+	ret = check_tree(t);
+	if (ret)
+		return ret;
 	good = fetch_all(t);
 	test_msg("after the migration to host B: %u of %d clients got the whole file on their connection (dump %.1f "
 		 "ms, frozen %.1f ms, restore %.1f ms)",

@@ -1,0 +1,17 @@
+/*
+ * tree.h: checks for tests of a process tree that share files between its
+ * processes: whether two processes hold the same file, and how many fds a
+ * process holds (a restore must not leave one more).
+ */
+#ifndef ZDTM_TREE_H
+#define ZDTM_TREE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Whether @fd is the same file (inode) as fd @pfd of process @pid. */
+bool tree_same_file(int fd, pid_t pid, int pfd);
+/* How many fds this process holds, or -1. */
+int tree_nr_fds(void);
+
+#endif /* ZDTM_TREE_H */
