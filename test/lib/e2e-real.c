@@ -217,8 +217,14 @@ const char *e2e_real_refused_fd(pid_t pid, const char *why)
 
 int e2e_real_migrate(struct e2e_topo *t, struct e2e_cr *cr, pid_t *pid)
 {
-	int ret = e2e_cr_dump(cr, t->path[E2E_HOST_A], *pid);
+	int ret = e2e_topo_prelock(t, E2E_HOST_B, cr->lock, *pid);
 
+	if (ret) {
+		snprintf(cr->why, sizeof(cr->why), "locking host B before it takes the service address: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	ret = e2e_cr_dump(cr, t->path[E2E_HOST_A], *pid);
 	if (ret)
 		return ret;
 	*pid = 0;

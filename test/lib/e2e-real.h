@@ -31,7 +31,8 @@ int e2e_real_list_fds(pid_t pid, const char *name, char *kinds, size_t len);
 const char *e2e_real_refused_fd(pid_t pid, const char *why);
 
 /*
- * Dumps *@pid on host A (criu kills it), moves the service address to host B, restores there:
+ * Locks host B as the restore expects (e2e_topo_prelock()), dumps *@pid on host A (criu kills
+ * it), moves the service address to host B, restores there:
  * *@pid is then the restored process, watched by the topology's signal handler. 0, -EOPNOTSUPP
  * when criu refused something (cr->why), or -errno (cr->why).
  */

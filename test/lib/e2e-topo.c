@@ -23,6 +23,8 @@
 
 #include "criu-run.h"
 #include "e2e-topo.h"
+#include "net-lock.h"
+#include "soccr.h"
 
 #define NETNS_DIR "/run/netns"
 #define NS_PREFIX "e2e-mig-"
@@ -297,6 +299,33 @@ int e2e_topo_move(struct e2e_topo *t, enum e2e_host to)
 	ret = nl_forget_service(t);
 	if (ret)
 		fprintf(stderr, "e2e-topo: deleting the wire's neighbour entry for %s: %s\n", E2E_SERVICE_ADDR,
+			strerror(-ret));
+	return ret;
+}
+
+int e2e_topo_prelock(struct e2e_topo *t, enum e2e_host h, const char *mode, pid_t pid)
+{
+	/* as criu's own lock: soccr's probes that wake the restored connections pass */
+	struct netlock_opts o = { .exempt_mark = SOCCR_MARK };
+	char id[NETLOCK_ID_MAX + 1];
+	int here, ret;
+
+	ret = netlock_mode_parse(mode ? mode : "nftables", &o.mode);
+	if (ret || o.mode == NETLOCK_SKIP)
+		return ret;
+	snprintf(id, sizeof(id), "%d", (int)pid);
+	o.id = id;
+	/* back to whichever namespace we are in (the tests talk from the wire's) */
+	here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (here < 0)
+		return -errno;
+	ret = e2e_topo_enter(t, h);
+	ret = ret ?: netlock_lock_netns(&o);
+	if (setns(here, CLONE_NEWNET) < 0 && !ret)
+		ret = -errno;
+	close(here);
+	if (ret)
+		fprintf(stderr, "e2e-topo: locking %s as criu restore of %d expects: %s\n", t->name[h], (int)pid,
 			strerror(-ret));
 	return ret;
 }

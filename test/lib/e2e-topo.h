@@ -62,6 +62,16 @@ int e2e_topo_enter(struct e2e_topo *t, enum e2e_host h) __must_check;
  * on sockets opened beforehand, so the move costs what it would on real hosts, not three `ip` runs.
  */
 int e2e_topo_move(struct e2e_topo *t, enum e2e_host to) __must_check;
+/*
+ * Host @h made to drop every packet under the network lock that `criu restore` of process @pid
+ * looks for (@mode as --network-lock: "nftables", "iptables" or "skip", which takes none), as
+ * an operator prepares a destination host: between the moment it takes S and the moment criu
+ * restore has rebuilt the connections, a client's packet (a delayed ACK, a retransmission)
+ * would otherwise meet no socket there and be answered with a reset that kills its connection.
+ * criu restore finds the lock held and lifts it once the process runs. Taken before the dump:
+ * host B carries no traffic until it holds S, so it costs the migration nothing.
+ */
+int e2e_topo_prelock(struct e2e_topo *t, enum e2e_host h, const char *mode, pid_t pid) __must_check;
 /* The process a signal must kill before the namespaces go (the server), or 0. */
 void e2e_topo_watch_pid(pid_t pid);
 

@@ -252,6 +252,9 @@ static int run_steps(struct run *rn)
 		t_dump = test_now_ns();
 		goto resume;
 	}
+	ret = e2e_topo_prelock(&rn->topo, E2E_HOST_B, rn->cr.lock, rn->pid);
+	if (ret)
+		return say(rn, ret, "locking host B before it takes %s: %s", E2E_SERVICE_ADDR, strerror(-ret));
 	t_dump = test_now_ns();
 	ret = dump(rn);
 	if (ret)
