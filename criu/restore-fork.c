@@ -516,8 +516,10 @@ static int child_fds(const struct restore_image *ri, const struct restore_fds *f
 	keep = malloc((fds->nr ? fds->nr : 1) * sizeof(*keep));
 	if (!keep)
 		return -ENOMEM;
-	memcpy(keep, fds->fds, fds->nr * sizeof(*keep));
-	qsort(keep, fds->nr, sizeof(*keep), cmp_int);
+	if (fds->nr) { /* none: there may be no array */
+		memcpy(keep, fds->fds, fds->nr * sizeof(*keep));
+		qsort(keep, fds->nr, sizeof(*keep), cmp_int);
+	}
 	for (size_t i = 0; !ret && i < fds->nr; i++) {
 		if (keep[i] < (int)next)
 			continue;

@@ -65,7 +65,8 @@ static int ranges_find_gap(struct ranges *rs, uint64_t size, size_t page_size, u
 {
 	uint64_t prev = GAP_LOW, best_start = 0, best_len = 0;
 
-	qsort(rs->r, rs->nr, sizeof(*rs->r), cmp_range);
+	if (rs->nr)
+		qsort(rs->r, rs->nr, sizeof(*rs->r), cmp_range);
 	for (size_t i = 0; i <= rs->nr; i++) {
 		uint64_t start = i < rs->nr ? rs->r[i].start : GAP_HIGH;
 

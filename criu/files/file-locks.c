@@ -216,7 +216,7 @@ static const FdinfoEntry *find_fd(const struct restore_image *ri, int32_t fd)
 	uint32_t key = (uint32_t)fd;
 	FdinfoEntry *const *e;
 
-	if (fd < 0)
+	if (fd < 0 || !ri->nr_fdinfo) /* no fds: no array to search */
 		return NULL;
 	e = bsearch(&key, ri->fdinfo, ri->nr_fdinfo, sizeof(*ri->fdinfo), cmp_fdinfo_fd);
 	return e ? *e : NULL;

@@ -755,7 +755,7 @@ const struct inet_sk_img *inet_sk_of(const struct restore_image *ri, size_t file
 	const struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
 	struct inet_sk_img key = { .id = ri->files[file_idx]->id };
 
-	return r ? bsearch(&key, r->v, r->nr, sizeof(*r->v), cmp_sk_id) : NULL;
+	return r && r->nr ? bsearch(&key, r->v, r->nr, sizeof(*r->v), cmp_sk_id) : NULL;
 }
 
 static int set_int(int fd, int level, int name, uint32_t v, const char *what)
