@@ -19,9 +19,11 @@
 
 int ghost_file_check(const struct stat *st, const char *path)
 {
+	if (S_ISDIR(st->st_mode))
+		return 0; /* removed, so empty: its attributes are all there is */
 	if (!S_ISREG(st->st_mode)) {
-		pr_err("the unlinked file %s is not a regular file (mode %#o): not supported yet\n", path,
-		       (unsigned int)st->st_mode);
+		pr_err("the unlinked file %s is neither a regular file nor a directory (mode %#o): not supported yet\n",
+		       path, (unsigned int)st->st_mode);
 		return -EOPNOTSUPP;
 	}
 	if ((uint64_t)st->st_size > GHOST_FILE_LIMIT) {
@@ -70,8 +72,9 @@ int ghost_file_write(int dirfd, uint32_t ghost_id, int src_fd, const struct stat
 	struct cr_img *img;
 	int ret, close_ret;
 
-	/* The whole contents follow the entry, in one piece. */
-	entry.has_size = 1, entry.size = (uint64_t)st->st_size;
+	/* The whole contents of a regular file follow the entry, in one piece; a directory has none. */
+	if (S_ISREG(st->st_mode))
+		entry.has_size = 1, entry.size = (uint64_t)st->st_size;
 	entry.has_chunks = 1, entry.chunks = 0;
 	/* Which inode it was (fds on the same one share the recreated file), its owner and mode. */
 	entry.has_dev = 1, entry.dev = (uint32_t)st->st_dev;
@@ -90,7 +93,7 @@ int ghost_file_write(int dirfd, uint32_t ghost_id, int src_fd, const struct stat
 	if (ret)
 		return ret;
 	ret = img_write_entry(img, &entry);
-	if (!ret)
+	if (!ret && S_ISREG(st->st_mode))
 		ret = copy_contents(img, src_fd, (uint64_t)st->st_size, path);
 	close_ret = img_close(img);
 	return ret ?: close_ret;

@@ -82,6 +82,55 @@ int files_reg_add(struct files_reg *fr, const char *path, const char *proc_link,
 	return 0;
 }
 
+/*
+ * The removed file of a link (a working directory or root rmdir()ed under the process): a ghost,
+ * one for every link of the tree to the same path.
+ */
+static int add_ghost_link(struct files_reg *fr, const char *path, const char *proc_link, uint32_t flags, uint32_t *id)
+{
+	struct reg_fd_info info = { .path = path, .flags = flags, .mnt_id = -1, .ghost_fd = -1 };
+	struct stat st;
+	int ret;
+
+	for (size_t i = 0; i < fr->nr; i++) {
+		const struct reg_file *f = &fr->files[i];
+
+		if (!f->of_fd && f->ghost_id && f->flags == flags && !strcmp(f->path, path)) {
+			*id = f->id;
+			return 0;
+		}
+	}
+	info.ghost_fd = open(proc_link, (int)flags | O_CLOEXEC);
+	if (info.ghost_fd < 0) {
+		pr_perror("Can't open %s (the removed %s)", proc_link, path);
+		return -errno;
+	}
+	if (fstat(info.ghost_fd, &st) < 0) {
+		ret = -errno;
+		pr_perror("Can't stat %s (the removed %s)", proc_link, path);
+		goto close_ghost;
+	}
+	if (st.st_nlink) {
+		pr_err("%s is %s, removed from its path but linked elsewhere: not supported yet\n", proc_link, path);
+		ret = -EOPNOTSUPP;
+		goto close_ghost;
+	}
+	ret = ghost_file_check(&st, path);
+	if (ret)
+		goto close_ghost;
+	info.st = &st;
+	ret = files_reg_add_fd(fr, &info, id);
+	if (!ret) {
+		fr->files[fr->nr - 1].of_fd = false; /* no fd's: a link of another process may share it */
+		pr_info("%s: the removed %s is dumped as a ghost\n", proc_link, path);
+	}
+	return ret;
+
+close_ghost:
+	close(info.ghost_fd);
+	return ret;
+}
+
 int files_reg_add_link(struct files_reg *fr, pid_t pid, const char *link, uint32_t flags, uint32_t *id)
 {
 	char path[64], target[PATH_MAX];
@@ -95,13 +144,13 @@ int files_reg_add_link(struct files_reg *fr, pid_t pid, const char *link, uint32
 		return -errno;
 	}
 	target[n] = '\0';
-	if ((size_t)n > slen && !strcmp(target + n - slen, DELETED_SUFFIX) && access(target, F_OK)) {
-		pr_err("%s points to the deleted file %s: unlinked files are not supported yet\n", path, target);
-		return -EOPNOTSUPP;
-	}
 	if (target[0] != '/') {
 		pr_err("%s points to %s, not a file path: not supported yet\n", path, target);
 		return -EOPNOTSUPP;
+	}
+	if ((size_t)n > slen && !strcmp(target + n - slen, DELETED_SUFFIX) && access(target, F_OK)) {
+		target[n - slen] = '\0';
+		return add_ghost_link(fr, target, path, flags, id);
 	}
 	return files_reg_add(fr, target, path, flags, id);
 }

@@ -36,9 +36,13 @@ static int load_ghost(int dirfd, struct restore_ghost *g)
 		pr_err("%s: no ghost_file_entry\n", img_name(img));
 		ret = -EIO;
 	}
-	if (!ret && (!S_ISREG(g->gf->mode) || (g->gf->has_chunks && g->gf->chunks) || !g->gf->has_size ||
-		     g->gf->size > GHOST_FILE_LIMIT)) {
-		pr_err("%s: mode %#o, %llu bytes%s: only regular files up to %u bytes without chunks are supported\n",
+	/* a directory: its attributes only, whatever size the entry says (CRIU writes none) */
+	if (!ret && S_ISDIR(g->gf->mode))
+		g->gf->has_size = 0, g->gf->size = 0;
+	else if (!ret && (!S_ISREG(g->gf->mode) || (g->gf->has_chunks && g->gf->chunks) || !g->gf->has_size ||
+			  g->gf->size > GHOST_FILE_LIMIT)) {
+		pr_err("%s: mode %#o, %llu bytes%s: only directories and regular files up to %u bytes without chunks "
+		       "are supported\n",
 		       img_name(img), g->gf->mode, (unsigned long long)g->gf->size,
 		       g->gf->has_chunks && g->gf->chunks ? " in chunks" : "", GHOST_FILE_LIMIT);
 		ret = -EOPNOTSUPP;
@@ -146,20 +150,42 @@ const struct restore_ghost *restore_ghost_find(const struct restore_image *ri, u
 	return bsearch(&key, ri->ghosts, ri->nr_ghosts, sizeof(*ri->ghosts), cmp_ghost_file);
 }
 
-/* Creates the file at @path, or at a free name beside it; @path gets the name used. */
+/* A new file, or directory, at @path, opened: the fd, or -errno (-EEXIST when the name is taken). */
+static int open_new(const char *path, mode_t mode)
+{
+	int fd, ret;
+
+	if (!S_ISDIR(mode)) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+		return fd < 0 ? -errno : fd;
+	}
+	if (mkdir(path, 0700) < 0)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	ret = -errno;
+	if (rmdir(path) < 0)
+		pr_perror("Can't remove the directory %s", path);
+	return ret;
+}
+
+/* Creates the file (or directory) at @path, or at a free name beside it; @path gets the name used. */
 static int create_at(char *path, size_t size, mode_t mode)
 {
 	size_t len = strlen(path);
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+	int fd = open_new(path, mode);
 
-	for (unsigned int i = 0; fd < 0 && errno == EEXIST && i < 100; i++) {
+	for (unsigned int i = 0; fd == -EEXIST && i < 100; i++) {
 		if ((size_t)snprintf(path + len, size - len, ".criu-ghost.%u", i) >= size - len)
 			break;
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+		fd = open_new(path, mode);
 	}
-	if (fd < 0)
-		pr_perror("Can't recreate the unlinked file %s", path);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0) {
+		errno = -fd;
+		pr_perror("Can't recreate the unlinked %s %s", S_ISDIR(mode) ? "directory" : "file", path);
+	}
+	return fd;
 }
 
 static int fill_ghost(int fd, const struct restore_ghost *g)
@@ -291,8 +317,10 @@ const char *restore_ghost_path(const struct restore_image *ri, const struct rest
 void restore_ghosts_remove(struct restore_ghost_files *files)
 {
 	for (size_t i = 0; files->paths && i < files->nr; i++) {
-		if (files->paths[i] && unlink(files->paths[i]) < 0 && errno != ENOENT)
-			pr_perror("Can't unlink the recreated file %s", files->paths[i]);
+		const char *path = files->paths[i];
+
+		if (path && unlink(path) < 0 && (errno != EISDIR || rmdir(path) < 0) && errno != ENOENT)
+			pr_perror("Can't remove the recreated file %s", path);
 		free(files->paths[i]);
 	}
 	free(files->paths);

@@ -1,7 +1,8 @@
 /*
  * Ghost files: an unlinked file a process still holds open is dumped with its
  * contents, as CRIU does, into ghost-file-ID.img (a ghost_file_entry with the
- * file's attributes, then the raw contents up to the end of the image).
+ * file's attributes, then the raw contents up to the end of the image); a
+ * removed directory (a working directory, root or fd) with its attributes only.
  */
 #ifndef CRIU_NG_FILES_GHOST_H
 #define CRIU_NG_FILES_GHOST_H
@@ -14,14 +15,16 @@
 
 /*
  * Checks that the unlinked file @path (as the process sees it) with attributes
- * @st can be dumped as a ghost: a regular file no larger than GHOST_FILE_LIMIT.
+ * @st can be dumped as a ghost: a regular file no larger than GHOST_FILE_LIMIT,
+ * or a directory (removed, so empty).
  * Returns 0 or -EOPNOTSUPP / -EFBIG with the reason logged.
  */
 __attribute__((warn_unused_result)) int ghost_file_check(const struct stat *st, const char *path);
 
 /*
- * Writes ghost-file-@ghost_id.img in @dirfd: @st's attributes and st_size bytes
- * read from @src_fd at offset 0 (pread: the file's offsets are left alone).
+ * Writes ghost-file-@ghost_id.img in @dirfd: @st's attributes and, for a regular
+ * file, st_size bytes read from @src_fd at offset 0 (pread: the file's offsets
+ * are left alone).
  * Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int ghost_file_write(int dirfd, uint32_t ghost_id, int src_fd,

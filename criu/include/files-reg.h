@@ -83,7 +83,8 @@ __attribute__((warn_unused_result)) int files_reg_add(struct files_reg *fr, cons
 
 /*
  * Records the target of the symlink /proc/@pid/@link (exe, cwd, root) with @flags.
- * A target that was deleted is refused with -EOPNOTSUPP (not supported yet).
+ * A target that was removed (a directory rmdir()ed under the process) becomes a
+ * ghost, as an fd's unlinked file does (see ghost_file_check() for which can).
  */
 __attribute__((warn_unused_result)) int files_reg_add_link(struct files_reg *fr, pid_t pid, const char *link,
 							   uint32_t flags, uint32_t *id);

@@ -93,4 +93,16 @@ int test_vma_find(const void *addr, struct test_vma *vma);
 /* True when the two-letter VmFlags entry flag ("gd", "dc", "wf") is set. */
 bool test_vma_has_flag(const struct test_vma *vma, const char *flag);
 
+/*
+ * Makes the directory @dir with permission bits @mode (or takes it as it is), moves into it and
+ * puts its full path in @path: 0, or -1 after fail() said why.
+ */
+int test_enter_dir(const char *dir, unsigned int mode, char *path, size_t len);
+/*
+ * @path is a directory that was removed (no link left) with permission bits @mode, in which
+ * no file can be created, and, when @same is given, the same inode as @same (both stat()ed):
+ * 0, or -1 after fail() said why.
+ */
+int test_removed_dir(const char *path, unsigned int mode, const char *same);
+
 #endif /* ZDTMTST_H */
