@@ -19,7 +19,7 @@
 #include "array.h"
 #include "files.h"
 #include "image.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 #include "sk-inet.h"
 #include "soccr.h"
 

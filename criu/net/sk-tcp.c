@@ -16,7 +16,7 @@
 
 #include "image.h"
 #include "magic.h"
-#include "restore-images.h"
+#include "restore-image.h"
 #include "sk-tcp.h"
 #include "stats.h"
 #include "tcp-pack.h"
