@@ -13,7 +13,7 @@
 #include "image.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 
 #include "core.pb-c.h"
 

@@ -18,7 +18,6 @@
 #include "regs.h"
 #include "restore-creds.h"
 #include "restore-thread.h"
-#include "restore-threads.h"
 #include "restore-timers.h"
 
 #define LOG_PREFIX "restore: "
@@ -348,27 +347,27 @@ int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core)
 	return queue_signals(tctl, core->thread_core->signals_p, 0);
 }
 
-int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
+int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri)
 {
-	uint64_t blocked = ri->core->tc->blk_sigset;
+	/* First: no signal may be delivered while syscalls are injected (the threads inherit the mask). */
+	int ret = block_all_signals(ctl->pid);
+
+	return ret ?: restore_sigactions(ctl, ri->core->tc);
+}
+
+int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *ri)
+{
+	int ret = queue_signals(ctl, ri->core->tc->signals_s, 1);
+
+	return ret ?: restore_thread_signals(ctl, ri->core);
+}
+
+int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
+{
 	long sret;
 	int ret;
 
-	/* First: no signal may be delivered while syscalls are injected (the threads inherit the mask). */
-	ret = block_all_signals(ctl->pid);
-	if (!ret)
-		ret = restore_sigactions(ctl, ri->core->tc);
-	/* Every thread created, and each one's state and the leader's set, before any signal is queued. */
-	if (!ret)
-		ret = restore_threads_create(ctl, ri);
-	if (!ret)
-		ret = queue_signals(ctl, ri->core->tc->signals_s, 1);
-	if (!ret)
-		ret = restore_thread_signals(ctl, ri->core);
-	if (!ret)
-		ret = restore_threads_finish(ctl, ri);
-	if (!ret)
-		ret = set_child_subreaper(ctl, ri->core->tc);
+	ret = set_child_subreaper(ctl, ri->core->tc);
 	if (!ret)
 		ret = restore_timers(ctl, ri->core->tc->timers); /* last: a timer may fire from now on */
 	if (ret)
@@ -380,9 +379,7 @@ int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
 	}
 	ctl->tramp = 0;
 	ret = restore_thread_regs(ctl->pid, ri->core);
-	if (!ret)
-		ret = restore_thread_sigmask(ctl->pid, ri->core, blocked);
-	return ret;
+	return ret ?: restore_thread_sigmask(ctl->pid, ri->core, ri->core->tc->blk_sigset);
 }
 
 void restore_task_limits(pid_t pid, const struct restore_image *ri)

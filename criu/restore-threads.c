@@ -168,6 +168,20 @@ int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *
 	return 0;
 }
 
+int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
+{
+	int ret = restore_thread_begin(ctl, ri);
+
+	/* Every thread created, and each one's state and the leader's set, before any signal is queued. */
+	if (!ret)
+		ret = restore_threads_create(ctl, ri);
+	if (!ret)
+		ret = restore_thread_pending(ctl, ri);
+	if (!ret)
+		ret = restore_threads_finish(ctl, ri);
+	return ret ?: restore_thread_end(ctl, ri);
+}
+
 int restore_threads_detach(const struct restore_image *ri)
 {
 	for (size_t i = 0; i < ri->nr_threads; i++)

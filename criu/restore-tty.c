@@ -14,7 +14,7 @@
 
 #include "image.h"
 #include "restore-files.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 #include "restore-tty.h"
 
 #include "tty.pb-c.h"

@@ -21,6 +21,7 @@
 #include "dump-guard.h"
 #include "image.h"
 #include "mem.h"
+#include "ngutil.h"
 #include "shmem.h"
 #include "stats.h"
 
@@ -48,23 +49,13 @@ struct shmem_obj {
 /* The end of a file not a whole number of pages long is read as zeroes up to the end of its page. */
 static int read_full(int fd, void *buf, size_t len, uint64_t off, size_t page_size)
 {
-	size_t done = 0;
+	ssize_t n = ng_pread_upto(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0 && len - done < page_size) {
-			memset((char *)buf + done, 0, len - done);
-			break;
-		}
-		if (n == 0)
-			return -EIO;
-		done += n;
-	}
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < len && len - (size_t)n >= page_size)
+		return -EIO;
+	memset((char *)buf + n, 0, len - (size_t)n);
 	return 0;
 }
 

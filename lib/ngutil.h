@@ -35,8 +35,8 @@ static inline uint64_t ng_now_ms(void)
 	return ng_now_ns() / 1000000;
 }
 
-/* Reads exactly @len bytes at offset @off of @fd. 0, -errno, or -EIO at the end of the file. */
-static inline int ng_pread_full(int fd, void *buf, size_t len, uint64_t off)
+/* Reads @len bytes at offset @off of @fd, fewer only at the end of the file. The count read, or -errno. */
+static inline ssize_t ng_pread_upto(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
@@ -48,10 +48,20 @@ static inline int ng_pread_full(int fd, void *buf, size_t len, uint64_t off)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -EIO;
+			break;
 		done += (size_t)n;
 	}
-	return 0;
+	return (ssize_t)done;
+}
+
+/* Reads exactly @len bytes at offset @off of @fd. 0, -errno, or -EIO at the end of the file. */
+static inline int ng_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = ng_pread_upto(fd, buf, len, off);
+
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 0 : -EIO;
 }
 
 /* Writes all @len bytes of @buf to @fd. 0 or -errno (-EIO if nothing could be written). */

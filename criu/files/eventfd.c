@@ -14,7 +14,7 @@
 #include "files.h"
 #include "image.h"
 #include "proc-parse.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 
 #define LOG_PREFIX "eventfd: "
 #include "log.h"

@@ -12,11 +12,11 @@
 
 #include "array.h"
 #include "file-locks.h"
-#include "files.h"
+#include "fd-table.h"
 #include "image.h"
 #include "proc-parse.h"
-#include "restore-fork.h"
-#include "restore-images.h"
+#include "restore-fds.h"
+#include "restore-image.h"
 
 #define LOG_PREFIX "file-locks: "
 #include "log.h"

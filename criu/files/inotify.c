@@ -16,8 +16,8 @@
 #include "image.h"
 #include "inotify.h"
 #include "proc-parse.h"
-#include "restore-fork.h"
-#include "restore-images.h"
+#include "restore-fds.h"
+#include "restore-image.h"
 
 #define LOG_PREFIX "inotify: "
 #include "log.h"

@@ -178,3 +178,11 @@ const struct fd_kind *fd_kind_of_type(uint32_t type)
 			return &fd_kinds[i];
 	return NULL;
 }
+
+/* Sockets, epolls, eventfds, ... are made by criu itself: settled at their fd numbers (settle_fds() in restore-fork.c). */
+bool restore_fds_made_here(const FileEntry *fe)
+{
+	const struct fd_kind *k = fd_kind_of_type(fe->type);
+
+	return k && (k->flags & FD_KIND_SETTLE);
+}

@@ -16,7 +16,7 @@
 #include "files.h"
 #include "image.h"
 #include "memfd.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 #include "restore-shmem.h"
 #include "shmem.h"
 #include "vma.h"

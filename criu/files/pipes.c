@@ -14,8 +14,8 @@
 #include "files.h"
 #include "image.h"
 #include "pipes.h"
-#include "restore-fork.h"
-#include "restore-images.h"
+#include "restore-fds.h"
+#include "restore-image.h"
 
 #include "pipe-data.pb-c.h"
 

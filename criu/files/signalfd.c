@@ -15,8 +15,8 @@
 #include "files.h"
 #include "image.h"
 #include "proc-parse.h"
-#include "restore-fork.h"
-#include "restore-images.h"
+#include "restore-fds.h"
+#include "restore-image.h"
 #include "signalfd.h"
 
 #define LOG_PREFIX "signalfd: "

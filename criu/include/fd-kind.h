@@ -131,4 +131,7 @@ extern const struct fd_kind fd_kinds[FD_KIND_NR];
 /* The kind of file_entry type @type, or NULL. */
 const struct fd_kind *fd_kind_of_type(uint32_t type);
 
+/* True for the files criu makes itself (kinds with FD_KIND_SETTLE), settled at their fd numbers (restore-fds.h). */
+bool restore_fds_made_here(const FileEntry *fe);
+
 #endif /* CRIU_NG_FD_KIND_H */

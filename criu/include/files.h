@@ -17,6 +17,7 @@
 #include "eventfd.h"
 #include "eventpoll.h"
 #include "file-locks.h"
+#include "fd-table.h"
 #include "files-reg.h"
 #include "inotify.h"
 #include "memfd.h"
@@ -26,24 +27,6 @@
 #include "sk-unix.h"
 #include "timerfd.h"
 #include "tty.h"
-
-struct fd_entry {
-	int fd;
-	uint32_t fd_flags; /* FD_CLOEXEC or 0 */
-	uint32_t id;	   /* of its description in files.img */
-	uint32_t type;	   /* FD_TYPES__* */
-	dev_t dev;	   /* of the file, to find shared descriptions quickly */
-	ino_t ino;
-};
-
-struct fd_table {
-	struct fd_entry *fds; /* by ascending fd number */
-	size_t nr;
-	/* The fds by file (dev, inode): heads of chains through next[], to find shared descriptions. */
-	uint32_t *heads; /* index + 1, 0 for none */
-	uint32_t *next;
-	size_t mask;
-};
 
 /*
  * The files of one dump: each kind's table (fd-kind.h; regular files also hold

@@ -8,7 +8,7 @@
 #define CRIU_NG_RESTORE_CREDS_H
 
 #include "restore-batch.h"
-#include "restore-images.h"
+#include "restore-image.h"
 
 #include "creds.pb-c.h"
 

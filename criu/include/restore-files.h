@@ -9,7 +9,7 @@
 #ifndef CRIU_NG_RESTORE_FILES_H
 #define CRIU_NG_RESTORE_FILES_H
 
-#include "restore-images.h"
+#include "restore-image.h"
 
 /* Reads ids-PID.img, fdinfo-ID.img and the ghost files; fills @ri's fdinfo and ghosts. */
 __attribute__((warn_unused_result)) int restore_images_load_fds(int dirfd, struct restore_image *ri);

@@ -14,10 +14,8 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 
-#include "restore-images.h"
-#include "sk-tcp.h"
-
-struct sk_rebuild;
+#include "restore-fds.h"
+#include "restore-image.h"
 
 /* The kernel's struct clone_args (CLONE_ARGS_SIZE_VER2), for clone3 with set_tid. */
 struct restore_clone_args {
@@ -35,40 +33,6 @@ struct restore_clone_args {
 };
 
 /*
- * The files the restore uses (executable, cwd, root, mapped files, the files of
- * the fds, sockets included), opened by criu at min_fd or above, where no
- * dumped fd lies. The caller zeroes it and may load @tcp (sk_tcp_load) first.
- */
-struct restore_fds {
-	int *fds; /* per entry of restore_image.files: an fd, or -1 if not needed */
-	size_t nr;
-	int min_fd;
-	uint8_t *close_after; /* per fdinfo entry: the child closes the source once it is in place */
-	bool tcp_close;	      /* --tcp-close: TCP connections come back closed */
-	/*
-	 * The TCP connections are rebuilt by a thread beside the memory restore: the child shares criu's
-	 * fd table until sk_rebuild_finish() gives it its own (see net/sk-rebuild.c).
-	 */
-	bool shared;
-	struct sk_rebuild *rebuild;
-	bool ext_unix_sk; /* --ext-unix-sk: unix sockets may connect to sockets outside */
-	/*
-	 * Per file, or NULL: criu's fd of a description an earlier process of the tree holds too
-	 * (-1 for none). A file criu makes itself is then not made again: it gets a duplicate.
-	 */
-	const int *given;
-	struct sk_tcp_restore tcp;
-	uint64_t sockets_us;
-};
-
-/*
- * The lowest dumped fd of every file of @ri (-1 for none) in *@firstp and that
- * fd's FD_CLOEXEC in *@flagsp, both arrays the caller frees. Returns 0 or -ENOMEM.
- */
-__attribute__((warn_unused_result)) int restore_fds_targets(const struct restore_image *ri, int **firstp,
-							    uint32_t **flagsp);
-
-/*
  * Opens the files the restore of @ri needs, above the highest dumped fd, with
  * their dumped flags and positions, checking that each mapped file still has
  * its dumped size, and creates its sockets (TCP connections in repair mode).
@@ -76,20 +40,6 @@ __attribute__((warn_unused_result)) int restore_fds_targets(const struct restore
  */
 __attribute__((warn_unused_result)) int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds);
 void restore_fds_close(struct restore_fds *fds);
-
-/*
- * For a kind's open (fd-kind.h): makes every file of type @type that a dumped
- * fd needs with @make (a new fd, O_CLOEXEC, or -errno), into @fds. Returns 0 or
- * the first error.
- */
-__attribute__((warn_unused_result)) int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fds,
-							      uint32_t type, int (*make)(const FileEntry *fe));
-
-/* The files criu makes itself (fd kinds with FD_KIND_SETTLE), settled at their fd numbers. */
-bool restore_fds_made_here(const FileEntry *fe);
-
-/* The fd of file @id, or -1. */
-int restore_fds_get(const struct restore_fds *fds, const struct restore_image *ri, uint32_t id);
 
 /* What criu's ptrace of the restored process reports: syscall stops apart, exit kills, new threads traced. */
 #define RESTORE_PTRACE_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE)

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "restore-images.h"
+#include "restore-image.h"
 
 #include "ghost-file.pb-c.h"
 

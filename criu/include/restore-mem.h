@@ -11,8 +11,8 @@
 #define CRIU_NG_RESTORE_MEM_H
 
 #include "restore-ctl.h"
-#include "restore-fork.h"
-#include "restore-images.h"
+#include "restore-fds.h"
+#include "restore-image.h"
 
 /* Returns 0 or -errno (logged). The trampoline stays mapped (ctl->tramp) for the last steps. */
 __attribute__((warn_unused_result)) int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri,

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "restore-ctl.h"
-#include "restore-images.h"
+#include "restore-image.h"
 
 struct restore_shmem {
 	uint64_t shmid;

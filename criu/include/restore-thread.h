@@ -18,17 +18,29 @@
 
 #include "restore-batch.h"
 #include "restore-ctl.h"
-#include "restore-images.h"
+#include "restore-image.h"
 
 /* Signals the images record dispositions for: 1 to 64, SIGKILL and SIGSTOP left out. */
 #define RESTORE_SIGMAX 64
 #define RESTORE_NR_SIGACTIONS (RESTORE_SIGMAX - 2)
 
 /*
- * The leader's part, the other threads created on the way (restore-threads.c).
- * Returns 0 or -errno (logged); every thread stays stopped, the trampoline unmapped.
+ * The leader's part, in three steps around the other threads' creation and
+ * finish (restore_thread() in restore-threads.h runs them all). Each returns 0
+ * or -errno (logged).
+ *
+ * First every signal of the process blocked and its dispositions set.
  */
-__attribute__((warn_unused_result)) int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri);
+__attribute__((warn_unused_result)) int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri);
+
+/* Once every thread is created: the process's pending signals, then the leader's private ones. */
+__attribute__((warn_unused_result)) int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *ri);
+
+/*
+ * Last: child subreaper, timers, the trampoline unmapped, then the leader's
+ * registers and signal mask. Every thread stays stopped.
+ */
+__attribute__((warn_unused_result)) int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri);
 
 /*
  * The state thread @tid sets itself, added to its list of syscalls @b (run with

@@ -14,7 +14,14 @@
 #define CRIU_NG_RESTORE_THREADS_H
 
 #include "restore-ctl.h"
-#include "restore-images.h"
+#include "restore-image.h"
+
+/*
+ * The process's threads and their state (restore-thread.h, the leader's part,
+ * with the other threads created on the way). Returns 0 or -errno (logged);
+ * every thread stays stopped, the trampoline unmapped.
+ */
+__attribute__((warn_unused_result)) int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri);
 
 /*
  * Creates every thread of @ri but the leader and lets each set its state, the

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "restore-images.h"
+#include "restore-image.h"
 
 struct restore_fds;
 

@@ -17,6 +17,7 @@
 #include "fd-kind.h"
 #include "files-reg.h"
 #include "sk-diag.h"
+#include "sk-opts.h"
 
 #include "fdinfo.pb-c.h"
 #include "sk-inet.pb-c.h"
@@ -26,10 +27,7 @@ struct libsoccr_ctx;
 
 /* Socket options, as read at dump and set at restore. */
 struct inet_sk_opts {
-	uint32_t sndbuf, rcvbuf; /* as getsockopt reports them (doubled by the kernel) */
-	uint32_t buf_lock;	 /* SO_BUF_LOCK: 1 send, 2 receive: the size was set by the application */
-	uint64_t snd_tmo_us, rcv_tmo_us;
-	uint32_t priority, rcvlowat, mark;
+	struct sk_opts_common common;
 	uint32_t linger_on, linger_s;
 	uint32_t keepcnt, keepidle, keepintvl;
 	uint32_t tos, ttl;

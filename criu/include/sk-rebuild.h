@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "restore-ctl.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 
 /*
  * Whether the connections of @ri can be rebuilt beside the memory restore:

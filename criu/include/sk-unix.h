@@ -30,6 +30,7 @@
 #include "fd-kind.h"
 #include "files-reg.h"
 #include "sk-diag.h"
+#include "sk-opts.h"
 
 #include "fdinfo.pb-c.h"
 
@@ -39,10 +40,7 @@ struct cr_img;
 #define USK_EXTERN 0x1
 
 struct unix_sk_opts {
-	uint32_t sndbuf, rcvbuf; /* as getsockopt reports them (doubled by the kernel) */
-	uint32_t buf_lock;	 /* SO_BUF_LOCK: 1 send, 2 receive */
-	uint32_t priority, rcvlowat, mark;
-	uint64_t snd_tmo_us, rcv_tmo_us;
+	struct sk_opts_common common;
 	bool passcred, passsec;
 };
 

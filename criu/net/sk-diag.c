@@ -38,35 +38,23 @@ static int pair_bit(int family, int proto)
 	return (family == AF_INET6 ? 2 : 0) + (proto == IPPROTO_UDP ? 1 : 0);
 }
 
-static int send_request(int nl, const void *msg, size_t len)
+/* Sends @req (@len bytes: an inet_diag_req_v2 or a unix_diag_req) as a sock_diag dump request. */
+static int send_request(int nl, const void *req, size_t len)
 {
 	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
+	struct nlmsghdr nlh = { .nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
+				.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+				.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+				.nlmsg_seq = 1 };
+	struct iovec iov[2] = { { .iov_base = &nlh, .iov_len = NLMSG_HDRLEN },
+				{ .iov_base = (void *)req, .iov_len = len } };
+	struct msghdr mh = { .msg_name = &nladdr, .msg_namelen = sizeof(nladdr), .msg_iov = iov, .msg_iovlen = 2 };
 
-	if (sendto(nl, msg, len, 0, (struct sockaddr *)&nladdr, sizeof(nladdr)) != (ssize_t)len) {
+	if (sendmsg(nl, &mh, 0) != (ssize_t)(NLMSG_HDRLEN + len)) {
 		pr_perror("Can't send a sock_diag request");
 		return -errno;
 	}
 	return 0;
-}
-
-static int send_inet_request(int nl, int family, int proto)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg = {
-		.nlh = { .nlmsg_len = sizeof(msg),
-			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			 .nlmsg_seq = 1 },
-		/* TOS and TCLASS also bring the class id, which is the priority under cgroup v2. */
-		.req = { .sdiag_family = (uint8_t)family,
-			 .sdiag_protocol = (uint8_t)proto,
-			 .idiag_states = SK_DIAG_STATES,
-			 .idiag_ext = (1 << (INET_DIAG_TOS - 1)) | (1 << (INET_DIAG_TCLASS - 1)) },
-	};
-
-	return send_request(nl, &msg, sizeof(msg));
 }
 
 static void add_attr(struct sk_diag *d, const struct rtattr *a)
@@ -198,10 +186,10 @@ static const void *find_ino(const void *v, size_t nr, size_t size, uint32_t ino)
 }
 
 /*
- * Sends the request that @send makes on a new sock_diag socket and hands
+ * Sends the dump request @req (@len bytes) on a new sock_diag socket and hands
  * every answer to @sink until the dump ends. Returns 0 or -errno.
  */
-static int diag_walk(int (*send)(int nl, int family, int proto), int family, int proto, struct diag_sink *sink)
+static int diag_walk(const void *req, size_t len, struct diag_sink *sink)
 {
 	char *buf;
 	int nl, ret;
@@ -215,7 +203,7 @@ static int diag_walk(int (*send)(int nl, int family, int proto), int family, int
 		ret = -errno;
 		goto out_free_buf;
 	}
-	ret = send(nl, family, proto);
+	ret = send_request(nl, req, len);
 	while (!ret)
 		ret = read_answers(nl, buf, sink);
 	close(nl);
@@ -229,13 +217,18 @@ out_free_buf:
 int sk_diag_collect(struct sk_diag_table *t, int family, int proto)
 {
 	struct diag_sink sink = { .add = add_msg, .inet = t, .proto = proto };
+	/* TOS and TCLASS also bring the class id, which is the priority under cgroup v2. */
+	struct inet_diag_req_v2 req = { .sdiag_family = (uint8_t)family,
+					.sdiag_protocol = (uint8_t)proto,
+					.idiag_states = SK_DIAG_STATES,
+					.idiag_ext = (1 << (INET_DIAG_TOS - 1)) | (1 << (INET_DIAG_TCLASS - 1)) };
 	uint32_t bit = 1u << pair_bit(family, proto);
 	size_t before = t->nr;
 	int ret;
 
 	if (t->collected & bit)
 		return 0;
-	ret = diag_walk(send_inet_request, family, proto, &sink);
+	ret = diag_walk(&req, sizeof(req), &sink);
 	if (ret == -ENOENT || ret == -EOPNOTSUPP || ret == -EINVAL) {
 		pr_info("the kernel has no sock_diag for family %d protocol %d (%s)\n", family, proto, strerror(-ret));
 		t->nr = before;
@@ -265,26 +258,6 @@ void sk_diag_free(struct sk_diag_table *t)
 }
 
 /* AF_UNIX: one dump of every unix socket with its name, peer, queues and, for a listener, its in-flight peers. */
-
-static int send_unix_request(int nl, int family, int proto)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct unix_diag_req req;
-	} msg = {
-		.nlh = { .nlmsg_len = sizeof(msg),
-			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			 .nlmsg_seq = 1 },
-		.req = { .sdiag_family = (uint8_t)family,
-			 .sdiag_protocol = (uint8_t)proto,
-			 .udiag_states = ~0u,
-			 .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
-				       UDIAG_SHOW_RQLEN },
-	};
-
-	return send_request(nl, &msg, sizeof(msg));
-}
 
 static int add_unix_attr(struct sk_diag_unix *d, const struct rtattr *a)
 {
@@ -366,11 +339,15 @@ static int add_unix_msg(struct diag_sink *sink, const struct nlmsghdr *h)
 int sk_diag_collect_unix(struct sk_diag_unix_table *t)
 {
 	struct diag_sink sink = { .add = add_unix_msg, .unix_t = t };
+	struct unix_diag_req req = { .sdiag_family = AF_UNIX,
+				     .udiag_states = ~0u,
+				     .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
+						   UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN };
 	int ret;
 
 	if (t->collected)
 		return 0;
-	ret = diag_walk(send_unix_request, AF_UNIX, 0, &sink);
+	ret = diag_walk(&req, sizeof(req), &sink);
 	if (ret < 0) {
 		pr_err("sock_diag dump of the unix sockets failed: %s\n", strerror(-ret));
 		sk_diag_unix_free(t);

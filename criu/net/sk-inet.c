@@ -19,7 +19,7 @@
 #include "array.h"
 #include "files.h"
 #include "image.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 #include "sk-inet.h"
 #include "soccr.h"
 
@@ -118,8 +118,8 @@ static void plan_add(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx,
  */
 static void plan_conn_shared(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx)
 {
-	plan_add(p, sk, idx, SOL_SOCKET, SO_SNDBUF, OPT_U32, OPT_FIELD(sndbuf));
-	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVBUF, OPT_U32, OPT_FIELD(rcvbuf));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_SNDBUF, OPT_U32, OPT_FIELD(common.sndbuf));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVBUF, OPT_U32, OPT_FIELD(common.rcvbuf));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_REUSEADDR, OPT_BOOL, OPT_FIELD(reuseaddr));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_KEEPALIVE, OPT_BOOL, OPT_FIELD(keepalive));
 	if (sk->type != SOCK_STREAM)
@@ -138,15 +138,15 @@ static void plan_diag_gaps(struct opt_plan *p, struct inet_sk *sk, uint32_t idx)
 	struct inet_sk_opts *o = &sk->opts;
 	bool v4 = d->family == AF_INET;
 
-	o->tos = d->tos, o->mark = d->mark, o->freebind = d->freebind;
-	o->priority = (d->has & SK_DIAG_HAS_PRIORITY) ? d->priority : 0;
+	o->tos = d->tos, o->common.mark = d->mark, o->freebind = d->freebind;
+	o->common.priority = (d->has & SK_DIAG_HAS_PRIORITY) ? d->priority : 0;
 	if (!(d->has & SK_DIAG_HAS_TOS))
 		plan_add(p, sk, idx, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TOS : IPV6_TCLASS, OPT_U32, OPT_FIELD(tos));
 	if (!(d->has & SK_DIAG_HAS_MARK))
-		plan_add(p, sk, idx, SOL_SOCKET, SO_MARK, OPT_U32, OPT_FIELD(mark));
+		plan_add(p, sk, idx, SOL_SOCKET, SO_MARK, OPT_U32, OPT_FIELD(common.mark));
 	/* A class id of 0 means the priority; another is a net_cls class: ask. */
 	if (!(d->has & SK_DIAG_HAS_PRIORITY) || d->priority)
-		plan_add(p, sk, idx, SOL_SOCKET, SO_PRIORITY, OPT_U32, OPT_FIELD(priority));
+		plan_add(p, sk, idx, SOL_SOCKET, SO_PRIORITY, OPT_U32, OPT_FIELD(common.priority));
 	if (!(d->has & SK_DIAG_HAS_FREEBIND))
 		plan_add(p, sk, idx, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, OPT_BOOL,
 			 OPT_FIELD(freebind));
@@ -159,15 +159,15 @@ static void plan_rest(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx
 	bool v4 = sk->diag.family == AF_INET;
 	int ip = v4 ? SOL_IP : SOL_IPV6;
 
-	plan_add(p, sk, idx, SOL_SOCKET, SO_SNDTIMEO, OPT_TMO, OPT_FIELD(snd_tmo_us));
-	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVTIMEO, OPT_TMO, OPT_FIELD(rcv_tmo_us));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_SNDTIMEO, OPT_TMO, OPT_FIELD(common.snd_tmo_us));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVTIMEO, OPT_TMO, OPT_FIELD(common.rcv_tmo_us));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_REUSEPORT, OPT_BOOL, OPT_FIELD(reuseport));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_BROADCAST, OPT_BOOL, OPT_FIELD(broadcast));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_OOBINLINE, OPT_BOOL, OPT_FIELD(oobinline));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_DONTROUTE, OPT_BOOL, OPT_FIELD(dontroute));
-	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVLOWAT, OPT_U32, OPT_FIELD(rcvlowat));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_RCVLOWAT, OPT_U32, OPT_FIELD(common.rcvlowat));
 	plan_add(p, sk, idx, ip, v4 ? IP_TTL : IPV6_UNICAST_HOPS, OPT_U32, OPT_FIELD(ttl));
-	plan_add(p, sk, idx, SOL_SOCKET, SO_BUF_LOCK, OPT_BUF_LOCK, OPT_FIELD(buf_lock));
+	plan_add(p, sk, idx, SOL_SOCKET, SO_BUF_LOCK, OPT_BUF_LOCK, OPT_FIELD(common.buf_lock));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_LINGER, OPT_LINGER, OPT_FIELD(linger_on));
 	if (sk->type != SOCK_DGRAM)
 		return;
@@ -217,7 +217,7 @@ static int store_reads(struct inet_sk_dump *d, const struct opt_plan *p)
 		if (!op->status) {
 			store_read(r, &sk->opts);
 		} else if (r->kind == OPT_BUF_LOCK) {
-			sk->opts.buf_lock = 3;
+			sk->opts.common.buf_lock = 3;
 		} else {
 			pr_err("can't read socket %u (fd %d of process %d): option %d of level %d: %s\n", sk->diag.ino,
 			       sk->fd, d->pid, op->name, op->level, strerror(-op->status));
@@ -472,23 +472,14 @@ out_free_plan:
 
 static void fill_sk_opts(const struct inet_sk_opts *o, SkOptsEntry *e)
 {
-	e->so_sndbuf = o->sndbuf;
-	e->so_rcvbuf = o->rcvbuf;
-	e->so_snd_tmo_sec = o->snd_tmo_us / 1000000;
-	e->so_snd_tmo_usec = o->snd_tmo_us % 1000000;
-	e->so_rcv_tmo_sec = o->rcv_tmo_us / 1000000;
-	e->so_rcv_tmo_usec = o->rcv_tmo_us % 1000000;
+	sk_opts_fill_common(&o->common, e);
 	e->has_reuseaddr = 1, e->reuseaddr = o->reuseaddr;
 	e->has_so_reuseport = 1, e->so_reuseport = o->reuseport;
-	e->has_so_priority = 1, e->so_priority = o->priority;
-	e->has_so_rcvlowat = 1, e->so_rcvlowat = o->rcvlowat;
-	e->has_so_mark = 1, e->so_mark = o->mark;
 	e->has_so_broadcast = 1, e->so_broadcast = o->broadcast;
 	e->has_so_keepalive = 1, e->so_keepalive = o->keepalive;
 	e->has_so_oobinline = 1, e->so_oobinline = o->oobinline;
 	e->has_so_dontroute = 1, e->so_dontroute = o->dontroute;
 	e->has_so_no_check = 1, e->so_no_check = o->no_check;
-	e->has_so_buf_lock = 1, e->so_buf_lock = o->buf_lock;
 	if (o->linger_on)
 		e->has_so_linger = 1, e->so_linger = o->linger_s;
 	if (o->keepcnt)

@@ -16,7 +16,7 @@
 
 #include "image.h"
 #include "magic.h"
-#include "restore-images.h"
+#include "restore-image.h"
 #include "sk-tcp.h"
 #include "stats.h"
 #include "tcp-pack.h"
@@ -254,8 +254,8 @@ static void copy_opts(const struct sk_tcp_dump *t, struct inet_sk_dump *d)
 		const struct libsoccr_sk_data *s = &t->conns[i].data;
 		struct inet_sk_opts *o = &d->v[t->sk_idx[i]].opts;
 
-		o->sndbuf = s->sndbuf;
-		o->rcvbuf = s->rcvbuf;
+		o->common.sndbuf = s->sndbuf;
+		o->common.rcvbuf = s->rcvbuf;
 		o->reuseaddr = s->reuseaddr;
 		o->keepalive = s->keepalive;
 		o->nodelay = s->nodelay;

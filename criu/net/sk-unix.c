@@ -20,7 +20,7 @@
 #include "array.h"
 #include "files.h"
 #include "image.h"
-#include "restore-fork.h"
+#include "restore-fds.h"
 #include "sk-inet.h"
 #include "sk-unix.h"
 
@@ -105,20 +105,20 @@ static int read_opts(int fd, struct unix_sk_opts *o)
 	uint32_t passcred = 0, passsec = 0;
 	int ret;
 
-	ret = get_int(fd, SO_SNDBUF, &o->sndbuf);
-	ret = ret ?: get_int(fd, SO_RCVBUF, &o->rcvbuf);
-	ret = ret ?: get_int(fd, SO_PRIORITY, &o->priority);
-	ret = ret ?: get_int(fd, SO_RCVLOWAT, &o->rcvlowat);
-	ret = ret ?: get_int(fd, SO_MARK, &o->mark);
+	ret = get_int(fd, SO_SNDBUF, &o->common.sndbuf);
+	ret = ret ?: get_int(fd, SO_RCVBUF, &o->common.rcvbuf);
+	ret = ret ?: get_int(fd, SO_PRIORITY, &o->common.priority);
+	ret = ret ?: get_int(fd, SO_RCVLOWAT, &o->common.rcvlowat);
+	ret = ret ?: get_int(fd, SO_MARK, &o->common.mark);
 	ret = ret ?: get_int(fd, SO_PASSCRED, &passcred);
 	ret = ret ?: get_int(fd, SO_PASSSEC, &passsec);
-	ret = ret ?: get_tmo(fd, SO_SNDTIMEO, &o->snd_tmo_us);
-	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->rcv_tmo_us);
+	ret = ret ?: get_tmo(fd, SO_SNDTIMEO, &o->common.snd_tmo_us);
+	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->common.rcv_tmo_us);
 	if (ret)
 		return ret;
 	o->passcred = passcred, o->passsec = passsec;
-	if (get_int(fd, SO_BUF_LOCK, &o->buf_lock)) /* before 5.14: keep the sizes as they are */
-		o->buf_lock = 3;
+	if (get_int(fd, SO_BUF_LOCK, &o->common.buf_lock)) /* before 5.14: keep the sizes as they are */
+		o->common.buf_lock = 3;
 	return 0;
 }
 
@@ -574,18 +574,9 @@ int unix_sk_finish(struct files_dump *fdump, pid_t pid)
 
 static void fill_opts(const struct unix_sk_opts *o, SkOptsEntry *e)
 {
-	e->so_sndbuf = o->sndbuf;
-	e->so_rcvbuf = o->rcvbuf;
-	e->so_snd_tmo_sec = o->snd_tmo_us / 1000000;
-	e->so_snd_tmo_usec = o->snd_tmo_us % 1000000;
-	e->so_rcv_tmo_sec = o->rcv_tmo_us / 1000000;
-	e->so_rcv_tmo_usec = o->rcv_tmo_us % 1000000;
-	e->has_so_priority = 1, e->so_priority = o->priority;
-	e->has_so_rcvlowat = 1, e->so_rcvlowat = o->rcvlowat;
-	e->has_so_mark = 1, e->so_mark = o->mark;
+	sk_opts_fill_common(&o->common, e);
 	e->has_so_passcred = 1, e->so_passcred = o->passcred;
 	e->has_so_passsec = 1, e->so_passsec = o->passsec;
-	e->has_so_buf_lock = 1, e->so_buf_lock = o->buf_lock;
 }
 
 static int write_entry(struct cr_img *img, UnixSkEntry *ue)

@@ -79,6 +79,22 @@ static inline char *test_read_file(const char *path)
 	return buf;
 }
 
+/* True when process @pid has no tracer (TracerPid 0 in its status). */
+static inline bool test_untraced(pid_t pid)
+{
+	char path[64], *status, *tracer;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	status = test_read_file(path);
+	if (!status)
+		return false;
+	tracer = strstr(status, "TracerPid:");
+	ok = tracer && atoi(tracer + 10) == 0;
+	free(status);
+	return ok;
+}
+
 static inline int test_write_file(const char *path, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

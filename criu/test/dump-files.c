@@ -308,21 +308,6 @@ static int child_check(struct files_test *t)
 	return answer == 'O' ? 0 : -EIO;
 }
 
-static bool child_untraced(pid_t pid)
-{
-	char path[64], *status, *tracer;
-	bool ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	status = test_read_file(path);
-	if (!status)
-		return false;
-	tracer = strstr(status, "TracerPid:");
-	ok = tracer && atoi(tracer + 10) == 0;
-	free(status);
-	return ok;
-}
-
 static void child_stop(struct files_test *t)
 {
 	if (t->pid > 0) {
@@ -530,7 +515,7 @@ static void test_dump(struct files_test *t)
 	       "the dump log has errors or warnings about fds: %s", text ?: "(no log)");
 	free(text);
 	decode_images(t);
-	expect(&t->failures, child_untraced(t->pid), "the child is still traced after the dump");
+	expect(&t->failures, test_untraced(t->pid), "the child is still traced after the dump");
 	expect(&t->failures, child_check(t) == 0, "the child's fds changed with the dump");
 	child_stop(t);
 }
@@ -560,7 +545,7 @@ static void test_refused(struct files_test *t, const struct extra_kind *extra)
 	       what, msg, text ?: "(no log)");
 	expect(&t->failures, text && !strstr(text, "Dumping finished"), "%s: the dump says it finished", what);
 	free(text);
-	expect(&t->failures, child_untraced(t->pid), "%s: the child is still traced", what);
+	expect(&t->failures, test_untraced(t->pid), "%s: the child is still traced", what);
 	expect(&t->failures, child_check(t) == 0, "%s: the child's fds changed", what);
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, EXTRA_FD);
 	expect(&t->failures,

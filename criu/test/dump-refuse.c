@@ -61,46 +61,16 @@ static void stop_child(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* The child sleeps on, traced by nobody. */
-static bool runs_untraced(pid_t pid)
-{
-	char path[64], *status, *tracer;
-	bool ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	status = test_read_file(path);
-	if (!status)
-		return false;
-	tracer = strstr(status, "TracerPid:");
-	ok = tracer && atoi(tracer + 10) == 0 && dump_thread_state(pid, pid) == 'S';
-	free(status);
-	return ok;
-}
-
 /* Runs a dump of a child of @kind that must be refused with @msg in its log. */
 static void check_refused(int *failures, const char *tmp, enum child_kind kind, const char *what, const char *msg)
 {
-	char dir[512], log[PATH_MAX], *text;
-	struct run_result r;
-	pid_t pid;
-	int ret;
+	pid_t pid = start_child(kind);
 
-	snprintf(dir, sizeof(dir), "%s/%s", tmp, what);
-	if (mkdir(dir, 0700) || (pid = start_child(kind)) < 0) {
+	if (pid < 0) {
 		expect(failures, 0, "%s: can't set up", what);
 		return;
 	}
-	ret = dump_run_criu(&r, tmp, pid, dir, "dump.log", "--leave-running");
-	expect(failures, !ret && r.exit_code == 1, "%s: criu dump: %s, exit %d (not 1)", what, strerror(-ret),
-	       ret ? -1 : r.exit_code);
-	if (!ret)
-		test_run_free(&r);
-	snprintf(log, sizeof(log), "%s/dump.log", dir);
-	text = test_read_file(log);
-	expect(failures, text && strstr(text, msg), "%s: the log lacks '%s': %s", what, msg, text ?: "(no log)");
-	free(text);
-	usleep(20000);
-	expect(failures, runs_untraced(pid), "%s: the child doesn't run on untraced", what);
+	dump_expect_exit(failures, tmp, pid, what, NULL, 1, msg);
 	stop_child(pid);
 }
 
@@ -169,7 +139,7 @@ static void check_shell_job(int *failures, const char *tmp)
 	if (!ret)
 		test_run_free(&r);
 	usleep(20000);
-	expect(failures, runs_untraced(pid), "--shell-job: the child doesn't run on untraced");
+	expect(failures, dump_runs_untraced(pid), "--shell-job: the child doesn't run on untraced");
 	check_auxv(failures, tmp, dir, pid);
 	stop_child(pid);
 }

@@ -552,6 +552,44 @@ static inline int dump_run_criu(struct run_result *r, const char *tmp, pid_t pid
 	return dump_run_criu_args(r, tmp, pid, dir, log, extras);
 }
 
+/* The process sleeps on (state S), traced by nobody. */
+static inline bool dump_runs_untraced(pid_t pid)
+{
+	return test_untraced(pid) && dump_thread_state(pid, pid) == 'S';
+}
+
+/*
+ * Runs `criu dump --leave-running [OPT]` of @pid into @tmp/@what, which must exit @want_exit with
+ * @msg (when not NULL) in its log and leave @pid sleeping on untraced; counts what is not so in
+ * *@failures.
+ */
+static inline void dump_expect_exit(int *failures, const char *tmp, pid_t pid, const char *what, const char *opt,
+				    int want_exit, const char *msg)
+{
+	const char *extra[] = { "--leave-running", opt, NULL };
+	char dir[512], log[PATH_MAX], *text;
+	struct run_result r;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmp, what);
+	if (mkdir(dir, 0700)) {
+		expect(failures, 0, "%s: mkdir", what);
+		return;
+	}
+	ret = dump_run_criu_args(&r, tmp, pid, dir, "dump.log", extra);
+	expect(failures, !ret && r.exit_code == want_exit, "%s: criu dump: %s, exit %d (not %d)", what, strerror(-ret),
+	       ret ? -1 : r.exit_code, want_exit);
+	if (!ret)
+		test_run_free(&r);
+	snprintf(log, sizeof(log), "%s/dump.log", dir);
+	text = test_read_file(log);
+	expect(failures, text && (!msg || strstr(text, msg)), "%s: the log lacks '%s': %s", what, msg,
+	       text ?: "(no log)");
+	free(text);
+	usleep(20000);
+	expect(failures, dump_runs_untraced(pid), "%s: the child doesn't run on untraced", what);
+}
+
 static inline bool dump_crit_usable(void)
 {
 	return !access(CRIT, R_OK) && !access(PYTHON, X_OK);

@@ -81,49 +81,6 @@ static pid_t start_child(int sk, int other)
 	return pid;
 }
 
-static bool runs_untraced(pid_t pid)
-{
-	char path[64], *status, *tracer;
-	bool ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	status = test_read_file(path);
-	if (!status)
-		return false;
-	tracer = strstr(status, "TracerPid:");
-	ok = tracer && atoi(tracer + 10) == 0 && dump_thread_state(pid, pid) == 'S';
-	free(status);
-	return ok;
-}
-
-/* Runs a dump that must exit @want_exit with @msg (if any) in its log. */
-static void run_dump(int *failures, const char *tmp, pid_t pid, const char *what, const char *opt, int want_exit,
-		     const char *msg)
-{
-	const char *extra[] = { "--leave-running", opt, NULL };
-	char dir[512], log[PATH_MAX], *text;
-	struct run_result r;
-	int ret;
-
-	snprintf(dir, sizeof(dir), "%s/%s", tmp, what);
-	if (mkdir(dir, 0700)) {
-		expect(failures, 0, "%s: mkdir", what);
-		return;
-	}
-	ret = dump_run_criu_args(&r, tmp, pid, dir, "dump.log", extra);
-	expect(failures, !ret && r.exit_code == want_exit, "%s: criu dump: %s, exit %d (not %d)", what, strerror(-ret),
-	       ret ? -1 : r.exit_code, want_exit);
-	if (!ret)
-		test_run_free(&r);
-	snprintf(log, sizeof(log), "%s/dump.log", dir);
-	text = test_read_file(log);
-	expect(failures, text && (!msg || strstr(text, msg)), "%s: the log lacks '%s': %s", what, msg,
-	       text ?: "(no log)");
-	free(text);
-	usleep(20000);
-	expect(failures, runs_untraced(pid), "%s: the child doesn't run on untraced", what);
-}
-
 /* The child gives back exactly what was queued for it, its peek offset untouched. */
 static void check_queue(int *failures, pid_t pid, int sk, const char *sent)
 {
@@ -162,10 +119,10 @@ static void check_stream(int *failures, const char *tmp)
 		return;
 	}
 	snprintf(msg, sizeof(msg), "fd %d of process %d: unix socket", CHILD_SK, pid);
-	run_dump(failures, tmp, pid, "stream", NULL, 1, msg);
+	dump_expect_exit(failures, tmp, pid, "stream", NULL, 1, msg);
 	snprintf(msg, sizeof(msg), "of process %d (fd %d), outside the dump", getpid(), sv[0]);
-	run_dump(failures, tmp, pid, "stream-named", NULL, 1, msg);
-	run_dump(failures, tmp, pid, "stream-ext", "--ext-unix-sk", 1, "half of a stream connection");
+	dump_expect_exit(failures, tmp, pid, "stream-named", NULL, 1, msg);
+	dump_expect_exit(failures, tmp, pid, "stream-ext", "--ext-unix-sk", 1, "half of a stream connection");
 	close(sv[1]);
 	/* what the child sent before ("junk") comes first */
 	{
@@ -227,7 +184,7 @@ static void check_scm(int *failures, const char *tmp)
 		return;
 	}
 	close(ready[0]);
-	run_dump(failures, tmp, pid, "scm", NULL, 1, "file descriptors in flight (SCM_RIGHTS)");
+	dump_expect_exit(failures, tmp, pid, "scm", NULL, 1, "file descriptors in flight (SCM_RIGHTS)");
 	expect(failures, !kill(pid, SIGUSR1), "scm: can't wake the child");
 	expect(failures, waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
 	       "scm: the child lost its message or its fd (status %#x)", status);
@@ -255,8 +212,8 @@ static void check_dgram(int *failures, const char *tmp)
 		expect(failures, 0, "dgram: can't start the child");
 		return;
 	}
-	run_dump(failures, tmp, pid, "dgram", NULL, 1, "consider using the --ext-unix-sk option");
-	run_dump(failures, tmp, pid, "dgram-ext", "--ext-unix-sk", 0, "external peer(s)");
+	dump_expect_exit(failures, tmp, pid, "dgram", NULL, 1, "consider using the --ext-unix-sk option");
+	dump_expect_exit(failures, tmp, pid, "dgram-ext", "--ext-unix-sk", 0, "external peer(s)");
 	snprintf(cmd, sizeof(cmd), "%s %s show %s/dgram-ext/files.img | grep -q 'criu-ng-dump-unix-refuse'", PYTHON,
 		 CRIT, tmp);
 	expect(failures, system(cmd) == 0, "dgram: crit doesn't show the external socket in files.img");

@@ -2,13 +2,19 @@
  * test/criu4-check.py, the checks CRIU 4's restore makes on our images
  * (Documentation/image-compat.md), against real dumps: the two checkpoints CRIU 4.2
  * made (test/criu-4.2-images) and a dump criu-ng makes of the same program with 4
- * threads must pass every rule; copies of ours, each broken in one way CRIU's
- * restore refuses (root ids, namespace ids, the inventory, the vdso's marks, the
- * signal handlers, the creds, a directory's size, a lazy run), must each fail with that rule's id.
+ * threads must pass every rule, and so must a dump of a process holding sockets and an
+ * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them);
+ * copies of ours, each broken in one way CRIU's restore refuses (root ids,
+ * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
+ * a directory's size, a lazy run, an inet socket's protocol, a listener with a
+ * peer, a unix socket's peer, an epoll target), must each fail with that rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
 #include <signal.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "criu-test.h"
 #include "ids.h"
@@ -29,8 +35,9 @@ struct rules_test {
 	char criu[PATH_MAX];
 	char tmp[256];
 	int failures;
-	pid_t pid;   /* the dumped process */
-	bool reaped; /* and it is gone */
+	pid_t pid;    /* the dumped process */
+	bool reaped;  /* and it is gone */
+	pid_t sk_pid; /* the process holding sockets */
 };
 
 /* Runs the checker on @dir; its exit code, and its output in @out (to free). */
@@ -100,6 +107,59 @@ static int dump_hog(struct rules_test *t, const char *img)
 	expect(&t->failures, r.exit_code == 0, "criu dump of hog exited %d: %s", r.exit_code, r.err);
 	test_run_free(&r);
 	t->reaped = waitpid(t->pid, &status, 0) == t->pid;
+	return 0;
+}
+
+/* The process with sockets: a TCP listener, a UDP socket, a unix pair, an epoll on the first two. */
+static void __attribute__((noreturn)) sockets_main(int ready)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int lsk = socket(AF_INET, SOCK_STREAM, 0), usk = socket(AF_INET, SOCK_DGRAM, 0), pair[2];
+	int ep = epoll_create1(0), null = open("/dev/null", O_RDWR);
+
+	if (lsk < 0 || usk < 0 || ep < 0 || null < 0 || bind(lsk, (struct sockaddr *)&a, sizeof(a)) || listen(lsk, 4) ||
+	    bind(usk, (struct sockaddr *)&a, sizeof(a)) || socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
+		_exit(2);
+	ev.data.fd = lsk;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lsk, &ev))
+		_exit(2);
+	ev.data.fd = usk;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, usk, &ev) || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    setsid() < 0 || write(ready, "R", 1) != 1)
+		_exit(2);
+	close(ready);
+	for (;;)
+		pause();
+}
+
+/* Starts that process and dumps it into @img. */
+static int dump_sockets(struct rules_test *t, const char *img)
+{
+	char pidstr[32], c;
+	char *dump[] = { t->criu, "dump", "-t", pidstr, "-D", (char *)img, "-o", "dump.log", "-v4", NULL };
+	struct run_result r;
+	int ready[2];
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -1;
+	t->sk_pid = fork();
+	if (t->sk_pid == 0) {
+		close(ready[0]);
+		sockets_main(ready[1]);
+	}
+	close(ready[1]);
+	if (t->sk_pid < 0 || read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		return -1;
+	}
+	close(ready[0]);
+	snprintf(pidstr, sizeof(pidstr), "%d", t->sk_pid);
+	if (mkdir(img, 0700) || test_run(&r, t->tmp, NULL, dump, NULL))
+		return -1;
+	expect(&t->failures, r.exit_code == 0, "criu dump of the process with sockets exited %d: %s", r.exit_code,
+	       r.err);
+	test_run_free(&r);
 	return 0;
 }
 
@@ -184,6 +244,38 @@ static void no_creds(void *msg)
 	((CoreEntry *)msg)->thread_core->creds = NULL;
 }
 
+static void stream_udp(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->isk && fe->isk->type == SOCK_STREAM)
+		fe->isk->proto = IPPROTO_UDP;
+}
+
+static void listener_peer(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->isk && fe->isk->state == 10 /* TCP_LISTEN */)
+		fe->isk->dst_port = 80;
+}
+
+static void unix_peer_gone(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->usk && fe->usk->peer)
+		fe->usk->peer = 1;
+}
+
+static void epoll_target_gone(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->epfd && fe->epfd->n_tfd)
+		fe->epfd->tfd[0]->tfd = 999;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -220,14 +312,32 @@ static int lazy_run(const char *dir, pid_t pid)
 	return ret;
 }
 
+struct broken_case {
+	const char *name, *rule;
+	enum cr_img_type type;
+	bool per_pid;
+	void (*edit)(void *);
+};
+
+/* Copies of @good (a dump of process @pid), each broken by one of @cases. */
+static void check_cases(struct rules_test *t, const char *good, pid_t pid, const struct broken_case *cases, size_t nr)
+{
+	char dir[PATH_MAX];
+
+	for (size_t i = 0; i < nr; i++) {
+		int ret = broken_copy(t, good, cases[i].name, dir, sizeof(dir));
+
+		if (!ret)
+			ret = rewrite(dir, cases[i].type, cases[i].per_pid ? (unsigned int)pid : 0, cases[i].edit);
+		expect(&t->failures, !ret, "%s: can't make the broken copy: %s", cases[i].name, strerror(-ret));
+		if (!ret)
+			expect_rule(t, cases[i].name, dir, cases[i].rule);
+	}
+}
+
 static void check_broken(struct rules_test *t, const char *good)
 {
-	static const struct {
-		const char *name, *rule;
-		enum cr_img_type type;
-		bool per_pid;
-		void (*edit)(void *);
-	} cases[] = {
+	static const struct broken_case cases[] = {
 		{ "root-files", "IDS-ROOT-FILES", CR_IMG_INVENTORY, false, root_files_id },
 		{ "fdinfo-per-id", "INV-FDINFO-PER-ID", CR_IMG_INVENTORY, false, no_fdinfo_per_id },
 		{ "netns", "IDS-ROOT-NS", CR_IMG_IDS, true, other_netns },
@@ -238,19 +348,23 @@ static void check_broken(struct rules_test *t, const char *good)
 	};
 	char dir[PATH_MAX];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int ret = broken_copy(t, good, cases[i].name, dir, sizeof(dir));
-
-		if (!ret)
-			ret = rewrite(dir, cases[i].type, cases[i].per_pid ? (unsigned int)t->pid : 0, cases[i].edit);
-		expect(&t->failures, !ret, "%s: can't make the broken copy: %s", cases[i].name, strerror(-ret));
-		if (!ret)
-			expect_rule(t, cases[i].name, dir, cases[i].rule);
-	}
+	check_cases(t, good, t->pid, cases, sizeof(cases) / sizeof(cases[0]));
 	if (!broken_copy(t, good, "lazy", dir, sizeof(dir)) && !lazy_run(dir, t->pid))
 		expect_rule(t, "lazy", dir, "PAGEMAP-PRESENT");
 	else
 		expect(&t->failures, false, "lazy: can't make the broken copy");
+}
+
+static void check_broken_sockets(struct rules_test *t, const char *good)
+{
+	static const struct broken_case cases[] = {
+		{ "isk-proto", "ISK-PROTO", CR_IMG_FILES, false, stream_udp },
+		{ "isk-listen", "ISK-LISTEN", CR_IMG_FILES, false, listener_peer },
+		{ "usk-peer", "USK-PEER", CR_IMG_FILES, false, unix_peer_gone },
+		{ "epoll-tfd", "EPOLL-TFD", CR_IMG_FILES, false, epoll_target_gone },
+	};
+
+	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 int main(void)
@@ -286,9 +400,20 @@ int main(void)
 	} else {
 		expect(&t.failures, false, "can't dump the test program");
 	}
+	snprintf(img, sizeof(img), "%s/sockets", t.tmp);
+	if (dump_sockets(&t, img) == 0) {
+		expect_pass(&t, img);
+		check_broken_sockets(&t, img);
+	} else {
+		expect(&t.failures, false, "can't dump the process with sockets");
+	}
 	if (t.pid > 0 && !t.reaped) {
 		kill(t.pid, SIGKILL);
 		waitpid(t.pid, NULL, 0);
+	}
+	if (t.sk_pid > 0) {
+		kill(t.sk_pid, SIGKILL);
+		waitpid(t.sk_pid, NULL, 0);
 	}
 	if (!t.failures)
 		test_rm_rf(t.tmp);

@@ -12,21 +12,6 @@
  */
 #include "restore-test.h"
 
-static bool untraced(pid_t pid)
-{
-	char path[64], *status, *tracer;
-	bool ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	status = test_read_file(path);
-	if (!status)
-		return false;
-	tracer = strstr(status, "TracerPid:");
-	ok = tracer && atoi(tracer + 10) == 0;
-	free(status);
-	return ok;
-}
-
 static int dump_child(int *failures, const char *tmp, const char *img, struct rchild *c, uint64_t *counter)
 {
 	char pidstr[32];
@@ -70,7 +55,7 @@ static void restore_detached(int *failures, const char *tmp, const char *img, pi
 	free(text);
 	expect(failures, rchild_state(pid) == 'R' || rchild_state(pid) == 'S', "restored process %d is in state %c",
 	       pid, rchild_state(pid));
-	expect(failures, untraced(pid), "restored process %d is still traced", pid);
+	expect(failures, test_untraced(pid), "restored process %d is still traced", pid);
 	c1 = rchild_read_counter(pid);
 	usleep(100000);
 	c2 = rchild_read_counter(pid);
@@ -102,7 +87,7 @@ static void restore_attached(int *failures, const char *tmp, const char *img, pi
 	 * Untraced is not enough: criu's new child is untraced too until it stops for
 	 * criu, and a SIGUSR1 then kills it. The restored process has its counter.
 	 */
-	for (i = 0; i < 500 && !(untraced(pid) && rchild_state(pid) != 't' && rchild_read_counter(pid)); i++)
+	for (i = 0; i < 500 && !(test_untraced(pid) && rchild_state(pid) != 't' && rchild_read_counter(pid)); i++)
 		usleep(10000);
 	expect(failures, i < 500, "process %d didn't come back without -d", pid);
 	kill(pid, SIGUSR1);

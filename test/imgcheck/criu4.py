@@ -3,7 +3,8 @@ dump directory without CRIU. Each rule has an id; Documentation/image-compat.md
 says what each one is, why CRIU makes it and where in CRIU's restore it lies.
 check() returns (failures, notes): a failure is an image CRIU 4 would refuse or
 restore wrongly; a note is a file CRIU 4 can't read that criu-ng writes only on
-request of a documented option (packed TCP streams)."""
+request of a documented option (packed TCP streams), or an entry CRIU 4 restores
+only with an option of its own (--ext-unix-sk, --shell-job)."""
 
 import os
 
@@ -34,8 +35,23 @@ VMA_AREA_VVAR = 1 << 12
 VMA_AREA_MEMFD = 1 << 14
 VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
-FD_TYPE_REG = 1
-FD_TYPE_MEMFD = 18
+FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
+# The sub-entry of each kind's file_entry, whose id must be the file's.
+FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
+                 18: "memfd", 2: "pipe", 3: "fifo"}
+AF_INET, AF_INET6 = 2, 10
+SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 5
+IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE = 6, 17, 136
+TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN, TCP_CLOSING = \
+    1, 4, 5, 7, 8, 9, 10, 11
+TCP_CONN_STATES = (TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_CLOSING)
+UNIX_PATH_MAX = 108
+USK_EXTERN = 1
+SK_SHUTDOWN_BOTH = 3
+TTY_PTY, TTY_CONSOLE, TTY_VT, TTY_CTTY, TTY_EXT, TTY_SERIAL = 1, 2, 3, 4, 5, 6
+# CRIU's tty ids: the driver's index times two, plus one for a pty master (tty.c: tty_gen_id()).
+TTY_MAX_PTY_INDEX, TTY_FIXED_INDEX = 1000, {TTY_CONSOLE: 1002, TTY_VT: 1004, TTY_CTTY: 1006, TTY_SERIAL: 0}
+TERMIOS_NCC = 19
 S_IFMT, S_IFDIR, S_IFREG = 0o170000, 0o040000, 0o100000
 # xsave components: proto field, bytes each element, bytes in the kernel's xstate layout.
 XSAVE_SIZES = {"ymmh_space": (4, 256), "bndreg_state": (8, 64), "bndcsr_state": (8, 64), "opmask_reg": (8, 64),
@@ -250,6 +266,10 @@ class Checker:
             if e["id"] in files:
                 self.fail("FILES-DUP", "files.img", "file id %d twice" % e["id"])
             files[e["id"]] = e
+            sub = FILE_SUBENTRY.get(e["type"])
+            if sub and e.get(sub) is not None and e[sub].get("id") != e["id"]:
+                self.fail("FILES-SUBID", "files.img", "file %d: its %s entry has id %s: CRIU files it under that id, "
+                          "and the fds naming %d find nothing" % (e["id"], sub, e[sub].get("id"), e["id"]))
             reg = e.get("reg")
             if e["type"] == FD_TYPE_REG:
                 if not reg or reg.get("id") != e["id"]:
@@ -262,12 +282,12 @@ class Checker:
             pid_ids = ids.get(p["pid"])
             if pid_ids:
                 name = "fdinfo-%d.img" % pid_ids["files_id"]
-                fds = set()
+                fds = self.proc_fds.setdefault(p["pid"], {})
                 for fd in (self.load(name, "FDINFO-EXISTS") if self.img.exists(name) else []) or []:
                     f = files.get(fd["id"])
                     if fd["fd"] in fds:
                         self.fail("FDINFO-DUP", name, "fd %d twice" % fd["fd"])
-                    fds.add(fd["fd"])
+                    fds[fd["fd"]] = fd["id"]
                     if not f:
                         self.fail("FDINFO-FILE", name, "fd %d names file %d, which files.img lacks"
                                   % (fd["fd"], fd["id"]))
@@ -293,6 +313,197 @@ class Checker:
         if reg.get("mnt_id", -1) != -1 and not self.mnt_images:
             self.fail("FILES-MNTID", where, "mount id %d, but the dump has no mount namespace images to find it "
                       "in" % reg["mnt_id"])
+
+    # Sockets: open_inet_sk(), inet_validate_address() and the TCP restore in CRIU's sk-inet.c and sk-tcp.c.
+    def check_inet_sockets(self, files):
+        for f in files.values():
+            isk = f.get("isk") if f["type"] == FD_TYPE_INETSK else None
+            if isk is None:
+                continue
+            where = "files.img inet socket %d (inode %d)" % (f["id"], isk["ino"])
+            family, stype, proto, state = isk["family"], isk["type"], isk["proto"], isk["state"]
+            if family not in (AF_INET, AF_INET6):
+                self.fail("ISK-FAMILY", where, "family %d: 'Unsupported socket family'" % family)
+                continue
+            if stype not in (SOCK_STREAM, SOCK_DGRAM):
+                self.fail("ISK-TYPE", where, "type %d: 'Unsupported socket type'" % stype)
+                continue
+            words = 1 if family == AF_INET else 4
+            nsrc, ndst = len(isk.get("src_addr", [])), len(isk.get("dst_addr", []))
+            if (family == AF_INET and (nsrc < words or ndst < words)) or \
+                    (family == AF_INET6 and (nsrc != words or ndst != words)):
+                self.fail("ISK-ADDR", where, "%d and %d address words for family %d: 'Addr len mismatch'"
+                          % (nsrc, ndst, family))
+            if (stype == SOCK_STREAM) != (proto == IPPROTO_TCP) or \
+                    (stype == SOCK_DGRAM and proto not in (IPPROTO_UDP, IPPROTO_UDPLITE)):
+                self.fail("ISK-PROTO", where, "type %d with protocol %d: CRIU's socket() fails" % (stype, proto))
+                continue
+            if proto == IPPROTO_TCP:
+                self.check_tcp_socket(where, isk)
+            elif (state == TCP_ESTABLISHED) != bool(isk["dst_port"]) or state not in (TCP_ESTABLISHED, TCP_CLOSE):
+                self.fail("ISK-UDP-STATE", where, "state %d with peer port %d: a datagram socket is connected "
+                          "(state 1) exactly when it has a peer" % (state, isk["dst_port"]))
+
+    def check_tcp_socket(self, where, isk):
+        state, dport = isk["state"], isk["dst_port"]
+        if state == TCP_LISTEN:
+            if dport or not isk["src_port"]:
+                self.fail("ISK-LISTEN", where, "a listener with local port %d and peer port %d: CRIU binds the "
+                          "one and connects to the other" % (isk["src_port"], dport))
+        elif state in TCP_CONN_STATES:
+            # CRIU takes a TCP socket with a peer port for a connection: repaired from tcp-stream-INO.img.
+            if not dport:
+                self.fail("ISK-TCP-STATE", where, "state %d without a peer port: CRIU would not repair it as a "
+                          "connection" % state)
+            elif not self.img.exists("tcp-stream-%x.img" % isk["ino"]) and not self.img.exists("tcp-streams.img"):
+                self.fail("ISK-TCP-STREAM", where, "a connection without tcp-stream-%x.img" % isk["ino"])
+        elif state == TCP_CLOSE:
+            if dport:
+                self.fail("ISK-TCP-STATE", where, "a closed socket with peer port %d: CRIU would repair it as a "
+                          "connection" % dport)
+        else:
+            self.fail("ISK-TCP-STATE", where, "TCP state %d, which CRIU's restore does not rebuild" % state)
+
+    # Unix sockets: collect_one_unixsk(), fixup_unix_peer(), open_unixsk_standalone() in CRIU's sk-unix.c.
+    def check_unix_sockets(self, files):
+        usks = {f["id"]: f["usk"] for f in files.values() if f["type"] == FD_TYPE_UNIXSK and f.get("usk")}
+        by_ino = {u["ino"]: u for u in usks.values()}
+        for fid, u in sorted(usks.items()):
+            where = "files.img unix socket %d (inode %d)" % (fid, u["ino"])
+            name = u.get("name", b"") or b""
+            if u["type"] not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET):
+                self.fail("USK-TYPE", where, "type %d: CRIU's socket() fails" % u["type"])
+            # An external socket (CRIU's own form: a bound datagram "listener") is never opened.
+            if not u.get("uflags", 0) & USK_EXTERN and (u["state"] not in (TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN) or
+                                                         (u["state"] == TCP_LISTEN and u["type"] == SOCK_DGRAM)):
+                self.fail("USK-STATE", where, "state %d for type %d" % (u["state"], u["type"]))
+            if len(name) > UNIX_PATH_MAX:
+                self.fail("USK-NAME", where, "a name of %d bytes: 'Bad unix name len'" % len(name))
+            if u.get("deleted") and (not name or name[:1] == b"\0"):
+                self.fail("USK-DELETED", where, "deleted without a path name: 'No name present'")
+            peer = u.get("peer", 0)
+            if peer and peer not in by_ino:
+                self.fail("USK-PEER", where, "peer %d is no unix socket of files.img: 'Peer unresolved'" % peer)
+            elif peer and by_ino[peer].get("uflags", 0) & USK_EXTERN:
+                self.notes.append("USK-EXTERN %s: its peer is outside the dump: CRIU restores it only with "
+                                  "--ext-unix-sk" % where)
+            if not peer and u["state"] == TCP_ESTABLISHED and u["type"] != SOCK_DGRAM and \
+                    not u.get("uflags", 0) & USK_EXTERN and u.get("shutdown") != SK_SHUTDOWN_BOTH:
+                self.fail("USK-ALONE", where, "connected without a peer but not shut down both ways (shutdown %s): "
+                          "'Wrong shutdown/peer state'" % u.get("shutdown"))
+        if self.img.exists("sk-queues.img"):
+            for i, pkt in enumerate(self.load("sk-queues.img", "SKQ-EXISTS") or []):
+                if pkt["id_for"] not in usks:
+                    self.fail("SKQ-OWNER", "sk-queues.img", "packet %d is queued for %d, no unix socket of files.img"
+                              % (i, pkt["id_for"]))
+
+    # epoll: the restore of every target (epoll_ctl(EPOLL_CTL_ADD) on the restored fd) in CRIU's eventpoll.c.
+    def check_epolls(self, files):
+        for pid, fds in sorted(self.proc_fds.items()):
+            for fd, fid in sorted(fds.items()):
+                f = files.get(fid)
+                epfd = f.get("epfd") if f and f["type"] == FD_TYPE_EVENTPOLL else None
+                if epfd is None:
+                    continue
+                where = "process %d epoll fd %d (file %d)" % (pid, fd, fid)
+                seen = set()
+                for t in epfd.get("tfd", []):
+                    if t["tfd"] in seen:
+                        self.fail("EPOLL-TFD-DUP", where, "target fd %d twice: the second EPOLL_CTL_ADD fails"
+                                  % t["tfd"])
+                    seen.add(t["tfd"])
+                    if t["tfd"] == fd or t["tfd"] not in fds:
+                        self.fail("EPOLL-TFD", where, "target fd %d is not another fd of the process: "
+                                  "EPOLL_CTL_ADD fails" % t["tfd"])
+
+    # Terminals: collect_one_tty_info_entry(), collect_one_tty(), verify_info() and the pairing of CRIU's tty.c.
+    def check_ttys(self, files):
+        ttys = [f for f in files.values() if f["type"] == FD_TYPE_TTY and f.get("tty")]
+        if not ttys:
+            return
+        infos = {}
+        for e in (self.load("tty-info.img", "TTY-INFO") if self.img.exists("tty-info.img") else []) or []:
+            infos[e["id"]] = e
+            self.check_tty_info(e)
+        unpaired = 0
+        for f in ttys:
+            t = f["tty"]
+            where = "files.img terminal %d" % f["id"]
+            info = infos.get(t["tty_info_id"])
+            if not info:
+                self.fail("TTY-INFO", where, "tty_info_id %d names no entry of tty-info.img" % t["tty_info_id"])
+                continue
+            reg = files.get(t.get("regf_id", f["id"]))
+            if info["type"] != TTY_EXT and (not reg or reg["type"] != FD_TYPE_REG):
+                self.fail("TTY-REG", where, "no REG file %s to open it by: 'No reg_d descriptor'"
+                          % t.get("regf_id", f["id"]))
+            if info["type"] == TTY_PTY and info.get("termios") and not self.tty_master(info) and \
+                    not any(self.tty_master(o) and o.get("pty", {}).get("index") == info.get("pty", {}).get("index")
+                            for o in infos.values()):
+                unpaired += 1
+        if unpaired:
+            self.notes.append("TTY-SHELL-JOB tty-info.img: a pty slave without its master, which CRIU restores only "
+                              "with --shell-job")
+        if unpaired > 1:
+            self.fail("TTY-UNPAIRED", "tty-info.img", "%d pty slaves without their master: 'Only one slave external "
+                      "peer is allowed'" % unpaired)
+
+    @staticmethod
+    def tty_master(info):
+        major = (info.get("rdev", 0) >> 8) & 0xfff
+        minor = (info.get("rdev", 0) & 0xff) | ((info.get("rdev", 0) >> 12) & 0xfff00)
+        return (major == 5 and minor == 2) or 128 <= major <= 135
+
+    def check_tty_info(self, e):
+        where = "tty-info.img entry %d" % e["id"]
+        rdev, ttype = e.get("rdev", 0), e["type"]
+        major, minor = (rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00)
+        if ttype not in (TTY_PTY, TTY_CONSOLE, TTY_VT, TTY_CTTY, TTY_EXT, TTY_SERIAL):
+            self.fail("TTY-TYPE", where, "type %d: 'Unexpected TTY type'" % ttype)
+            return
+        if (ttype == TTY_PTY) != ("pty" in e):
+            self.fail("TTY-TYPE", where, "type %d %s pty data: 'corrupted image'" % (ttype, "without" if ttype ==
+                                                                                       TTY_PTY else "with"))
+            return
+        # The driver CRIU picks from rdev (get_tty_driver()) must be of the entry's type.
+        if major == 5:
+            driver = {0: TTY_CTTY, 1: TTY_CONSOLE, 2: TTY_PTY}.get(minor)
+        elif major == 4:
+            driver = TTY_VT if 1 <= minor <= 63 else None
+        elif 128 <= major <= 143:
+            driver = TTY_PTY
+        else:
+            driver = ttype if ttype in (TTY_SERIAL, TTY_EXT) else None
+        if ttype != TTY_EXT and driver != ttype:
+            self.fail("TTY-RDEV", where, "type %d, but its device %d:%d is a terminal of type %s to CRIU"
+                      % (ttype, major, minor, driver))
+            return
+        master = self.tty_master(e)
+        if ttype == TTY_PTY:
+            index = e["pty"]["index"]
+            if index > TTY_MAX_PTY_INDEX:
+                self.fail("TTY-INDEX", where, "pty index %d above CRIU's %d" % (index, TTY_MAX_PTY_INDEX))
+            if 136 <= major <= 143 and index != (major - 136) * 256 + minor:
+                self.fail("TTY-INDEX", where, "pty index %d, but the device is /dev/pts/%d"
+                          % (index, (major - 136) * 256 + minor))
+        elif ttype != TTY_EXT:
+            index = TTY_FIXED_INDEX[ttype]
+        else:
+            index = None
+        if index is not None and e["id"] != index * 2 + master:
+            self.fail("TTY-ID", where, "id %d, CRIU's id for this terminal is %d (index %d times two, plus one for a "
+                      "master): CRIU pairs masters and slaves by it" % (e["id"], index * 2 + master, index))
+        # CRIU's tty_is_master(): a pty master, the console, /dev/tty, an external terminal (a VT or a serial
+        # port too, but not with --shell-job, the only way criu-ng dumps terminals).
+        full = master or ttype in (TTY_CONSOLE, TTY_CTTY, TTY_EXT)
+        have = [k for k in ("termios", "termios_locked", "winsize") if k in e]
+        if (full and len(have) != 3) or (not full and len(have) not in (0, 3)):
+            self.fail("TTY-TERMIOS", where, "only %s of termios, termios_locked and winsize: 'Corrupted %s peer'"
+                      % (have or "none", "master" if full else "slave"))
+        for k in ("termios", "termios_locked"):
+            if k in e and len(e[k].get("c_cc", [])) < TERMIOS_NCC:
+                self.fail("TTY-TERMIOS", where, "%s with %d control characters, CRIU needs %d"
+                          % (k, len(e[k].get("c_cc", [])), TERMIOS_NCC))
 
     # mm-ID.img and pagemap: prepare_mm_pid(), vdso_proxify(), the page reading of CRIU's restore.
     def check_memory(self, procs, files):
@@ -396,7 +607,12 @@ class Checker:
         procs = self.check_pstree()
         ids = self.check_ids(inv, procs)
         self.check_cores(procs)
+        self.proc_fds = {}
         files = self.check_files_and_fs(procs, ids)
+        self.check_inet_sockets(files)
+        self.check_unix_sockets(files)
+        self.check_epolls(files)
+        self.check_ttys(files)
         self.vdso = self.vvar = None
         self.check_memory(procs, files)
         return self.failures, self.notes

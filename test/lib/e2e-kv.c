@@ -64,7 +64,7 @@ static int reset_counters(struct kv_test *t)
 		ret = t->ops->send_set(&t->conns[i], key, "0");
 	}
 	for (unsigned int i = 0; !ret && i < E2E_KV_CLIENTS; i++) {
-		ret = t->ops->check_set(&t->conns[i]);
+		ret = e2e_kv_expect_line(t->ops, &t->conns[i], t->ops->set_reply);
 		t->counter[i] = 1;
 		if (ret)
 			test_msg("client %u: setting its counter: %s", i, strerror(-ret));
@@ -95,6 +95,45 @@ static int send_round(struct kv_test *t, unsigned int r, bool first_get)
 	return ret;
 }
 
+int e2e_kv_expect_line(const struct e2e_kv_ops *ops, struct e2e_line_conn *c, const char *want)
+{
+	char line[E2E_KV_LINE_MAX];
+	int n = e2e_line_read(c, line, sizeof(line));
+
+	if (n < 0)
+		return n;
+	if (strcmp(line, want)) {
+		test_msg("%s said \"%s\", expected \"%s\"", ops->name, line, want);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int e2e_kv_expect_value(const struct e2e_kv_ops *ops, struct e2e_line_conn *c, const char *want)
+{
+	size_t len = strlen(want);
+	char *val = malloc(len + 2);
+	int ret;
+
+	if (!val)
+		return -ENOMEM;
+	ret = e2e_line_read_n(c, val, len + 2);
+	if (!ret && (memcmp(val, want, len) || memcmp(val + len, "\r\n", 2))) {
+		test_msg("%s gave another value: %.40s...", ops->name, val);
+		ret = -EPROTO;
+	}
+	free(val);
+	return ret;
+}
+
+static int check_incr(const struct e2e_kv_ops *ops, struct e2e_line_conn *c, long want)
+{
+	char line[32];
+
+	snprintf(line, sizeof(line), "%s%ld", ops->incr_prefix, want);
+	return e2e_kv_expect_line(ops, c, line);
+}
+
 /* The replies of round @r on every connection: how many clients got all of them right. */
 static unsigned int check_round(struct kv_test *t, unsigned int r, bool first_get)
 {
@@ -108,8 +147,8 @@ static unsigned int check_round(struct kv_test *t, unsigned int r, bool first_ge
 		value_of(i, r, val);
 		value_of(i, r - 1, prev);
 		ret = first_get ? t->ops->check_get(c, prev) : 0;
-		ret = ret ?: t->ops->check_set(c);
-		ret = ret ?: t->ops->check_incr(c, t->counter[i]++);
+		ret = ret ?: e2e_kv_expect_line(t->ops, c, t->ops->set_reply);
+		ret = ret ?: check_incr(t->ops, c, t->counter[i]++);
 		ret = ret ?: t->ops->check_get(c, val);
 		if (ret)
 			test_msg("client %u, round %u: %s", i, r, strerror(-ret));

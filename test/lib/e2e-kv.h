@@ -18,7 +18,10 @@
 
 #define E2E_KV_CLIENTS 100
 
-/* A server's protocol: each send_* writes one request, the matching check_* reads its reply (0 or -errno). */
+/*
+ * A server's protocol: each send_* writes one request, the matching check_get reads its reply (0 or
+ * -errno); a SET and an INCR are answered with one line, which e2e-kv.c checks itself.
+ */
 struct e2e_kv_ops {
 	const char *name;    /* "redis" */
 	const char *bin;     /* the packaged binary */
@@ -30,9 +33,9 @@ struct e2e_kv_ops {
 	 */
 	void (*command)(char *dir, char *port, char **argv);
 	int (*send_set)(struct e2e_line_conn *c, const char *key, const char *val);
-	int (*check_set)(struct e2e_line_conn *c);
+	const char *set_reply; /* the line a SET is answered with: "+OK" */
 	int (*send_incr)(struct e2e_line_conn *c, const char *key);
-	int (*check_incr)(struct e2e_line_conn *c, long want);
+	const char *incr_prefix; /* what stands before the new value in the line answering an INCR: ":" */
 	int (*send_get)(struct e2e_line_conn *c, const char *key);
 	int (*check_get)(struct e2e_line_conn *c, const char *want);
 	/* On a connection of its own: how many keys the server holds, into *@n. */
@@ -40,6 +43,13 @@ struct e2e_kv_ops {
 };
 
 #define E2E_KV_ARGV_MAX 32
+#define E2E_KV_LINE_MAX 512 /* the longest reply line */
+
+/* Reads one line of the server's and compares it with @want, saying what came otherwise. 0 or -errno (-EPROTO). */
+int e2e_kv_expect_line(const struct e2e_kv_ops *ops, struct e2e_line_conn *c, const char *want);
+
+/* Reads a value of strlen(@want) bytes and its CRLF and compares them with @want. 0 or -errno (-EPROTO). */
+int e2e_kv_expect_value(const struct e2e_kv_ops *ops, struct e2e_line_conn *c, const char *want);
 
 /*
  * The whole test, @argv0 its name: it skips (77) when the server is not installed; the images and

@@ -22,7 +22,6 @@
 
 #define MEMCACHED "/usr/bin/memcached"
 #define MEMCACHED_PORT 11211
-#define LINE_MAX_LEN 512
 
 static int send_fmt(struct e2e_line_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -40,28 +39,9 @@ static int send_fmt(struct e2e_line_conn *c, const char *fmt, ...)
 	return e2e_line_send(c, buf, (size_t)n);
 }
 
-static int expect_line(struct e2e_line_conn *c, const char *want)
-{
-	char line[LINE_MAX_LEN];
-	int n = e2e_line_read(c, line, sizeof(line));
-
-	if (n < 0)
-		return n;
-	if (strcmp(line, want)) {
-		test_msg("memcached said \"%s\", expected \"%s\"", line, want);
-		return -EPROTO;
-	}
-	return 0;
-}
-
 static int send_set(struct e2e_line_conn *c, const char *key, const char *val)
 {
 	return send_fmt(c, "set %s 0 0 %zu\r\n%s\r\n", key, strlen(val), val);
-}
-
-static int check_set(struct e2e_line_conn *c)
-{
-	return expect_line(c, "STORED");
 }
 
 static int send_incr(struct e2e_line_conn *c, const char *key)
@@ -69,24 +49,18 @@ static int send_incr(struct e2e_line_conn *c, const char *key)
 	return send_fmt(c, "incr %s 1\r\n", key);
 }
 
-static int check_incr(struct e2e_line_conn *c, long want)
-{
-	char line[32];
-
-	snprintf(line, sizeof(line), "%ld", want);
-	return expect_line(c, line);
-}
-
 static int send_get(struct e2e_line_conn *c, const char *key)
 {
 	return send_fmt(c, "get %s\r\n", key);
 }
 
+static const struct e2e_kv_ops memcached_ops;
+
 /* "VALUE KEY FLAGS LEN", the bytes, CRLF, "END". */
 static int check_get(struct e2e_line_conn *c, const char *want)
 {
 	size_t len = strlen(want), got_len;
-	char line[LINE_MAX_LEN], *val;
+	char line[E2E_KV_LINE_MAX];
 	int ret = e2e_line_read(c, line, sizeof(line));
 
 	if (ret < 0)
@@ -95,22 +69,13 @@ static int check_get(struct e2e_line_conn *c, const char *want)
 		test_msg("memcached said \"%s\", expected a value of %zu bytes", line, len);
 		return -EPROTO;
 	}
-	val = malloc(len + 2);
-	if (!val)
-		return -ENOMEM;
-	ret = e2e_line_read_n(c, val, len + 2);
-	if (!ret && (memcmp(val, want, len) || memcmp(val + len, "\r\n", 2))) {
-		test_msg("memcached gave another value: %.40s...", val);
-		ret = -EPROTO;
-	}
-	free(val);
-	return ret ?: expect_line(c, "END");
+	return e2e_kv_expect_value(&memcached_ops, c, want) ?: e2e_kv_expect_line(&memcached_ops, c, "END");
 }
 
 /* "STAT curr_items N" among the lines of "stats", up to "END". */
 static int count_keys(struct e2e_line_conn *c, long *n)
 {
-	char line[LINE_MAX_LEN];
+	char line[E2E_KV_LINE_MAX];
 	int ret = send_fmt(c, "stats\r\n");
 
 	*n = -1;
@@ -143,9 +108,9 @@ static const struct e2e_kv_ops memcached_ops = {
 	.port = MEMCACHED_PORT,
 	.command = command,
 	.send_set = send_set,
-	.check_set = check_set,
+	.set_reply = "STORED",
 	.send_incr = send_incr,
-	.check_incr = check_incr,
+	.incr_prefix = "",
 	.send_get = send_get,
 	.check_get = check_get,
 	.count_keys = count_keys,

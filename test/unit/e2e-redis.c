@@ -21,7 +21,6 @@
 
 #define REDIS "/usr/bin/redis-server"
 #define REDIS_PORT 6379
-#define LINE_MAX_LEN 512
 
 /* One command in RESP: an array of bulk strings. */
 static int send_cmd(struct e2e_line_conn *c, int argc, const char *const argv[])
@@ -36,30 +35,11 @@ static int send_cmd(struct e2e_line_conn *c, int argc, const char *const argv[])
 	return e2e_line_send(c, buf, n);
 }
 
-static int expect_line(struct e2e_line_conn *c, const char *want)
-{
-	char line[LINE_MAX_LEN];
-	int n = e2e_line_read(c, line, sizeof(line));
-
-	if (n < 0)
-		return n;
-	if (strcmp(line, want)) {
-		test_msg("redis said \"%s\", expected \"%s\"", line, want);
-		return -EPROTO;
-	}
-	return 0;
-}
-
 static int send_set(struct e2e_line_conn *c, const char *key, const char *val)
 {
 	const char *argv[] = { "SET", key, val };
 
 	return send_cmd(c, 3, argv);
-}
-
-static int check_set(struct e2e_line_conn *c)
-{
-	return expect_line(c, "+OK");
 }
 
 static int send_incr(struct e2e_line_conn *c, const char *key)
@@ -69,14 +49,6 @@ static int send_incr(struct e2e_line_conn *c, const char *key)
 	return send_cmd(c, 2, argv);
 }
 
-static int check_incr(struct e2e_line_conn *c, long want)
-{
-	char line[32];
-
-	snprintf(line, sizeof(line), ":%ld", want);
-	return expect_line(c, line);
-}
-
 static int send_get(struct e2e_line_conn *c, const char *key)
 {
 	const char *argv[] = { "GET", key };
@@ -84,33 +56,21 @@ static int send_get(struct e2e_line_conn *c, const char *key)
 	return send_cmd(c, 2, argv);
 }
 
+static const struct e2e_kv_ops redis_ops;
+
 /* A bulk string reply: "$LEN", the bytes, CRLF. */
 static int check_get(struct e2e_line_conn *c, const char *want)
 {
-	size_t len = strlen(want);
-	char head[32], *val;
-	int ret;
+	char head[32];
 
-	snprintf(head, sizeof(head), "$%zu", len);
-	ret = expect_line(c, head);
-	if (ret)
-		return ret;
-	val = malloc(len + 2);
-	if (!val)
-		return -ENOMEM;
-	ret = e2e_line_read_n(c, val, len + 2);
-	if (!ret && (memcmp(val, want, len) || memcmp(val + len, "\r\n", 2))) {
-		test_msg("redis gave another value: %.40s...", val);
-		ret = -EPROTO;
-	}
-	free(val);
-	return ret;
+	snprintf(head, sizeof(head), "$%zu", strlen(want));
+	return e2e_kv_expect_line(&redis_ops, c, head) ?: e2e_kv_expect_value(&redis_ops, c, want);
 }
 
 static int count_keys(struct e2e_line_conn *c, long *n)
 {
 	const char *argv[] = { "DBSIZE" };
-	char line[LINE_MAX_LEN];
+	char line[E2E_KV_LINE_MAX];
 	int ret = send_cmd(c, 1, argv);
 
 	ret = ret ?: e2e_line_read(c, line, sizeof(line));
@@ -155,9 +115,9 @@ static const struct e2e_kv_ops redis_ops = {
 	.port = REDIS_PORT,
 	.command = command,
 	.send_set = send_set,
-	.check_set = check_set,
+	.set_reply = "+OK",
 	.send_incr = send_incr,
-	.check_incr = check_incr,
+	.incr_prefix = ":",
 	.send_get = send_get,
 	.check_get = check_get,
 	.count_keys = count_keys,
