@@ -123,6 +123,27 @@ static int read_info(const struct tty_fd_info *info, struct tty_info *ti)
 	return read_session(info->pid, info->st->st_rdev, &ti->sid, &ti->pgrp);
 }
 
+/*
+ * CRIU's id of a terminal: its driver's index times two, plus one for a master (a pty master,
+ * the console, /dev/tty). CRIU pairs a pty slave with its master by it (index * 2 + 1), so the
+ * ids must be CRIU's, not just distinct. The console, VTs and /dev/tty have fixed indexes.
+ */
+static uint32_t tty_id(uint32_t type, uint32_t index)
+{
+	switch (type) {
+	case TTY_TYPE__CONSOLE:
+		return 1002 * 2 + 1;
+	case TTY_TYPE__VT:
+		return 1004 * 2;
+	case TTY_TYPE__CTTY:
+		return 1006 * 2 + 1;
+	case TTY_TYPE__PTY:
+		return index * 2; /* a slave: masters are refused */
+	default:
+		return 0; /* a serial line: CRIU's index 0 */
+	}
+}
+
 /* The terminal of @info, recorded once per device; sets *@info_id. */
 static int add_info(struct tty_table *t, const struct tty_fd_info *info, uint32_t *info_id)
 {
@@ -140,7 +161,15 @@ static int add_info(struct tty_table *t, const struct tty_fd_info *info, uint32_
 		ret = read_info(info, &ti);
 	if (ret)
 		return ret;
-	ti.id = (uint32_t)t->nr_infos + 1;
+	ti.id = tty_id(ti.type, ti.index);
+	for (size_t i = 0; i < t->nr_infos; i++) {
+		if (t->infos[i].id == ti.id) {
+			pr_err("fd %d of process %d is the terminal %s, which CRIU's images can't tell from another one "
+			       "the tree holds (both terminal %u): not supported\n",
+			       info->fd, info->pid, info->path, ti.id);
+			return -EOPNOTSUPP;
+		}
+	}
 	ti.rdev = info->st->st_rdev;
 	ti.dev = info->st->st_dev;
 	ti.uid = info->st->st_uid;

@@ -4,7 +4,8 @@
  * and the terminal, and the child runs on; with --shell-job --leave-running
  * the images decode with crit: fds 0-2 are one TTY file, files.img's
  * tty_file_entry points at tty-info.img's PTY entry (index, session, foreground
- * group, window size, termios as the child set them, device) and at a REG entry
+ * group, window size, termios as the child set them, device; its id CRIU's,
+ * the index times two) and at a REG entry
  * with the slave's path; the child still runs on the same terminal afterwards.
  */
 #include <sys/ioctl.h>
@@ -210,6 +211,9 @@ static void check_facts(struct tty_test *t, char *out)
 			expect(&t->failures, id == info_id && !strcmp(type, "PTY") && e == index,
 			       "tty info %d (tty file points at %d): type %s, index %d (not %d)", id, info_id, type, e,
 			       index);
+			/* CRIU pairs a slave (index * 2) with its master (index * 2 + 1) by this id */
+			expect(&t->failures, id == 2 * index, "tty info id %d, CRIU's is %d (the pty index times two)",
+			       id, 2 * index);
 			expect(&t->failures, f == t->pid && g == t->pid, "tty info: session %d, group %d (child %d)", f,
 			       g, t->pid);
 			expect(&t->failures, rdev == (uint32_t)t->pts_st.st_rdev, "tty info: rdev %llu", rdev);
