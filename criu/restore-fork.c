@@ -74,6 +74,11 @@ static int is_mapped(const struct restore_image *ri, uint32_t id)
 	return 0;
 }
 
+bool restore_fds_needed(const struct restore_image *ri, size_t i)
+{
+	return ri->file_fds[i] || is_mapped(ri, ri->files[i]->id);
+}
+
 static int needs_file(const struct restore_image *ri, uint32_t id)
 {
 	return id == ri->mm->exe_file_id || id == ri->fs->cwd_id || id == ri->fs->root_id ||
