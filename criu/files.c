@@ -390,6 +390,7 @@ static bool shareable(uint32_t type)
 	case FD_TYPES__UNIXSK:
 	case FD_TYPES__PIPE:
 	case FD_TYPES__FIFO:
+	case FD_TYPES__MEMFD:
 		return true;
 	default:
 		return false;

@@ -350,7 +350,7 @@ static int plan_close(const struct restore_image *ri, struct restore_fds *fds)
 static int take_given(const struct restore_image *ri, struct restore_fds *fds)
 {
 	for (size_t i = 0; fds->given && i < ri->nr_files; i++) {
-		if (fds->given[i] < 0 || !ri->file_fds[i] || !restore_fds_made_here(ri->files[i]))
+		if (fds->given[i] < 0 || !restore_fds_needed(ri, i) || !restore_fds_made_here(ri->files[i]))
 			continue;
 		fds->fds[i] = fcntl(fds->given[i], F_DUPFD_CLOEXEC, fds->min_fd);
 		if (fds->fds[i] < 0) {

@@ -101,11 +101,11 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.check_restore = fifo_check_restore,
 		.open = fifo_open,
 	},
-	/* Made once per memfd (contents, seals) when the images are read; mappings share it. */
+	/* Made once per memfd (contents, seals) for the tree's first process; mappings share it. */
 	[FD_KIND_MEMFD] = {
 		.name = "a memfd",
 		.type = FD_TYPES__MEMFD,
-		.flags = FD_KIND_COPY | FD_KIND_SETTLE,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE | FD_KIND_TREE,
 		.match = memfd_match,
 		.dump = memfd_dump,
 		.write_files = memfd_write_files,
