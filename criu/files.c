@@ -391,6 +391,7 @@ static bool shareable(uint32_t type)
 	case FD_TYPES__PIPE:
 	case FD_TYPES__FIFO:
 	case FD_TYPES__MEMFD:
+	case FD_TYPES__EVENTPOLL:
 		return true;
 	default:
 		return false;
