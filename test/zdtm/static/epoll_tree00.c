@@ -85,7 +85,7 @@ static int child_main(int ep, int efd, pid_t parent)
 int main(int argc, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int ep, efd, p[2], status, nfds;
+	int ep, efd, p[2], nfds;
 	pid_t child;
 
 	test_init(argc, argv);
@@ -105,15 +105,12 @@ int main(int argc, char **argv)
 		fail("can't register the eventfd");
 		return 1;
 	}
-	child = fork();
-	if (child < 0) {
-		fail("fork");
+	child = tree_fork();
+	if (child < 0)
 		return 1;
-	}
 	if (child == 0) {
 		pid_t parent = getppid();
 
-		test_forked();
 		close(p[0]);
 		close(p[1]);
 		_exit(child_main(ep, efd, parent));
@@ -127,10 +124,8 @@ int main(int argc, char **argv)
 		     tree_nr_fds(), nfds, registrations(ep), ready(ep));
 		return 1;
 	}
-	if (kill(child, SIGTERM) || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the child did not end well");
+	if (!tree_end_child(child, SIGTERM, "child"))
 		return 1;
-	}
 	if (registrations(ep) != 1 || ready(ep) != 1) {
 		fail("the child's removal did not reach the parent's epoll: %d registrations, reports %#x",
 		     registrations(ep), ready(ep));

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tree.h"
 #include "zdtmtst.h"
 
 #define CHILD_DATA 0x3333
@@ -21,7 +22,7 @@
 int main(int argc, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, got;
-	int ep, ready[2], status;
+	int ep, ready[2];
 	pid_t child;
 	char c;
 
@@ -31,15 +32,12 @@ int main(int argc, char **argv)
 		fail("can't make the epoll");
 		return 1;
 	}
-	child = fork();
-	if (child < 0) {
-		fail("fork");
+	child = tree_fork();
+	if (child < 0)
 		return 1;
-	}
 	if (child == 0) {
 		int p[2];
 
-		test_forked();
 		close(ready[0]);
 		/* Its own pipe, above any fd number of the parent. */
 		if (pipe(p) || dup2(p[0], 100) < 0 || dup2(p[1], 101) < 0)
@@ -67,10 +65,8 @@ int main(int argc, char **argv)
 		fail("the shared epoll does not report the child's pipe");
 		return 1;
 	}
-	if (kill(child, SIGTERM) || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the child ended with status %#x", status);
+	if (!tree_end_child(child, SIGTERM, "child"))
 		return 1;
-	}
 	pass();
 	return 0;
 }

@@ -65,7 +65,7 @@ static int child_main(const char *path1, int shared, pid_t parent)
 int main(int argc, char **argv)
 {
 	char path1[256], path2[256], buf[64];
-	int r, shared, status, nfds, tries;
+	int r, shared, nfds, tries;
 	pid_t child;
 
 	test_init(argc, argv);
@@ -81,15 +81,12 @@ int main(int argc, char **argv)
 		fail("can't open the FIFOs");
 		return 1;
 	}
-	child = fork();
-	if (child < 0) {
-		fail("fork");
+	child = tree_fork();
+	if (child < 0)
 		return 1;
-	}
 	if (child == 0) {
 		pid_t parent = getppid();
 
-		test_forked();
 		close(r);
 		_exit(child_main(path1, shared, parent));
 	}
@@ -109,10 +106,8 @@ int main(int argc, char **argv)
 		fail("the bytes queued before the dump did not come back exactly once");
 		return 1;
 	}
-	if (kill(child, SIGTERM) || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the child did not end well");
+	if (!tree_end_child(child, SIGTERM, "child"))
 		return 1;
-	}
 	/* The child gone: its message, then the end (no writer left). */
 	memset(buf, 0, sizeof(buf));
 	if (read(r, buf, sizeof(buf)) != (ssize_t)strlen(AFTER) || strcmp(buf, AFTER) ||

@@ -65,7 +65,7 @@ static char *map(int fd)
 
 int main(int argc, char **argv)
 {
-	int a, b, status, nfds;
+	int a, b, nfds;
 	char *ma, *mb;
 	pid_t child;
 
@@ -79,13 +79,10 @@ int main(int argc, char **argv)
 	}
 	strcpy(ma, A_BEFORE);
 	strcpy(mb, B_BEFORE);
-	child = fork();
-	if (child < 0) {
-		fail("fork");
+	child = tree_fork();
+	if (child < 0)
 		return 1;
-	}
 	if (child == 0) {
-		test_forked();
 		munmap(ma, SIZE);
 		_exit(child_main(a, b, mb));
 	}
@@ -107,10 +104,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	strcpy(mb + SIZE / 2, B_AFTER);
-	if (kill(child, SIGTERM) || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the child ended with status %#x", status);
+	if (!tree_end_child(child, SIGTERM, "child"))
 		return 1;
-	}
 	if (strcmp(ma + SIZE / 2, A_AFTER)) {
 		fail("what the child wrote into memfd A is not in the parent's mapping: \"%s\"", ma + SIZE / 2);
 		return 1;

@@ -66,7 +66,7 @@ static int child_main(int w, int parent_r, const int *sp, pid_t parent)
 int main(int argc, char **argv)
 {
 	char buf[64] = { 0 };
-	int p[2], sp[2], status, nfds;
+	int p[2], sp[2], nfds;
 	pid_t child;
 
 	test_init(argc, argv);
@@ -75,15 +75,12 @@ int main(int argc, char **argv)
 		fail("can't set the pipes up");
 		return 1;
 	}
-	child = fork();
-	if (child < 0) {
-		fail("fork");
+	child = tree_fork();
+	if (child < 0)
 		return 1;
-	}
 	if (child == 0) {
 		pid_t parent = getppid();
 
-		test_forked();
 		close(p[0]);
 		if (write(p[1], BEFORE, sizeof(BEFORE)) != sizeof(BEFORE) ||
 		    write(sp[1], SHARED, sizeof(SHARED)) != sizeof(SHARED))
@@ -123,10 +120,8 @@ int main(int argc, char **argv)
 		fail("the child's message after SIGTERM: \"%s\"", buf);
 		return 1;
 	}
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the child ended with status %#x", status);
+	if (!tree_end_child(child, 0, "child"))
 		return 1;
-	}
 	/* The child gone, no writer is left: no stray copy of the write end in either process. */
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) || read(p[0], buf, sizeof(buf)) != 0) {
 		fail("the split pipe still has a writer after the child ended");

@@ -118,17 +118,6 @@ static int consumer_main(int r, int ready)
 	return 0;
 }
 
-static bool ended_well(pid_t pid, const char *who)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the %s ended with status %#x", who, status);
-		return false;
-	}
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	int a[2], b[2], ready[2], nfds;
@@ -142,9 +131,8 @@ int main(int argc, char **argv)
 		fail("can't make pipe A");
 		return 1;
 	}
-	filter = fork();
+	filter = tree_fork();
 	if (filter == 0) {
-		test_forked();
 		close(ready[0]);
 		close(a[1]);
 		if (pipe(b) || fcntl(a[0], F_SETFL, O_NONBLOCK) || fcntl(b[1], F_SETPIPE_SZ, B_SIZE) != B_SIZE)
@@ -158,7 +146,7 @@ int main(int argc, char **argv)
 		close(b[0]);
 		if (consumer < 0)
 			_exit(2);
-		_exit(filter_main(a[0], b[1], consumer, ready[1]) ?: !ended_well(consumer, "consumer"));
+		_exit(filter_main(a[0], b[1], consumer, ready[1]) ?: !tree_end_child(consumer, 0, "consumer"));
 	}
 	close(ready[1]);
 	close(a[0]);
@@ -184,7 +172,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(a[1]);
-	if (!ended_well(filter, "filter"))
+	if (!tree_end_child(filter, 0, "filter"))
 		return 1;
 	pass();
 	return 0;
