@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cr-restore.h"
+#include "fd-kind.h"
 #include "file-locks.h"
 #include "ids.h"
 #include "image.h"
@@ -271,9 +272,16 @@ static int given_files(struct restore_tree *t, size_t k)
 	return 0;
 }
 
+static bool made_for_tree(const FileEntry *fe)
+{
+	const struct fd_kind *kind = fd_kind_of_type(fe->type);
+
+	return kind && (kind->flags & FD_KIND_TREE);
+}
+
 /*
- * Files made in a process for the others only (every unix socket and every TCP
- * connection is made for the first process): taken out of it once every
+ * Files made in a process for the others only (every socket, pipe, ... is
+ * made for the first process: FD_KIND_TREE): taken out of it once every
  * process took its duplicates, so that it does not inherit them. A TCP
  * connection stays open in criu until it is out of repair mode (t->kept).
  */
@@ -285,9 +293,7 @@ static int drop_unneeded(struct restore_tree *t)
 		for (size_t i = 0; !is_zombie(t, k) && i < t->fds[k].nr; i++) {
 			const FileEntry *fe = ri->files[i];
 
-			/* Only those two kinds make files no fd of the process needs (a memfd may be mapped). */
-			if (t->fds[k].fds[i] < 0 || ri->file_fds[i] ||
-			    (fe->type != FD_TYPES__UNIXSK && fe->type != FD_TYPES__INETSK))
+			if (t->fds[k].fds[i] < 0 || restore_fds_needed(ri, i) || !made_for_tree(fe))
 				continue;
 			if (fe->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i)) &&
 			    !t->fds[k].tcp_close) {

@@ -388,6 +388,10 @@ static bool shareable(uint32_t type)
 	case FD_TYPES__SIGNALFD:
 	case FD_TYPES__INOTIFY:
 	case FD_TYPES__UNIXSK:
+	case FD_TYPES__PIPE:
+	case FD_TYPES__FIFO:
+	case FD_TYPES__MEMFD:
+	case FD_TYPES__EVENTPOLL:
 		return true;
 	default:
 		return false;

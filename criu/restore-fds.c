@@ -57,3 +57,8 @@ int restore_fds_get(const struct restore_fds *fds, const struct restore_image *r
 
 	return i < 0 || (size_t)i >= fds->nr ? -1 : fds->fds[i];
 }
+
+bool restore_fds_needed(const struct restore_image *ri, size_t i)
+{
+	return ri->file_fds[i] || restore_image_maps_file(ri, ri->files[i]->id);
+}

@@ -66,18 +66,10 @@ struct restore_sync {
 	uint32_t state[];
 };
 
-static int is_mapped(const struct restore_image *ri, uint32_t id)
-{
-	for (size_t i = 0; i < ri->mm->n_vmas; i++)
-		if ((ri->mm->vmas[i]->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) && ri->mm->vmas[i]->shmid == id)
-			return 1;
-	return 0;
-}
-
 static int needs_file(const struct restore_image *ri, uint32_t id)
 {
 	return id == ri->mm->exe_file_id || id == ri->fs->cwd_id || id == ri->fs->root_id ||
-	       restore_files_is_fd(ri, id) || is_mapped(ri, id);
+	       restore_files_is_fd(ri, id) || restore_image_maps_file(ri, id);
 }
 
 /* Flags that only matter when a file is created, or that open() can't take back. */
@@ -100,8 +92,8 @@ static int open_file(const struct restore_image *ri, const struct restore_ghost_
 		pr_perror("Can't open %s", path);
 		return -errno;
 	}
-	if (fstat(fd, &st) < 0 ||
-	    (S_ISREG(st.st_mode) && reg->has_size && (uint64_t)st.st_size != reg->size && is_mapped(ri, id))) {
+	if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) && reg->has_size && (uint64_t)st.st_size != reg->size &&
+				   restore_image_maps_file(ri, id))) {
 		pr_err("%s is %lld bytes now, %llu when dumped: refusing to map a changed file\n", reg->name,
 		       (long long)st.st_size, (unsigned long long)reg->size);
 		close(fd);
@@ -282,7 +274,7 @@ static int plan_close(const struct restore_image *ri, struct restore_fds *fds)
 		uint32_t id = ri->fdinfo[i]->id;
 		ssize_t f = restore_images_file_idx(ri, id);
 
-		if (f >= 0 && !--left[f] && !is_mapped(ri, id) && id != ri->mm->exe_file_id)
+		if (f >= 0 && !--left[f] && !restore_image_maps_file(ri, id) && id != ri->mm->exe_file_id)
 			fds->close_after[i] = 1;
 	}
 	free(left);
@@ -293,7 +285,7 @@ static int plan_close(const struct restore_image *ri, struct restore_fds *fds)
 static int take_given(const struct restore_image *ri, struct restore_fds *fds)
 {
 	for (size_t i = 0; fds->given && i < ri->nr_files; i++) {
-		if (fds->given[i] < 0 || !ri->file_fds[i] || !restore_fds_made_here(ri->files[i]))
+		if (fds->given[i] < 0 || !restore_fds_needed(ri, i) || !restore_fds_made_here(ri->files[i]))
 			continue;
 		fds->fds[i] = fcntl(fds->given[i], F_DUPFD_CLOEXEC, fds->min_fd);
 		if (fds->fds[i] < 0) {

@@ -57,3 +57,11 @@ int restore_vma_is_special(const VmaEntry *vma)
 {
 	return !!(vma->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_AREA_VSYSCALL));
 }
+
+bool restore_image_maps_file(const struct restore_image *ri, uint32_t id)
+{
+	for (size_t i = 0; i < ri->mm->n_vmas; i++)
+		if ((ri->mm->vmas[i]->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) && ri->mm->vmas[i]->shmid == id)
+			return true;
+	return false;
+}

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -96,19 +98,58 @@ int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	return 0;
 }
 
+/*
+ * Whether registration @t (the @toff-th of its fd number) of epoll @ef is the
+ * file at fd t->tfd of process @pid: kcmp(KCMP_EPOLL_TFD) compares the file
+ * itself (the ends of a pipe share an inode). 1 yes, 0 no, -errno.
+ */
+static int same_target(const struct epoll_file *ef, const struct epoll_tfd *t, uint32_t toff, pid_t pid)
+{
+	struct kcmp_epoll_slot slot = { .efd = (uint32_t)ef->fd, .tfd = t->tfd, .toff = toff };
+	long ret = syscall(SYS_kcmp, pid, ef->pid, KCMP_EPOLL_TFD, t->tfd, &slot);
+
+	if (ret < 0 && errno != EBADF && errno != ENOENT) {
+		pr_perror("Can't compare the target fd %u of epoll fd %d of process %d", t->tfd, ef->fd, ef->pid);
+		return -errno;
+	}
+	return ret == 0;
+}
+
+/* Its registrations before @j on the same fd number (KCMP_EPOLL_TFD's toff: both walk them in one order). */
+static uint32_t target_offset(const struct epoll_file *ef, size_t j)
+{
+	uint32_t toff = 0;
+
+	for (size_t k = 0; k < j; k++)
+		toff += ef->tfds[k].tfd == ef->tfds[j].tfd;
+	return toff;
+}
+
 int epoll_check_targets(struct files_dump *fdump, pid_t pid)
 {
 	const struct epoll_dump *d = &fdump->epoll;
 
-	/* The table holds the epolls of the processes collected before too: each is checked in its own. */
+	/*
+	 * The table holds the epolls of the processes collected before too: each is checked in the
+	 * process it was first found in, which makes it on restore and registers its targets again
+	 * under its own fd numbers. The kernel keys a registration by a file and the fd number of the
+	 * process that added it: another process sharing the epoll (by fork) may have added its own,
+	 * or closed the fd since, which the restore can't tell.
+	 */
 	for (size_t i = 0; i < d->nr; i++)
 		for (size_t j = 0; d->v[i].pid == pid && j < d->v[i].nr; j++) {
 			const struct epoll_tfd *t = &d->v[i].tfds[j];
 			uint64_t ino = files_fd_ino(&fdump->fds, (int)t->tfd);
+			int same = ino == t->ino ? same_target(&d->v[i], t, target_offset(&d->v[i], j), pid) : 0;
 
-			if (ino != t->ino) {
-				pr_err("epoll fd %d of process %d watches fd %u, which %s: not supported\n", d->v[i].fd,
-				       pid, t->tfd, ino ? "is another file now" : "was closed since");
+			if (same < 0)
+				return same;
+			if (!same) {
+				pr_err("epoll fd %d of process %d watches a file under fd number %u, which is %s in that "
+				       "process: not supported (a registration must be of the file at that fd in the first "
+				       "process holding the epoll; one added by another process sharing it, or whose fd was "
+				       "closed since, can't be restored)\n",
+				       d->v[i].fd, pid, t->tfd, !ino ? "no open fd" : "another file");
 				return -EOPNOTSUPP;
 			}
 		}
@@ -210,21 +251,45 @@ static const FdinfoEntry *find_fd(const struct restore_image *ri, uint32_t fd)
 	return e ? *e : NULL;
 }
 
-int epoll_check_restore(const struct restore_image *ri)
-{
-	for (size_t i = 0; i < ri->nr_files; i++) {
-		const FileEntry *fe = ri->files[i];
+/* Which epolls of files.img this process made itself: it registers their targets (epoll_install()). */
+struct epoll_restore {
+	bool *made; /* per file of restore_image.files */
+};
 
-		/* files.img is the tree's: another process's epoll watches that process's fds. */
-		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i])
-			continue;
-		for (size_t j = 0; j < fe->epfd->n_tfd; j++)
-			if (!find_fd(ri, fe->epfd->tfd[j]->tfd)) {
-				pr_err("files.img: epoll %u watches fd %u, which the process has no entry for\n",
-				       fe->id, fe->epfd->tfd[j]->tfd);
-				return -EINVAL;
-			}
+int epoll_load(int dirfd, struct restore_image *ri)
+{
+	struct epoll_restore *st = calloc(1, sizeof(*st));
+
+	(void)dirfd; /* no image of its own: files.img holds the registrations */
+	if (st)
+		st->made = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*st->made));
+	if (!st || !st->made) {
+		free(st);
+		return -ENOMEM;
 	}
+	ri->kind_state[FD_KIND_EVENTPOLL] = st;
+	return 0;
+}
+
+void epoll_load_free(struct restore_image *ri)
+{
+	struct epoll_restore *st = ri->kind_state[FD_KIND_EVENTPOLL];
+
+	if (st)
+		free(st->made);
+	free(st);
+	ri->kind_state[FD_KIND_EVENTPOLL] = NULL;
+}
+
+/* Every target of epoll @fe is one of the process's dumped fds. */
+static int check_targets(const struct restore_image *ri, const FileEntry *fe)
+{
+	for (size_t j = 0; j < fe->epfd->n_tfd; j++)
+		if (!find_fd(ri, fe->epfd->tfd[j]->tfd)) {
+			pr_err("files.img: epoll %u of process %d watches fd %u, which the process has no entry for\n",
+			       fe->id, ri->pid, fe->epfd->tfd[j]->tfd);
+			return -EINVAL;
+		}
 	return 0;
 }
 
@@ -239,9 +304,33 @@ static int open_one(const FileEntry *fe)
 	return fd;
 }
 
+/*
+ * An epoll several processes of the tree hold is made for the first of them,
+ * whose fds its targets are (epoll_check_targets()): that one registers them;
+ * the later ones were given it (restore_fds.given) and register nothing.
+ */
 int epoll_open(const struct restore_image *ri, struct restore_fds *fds)
 {
-	return restore_fds_make_each(ri, fds, FD_TYPES__EVENTPOLL, open_one);
+	struct epoll_restore *st = ri->kind_state[FD_KIND_EVENTPOLL];
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
+		const FileEntry *fe = ri->files[i];
+
+		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i] || fds->fds[i] >= 0)
+			continue;
+		ret = check_targets(ri, fe);
+		if (ret)
+			break;
+		fds->fds[i] = open_one(fe);
+		if (fds->fds[i] < 0) {
+			ret = fds->fds[i];
+			fds->fds[i] = -1;
+		} else {
+			st->made[i] = true;
+		}
+	}
+	return ret;
 }
 
 /* The fd number of file @id in the restored process: its lowest. */
@@ -311,12 +400,13 @@ static int add_all(int epfd, const EventpollFileEntry *e)
 
 int epoll_install(const struct restore_image *ri)
 {
+	const struct epoll_restore *st = ri->kind_state[FD_KIND_EVENTPOLL];
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
 
-		if (fe->type == FD_TYPES__EVENTPOLL && ri->file_fds[i])
+		if (fe->type == FD_TYPES__EVENTPOLL && ri->file_fds[i] && st->made[i])
 			ret = add_all(installed_fd(ri, fe->id), fe->epfd);
 	}
 	return ret;

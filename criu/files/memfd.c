@@ -75,14 +75,8 @@ static int add_inode(struct memfd_dump *d, pid_t pid, int fd, const char *path, 
 		pr_perror("Can't stat memfd %s", path);
 		return -errno;
 	}
+	/* Once for the tree: the restore makes it once, for the tree's first process. */
 	in = find_inode(d, st.st_dev, st.st_ino);
-	/* Made per process on restore: one held by two processes of the tree would come back as two. */
-	if (in && in->pid != pid) {
-		pr_err("%s of process %d is also held by process %d: memfds shared between processes are not "
-		       "supported yet\n",
-		       path, pid, in->pid);
-		return -EOPNOTSUPP;
-	}
 	if (in) {
 		*inodep = in;
 		return 0;
@@ -122,10 +116,9 @@ static int add_inode(struct memfd_dump *d, pid_t pid, int fd, const char *path, 
 	in->gid = st.st_gid;
 	in->size = (uint64_t)st.st_size;
 	in->seals = (uint32_t)seals;
-	in->pid = pid;
 	d->nr_inodes++;
-	pr_debug("memfd %u \"%s\": inode %llu, %llu bytes, seals %#x\n", in->id, in->name, (unsigned long long)in->ino,
-		 (unsigned long long)in->size, in->seals);
+	pr_debug("memfd %u \"%s\" (first seen in process %d): inode %llu, %llu bytes, seals %#x\n", in->id, in->name,
+		 pid, (unsigned long long)in->ino, (unsigned long long)in->size, in->seals);
 	*inodep = in;
 	return 0;
 }
@@ -287,8 +280,9 @@ void memfd_dump_free(struct files_dump *fdump)
 
 struct memfd_restore {
 	MemfdInodeEntry **inodes;
-	int *fds; /* per inode: the memfd made by memfd_load(), or -1 */
+	int *fds; /* per inode: the memfd once made (for the tree's first process only), or -1 */
 	size_t nr;
+	int dirfd; /* the images, for the contents; -1 once every memfd is made */
 };
 
 int memfd_check_entry(const FileEntry *fe, const char *name)
@@ -361,6 +355,13 @@ static int read_inodes(int dirfd, struct memfd_restore *mr)
 	return ret;
 }
 
+static void close_dirfd(struct memfd_restore *mr)
+{
+	if (mr->dirfd >= 0)
+		close(mr->dirfd);
+	mr->dirfd = -1;
+}
+
 static void free_restore(struct memfd_restore *mr)
 {
 	for (size_t i = 0; i < mr->nr; i++) {
@@ -368,6 +369,7 @@ static void free_restore(struct memfd_restore *mr)
 		if (mr->fds[i] >= 0)
 			close(mr->fds[i]);
 	}
+	close_dirfd(mr);
 	free(mr->inodes);
 	free(mr->fds);
 	free(mr);
@@ -421,6 +423,10 @@ out_close:
 	return ret;
 }
 
+/*
+ * Reads memfd.img; the memfds themselves are made by memfd_open(), once for
+ * the tree (files.img and memfd.img are the tree's: every process reads them).
+ */
 int memfd_load(int dirfd, struct restore_image *ri)
 {
 	struct memfd_restore *mr;
@@ -434,6 +440,7 @@ int memfd_load(int dirfd, struct restore_image *ri)
 	mr = calloc(1, sizeof(*mr));
 	if (!mr)
 		return -ENOMEM;
+	mr->dirfd = -1;
 	ret = read_inodes(dirfd, mr);
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
@@ -444,11 +451,11 @@ int memfd_load(int dirfd, struct restore_image *ri)
 			ret = -EINVAL;
 		}
 	}
-	for (size_t i = 0; !ret && i < mr->nr; i++) {
-		mr->fds[i] = make_inode(mr->inodes[i], dirfd);
-		if (mr->fds[i] < 0) {
-			ret = mr->fds[i];
-			mr->fds[i] = -1;
+	if (!ret) {
+		mr->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+		if (mr->dirfd < 0) {
+			pr_perror("Can't keep the images directory open for the memfds");
+			ret = -errno;
 		}
 	}
 	if (ret) {
@@ -466,19 +473,17 @@ void memfd_load_free(struct restore_image *ri)
 	ri->kind_state[FD_KIND_MEMFD] = NULL;
 }
 
-/* The VMAs mapping file @id: any (*@mapped), and whether one writes through a shared mapping (*@shared_write). */
-static void file_mappings(const struct restore_image *ri, uint32_t id, bool *mapped, bool *shared_write)
+/* Whether a VMA of @ri writes through a shared mapping of file @id. */
+static bool shared_write(const struct restore_image *ri, uint32_t id)
 {
-	*mapped = *shared_write = false;
 	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 
-		if (!(v->status & VMA_AREA_MEMFD) || v->shmid != id)
-			continue;
-		*mapped = true;
-		if ((v->status & VMA_FILE_SHARED) && (v->prot & PROT_WRITE))
-			*shared_write = true;
+		if ((v->status & VMA_AREA_MEMFD) && v->shmid == id && (v->status & VMA_FILE_SHARED) &&
+		    (v->prot & PROT_WRITE))
+			return true;
 	}
+	return false;
 }
 
 /* A new description of the memfd at @inode_fd, as file @fe was, at @min_fd or above unless @low. */
@@ -509,22 +514,23 @@ static int open_description(const FileEntry *fe, int inode_fd, int min_fd, bool 
 	return moved < 0 ? -errno : moved;
 }
 
-static int open_one(const struct restore_image *ri, const struct memfd_restore *mr, struct restore_fds *fds, size_t i)
+/* The memfd of inode @idx, made the first time. */
+static int inode_fd(struct memfd_restore *mr, ssize_t idx)
+{
+	if (mr->fds[idx] < 0)
+		mr->fds[idx] = make_inode(mr->inodes[idx], mr->dirfd);
+	return mr->fds[idx];
+}
+
+static int open_one(const struct restore_image *ri, struct memfd_restore *mr, struct restore_fds *fds, size_t i)
 {
 	const FileEntry *fe = ri->files[i];
-	bool mapped, shared_write;
-	ssize_t idx;
+	ssize_t idx = find_restore_inode(mr, fe->memfd->inode_id);
+	int ifd = inode_fd(mr, idx);
 
-	file_mappings(ri, fe->id, &mapped, &shared_write);
-	if (!ri->file_fds[i] && !mapped)
-		return 0;
-	idx = find_restore_inode(mr, fe->memfd->inode_id);
-	if (shared_write && (mr->inodes[idx]->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
-		pr_err("memfd \"%s\" is sealed against writes (%#x) and mapped writable: can't be restored\n",
-		       mr->inodes[idx]->name, mr->inodes[idx]->seals);
-		return -EOPNOTSUPP;
-	}
-	fds->fds[i] = open_description(fe, mr->fds[idx], fds->min_fd, ri->file_fds[i] != 0);
+	if (ifd < 0)
+		return ifd;
+	fds->fds[i] = open_description(fe, ifd, fds->min_fd, ri->file_fds[i] != 0);
 	if (fds->fds[i] < 0) {
 		int ret = fds->fds[i];
 
@@ -534,13 +540,34 @@ static int open_one(const struct restore_image *ri, const struct memfd_restore *
 	return 0;
 }
 
+/*
+ * Every memfd of the tree is made for its first process, with every
+ * description of files.img (an fd's or a mapping's, whichever process holds
+ * it); a later process was given those it needs (FD_KIND_TREE). Each process
+ * checks its own mappings against the seals.
+ */
 int memfd_open(const struct restore_image *ri, struct restore_fds *fds)
 {
-	const struct memfd_restore *mr = ri->kind_state[FD_KIND_MEMFD];
+	struct memfd_restore *mr = ri->kind_state[FD_KIND_MEMFD];
 	int ret = 0;
 
-	for (size_t i = 0; mr && !ret && i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__MEMFD)
+	for (size_t i = 0; mr && !ret && i < ri->nr_files; i++) {
+		const FileEntry *fe = ri->files[i];
+		ssize_t idx;
+
+		if (fe->type != FD_TYPES__MEMFD || !restore_fds_needed(ri, i))
+			continue;
+		idx = find_restore_inode(mr, fe->memfd->inode_id);
+		if (shared_write(ri, fe->id) && (mr->inodes[idx]->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+			pr_err("memfd \"%s\" is sealed against writes (%#x) and mapped writable: can't be restored\n",
+			       mr->inodes[idx]->name, mr->inodes[idx]->seals);
+			return -EOPNOTSUPP;
+		}
+	}
+	for (size_t i = 0; mr && !ret && !fds->given && i < ri->nr_files; i++)
+		if (ri->files[i]->type == FD_TYPES__MEMFD && fds->fds[i] < 0)
 			ret = open_one(ri, mr, fds, i);
+	if (mr)
+		close_dirfd(mr);
 	return ret;
 }

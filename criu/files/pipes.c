@@ -174,17 +174,6 @@ static int add_end(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t regf_id, 
 		       c->args->pid);
 		return -EOPNOTSUPP;
 	}
-	/*
-	 * The restore makes a process's pipes for it alone: an end held by another process of
-	 * the tree would come back on a pipe of its own. Refused until pipes are made for the tree.
-	 */
-	for (size_t i = 0; !regf_id && i < d->nr; i++)
-		if (d->files[i].pipe_id == (uint32_t)p->st.st_ino && d->files[i].pid != c->args->pid) {
-			pr_err("fd %d of process %d is an end of a pipe that process %d holds too: pipes between "
-			       "processes are not supported yet\n",
-			       p->fd, c->args->pid, d->files[i].pid);
-			return -EOPNOTSUPP;
-		}
 	ret = record_data(d, p, regf_id != 0);
 	ret = ret ?: ARRAY_RESERVE(d->files, d->nr, d->cap, 8);
 	if (ret)
@@ -195,7 +184,6 @@ static int add_end(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t regf_id, 
 	f->flags = p->flags & ~(uint32_t)O_CLOEXEC;
 	f->regf_id = regf_id;
 	f->fown = p->fown;
-	f->pid = c->args->pid;
 	return 0;
 }
 
@@ -510,7 +498,10 @@ static int take_end(const int p[2], bool taken[2], uint32_t flags, uint32_t pipe
 	return open_logged(path, acc | O_NONBLOCK, "an end", pipe_id);
 }
 
-/* Makes pipe @pipe_id once, refilled, and gives each of its ends the process's fds need its fd. */
+/*
+ * Makes pipe @pipe_id once, refilled, and gives each of its ends in files.img
+ * its fd: the ends of every process of the tree come from this one pipe2().
+ */
 static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, uint32_t pipe_id)
 {
 	bool taken[2] = { false, false };
@@ -525,7 +516,7 @@ static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, ui
 		const FileEntry *fe = ri->files[i];
 		int fd;
 
-		if (fe->type != FD_TYPES__PIPE || fe->pipe->pipe_id != pipe_id || !ri->file_fds[i])
+		if (fe->type != FD_TYPES__PIPE || fe->pipe->pipe_id != pipe_id)
 			continue;
 		fd = take_end(p, taken, fe->pipe->flags, pipe_id);
 		if (fd < 0)
@@ -541,12 +532,20 @@ static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, ui
 	return ret;
 }
 
+/*
+ * Every pipe of files.img (the tree's) is made for the tree's first process,
+ * its queued bytes put in once; a later process was given duplicates of the
+ * ends it holds (restore_fds.given), and the first one's copies of the ends it
+ * does not hold are closed before the fork (FD_KIND_TREE).
+ */
 int pipe_open(const struct restore_image *ri, struct restore_fds *fds)
 {
 	int ret = 0;
 
+	if (fds->given)
+		return 0;
 	for (size_t i = 0; !ret && i < ri->nr_files; i++)
-		if (ri->files[i]->type == FD_TYPES__PIPE && ri->file_fds[i] && fds->fds[i] < 0)
+		if (ri->files[i]->type == FD_TYPES__PIPE && fds->fds[i] < 0)
 			ret = make_pipe(ri, fds, ri->files[i]->pipe->pipe_id);
 	return ret;
 }
@@ -584,12 +583,15 @@ static int open_fifo(const struct restore_image *ri, const FileEntry *fe)
 	return ret ?: fd;
 }
 
+/* As pipes: every FIFO end is opened for the tree's first process, its bytes put in once. */
 int fifo_open(const struct restore_image *ri, struct restore_fds *fds)
 {
+	if (fds->given)
+		return 0;
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		int fd;
 
-		if (ri->files[i]->type != FD_TYPES__FIFO || !ri->file_fds[i])
+		if (ri->files[i]->type != FD_TYPES__FIFO || fds->fds[i] >= 0)
 			continue;
 		fd = open_fifo(ri, ri->files[i]);
 		if (fd < 0)

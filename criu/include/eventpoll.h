@@ -1,9 +1,12 @@
 /*
  * epoll instances, the EVENTPOLL kind of fd. At dump, /proc/PID/fdinfo of the
  * epoll fd lists every registration (target fd, events, data, target inode);
- * each target must still be the file open at that fd number. At restore criu
- * creates the instance before the fork and the process, once all its fds are
- * in place, registers every target again under its fd number.
+ * each target must still be the file open at that fd number (kcmp). At restore
+ * criu creates the instance before the fork and the process, once all its fds
+ * are in place, registers every target again under its fd number. An epoll
+ * shared by processes of the tree (fork) is recorded and made once, for the
+ * first process holding it, whose fds its targets must be: that process
+ * registers them, the others are given the instance.
  */
 #ifndef CRIU_NG_EVENTPOLL_H
 #define CRIU_NG_EVENTPOLL_H
@@ -70,14 +73,20 @@ void epoll_dump_free(struct files_dump *fdump);
 /* Checks an EVENTPOLL file_entry of @img_name. Returns 0 or -EINVAL (logged). */
 __attribute__((warn_unused_result)) int epoll_check_entry(const FileEntry *fe, const char *img_name);
 
-/* Checks that every target of every epoll of @ri is one of its dumped fds. Returns 0 or -EINVAL. */
-__attribute__((warn_unused_result)) int epoll_check_restore(const struct restore_image *ri);
+/* Keeps, per file, whether this process makes the epoll (and registers its targets). 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int epoll_load(int dirfd, struct restore_image *ri);
+void epoll_load_free(struct restore_image *ri);
 
-/* Creates in criu every instance the process's fds need (registrations: epoll_install()). 0 or -errno. */
+/*
+ * Creates in criu every instance the process's fds need and no earlier process of the tree was
+ * given, after checking that its targets are fds of the process (registrations: epoll_install()).
+ * 0, -EINVAL (logged) or -errno.
+ */
 __attribute__((warn_unused_result)) int epoll_open(const struct restore_image *ri, struct restore_fds *fds);
 
 /*
- * In the restored process, every fd in place: registers each target again.
+ * In the restored process, every fd in place: registers each target again
+ * of the instances it made (a shared one was made by the first process).
  * Logs nothing (the log is closed); returns 0 or -errno.
  */
 int epoll_install(const struct restore_image *ri);

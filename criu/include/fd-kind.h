@@ -80,6 +80,13 @@ struct fd_dump_ctx {
 #define FD_KIND_COPY 0x1      /* dump: the kind needs criu's copy of the description (p->dup_fd) */
 #define FD_KIND_SETTLE 0x2    /* restore: made by criu and settled at its fd number before the fork */
 #define FD_KIND_OPEN_PATH 0x4 /* dump: an O_PATH fd of this kind is recorded too */
+/*
+ * restore: the tree's first process makes every file of the kind in files.img
+ * (the pieces of one object held by several processes come from one call);
+ * the later ones are given theirs (restore_fds.given), and the first one's
+ * copies of those it does not need are closed before the fork.
+ */
+#define FD_KIND_TREE 0x8
 
 struct fd_kind {
 	const char *name; /* for messages: "an eventfd" */

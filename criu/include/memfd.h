@@ -6,9 +6,11 @@
  * object SHMID (the inode number): pagemap-shmem-SHMID.img and a pages image.
  *
  * The restore makes each memfd once in criu before the fork (name, size,
- * contents, owner, then its seals), and every description of it, fd or
- * mapping, is a reopening of that one file: writes through one are seen
- * through the others. hugetlbfs memfds are refused.
+ * contents, owner, then its seals), for the tree's first process, and every
+ * description of it, fd or mapping, is a reopening of that one file: writes
+ * through one are seen through the others, whichever process holds it. The
+ * later processes are given the descriptions they need (FD_KIND_TREE).
+ * hugetlbfs memfds are refused.
  */
 #ifndef CRIU_NG_MEMFD_H
 #define CRIU_NG_MEMFD_H
@@ -39,7 +41,6 @@ struct memfd_inode {
 	uint64_t size;
 	uint32_t seals;
 	uint32_t pages_id; /* of its contents, once dumped */
-	pid_t pid;	   /* the process that holds it */
 };
 
 struct memfd_file {
@@ -95,11 +96,14 @@ void memfd_dump_free(struct files_dump *fdump);
 /* Checks a MEMFD file_entry of @img_name. Returns 0 or -EINVAL (logged). */
 __attribute__((warn_unused_result)) int memfd_check_entry(const FileEntry *fe, const char *img_name);
 
-/* Reads memfd.img and the contents' pagemaps when files.img has memfds. Returns 0 or -errno (logged). */
+/* Reads memfd.img when files.img has memfds. Returns 0 or -errno (logged). */
 __attribute__((warn_unused_result)) int memfd_load(int dirfd, struct restore_image *ri);
 void memfd_load_free(struct restore_image *ri);
 
-/* Makes every memfd an fd or a mapping needs, then their descriptions. Returns 0 or -errno (logged). */
+/*
+ * For the tree's first process: makes every memfd, then every description of files.img. Checks
+ * in every process that no mapping writes a memfd sealed against it. Returns 0 or -errno (logged).
+ */
 __attribute__((warn_unused_result)) int memfd_open(const struct restore_image *ri, struct restore_fds *fds);
 
 #endif /* CRIU_NG_MEMFD_H */

@@ -14,6 +14,8 @@
  * O_RDWR one, is opened again through /proc/self/fd); a FIFO is opened by its
  * path while criu holds it open O_RDWR, so neither side waits for the other.
  * Both are then settled at their fd numbers like sockets (FD_KIND_SETTLE).
+ * Every pipe and FIFO of the tree is made for its first process, which gives
+ * the later ones the ends they hold (FD_KIND_TREE).
  */
 #ifndef CRIU_NG_PIPES_H
 #define CRIU_NG_PIPES_H
@@ -37,7 +39,6 @@ struct pipe_file {
 	uint32_t flags;	  /* file status flags, without O_CLOEXEC */
 	uint32_t regf_id; /* a FIFO's REG entry (its path), 0 for a pipe */
 	struct reg_fown fown;
-	pid_t pid; /* the process whose fd it is */
 };
 
 /* The bytes queued in one pipe or FIFO, copied at dump. */
@@ -90,7 +91,10 @@ __attribute__((warn_unused_result)) int fifo_check_restore(const struct restore_
 __attribute__((warn_unused_result)) int pipe_load(int dirfd, struct restore_image *ri);
 void pipe_load_free(struct restore_image *ri);
 
-/* Make in criu every pipe (FIFO) end the process's fds need, refilled. 0 or -errno (logged). */
+/*
+ * For the tree's first process (restore_fds.given NULL): makes in criu every pipe (FIFO) end of
+ * files.img, each pipe refilled once; nothing for a later process. 0 or -errno (logged).
+ */
 __attribute__((warn_unused_result)) int pipe_open(const struct restore_image *ri, struct restore_fds *fds);
 __attribute__((warn_unused_result)) int fifo_open(const struct restore_image *ri, struct restore_fds *fds);
 

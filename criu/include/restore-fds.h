@@ -62,4 +62,7 @@ __attribute__((warn_unused_result)) int restore_fds_make_each(const struct resto
 /* The fd of file @id, or -1. */
 int restore_fds_get(const struct restore_fds *fds, const struct restore_image *ri, uint32_t id);
 
+/* Whether process @ri needs file @i of its files: an fd or a mapping's. */
+bool restore_fds_needed(const struct restore_image *ri, size_t i);
+
 #endif /* CRIU_NG_RESTORE_FDS_H */

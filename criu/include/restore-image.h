@@ -70,4 +70,7 @@ const VmaEntry *restore_images_vma_at(const MmEntry *mm, uint64_t addr);
 /* True for the VMAs the kernel provides ([vdso], [vvar], [vvar_vclock], [vsyscall]). */
 int restore_vma_is_special(const VmaEntry *vma);
 
+/* Whether a mapping of process @ri is file @id (a file of files.img). */
+bool restore_image_maps_file(const struct restore_image *ri, uint32_t id);
+
 #endif /* CRIU_NG_RESTORE_IMAGE_H */
