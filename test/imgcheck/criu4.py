@@ -398,23 +398,28 @@ class Checker:
                               % (i, pkt["id_for"]))
 
     # epoll: the restore of every target (epoll_ctl(EPOLL_CTL_ADD) on the restored fd) in CRIU's eventpoll.c.
+    # A file several processes hold is opened by one of them, its master, which CRIU's files.c chooses as
+    # the holder with the lowest pid (then the lowest fd): the targets are added there, so they must be
+    # fds of that process; the others receive the instance as it is.
     def check_epolls(self, files):
+        masters = {}
         for pid, fds in sorted(self.proc_fds.items()):
             for fd, fid in sorted(fds.items()):
                 f = files.get(fid)
-                epfd = f.get("epfd") if f and f["type"] == FD_TYPE_EVENTPOLL else None
-                if epfd is None:
-                    continue
-                where = "process %d epoll fd %d (file %d)" % (pid, fd, fid)
-                seen = set()
-                for t in epfd.get("tfd", []):
-                    if t["tfd"] in seen:
-                        self.fail("EPOLL-TFD-DUP", where, "target fd %d twice: the second EPOLL_CTL_ADD fails"
-                                  % t["tfd"])
-                    seen.add(t["tfd"])
-                    if t["tfd"] == fd or t["tfd"] not in fds:
-                        self.fail("EPOLL-TFD", where, "target fd %d is not another fd of the process: "
-                                  "EPOLL_CTL_ADD fails" % t["tfd"])
+                if f and f["type"] == FD_TYPE_EVENTPOLL and f.get("epfd") is not None and fid not in masters:
+                    masters[fid] = (pid, fd)
+        for fid, (pid, fd) in sorted(masters.items()):
+            fds = self.proc_fds[pid]
+            where = "process %d epoll fd %d (file %d, restored by this process)" % (pid, fd, fid)
+            seen = set()
+            for t in files[fid]["epfd"].get("tfd", []):
+                if t["tfd"] in seen:
+                    self.fail("EPOLL-TFD-DUP", where, "target fd %d twice: the second EPOLL_CTL_ADD fails"
+                              % t["tfd"])
+                seen.add(t["tfd"])
+                if t["tfd"] == fd or t["tfd"] not in fds:
+                    self.fail("EPOLL-TFD", where, "target fd %d is not another fd of the process: "
+                              "EPOLL_CTL_ADD fails" % t["tfd"])
 
     # Terminals: collect_one_tty_info_entry(), collect_one_tty(), verify_info() and the pairing of CRIU's tty.c.
     def check_ttys(self, files):
