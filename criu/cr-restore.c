@@ -30,6 +30,7 @@
 #include "magic.h"
 #include "restore-ctl.h"
 #include "restore-fork.h"
+#include "restore-helpers.h"
 #include "restore-images.h"
 #include "restore-mem.h"
 #include "restore-shmem.h"
@@ -181,7 +182,7 @@ static int tree_alloc(struct restore_tree *t)
 			if (t->ris[p].pid == (pid_t)t->ris[k].pstree->ppid)
 				t->procs[k].parent = p;
 	}
-	return 0;
+	return restore_helpers_plan(t->procs, t->nr);
 }
 
 static void tree_free(struct restore_tree *t)

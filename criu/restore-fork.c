@@ -28,6 +28,7 @@
 #include "restore-files.h"
 #include "restore-ghost.h"
 #include "restore-fork.h"
+#include "restore-helpers.h"
 #include "sk-inet.h"
 #include "sk-rebuild.h"
 #include "stats.h"
@@ -613,17 +614,19 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	pid_t parent = k ? procs[procs[k].parent].ri->pid : sync->criu;
 
 	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent)
+	if (!procs[k].session_helper && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent))
 		_exit(CHILD_SETUP_FAILED);
-	if (reset_signals() || set_session(ri)) {
+	if (reset_signals() || set_session(ri) || restore_helper_adopted(procs, k)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
 	if (restore_image_is_zombie(ri))
 		zombie_main(ri);
 	for (size_t c = k + 1; c < nr; c++)
-		if (procs[c].parent == k && fork_proc(procs, nr, c, sync) < 0)
+		if (procs[c].parent == k && !procs[c].session_helper && fork_proc(procs, nr, c, sync) < 0)
 			child_fail(sync, k, CHILD_SETUP_FAILED);
+	if (restore_helpers_fork(procs, nr, k, sync, fork_proc))
+		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (wait_zombies(procs, nr, k))
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (child_setup(ri, procs[k].fds)) {

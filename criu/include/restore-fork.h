@@ -102,6 +102,8 @@ struct restore_proc {
 	const struct restore_image *ri;
 	const struct restore_fds *fds; /* NULL for a zombie */
 	size_t parent;		       /* index of its parent in the tree; the root's is ignored */
+	pid_t session_helper;	       /* forked by this helper, not by its parent (restore-helpers.h) */
+	pid_t group_helper;	       /* makes its group with this helper (restore-helpers.h) */
 };
 
 /* The state the processes of a restore share with criu while they are forked (a shared page). */
