@@ -64,8 +64,9 @@ struct dump_task {
 	uint32_t exe_id;
 	uint32_t cwd_id;
 	uint32_t root_id;
-	bool stopped;	 /* in a group stop before the dump froze it */
-	bool more_files; /* a later process of the tree has fds (is not a zombie) */
+	bool stopped;	    /* in a group stop before the dump froze it */
+	bool more_files;    /* a later process of the tree has fds (is not a zombie, nor shares a table) */
+	size_t files_owner; /* the process whose fd table it shares (CLONE_FILES): its own index if none */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -270,7 +271,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 	start = stats_now_us();
 	if (!ret)
 		ret = dump_guard_check(dt->guard);
-	if (!ret)
+	/* A table shared with its parent is the owner's: its fds are dumped once, with the owner's. */
+	if (!ret && dt->files_owner == dt->index)
 		ret = collect_fds(dt);
 	stats->fds_us += stats_now_us() - start;
 	return ret;
@@ -298,6 +300,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	int ret;
 
 	ids_fill(&ids, dt->index);
+	ids.files_id = IDS_FIRST_TASK + (uint32_t)dt->files_owner; /* one fdinfo image per table */
 	if (dt->zombie)
 		return core_dump_zombie(dirfd, dt->pid, &dt->stat);
 	ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
@@ -347,7 +350,7 @@ static int write_file_images(const struct criu_ctx *ctx, struct dump_tree *t, co
 	ret = files_dump_write(&t->files, ctx->imgdir_fd, ids.files_id);
 	memset(&t->files.fds, 0, sizeof(t->files.fds));
 	for (size_t i = 1; !ret && i < t->nr; i++) {
-		if (t->tasks[i].zombie)
+		if (t->tasks[i].zombie || t->tasks[i].files_owner != i)
 			continue;
 		ids_fill(&ids, i);
 		ret = files_write_fdinfo(&t->tasks[i].fds, ctx->imgdir_fd, ids.files_id);
@@ -409,7 +412,7 @@ static int tcp_job_join(struct tcp_job *job)
 	return job->ret;
 }
 
-/* The kernel objects CLONE_* shares, which the restore can't share yet: named by kcmp(2) type. */
+/* The kernel objects CLONE_* shares, which the restore can't share yet (but an fd table): named by kcmp(2) type. */
 static const struct {
 	int type;
 	const char *what;
@@ -420,9 +423,44 @@ static const struct {
 	{ KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)" },
 };
 
-/* Refuses two live processes of the tree that share a kernel object the restore would split. */
-static int check_sharing(const struct dump_tree *t)
+/* Each process's files_owner: its parent's if it shares its parent's fd table (CRIU's files_id rule). */
+static int find_files_owners(struct dump_tree *t)
 {
+	for (size_t i = 0; i < t->nr; i++) {
+		struct dump_task *dt = &t->tasks[i];
+		size_t p = 0;
+		long r;
+
+		dt->files_owner = i;
+		while (i && p < i && t->tasks[p].pid != t->items[i].ppid)
+			p++;
+		if (!i || dt->zombie || p == i || t->tasks[p].zombie)
+			continue;
+		r = syscall(SYS_kcmp, dt->pid, t->tasks[p].pid, KCMP_FILES, 0, 0);
+		if (r < 0) {
+			pr_perror("Can't compare the fd tables of processes %d and %d", dt->pid, t->tasks[p].pid);
+			return -errno;
+		}
+		if (r == 0) {
+			dt->files_owner = t->tasks[p].files_owner;
+			pr_info("process %d shares the fd table of process %d (CLONE_FILES): dumped once\n", dt->pid,
+				t->tasks[dt->files_owner].pid);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Refuses two live processes of the tree that share a kernel object the
+ * restore would split. An fd table shared by a process and its parent
+ * (CLONE_FILES), down the tree, is one table: its first process owns it.
+ */
+static int check_sharing(struct dump_tree *t)
+{
+	int ret = find_files_owners(t);
+
+	if (ret)
+		return ret;
 	for (size_t i = 1; i < t->nr; i++)
 		for (size_t j = 0; j < i; j++) {
 			if (t->tasks[i].zombie || t->tasks[j].zombie)
@@ -436,9 +474,13 @@ static int check_sharing(const struct dump_tree *t)
 						  t->tasks[j].pid);
 					return -errno;
 				}
+				if (r == 0 && shared_kinds[k].type == KCMP_FILES &&
+				    t->tasks[i].files_owner == t->tasks[j].files_owner)
+					continue; /* a table shared down the tree: restored shared */
 				if (r == 0) {
-					pr_err("processes %d and %d share their %s: not supported yet\n",
-					       t->tasks[j].pid, t->tasks[i].pid, shared_kinds[k].what);
+					pr_err("processes %d and %d share their %s%s: not supported yet\n",
+					       t->tasks[j].pid, t->tasks[i].pid, shared_kinds[k].what,
+					       shared_kinds[k].type == KCMP_FILES ? " but not with their parents" : "");
 					return -EOPNOTSUPP;
 				}
 			}
@@ -557,11 +599,13 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.nr_threads = dt->nr_tids,
 		};
 	}
-	for (size_t i = t->nr - 1; !ret && i > 0; i--)
-		t->tasks[i - 1].more_files = t->tasks[i].more_files || !t->tasks[i].zombie;
 	if (!ret)
 		ret = pstree_check_sessions(t->items, t->nr, ctx->opts->shell_job);
-	return ret ?: check_sharing(t);
+	ret = ret ?: check_sharing(t);
+	for (size_t i = t->nr - 1; !ret && i > 0; i--)
+		t->tasks[i - 1].more_files = t->tasks[i].more_files ||
+					     (!t->tasks[i].zombie && t->tasks[i].files_owner == i);
+	return ret;
 }
 
 /*

@@ -116,6 +116,7 @@ int restore_images_load_fds(int dirfd, struct restore_image *ri)
 		ret = read_files_id(dirfd, ri->pid, &files_id);
 	if (ret)
 		return ret;
+	ri->files_id = files_id;
 	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_FDINFO, files_id);
 	if (ret == -ENOENT) {
 		pr_info("no fdinfo-%u.img: the process gets /dev/null as stdin, stdout and stderr\n", files_id);

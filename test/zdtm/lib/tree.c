@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "tree.h"
 #include "zdtmtst.h"
@@ -89,4 +91,11 @@ int tree_reports_read(int pipe_fds[2], struct tree_report *reports, struct tree_
 	}
 	close(pipe_fds[0]);
 	return ret;
+}
+
+int tree_end_child(pid_t pid)
+{
+	int status;
+
+	return kill(pid, SIGTERM) || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status);
 }

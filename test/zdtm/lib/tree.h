@@ -19,6 +19,9 @@ struct tree_ids {
 	pid_t pid, ppid, pgid, sid;
 };
 
+/* Sends SIGTERM to child @pid and reaps it: 0 if it exited with status 0, else 1. */
+int tree_end_child(pid_t pid);
+
 /* @want->pid's parent, group and session from its /proc/PID/stat against @want; fail()s naming @name. */
 int tree_check_ids(const char *name, const struct tree_ids *want);
 

@@ -38,13 +38,6 @@ static void report(int idx, pid_t ppid, pid_t dead)
 	close(report_pipe[0]);
 }
 
-static int end_child(pid_t child)
-{
-	int status;
-
-	return kill(child, SIGTERM) || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status);
-}
-
 /* A member: reports, waits for the end, checks where it is, ends its child if it has one. */
 static void __attribute__((noreturn)) member(int idx, pid_t ppid, pid_t child, pid_t dead)
 {
@@ -58,7 +51,7 @@ static void __attribute__((noreturn)) member(int idx, pid_t ppid, pid_t child, p
 		     getsid(0), want.ppid, want.pgid, want.sid);
 		ret = 1;
 	}
-	if (child > 0 && end_child(child)) {
+	if (child > 0 && tree_end_child(child)) {
 		fail("%s: its child %d did not end well", names[idx], child);
 		ret = 1;
 	}
@@ -208,7 +201,7 @@ int main(int argc, char **argv)
 
 	ret = check_all(want, g, l);
 	for (int i = 0; i < NR; i++)
-		if (want[i].ppid == getpid() && end_child(want[i].pid)) {
+		if (want[i].ppid == getpid() && tree_end_child(want[i].pid)) {
 			fail("%s did not end well", names[i]);
 			ret = 1;
 		}
