@@ -67,6 +67,7 @@ struct dump_task {
 	bool stopped;	    /* in a group stop before the dump froze it */
 	bool more_files;    /* a later process of the tree has fds (is not a zombie, nor shares a table) */
 	size_t files_owner; /* the process whose fd table it shares (CLONE_FILES): its own index if none */
+	size_t fs_owner;    /* the process whose fs context it shares (CLONE_FS): its own index if none */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -301,6 +302,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 
 	ids_fill(&ids, dt->index);
 	ids.files_id = IDS_FIRST_TASK + (uint32_t)dt->files_owner; /* one fdinfo image per table */
+	ids.fs_id = IDS_FIRST_TASK + (uint32_t)dt->fs_owner;
 	if (dt->zombie)
 		return core_dump_zombie(dirfd, dt->pid, &dt->stat);
 	ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
@@ -423,41 +425,59 @@ static const struct {
 	{ KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)" },
 };
 
-/* Each process's files_owner: its parent's if it shares its parent's fd table (CRIU's files_id rule). */
-static int find_files_owners(struct dump_tree *t)
+/* 1 when processes @a and @b share the kcmp(2) object @type, 0 if not, or -errno. */
+static int shares(pid_t a, pid_t b, int type)
 {
-	for (size_t i = 0; i < t->nr; i++) {
+	long r = syscall(SYS_kcmp, a, b, type, 0, 0);
+
+	if (r < 0) {
+		pr_perror("Can't compare processes %d and %d", a, b);
+		return -errno;
+	}
+	return r == 0;
+}
+
+/*
+ * Each process's files_owner and fs_owner: its parent's when it shares its
+ * parent's fd table or fs context (CRIU's files_id rule), else its own.
+ */
+static int find_owners(struct dump_tree *t)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < t->nr; i++) {
 		struct dump_task *dt = &t->tasks[i];
 		size_t p = 0;
-		long r;
 
-		dt->files_owner = i;
+		dt->files_owner = dt->fs_owner = i;
 		while (i && p < i && t->tasks[p].pid != t->items[i].ppid)
 			p++;
 		if (!i || dt->zombie || p == i || t->tasks[p].zombie)
 			continue;
-		r = syscall(SYS_kcmp, dt->pid, t->tasks[p].pid, KCMP_FILES, 0, 0);
-		if (r < 0) {
-			pr_perror("Can't compare the fd tables of processes %d and %d", dt->pid, t->tasks[p].pid);
-			return -errno;
-		}
-		if (r == 0) {
+		ret = shares(dt->pid, t->tasks[p].pid, KCMP_FILES);
+		if (ret > 0)
 			dt->files_owner = t->tasks[p].files_owner;
-			pr_info("process %d shares the fd table of process %d (CLONE_FILES): dumped once\n", dt->pid,
-				t->tasks[dt->files_owner].pid);
-		}
+		if (ret >= 0)
+			ret = shares(dt->pid, t->tasks[p].pid, KCMP_FS);
+		if (ret > 0)
+			dt->fs_owner = t->tasks[p].fs_owner;
+		if (ret >= 0 && (dt->files_owner != i || dt->fs_owner != i))
+			pr_info("process %d shares the%s%s of process %d: restored shared\n", dt->pid,
+				dt->files_owner != i ? " fd table (CLONE_FILES)" : "",
+				dt->fs_owner != i ? " fs context (CLONE_FS)" : "", t->tasks[p].pid);
+		ret = ret < 0 ? ret : 0;
 	}
-	return 0;
+	return ret;
 }
 
 /*
  * Refuses two live processes of the tree that share a kernel object the
- * restore would split. An fd table shared by a process and its parent
- * (CLONE_FILES), down the tree, is one table: its first process owns it.
+ * restore would split. An fd table or fs context shared by a process and its
+ * parent (CLONE_FILES, CLONE_FS), down the tree, is one: its first process owns it.
  */
 static int check_sharing(struct dump_tree *t)
 {
-	int ret = find_files_owners(t);
+	int ret = find_owners(t);
 
 	if (ret)
 		return ret;
@@ -477,10 +497,16 @@ static int check_sharing(struct dump_tree *t)
 				if (r == 0 && shared_kinds[k].type == KCMP_FILES &&
 				    t->tasks[i].files_owner == t->tasks[j].files_owner)
 					continue; /* a table shared down the tree: restored shared */
+				if (r == 0 && shared_kinds[k].type == KCMP_FS &&
+				    t->tasks[i].fs_owner == t->tasks[j].fs_owner)
+					continue; /* likewise */
 				if (r == 0) {
+					bool down = shared_kinds[k].type == KCMP_FILES ||
+						    shared_kinds[k].type == KCMP_FS;
+
 					pr_err("processes %d and %d share their %s%s: not supported yet\n",
 					       t->tasks[j].pid, t->tasks[i].pid, shared_kinds[k].what,
-					       shared_kinds[k].type == KCMP_FILES ? " but not with their parents" : "");
+					       down ? " but not with their parents" : "");
 					return -EOPNOTSUPP;
 				}
 			}

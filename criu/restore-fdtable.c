@@ -35,6 +35,16 @@ int restore_fdtable_plan(struct restore_proc *procs, struct restore_image *ris, 
 
 		if (restore_image_is_zombie(&ris[k]))
 			continue;
+		procs[k].fs_shared = !restore_image_is_zombie(&ris[p]) && ris[k].fs_id == ris[p].fs_id;
+		if (procs[k].fs_shared && procs[k].session_helper) {
+			pr_err("process %d shares its parent's fs context and is forked by a session helper: "
+			       "not supported\n",
+			       ris[k].pid);
+			return -EOPNOTSUPP;
+		}
+		if (procs[k].fs_shared)
+			pr_info("process %d shares the fs context of process %d (fs id %u)\n", ris[k].pid, ris[p].pid,
+				ris[k].fs_id);
 		if (!restore_image_is_zombie(&ris[p]) && ris[k].files_id == ris[p].files_id) {
 			if (procs[k].session_helper) {
 				pr_err("process %d shares its parent's fd table and is forked by a session helper: "

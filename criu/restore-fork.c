@@ -492,7 +492,7 @@ static int set_fs(const struct restore_image *ri, const struct restore_fds *fds)
 	return 0;
 }
 
-static int child_setup(const struct restore_image *ri, const struct restore_fds *fds)
+static int child_setup(const struct restore_image *ri, const struct restore_fds *fds, bool own_fs)
 {
 	const TaskCoreEntry *tc = ri->core->tc;
 
@@ -504,7 +504,7 @@ static int child_setup(const struct restore_image *ri, const struct restore_fds 
 		pr_perror("Can't set the name %s", tc->comm);
 		return -errno;
 	}
-	return set_fs(ri, fds);
+	return own_fs ? set_fs(ri, fds) : 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -664,7 +664,7 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (wait_zombies(procs, nr, k))
 		child_fail(sync, k, CHILD_SETUP_FAILED);
-	if (child_setup(ri, procs[k].fds)) {
+	if (child_setup(ri, procs[k].fds, !procs[k].fs_shared)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
@@ -692,7 +692,8 @@ static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, st
 {
 	pid_t tid = procs[k].ri->pid;
 	struct restore_clone_args args = {
-		.flags = (procs[k].fds && procs[k].fds->shared) || procs[k].files_owner != k ? CLONE_FILES : 0,
+		.flags = ((procs[k].fds && procs[k].fds->shared) || procs[k].files_owner != k ? CLONE_FILES : 0) |
+			 (procs[k].fs_shared ? CLONE_FS : 0),
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)&tid,
 		.set_tid_size = 1,

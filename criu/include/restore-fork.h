@@ -110,6 +110,7 @@ struct restore_proc {
 	pid_t session_helper;	       /* forked by this helper, not by its parent (restore-helpers.h) */
 	pid_t group_helper;	       /* makes its group with this helper (restore-helpers.h) */
 	size_t files_owner; /* the process whose fd table it shares (restore-fdtable.h); its own index if none */
+	bool fs_shared;	    /* forked with CLONE_FS: its parent sets the cwd, root and umask they share */
 };
 
 /* The state the processes of a restore share with criu while they are forked (a shared page). */
