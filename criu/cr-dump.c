@@ -64,8 +64,10 @@ struct dump_task {
 	uint32_t exe_id;
 	uint32_t cwd_id;
 	uint32_t root_id;
-	bool stopped;	 /* in a group stop before the dump froze it */
-	bool more_files; /* a later process of the tree has fds (is not a zombie) */
+	bool stopped;	    /* in a group stop before the dump froze it */
+	bool more_files;    /* a later process of the tree has fds (is not a zombie, nor shares a table) */
+	size_t files_owner; /* the process whose fd table it shares (CLONE_FILES): its own index if none */
+	size_t fs_owner;    /* the process whose fs context it shares (CLONE_FS): its own index if none */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -270,7 +272,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 	start = stats_now_us();
 	if (!ret)
 		ret = dump_guard_check(dt->guard);
-	if (!ret)
+	/* A table shared with its parent is the owner's: its fds are dumped once, with the owner's. */
+	if (!ret && dt->files_owner == dt->index)
 		ret = collect_fds(dt);
 	stats->fds_us += stats_now_us() - start;
 	return ret;
@@ -298,6 +301,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	int ret;
 
 	ids_fill(&ids, dt->index);
+	ids.files_id = IDS_FIRST_TASK + (uint32_t)dt->files_owner; /* one fdinfo image per table */
+	ids.fs_id = IDS_FIRST_TASK + (uint32_t)dt->fs_owner;
 	if (dt->zombie)
 		return core_dump_zombie(dirfd, dt->pid, &dt->stat);
 	ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
@@ -347,7 +352,7 @@ static int write_file_images(const struct criu_ctx *ctx, struct dump_tree *t, co
 	ret = files_dump_write(&t->files, ctx->imgdir_fd, ids.files_id);
 	memset(&t->files.fds, 0, sizeof(t->files.fds));
 	for (size_t i = 1; !ret && i < t->nr; i++) {
-		if (t->tasks[i].zombie)
+		if (t->tasks[i].zombie || t->tasks[i].files_owner != i)
 			continue;
 		ids_fill(&ids, i);
 		ret = files_write_fdinfo(&t->tasks[i].fds, ctx->imgdir_fd, ids.files_id);
@@ -409,7 +414,7 @@ static int tcp_job_join(struct tcp_job *job)
 	return job->ret;
 }
 
-/* The kernel objects CLONE_* shares, which the restore can't share yet: named by kcmp(2) type. */
+/* The kernel objects CLONE_* shares, which the restore can't share yet (but an fd table): named by kcmp(2) type. */
 static const struct {
 	int type;
 	const char *what;
@@ -420,9 +425,62 @@ static const struct {
 	{ KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)" },
 };
 
-/* Refuses two live processes of the tree that share a kernel object the restore would split. */
-static int check_sharing(const struct dump_tree *t)
+/* 1 when processes @a and @b share the kcmp(2) object @type, 0 if not, or -errno. */
+static int shares(pid_t a, pid_t b, int type)
 {
+	long r = syscall(SYS_kcmp, a, b, type, 0, 0);
+
+	if (r < 0) {
+		pr_perror("Can't compare processes %d and %d", a, b);
+		return -errno;
+	}
+	return r == 0;
+}
+
+/*
+ * Each process's files_owner and fs_owner: its parent's when it shares its
+ * parent's fd table or fs context (CRIU's files_id rule), else its own.
+ */
+static int find_owners(struct dump_tree *t)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		struct dump_task *dt = &t->tasks[i];
+		size_t p = 0;
+
+		dt->files_owner = dt->fs_owner = i;
+		while (i && p < i && t->tasks[p].pid != t->items[i].ppid)
+			p++;
+		if (!i || dt->zombie || p == i || t->tasks[p].zombie)
+			continue;
+		ret = shares(dt->pid, t->tasks[p].pid, KCMP_FILES);
+		if (ret > 0)
+			dt->files_owner = t->tasks[p].files_owner;
+		if (ret >= 0)
+			ret = shares(dt->pid, t->tasks[p].pid, KCMP_FS);
+		if (ret > 0)
+			dt->fs_owner = t->tasks[p].fs_owner;
+		if (ret >= 0 && (dt->files_owner != i || dt->fs_owner != i))
+			pr_info("process %d shares the%s%s of process %d: restored shared\n", dt->pid,
+				dt->files_owner != i ? " fd table (CLONE_FILES)" : "",
+				dt->fs_owner != i ? " fs context (CLONE_FS)" : "", t->tasks[p].pid);
+		ret = ret < 0 ? ret : 0;
+	}
+	return ret;
+}
+
+/*
+ * Refuses two live processes of the tree that share a kernel object the
+ * restore would split. An fd table or fs context shared by a process and its
+ * parent (CLONE_FILES, CLONE_FS), down the tree, is one: its first process owns it.
+ */
+static int check_sharing(struct dump_tree *t)
+{
+	int ret = find_owners(t);
+
+	if (ret)
+		return ret;
 	for (size_t i = 1; i < t->nr; i++)
 		for (size_t j = 0; j < i; j++) {
 			if (t->tasks[i].zombie || t->tasks[j].zombie)
@@ -436,9 +494,19 @@ static int check_sharing(const struct dump_tree *t)
 						  t->tasks[j].pid);
 					return -errno;
 				}
+				if (r == 0 && shared_kinds[k].type == KCMP_FILES &&
+				    t->tasks[i].files_owner == t->tasks[j].files_owner)
+					continue; /* a table shared down the tree: restored shared */
+				if (r == 0 && shared_kinds[k].type == KCMP_FS &&
+				    t->tasks[i].fs_owner == t->tasks[j].fs_owner)
+					continue; /* likewise */
 				if (r == 0) {
-					pr_err("processes %d and %d share their %s: not supported yet\n",
-					       t->tasks[j].pid, t->tasks[i].pid, shared_kinds[k].what);
+					bool down = shared_kinds[k].type == KCMP_FILES ||
+						    shared_kinds[k].type == KCMP_FS;
+
+					pr_err("processes %d and %d share their %s%s: not supported yet\n",
+					       t->tasks[j].pid, t->tasks[i].pid, shared_kinds[k].what,
+					       down ? " but not with their parents" : "");
 					return -EOPNOTSUPP;
 				}
 			}
@@ -557,11 +625,13 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.nr_threads = dt->nr_tids,
 		};
 	}
-	for (size_t i = t->nr - 1; !ret && i > 0; i--)
-		t->tasks[i - 1].more_files = t->tasks[i].more_files || !t->tasks[i].zombie;
 	if (!ret)
 		ret = pstree_check_sessions(t->items, t->nr, ctx->opts->shell_job);
-	return ret ?: check_sharing(t);
+	ret = ret ?: check_sharing(t);
+	for (size_t i = t->nr - 1; !ret && i > 0; i--)
+		t->tasks[i - 1].more_files = t->tasks[i].more_files ||
+					     (!t->tasks[i].zombie && t->tasks[i].files_owner == i);
+	return ret;
 }
 
 /*

@@ -30,7 +30,9 @@
 #include "image.h"
 #include "magic.h"
 #include "restore-ctl.h"
+#include "restore-fdtable.h"
 #include "restore-fork.h"
+#include "restore-helpers.h"
 #include "restore-images.h"
 #include "restore-mem.h"
 #include "restore-shmem.h"
@@ -182,7 +184,7 @@ static int tree_alloc(struct restore_tree *t)
 			if (t->ris[p].pid == (pid_t)t->ris[k].pstree->ppid)
 				t->procs[k].parent = p;
 	}
-	return 0;
+	return restore_helpers_plan(t->procs, t->nr) ?: restore_fdtable_plan(t->procs, t->ris, t->nr);
 }
 
 static void tree_free(struct restore_tree *t)
@@ -388,6 +390,8 @@ static int join_group(struct restore_tree *t, size_t k)
 static int finish_one(struct restore_tree *t, size_t k)
 {
 	int ret = join_group(t, k);
+
+	ret = ret ?: restore_fdtable_close(&t->ctls[k], t->procs, t->fds, k);
 
 	if (!ret)
 		ret = restore_thread(&t->ctls[k], &t->ris[k]);
@@ -617,6 +621,7 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	for (size_t k = 0; !ret && k < t->nr; k++) {
 		if (is_zombie(t, k))
 			continue;
+		restore_fdtable_floor(t->procs, t->fds, k);
 		ret = given_files(t, k);
 		ret = ret ?: restore_fds_open(&t->ris[k], &t->fds[k]);
 		free((int *)t->fds[k].given);
@@ -628,6 +633,8 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 		ret = drop_unneeded(t);
 	if (!ret)
 		ret = share_files(t);
+	if (!ret)
+		ret = restore_fdtable_keep(t->procs, t->fds, t->nr);
 	/* On the files as the processes get them: after share_files() closed the copies it replaced. */
 	for (size_t k = 0; !ret && k < t->nr; k++)
 		if (!is_zombie(t, k))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "image.h"
+#include "proc-parse.h"
 #include "pstree.h"
 
 #include "pstree.pb-c.h"
@@ -30,31 +31,151 @@ static bool tree_group(const struct pstree_item *items, size_t nr, const struct 
 	return leader && leader->pgid == leader->pid && leader->sid == it->sid;
 }
 
-static int check_child(const struct pstree_item *items, size_t nr, const struct pstree_item *it)
+/* True when @pid is a thread of the tree: a helper can't take it. */
+static bool is_tid(const struct pstree_item *items, size_t nr, pid_t pid)
 {
-	const struct pstree_item *parent = find_item(items, nr, it->ppid);
+	for (size_t i = 0; i < nr; i++)
+		for (size_t t = 0; t < items[i].nr_threads; t++)
+			if (items[i].threads[t] == pid)
+				return true;
+	return false;
+}
 
-	if (!parent) {
-		pr_err("process %d: its parent %d is not in the dump\n", it->pid, it->ppid);
-		return -EINVAL;
-	}
-	if (it->sid != it->pid && it->sid != parent->sid) {
-		pr_err("process %d is in session %d, neither its own nor its parent's (%d): not supported yet\n",
-		       it->pid, it->sid, parent->sid);
+/* At dump time: true when process @pid still runs and leads session (@session) or group @pid. */
+static bool leads_outside(pid_t pid, bool session)
+{
+	struct proc_stat st;
+
+	if (proc_parse_stat(pid, 0, &st))
+		return false;
+	return session ? st.sid == pid : st.pgid == pid;
+}
+
+/*
+ * The leader @pid of the session (@session) or group of process @it is not in
+ * the tree: a helper with its pid can stand in for it if it is gone for good.
+ */
+static int check_dead_leader(const struct pstree_item *items, size_t nr, const struct pstree_item *it, pid_t pid,
+			     bool session, bool live)
+{
+	const char *what = session ? "session" : "process group";
+
+	if (live && leads_outside(pid, session)) {
+		pr_err("process %d is in %s %d, whose leader runs outside the tree: not supported\n", it->pid, what,
+		       pid);
 		return -EOPNOTSUPP;
 	}
-	if (it->pgid != it->pid && it->pgid != parent->pgid && !tree_group(items, nr, it)) {
-		pr_err("process %d is in process group %d, whose leader is not a process of the tree in its session: "
-		       "not supported yet\n",
-		       it->pid, it->pgid);
+	if (is_tid(items, nr, pid)) {
+		pr_err("process %d is in %s %d, whose dead leader's pid is a thread of the tree now: "
+		       "it can't be made again\n",
+		       it->pid, what, pid);
 		return -EOPNOTSUPP;
 	}
 	return 0;
 }
 
-int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell_job)
+/* Process @i's session: its own, its parent's, or one whose leader is gone (a session helper forks it). */
+static int plan_session(const struct pstree_item *items, size_t nr, size_t i, const struct pstree_item *parent,
+			struct pstree_helpers *plan, bool live)
+{
+	const struct pstree_item *it = &items[i];
+	int ret;
+
+	if (it->sid == it->pid || it->sid == parent->sid)
+		return 0;
+	if (find_item(items, nr, it->sid)) {
+		pr_err("process %d is in session %d, neither its own nor its parent's (%d): not supported yet\n",
+		       it->pid, it->sid, parent->sid);
+		return -EOPNOTSUPP;
+	}
+	ret = check_dead_leader(items, nr, it, it->sid, true, live);
+	for (size_t j = 1; !ret && j < i; j++)
+		if (plan[j].session_helper == it->sid && items[j].ppid != it->ppid) {
+			pr_err("processes %d and %d are in session %d, whose leader is gone, with different parents "
+			       "(%d, %d): not supported\n",
+			       items[j].pid, it->pid, it->sid, items[j].ppid, it->ppid);
+			ret = -EOPNOTSUPP;
+		}
+	if (!ret)
+		plan[i].session_helper = it->sid;
+	return ret;
+}
+
+/* True when a process forked by session @sid's helper stays in the helper's group @sid. */
+static bool keeps_helper_group(const struct pstree_item *items, size_t nr, const struct pstree_helpers *plan, pid_t sid)
+{
+	for (size_t j = 1; j < nr; j++)
+		if (plan[j].session_helper == sid && items[j].pgid == sid)
+			return true;
+	return false;
+}
+
+/*
+ * Process @i's group: its own, the one it inherits (its parent's, or its
+ * session helper's), one of the tree it joins, or one whose leader is gone,
+ * made by a group helper of the first process of the tree in it.
+ */
+static int plan_group(const struct pstree_item *items, size_t nr, size_t i, const struct pstree_item *parent,
+		      struct pstree_helpers *plan, bool live)
+{
+	const struct pstree_item *it = &items[i];
+	pid_t inherited = plan[i].session_helper ? plan[i].session_helper : parent->pgid;
+	int ret;
+
+	if (it->pgid == it->pid || it->pgid == inherited || tree_group(items, nr, it))
+		return 0;
+	if (find_item(items, nr, it->pgid)) {
+		pr_err("process %d is in process group %d, whose leader is not a process of the tree in its session: "
+		       "not supported yet\n",
+		       it->pid, it->pgid);
+		return -EOPNOTSUPP;
+	}
+	if (it->pgid == it->sid) {
+		/* The dead session leader's group: its helper makes it, one of the processes it forks keeps it. */
+		if (keeps_helper_group(items, nr, plan, it->sid))
+			return 0;
+		pr_err("process %d is in process group %d of its session's dead leader, which no process forked by "
+		       "that leader's stand-in keeps: not supported\n",
+		       it->pid, it->pgid);
+		return -EOPNOTSUPP;
+	}
+	ret = check_dead_leader(items, nr, it, it->pgid, false, live);
+	if (ret)
+		return ret;
+	for (size_t j = 1; j < i; j++)
+		if (plan[j].group_helper == it->pgid)
+			return 0; /* made already: joined once every process exists */
+	plan[i].group_helper = it->pgid;
+	return 0;
+}
+
+int pstree_plan_helpers(const struct pstree_item *items, size_t nr, bool live, struct pstree_helpers *plan)
 {
 	int ret = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		plan[i] = (struct pstree_helpers){ 0 };
+	/* The sessions first: a group check asks which processes a session helper forks. */
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 1; !ret && i < nr; i++) {
+			const struct pstree_item *parent = find_item(items, nr, items[i].ppid);
+
+			if (!parent) {
+				pr_err("process %d: its parent %d is not in the dump\n", items[i].pid, items[i].ppid);
+				return -EINVAL;
+			}
+			if (pass == 0)
+				ret = plan_session(items, nr, i, parent, plan, live);
+			else
+				ret = plan_group(items, nr, i, parent, plan, live);
+		}
+	return ret;
+}
+
+int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell_job)
+{
+	struct pstree_helpers *plan;
+	int ret;
 
 	if (!nr)
 		return -EINVAL;
@@ -64,8 +185,20 @@ int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell
 		       items[0].pid, items[0].sid, items[0].pgid);
 		return -EOPNOTSUPP;
 	}
-	for (size_t i = 1; !ret && i < nr; i++)
-		ret = check_child(items, nr, &items[i]);
+	plan = calloc(nr, sizeof(*plan));
+	if (!plan)
+		return -ENOMEM;
+	ret = pstree_plan_helpers(items, nr, true, plan);
+	for (size_t i = 1; !ret && i < nr; i++) {
+		if (plan[i].session_helper)
+			pr_info("process %d is in session %d, whose leader is gone: a helper will stand in for it\n",
+				items[i].pid, plan[i].session_helper);
+		if (plan[i].group_helper)
+			pr_info("process %d is in process group %d, whose leader is gone: a helper will stand in for "
+				"it\n",
+				items[i].pid, plan[i].group_helper);
+	}
+	free(plan);
 	return ret;
 }
 

@@ -29,7 +29,8 @@ static const FileEntry *find_file(const struct restore_image *ri, uint32_t id)
 	return i < 0 ? NULL : ri->files[i];
 }
 
-static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id)
+/* The files id (and, for restore-fdtable.c, the fs id) of process @pid from its ids-PID.img. */
+static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id, uint32_t *fs_id)
 {
 	TaskKobjIdsEntry *ids;
 	struct cr_img *img;
@@ -43,6 +44,7 @@ static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id)
 	if (ret)
 		return ret;
 	*files_id = ids->files_id;
+	*fs_id = ids->fs_id;
 	img_free_entry(ids);
 	return 0;
 }
@@ -113,9 +115,10 @@ int restore_images_load_fds(int dirfd, struct restore_image *ri)
 
 	ret = restore_ghosts_load(dirfd, ri);
 	if (!ret)
-		ret = read_files_id(dirfd, ri->pid, &files_id);
+		ret = read_files_id(dirfd, ri->pid, &files_id, &ri->fs_id);
 	if (ret)
 		return ret;
+	ri->files_id = files_id;
 	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_FDINFO, files_id);
 	if (ret == -ENOENT) {
 		pr_info("no fdinfo-%u.img: the process gets /dev/null as stdin, stdout and stderr\n", files_id);

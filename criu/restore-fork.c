@@ -28,6 +28,7 @@
 #include "restore-files.h"
 #include "restore-ghost.h"
 #include "restore-fork.h"
+#include "restore-helpers.h"
 #include "sk-inet.h"
 #include "sk-rebuild.h"
 #include "stats.h"
@@ -303,6 +304,8 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 
 	if (min_fd < 3)
 		min_fd = 3;
+	if (min_fd < fds->min_fd_floor)
+		min_fd = fds->min_fd_floor;
 	fds->min_fd = min_fd;
 	fds->nr = ri->nr_files;
 	fds->fds = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*fds->fds));
@@ -340,6 +343,8 @@ void restore_fds_close(struct restore_fds *fds)
 			close(fds->fds[i]);
 	free(fds->fds);
 	free(fds->close_after);
+	free(fds->keep_also);
+	fds->keep_also = NULL;
 	sk_tcp_restore_free(&fds->tcp);
 	fds->fds = NULL;
 	fds->close_after = NULL;
@@ -420,7 +425,7 @@ static int set_fs(const struct restore_image *ri, const struct restore_fds *fds)
 	return 0;
 }
 
-static int child_setup(const struct restore_image *ri, const struct restore_fds *fds)
+static int child_setup(const struct restore_image *ri, const struct restore_fds *fds, bool own_fs)
 {
 	const TaskCoreEntry *tc = ri->core->tc;
 
@@ -432,7 +437,7 @@ static int child_setup(const struct restore_image *ri, const struct restore_fds 
 		pr_perror("Can't set the name %s", tc->comm);
 		return -errno;
 	}
-	return set_fs(ri, fds);
+	return own_fs ? set_fs(ri, fds) : 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -443,17 +448,20 @@ static int cmp_int(const void *a, const void *b)
 /* In the child: every fd of criu closed but the files of @fds, then the dumped fds put in place. */
 static int child_fds(const struct restore_image *ri, const struct restore_fds *fds)
 {
+	size_t nr = fds->nr + fds->nr_keep_also;
 	unsigned int next = 0;
 	int *keep, ret = 0;
 
-	keep = malloc((fds->nr ? fds->nr : 1) * sizeof(*keep));
+	keep = malloc((nr ? nr : 1) * sizeof(*keep));
 	if (!keep)
 		return -ENOMEM;
-	if (fds->nr) { /* none: there may be no array */
+	if (fds->nr) /* none: there may be no array */
 		memcpy(keep, fds->fds, fds->nr * sizeof(*keep));
-		qsort(keep, fds->nr, sizeof(*keep), cmp_int);
-	}
-	for (size_t i = 0; !ret && i < fds->nr; i++) {
+	if (fds->nr_keep_also)
+		memcpy(keep + fds->nr, fds->keep_also, fds->nr_keep_also * sizeof(*keep));
+	if (nr)
+		qsort(keep, nr, sizeof(*keep), cmp_int);
+	for (size_t i = 0; !ret && i < nr; i++) {
 		if (keep[i] < (int)next)
 			continue;
 		if (keep[i] > (int)next && syscall(SYS_close_range, next, keep[i] - 1, 0) < 0)
@@ -535,6 +543,34 @@ static int block_signals(void)
 }
 
 /*
+ * In process @k whose fd table processes forked later share: waits until they
+ * are set up (they fork and read their files from the table) before it puts
+ * its fds in place.
+ */
+static int wait_sharers(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync)
+{
+	struct timespec step = { .tv_nsec = 100 * 1000 * 1000 };
+
+	for (size_t c = k + 1; c < nr; c++) {
+		int waited = 0;
+		uint32_t st;
+
+		if (procs[c].files_owner != k)
+			continue;
+		while ((st = __atomic_load_n(&sync->state[c], __ATOMIC_SEQ_CST)) == PROC_FORKING) {
+			if (waited >= READY_TIMEOUT_MS) {
+				pr_err("process %d did not set itself up within %d s\n", procs[c].ri->pid,
+				       READY_TIMEOUT_MS / 1000);
+				return -ETIMEDOUT;
+			}
+			syscall(SYS_futex, &sync->state[c], FUTEX_WAIT, st, &step, NULL, 0);
+			waited += 100;
+		}
+	}
+	return 0;
+}
+
+/*
  * In process @k: its session or group first, so that its children are forked
  * into them; then its children; then the rest of its own setup and its fds.
  * Ready, it waits to be seized, and stops itself for criu.
@@ -546,25 +582,30 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	pid_t parent = k ? procs[procs[k].parent].ri->pid : sync->criu;
 
 	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent)
+	if (!procs[k].session_helper && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent))
 		_exit(CHILD_SETUP_FAILED);
-	if (reset_signals() || set_session(ri)) {
+	if (reset_signals() || set_session(ri) || restore_helper_adopted(procs, k)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
 	if (restore_image_is_zombie(ri))
 		zombie_main(ri);
 	for (size_t c = k + 1; c < nr; c++)
-		if (procs[c].parent == k && fork_proc(procs, nr, c, sync) < 0)
+		if (procs[c].parent == k && !procs[c].session_helper && fork_proc(procs, nr, c, sync) < 0)
 			child_fail(sync, k, CHILD_SETUP_FAILED);
+	if (restore_helpers_fork(procs, nr, k, sync, fork_proc))
+		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (wait_zombies(procs, nr, k))
 		child_fail(sync, k, CHILD_SETUP_FAILED);
-	if (child_setup(ri, procs[k].fds)) {
+	if (child_setup(ri, procs[k].fds, !procs[k].fs_shared)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
 	/* Sharing criu's fd table, it gets its own from criu later (sk_rebuild_finish()). */
-	if (!procs[k].fds->shared && child_fds(ri, procs[k].fds))
+	if (wait_sharers(procs, nr, k, sync))
+		child_fail(sync, k, CHILD_FDS_FAILED);
+	/* Sharing its parent's fd table, it finds its fds put in place there. */
+	if (!procs[k].fds->shared && procs[k].files_owner == k && child_fds(ri, procs[k].fds))
 		child_fail(sync, k, CHILD_FDS_FAILED);
 	/* The log fd is closed now: nothing more is logged from here. */
 	if (block_signals())
@@ -584,7 +625,8 @@ static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, st
 {
 	pid_t tid = procs[k].ri->pid;
 	struct restore_clone_args args = {
-		.flags = procs[k].fds && procs[k].fds->shared ? CLONE_FILES : 0,
+		.flags = ((procs[k].fds && procs[k].fds->shared) || procs[k].files_owner != k ? CLONE_FILES : 0) |
+			 (procs[k].fs_shared ? CLONE_FS : 0),
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)&tid,
 		.set_tid_size = 1,

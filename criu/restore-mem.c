@@ -492,8 +492,7 @@ static int set_mm(struct restore_ctl *ctl, const struct restore_image *ri, const
 	return 0;
 }
 
-/* Every fd criu opened for the process lies at fds->min_fd or above, where no dumped fd does: one close_range. */
-static int close_files(struct restore_ctl *ctl, const struct restore_fds *fds)
+int restore_mem_close_files(struct restore_ctl *ctl, const struct restore_fds *fds)
 {
 	long ret = restore_ctl_syscall(ctl, SYS_close_range, 3, (uint64_t)fds->min_fd, (uint64_t)~0u, 0);
 
@@ -528,9 +527,9 @@ int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri, const s
 		apply_madvise(ctl, ri);
 		ret = set_mm(ctl, ri, fds);
 	}
-	/* A child sharing criu's fd table gets its own first (sk_rebuild_finish()). */
-	if (!ret && !fds->shared)
-		ret = close_files(ctl, fds);
+	/* A child sharing criu's fd table gets its own first (sk_rebuild_finish()); a shared table is closed later. */
+	if (!ret && !fds->shared && !fds->table_shared)
+		ret = restore_mem_close_files(ctl, fds);
 	vma_list_free(&cur);
 	return ret;
 }

@@ -40,6 +40,11 @@ struct restore_fds {
 	 * (-1 for none). A file criu makes itself is then not made again: it gets a duplicate.
 	 */
 	const int *given;
+	/* An fd table shared by processes of the tree (restore-fdtable.h): */
+	bool table_shared; /* criu closes the files it opened once every process of the table has its memory */
+	int min_fd_floor;  /* the table's lowest fd for the files criu opens: above every dumped fd of it */
+	int *keep_also;	   /* the files criu opened for the other processes of the table: kept until then */
+	size_t nr_keep_also;
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };

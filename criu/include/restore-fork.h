@@ -52,6 +52,10 @@ struct restore_proc {
 	const struct restore_image *ri;
 	const struct restore_fds *fds; /* NULL for a zombie */
 	size_t parent;		       /* index of its parent in the tree; the root's is ignored */
+	pid_t session_helper;	       /* forked by this helper, not by its parent (restore-helpers.h) */
+	pid_t group_helper;	       /* makes its group with this helper (restore-helpers.h) */
+	size_t files_owner; /* the process whose fd table it shares (restore-fdtable.h); its own index if none */
+	bool fs_shared;	    /* forked with CLONE_FS: its parent sets the cwd, root and umask they share */
 };
 
 /* The state the processes of a restore share with criu while they are forked (a shared page). */

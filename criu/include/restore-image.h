@@ -42,6 +42,8 @@ struct restore_image {
 	FdinfoEntry **fdinfo; /* fdinfo-ID.img, ID from ids-PID.img */
 	size_t nr_fdinfo;
 	int has_fdinfo;		/* 0 for images without fdinfo-ID.img: the process gets /dev/null as stdio */
+	uint32_t files_id;	/* from ids-PID.img: processes sharing an fd table have one */
+	uint32_t fs_id;		/* likewise for an fs context */
 	PagemapEntry **pagemap; /* the runs of dumped pages, in image order */
 	size_t nr_pagemap;
 	uint32_t pages_id;	      /* pages-ID.img */

@@ -18,4 +18,10 @@
 __attribute__((warn_unused_result)) int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri,
 						    const struct restore_fds *fds, int dirfd);
 
+/*
+ * Closes in the process every fd criu opened for it (they lie at fds->min_fd or
+ * above, where no dumped fd does: one injected close_range). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int restore_mem_close_files(struct restore_ctl *ctl, const struct restore_fds *fds);
+
 #endif /* CRIU_NG_RESTORE_MEM_H */

@@ -150,7 +150,25 @@ class Checker:
             if len(set(threads)) != len(threads):
                 self.fail("PSTREE-THREADS", "pstree.img", "process %s lists a thread twice" % pid)
             seen.add(pid)
+        self.check_sessions(entries)
         return entries
+
+    # prepare_pstree_ids() in CRIU: a session neither the process's own nor its parent's has its
+    # leader among its ancestors, or its dead leader stands in as a helper for the root's children.
+    def check_sessions(self, entries):
+        by_pid = {e.get("pid"): e for e in entries}
+        root = entries[0].get("pid") if entries else None
+        for e in entries[1:]:
+            sid, parent = e.get("sid"), by_pid.get(e.get("ppid"))
+            if sid == e.get("pid") or not parent or parent.get("sid") == sid:
+                continue
+            if e.get("ppid") == root and sid not in by_pid:
+                continue  # a helper with the dead leader's pid forks it
+            while parent and parent.get("pid") != sid:
+                parent = by_pid.get(parent.get("ppid"))
+            if not parent:
+                self.fail("PSTREE-SID", "pstree.img", "process %s: no leader of its session %s among its "
+                          "ancestors: 'Can't find a session leader'" % (e.get("pid"), sid))
 
     def is_zombie(self, pid):
         """True when core-PID.img says the process is dead (a zombie)."""

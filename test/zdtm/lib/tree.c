@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "tree.h"
 #include "zdtmtst.h"
@@ -55,4 +57,61 @@ bool tree_end_child(pid_t child, int sig, const char *who)
 		return false;
 	}
 	return true;
+}
+
+int tree_check_ids(const char *name, const struct tree_ids *want)
+{
+	struct tree_ids got = { .pid = want->pid };
+	char path[64], buf[512], *p;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)want->pid);
+	f = fopen(path, "r");
+	if (!f) {
+		fail("%s (%d) is gone", name, (int)want->pid);
+		return 1;
+	}
+	n = fgets(buf, sizeof(buf), f) ? 1 : 0;
+	fclose(f);
+	/* After the name in parentheses, which may hold anything: state, ppid, pgrp, session. */
+	p = n ? strrchr(buf, ')') : NULL;
+	if (!p || sscanf(p + 1, " %*c %d %d %d", &got.ppid, &got.pgid, &got.sid) != 3) {
+		fail("can't read %s", path);
+		return 1;
+	}
+	if (got.ppid != want->ppid || got.pgid != want->pgid || got.sid != want->sid) {
+		fail("%s (%d): parent %d, group %d, session %d; expected %d, %d, %d", name, (int)want->pid,
+		     (int)got.ppid, (int)got.pgid, (int)got.sid, (int)want->ppid, (int)want->pgid, (int)want->sid);
+		return 1;
+	}
+	return 0;
+}
+
+void tree_report_send(int fd, int idx, pid_t ppid, pid_t extra)
+{
+	struct tree_report r = { .idx = idx, .ids = { getpid(), ppid, getpgid(0), getsid(0) }, .extra = extra };
+
+	if (write(fd, &r, sizeof(r)) != sizeof(r))
+		exit(1);
+}
+
+int tree_reports_read(int pipe_fds[2], struct tree_report *reports, struct tree_ids *ids, int nr)
+{
+	int ret = 0;
+
+	close(pipe_fds[1]);
+	for (int n = 0; !ret && n < nr; n++) {
+		struct tree_report r;
+
+		if (read(pipe_fds[0], &r, sizeof(r)) != sizeof(r) || r.idx < 0 || r.idx >= nr) {
+			fail("a process did not report");
+			ret = 1;
+			break;
+		}
+		reports[r.idx] = r;
+		ids[r.idx] = r.ids;
+	}
+	close(pipe_fds[0]);
+	return ret;
 }

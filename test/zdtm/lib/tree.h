@@ -1,8 +1,8 @@
 /*
- * tree.h: checks for tests of a process tree that share files between its
- * processes: whether two processes hold the same file, and how many fds a
- * process holds (a restore must not leave one more); forking a child and
- * ending it.
+ * tree.h: checks for tests of a process tree: whether two processes hold the
+ * same file, how many fds a process holds (a restore must not leave one more),
+ * a process's parent, session and group as the kernel reports them; forking a
+ * child and ending it.
  */
 #ifndef ZDTM_TREE_H
 #define ZDTM_TREE_H
@@ -18,5 +18,29 @@ int tree_nr_fds(void);
 pid_t tree_fork(void);
 /* Sends @child SIGTERM (unless @sig is 0) and reaps it: true when it exited 0, else fail(). */
 bool tree_end_child(pid_t child, int sig, const char *who);
+
+/* A process and where it sits: its parent, process group and session. */
+struct tree_ids {
+	pid_t pid, ppid, pgid, sid;
+};
+
+/* @want->pid's parent, group and session from its /proc/PID/stat against @want; fail()s naming @name. */
+int tree_check_ids(const char *name, const struct tree_ids *want);
+
+/*
+ * How the processes of a tree tell its root where they are: each writes one
+ * report on a pipe the root reads @nr of (tree_reports_read: 0, or 1 after a
+ * fail()), indexed by @idx. @extra is the test's own.
+ */
+struct tree_report {
+	int idx;
+	struct tree_ids ids;
+	pid_t extra;
+};
+
+/* Sends process @idx's report (its parent @ppid as it should be) on @fd; exits on failure. */
+void tree_report_send(int fd, int idx, pid_t ppid, pid_t extra);
+/* In the root: closes @pipe_fds once the @nr reports are read into @reports and their ids into @ids. */
+int tree_reports_read(int pipe_fds[2], struct tree_report *reports, struct tree_ids *ids, int nr);
 
 #endif /* ZDTM_TREE_H */
