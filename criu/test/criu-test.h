@@ -175,6 +175,22 @@ static inline void test_run_free(struct run_result *r)
 	r->out = r->err = NULL;
 }
 
+/* True when process @pid exists and no tracer holds it (TracerPid 0). */
+static inline bool test_untraced(pid_t pid)
+{
+	char path[64], *status, *tracer;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	status = test_read_file(path);
+	if (!status)
+		return false;
+	tracer = strstr(status, "TracerPid:");
+	ok = tracer && atoi(tracer + 10) == 0;
+	free(status);
+	return ok;
+}
+
 /* True when @text has @line as a whole line. */
 static inline bool test_has_line(const char *text, const char *line)
 {
