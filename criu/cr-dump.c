@@ -507,6 +507,7 @@ static void dump_tree_free(struct dump_tree *t)
 		vma_list_free(&dt->vmas);
 		proc_status_fini(&dt->status);
 	}
+	netns_dump_fini(&t->netns);
 	files_dump_free(&t->files);
 	free(t->tasks);
 	free(t->items);

@@ -65,6 +65,7 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_IFADDR, "ifaddr-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
 	DESC(CR_IMG_ROUTE, "route-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
 	DESC(CR_IMG_ROUTE6, "route6-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
+	DESC(CR_IMG_NFTABLES, "nftables-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
 };
 
 const struct cr_img_desc *cr_img_desc_get(enum cr_img_type type)

@@ -40,6 +40,7 @@ enum cr_img_type {
 	CR_IMG_IFADDR,	      /* ifaddr-NSID.img: raw, "ip addr save" output */
 	CR_IMG_ROUTE,	      /* route-NSID.img: raw, "ip -4 route save" output */
 	CR_IMG_ROUTE6,	      /* route6-NSID.img: raw, "ip -6 route save" output */
+	CR_IMG_NFTABLES,      /* nftables-NSID.img: raw, "nft list ruleset" output */
 	CR_IMG_MAX,
 };
 

@@ -8,6 +8,7 @@
  *   netns-ID.img    one netns_entry
  *   ifaddr-ID.img   raw: what "ip addr save" writes (rtnetlink messages)
  *   route-ID.img    raw: "ip -4 route save"; route6-ID.img: "ip -6 route save"
+ *   nftables-ID.img raw: "nft list ruleset" (only when the namespace has rules)
  *
  * Dump: netns_dump_enter() moves the calling thread into the tree's namespace, so that the
  * socket diagnostics, the TCP repair workers and the network lock (one rule for the whole
@@ -33,6 +34,8 @@ struct netns_dump {
 	uint32_t id; /* its id in the images */
 	dev_t dev;   /* the tree's namespace, to check each process */
 	ino_t ino;
+	bool has_ruleset; /* its firewall rules, read before the lock, are in ruleset_fd */
+	int ruleset_fd;
 };
 
 /*
@@ -40,6 +43,9 @@ struct netns_dump {
  * @n says so. A namespace criu can't join is refused. Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int netns_dump_enter(struct netns_dump *n, pid_t root);
+
+/* Frees what netns_dump_enter() kept. */
+void netns_dump_fini(struct netns_dump *n);
 
 /* Refuses (-EOPNOTSUPP, logged) a process of the tree whose network namespace is not the tree's. */
 __attribute__((warn_unused_result)) int netns_dump_check(const struct netns_dump *n, pid_t pid);

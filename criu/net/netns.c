@@ -4,7 +4,8 @@
  *
  * Links are read and rebuilt over rtnetlink (libmnl); addresses and routes go through
  * iproute2's "save" and "restore" commands, whose output is what CRIU keeps in ifaddr-ID.img
- * and route-ID.img, so that the images cross with CRIU's either way.
+ * and route-ID.img, and the firewall rules through "nft list ruleset" and "nft -f"
+ * (nftables-ID.img), so that the images cross with CRIU's either way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +43,7 @@ extern char **environ;
 
 /* Dump. */
 
-static int check_firewall(pid_t pid);
+static int read_ruleset(struct netns_dump *n, pid_t pid);
 
 static int ns_stat(pid_t pid, struct stat *st)
 {
@@ -88,7 +89,7 @@ int netns_dump_enter(struct netns_dump *n, pid_t root)
 	}
 	n->own = true;
 	n->id = ids_own_net_ns_id();
-	ret = check_firewall(root);
+	ret = read_ruleset(n, root);
 	if (ret)
 		return ret;
 	pr_info("process %d has a network namespace of its own (inode %lu): dumped as namespace %u\n", root,
@@ -435,11 +436,11 @@ static int run_ip(const char *const args[], int in, int out)
 }
 
 /*
- * Refuses a namespace with firewall rules, which the images don't keep yet: what "nft list
- * ruleset" shows (iptables rules too, with Debian's nft-based iptables). Asked before the
- * dump's own lock exists. Without nft nothing can be asked: the rules would be lost silently.
+ * The namespace's firewall rules, as "nft list ruleset" prints them (iptables rules too, with
+ * Debian's nft-based iptables), read before the dump's own lock exists: kept in a memfd until
+ * netns_dump_write() puts them in nftables-ID.img, as CRIU does. Without nft they can't be read.
  */
-static int check_firewall(pid_t pid)
+static int read_ruleset(struct netns_dump *n, pid_t pid)
 {
 	static const char *const args[] = { "list", "ruleset", NULL };
 	char path[64];
@@ -449,7 +450,7 @@ static int check_firewall(pid_t pid)
 
 	if (access(nft, X_OK)) {
 		pr_warn("no nft tool: the firewall rules of the network namespace of process %d, if any, are not "
-			"checked, and a restore would not have them\n",
+			"dumped\n",
 			pid);
 		return 0;
 	}
@@ -459,14 +460,46 @@ static int check_firewall(pid_t pid)
 	ret = run_tool(nft, "nft", args, -1, out);
 	if (!ret && fstat(out, &st) < 0)
 		ret = -errno;
-	close(out);
-	if (!ret && st.st_size > 0) {
-		pr_err("the network namespace of process %d has firewall rules (\"nft list ruleset\" in it shows "
-		       "them): not supported yet\n",
-		       pid);
-		ret = -EOPNOTSUPP;
+	if (ret || !st.st_size) {
+		close(out);
+		return ret;
 	}
-	return ret;
+	n->ruleset_fd = out;
+	n->has_ruleset = true;
+	pr_info("the network namespace of process %d has firewall rules (%lld bytes of nft ruleset)\n", pid,
+		(long long)st.st_size);
+	return 0;
+}
+
+void netns_dump_fini(struct netns_dump *n)
+{
+	if (n->has_ruleset)
+		close(n->ruleset_fd);
+	n->has_ruleset = false;
+}
+
+/* nftables-ID.img: the ruleset read before the lock, copied whole. */
+static int dump_ruleset(const struct netns_dump *n, int dirfd)
+{
+	struct cr_img *img;
+	char buf[65536];
+	ssize_t len;
+	off_t off = 0;
+	int ret, cret;
+
+	if (!n->has_ruleset)
+		return 0;
+	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_NFTABLES, n->id);
+	if (ret)
+		return ret;
+	while (!ret && (len = pread(n->ruleset_fd, buf, sizeof(buf), off)) > 0) {
+		ret = img_write_raw(img, buf, (size_t)len);
+		off += len;
+	}
+	if (!ret && len < 0)
+		ret = -errno;
+	cret = img_close(img);
+	return ret ?: cret;
 }
 
 /* One raw image of @type holding what "ip @args" writes. */
@@ -519,7 +552,10 @@ int netns_dump_write(const struct netns_dump *n, int dirfd, pid_t root)
 	if (!ret && !access("/proc/sys/net/ipv6", F_OK))
 		ret = dump_ip_save(dirfd, CR_IMG_ROUTE6, n->id, route6);
 	if (!ret)
-		pr_info("network namespace %u: %zu link(s), addresses and routes written\n", n->id, l.nr);
+		ret = dump_ruleset(n, dirfd);
+	if (!ret)
+		pr_info("network namespace %u: %zu link(s), addresses, routes%s written\n", n->id, l.nr,
+			n->has_ruleset ? " and firewall rules" : "");
 	links_free(l.v, l.nr);
 	return ret;
 }
@@ -867,6 +903,32 @@ static int restore_ip(int dirfd, enum cr_img_type type, uint32_t id, const char 
 	return ret ?: cret;
 }
 
+/* nftables-ID.img, if the dump wrote one, fed to "nft -f /dev/stdin" in the new namespace. */
+static int restore_ruleset(int dirfd, uint32_t id)
+{
+	static const char *const args[] = { "-f", "/dev/stdin", NULL };
+	char path[64];
+	const char *nft = find_tool(NULL, "nft", path, sizeof(path));
+	struct cr_img *img;
+	int ret, cret;
+
+	ret = img_open(&img, dirfd, IMG_READ_OPTIONAL, CR_IMG_NFTABLES, id);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	if (access(nft, X_OK)) {
+		pr_err("%s holds firewall rules and there is no nft tool to restore them\n", img_name(img));
+		ret = -ENOENT;
+	} else {
+		ret = run_tool(nft, "nft", args, img_raw_fd(img), -1);
+		if (ret)
+			pr_err("can't restore %s\n", img_name(img));
+	}
+	cret = img_close(img);
+	return ret ?: cret;
+}
+
 /* The lock of the whole new namespace, named as the dump's. */
 static int lock_ns(struct netns_restore *r, enum netlock_mode mode, pid_t lock_id)
 {
@@ -909,7 +971,9 @@ int netns_restore_create(struct netns_restore *r, int dirfd, const struct criu_o
 		return -errno;
 	}
 	pr_info("made a network namespace for namespace %u\n", r->id);
-	ret = lock_ns(r, mode, lock_id);
+	/* The rules first, so that the lock's own tables or chains don't meet them; nothing can arrive yet. */
+	ret = restore_ruleset(dirfd, r->id);
+	ret = ret ?: lock_ns(r, mode, lock_id);
 	for (size_t i = 0; !ret && i < r->nr_links; i++) {
 		if (r->links[i]->type == ND_TYPE__VETH)
 			ret = restore_veth(r, i, veth_map(opts, r->links[i]->name));

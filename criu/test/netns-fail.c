@@ -7,8 +7,7 @@
  * - A dump that fails after the lock was taken (the ip tool fails: CR_IP_TOOL=/bin/false) leaves
  *   the child running untraced, no criu-ng lock in its namespace (nft and iptables-save asked
  *   in the namespace), and the connection working.
- * - A link of a kind criu can't rebuild (a bridge) is refused, naming it; so are firewall rules
- *   (an nftables table), which the images don't keep yet; same checks.
+ * - A link of a kind criu can't rebuild (a bridge) is refused, naming it; same checks.
  * - A restore that fails while rebuilding the namespace (the ip tool fails) leaves the images
  *   as they were; the next restore of the same images works, in a new namespace.
  * - The same with a veth from the child's namespace to the test's: the failed restore leaves no
@@ -35,7 +34,6 @@
 enum child_links {
 	CHILD_LO,     /* lo only */
 	CHILD_BRIDGE, /* and a bridge, which criu refuses */
-	CHILD_NFT,    /* and an nftables table, which criu refuses (firewall rules are not kept yet) */
 	CHILD_VETH,   /* and eth0, a veth to the test's namespace, 10.197.0.2/24 */
 };
 
@@ -120,8 +118,6 @@ static void __attribute__((noreturn)) child_main(int ready, const char *result, 
 	if (unshare(CLONE_NEWNET) || lo_up())
 		_exit(3);
 	if (links == CHILD_BRIDGE && system("ip link add nsfail0 type bridge"))
-		_exit(4);
-	if (links == CHILD_NFT && system("nft add table inet nsfail"))
 		_exit(4);
 	snprintf(cmd, sizeof(cmd),
 		 "ip link add eth0 type veth peer name " VETH_OUT " netns %d && ip addr add 10.197.0.2/24 dev eth0 && "
@@ -380,7 +376,6 @@ int main(void)
 	check_dump_fails(&failures, tmp, "ip-fails", CHILD_LO, false_ip, "ip addr save failed",
 			 "the network namespace of 2 TCP connection(s) locked");
 	check_dump_fails(&failures, tmp, "bridge", CHILD_BRIDGE, NULL, "link nsfail0", NULL);
-	check_dump_fails(&failures, tmp, "nft", CHILD_NFT, NULL, "has firewall rules", NULL);
 	check_restore_fails(&failures, tmp, "restore", CHILD_LO);
 	check_restore_fails(&failures, tmp, "veth", CHILD_VETH);
 	if (!failures)

@@ -4,11 +4,12 @@
  * loopback with both ends in the process, 4 KiB queued unread on one. The
  * namespace holds lo, up, with 127.0.0.1, ::1 and two addresses the test adds
  * (192.0.2.1/32 and 2001:db8::1/128) and a route the test adds
- * (198.51.100.0/24 through lo). After restore the process must be in another
+ * (198.51.100.0/24 through lo), and an nftables table with a rule. After restore the process must be in another
  * network namespace than before (criu made a new one; with --leave-running or
  * without criu it is the same one: namespaces are told apart by their cookie,
  * SO_NETNS_COOKIE, never reused, unlike their inode numbers), with lo up,
- * every address and the route back, and every stream as socket_tcp4 checks it.
+ * every address, the route and the rule back, and every stream as socket_tcp4
+ * checks it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include <net/if.h>
 #include <net/route.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -108,6 +111,25 @@ static int lo_add6(void)
 	return ret;
 }
 
+#define NFT_TABLE "zdtm_netns00"
+#define NFT_RULE "tcp dport 9 drop"
+
+/* Is the test's rule in its table? */
+static int nft_rule_there(void)
+{
+	char line[256];
+	int found = 0;
+	FILE *p = popen("nft list table inet " NFT_TABLE " 2>/dev/null", "r");
+
+	if (!p)
+		return 0;
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, NFT_RULE))
+			found = 1;
+	pclose(p);
+	return found;
+}
+
 static int netns_setup(void)
 {
 	int sk;
@@ -124,6 +146,12 @@ static int netns_setup(void)
 	sk = socket(AF_INET, SOCK_DGRAM, 0);
 	if (sk < 0 || lo_up(sk) || lo_add4(sk) || lo_add6()) {
 		fail("setting up lo in the new namespace");
+		return -1;
+	}
+	if (system("nft add table inet " NFT_TABLE " && nft add chain inet " NFT_TABLE
+		   " in '{ type filter hook input priority 0; }' && nft add rule inet " NFT_TABLE " in " NFT_RULE) ||
+	    !nft_rule_there()) {
+		fail("adding an nftables rule in the new namespace");
 		return -1;
 	}
 	close(sk);
@@ -202,6 +230,10 @@ static int netns_check(void)
 	}
 	if (!route_ok()) {
 		fail("no route to %s through lo", ROUTE_DST);
+		return -1;
+	}
+	if (!nft_rule_there()) {
+		fail("no nftables rule '%s' in table %s", NFT_RULE, NFT_TABLE);
 		return -1;
 	}
 	return 0;
