@@ -67,8 +67,8 @@ struct dump_task {
 	uint32_t cwd_id;
 	uint32_t root_id;
 	uint32_t net_ns_id; /* the tree's own network namespace, or 0 */
-	bool stopped;	 /* in a group stop before the dump froze it */
-	bool more_files; /* a later process of the tree has fds (is not a zombie) */
+	bool stopped;	    /* in a group stop before the dump froze it */
+	bool more_files;    /* a later process of the tree has fds (is not a zombie) */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;

@@ -161,8 +161,7 @@ static void tuple_from(struct netlock_tuple *t, const union libsoccr_addr *src, 
  * The lock of @n connections: one rule for the whole namespace when the tree has one of its own
  * (@own_netns: the calling thread is in it), else every connection's tuple in one transaction.
  */
-static int lock_conns(struct netlock_opts *o, const struct libsoccr_conn *conns, size_t n, bool own_netns,
-		      uint64_t *us)
+static int lock_conns(struct netlock_opts *o, const struct libsoccr_conn *conns, size_t n, bool own_netns, uint64_t *us)
 {
 	struct netlock_tuple *t;
 	uint64_t start = stats_now_us();
