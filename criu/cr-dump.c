@@ -5,7 +5,8 @@
  * every process, then write every image, then kill the tree or, with
  * --leave-running, let it go. Any failure lets the whole tree go untouched: a
  * failed dump never costs a process its life. Refused for now, the tree left
- * running: a process in namespaces other than criu's, a session or group the
+ * running: a process in namespaces other than criu's (but for a network namespace
+ * of the whole tree: net/netns.c), a session or group the
  * restore can't rebuild (pstree.h), kernel objects shared between processes
  * (fd table, fs, signal handlers, address space).
  */
@@ -32,6 +33,7 @@
 #include "inventory.h"
 #include "mem.h"
 #include "mm.h"
+#include "netns.h"
 #include "proc-parse.h"
 #include "pstree.h"
 #include "shmem.h"
@@ -64,6 +66,7 @@ struct dump_task {
 	uint32_t exe_id;
 	uint32_t cwd_id;
 	uint32_t root_id;
+	uint32_t net_ns_id; /* the tree's own network namespace, or 0 */
 	bool stopped;	    /* in a group stop before the dump froze it */
 	bool more_files;    /* a later process of the tree has fds (is not a zombie, nor shares a table) */
 	size_t files_owner; /* the process whose fd table it shares (CLONE_FILES): its own index if none */
@@ -84,6 +87,7 @@ struct dump_tree {
 	struct files_dump files;
 	struct fd_table_ref *fd_refs;	  /* per process, its fds: what the later ones may share */
 	struct sk_tcp_arena *queue_arena; /* where the TCP dump puts the queues */
+	struct netns_dump netns;
 };
 
 /* Refuses the VMAs this dump can't record faithfully yet. */
@@ -197,10 +201,11 @@ static int collect_fds(struct dump_task *dt)
 /*
  * Refuses a process in a namespace of its own: the images record none yet, so a
  * restore would put it in criu's. A namespace the kernel doesn't have is skipped.
+ * The network namespace is the tree's (netns_dump_check()).
  */
 static int check_namespaces(pid_t pid)
 {
-	static const char *const names[] = { "net", "mnt", "pid", "ipc", "uts", "user", "cgroup", "time" };
+	static const char *const names[] = { "mnt", "pid", "ipc", "uts", "user", "cgroup", "time" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[64];
@@ -303,6 +308,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	ids_fill(&ids, dt->index);
 	ids.files_id = IDS_FIRST_TASK + (uint32_t)dt->files_owner; /* one fdinfo image per table */
 	ids.fs_id = IDS_FIRST_TASK + (uint32_t)dt->fs_owner;
+	if (dt->net_ns_id)
+		ids.net_ns_id = dt->net_ns_id;
 	if (dt->zombie)
 		return core_dump_zombie(dirfd, dt->pid, &dt->stat);
 	ret = core_dump_threads(dirfd, dt->pid, &dt->stat, dt->stopped, &dt->query, dt->tids, dt->nr_tids);
@@ -333,7 +340,8 @@ static int write_tree_images(const struct criu_ctx *ctx, const struct dump_tree 
 
 	ids_fill_root(&root_ids);
 	ret = inventory_dump(ctx->imgdir_fd, ctx->opts, &root_ids);
-	return ret ?: pstree_dump(ctx->imgdir_fd, t->items, t->nr);
+	ret = ret ?: pstree_dump(ctx->imgdir_fd, t->items, t->nr);
+	return ret ?: netns_dump_write(&t->netns, ctx->imgdir_fd, t->tasks[0].pid);
 }
 
 /*
@@ -567,6 +575,7 @@ static void dump_tree_free(struct dump_tree *t)
 		vma_list_free(&dt->vmas);
 		proc_status_fini(&dt->status);
 	}
+	netns_dump_fini(&t->netns);
 	files_dump_free(&t->files);
 	free(t->tasks);
 	free(t->items);
@@ -653,9 +662,15 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 
 	sk_tcp_cfg_init(&cfg, ctx->opts, tree->tasks[0].pid);
 	ret = dump_tree_init(ctx, tree, &t);
-	for (size_t i = 0; !ret && i < t.nr; i++)
+	/* Before any socket is looked at: they are the namespace's. */
+	if (!ret)
+		ret = netns_dump_enter(&t.netns, tree->tasks[0].pid);
+	cfg.own_netns = t.netns.own;
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		t.tasks[i].net_ns_id = t.netns.id;
 		if (!t.tasks[i].zombie)
-			ret = collect_task(&t.tasks[i], stats);
+			ret = netns_dump_check(&t.netns, t.tasks[i].pid) ?: collect_task(&t.tasks[i], stats);
+	}
 	if (!ret)
 		ret = read_socket_opts(&t, soccr);
 	if (!ret)

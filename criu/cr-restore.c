@@ -40,6 +40,7 @@
 #include "restore-threads.h"
 #include "restore-tty.h"
 #include "sk-inet.h"
+#include "netns.h"
 #include "sk-rebuild.h"
 #include "stats.h"
 
@@ -161,6 +162,7 @@ struct restore_tree {
 	/* criu's fds of the TCP connections the root rebuilt for other processes: out of repair mode last. */
 	int *kept;
 	size_t nr_kept;
+	struct netns_restore netns; /* the tree's own network namespace */
 };
 
 static bool is_zombie(const struct restore_tree *t, size_t k)
@@ -607,6 +609,7 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 
 	lock_opts.network_lock = network_lock;
 	sk_tcp_cfg_init(&cfg, &lock_opts, root->pid);
+	cfg.own_netns = t->netns.id != 0;
 	for (size_t k = 0; k < t->nr; k++) {
 		t->fds[k].tcp_close = ctx->opts->tcp_close;
 		t->fds[k].ext_unix_sk = ctx->opts->ext_unix_sk;
@@ -618,6 +621,9 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	t->fds[0].shared = !ret && t->nr == 1 && sk_rebuild_possible(root, &t->fds[0]);
 	if (!ret)
 		ret = check_pids_free(t);
+	/* The tree's network namespace, before its sockets are made in it. */
+	if (!ret)
+		ret = netns_restore_create(&t->netns, ctx->imgdir_fd, ctx->opts, cfg.lock_mode, root->pid);
 	for (size_t k = 0; !ret && k < t->nr; k++) {
 		if (is_zombie(t, k))
 			continue;
@@ -680,6 +686,8 @@ static int restore_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	if (sk_tcp_unlock(&t->fds[0].tcp))
 		pr_err("process %d runs, but its TCP connections stay locked: remove the lock by hand\n",
 		       t->ris[0].pid);
+	if (netns_restore_unlock(&t->netns))
+		pr_err("process %d runs, but its network namespace stays locked\n", t->ris[0].pid);
 	st->unlock_us = t->fds[0].tcp.unlock_us;
 	pr_info("%zu process(es) restored in %llu us\n", t->nr, (unsigned long long)(stats_now_us() - start));
 	if (ctx->opts->pidfile)
@@ -733,7 +741,8 @@ static int shell_job_session(struct restore_tree *t, bool shell_job)
 int cr_restore_tasks(const struct criu_ctx *ctx)
 {
 	enum network_lock_method network_lock = LOCK_METHOD_DEFAULT;
-	struct restore_tree t = { 0 };
+	struct restore_tree t = { .netns.criu_ns = -1, .netns.own_ns = -1 };
+	uint32_t net_ns_id = 0;
 	struct restore_stats stats = { 0 };
 	uint64_t start = stats_now_us();
 	int ret;
@@ -747,7 +756,9 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 		ret = -EINVAL;
 	}
 	if (!ret)
-		ret = ids_restore_check(ctx->imgdir_fd, t.ris[0].pid);
+		ret = ids_restore_check(ctx->imgdir_fd, t.ris[0].pid, &net_ns_id);
+	if (!ret)
+		ret = netns_restore_load(&t.netns, ctx->imgdir_fd, net_ns_id, ctx->opts);
 	if (!ret)
 		ret = shell_job_session(&t, ctx->opts->shell_job);
 	if (!ret)
@@ -758,6 +769,7 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	}
 	if (!ret && !ctx->opts->restore_detached)
 		ret = wait_restored(t.ris[0].pid);
+	netns_restore_fini(&t.netns, ret != 0);
 	tree_free(&t);
 	for (size_t k = 0; k < t.nr; k++)
 		restore_images_free(&t.ris[k]);

@@ -8,10 +8,13 @@
  * images ("Image corruption on kIDs data"). So criu's own address space, fd table,
  * fs context and signal handlers take id 1 of their kind, the dumped processes ids
  * from 2 on (nothing is shared between them yet: a shared fd table, fs or signal
- * handlers is refused, so the Nth process of the tree has id N + 2 of each kind), and every namespace (the dump refuses a process outside criu's) one id,
+ * handlers is refused, so the Nth process of the tree has id N + 2 of each kind), and every namespace of criu one id,
  * the same in root_ids and in each process's ids. CRIU numbers namespaces in the
  * order pid, net, ipc, uts, time, mnt, user, cgroup; so do we, kinds the kernel
- * lacks left out. See Documentation/image-compat.md.
+ * lacks left out. A tree in a network namespace of its own has the next id
+ * after criu's namespaces as its net_ns_id (the images of that namespace are
+ * named by it: net/netns.c); any other namespace of its own is refused by the
+ * dump. See Documentation/image-compat.md.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -75,6 +78,18 @@ static void fill(TaskKobjIdsEntry *ids, uint32_t own)
 	}
 }
 
+uint32_t ids_own_net_ns_id(void)
+{
+	TaskKobjIdsEntry ids;
+	uint32_t last = 0;
+
+	fill(&ids, IDS_CRIU);
+	for (size_t i = 0; i < sizeof(ns_fields) / sizeof(ns_fields[0]); i++)
+		if (*ns_has(&ids, &ns_fields[i]) && *ns_id(&ids, &ns_fields[i]) > last)
+			last = *ns_id(&ids, &ns_fields[i]);
+	return last + 1;
+}
+
 void ids_fill_root(TaskKobjIdsEntry *ids)
 {
 	fill(ids, IDS_CRIU);
@@ -98,8 +113,11 @@ int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids)
 	return ret ?: cret;
 }
 
-/* The namespace kinds where @task differs from @root, or (-EINVAL) the fd table it shares with criu. */
-static int compare_root(TaskKobjIdsEntry *root, TaskKobjIdsEntry *task, pid_t pid)
+/*
+ * The namespace kinds where @task differs from @root, or (-EINVAL) the fd table it shares with criu.
+ * A network namespace of its own is allowed: its id goes to *@net_ns_id.
+ */
+static int compare_root(TaskKobjIdsEntry *root, TaskKobjIdsEntry *task, pid_t pid, uint32_t *net_ns_id)
 {
 	if (task->files_id == root->files_id) {
 		pr_err("ids-%d.img: the process has criu's fd table (files_id %u, as inventory.img's root_ids): "
@@ -112,6 +130,12 @@ static int compare_root(TaskKobjIdsEntry *root, TaskKobjIdsEntry *task, pid_t pi
 
 		if (*ns_has(task, f) == *ns_has(root, f) && *ns_id(task, f) == *ns_id(root, f))
 			continue;
+		if (!strcmp(f->name, "net") && *ns_has(task, f) && *ns_id(task, f)) {
+			*net_ns_id = *ns_id(task, f);
+			pr_info("ids-%d.img: the process lived in a network namespace of its own (id %u)\n", pid,
+				*net_ns_id);
+			continue;
+		}
 		pr_err("ids-%d.img: the process lived in a %s namespace of its own (id %u, criu's was %u): "
 		       "namespaces are not supported yet\n",
 		       pid, f->name, *ns_id(task, f), *ns_id(root, f));
@@ -120,13 +144,14 @@ static int compare_root(TaskKobjIdsEntry *root, TaskKobjIdsEntry *task, pid_t pi
 	return 0;
 }
 
-int ids_restore_check(int dirfd, pid_t pid)
+int ids_restore_check(int dirfd, pid_t pid, uint32_t *net_ns_id)
 {
 	InventoryEntry *inv = NULL;
 	TaskKobjIdsEntry *task = NULL;
 	struct cr_img *img;
 	int ret;
 
+	*net_ns_id = 0;
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_INVENTORY);
 	if (ret)
 		return ret;
@@ -145,7 +170,7 @@ int ids_restore_check(int dirfd, pid_t pid)
 	ret = img_read_one(img, (void **)&task);
 	img_close(img);
 	if (!ret)
-		ret = compare_root(inv->root_ids, task, pid);
+		ret = compare_root(inv->root_ids, task, pid, net_ns_id);
 	img_free_entry(task);
 out_free:
 	img_free_entry(inv);

@@ -14,6 +14,7 @@
 #include "ghost-file.pb-c.h"
 #include "inventory.pb-c.h"
 #include "memfd.pb-c.h"
+#include "netdev.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pipe-data.pb-c.h"
@@ -58,6 +59,13 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
 	DESC(CR_IMG_FILE_LOCKS, "filelocks.img", IMG_COMMON_MAGIC, FILE_LOCKS_MAGIC, &file_lock_entry__descriptor),
 	DESC(CR_IMG_MEMFD_INODE, "memfd.img", IMG_COMMON_MAGIC, MEMFD_INODE_MAGIC, &memfd_inode_entry__descriptor),
+	DESC(CR_IMG_NETDEV, "netdev-%u.img", IMG_COMMON_MAGIC, NETDEV_MAGIC, &net_device_entry__descriptor),
+	DESC(CR_IMG_NETNS, "netns-%u.img", IMG_COMMON_MAGIC, NETNS_MAGIC, &netns_entry__descriptor),
+	/* What iproute2's "save" commands write, as CRIU keeps it: no header of CRIU's. */
+	DESC(CR_IMG_IFADDR, "ifaddr-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
+	DESC(CR_IMG_ROUTE, "route-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
+	DESC(CR_IMG_ROUTE6, "route6-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
+	DESC(CR_IMG_NFTABLES, "nftables-%u.img", 0, RAW_IMAGE_MAGIC, NULL),
 };
 
 const struct cr_img_desc *cr_img_desc_get(enum cr_img_type type)

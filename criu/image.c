@@ -40,6 +40,11 @@ const char *img_name(const struct cr_img *img)
 	return img->name;
 }
 
+int img_raw_fd(const struct cr_img *img)
+{
+	return img->fd;
+}
+
 enum cr_img_type img_type(const struct cr_img *img)
 {
 	return img->type;

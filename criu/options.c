@@ -152,6 +152,65 @@ static int opt_ext_unix_sk(struct criu_opts *opts, const char *arg)
 	return 0;
 }
 
+/* A link name of @len bytes at @s into @dst: 1 to IFNAMSIZ - 1 bytes, no '/', ':' or space. */
+static int veth_name(char dst[OPTS_IFNAMSIZ], const char *s, size_t len, const char *opt, const char *arg)
+{
+	if (!len || len >= OPTS_IFNAMSIZ || memchr(s, '/', len) || memchr(s, ' ', len) || memchr(s, ':', len)) {
+		pr_err("%s %s: a link name of 1 to %d characters is expected\n", opt, arg, OPTS_IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* IN, then @sep, then OUT[@BRIDGE], from @arg (@in_len bytes of IN at @in). */
+static int veth_add(struct criu_opts *opts, const char *in, size_t in_len, const char *rest, const char *opt,
+		    const char *arg)
+{
+	struct opt_veth *v;
+	const char *at = strchr(rest, '@');
+	int ret;
+
+	if (opts->nr_veths == OPTS_MAX_VETHS) {
+		pr_err("at most %d veth links (--external veth[...], --veth-pair)\n", OPTS_MAX_VETHS);
+		return -EINVAL;
+	}
+	v = &opts->veths[opts->nr_veths];
+	memset(v, 0, sizeof(*v));
+	ret = veth_name(v->in, in, in_len, opt, arg);
+	ret = ret ?: veth_name(v->out, rest, at ? (size_t)(at - rest) : strlen(rest), opt, arg);
+	if (!ret && at)
+		ret = veth_name(v->bridge, at + 1, strlen(at + 1), opt, arg);
+	if (!ret)
+		opts->nr_veths++;
+	return ret;
+}
+
+/* --external: only CRIU's veth[IFNAME]:OUTNAME[@BRIDGE] (a veth of a network namespace) is supported. */
+static int opt_external(struct criu_opts *opts, const char *arg)
+{
+	const char *end = strstr(arg, "]:");
+
+	if (strncmp(arg, "veth[", 5) || !end) {
+		pr_err("--external is not supported for %s: only veth[IFNAME]:OUTNAME[@BRIDGE] is\n", arg);
+		return -EOPNOTSUPP;
+	}
+	return veth_add(opts, arg + 5, (size_t)(end - arg - 5), end + 2, "--external", arg);
+}
+
+/* --veth-pair IN=OUT[@BRIDGE]: as --external veth[IN]:OUT[@BRIDGE]. */
+static int opt_veth_pair(struct criu_opts *opts, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq) {
+		pr_err("--veth-pair %s: IN=OUT[@BRIDGE] is expected\n", arg);
+		return -EINVAL;
+	}
+	return veth_add(opts, arg, (size_t)(eq - arg), eq + 1, "--veth-pair", arg);
+}
+
 static int opt_timeout(struct criu_opts *opts, const char *arg)
 {
 	unsigned long timeout;
@@ -257,6 +316,8 @@ static const struct opt_desc opt_table[] = {
 	HANDLER("ext-unix-sk", 'x', optional_argument, opt_ext_unix_sk),
 	HANDLER("network-lock", 0, required_argument, opt_network_lock),
 	HANDLER("tcp-images", 0, required_argument, opt_tcp_images),
+	HANDLER("external", 0, required_argument, opt_external),
+	HANDLER("veth-pair", 0, required_argument, opt_veth_pair),
 	HANDLER("timeout", 0, required_argument, opt_timeout),
 	HANDLER("pre-dump-mode", 0, required_argument, opt_pre_dump_mode),
 	HANDLER("no-default-config", 0, no_argument, opt_no_default_config),
@@ -283,7 +344,6 @@ static const struct opt_desc opt_table[] = {
 	REFUSE("lazy-pages", 0, no_argument),
 	REFUSE("stream", 0, no_argument),
 	REFUSE("mntns-compat-mode", 0, no_argument),
-	REFUSE("external", 0, required_argument),
 	REFUSE("evasive-devices", 0, no_argument),
 	REFUSE("link-remap", 0, no_argument),
 	REFUSE("ghost-limit", 0, required_argument),
@@ -305,7 +365,6 @@ static const struct opt_desc opt_table[] = {
 	REFUSE("inherit-fd", 0, required_argument),
 	REFUSE("empty-ns", 0, required_argument),
 	REFUSE("file-validation", 0, required_argument),
-	REFUSE("veth-pair", 0, required_argument),
 	REFUSE("close", 0, required_argument),
 	REFUSE("track-mem", 0, no_argument),
 	REFUSE("prev-images-dir", 0, required_argument),
@@ -610,6 +669,7 @@ static void note_unused(struct criu_opts *opts)
 		{ opts->network_lock_given && check, "network-lock", NULL, "check takes no lock", false },
 		{ opts->tcp_images_given && restore, "tcp-images", NULL, "restore reads either format", false },
 		{ opts->tcp_images_given && check, "tcp-images", NULL, "only dump writes TCP images", false },
+		{ opts->nr_veths && !restore, "external", NULL, "only restore makes veth links", false },
 		{ opts->check_extra, "extra", NULL,
 		  check ? "check always runs every probe it has" : "only check uses it", false },
 		{ opts->check_experimental, "experimental", NULL,

@@ -21,11 +21,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..
 from pycrit import cli  # noqa: E402
 
 SKIP_SUFFIXES = (".log", ".json", ".out", ".pid")
+# Raw images with no header of CRIU's: pages, and what iproute2 and the firewall tools saved.
+RAW_PREFIXES = ("pages-", "ifaddr-", "route-", "route6-", "rule-", "iptables-", "ip6tables-", "nftables-")
 PRETTY_MAX = 4 << 20
 
 
 def is_image(name):
-    return not name.endswith(SKIP_SUFFIXES) and not (name.startswith("pages-") and name.endswith(".img"))
+    return not name.endswith(SKIP_SUFFIXES) and not (name.startswith(RAW_PREFIXES) and name.endswith(".img"))
 
 
 def crit(args):

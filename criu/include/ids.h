@@ -7,6 +7,7 @@
 #define CRIU_NG_IDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core.pb-c.h"
@@ -24,14 +25,18 @@ void ids_fill_root(TaskKobjIdsEntry *ids);
  */
 void ids_fill(TaskKobjIdsEntry *ids, size_t index);
 
+/* The net_ns_id of a tree in a network namespace of its own: the next id after criu's namespaces. */
+uint32_t ids_own_net_ns_id(void);
+
 /* Writes ids-@pid.img in @dirfd. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids);
 
 /*
  * Checks ids-@pid.img of the root process against inventory.img's root_ids as CRIU's
  * restore does: -EINVAL if the process had criu's fd table, -EOPNOTSUPP if it lived
- * in a namespace other than criu's. Returns 0 or -errno.
+ * in a namespace other than criu's, but for a network namespace of its own, whose id
+ * goes to *@net_ns_id (0: criu's). Returns 0 or -errno.
  */
-__attribute__((warn_unused_result)) int ids_restore_check(int dirfd, pid_t pid);
+__attribute__((warn_unused_result)) int ids_restore_check(int dirfd, pid_t pid, uint32_t *net_ns_id);
 
 #endif /* CRIU_NG_IDS_H */

@@ -35,6 +35,12 @@ enum cr_img_type {
 	CR_IMG_PIPES_DATA,    /* pipes-data.img: the bytes queued in pipes */
 	CR_IMG_FIFO_DATA,     /* fifo-data.img: the bytes queued in FIFOs */
 	CR_IMG_MEMFD_INODE,   /* memfd.img: the memfds of the open files and mappings */
+	CR_IMG_NETDEV,	      /* netdev-NSID.img: the links of a network namespace */
+	CR_IMG_NETNS,	      /* netns-NSID.img: the namespace's own entry */
+	CR_IMG_IFADDR,	      /* ifaddr-NSID.img: raw, "ip addr save" output */
+	CR_IMG_ROUTE,	      /* route-NSID.img: raw, "ip -4 route save" output */
+	CR_IMG_ROUTE6,	      /* route6-NSID.img: raw, "ip -6 route save" output */
+	CR_IMG_NFTABLES,      /* nftables-NSID.img: raw, "nft list ruleset" output */
 	CR_IMG_MAX,
 };
 

@@ -52,6 +52,8 @@ __attribute__((warn_unused_result)) int img_open(struct cr_img **img, int dirfd,
 int img_close(struct cr_img *img);
 
 const char *img_name(const struct cr_img *img);
+/* The file of a raw image (no header, nothing buffered), for a tool that reads or writes it. */
+int img_raw_fd(const struct cr_img *img);
 enum cr_img_type img_type(const struct cr_img *img);
 
 /* Appends one entry (a generated protobuf-c struct, any type). */

@@ -34,6 +34,8 @@ enum pre_dump_mode {
 #define OPTS_DEFAULT_TIMEOUT 10 /* seconds, --timeout */
 #define OPTS_MAX_FEATURES 16
 #define OPTS_MAX_NOTES 32
+#define OPTS_MAX_VETHS 16
+#define OPTS_IFNAMSIZ 16   /* IFNAMSIZ, the name's NUL included */
 #define OPTS_MAX_KNOWN 128 /* entries in options.c's table of known options */
 
 /*
@@ -79,6 +81,11 @@ struct criu_opts {
 	bool network_lock_given;
 	bool tcp_images_criu; /* --tcp-images criu: CRIU's tcp-stream-INO.img per connection */
 	bool tcp_images_given;
+	/* --external veth[IN]:OUT[@BRIDGE] and --veth-pair IN=OUT[@BRIDGE] (restore) */
+	struct opt_veth {
+		char in[OPTS_IFNAMSIZ], out[OPTS_IFNAMSIZ], bridge[OPTS_IFNAMSIZ]; /* bridge "": none */
+	} veths[OPTS_MAX_VETHS];
+	unsigned int nr_veths;
 
 	bool no_default_config;
 	const char *config_file;

@@ -40,10 +40,14 @@ struct sk_tcp_cfg {
 	pid_t pid;		     /* the root task: names the lock */
 	enum netlock_mode lock_mode; /* --network-lock */
 	bool criu_images;	     /* --tcp-images criu: one tcp-stream-INO.img per connection */
+	bool own_netns;		     /* the tree has a network namespace of its own: lock it whole */
 };
 
 /* @cfg for the dump or restore of @pid as the command line says. */
 void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t pid);
+
+/* @o for the lock of the tree of @pid (its name), logging into criu's log; SOCCR_MARK passes. */
+void sk_tcp_lock_setup(struct netlock_opts *o, char *id, pid_t pid, enum netlock_mode mode);
 
 /* One region for every dumped queue, handed out by libsoccr's workers (see queue_alloc in soccr.h). */
 struct sk_tcp_arena {
@@ -69,6 +73,7 @@ struct sk_tcp_dump {
 	size_t nr;
 	struct netlock_opts lock;
 	char lock_id[NETLOCK_ID_MAX + 1];
+	bool own_netns; /* one rule locks the tree's namespace */
 	bool locked;
 	bool repaired; /* libsoccr_dump_batch() ran: sockets in repair mode */
 	uint64_t lock_us, dump_us;
@@ -111,6 +116,7 @@ struct sk_tcp_restore {
 	char **bufs; /* per connection, for tcp-stream-INO.img */
 	struct netlock_opts lock;
 	char lock_id[NETLOCK_ID_MAX + 1];
+	bool own_netns;	 /* one rule locks the tree's new namespace */
 	bool lock_taken; /* taken by this restore (another host) */
 	bool repair_off;
 	uint64_t restore_us, repair_off_us, unlock_us;

@@ -50,6 +50,7 @@ void sk_tcp_cfg_init(struct sk_tcp_cfg *cfg, const struct criu_opts *opts, pid_t
 {
 	cfg->pid = pid;
 	cfg->criu_images = opts->tcp_images_criu;
+	cfg->own_netns = false;
 	cfg_lock(cfg, opts->network_lock);
 }
 
@@ -128,7 +129,7 @@ int sk_tcp_soccr_open(struct libsoccr_ctx **ctx, struct sk_tcp_arena *arena)
 	return ret;
 }
 
-static void lock_setup(struct netlock_opts *o, char *id, pid_t pid, enum netlock_mode mode)
+void sk_tcp_lock_setup(struct netlock_opts *o, char *id, pid_t pid, enum netlock_mode mode)
 {
 	snprintf(id, NETLOCK_ID_MAX + 1, "%d", pid);
 	memset(o, 0, sizeof(*o));
@@ -156,7 +157,11 @@ static void tuple_from(struct netlock_tuple *t, const union libsoccr_addr *src, 
 	}
 }
 
-static int lock_conns(struct netlock_opts *o, const struct libsoccr_conn *conns, size_t n, uint64_t *us)
+/*
+ * The lock of @n connections: one rule for the whole namespace when the tree has one of its own
+ * (@own_netns: the calling thread is in it), else every connection's tuple in one transaction.
+ */
+static int lock_conns(struct netlock_opts *o, const struct libsoccr_conn *conns, size_t n, bool own_netns, uint64_t *us)
 {
 	struct netlock_tuple *t;
 	uint64_t start = stats_now_us();
@@ -164,6 +169,16 @@ static int lock_conns(struct netlock_opts *o, const struct libsoccr_conn *conns,
 
 	if (o->mode == NETLOCK_SKIP)
 		return 0;
+	if (own_netns) {
+		ret = netlock_lock_netns(o);
+		*us = stats_now_us() - start;
+		if (ret)
+			pr_err("can't lock the network namespace of %zu TCP connection(s): %s\n", n, strerror(-ret));
+		else
+			pr_info("the network namespace of %zu TCP connection(s) locked in %llu us\n", n,
+				(unsigned long long)*us);
+		return ret;
+	}
 	t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -274,7 +289,8 @@ int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_t
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	lock_setup(&t->lock, t->lock_id, cfg->pid, cfg->lock_mode);
+	sk_tcp_lock_setup(&t->lock, t->lock_id, cfg->pid, cfg->lock_mode);
+	t->own_netns = cfg->own_netns;
 	if (!d->nr_conns)
 		return 0;
 	if (!soccr) {
@@ -286,7 +302,7 @@ int sk_tcp_dump(struct sk_tcp_dump *t, struct inet_sk_dump *d, const struct sk_t
 	if (!ret)
 		arena_setup(&t->arena, t, d);
 	if (!ret)
-		ret = lock_conns(&t->lock, t->conns, t->nr, &t->lock_us);
+		ret = lock_conns(&t->lock, t->conns, t->nr, t->own_netns, &t->lock_us);
 	if (ret)
 		goto out_undo;
 	t->locked = true;
@@ -742,7 +758,8 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 
 	memset(r, 0, sizeof(*r));
 	r->ri = ri;
-	lock_setup(&r->lock, r->lock_id, cfg->pid, cfg->lock_mode);
+	sk_tcp_lock_setup(&r->lock, r->lock_id, cfg->pid, cfg->lock_mode);
+	r->own_netns = cfg->own_netns;
 	for (size_t i = 0; i < ri->nr_files; i++)
 		if (ri->files[i]->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i)))
 			r->nr++;
@@ -793,7 +810,7 @@ static int ensure_lock(struct sk_tcp_restore *r)
 		pr_info("the connections are still locked by the dump (lock %s)\n", r->lock_id);
 		return 0;
 	}
-	ret = lock_conns(&r->lock, r->conns, r->nr, &us);
+	ret = lock_conns(&r->lock, r->conns, r->nr, r->own_netns, &us);
 	if (!ret)
 		r->lock_taken = true;
 	return ret;

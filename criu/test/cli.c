@@ -205,7 +205,7 @@ static const struct {
 	{ "tree", "1" },
 	{ "leave-running", NULL },
 	{ "leave-stopped", NULL },
-	{ "external", "mnt[]:x" },
+	{ "external", "veth[eth0]:x" },
 	{ "freeze-cgroup", "/sys/fs/cgroup/x" },
 	{ "evasive-devices", NULL },
 	{ "shell-job", NULL },
@@ -310,8 +310,14 @@ static const char *help_value(struct cli_test *t, const char *meta)
 		const char *meta;
 		const char *value;
 	} values[] = {
-		{ "PID", "1" },		  { "FILE", "x.file" },	  { "NUM", "5" },
-		{ "METHOD", "nftables" }, { "FORMAT", "packed" }, { "FEAT", "list" },
+		{ "PID", "1" },
+		{ "FILE", "x.file" },
+		{ "NUM", "5" },
+		{ "METHOD", "nftables" },
+		{ "FORMAT", "packed" },
+		{ "FEAT", "list" },
+		{ "VETH", "veth[eth0]:x@br0" },
+		{ "PAIR", "eth0=x" },
 	};
 
 	if (!strcmp(meta, "DIR"))

@@ -212,9 +212,16 @@ static void no_fdinfo_per_id(void *msg)
 	((InventoryEntry *)msg)->fdinfo_per_id = 0;
 }
 
+/* A network namespace of its own whose images the dump lacks. */
 static void other_netns(void *msg)
 {
 	((TaskKobjIdsEntry *)msg)->net_ns_id += 100;
+}
+
+/* Any other namespace of its own: CRIU would restore it, and the images hold none. */
+static void other_utsns(void *msg)
+{
+	((TaskKobjIdsEntry *)msg)->uts_ns_id += 100;
 }
 
 static void vdso_not_anon(void *msg)
@@ -340,7 +347,8 @@ static void check_broken(struct rules_test *t, const char *good)
 	static const struct broken_case cases[] = {
 		{ "root-files", "IDS-ROOT-FILES", CR_IMG_INVENTORY, false, root_files_id },
 		{ "fdinfo-per-id", "INV-FDINFO-PER-ID", CR_IMG_INVENTORY, false, no_fdinfo_per_id },
-		{ "netns", "IDS-ROOT-NS", CR_IMG_IDS, true, other_netns },
+		{ "netns", "NETNS-NETDEV", CR_IMG_IDS, true, other_netns },
+		{ "utsns", "IDS-ROOT-NS", CR_IMG_IDS, true, other_utsns },
 		{ "vdso-anon", "MM-VDSO-ANON", CR_IMG_MM, true, vdso_not_anon },
 		{ "sigactions", "CORE-SIGACTS", CR_IMG_CORE, true, few_sigactions },
 		{ "creds", "CORE-CREDS", CR_IMG_CORE, true, no_creds },

@@ -200,7 +200,9 @@ class Checker:
                 self.fail("IDS-ROOT-FILES", name, "files_id %d is root_ids' own: 'Image corruption on kIDs data'"
                           % entries[0]["files_id"])
             for field in NS_FIELDS:
-                if entries[0].get(field) != root_ids.get(field):
+                if field == "net_ns_id" and entries[0].get(field) != root_ids.get(field):
+                    self.check_netns(entries[0].get(field))
+                elif entries[0].get(field) != root_ids.get(field):
                     self.fail("IDS-ROOT-NS", name, "%s %s differs from root_ids' %s: CRIU would restore a new "
                               "namespace, whose images the dump lacks" % (field, entries[0].get(field),
                                                                           root_ids.get(field)))
@@ -212,6 +214,19 @@ class Checker:
                         self.fail("IDS-SUB-NS", "ids-%d.img" % p["pid"], "%s differs from its parent's: "
                                   "'Can't restore sub-task in NS'" % field)
         return ids
+
+    # A network namespace of the tree's own: CRIU's prepare_net_namespaces() makes it and restores
+    # the links of netdev-ID.img (lo among them, or lo stays down) and the raw ifaddr/route images.
+    def check_netns(self, ns_id):
+        if ns_id is None:
+            self.fail("IDS-ROOT-NET", "ids", "no net_ns_id, unlike root_ids: a new namespace with no id")
+            return
+        links = self.load("netdev-%d.img" % ns_id, "NETNS-NETDEV") or []
+        if links and not any(link.get("type") in (1, "LOOPBACK") for link in links):
+            self.fail("NETNS-LO", "netdev-%d.img" % ns_id, "no loopback link: lo would stay down")
+        self.load("netns-%d.img" % ns_id, "NETNS-ENTRY")
+        if not self.img.exists("ifaddr-%d.img" % ns_id):
+            self.fail("NETNS-IFADDR", "ifaddr-%d.img" % ns_id, "missing: the namespace would have no address")
 
     # core-TID.img: check_core() and the x86 register restore in CRIU.
     def check_cores(self, procs):

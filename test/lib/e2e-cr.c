@@ -195,10 +195,16 @@ int e2e_cr_restore(struct e2e_cr *cr, const char *netns, pid_t *pid)
 			 "restore.log",
 			 "--network-lock",
 			 (char *)(cr->lock ? cr->lock : "nftables"),
+			 NULL,
+			 NULL,
 			 NULL };
 	FILE *f;
 	int p, ret;
 
+	if (cr->external) {
+		argv[14] = "--external";
+		argv[15] = (char *)cr->external;
+	}
 	snprintf(pidfile, sizeof(pidfile), "%s/restore.pid", cr->dir);
 	ret = cr_step(cr, "restore", argv, netns, &cr->restore_ms, &cr->restore_rss_kib);
 	if (ret)

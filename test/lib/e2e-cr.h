@@ -4,7 +4,7 @@
  *   criu dump -t PID -D IMG --tcp-established --display-stats -v4 -o dump.log --network-lock L
  *             [--tcp-images criu]
  *   criu restore -D IMG --tcp-established --restore-detached --pidfile F --display-stats -v4
- *             -o restore.log --network-lock L
+ *             -o restore.log --network-lock L [--external ARG]
  *
  * each in the network namespace of its host, its stdout and stderr in DIR/dump.out and
  * DIR/restore.out (the log in IMG), timed, with its peak RSS. The dumped process must be a child
@@ -23,11 +23,12 @@
 
 struct e2e_cr {
 	/* set by the caller */
-	const char *dir;  /* work directory: the .out files and the pidfile */
-	const char *img;  /* images directory */
-	const char *lock; /* --network-lock; NULL: nftables */
-	int criu_images;  /* --tcp-images criu on the dump */
-	int verbose;	  /* print each step's --display-stats */
+	const char *dir;      /* work directory: the .out files and the pidfile */
+	const char *img;      /* images directory */
+	const char *lock;     /* --network-lock; NULL: nftables */
+	int criu_images;      /* --tcp-images criu on the dump */
+	const char *external; /* --external ARG on the restore, or NULL */
+	int verbose;	      /* print each step's --display-stats */
 	/* set by the steps */
 	char criu[PATH_MAX];
 	double dump_ms, restore_ms, frozen_ms;

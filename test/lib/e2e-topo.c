@@ -214,6 +214,19 @@ void e2e_topo_destroy(struct e2e_topo *t)
 	t->self_ns = -1;
 }
 
+int e2e_topo_remove(struct e2e_topo *t, enum e2e_host h)
+{
+	int ret = ip("netns del %s", t->name[h]);
+
+	if (ret)
+		return ret;
+	t->made[h] = 0;
+	if (t->nl[h])
+		mnl_socket_close(t->nl[h]);
+	t->nl[h] = NULL;
+	return 0;
+}
+
 int e2e_topo_enter(struct e2e_topo *t, enum e2e_host h)
 {
 	int fd = h == E2E_NR_HOSTS ? t->self_ns : open(t->path[h], O_RDONLY | O_CLOEXEC), ret = 0;

@@ -55,6 +55,11 @@ struct e2e_topo {
 int e2e_topo_create(struct e2e_topo *t) __must_check;
 /* Kills the watched process if any, goes back to our namespace, deletes the three. */
 void e2e_topo_destroy(struct e2e_topo *t);
+/*
+ * Deletes namespace @h (as `ip netns del`): it goes away once no process holds it, and with it
+ * its end of the veth to the wire and so the wire's end too. 0 or -errno.
+ */
+int e2e_topo_remove(struct e2e_topo *t, enum e2e_host h) __must_check;
 /* Move this process (single-threaded) into namespace @h, or back to its own (@h == E2E_NR_HOSTS). */
 int e2e_topo_enter(struct e2e_topo *t, enum e2e_host h) __must_check;
 /*

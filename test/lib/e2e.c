@@ -150,7 +150,7 @@ static void read_phases(struct run *rn, int restore)
 
 static int dump(struct run *rn)
 {
-	int ret = e2e_cr_dump(&rn->cr, rn->topo.path[E2E_HOST_A], rn->pid);
+	int ret = e2e_cr_dump(&rn->cr, rn->topo.path[rn->o->container ? E2E_WIRE : E2E_HOST_A], rn->pid);
 
 	if (ret)
 		return say(rn, ret, "%s", rn->cr.why);
@@ -165,7 +165,7 @@ static int dump(struct run *rn)
 
 static int restore(struct run *rn)
 {
-	int ret = e2e_cr_restore(&rn->cr, rn->topo.path[E2E_HOST_B], &rn->pid);
+	int ret = e2e_cr_restore(&rn->cr, rn->topo.path[rn->o->container ? E2E_WIRE : E2E_HOST_B], &rn->pid);
 
 	/* ours to reap from here: criu is gone and we are the subreaper */
 	if (rn->pid > 0)
@@ -216,11 +216,14 @@ static void reap_strays(void)
 		;
 }
 
+static int resume(struct run *rn, uint64_t t_dump);
+static int run_container(struct run *rn);
+
 static int run_steps(struct run *rn)
 {
 	struct e2e_clients_opts co = { .n = rn->o->n, .timeout_ms = rn->o->timeout_ms };
 	struct e2e_result *r = rn->r;
-	uint64_t t0, t_dump, t_answer;
+	uint64_t t0, t_dump;
 	int ret;
 
 	ret = server_start(rn);
@@ -252,6 +255,8 @@ static int run_steps(struct run *rn)
 		t_dump = test_now_ns();
 		goto resume;
 	}
+	if (rn->o->container)
+		return run_container(rn);
 	ret = e2e_topo_prelock(&rn->topo, E2E_HOST_B, rn->cr.lock, rn->pid);
 	if (ret)
 		return say(rn, ret, "locking host B before it takes %s: %s", E2E_SERVICE_ADDR, strerror(-ret));
@@ -271,6 +276,19 @@ static int run_steps(struct run *rn)
 	if (ret)
 		return ret;
 resume:
+	return resume(rn, t_dump);
+}
+
+/*
+ * The clients go on: the first answer (the downtime since @t_dump), every byte of both streams
+ * and a fresh round trip on every connection, then the server's own verdict.
+ */
+static int resume(struct run *rn, uint64_t t_dump)
+{
+	struct e2e_result *r = rn->r;
+	uint64_t t0, t_answer;
+	int ret;
+
 	ret = e2e_clients_first_answer(rn->clients, &t_answer);
 	if (ret)
 		return say(rn, ret, "no answer from the restored server on connection 0: %s", strerror(-ret));
@@ -285,6 +303,29 @@ resume:
 	step(rn, "%u of %u connections verified both ways, with a fresh round trip each, in %.0f ms", r->good, rn->o->n,
 	     r->verify_ms);
 	return server_stop(rn);
+}
+
+/*
+ * Host A as a container: dumped from the wire, its namespace deleted, restored from the wire
+ * into a new namespace whose eth0's outer end joins the bridge again.
+ */
+static int run_container(struct run *rn)
+{
+	uint64_t t_dump = test_now_ns();
+	int ret;
+
+	ret = dump(rn);
+	if (ret)
+		return ret;
+	ret = e2e_topo_remove(&rn->topo, E2E_HOST_A);
+	if (ret)
+		return say(rn, ret, "deleting host A's namespace after the dump");
+	step(rn, "host A's network namespace deleted");
+	ret = restore(rn);
+	if (ret)
+		return ret;
+	step(rn, "restored in a new network namespace, its eth0's outer end %s in the wire's br0", E2E_VETH_OUT);
+	return resume(rn, t_dump);
 }
 
 int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r)
@@ -316,6 +357,7 @@ int e2e_migrate(const struct e2e_opts *o, struct e2e_result *r)
 	rn.cr.img = rn.img;
 	rn.cr.lock = o->lock;
 	rn.cr.criu_images = o->criu_images;
+	rn.cr.external = o->container ? "veth[eth0]:" E2E_VETH_OUT "@br0" : NULL;
 	rn.cr.verbose = o->verbose;
 	snprintf(rn.log, sizeof(rn.log), "%s/server.log", r->dir);
 	if (mkdir(rn.img, 0700))

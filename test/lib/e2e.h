@@ -30,6 +30,8 @@
 #define __must_check __attribute__((warn_unused_result))
 #endif
 
+#define E2E_VETH_OUT "vc"
+
 struct e2e_opts {
 	uint32_t n;
 	const char *lock;	 /* --network-lock METHOD; NULL: nftables */
@@ -39,6 +41,13 @@ struct e2e_opts {
 	int verbose;		 /* each phase as it happens, and criu's --display-stats */
 	uint32_t timeout_ms;	 /* of each client phase; 0: 60 s */
 	int nocr;		 /* no criu and no move: the harness checks itself against the live server */
+	/*
+	 * Host A as a container: its network namespace is the server's own. criu dump and restore run
+	 * in the wire's namespace; between them host A's namespace is deleted (its veth to the wire
+	 * with it), and criu restore makes a new one, its eth0 a veth whose outer end is E2E_VETH_OUT
+	 * in the wire's bridge (--external veth[eth0]:E2E_VETH_OUT@br0). S is not moved.
+	 */
+	int container;
 };
 
 /* The phases of criu's --display-stats the harness reads: a short name and criu's label. */

@@ -123,6 +123,8 @@ def check_tcp_streams(images_dir):
 
 
 CRIT_TIMEOUT = 60
+# Raw images with no header of CRIU's: pages, and what iproute2 and the firewall tools saved.
+RAW_PREFIXES = ("pages-", "ifaddr-", "route-", "route6-", "rule-", "iptables-", "ip6tables-", "nftables-")
 PYTHON3 = "/usr/bin/python3"
 
 
@@ -135,7 +137,7 @@ def crit_decode_all(images_dir, crit_bin, out_dir):
         return _crit_roundtrip(roundtrip, images_dir, out_dir)
     os.makedirs(out_dir, exist_ok=True)
     for name in sorted(os.listdir(images_dir)):
-        if name.endswith(".log") or name == TCP_STREAMS or (name.startswith("pages-") and name.endswith(".img")):
+        if name.endswith(".log") or name == TCP_STREAMS or (name.startswith(RAW_PREFIXES) and name.endswith(".img")):
             continue
         out_path = os.path.join(out_dir, name + ".json")
         cmd = [crit_bin, "decode", "-i", os.path.join(images_dir, name), "-o", out_path]
