@@ -744,10 +744,21 @@ static int release_after_failure(struct compel_tree *tree, pid_t pid, int err)
 	return err;
 }
 
+/* A zombie thread group leader whose other threads live on (pthread_exit() in main()). */
+static bool leader_exited(pid_t pid)
+{
+	struct proc_stat st;
+
+	return !proc_parse_stat(pid, 0, &st) && st.state == 'Z' && st.num_threads > 1;
+}
+
 /* Explains a failed compel_tree_seize() of @pid. */
 static void report_seize_error(pid_t pid, const struct compel_seize_error *err, unsigned int timeout_s, int ret)
 {
-	if (ret == -ESRCH)
+	if (ret == -ESRCH && leader_exited(pid))
+		pr_err("the main thread of process %d has exited while its other threads run on: not supported yet\n",
+		       pid);
+	else if (ret == -ESRCH)
 		pr_err("process %d does not exist\n", pid);
 	else if (ret == -ETIMEDOUT && err->tid)
 		pr_err("thread %d of process %d did not stop within %u seconds (state %c): can't freeze it\n", err->tid,

@@ -86,6 +86,8 @@ static int lock_kind(const char *s, uint32_t *flag)
 		*flag = FILE_LOCK_FLOCK;
 	else if (!strcmp(s, "OFDLCK"))
 		*flag = FILE_LOCK_OFD;
+	else if (!strcmp(s, "LEASE"))
+		*flag = FILE_LOCK_LEASE;
 	else
 		return -EOPNOTSUPP;
 	return 0;
@@ -108,7 +110,9 @@ static int lock_line(void *arg, char *line)
 		pr_err("/proc/%d/fdinfo/%d: a lock line we can't read: %s\n", ll->pid, ll->fd, line);
 		return -EINVAL;
 	}
-	if (lock_kind(kind, &flag) || strcmp(mode, "ADVISORY") || (strcmp(rw, "READ") && strcmp(rw, "WRITE"))) {
+	/* A lease is ACTIVE, or BREAKING once an open() that conflicts with it began breaking it (not supported). */
+	if (lock_kind(kind, &flag) || strcmp(mode, flag == FILE_LOCK_LEASE ? "ACTIVE" : "ADVISORY") ||
+	    (strcmp(rw, "READ") && strcmp(rw, "WRITE"))) {
 		pr_err("fd %d of process %d holds a %s %s %s lock: not supported\n", ll->fd, ll->pid, mode, kind, rw);
 		return -EOPNOTSUPP;
 	}
@@ -224,7 +228,8 @@ static const FdinfoEntry *find_fd(const struct restore_image *ri, int32_t fd)
 
 static int check_lock(const struct restore_image *ri, const FileLockEntry *e, const char *name)
 {
-	if (e->flag != FILE_LOCK_POSIX && e->flag != FILE_LOCK_FLOCK && e->flag != FILE_LOCK_OFD) {
+	if (e->flag != FILE_LOCK_POSIX && e->flag != FILE_LOCK_FLOCK && e->flag != FILE_LOCK_OFD &&
+	    e->flag != FILE_LOCK_LEASE) {
 		pr_err("%s: a lock of kind %#x: not supported\n", name, e->flag);
 		return -EOPNOTSUPP;
 	}
@@ -298,7 +303,7 @@ int file_locks_take_shared(const struct restore_image *ri, const struct restore_
 		int src = restore_fds_get(fds, ri, find_fd(ri, e->fd)->id), ret = 0;
 		struct flock f;
 
-		if (e->flag == FILE_LOCK_POSIX)
+		if (e->flag == FILE_LOCK_POSIX || e->flag == FILE_LOCK_LEASE)
 			continue;
 		if (src < 0) {
 			pr_err("no file for the lock on fd %d\n", e->fd);
@@ -318,12 +323,32 @@ int file_locks_take_shared(const struct restore_image *ri, const struct restore_
 	return 0;
 }
 
+/*
+ * A lease is taken by the process itself, at its fd: F_SETLEASE also makes the
+ * caller the owner of the file (who gets the lease-break signal), as it was.
+ */
+static int take_lease(const FileLockEntry *e)
+{
+	if (fcntl(e->fd, F_SETLEASE, e->type == F_WRLCK ? F_WRLCK : F_RDLCK) < 0) {
+		pr_perror("Can't take the %s lease of fd %d again", e->type == F_WRLCK ? "write" : "read", e->fd);
+		return -errno;
+	}
+	return 0;
+}
+
 int file_locks_take_own(const struct restore_image *ri)
 {
 	for (size_t i = 0; i < ri->nr_locks; i++) {
 		const FileLockEntry *e = ri->locks[i];
 		struct flock f;
+		int ret;
 
+		if (e->flag == FILE_LOCK_LEASE) {
+			ret = take_lease(e);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (e->flag != FILE_LOCK_POSIX)
 			continue;
 		fill_flock(e, &f);

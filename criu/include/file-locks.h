@@ -1,19 +1,21 @@
 /*
- * File locks (criu's --file-locks): flock(2), POSIX (fcntl F_SETLK) and open
- * file description (F_OFD_SETLK) locks, written to filelocks.img in CRIU's
- * format.
+ * File locks (criu's --file-locks): flock(2), POSIX (fcntl F_SETLK), open
+ * file description (F_OFD_SETLK) locks and leases (F_SETLEASE), written to
+ * filelocks.img in CRIU's format (a lease: flag FL_LEASE 32, type F_RDLCK or
+ * F_WRLCK).
  *
  * Dump: one read of /proc/locks tells which files of the process may be
  * locked; only the fds on those files have their fdinfo read again, whose
  * "lock:" lines name exactly the locks taken through that open file (a
  * POSIX lock only when this process owns it). Without --file-locks a process
- * holding a lock is refused, as CRIU does; leases and mandatory locks are
- * refused always.
+ * holding a lock is refused, as CRIU does; a lease being broken and
+ * mandatory locks are refused always.
  *
  * Restore: a flock or OFD lock belongs to the open file description, so criu
  * takes it on its own copy of the description before the fork and the
  * process inherits it; a POSIX lock belongs to the process, which takes it
- * itself once its fds are in place, before it stops for ptrace.
+ * itself once its fds are in place, before it stops for ptrace; so does a
+ * lease, which makes its taker the file's owner.
  */
 #ifndef CRIU_NG_FILE_LOCKS_H
 #define CRIU_NG_FILE_LOCKS_H
@@ -32,6 +34,7 @@ struct restore_image;
 /* The kernel's kinds of lock, as /proc/locks names them and filelocks.img stores them. */
 #define FILE_LOCK_POSIX 1
 #define FILE_LOCK_FLOCK 2
+#define FILE_LOCK_LEASE 32
 #define FILE_LOCK_OFD 1024
 
 struct file_locks {

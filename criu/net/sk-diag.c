@@ -33,9 +33,10 @@
  */
 #define SK_DIAG_STATES (~0u & ~((1u << TCP_TIME_WAIT) | (1u << TCP_NEW_SYN_RECV)))
 
+/* TCP 0, UDP 1, UDP-Lite 4; +2 for IPv6. */
 static int pair_bit(int family, int proto)
 {
-	return (family == AF_INET6 ? 2 : 0) + (proto == IPPROTO_UDP ? 1 : 0);
+	return (family == AF_INET6 ? 2 : 0) + (proto == IPPROTO_UDP ? 1 : proto == IPPROTO_UDPLITE ? 4 : 0);
 }
 
 /* Sends @req (@len bytes: an inet_diag_req_v2 or a unix_diag_req) as a sock_diag dump request. */

@@ -327,6 +327,34 @@ static int check_tcp(const struct inet_sk *sk, const struct inet_sk_policy *pol,
 }
 
 /*
+ * A UDP-Lite socket (a UDP socket with a partial checksum, rare): its
+ * family's UDP-Lite sockets are listed the first time one is met, or, where
+ * the kernel has no UDP-Lite sock_diag, it is read by name.
+ */
+static int find_udplite(struct inet_sk_dump *d, const struct inet_sk_fd *f, struct sk_diag *out)
+{
+	const struct sk_diag *sd;
+	int ret;
+
+	ret = sk_diag_collect(&d->diag, f->family, IPPROTO_UDPLITE);
+	if (ret == -EPROTONOSUPPORT)
+		return diag_by_name(f->dup_fd, f->ino, f->family, IPPROTO_UDPLITE, out);
+	if (ret)
+		return ret;
+	sd = sk_diag_find(&d->diag, f->ino);
+	if (sd) {
+		*out = *sd;
+		return 0;
+	}
+	ret = diag_by_name(f->dup_fd, f->ino, f->family, IPPROTO_UDPLITE, out);
+	if (!ret && out->sport) {
+		pr_err("fd %d of process %d: socket %u is not in criu's network namespace\n", f->fd, f->pid, f->ino);
+		return -EOPNOTSUPP;
+	}
+	return ret;
+}
+
+/*
  * The socket of @f as sock_diag listed it; one it didn't list is asked for its
  * kind (a UDP socket where the kernel lacks UDP sock_diag is read by name).
  */
@@ -351,6 +379,8 @@ static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_
 		pr_err("can't read the kind of socket of fd %d of process %d: %s\n", f->fd, f->pid, strerror(-ret));
 		return ret;
 	}
+	if (*type == SOCK_DGRAM && proto == IPPROTO_UDPLITE)
+		return find_udplite(d, f, out);
 	if ((*type == SOCK_STREAM && proto == IPPROTO_TCP) || (*type == SOCK_DGRAM && proto == IPPROTO_UDP)) {
 		bool udp_listed = d->diag.collected & (1u << (family == AF_INET6 ? 3 : 1));
 
@@ -363,8 +393,9 @@ static int find_diag(struct inet_sk_dump *d, const struct inet_sk_fd *f, uint32_
 		}
 		return ret;
 	}
-	pr_err("fd %d of process %d: an inet socket of type %u protocol %u (only TCP and UDP are supported)\n", f->fd,
-	       f->pid, *type, proto);
+	pr_err("fd %d of process %d: an inet socket of type %u protocol %u (only TCP, UDP and UDP-Lite are "
+	       "supported)\n",
+	       f->fd, f->pid, *type, proto);
 	return -EOPNOTSUPP;
 }
 
@@ -587,7 +618,7 @@ int inet_sk_check_entry(const FileEntry *fe, const char *name)
 		return -EINVAL;
 	}
 	if (!((ie->type == SOCK_STREAM && ie->proto == IPPROTO_TCP) ||
-	      (ie->type == SOCK_DGRAM && ie->proto == IPPROTO_UDP))) {
+	      (ie->type == SOCK_DGRAM && (ie->proto == IPPROTO_UDP || ie->proto == IPPROTO_UDPLITE)))) {
 		pr_err("%s: socket %u: type %u protocol %u is not supported\n", name, ie->id, ie->type, ie->proto);
 		return -EOPNOTSUPP;
 	}

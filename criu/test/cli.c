@@ -102,8 +102,9 @@ static void test_check(struct cli_test *t)
 	expect(&t->failures, r.err[0] == '\0', "check -verbosity=0 printed on stderr: %s", r.err);
 	test_run_free(&r);
 
-	r = run_criu(t, t->tmp, "check", "--no-default-config", "-verbosity=0", "--feature", "userns", "--feature",
-		     "tcp_repair_window", "--feature", "pidfd_getfd", "--feature", "clone3_set_tid");
+	r = run_criu(t, t->tmp, "check", "--no-default-config", "-verbosity=0", "--feature", "timerfd", "--feature",
+		     "tcp_repair_window", "--feature", "pidfd_getfd", "--feature", "clone3_set_tid", "--feature",
+		     "kcmp_epoll", "--feature", "fdinfo_lock", "--feature", "get_rseq_conf");
 	expect(&t->failures, r.exit_code == 0, "check several features: exit %d, err %s", r.exit_code, r.err);
 	test_run_free(&r);
 
@@ -111,6 +112,44 @@ static void test_check(struct cli_test *t)
 	expect(&t->failures, r.exit_code == 0 && strstr(r.out, "network_lock_nftables") && strstr(r.out, "io_uring"),
 	       "check --feature list: exit %d, out %s", r.exit_code, r.out);
 	test_run_free(&r);
+}
+
+/*
+ * Every name of CRIU 4's "criu check --feature" is known. The ones whose C/R
+ * criu-ng lacks answer no (zdtm then skips the test or flavor), saying why at -v4.
+ */
+static void test_criu_features(struct cli_test *t)
+{
+	static const char criu_names[] =
+		"mnt_id mem_dirty_track aio_remap timerfd tun tun_ns userns fdinfo_lock seccomp_suspend "
+		"seccomp_filters loginuid cgroupns autofs tcp_half_closed compat_cr uffd uffd-noncoop can_map_vdso "
+		"sk_ns sk_unix_file net_diag_raw nsid link_nsid kcmp_epoll timens external_net_ns clone3_set_tid "
+		"newifindex nftables has_ipt_legacy pidfd_store ns_pid apparmor_stacking network_lock_nftables "
+		"sockopt_buf_lock memfd_hugetlb move_mount_set_group openat2 get_rseq_conf";
+	static const char *const never[] = { "userns",	 "mem_dirty_track", "uffd",   "seccomp_suspend",
+					     "nftables", "pidfd_store",	    "timens", "external_net_ns" };
+	struct run_result r;
+
+	r = run_criu(t, t->tmp, "check", "--feature", "list");
+	for (const char *name = criu_names; *name;) {
+		size_t len = strcspn(name, " ");
+		char line[64];
+
+		snprintf(line, sizeof(line), "\n%.*s ", (int)len, name);
+		expect(&t->failures, !strncmp(r.out, line + 1, len + 1) || strstr(r.out, line),
+		       "check --feature list lacks %s", line + 1);
+		name += len + (name[len] == ' ');
+	}
+	test_run_free(&r);
+
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		r = run_criu(t, t->tmp, "check", "--no-default-config", "-v4", "--feature", never[i]);
+		expect(&t->failures, r.exit_code == 1, "check %s: exit %d", never[i], r.exit_code);
+		expect(&t->failures, strstr(r.err, "is not supported: criu-ng"), "check %s: no reason: %s", never[i],
+		       r.err);
+		expect(&t->failures, !strstr(r.err, "unknown feature"), "check %s: unknown: %s", never[i], r.err);
+		test_run_free(&r);
+	}
 }
 
 static void test_unknown_feature(struct cli_test *t)
@@ -699,6 +738,7 @@ int main(void)
 	test_help(&t);
 	test_check(&t);
 	test_unknown_feature(&t);
+	test_criu_features(&t);
 	test_refused(&t);
 	test_accepted(&t);
 	test_help_lists_what_works(&t);

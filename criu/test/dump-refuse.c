@@ -2,7 +2,8 @@
  * What criu dump does not record yet it refuses clearly, and the process runs
  * on untraced: a process in a UTS namespace of its own (the images hold no
  * namespaces); a process in the test's session and process group, unless
- * --shell-job says it is a shell job (then it dumps). And auxv, which the kernel
+ * --shell-job says it is a shell job (then it dumps); a process whose main
+ * thread exited while another thread runs on (CRIU's pthread02). And auxv, which the kernel
  * shows longer (AT_NULL included) than the 44 words CRIU's images hold, is cut
  * to those 44 words as CRIU's dump does, checked with crit.
  */
@@ -14,7 +15,16 @@ enum child_kind {
 	CHILD_OWN_SESSION,
 	CHILD_OUR_SESSION,
 	CHILD_OWN_UTS_NS,
+	CHILD_DEAD_LEADER,
 };
+
+static void *pause_forever(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
 
 static const char auxv_py[] = "import json, sys\n"
 			      "print(' '.join(str(w) for w in json.load(sys.stdin)['entries'][0]['mm_saved_auxv']))\n";
@@ -41,6 +51,13 @@ static pid_t start_child(enum child_kind kind)
 			_exit(2);
 		if (close_range(3, ~0u, 0))
 			_exit(2);
+		if (kind == CHILD_DEAD_LEADER) {
+			pthread_t th;
+
+			if (pthread_create(&th, NULL, pause_forever, NULL))
+				_exit(2);
+			syscall(SYS_exit, 0); /* this thread only: the process lives on in the other */
+		}
 		for (;;)
 			pause();
 	}
@@ -71,6 +88,37 @@ static void check_refused(int *failures, const char *tmp, enum child_kind kind, 
 		return;
 	}
 	dump_expect_exit(failures, tmp, pid, what, NULL, 1, msg);
+	stop_child(pid);
+}
+
+/* The main thread exited, the other runs on: refused, and the thread keeps running untraced. */
+static void check_dead_leader(int *failures, const char *tmp)
+{
+	pid_t pid = start_child(CHILD_DEAD_LEADER);
+	char dir[320];
+	pid_t tid = 0;
+	DIR *d;
+
+	for (int i = 0; pid > 0 && i < 500 && dump_thread_state(pid, pid) != 'Z'; i++)
+		usleep(10000);
+	if (pid < 0 || dump_thread_state(pid, pid) != 'Z') {
+		expect(failures, 0, "dead-leader: can't set up");
+		if (pid > 0)
+			stop_child(pid);
+		return;
+	}
+	dump_expect_exit_code(failures, tmp, pid, "dead-leader", NULL, 1, "has exited while its other threads run on");
+	usleep(20000);
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d));)
+		if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
+			tid = atoi(de->d_name);
+	if (d)
+		closedir(d);
+	expect(failures, tid > 0 && dump_thread_state(pid, tid) == 'S' && test_untraced(tid),
+	       "dead-leader: the live thread %d is in state %c, or traced", tid,
+	       tid > 0 ? dump_thread_state(pid, tid) : '?');
 	stop_child(pid);
 }
 
@@ -159,6 +207,7 @@ int main(void)
 	}
 	check_refused(&failures, tmp, CHILD_OWN_UTS_NS, "uts-ns", "is in a uts namespace of its own");
 	check_refused(&failures, tmp, CHILD_OUR_SESSION, "session", "dump it with --shell-job (-j)");
+	check_dead_leader(&failures, tmp);
 	check_shell_job(&failures, tmp);
 	if (!failures)
 		test_rm_rf(tmp);

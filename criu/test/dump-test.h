@@ -560,11 +560,10 @@ static inline bool dump_runs_untraced(pid_t pid)
 
 /*
  * Runs `criu dump --leave-running [OPT]` of @pid into @tmp/@what, which must exit @want_exit with
- * @msg (when not NULL) in its log and leave @pid sleeping on untraced; counts what is not so in
- * *@failures.
+ * @msg (when not NULL) in its log; counts what is not so in *@failures.
  */
-static inline void dump_expect_exit(int *failures, const char *tmp, pid_t pid, const char *what, const char *opt,
-				    int want_exit, const char *msg)
+static inline void dump_expect_exit_code(int *failures, const char *tmp, pid_t pid, const char *what, const char *opt,
+					 int want_exit, const char *msg)
 {
 	const char *extra[] = { "--leave-running", opt, NULL };
 	char dir[512], log[PATH_MAX], *text;
@@ -586,6 +585,13 @@ static inline void dump_expect_exit(int *failures, const char *tmp, pid_t pid, c
 	expect(failures, text && (!msg || strstr(text, msg)), "%s: the log lacks '%s': %s", what, msg,
 	       text ?: "(no log)");
 	free(text);
+}
+
+/* dump_expect_exit_code(), and then @pid must be sleeping on untraced. */
+static inline void dump_expect_exit(int *failures, const char *tmp, pid_t pid, const char *what, const char *opt,
+				    int want_exit, const char *msg)
+{
+	dump_expect_exit_code(failures, tmp, pid, what, opt, want_exit, msg);
 	usleep(20000);
 	expect(failures, dump_runs_untraced(pid), "%s: the child doesn't run on untraced", what);
 }

@@ -134,9 +134,14 @@ int tsk_peername(int fd, struct tsk_addr *a)
 
 int tsk_socket(enum tsk_kind kind, int type)
 {
+	return tsk_socket_proto(kind, type, 0);
+}
+
+int tsk_socket_proto(enum tsk_kind kind, int type, int proto)
+{
 	int fd, v6only = kind == TSK_INET6;
 
-	fd = socket(tsk_domain(kind), type, 0);
+	fd = socket(tsk_domain(kind), type, proto);
 	if (fd < 0)
 		return tsk_errno();
 	if (kind != TSK_INET4 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {

@@ -66,6 +66,8 @@ int tsk_peername(int fd, struct tsk_addr *a);
 
 /* A socket of the kind's domain; type is SOCK_STREAM or SOCK_DGRAM (flags allowed). */
 int tsk_socket(enum tsk_kind kind, int type);
+/* The same with a protocol (IPPROTO_UDPLITE...; 0: the type's default). */
+int tsk_socket_proto(enum tsk_kind kind, int type, int proto);
 /* Binds fd to the kind's loopback address on an ephemeral port; *name (if not NULL) gets the result. */
 int tsk_bind_loopback(int fd, enum tsk_kind kind, struct tsk_addr *name);
 /*

@@ -6,7 +6,9 @@
  * connected one still drops datagrams from anyone but its peer; the unbound
  * one can still send (and gets an address then).
  *
- * socket_udp6 is this test over IPv6 (TEST_KIND).
+ * socket_udp6 is this test over IPv6 (TEST_KIND); socket_udplite_ng and
+ * socket_udplite6_ng over UDP-Lite (TEST_PROTO), whose sockets must still be
+ * UDP-Lite after restore.
  */
 #include <errno.h>
 #include <string.h>
@@ -17,6 +19,9 @@
 
 #ifndef TEST_KIND
 #define TEST_KIND TSK_INET4
+#endif
+#ifndef TEST_PROTO
+#define TEST_PROTO 0 /* UDP */
 #endif
 
 #define DGRAM_BYTES 777
@@ -99,7 +104,7 @@ static int exchange(uint32_t id)
 static int socks_open(void)
 {
 	for (int i = 0; i < NR_SOCKS; i++) {
-		socks[i].fd = tsk_socket(TEST_KIND, SOCK_DGRAM);
+		socks[i].fd = tsk_socket_proto(TEST_KIND, SOCK_DGRAM, TEST_PROTO);
 		if (socks[i].fd < 0) {
 			fail("%s: socket", labels[i]);
 			return -1;
@@ -130,8 +135,14 @@ static int socks_check(void)
 	struct tsk_addr addr;
 
 	for (int i = 0; i < NR_SOCKS; i++) {
-		int changed;
+		int changed, proto = -1;
+		socklen_t len = sizeof(proto);
 
+		if (getsockopt(socks[i].fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) ||
+		    proto != (TEST_PROTO ?: IPPROTO_UDP)) {
+			fail("%s: protocol %d after restore, expected %d", labels[i], proto, TEST_PROTO ?: IPPROTO_UDP);
+			return -1;
+		}
 		if (tsk_sockname(socks[i].fd, &addr)) {
 			fail("%s: getsockname", labels[i]);
 			return -1;
@@ -166,7 +177,7 @@ static int socks_check(void)
 /* The connected socket takes datagrams from its peer only: a stranger's is dropped. */
 static int filter_check(void)
 {
-	int stranger = tsk_socket(TEST_KIND, SOCK_DGRAM);
+	int stranger = tsk_socket_proto(TEST_KIND, SOCK_DGRAM, TEST_PROTO);
 
 	if (stranger < 0) {
 		fail("socket");
