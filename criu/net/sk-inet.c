@@ -89,7 +89,7 @@ struct opt_plan {
 
 #define OPT_FIELD(field) ((uint16_t)offsetof(struct inet_sk_opts, field))
 #define SLICE_SOCKETS 1024
-#define MAX_READS_PER_SK 24 /* 7 for what a connection's dump reads, 5 diag gaps, 12 more */
+#define MAX_READS_PER_SK 26 /* 9 for what a connection's dump reads, 5 diag gaps, 12 more */
 
 static void plan_add(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx, int level, int name,
 		     enum opt_kind kind, uint16_t off)
@@ -169,9 +169,11 @@ static void plan_rest(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx
 	plan_add(p, sk, idx, ip, v4 ? IP_TTL : IPV6_UNICAST_HOPS, OPT_U32, OPT_FIELD(ttl));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_BUF_LOCK, OPT_BUF_LOCK, OPT_FIELD(common.buf_lock));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_LINGER, OPT_LINGER, OPT_FIELD(linger_on));
+	/* SO_NO_CHECK is a socket's own flag, whatever its protocol; a connection's is left as it comes. */
+	if (sk->type == SOCK_DGRAM || !sk->conn)
+		plan_add(p, sk, idx, SOL_SOCKET, SO_NO_CHECK, OPT_BOOL, OPT_FIELD(no_check));
 	if (sk->type != SOCK_DGRAM)
 		return;
-	plan_add(p, sk, idx, SOL_SOCKET, SO_NO_CHECK, OPT_BOOL, OPT_FIELD(no_check));
 	plan_add(p, sk, idx, ip, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, OPT_BOOL, OPT_FIELD(pktinfo));
 }
 

@@ -345,7 +345,8 @@ int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	/* An accepted socket carries its listener's name, which it is not bound to. */
 	if (d->name_len && d->name[0] && !(is_stream_like(d->type) && d->state == TCP_ESTABLISHED))
 		ret = resolve_path(sk, p->dup_fd, pid);
-	if (!ret && d->state != TCP_LISTEN)
+	/* A stream socket that is not connected (unbound, bound or listening) has no queue. */
+	if (!ret && !(is_stream_like(d->type) && d->state != TCP_ESTABLISHED))
 		ret = dump_queue(sk, p->dup_fd, pid);
 	if (!ret)
 		pr_debug("fd %d: unix socket %u type %u state %u peer %u, %u byte(s) queued\n", p->fd, d->ino, d->type,
