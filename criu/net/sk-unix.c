@@ -838,6 +838,7 @@ struct usk {
 	size_t qbytes; /* its queue: bytes and packets */
 	size_t qpkts;
 	bool sndbuf_raised;
+	bool swapped; /* deleted, bound where another socket's file is: its own file is gone already */
 };
 
 struct usk_set {
@@ -888,14 +889,31 @@ static void name_of(const UnixSkEntry *ue, char *buf, size_t size)
 		snprintf(buf, size, "unbound");
 }
 
-/* A stale socket file at the path (the dumped process's, left behind) is unlinked; anything else is refused. */
-static int clear_path(const UnixSkEntry *ue, const char *path)
+/*
+ * A stale socket file at the path (the dumped process's, left behind) is
+ * unlinked. A socket whose file was deleted may share its path with another
+ * socket's file (bound there after it, or renamed there since): that file is
+ * moved to @tmp for the bind (*@moved), then back over the deleted socket's.
+ * Anything else at the path is refused.
+ */
+static int clear_path(const UnixSkEntry *ue, const char *path, char *tmp, size_t tmp_size, bool *moved)
 {
+	bool deleted = ue->has_deleted && ue->deleted;
 	struct stat st;
 
+	*moved = false;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode) || (ue->has_deleted && ue->deleted)) {
+	if (S_ISSOCK(st.st_mode) && deleted) {
+		snprintf(tmp, tmp_size, "%s.criu-ng-%d", path, getpid());
+		if (rename(path, tmp) < 0) {
+			pr_perror("Can't move %s aside to bind the deleted unix socket %u there", path, ue->ino);
+			return -errno;
+		}
+		*moved = true;
+		return 0;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
 		pr_err("can't bind unix socket %u to %s: the path is taken by another file\n", ue->ino, path);
 		return -EEXIST;
 	}
@@ -907,11 +925,12 @@ static int clear_path(const UnixSkEntry *ue, const char *path)
 	return 0;
 }
 
-static int bind_one(const struct usk *s)
+static int bind_one(struct usk *s)
 {
 	const UnixSkEntry *ue = s->ue;
-	char path[SUN_PATH_MAX + 1] = "";
+	char path[SUN_PATH_MAX + 1] = "", tmp[SUN_PATH_MAX + 32];
 	struct sockaddr_un sun;
+	bool moved = false;
 	socklen_t len;
 	int saved, ret;
 
@@ -924,7 +943,7 @@ static int bind_one(const struct usk *s)
 	len = make_sun(ue, &sun);
 	if (ue_has_path(ue)) {
 		memcpy(path, ue->name.data, ue->name.len);
-		ret = clear_path(ue, path);
+		ret = clear_path(ue, path, tmp, sizeof(tmp), &moved);
 	}
 	if (!ret && bind(s->fd, (struct sockaddr *)&sun, len) < 0) {
 		name_of(ue, path, sizeof(path));
@@ -937,6 +956,11 @@ static int bind_one(const struct usk *s)
 		pr_perror("Can't give the socket file %s its mode and owner", path);
 		ret = -errno;
 	}
+	if (moved && rename(tmp, path) < 0) {
+		pr_perror("Can't move %s back to %s", tmp, path);
+		ret = ret ?: -errno;
+	}
+	s->swapped = moved;
 	leave_dir(saved);
 	return ret;
 }
@@ -948,6 +972,12 @@ static int connect_one(const struct usk *s, const struct usk *t, bool ext_ok)
 	socklen_t len;
 	int saved, ret;
 
+	if (t->swapped) {
+		pr_err("unix socket %u is connected to %u, whose deleted path is another socket's now: it can't be "
+		       "reached again\n",
+		       s->ue->ino, t->ue->ino);
+		return -EOPNOTSUPP;
+	}
 	if ((t->ue->uflags & USK_EXTERN) && !ext_ok) {
 		pr_err("unix socket %u is connected to a socket outside the dump: consider using the --ext-unix-sk "
 		       "option\n",
@@ -967,19 +997,36 @@ static int connect_one(const struct usk *s, const struct usk *t, bool ext_ok)
 	return ret;
 }
 
+/* True when the file at @path is the one socket @fd is bound to. */
+static bool is_own_file(int fd, const char *path)
+{
+	struct stat own, at;
+	int f = ioctl(fd, SIOCUNIXFILE);
+	bool same;
+
+	if (f < 0)
+		return true; /* can't tell: as before, the path is the socket's */
+	same = !fstat(f, &own) && !lstat(path, &at) && own.st_ino == at.st_ino && own.st_dev == at.st_dev;
+	close(f);
+	return same;
+}
+
 /* Unlinks the path of a socket whose file was unlinked when dumped, once everything that connects to it did. */
 static int unlink_deleted(const struct usk *s)
 {
 	char path[SUN_PATH_MAX + 1] = "";
 	int saved, ret;
 
-	if (!s->ue->has_deleted || !s->ue->deleted || (is_stream_like(s->ue->type) && s->ue->state == TCP_ESTABLISHED))
+	if (!s->ue->has_deleted || !s->ue->deleted || s->swapped ||
+	    (is_stream_like(s->ue->type) && s->ue->state == TCP_ESTABLISHED))
 		return 0;
 	ret = enter_dir(s->ue, &saved);
 	if (ret)
 		return ret;
 	memcpy(path, s->ue->name.data, s->ue->name.len);
-	if (unlink(path) < 0) {
+	if (!is_own_file(s->fd, path)) {
+		pr_debug("the path %s of deleted unix socket %u is another socket's file now\n", path, s->ue->ino);
+	} else if (unlink(path) < 0) {
 		pr_perror("Can't unlink %s, the path of a deleted socket", path);
 		ret = -errno;
 	}
