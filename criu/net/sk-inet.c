@@ -941,15 +941,24 @@ static int bind_as_dumped(int fd, const struct inet_sk_img *sk, bool reuseport)
 	return ret;
 }
 
-/* Bind, listen or connect as dumped. */
-static int place(int fd, const struct inet_sk_img *sk, bool tcp_close, bool reuseport)
+/*
+ * Bind, listen or connect as dumped. A TCP connection comes here with
+ * --tcp-close only: it is restored closed as CRIU does, a new socket shut down
+ * both ways, whose reads give the end of the stream and writes EPIPE.
+ */
+static int place(int fd, const struct inet_sk_img *sk, bool reuseport)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	bool bound = sk->src_port || !addr_is_any(sk, true);
 
-	if (sk->type == SOCK_STREAM && (tcp_close || inet_sk_img_is_conn(sk)))
-		return 0; /* a connection restored closed (--tcp-close) */
+	if (sk->type == SOCK_STREAM && inet_sk_img_is_conn(sk)) {
+		if (shutdown(fd, SHUT_RDWR) < 0 && errno != ENOTCONN) {
+			pr_perror("Can't shut the closed connection %u down", sk->id);
+			return -errno;
+		}
+		return 0;
+	}
 	if (bound) {
 		int ret = bind_as_dumped(fd, sk, reuseport);
 
@@ -983,7 +992,7 @@ static int set_shutdown(int fd, const struct inet_sk_img *sk)
 	return 0;
 }
 
-int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close, bool reuseport)
+int inet_sk_open(const struct inet_sk_img *sk, bool reuseport)
 {
 	int fd, ret;
 
@@ -997,7 +1006,7 @@ int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close, bool reuseport)
 	else
 		ret = 0;
 	ret = ret ?: inet_sk_set_opts(fd, sk, true);
-	ret = ret ?: place(fd, sk, tcp_close, reuseport);
+	ret = ret ?: place(fd, sk, reuseport);
 	ret = ret ?: set_shutdown(fd, sk);
 	if (!ret && (sk->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		ret = -errno;
@@ -1044,10 +1053,9 @@ void inet_sk_free_all(struct files_dump *fdump)
 	inet_sk_dump_free(&fdump->inet);
 }
 
-static bool is_placed(const struct inet_sk_img *sk, bool tcp_close)
+static bool is_placed(const struct inet_sk_img *sk)
 {
-	return (sk->src_port || !addr_is_any(sk, true)) &&
-	       !(sk->type == SOCK_STREAM && (tcp_close || inet_sk_img_is_conn(sk)));
+	return (sk->src_port || !addr_is_any(sk, true)) && !(sk->type == SOCK_STREAM && inet_sk_img_is_conn(sk));
 }
 
 /*
@@ -1055,15 +1063,15 @@ static bool is_placed(const struct inet_sk_img *sk, bool tcp_close)
  * that has it: both were bound with it, and @sk's was cleared since. It is
  * then bound with it, and cleared once every socket is bound.
  */
-static bool needs_reuseport(const struct inet_sk_restore *r, const struct inet_sk_img *sk, bool tcp_close)
+static bool needs_reuseport(const struct inet_sk_restore *r, const struct inet_sk_img *sk)
 {
-	if ((sk->opts.flags & SKO_REUSEPORT) || !is_placed(sk, tcp_close))
+	if ((sk->opts.flags & SKO_REUSEPORT) || !is_placed(sk))
 		return false;
 	for (size_t i = 0; i < r->nr; i++) {
 		const struct inet_sk_img *o = &r->v[i];
 
 		if (o != sk && (o->opts.flags & SKO_REUSEPORT) && o->proto == sk->proto &&
-		    o->src_port == sk->src_port && is_placed(o, tcp_close))
+		    o->src_port == sk->src_port && is_placed(o))
 			return true;
 	}
 	return false;
@@ -1081,7 +1089,7 @@ static int clear_reuseport(const struct restore_image *ri, struct restore_fds *f
 		if (ri->files[i]->type != FD_TYPES__INETSK || fds->fds[i] < 0)
 			continue;
 		sk = inet_sk_of(ri, i);
-		if (needs_reuseport(r, sk, fds->tcp_close))
+		if (needs_reuseport(r, sk))
 			ret = set_int(fds->fds[i], SOL_SOCKET, SO_REUSEPORT, 0, "SO_REUSEPORT");
 	}
 	return ret;
@@ -1107,9 +1115,9 @@ int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 		sk = inet_sk_of(ri, i);
 		if (inet_sk_img_is_conn(sk) && !fds->tcp_close)
 			continue;
-		reuseport = needs_reuseport(r, sk, fds->tcp_close);
+		reuseport = needs_reuseport(r, sk);
 		any |= reuseport;
-		fds->fds[i] = inet_sk_open(sk, fds->tcp_close, reuseport);
+		fds->fds[i] = inet_sk_open(sk, reuseport);
 		if (fds->fds[i] < 0) {
 			int ret = fds->fds[i];
 
