@@ -175,10 +175,12 @@ bool inet_sk_img_is_conn(const struct inet_sk_img *sk);
 
 /*
  * Creates the socket @sk in criu's network namespace: options, bound,
- * listening or connected as dumped; with @tcp_close a TCP connection comes back
- * as a closed socket. Returns the new fd (O_CLOEXEC) or -errno.
+ * listening or connected as dumped; a TCP connection (opened here with
+ * --tcp-close only) comes back as a closed socket, shut down both ways. With
+ * @reuseport it is bound with SO_REUSEPORT, which the caller clears
+ * afterwards. Returns the new fd (O_CLOEXEC) or -errno.
  */
-__attribute__((warn_unused_result)) int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close);
+__attribute__((warn_unused_result)) int inet_sk_open(const struct inet_sk_img *sk, bool reuseport);
 
 /*
  * Sets the options of @sk on @fd that differ from a new socket's; with

@@ -48,6 +48,8 @@ struct unix_sk_opts {
 struct unix_sk_pkt {
 	size_t off;
 	uint32_t len;
+	uint8_t alen;	/* its sender's address: 0 when unnamed */
+	char addr[108]; /* sun_path */
 };
 
 /* One socket of the dumped process. */

@@ -89,7 +89,7 @@ struct opt_plan {
 
 #define OPT_FIELD(field) ((uint16_t)offsetof(struct inet_sk_opts, field))
 #define SLICE_SOCKETS 1024
-#define MAX_READS_PER_SK 24 /* 7 for what a connection's dump reads, 5 diag gaps, 12 more */
+#define MAX_READS_PER_SK 26 /* 9 for what a connection's dump reads, 5 diag gaps, 12 more */
 
 static void plan_add(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx, int level, int name,
 		     enum opt_kind kind, uint16_t off)
@@ -169,9 +169,11 @@ static void plan_rest(struct opt_plan *p, const struct inet_sk *sk, uint32_t idx
 	plan_add(p, sk, idx, ip, v4 ? IP_TTL : IPV6_UNICAST_HOPS, OPT_U32, OPT_FIELD(ttl));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_BUF_LOCK, OPT_BUF_LOCK, OPT_FIELD(common.buf_lock));
 	plan_add(p, sk, idx, SOL_SOCKET, SO_LINGER, OPT_LINGER, OPT_FIELD(linger_on));
+	/* SO_NO_CHECK is a socket's own flag, whatever its protocol; a connection's is left as it comes. */
+	if (sk->type == SOCK_DGRAM || !sk->conn)
+		plan_add(p, sk, idx, SOL_SOCKET, SO_NO_CHECK, OPT_BOOL, OPT_FIELD(no_check));
 	if (sk->type != SOCK_DGRAM)
 		return;
-	plan_add(p, sk, idx, SOL_SOCKET, SO_NO_CHECK, OPT_BOOL, OPT_FIELD(no_check));
 	plan_add(p, sk, idx, ip, v4 ? IP_PKTINFO : IPV6_RECVPKTINFO, OPT_BOOL, OPT_FIELD(pktinfo));
 }
 
@@ -943,21 +945,56 @@ static bool addr_is_any(const struct inet_sk_img *sk, bool src)
 	return !(a[0] | a[1] | a[2] | a[3]);
 }
 
-/* Bind, listen or connect as dumped. */
-static int place(int fd, const struct inet_sk_img *sk, bool tcp_close)
+/*
+ * Binds @fd as dumped. The address may have gone from the host, or have been
+ * bound with IP_FREEBIND cleared since: the bind is made with IP_FREEBIND,
+ * which then gets its dumped value back. @reuseport: SO_REUSEPORT is set for
+ * the bind too (another socket shares the port with it), cleared later.
+ */
+static int bind_as_dumped(int fd, const struct inet_sk_img *sk, bool reuseport)
+{
+	bool v4 = sk->family == AF_INET;
+	int lvl = v4 ? SOL_IP : SOL_IPV6, opt = v4 ? IP_FREEBIND : IPV6_FREEBIND;
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(sk, true, &ss);
+	int ret = 0;
+
+	if (!sk->freebind)
+		ret = set_int(fd, lvl, opt, 1, "IP_FREEBIND");
+	if (!ret && reuseport)
+		ret = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+	if (!ret && bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		pr_perror("Can't bind socket %u to port %u", sk->id, sk->src_port);
+		ret = -errno;
+	}
+	if (!ret && !sk->freebind)
+		ret = set_int(fd, lvl, opt, 0, "IP_FREEBIND");
+	return ret;
+}
+
+/*
+ * Bind, listen or connect as dumped. A TCP connection comes here with
+ * --tcp-close only: it is restored closed as CRIU does, a new socket shut down
+ * both ways, whose reads give the end of the stream and writes EPIPE.
+ */
+static int place(int fd, const struct inet_sk_img *sk, bool reuseport)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	bool bound = sk->src_port || !addr_is_any(sk, true);
 
-	if (sk->type == SOCK_STREAM && (tcp_close || inet_sk_img_is_conn(sk)))
-		return 0; /* a connection restored closed (--tcp-close) */
-	if (bound) {
-		len = make_addr(sk, true, &ss);
-		if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-			pr_perror("Can't bind socket %u to port %u", sk->id, sk->src_port);
+	if (sk->type == SOCK_STREAM && inet_sk_img_is_conn(sk)) {
+		if (shutdown(fd, SHUT_RDWR) < 0 && errno != ENOTCONN) {
+			pr_perror("Can't shut the closed connection %u down", sk->id);
 			return -errno;
 		}
+		return 0;
+	}
+	if (bound) {
+		int ret = bind_as_dumped(fd, sk, reuseport);
+
+		if (ret)
+			return ret;
 	}
 	if (sk->type == SOCK_STREAM && sk->state == TCP_LISTEN && listen(fd, (int)sk->backlog) < 0) {
 		pr_perror("Can't listen on socket %u (port %u)", sk->id, sk->src_port);
@@ -986,7 +1023,7 @@ static int set_shutdown(int fd, const struct inet_sk_img *sk)
 	return 0;
 }
 
-int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close)
+int inet_sk_open(const struct inet_sk_img *sk, bool reuseport)
 {
 	int fd, ret;
 
@@ -1000,7 +1037,7 @@ int inet_sk_open(const struct inet_sk_img *sk, bool tcp_close)
 	else
 		ret = 0;
 	ret = ret ?: inet_sk_set_opts(fd, sk, true);
-	ret = ret ?: place(fd, sk, tcp_close);
+	ret = ret ?: place(fd, sk, reuseport);
 	ret = ret ?: set_shutdown(fd, sk);
 	if (!ret && (sk->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		ret = -errno;
@@ -1047,11 +1084,57 @@ void inet_sk_free_all(struct files_dump *fdump)
 	inet_sk_dump_free(&fdump->inet);
 }
 
+static bool is_placed(const struct inet_sk_img *sk)
+{
+	return (sk->src_port || !addr_is_any(sk, true)) && !(sk->type == SOCK_STREAM && inet_sk_img_is_conn(sk));
+}
+
+/*
+ * True when @sk, dumped without SO_REUSEPORT, shares its port with a socket
+ * that has it: both were bound with it, and @sk's was cleared since. It is
+ * then bound with it, and cleared once every socket is bound.
+ */
+static bool needs_reuseport(const struct inet_sk_restore *r, const struct inet_sk_img *sk)
+{
+	if ((sk->opts.flags & SKO_REUSEPORT) || !is_placed(sk))
+		return false;
+	for (size_t i = 0; i < r->nr; i++) {
+		const struct inet_sk_img *o = &r->v[i];
+
+		if (o != sk && (o->opts.flags & SKO_REUSEPORT) && o->proto == sk->proto &&
+		    o->src_port == sk->src_port && is_placed(o))
+			return true;
+	}
+	return false;
+}
+
+/* SO_REUSEPORT cleared again on the sockets bound with it for the bind only. */
+static int clear_reuseport(const struct restore_image *ri, struct restore_fds *fds)
+{
+	const struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
+	int ret = 0;
+
+	for (size_t i = 0; !ret && r && i < ri->nr_files; i++) {
+		const struct inet_sk_img *sk;
+
+		if (ri->files[i]->type != FD_TYPES__INETSK || fds->fds[i] < 0)
+			continue;
+		sk = inet_sk_of(ri, i);
+		if (needs_reuseport(r, sk))
+			ret = set_int(fds->fds[i], SOL_SOCKET, SO_REUSEPORT, 0, "SO_REUSEPORT");
+	}
+	return ret;
+}
+
 /* Every socket but the TCP connections that sk-tcp.c rebuilds (all of them with --tcp-close). */
 int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 {
+	const struct inet_sk_restore *r = ri->kind_state[FD_KIND_INETSK];
+	bool any = false;
+
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		const struct inet_sk_img *sk;
+		bool reuseport;
 
 		/*
 		 * Every inet socket of the tree is made for its first process (restore_fds.given is NULL):
@@ -1063,7 +1146,9 @@ int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 		sk = inet_sk_of(ri, i);
 		if (inet_sk_img_is_conn(sk) && !fds->tcp_close)
 			continue;
-		fds->fds[i] = inet_sk_open(sk, fds->tcp_close);
+		reuseport = needs_reuseport(r, sk);
+		any |= reuseport;
+		fds->fds[i] = inet_sk_open(sk, reuseport);
 		if (fds->fds[i] < 0) {
 			int ret = fds->fds[i];
 
@@ -1071,5 +1156,5 @@ int inet_sk_open_all(const struct restore_image *ri, struct restore_fds *fds)
 			return ret;
 		}
 	}
-	return 0;
+	return any ? clear_reuseport(ri, fds) : 0;
 }

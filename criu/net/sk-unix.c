@@ -190,22 +190,34 @@ static bool drop_cmsg_fds(struct msghdr *mh)
 	return rights;
 }
 
-static int add_pkt(struct unix_sk *sk, size_t *cap, size_t off, uint32_t len)
+/* A queued packet; @from is its sender's address (a datagram's), @from_len 0 when unnamed. */
+static int add_pkt(struct unix_sk *sk, size_t *cap, size_t off, uint32_t len, const struct sockaddr_un *from,
+		   socklen_t from_len)
 {
 	int ret = ARRAY_RESERVE(sk->pkts, sk->nr_pkts, *cap, 8);
+	struct unix_sk_pkt *p;
+	size_t alen;
 
 	if (ret)
 		return ret;
-	sk->pkts[sk->nr_pkts++] = (struct unix_sk_pkt){ .off = off, .len = len };
+	p = &sk->pkts[sk->nr_pkts++];
+	*p = (struct unix_sk_pkt){ .off = off, .len = len };
+	alen = from_len > offsetof(struct sockaddr_un, sun_path) ? from_len - offsetof(struct sockaddr_un, sun_path) :
+								   0;
+	if (alen > sizeof(p->addr))
+		alen = sizeof(p->addr);
+	memcpy(p->addr, from->sun_path, alen);
+	p->alen = (uint8_t)alen;
 	return 0;
 }
 
 /*
  * Peeks the next packet (a datagram, or what a stream gives at once) into
- * sk->qdata at sk->qlen. Returns its length, 0 at the end of the queue, or
- * -errno.
+ * sk->qdata at sk->qlen, its sender's address into @from (a datagram's).
+ * Returns its length, 0 at the end of the queue, or -errno.
  */
-static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid)
+static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid, struct sockaddr_un *from,
+			socklen_t *from_len)
 {
 	char cbuf[CMSG_BUF_SIZE];
 	struct iovec iov;
@@ -240,7 +252,12 @@ static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid)
 	}
 	iov.iov_base = sk->qdata + sk->qlen;
 	iov.iov_len = want;
+	if (sk->d->type != SOCK_STREAM) {
+		mh.msg_name = from;
+		mh.msg_namelen = sizeof(*from);
+	}
 	n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	*from_len = n >= 0 ? mh.msg_namelen : 0;
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
 	if (drop_cmsg_fds(&mh)) {
@@ -262,7 +279,8 @@ static int dump_queue(struct unix_sk *sk, int fd, pid_t pid)
 {
 	size_t qcap = 0, pcap = 0;
 	int peek_off = -1, zero = 0, ret = 0;
-	socklen_t len = sizeof(peek_off);
+	socklen_t len = sizeof(peek_off), from_len;
+	struct sockaddr_un from;
 	ssize_t n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) < 0 ||
@@ -270,8 +288,8 @@ static int dump_queue(struct unix_sk *sk, int fd, pid_t pid)
 		pr_perror("Can't set the peek offset of unix socket %u (fd %d of process %d)", sk->d->ino, sk->fd, pid);
 		return -errno;
 	}
-	while ((n = peek_one(sk, fd, &qcap, pid)) > 0) {
-		ret = add_pkt(sk, &pcap, sk->qlen, (uint32_t)n);
+	while ((n = peek_one(sk, fd, &qcap, pid, &from, &from_len)) > 0) {
+		ret = add_pkt(sk, &pcap, sk->qlen, (uint32_t)n, &from, from_len);
 		if (ret)
 			break;
 		sk->qlen += (size_t)n;
@@ -345,7 +363,8 @@ int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	/* An accepted socket carries its listener's name, which it is not bound to. */
 	if (d->name_len && d->name[0] && !(is_stream_like(d->type) && d->state == TCP_ESTABLISHED))
 		ret = resolve_path(sk, p->dup_fd, pid);
-	if (!ret && d->state != TCP_LISTEN)
+	/* A stream socket that is not connected (unbound, bound or listening) has no queue. */
+	if (!ret && !(is_stream_like(d->type) && d->state != TCP_ESTABLISHED))
 		ret = dump_queue(sk, p->dup_fd, pid);
 	if (!ret)
 		pr_debug("fd %d: unix socket %u type %u state %u peer %u, %u byte(s) queued\n", p->fd, d->ino, d->type,
@@ -670,6 +689,11 @@ int unix_sk_write_queues(const struct files_dump *fdump, int dirfd)
 				return ret;
 			pe.id_for = sk->id;
 			pe.length = sk->pkts[j].len;
+			if (sk->pkts[j].alen) {
+				pe.has_addr = 1;
+				pe.addr.len = sk->pkts[j].alen;
+				pe.addr.data = (uint8_t *)sk->pkts[j].addr;
+			}
 			ret = img_write_entry(img, &pe);
 			ret = ret ?: img_write_raw(img, sk->qdata + sk->pkts[j].off, sk->pkts[j].len);
 		}
@@ -702,6 +726,8 @@ struct usk_pkt {
 	uint32_t id_for;
 	uint32_t len;
 	uint8_t *data;
+	uint8_t alen; /* its sender's address, 0 when unnamed */
+	char addr[SUN_PATH_MAX];
 };
 
 struct usk_queues {
@@ -765,12 +791,20 @@ static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct u
 		       img_name(img), pe->id_for);
 		return -EOPNOTSUPP;
 	}
+	if (pe->has_addr && (pe->addr.len > SUN_PATH_MAX || (pe->addr.len && !pe->addr.data))) {
+		pr_err("%s: a packet for unix socket %u has a sender address of %zu bytes\n", img_name(img), pe->id_for,
+		       pe->addr.len);
+		return -EINVAL;
+	}
 	ret = ARRAY_RESERVE(q->v, q->nr, q->cap, 16);
 	if (ret)
 		return ret;
 	p = &q->v[q->nr];
 	p->id_for = pe->id_for;
 	p->len = pe->length;
+	p->alen = pe->has_addr ? (uint8_t)pe->addr.len : 0;
+	if (p->alen)
+		memcpy(p->addr, pe->addr.data, p->alen);
 	p->data = malloc(pe->length ? pe->length : 1);
 	if (!p->data)
 		return -ENOMEM;
@@ -837,6 +871,7 @@ struct usk {
 	size_t qbytes; /* its queue: bytes and packets */
 	size_t qpkts;
 	bool sndbuf_raised;
+	bool swapped; /* deleted, bound where another socket's file is: its own file is gone already */
 };
 
 struct usk_set {
@@ -887,14 +922,31 @@ static void name_of(const UnixSkEntry *ue, char *buf, size_t size)
 		snprintf(buf, size, "unbound");
 }
 
-/* A stale socket file at the path (the dumped process's, left behind) is unlinked; anything else is refused. */
-static int clear_path(const UnixSkEntry *ue, const char *path)
+/*
+ * A stale socket file at the path (the dumped process's, left behind) is
+ * unlinked. A socket whose file was deleted may share its path with another
+ * socket's file (bound there after it, or renamed there since): that file is
+ * moved to @tmp for the bind (*@moved), then back over the deleted socket's.
+ * Anything else at the path is refused.
+ */
+static int clear_path(const UnixSkEntry *ue, const char *path, char *tmp, size_t tmp_size, bool *moved)
 {
+	bool deleted = ue->has_deleted && ue->deleted;
 	struct stat st;
 
+	*moved = false;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode) || (ue->has_deleted && ue->deleted)) {
+	if (S_ISSOCK(st.st_mode) && deleted) {
+		snprintf(tmp, tmp_size, "%s.criu-ng-%d", path, getpid());
+		if (rename(path, tmp) < 0) {
+			pr_perror("Can't move %s aside to bind the deleted unix socket %u there", path, ue->ino);
+			return -errno;
+		}
+		*moved = true;
+		return 0;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
 		pr_err("can't bind unix socket %u to %s: the path is taken by another file\n", ue->ino, path);
 		return -EEXIST;
 	}
@@ -906,11 +958,12 @@ static int clear_path(const UnixSkEntry *ue, const char *path)
 	return 0;
 }
 
-static int bind_one(const struct usk *s)
+static int bind_one(struct usk *s)
 {
 	const UnixSkEntry *ue = s->ue;
-	char path[SUN_PATH_MAX + 1] = "";
+	char path[SUN_PATH_MAX + 1] = "", tmp[SUN_PATH_MAX + 32];
 	struct sockaddr_un sun;
+	bool moved = false;
 	socklen_t len;
 	int saved, ret;
 
@@ -923,7 +976,7 @@ static int bind_one(const struct usk *s)
 	len = make_sun(ue, &sun);
 	if (ue_has_path(ue)) {
 		memcpy(path, ue->name.data, ue->name.len);
-		ret = clear_path(ue, path);
+		ret = clear_path(ue, path, tmp, sizeof(tmp), &moved);
 	}
 	if (!ret && bind(s->fd, (struct sockaddr *)&sun, len) < 0) {
 		name_of(ue, path, sizeof(path));
@@ -936,6 +989,11 @@ static int bind_one(const struct usk *s)
 		pr_perror("Can't give the socket file %s its mode and owner", path);
 		ret = -errno;
 	}
+	if (moved && rename(tmp, path) < 0) {
+		pr_perror("Can't move %s back to %s", tmp, path);
+		ret = ret ?: -errno;
+	}
+	s->swapped = moved;
 	leave_dir(saved);
 	return ret;
 }
@@ -947,6 +1005,12 @@ static int connect_one(const struct usk *s, const struct usk *t, bool ext_ok)
 	socklen_t len;
 	int saved, ret;
 
+	if (t->swapped) {
+		pr_err("unix socket %u is connected to %u, whose deleted path is another socket's now: it can't be "
+		       "reached again\n",
+		       s->ue->ino, t->ue->ino);
+		return -EOPNOTSUPP;
+	}
 	if ((t->ue->uflags & USK_EXTERN) && !ext_ok) {
 		pr_err("unix socket %u is connected to a socket outside the dump: consider using the --ext-unix-sk "
 		       "option\n",
@@ -966,19 +1030,36 @@ static int connect_one(const struct usk *s, const struct usk *t, bool ext_ok)
 	return ret;
 }
 
+/* True when the file at @path is the one socket @fd is bound to. */
+static bool is_own_file(int fd, const char *path)
+{
+	struct stat own, at;
+	int f = ioctl(fd, SIOCUNIXFILE);
+	bool same;
+
+	if (f < 0)
+		return true; /* can't tell: as before, the path is the socket's */
+	same = !fstat(f, &own) && !lstat(path, &at) && own.st_ino == at.st_ino && own.st_dev == at.st_dev;
+	close(f);
+	return same;
+}
+
 /* Unlinks the path of a socket whose file was unlinked when dumped, once everything that connects to it did. */
 static int unlink_deleted(const struct usk *s)
 {
 	char path[SUN_PATH_MAX + 1] = "";
 	int saved, ret;
 
-	if (!s->ue->has_deleted || !s->ue->deleted || (is_stream_like(s->ue->type) && s->ue->state == TCP_ESTABLISHED))
+	if (!s->ue->has_deleted || !s->ue->deleted || s->swapped ||
+	    (is_stream_like(s->ue->type) && s->ue->state == TCP_ESTABLISHED))
 		return 0;
 	ret = enter_dir(s->ue, &saved);
 	if (ret)
 		return ret;
 	memcpy(path, s->ue->name.data, s->ue->name.len);
-	if (unlink(path) < 0) {
+	if (!is_own_file(s->fd, path)) {
+		pr_debug("the path %s of deleted unix socket %u is another socket's file now\n", path, s->ue->ino);
+	} else if (unlink(path) < 0) {
 		pr_perror("Can't unlink %s, the path of a deleted socket", path);
 		ret = -errno;
 	}
@@ -1095,9 +1176,114 @@ static ssize_t find_id(const struct usk_set *set, uint32_t id)
 	return -1;
 }
 
-/* Every queue, in image order, sent by the other end of its socket's pair or by its helper. */
+/* The sockets that send datagrams from a sender's address, that address no socket of the image has. */
+struct named_senders {
+	struct {
+		int fd;
+		uint8_t alen;
+		char addr[SUN_PATH_MAX];
+	} v[16];
+	size_t nr;
+	size_t bytes, pkts; /* every queue's: what one sender may have to hold */
+};
+
+/* A datagram socket of the image bound to @p's sender address, -1 when none. */
+static ssize_t find_sender(struct usk_set *set, const struct usk_pkt *p)
+{
+	for (size_t i = 0; i < set->nr; i++) {
+		const UnixSkEntry *ue = set->v[i].ue;
+
+		if (set->v[i].fd >= 0 && ue->type == SOCK_DGRAM && !(ue->uflags & USK_EXTERN) &&
+		    ue->name.len == p->alen && !memcmp(ue->name.data, p->addr, p->alen))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/*
+ * A socket bound to @p's sender address, made for the refill: an abstract
+ * name, or an absolute path nothing holds now (unlinked once bound: its
+ * sender was closed, or its file deleted). -1 when it can't be made.
+ */
+static int make_sender(struct named_senders *ns, const struct usk_pkt *p)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + p->alen);
+	char path[SUN_PATH_MAX + 1] = "";
+	int fd;
+
+	for (size_t i = 0; i < ns->nr; i++)
+		if (ns->v[i].alen == p->alen && !memcmp(ns->v[i].addr, p->addr, p->alen))
+			return ns->v[i].fd;
+	if (ns->nr == sizeof(ns->v) / sizeof(ns->v[0]) || (p->addr[0] && p->addr[0] != '/'))
+		return -1;
+	memcpy(sun.sun_path, p->addr, p->alen);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, len) < 0 || raise_sndbuf(fd, 0, ns->bytes, ns->pkts)) {
+		close(fd);
+		return -1;
+	}
+	if (p->addr[0]) {
+		memcpy(path, p->addr, p->alen);
+		if (unlink(path) < 0)
+			pr_warn("can't unlink %s, bound to send queued datagrams from: %s\n", path, strerror(errno));
+	}
+	ns->v[ns->nr].fd = fd;
+	ns->v[ns->nr].alen = p->alen;
+	memcpy(ns->v[ns->nr++].addr, p->addr, p->alen);
+	return fd;
+}
+
+/*
+ * Sends @p to the bound datagram socket @s from its sender's address: a
+ * socket of the image bound there, or one made for it. 1 when it can't be
+ * (the caller sends it unnamed), else 0 or -errno.
+ */
+static int send_named(struct usk_set *set, struct named_senders *ns, const struct usk *s, const struct usk_pkt *p)
+{
+	ssize_t from = find_sender(set, p);
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd, saved, ret;
+	ssize_t n;
+
+	if (from >= 0) {
+		fd = set->v[from].fd;
+		if (!set->v[from].sndbuf_raised) {
+			ret = raise_sndbuf(fd, s->ue->ino, ns->bytes, ns->pkts);
+			if (ret)
+				return ret;
+			set->v[from].sndbuf_raised = true;
+		}
+	} else {
+		fd = make_sender(ns, p);
+	}
+	if (fd < 0)
+		return 1;
+	ret = enter_dir(s->ue, &saved);
+	if (ret)
+		return ret;
+	len = make_sun(s->ue, &sun);
+	n = sendto(fd, p->data, p->len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sun, len);
+	if (n != (ssize_t)p->len) {
+		pr_perror("Can't put a datagram of %u bytes back into unix socket %u from its sender's address", p->len,
+			  s->ue->ino);
+		ret = n < 0 ? -errno : -EIO;
+	}
+	leave_dir(saved);
+	return ret;
+}
+
+/*
+ * Every queue, in image order, sent by the other end of its socket's pair or
+ * by its helper; a datagram whose sender had an address, to a bound socket,
+ * from that address.
+ */
 static int refill_queues(struct usk_set *set)
 {
+	struct named_senders ns = { .nr = 0 };
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < set->nr; i++) {
@@ -1117,12 +1303,26 @@ static int refill_queues(struct usk_set *set)
 			ret = raise_sndbuf(s->helper, s->ue->ino, s->qbytes, s->qpkts);
 		}
 	}
+	for (size_t i = 0; set->q && i < set->q->nr; i++) {
+		ns.bytes += set->q->v[i].len;
+		ns.pkts++;
+	}
 	for (size_t i = 0; !ret && set->q && i < set->q->nr; i++) {
 		const struct usk_pkt *p = &set->q->v[i];
 		const struct usk *s = &set->v[find_id(set, p->id_for)];
 
+		if (p->alen && s->mate < 0 && s->ue->type == SOCK_DGRAM && s->ue->name.len) {
+			ret = send_named(set, &ns, s, p);
+			if (ret <= 0)
+				continue;
+			ret = 0;
+			pr_warn("a datagram queued on unix socket %u comes back without its sender's address\n",
+				s->ue->ino);
+		}
 		ret = send_all(s->mate >= 0 ? set->v[s->mate].fd : s->helper, p, s->ue->ino);
 	}
+	for (size_t i = 0; i < ns.nr; i++)
+		close(ns.v[i].fd);
 	return ret;
 }
 

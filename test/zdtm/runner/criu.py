@@ -14,11 +14,13 @@ class CriuError(Exception):
 
 
 class Criu:
-    def __init__(self, binary, workdir, images_dir="dump", extra_opts=()):
+    def __init__(self, binary, workdir, images_dir="dump", extra_opts=(), dump_opts=(), restore_opts=()):
         self.binary = binary
         self.workdir = workdir
         self.images_dir = images_dir  # relative to workdir, as zdtm may pass it
         self.extra_opts = list(extra_opts)
+        self.dump_opts = list(dump_opts)  # a desc's dopts: for the dump only
+        self.restore_opts = list(restore_opts)  # its ropts: for the restore only
 
     def images_path(self):
         return os.path.join(self.workdir, self.images_dir)
@@ -42,7 +44,7 @@ class Criu:
     def dump(self, pid, pidfile, leave_running=False):
         os.makedirs(self.images_path(), exist_ok=True)
         args = ["--log-file", "dump.log", "--images-dir", self.images_dir, "--verbosity=4", "--tree", str(pid)]
-        args += self.extra_opts + ["--pidfile", pidfile]
+        args += self.extra_opts + self.dump_opts + ["--pidfile", pidfile]
         if leave_running:
             args.append("--leave-running")
         args += ["--timeout", "10"]
@@ -50,7 +52,7 @@ class Criu:
 
     def restore(self, pidfile):
         args = ["--log-file", "restore.log", "--images-dir", self.images_dir, "--verbosity=4"]
-        args += self.extra_opts + ["--pidfile", pidfile, "--restore-detached"]
+        args += self.extra_opts + self.restore_opts + ["--pidfile", pidfile, "--restore-detached"]
         return self._run("restore", args)
 
     def check_feature(self, name):

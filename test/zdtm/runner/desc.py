@@ -6,7 +6,9 @@ flags: noauto (left out of --all), crfail (the dump is expected to fail),
        norst (never restored: always run as if --norst was given),
        nouns (not for CRIU's user-namespace flavor; nothing here, where only
        the host flavor exists).
-opts: extra options for criu dump and restore. feature: names for
+opts: extra options for criu dump and restore; dopts and ropts: for the dump
+or the restore only (--tcp-close on restore; a test with ropts checks what its
+restore makes, and is skipped without one). feature: names for
 `criu check --feature`; a missing one skips the test."""
 
 import ast
@@ -14,7 +16,7 @@ import os
 import re
 import shlex
 
-KNOWN_KEYS = {"flags", "opts", "feature"}
+KNOWN_KEYS = {"flags", "opts", "dopts", "ropts", "feature"}
 KNOWN_FLAGS = {"noauto", "crfail", "norst", "nouns"}
 TEST_DIRS = ("static",)
 
@@ -25,6 +27,8 @@ class Test:
         self.binary = binary
         self.flags = set(desc.get("flags", "").split())
         self.opts = shlex.split(desc.get("opts", ""))
+        self.dopts = shlex.split(desc.get("dopts", ""))
+        self.ropts = shlex.split(desc.get("ropts", ""))
         self.features = desc.get("feature", "").split()
 
 

@@ -37,7 +37,7 @@ class TestRun:
         self.pidfile = os.path.join(workdir, "test.pid")
         self.outfile = os.path.join(workdir, "test.out")
         self.launch_log = os.path.join(workdir, "launch.log")
-        self.criu = Criu(criu_bin, workdir, extra_opts=test.opts)
+        self.criu = Criu(criu_bin, workdir, extra_opts=test.opts, dump_opts=test.dopts, restore_opts=test.ropts)
         self.crit_bin = crit_bin
         self.pid = None
         self.helpers = []  # pids the test declared in PIDFILE.helpers
@@ -223,6 +223,8 @@ def missing_feature(test, criu_bin):
 
 def run_test(test, mode, criu_bin, workdir, keep, crit_bin=None):
     """Runs one test in a fresh workdir; returns a Result."""
+    if mode != "cr" and test.ropts:
+        return Result(Result.SKIP, "it checks what its restore options (%s) make" % " ".join(test.ropts))
     if mode != "nocr":
         feature = missing_feature(test, criu_bin)
         if feature:
