@@ -34,6 +34,7 @@
 #include <liburing.h>
 
 #include "cr-check.h"
+#include "netns.h"
 
 #define LOG_PREFIX "check: "
 #include "log.h"
@@ -494,8 +495,7 @@ static const struct check_probe probes[] = {
 	{ "timens", false, "time namespaces", NULL, "criu-ng does not checkpoint time namespaces" },
 	{ "external_net_ns", false, "--external net[INODE]:KEY", NULL, "criu-ng refuses --external" },
 	{ "newifindex", false, "IFLA_NEW_IFINDEX", NULL, "criu-ng does not checkpoint network devices" },
-	{ "nftables", false, "nftables rules of a network namespace", NULL,
-	  "criu-ng does not checkpoint network namespaces (their rules); the lock is network_lock_nftables" },
+	{ "nftables", false, "nftables rules of a network namespace (the nft tool)", netns_can_keep_rules, NULL },
 	{ "pidfd_store", false, "--pidfd-store", NULL, "criu-ng has no pre-dump and refuses --pidfd-store" },
 	{ "ns_pid", false, "NSpid in /proc/PID/status", NULL, "criu-ng does not checkpoint nested pid namespaces" },
 	{ "apparmor_stacking", false, "AppArmor namespaces", NULL, "criu-ng does not checkpoint LSM profiles" },

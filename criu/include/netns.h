@@ -45,6 +45,11 @@ struct netns_dump {
 __attribute__((warn_unused_result)) int netns_dump_enter(struct netns_dump *n, pid_t root);
 
 /* Frees what netns_dump_enter() kept. */
+/*
+ * Whether the firewall rules of a tree's network namespace can be kept (CRIU's "nftables"
+ * feature): the nft tool that reads and loads them is there. 0 or -errno.
+ */
+int netns_can_keep_rules(void);
 void netns_dump_fini(struct netns_dump *n);
 
 /* Refuses (-EOPNOTSUPP, logged) a process of the tree whose network namespace is not the tree's. */

@@ -354,6 +354,14 @@ static const char *find_tool(const char *env, const char *name, char *path, size
 	return name;
 }
 
+int netns_can_keep_rules(void)
+{
+	char path[64];
+	const char *nft = find_tool(NULL, "nft", path, sizeof(path));
+
+	return access(nft, X_OK) ? -errno : 0;
+}
+
 /* The last lines a failed tool wrote to @fd (a memfd), into the log. */
 static void log_tool_output(int fd, const char *what)
 {
