@@ -382,6 +382,27 @@ int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
 	return ret ?: restore_thread_sigmask(ctl->pid, ri->core, ri->core->tc->blk_sigset);
 }
 
+/* What a failed prlimit64 record is called in errors (the list keeps the pointer). */
+static const char *const rlimit_what[RLIM_NLIMITS] = {
+	"prlimit64 (RLIMIT_CPU)",      "prlimit64 (RLIMIT_FSIZE)",  "prlimit64 (RLIMIT_DATA)",
+	"prlimit64 (RLIMIT_STACK)",    "prlimit64 (RLIMIT_CORE)",   "prlimit64 (RLIMIT_RSS)",
+	"prlimit64 (RLIMIT_NPROC)",    "prlimit64 (RLIMIT_NOFILE)", "prlimit64 (RLIMIT_MEMLOCK)",
+	"prlimit64 (RLIMIT_AS)",       "prlimit64 (RLIMIT_LOCKS)",  "prlimit64 (RLIMIT_SIGPENDING)",
+	"prlimit64 (RLIMIT_MSGQUEUE)", "prlimit64 (RLIMIT_NICE)",   "prlimit64 (RLIMIT_RTPRIO)",
+	"prlimit64 (RLIMIT_RTTIME)",
+};
+
+void restore_rlimits(struct rbatch *b, const TaskCoreEntry *tc)
+{
+	for (size_t i = 0; tc->rlimits && i < tc->rlimits->n_rlimits && i < RLIM_NLIMITS; i++) {
+		const RlimitEntry *e = tc->rlimits->rlimits[i];
+		struct rlimit64 rl = { .rlim_cur = e->cur, .rlim_max = e->max };
+		uint64_t addr = rbatch_data(b, &rl, sizeof(rl));
+
+		rbatch_add(b, rlimit_what[i], RB_CHECK, SYS_prlimit64, 4, (uint64_t)0, (uint64_t)i, addr, (uint64_t)0);
+	}
+}
+
 void restore_task_limits(pid_t pid, const struct restore_image *ri)
 {
 	const TaskCoreEntry *tc = ri->core->tc;
@@ -389,14 +410,6 @@ void restore_task_limits(pid_t pid, const struct restore_image *ri)
 	char path[64];
 	FILE *f;
 
-	for (size_t i = 0; tc->rlimits && i < tc->rlimits->n_rlimits && i < RLIM_NLIMITS; i++) {
-		const RlimitEntry *e = tc->rlimits->rlimits[i];
-		struct rlimit64 rl = { .rlim_cur = e->cur, .rlim_max = e->max };
-
-		if (prlimit64(pid, (enum __rlimit_resource)i, &rl, NULL) < 0)
-			pr_warn("can't set rlimit %zu of process %d to %llu/%llu: %m\n", i, pid,
-				(unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-	}
 	if (tc->has_oom_score_adj) {
 		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
 		f = fopen(path, "we");

@@ -307,7 +307,7 @@ static int query_thread(struct query_ctx *ctx, struct query_thread *qt, struct t
 	return ret;
 }
 
-/* Dispositions, child subreaper, brk and itimers: the process's own. */
+/* Dispositions, child subreaper, dumpable flag, brk and itimers: the process's own. */
 static int query_process(struct query_ctx *ctx, struct query_thread *qt, struct task_query *q)
 {
 	long res;
@@ -324,7 +324,11 @@ static int query_process(struct query_ctx *ctx, struct query_thread *qt, struct 
 	if (!ret)
 		ret = call_ok(qt, &res, SYS_prctl, 2, PR_GET_CHILD_SUBREAPER, ctx->scratch + OFF_SUBREAPER, 0, 0, 0);
 	if (!ret)
-		ret = call_ok(qt, &res, SYS_brk, 1, 0, 0, 0, 0, 0);
+		ret = call_ok(qt, &res, SYS_prctl, 1, PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (ret)
+		return ret;
+	q->dumpable = (int)res;
+	ret = call_ok(qt, &res, SYS_brk, 1, 0, 0, 0, 0, 0);
 	if (ret)
 		return ret;
 	q->brk = (uint64_t)res;
@@ -515,6 +519,7 @@ int task_query_collect(pid_t pid, const pid_t *tids, size_t nr, const struct dum
 	int ret, lret;
 
 	memset(q, 0, sizeof(*q));
+	q->dumpable = -1;
 	if (!nr || tids[0] != pid)
 		return -EINVAL;
 	q->threads = calloc(nr, sizeof(*q->threads));

@@ -61,7 +61,15 @@ __attribute__((warn_unused_result)) int restore_thread_sigmask(pid_t tid, const 
 /* Sets the general and FPU registers of stopped thread @tid from @core: its last step. */
 __attribute__((warn_unused_result)) int restore_thread_regs(pid_t tid, const CoreEntry *core);
 
-/* rlimits, oom_score_adj, nice and scheduling policy, set from outside. What the kernel refuses is a warning. */
+/*
+ * The process's rlimits, added to the leader's list @b: set by the process itself
+ * while it still has criu's credentials (raising a hard limit needs
+ * CAP_SYS_RESOURCE; criu setting them from outside, once the process has its
+ * own credentials, is refused).
+ */
+void restore_rlimits(struct rbatch *b, const TaskCoreEntry *tc);
+
+/* oom_score_adj, nice and scheduling policy, set from outside. What the kernel refuses is a warning. */
 void restore_task_limits(pid_t pid, const struct restore_image *ri);
 
 #endif /* CRIU_NG_RESTORE_THREAD_H */
