@@ -44,7 +44,18 @@ struct kernel_sigaction {
 #define FXSAVE_SIZE 512
 
 /* Queues the signals of @q to the process itself: only it may send a siginfo with si_code >= 0. */
-static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int shared)
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * Queues the pending signals @q. A stop signal pending in a stopped process (it
+ * was sent the signal again) is left out: the process is restored stopped, and
+ * the SIGCONT that ends its stop would discard it; queued, it would stop the
+ * process in the middle of the restore.
+ */
+static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int shared, bool stopped)
 {
 	for (size_t i = 0; q && i < q->n_signals; i++) {
 		const ProtobufCBinaryData *si = &q->signals[i]->siginfo;
@@ -57,6 +68,11 @@ static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int
 			return -EINVAL;
 		}
 		memcpy(&info, si->data, sizeof(info));
+		if (stopped && is_stop_signal(info.si_signo)) {
+			pr_info("process %d is stopped: its pending stop signal %d is left out\n", ctl->tgid,
+				info.si_signo);
+			continue;
+		}
 		ret = restore_ctl_put_data(ctl, TRAMP_SIGINFO, &info, sizeof(info), &addr);
 		if (ret)
 			return (int)ret;
@@ -342,9 +358,9 @@ int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core, boo
 	return ret;
 }
 
-int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core)
+int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core, bool stopped)
 {
-	return queue_signals(tctl, core->thread_core->signals_p, 0);
+	return queue_signals(tctl, core->thread_core->signals_p, 0, stopped);
 }
 
 int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri)
@@ -357,9 +373,10 @@ int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri
 
 int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *ri)
 {
-	int ret = queue_signals(ctl, ri->core->tc->signals_s, 1);
+	bool stopped = ri->core->tc->task_state == RESTORE_TASK_STOPPED;
+	int ret = queue_signals(ctl, ri->core->tc->signals_s, 1, stopped);
 
-	return ret ?: restore_thread_signals(ctl, ri->core);
+	return ret ?: restore_thread_signals(ctl, ri->core, stopped);
 }
 
 int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)

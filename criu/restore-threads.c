@@ -162,7 +162,8 @@ int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *
 
 		tctl.pid = ri->tids[i];
 		tctl.inj.pid = ri->tids[i];
-		ret = restore_thread_signals(&tctl, ri->thread_cores[i]);
+		ret = restore_thread_signals(&tctl, ri->thread_cores[i],
+					     ri->core->tc->task_state == RESTORE_TASK_STOPPED);
 		if (!ret)
 			ret = restore_thread_regs(ri->tids[i], ri->thread_cores[i]);
 		if (!ret)

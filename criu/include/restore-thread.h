@@ -51,8 +51,9 @@ __attribute__((warn_unused_result)) int restore_thread_end(struct restore_ctl *c
 __attribute__((warn_unused_result)) int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core,
 							     bool parent_restored);
 
-/* Its private pending signals, queued by the thread of @tctl itself (injected). */
-__attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core);
+/* Its private pending signals, queued by the thread of @tctl itself (injected); no stop signal if @stopped. */
+__attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core,
+							       bool stopped);
 
 /* The thread's dumped signal mask (@default_blocked if @core has none): its very last step. */
 __attribute__((warn_unused_result)) int restore_thread_sigmask(pid_t tid, const CoreEntry *core,
