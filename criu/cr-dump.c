@@ -297,6 +297,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 		.vma_file_ids = dt->vma_file_ids,
 		.vma_fdflags = dt->vma_fdflags,
 		.brk = dt->query.brk,
+		.dumpable = dt->query.dumpable,
 	};
 	struct mem_dump_stats ms = { 0 };
 	struct shmem_dump_stats ss = { 0 };

@@ -146,6 +146,10 @@ int mm_dump(int dirfd, const struct mm_dump_args *args)
 	mm.mm_env_start = st->env_start;
 	mm.mm_env_end = st->env_end;
 	mm.exe_file_id = args->exe_file_id;
+	if (args->dumpable >= 0) {
+		mm.has_dumpable = 1;
+		mm.dumpable = args->dumpable;
+	}
 	if (args->status->thp_enabled >= 0) {
 		mm.has_thp_disabled = 1;
 		mm.thp_disabled = !args->status->thp_enabled;

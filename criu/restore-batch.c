@@ -79,8 +79,10 @@ int rb_scratch_map(struct restore_ctl *ctl, struct rb_scratch *s, size_t nr_thre
 	long ret;
 
 	memset(s, 0, sizeof(*s));
-	s->leader_recs = 2 * nr_threads + RB_THREAD_RECS; /* a clone3 and a wait per thread */
-	s->leader_data = nr_threads * (sizeof(struct restore_clone_args) + sizeof(pid_t)) + RB_THREAD_DATA;
+	/* A clone3 and a wait per thread; the process's own state (rlimits, dumpable) besides its thread's. */
+	s->leader_recs = 2 * nr_threads + RB_THREAD_RECS + RB_PROCESS_RECS;
+	s->leader_data =
+		nr_threads * (sizeof(struct restore_clone_args) + sizeof(pid_t)) + RB_THREAD_DATA + RB_PROCESS_DATA;
 	leader = (s->leader_recs + 1) * sizeof(struct rb_rec) + s->leader_data;
 	s->leader_off = page; /* after the interpreter */
 	s->slots_off = s->leader_off + round_page(leader, page);

@@ -92,3 +92,11 @@ int restore_creds(struct rbatch *b, pid_t tid, const CredsEntry *c)
 		c->suid, c->gid, c->egid, c->sgid, c->n_groups);
 	return 0;
 }
+
+void restore_dumpable(struct rbatch *b, const MmEntry *mm)
+{
+	/* PR_SET_DUMPABLE takes 0 or 1; 2 (suid_dumpable) is what the credential change left. */
+	if (!mm->has_dumpable || (mm->dumpable != 0 && mm->dumpable != 1))
+		return;
+	rbatch_add(b, "PR_SET_DUMPABLE", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_DUMPABLE, (uint64_t)mm->dumpable);
+}

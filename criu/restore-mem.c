@@ -439,6 +439,30 @@ static void apply_madvise(struct restore_ctl *ctl, const struct restore_image *r
 	}
 }
 
+/*
+ * The areas that were locked in memory (mlock() or MAP_LOCKED), locked again
+ * once their pages are in (mlock faults in the rest). The process still has
+ * criu's privileges here, so its RLIMIT_MEMLOCK doesn't apply, as when a
+ * process locks memory before giving root up.
+ */
+static int lock_vmas(struct restore_ctl *ctl, const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		long ret;
+
+		if (!(v->flags & MAP_LOCKED) || restore_vma_is_special(v))
+			continue;
+		ret = restore_ctl_syscall(ctl, SYS_mlock, 2, v->start, v->end - v->start);
+		if (ret < 0) {
+			pr_err("can't lock %#llx-%#llx in memory in process %d: %s\n", (unsigned long long)v->start,
+			       (unsigned long long)v->end, ctl->pid, strerror((int)-ret));
+			return (int)ret;
+		}
+	}
+	return 0;
+}
+
 /* brk, stack, arguments, environment, auxv and the exe link, all at once. */
 static int set_mm(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_fds *fds)
 {
@@ -523,6 +547,8 @@ int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri, const s
 		ret = map_shmems(ctl, ri, dirfd);
 	if (!ret)
 		ret = fill_pages(ctl, ri, dirfd);
+	if (!ret)
+		ret = lock_vmas(ctl, ri);
 	if (!ret) {
 		apply_madvise(ctl, ri);
 		ret = set_mm(ctl, ri, fds);

@@ -44,7 +44,18 @@ struct kernel_sigaction {
 #define FXSAVE_SIZE 512
 
 /* Queues the signals of @q to the process itself: only it may send a siginfo with si_code >= 0. */
-static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int shared)
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * Queues the pending signals @q. A stop signal pending in a stopped process (it
+ * was sent the signal again) is left out: the process is restored stopped, and
+ * the SIGCONT that ends its stop would discard it; queued, it would stop the
+ * process in the middle of the restore.
+ */
+static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int shared, bool stopped)
 {
 	for (size_t i = 0; q && i < q->n_signals; i++) {
 		const ProtobufCBinaryData *si = &q->signals[i]->siginfo;
@@ -57,6 +68,11 @@ static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int
 			return -EINVAL;
 		}
 		memcpy(&info, si->data, sizeof(info));
+		if (stopped && is_stop_signal(info.si_signo)) {
+			pr_info("process %d is stopped: its pending stop signal %d is left out\n", ctl->tgid,
+				info.si_signo);
+			continue;
+		}
 		ret = restore_ctl_put_data(ctl, TRAMP_SIGINFO, &info, sizeof(info), &addr);
 		if (ret)
 			return (int)ret;
@@ -342,9 +358,9 @@ int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core, boo
 	return ret;
 }
 
-int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core)
+int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core, bool stopped)
 {
-	return queue_signals(tctl, core->thread_core->signals_p, 0);
+	return queue_signals(tctl, core->thread_core->signals_p, 0, stopped);
 }
 
 int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri)
@@ -357,9 +373,10 @@ int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri
 
 int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *ri)
 {
-	int ret = queue_signals(ctl, ri->core->tc->signals_s, 1);
+	bool stopped = ri->core->tc->task_state == RESTORE_TASK_STOPPED;
+	int ret = queue_signals(ctl, ri->core->tc->signals_s, 1, stopped);
 
-	return ret ?: restore_thread_signals(ctl, ri->core);
+	return ret ?: restore_thread_signals(ctl, ri->core, stopped);
 }
 
 int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
@@ -382,6 +399,27 @@ int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
 	return ret ?: restore_thread_sigmask(ctl->pid, ri->core, ri->core->tc->blk_sigset);
 }
 
+/* What a failed prlimit64 record is called in errors (the list keeps the pointer). */
+static const char *const rlimit_what[RLIM_NLIMITS] = {
+	"prlimit64 (RLIMIT_CPU)",      "prlimit64 (RLIMIT_FSIZE)",  "prlimit64 (RLIMIT_DATA)",
+	"prlimit64 (RLIMIT_STACK)",    "prlimit64 (RLIMIT_CORE)",   "prlimit64 (RLIMIT_RSS)",
+	"prlimit64 (RLIMIT_NPROC)",    "prlimit64 (RLIMIT_NOFILE)", "prlimit64 (RLIMIT_MEMLOCK)",
+	"prlimit64 (RLIMIT_AS)",       "prlimit64 (RLIMIT_LOCKS)",  "prlimit64 (RLIMIT_SIGPENDING)",
+	"prlimit64 (RLIMIT_MSGQUEUE)", "prlimit64 (RLIMIT_NICE)",   "prlimit64 (RLIMIT_RTPRIO)",
+	"prlimit64 (RLIMIT_RTTIME)",
+};
+
+void restore_rlimits(struct rbatch *b, const TaskCoreEntry *tc)
+{
+	for (size_t i = 0; tc->rlimits && i < tc->rlimits->n_rlimits && i < RLIM_NLIMITS; i++) {
+		const RlimitEntry *e = tc->rlimits->rlimits[i];
+		struct rlimit64 rl = { .rlim_cur = e->cur, .rlim_max = e->max };
+		uint64_t addr = rbatch_data(b, &rl, sizeof(rl));
+
+		rbatch_add(b, rlimit_what[i], RB_CHECK, SYS_prlimit64, 4, (uint64_t)0, (uint64_t)i, addr, (uint64_t)0);
+	}
+}
+
 void restore_task_limits(pid_t pid, const struct restore_image *ri)
 {
 	const TaskCoreEntry *tc = ri->core->tc;
@@ -389,14 +427,6 @@ void restore_task_limits(pid_t pid, const struct restore_image *ri)
 	char path[64];
 	FILE *f;
 
-	for (size_t i = 0; tc->rlimits && i < tc->rlimits->n_rlimits && i < RLIM_NLIMITS; i++) {
-		const RlimitEntry *e = tc->rlimits->rlimits[i];
-		struct rlimit64 rl = { .rlim_cur = e->cur, .rlim_max = e->max };
-
-		if (prlimit64(pid, (enum __rlimit_resource)i, &rl, NULL) < 0)
-			pr_warn("can't set rlimit %zu of process %d to %llu/%llu: %m\n", i, pid,
-				(unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-	}
 	if (tc->has_oom_score_adj) {
 		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
 		f = fopen(path, "we");

@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 
 #include "restore-batch.h"
+#include "restore-creds.h"
 #include "restore-fork.h"
 #include "restore-thread.h"
 #include "restore-threads.h"
@@ -91,11 +92,15 @@ static int write_lists(struct restore_ctl *ctl, const struct rb_scratch *s, cons
 		if (!ret)
 			ret = rbatch_end(ctl, &lists[i]);
 	}
-	if (!ret)
+	if (!ret) {
+		restore_rlimits(leader, ri->core->tc); /* before the leader gives its privileges up */
 		ret = restore_thread_state(leader, ctl->pid, ri->core, ctl->parent_restored);
+	}
 	for (size_t i = 0; i < ri->nr_threads && !ret; i++)
 		rbatch_add(leader, "FUTEX_WAIT", 0, SYS_futex, 4, done[i], (uint64_t)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),
 			   (uint64_t)0, (uint64_t)0);
+	if (!ret)
+		restore_dumpable(leader, ri->mm); /* once every thread has its credentials */
 	if (!ret)
 		ret = rbatch_end(ctl, leader);
 	if (!ret)
@@ -157,7 +162,8 @@ int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *
 
 		tctl.pid = ri->tids[i];
 		tctl.inj.pid = ri->tids[i];
-		ret = restore_thread_signals(&tctl, ri->thread_cores[i]);
+		ret = restore_thread_signals(&tctl, ri->thread_cores[i],
+					     ri->core->tc->task_state == RESTORE_TASK_STOPPED);
 		if (!ret)
 			ret = restore_thread_regs(ri->tids[i], ri->thread_cores[i]);
 		if (!ret)

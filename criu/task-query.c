@@ -55,7 +55,8 @@ struct query_thread {
 	const struct dump_guard *guard; /* looked at before each syscall; NULL once undoing */
 	struct user_regs_struct regs;
 	uint64_t sigmask;
-	bool moved; /* it left its stop: it must be put back into one */
+	bool moved;	   /* it left its stop: it must be put back into one */
+	int deferred_stop; /* a stop signal it dequeued while asked: delivered when it is put back */
 };
 
 /*
@@ -69,6 +70,36 @@ static bool is_group_stop(pid_t tid)
 	if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0)
 		return errno == EINVAL;
 	return (si.si_code >> 8) == PTRACE_EVENT_STOP;
+}
+
+/* SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU: a stopped task may have one more queued. */
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * True when the injection was cut by something that is no reason to give up,
+ * and may be run again: the thread's group stop, reported again at its first
+ * resume, or a stop signal it dequeued (a stopped task sent SIGSTOP again);
+ * the latter is kept for restop(), which delivers it when the thread is put
+ * back into its stop (it only stops the task again; a SIGCONT would have
+ * discarded it anyway).
+ */
+static bool injection_cut_harmlessly(struct query_thread *qt)
+{
+	int sig = qt->inj.stop_signal;
+
+	if (is_group_stop(qt->inj.pid)) {
+		qt->inj.stop_signal = 0;
+		return true;
+	}
+	if (!is_stop_signal(sig) || (qt->deferred_stop && qt->deferred_stop != sig))
+		return false;
+	pr_debug("thread %d dequeued signal %d while asked: delivered when it is put back\n", qt->inj.pid, sig);
+	qt->deferred_stop = sig;
+	qt->inj.stop_signal = 0;
+	return true;
 }
 
 /*
@@ -87,11 +118,8 @@ static int call_ok(struct query_thread *qt, long *res, long nr, unsigned int nar
 		return ret;
 	qt->moved = true;
 	ret = compel_inject_syscall(&qt->inj, nr, args, nargs, res);
-	/* A stopped (SIGSTOP) thread reports its group stop again at its first resume: go on from there. */
-	for (int i = 0; i < 4 && ret == -EINTR && is_group_stop(qt->inj.pid); i++) {
-		qt->inj.stop_signal = 0;
+	for (int i = 0; i < 4 && ret == -EINTR && injection_cut_harmlessly(qt); i++)
 		ret = compel_inject_syscall(&qt->inj, nr, args, nargs, res);
-	}
 	if (ret == -EINTR)
 		pr_err("thread %d stopped on signal %d while running syscall %ld\n", qt->inj.pid, qt->inj.stop_signal,
 		       nr);
@@ -234,6 +262,8 @@ static int restop(struct query_thread *qt)
 
 	if (qt->inj.stop_signal && qt->inj.stop_signal != SIGTRAP)
 		sig = qt->inj.stop_signal; /* stopped in a signal-delivery stop: the signal goes on */
+	else if (qt->deferred_stop)
+		sig = qt->deferred_stop;
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		pr_perror("Can't interrupt thread %d", tid);
 		return -errno;
@@ -307,7 +337,7 @@ static int query_thread(struct query_ctx *ctx, struct query_thread *qt, struct t
 	return ret;
 }
 
-/* Dispositions, child subreaper, brk and itimers: the process's own. */
+/* Dispositions, child subreaper, dumpable flag, brk and itimers: the process's own. */
 static int query_process(struct query_ctx *ctx, struct query_thread *qt, struct task_query *q)
 {
 	long res;
@@ -324,7 +354,11 @@ static int query_process(struct query_ctx *ctx, struct query_thread *qt, struct 
 	if (!ret)
 		ret = call_ok(qt, &res, SYS_prctl, 2, PR_GET_CHILD_SUBREAPER, ctx->scratch + OFF_SUBREAPER, 0, 0, 0);
 	if (!ret)
-		ret = call_ok(qt, &res, SYS_brk, 1, 0, 0, 0, 0, 0);
+		ret = call_ok(qt, &res, SYS_prctl, 1, PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (ret)
+		return ret;
+	q->dumpable = (int)res;
+	ret = call_ok(qt, &res, SYS_brk, 1, 0, 0, 0, 0, 0);
 	if (ret)
 		return ret;
 	q->brk = (uint64_t)res;
@@ -515,6 +549,7 @@ int task_query_collect(pid_t pid, const pid_t *tids, size_t nr, const struct dum
 	int ret, lret;
 
 	memset(q, 0, sizeof(*q));
+	q->dumpable = -1;
 	if (!nr || tids[0] != pid)
 		return -EINVAL;
 	q->threads = calloc(nr, sizeof(*q->threads));

@@ -27,6 +27,7 @@ struct vm_flag {
 static const struct vm_flag vm_flags[] = {
 	{ "gd", MAP_GROWSDOWN, -1, false },
 	{ "nr", MAP_NORESERVE, -1, false },
+	{ "lo", MAP_LOCKED, -1, false }, /* mlock()ed, or mapped MAP_LOCKED */
 	{ "sr", 0, MADV_SEQUENTIAL, false },
 	{ "rr", 0, MADV_RANDOM, false },
 	{ "dc", 0, MADV_DONTFORK, false },

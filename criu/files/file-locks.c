@@ -75,6 +75,7 @@ struct lock_lines {
 	struct file_locks *fl;
 	pid_t pid;
 	int fd;
+	uint32_t desc; /* the id of the fd's open file description */
 	bool allowed;
 };
 
@@ -124,7 +125,9 @@ static int lock_line(void *arg, char *line)
 	ret = ARRAY_RESERVE(ll->fl->v, ll->fl->nr, ll->fl->cap, 8);
 	if (ret)
 		return ret;
-	e = &ll->fl->v[ll->fl->nr++];
+	ll->fl->v[ll->fl->nr].owner = owner;
+	ll->fl->v[ll->fl->nr].desc = ll->desc;
+	e = &ll->fl->v[ll->fl->nr++].e;
 	file_lock_entry__init(e);
 	e->flag = flag;
 	e->type = strcmp(rw, "READ") ? F_WRLCK : F_RDLCK;
@@ -137,7 +140,6 @@ static int lock_line(void *arg, char *line)
 	}
 	pr_debug("fd %d: %s %s lock from %lld, %lld bytes (0: to the end)\n", ll->fd, kind, rw, start,
 		 (long long)e->len);
-	(void)owner;
 	return 0;
 }
 
@@ -169,7 +171,7 @@ int file_locks_collect(struct file_locks *fl, pid_t pid, const struct fd_table *
 	for (size_t i = 0; !ret && i < t->nr; i++) {
 		const struct fd_entry *e = &t->fds[i];
 		struct lock_key k = { .dev = e->dev, .ino = e->ino };
-		struct lock_lines ll = { .fl = fl, .pid = pid, .fd = e->fd, .allowed = allowed };
+		struct lock_lines ll = { .fl = fl, .pid = pid, .fd = e->fd, .desc = e->id, .allowed = allowed };
 
 		/* Only the files some lock is on; each open file description once. */
 		if (!bsearch(&k, keys, nr_keys, sizeof(*keys), cmp_key) || seen_before(seen, &nr_seen, e->id))
@@ -183,6 +185,20 @@ int file_locks_collect(struct file_locks *fl, pid_t pid, const struct fd_table *
 	return ret;
 }
 
+/* Whether flock @r is also recorded by the process that took it, which then writes it alone. */
+static bool flock_of_another(const struct file_locks *fl, const struct file_lock_rec *r)
+{
+	if (r->e.flag != FILE_LOCK_FLOCK || r->e.pid == r->owner)
+		return false;
+	for (size_t i = 0; i < fl->nr; i++) {
+		const struct file_lock_rec *o = &fl->v[i];
+
+		if (o->e.flag == FILE_LOCK_FLOCK && o->desc == r->desc && o->e.pid == r->owner)
+			return true;
+	}
+	return false;
+}
+
 int file_locks_write(const struct file_locks *fl, int dirfd)
 {
 	struct cr_img *img;
@@ -194,7 +210,8 @@ int file_locks_write(const struct file_locks *fl, int dirfd)
 	if (ret)
 		return ret;
 	for (size_t i = 0; !ret && i < fl->nr; i++)
-		ret = img_write_entry(img, &fl->v[i]);
+		if (!flock_of_another(fl, &fl->v[i]))
+			ret = img_write_entry(img, &fl->v[i].e);
 	cret = img_close(img);
 	return ret ?: cret;
 }
@@ -303,20 +320,16 @@ int file_locks_take_shared(const struct restore_image *ri, const struct restore_
 		int src = restore_fds_get(fds, ri, find_fd(ri, e->fd)->id), ret = 0;
 		struct flock f;
 
-		if (e->flag == FILE_LOCK_POSIX || e->flag == FILE_LOCK_LEASE)
-			continue;
+		if (e->flag != FILE_LOCK_OFD)
+			continue; /* a flock names the process that took it: taken by the process itself */
 		if (src < 0) {
 			pr_err("no file for the lock on fd %d\n", e->fd);
 			return -EBADF;
 		}
 		fill_flock(e, &f);
-		if (e->flag == FILE_LOCK_FLOCK)
-			ret = flock(src, (e->type == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB);
-		else
-			ret = fcntl(src, F_OFD_SETLK, &f);
+		ret = fcntl(src, F_OFD_SETLK, &f);
 		if (ret < 0) {
-			pr_perror("Can't take the %s lock of fd %d again", e->flag == FILE_LOCK_FLOCK ? "flock" : "OFD",
-				  e->fd);
+			pr_perror("Can't take the OFD lock of fd %d again", e->fd);
 			return -errno;
 		}
 	}
@@ -347,6 +360,11 @@ int file_locks_take_own(const struct restore_image *ri)
 			ret = take_lease(e);
 			if (ret)
 				return ret;
+			continue;
+		}
+		if (e->flag == FILE_LOCK_FLOCK) {
+			if (flock(e->fd, (e->type == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
+				return -errno;
 			continue;
 		}
 		if (e->flag != FILE_LOCK_POSIX)

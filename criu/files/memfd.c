@@ -113,6 +113,7 @@ static int add_inode(struct memfd_dump *d, pid_t pid, int fd, const char *path, 
 	in->ino = st.st_ino;
 	in->id = (uint32_t)d->nr_inodes + 1;
 	in->uid = st.st_uid;
+	in->mode = st.st_mode & 07777;
 	in->gid = st.st_gid;
 	in->size = (uint64_t)st.st_size;
 	in->seals = (uint32_t)seals;
@@ -252,6 +253,8 @@ int memfd_write_images(const struct files_dump *fdump, int dirfd)
 		e.name = d->inodes[i].name;
 		e.uid = d->inodes[i].uid;
 		e.gid = d->inodes[i].gid;
+		e.has_mode = 1;
+		e.mode = d->inodes[i].mode;
 		e.size = d->inodes[i].size;
 		e.shmid = (uint32_t)d->inodes[i].ino;
 		e.seals = d->inodes[i].seals;
@@ -410,6 +413,12 @@ static int make_inode(const MemfdInodeEntry *e, int dirfd)
 	if (fchown(fd, e->uid, e->gid) < 0) {
 		ret = -errno;
 		pr_perror("Can't give memfd \"%s\" to uid %u gid %u", e->name, e->uid, e->gid);
+		goto out_close;
+	}
+	/* After fchown, which clears the set-id bits. */
+	if (e->has_mode && fchmod(fd, (mode_t)(e->mode & 07777)) < 0) {
+		ret = -errno;
+		pr_perror("Can't set the mode of memfd \"%s\" to %#o", e->name, e->mode);
 		goto out_close;
 	}
 	if (e->seals && e->seals != F_SEAL_SEAL && fcntl(fd, F_ADD_SEALS, (int)e->seals) < 0) {

@@ -11,11 +11,16 @@
  * holding a lock is refused, as CRIU does; a lease being broken and
  * mandatory locks are refused always.
  *
- * Restore: a flock or OFD lock belongs to the open file description, so criu
- * takes it on its own copy of the description before the fork and the
- * process inherits it; a POSIX lock belongs to the process, which takes it
- * itself once its fds are in place, before it stops for ptrace; so does a
- * lease, which makes its taker the file's owner.
+ * A flock shows in the fdinfo of every process holding its description, but
+ * names the one that took it: only that process's entry is written when it
+ * holds the description too (else each holder's), so that it takes it again.
+ *
+ * Restore: an OFD lock belongs to the open file description, so criu takes it
+ * on its own copy of the description before the fork and the process
+ * inherits it; a POSIX lock belongs to the process, and a flock names the
+ * process that took it: the process takes those itself once its fds are in
+ * place, before it stops for ptrace; so does a lease, which makes its taker
+ * the file's owner.
  */
 #ifndef CRIU_NG_FILE_LOCKS_H
 #define CRIU_NG_FILE_LOCKS_H
@@ -37,8 +42,15 @@ struct restore_image;
 #define FILE_LOCK_LEASE 32
 #define FILE_LOCK_OFD 1024
 
+/* One lock found, and what decides which process's entry of a flock is written. */
+struct file_lock_rec {
+	FileLockEntry e;
+	int owner;     /* the pid the kernel shows with it: who took it */
+	uint32_t desc; /* the open file description it is on (its id in files.img) */
+};
+
 struct file_locks {
-	FileLockEntry *v;
+	struct file_lock_rec *v;
 	size_t nr;
 	size_t cap;
 };
@@ -62,11 +74,14 @@ void file_locks_free(struct file_locks *fl);
 __attribute__((warn_unused_result)) int file_locks_load(int dirfd, struct restore_image *ri);
 void file_locks_load_free(struct restore_image *ri);
 
-/* In criu, before the fork: the flock and OFD locks, on criu's copies of their files. Returns 0 or -errno. */
+/* In criu, before the fork: the OFD locks, on criu's copies of their files. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int file_locks_take_shared(const struct restore_image *ri,
 							       const struct restore_fds *fds);
 
-/* In the restored process, its fds in place: its POSIX locks. Logs nothing; returns 0 or -errno. */
+/*
+ * In the restored process, its fds in place: its POSIX and flock locks (a flock
+ * shows the pid of the process that took it). Logs nothing; returns 0 or -errno.
+ */
 int file_locks_take_own(const struct restore_image *ri);
 
 #endif /* CRIU_NG_FILE_LOCKS_H */

@@ -37,6 +37,7 @@ struct memfd_inode {
 	int fd;	     /* criu's read-only reopening, for the contents */
 	char *name;  /* after "/memfd:" */
 	uint32_t uid;
+	uint32_t mode; /* permission bits */
 	uint32_t gid;
 	uint64_t size;
 	uint32_t seals;

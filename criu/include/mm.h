@@ -23,6 +23,7 @@ struct mm_dump_args {
 	const uint32_t *vma_file_ids; /* per VMA: id in files.img of its file, 0 if none */
 	const uint32_t *vma_fdflags;  /* per VMA with a file: the O_ACCMODE its file is open with */
 	uint64_t brk;		      /* the program break (brk(0) in the task), 0 if unknown */
+	int dumpable;		      /* PR_GET_DUMPABLE of the task, -1 if unknown */
 };
 
 /* Writes mm-PID.img into @dirfd. Returns 0 or -errno. */

@@ -70,6 +70,9 @@ struct rbatch {
 #define RB_THREAD_RECS 95
 #define RB_THREAD_DATA 2048
 #define RB_THREAD_SLOT ((RB_THREAD_RECS + 1) * sizeof(struct rb_rec) + RB_THREAD_DATA)
+/* What the leader's list holds more for the process: a prlimit64 per rlimit, PR_SET_DUMPABLE. */
+#define RB_PROCESS_RECS 20
+#define RB_PROCESS_DATA 512
 
 /*
  * The scratch mapping: the interpreter's page, the leader's list (a clone3 per

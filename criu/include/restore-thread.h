@@ -51,8 +51,9 @@ __attribute__((warn_unused_result)) int restore_thread_end(struct restore_ctl *c
 __attribute__((warn_unused_result)) int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core,
 							     bool parent_restored);
 
-/* Its private pending signals, queued by the thread of @tctl itself (injected). */
-__attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core);
+/* Its private pending signals, queued by the thread of @tctl itself (injected); no stop signal if @stopped. */
+__attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core,
+							       bool stopped);
 
 /* The thread's dumped signal mask (@default_blocked if @core has none): its very last step. */
 __attribute__((warn_unused_result)) int restore_thread_sigmask(pid_t tid, const CoreEntry *core,
@@ -61,7 +62,15 @@ __attribute__((warn_unused_result)) int restore_thread_sigmask(pid_t tid, const 
 /* Sets the general and FPU registers of stopped thread @tid from @core: its last step. */
 __attribute__((warn_unused_result)) int restore_thread_regs(pid_t tid, const CoreEntry *core);
 
-/* rlimits, oom_score_adj, nice and scheduling policy, set from outside. What the kernel refuses is a warning. */
+/*
+ * The process's rlimits, added to the leader's list @b: set by the process itself
+ * while it still has criu's credentials (raising a hard limit needs
+ * CAP_SYS_RESOURCE; criu setting them from outside, once the process has its
+ * own credentials, is refused).
+ */
+void restore_rlimits(struct rbatch *b, const TaskCoreEntry *tc);
+
+/* oom_score_adj, nice and scheduling policy, set from outside. What the kernel refuses is a warning. */
 void restore_task_limits(pid_t pid, const struct restore_image *ri);
 
 #endif /* CRIU_NG_RESTORE_THREAD_H */

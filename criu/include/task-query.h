@@ -2,7 +2,7 @@
  * criu dump: what only the task itself can tell, asked by syscalls injected
  * into the frozen threads with compel: signal dispositions (rt_sigaction),
  * sigaltstack, clear-child-tid address, pdeath signal, securebits,
- * child-subreaper, brk, itimers and the values of POSIX timers (their ids,
+ * child-subreaper, dumpable flag, brk, itimers and the values of POSIX timers (their ids,
  * signals and notification come from /proc/PID/timers).
  *
  * Each thread is injected with every signal blocked, its registers and mask
@@ -64,6 +64,7 @@ struct task_query {
 	struct task_query_sigaction sa[TASK_QUERY_SIGMAX]; /* sa[sig - 1] */
 	uint64_t brk;
 	bool child_subreaper;
+	int dumpable; /* PR_GET_DUMPABLE (0, 1 or 2; the kernel clears it when credentials change), -1 unknown */
 	struct itimerval itimers[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	struct task_query_timer *timers;
 	size_t nr_timers;
