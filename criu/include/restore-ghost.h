@@ -16,11 +16,18 @@
 
 #include "ghost-file.pb-c.h"
 
+/* A stretch of a ghost's data: @len bytes at @off in the file, at @at in restore_ghost.data. */
+struct restore_ghost_chunk {
+	uint64_t off, len, at;
+};
+
 struct restore_ghost {
 	uint32_t file_id; /* the id in files.img it stands for */
 	uint32_t ghost_id;
-	GhostFileEntry *gf;
-	void *data; /* gf->size bytes */
+	GhostFileEntry *gf; /* gf->size is the file's size (set from the data when a dense image has none) */
+	void *data;	    /* the chunks' bytes, one after the other */
+	struct restore_ghost_chunk *chunks; /* by offset, apart: what is not in one is a hole */
+	size_t nr_chunks;
 };
 
 /* Reads remap-fpath.img (if any) and the ghost files it names into ri->ghosts. */
