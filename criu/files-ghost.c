@@ -24,10 +24,11 @@
 
 int ghost_file_check(const struct stat *st, const char *path)
 {
-	if (S_ISDIR(st->st_mode))
-		return 0; /* removed, so empty: its attributes are all there is */
+	if (S_ISDIR(st->st_mode) || S_ISFIFO(st->st_mode))
+		return 0; /* removed, so empty, or a FIFO whose bytes go with it: its attributes are all there is */
 	if (!S_ISREG(st->st_mode)) {
-		pr_err("the unlinked file %s is neither a regular file nor a directory (mode %#o): not supported yet\n",
+		pr_err("the unlinked file %s is neither a regular file, a FIFO nor a directory (mode %#o): not supported "
+		       "yet\n",
 		       path, (unsigned int)st->st_mode);
 		return -EOPNOTSUPP;
 	}

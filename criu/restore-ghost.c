@@ -129,13 +129,13 @@ static int load_ghost(int dirfd, struct restore_ghost *g)
 	if (ret)
 		goto close_img;
 	chunks = g->gf->has_chunks && g->gf->chunks;
-	/* a directory: its attributes only, whatever size the entry says (CRIU writes none) */
-	if (S_ISDIR(g->gf->mode)) {
+	/* a directory or a FIFO: its attributes only, whatever size the entry says (CRIU writes none) */
+	if (S_ISDIR(g->gf->mode) || S_ISFIFO(g->gf->mode)) {
 		g->gf->has_size = 0, g->gf->size = 0;
 		goto close_img;
 	}
 	if (!S_ISREG(g->gf->mode) || (chunks && !g->gf->has_size) || g->gf->size > GHOST_FILE_LIMIT) {
-		pr_err("%s: mode %#o, %llu bytes%s: only directories and regular files up to %u bytes "
+		pr_err("%s: mode %#o, %llu bytes%s: only directories, FIFOs and regular files up to %u bytes "
 		       "are supported\n",
 		       img_name(img), g->gf->mode, (unsigned long long)g->gf->size,
 		       chunks && !g->gf->has_size ? " in chunks, no size" : "", GHOST_FILE_LIMIT);
@@ -244,11 +244,23 @@ const struct restore_ghost *restore_ghost_find(const struct restore_image *ri, u
 	return bsearch(&key, ri->ghosts, ri->nr_ghosts, sizeof(*ri->ghosts), cmp_ghost_file);
 }
 
-/* A new file, or directory, at @path, opened: the fd, or -errno (-EEXIST when the name is taken). */
+/* A new file, FIFO or directory at @path, opened: the fd, or -errno (-EEXIST when the name is taken). */
 static int open_new(const char *path, mode_t mode)
 {
 	int fd, ret;
 
+	if (S_ISFIFO(mode)) {
+		if (mknod(path, S_IFIFO | 0600, 0) < 0)
+			return -errno;
+		/* O_RDWR: a FIFO opens without waiting for the other side */
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		ret = -errno;
+		if (unlink(path) < 0)
+			pr_perror("Can't remove the FIFO %s", path);
+		return ret;
+	}
 	if (!S_ISDIR(mode)) {
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
 		return fd < 0 ? -errno : fd;
@@ -277,7 +289,11 @@ static int create_at(char *path, size_t size, mode_t mode)
 	}
 	if (fd < 0) {
 		errno = -fd;
-		pr_perror("Can't recreate the unlinked %s %s", S_ISDIR(mode) ? "directory" : "file", path);
+		pr_perror("Can't recreate the unlinked %s %s",
+			  S_ISDIR(mode)	 ? "directory" :
+			  S_ISFIFO(mode) ? "FIFO" :
+					   "file",
+			  path);
 	}
 	return fd;
 }

@@ -4,7 +4,8 @@
  * file's attributes, then the raw contents up to the end of the image for a
  * file under three pages, else CRIU's chunks: a ghost_chunk_entry and its bytes
  * per stretch of data, so holes stay holes); a removed directory (a working
- * directory, root or fd) with its attributes only.
+ * directory, root or fd) or an unlinked FIFO (its bytes go to fifo-data.img)
+ * with its attributes only.
  */
 #ifndef CRIU_NG_FILES_GHOST_H
 #define CRIU_NG_FILES_GHOST_H
@@ -18,7 +19,7 @@
 /*
  * Checks that the unlinked file @path (as the process sees it) with attributes
  * @st can be dumped as a ghost: a regular file no larger than GHOST_FILE_LIMIT,
- * or a directory (removed, so empty).
+ * a FIFO, or a directory (removed, so empty).
  * Returns 0 or -EOPNOTSUPP / -EFBIG with the reason logged.
  */
 __attribute__((warn_unused_result)) int ghost_file_check(const struct stat *st, const char *path);

@@ -40,6 +40,8 @@ struct restore_fds {
 	 * (-1 for none). A file criu makes itself is then not made again: it gets a duplicate.
 	 */
 	const int *given;
+	/* The recreated unlinked files, while the kinds open theirs (a FIFO's path may be one). */
+	const struct restore_ghost_files *ghosts;
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };
