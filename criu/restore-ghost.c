@@ -465,6 +465,18 @@ const char *restore_ghost_path(const struct restore_image *ri, const struct rest
 	return g && i < files->nr ? files->paths[i] : NULL;
 }
 
+const char *restore_ghost_path_of_inode(const struct restore_image *ri, const struct restore_ghost_files *files,
+					uint32_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < ri->nr_ghosts && i < files->nr; i++) {
+		const GhostFileEntry *gf = ri->ghosts[i].gf;
+
+		if (has_inode(gf) && gf->dev == dev && gf->ino == ino && files->paths[i])
+			return files->paths[i];
+	}
+	return NULL;
+}
+
 void restore_ghosts_remove(struct restore_ghost_files *files)
 {
 	for (size_t i = 0; files->paths && i < files->nr; i++) {

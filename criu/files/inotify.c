@@ -17,6 +17,7 @@
 #include "inotify.h"
 #include "proc-parse.h"
 #include "restore-fds.h"
+#include "restore-ghost.h"
 #include "restore-image.h"
 
 #define LOG_PREFIX "inotify: "
@@ -322,13 +323,37 @@ static int cmp_wd(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The file watched by @w: a recreated unlinked file of the same dumped inode if
+ * there is one (as CRIU does: the inode the handle names is gone), else the
+ * file its handle names. An O_PATH fd, or -errno.
+ */
+static int open_watch_target(const struct restore_image *ri, const struct restore_ghost_files *ghosts,
+			     const InotifyWdEntry *w)
+{
+	uint32_t dev = (uint32_t)makedev(kdev_major(w->s_dev), kdev_minor(w->s_dev));
+	const char *ghost = ghosts ? restore_ghost_path_of_inode(ri, ghosts, dev, w->i_ino) : NULL;
+	int fd;
+
+	if (!ghost)
+		return open_watched(w->s_dev, w->f_handle->bytes, w->f_handle->type, w->f_handle->handle);
+	fd = open(ghost, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open %s, the unlinked file watch %u watched", ghost, w->wd);
+		return -errno;
+	}
+	pr_info("watch %u: on the recreated unlinked file %s\n", w->wd, ghost);
+	return fd;
+}
+
 /* Adds the watch of @w to @ifd until the kernel gives it its dumped descriptor. */
-static int add_watch(int ifd, uint32_t id, const InotifyWdEntry *w)
+static int add_watch(int ifd, uint32_t id, const InotifyWdEntry *w, const struct restore_image *ri,
+		     const struct restore_ghost_files *ghosts)
 {
 	char path[64];
 	int wfd, wd = -1, ret = 0;
 
-	wfd = open_watched(w->s_dev, w->f_handle->bytes, w->f_handle->type, w->f_handle->handle);
+	wfd = open_watch_target(ri, ghosts, w);
 	if (wfd < 0) {
 		pr_err("inotify %u: can't open the file of watch %u (inode %llu) by its handle: %s\n", id, w->wd,
 		       (unsigned long long)w->i_ino, strerror(-wfd));
@@ -364,7 +389,7 @@ static void drain(int ifd)
 		;
 }
 
-static int open_one(const FileEntry *fe)
+static int open_one(const struct restore_image *ri, const struct restore_ghost_files *ghosts, const FileEntry *fe)
 {
 	const InotifyFileEntry *e = fe->ify;
 	InotifyWdEntry **order;
@@ -384,7 +409,7 @@ static int open_one(const FileEntry *fe)
 		goto out_free;
 	}
 	for (size_t i = 0; !ret && i < e->n_wd; i++)
-		ret = add_watch(fd, fe->id, order[i]);
+		ret = add_watch(fd, fe->id, order[i], ri, ghosts);
 	if (!ret) {
 		drain(fd);
 		if (fcntl(fd, F_SETFL, e->flags & O_NONBLOCK) < 0) {
@@ -403,5 +428,17 @@ out_free:
 
 int inotify_open(const struct restore_image *ri, struct restore_fds *fds)
 {
-	return restore_fds_make_each(ri, fds, FD_TYPES__INOTIFY, open_one);
+	/* as restore_fds_make_each(), with the recreated unlinked files a watch may be on */
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		if (ri->files[i]->type != FD_TYPES__INOTIFY || !ri->file_fds[i] || fds->fds[i] >= 0)
+			continue;
+		fds->fds[i] = open_one(ri, fds->ghosts, ri->files[i]);
+		if (fds->fds[i] < 0) {
+			int ret = fds->fds[i];
+
+			fds->fds[i] = -1;
+			return ret;
+		}
+	}
+	return 0;
 }

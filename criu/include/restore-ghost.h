@@ -54,6 +54,13 @@ __attribute__((warn_unused_result)) int restore_ghosts_create(const struct resto
 /* Where the ghost standing for file @id was recreated, or NULL if @id is no ghost. */
 const char *restore_ghost_path(const struct restore_image *ri, const struct restore_ghost_files *files, uint32_t id);
 
+/*
+ * Where the ghost of the dumped inode @ino on device @dev (as stat gives it) was
+ * recreated, or NULL: an inotify watch on an unlinked file is put on it, as CRIU does.
+ */
+const char *restore_ghost_path_of_inode(const struct restore_image *ri, const struct restore_ghost_files *files,
+					uint32_t dev, uint64_t ino);
+
 /* Unlinks the recreated files (the fds opened on them stay) and frees @files. */
 void restore_ghosts_remove(struct restore_ghost_files *files);
 
