@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "files.h"
+#include "files-reg.h"
 #include "image.h"
 #include "inotify.h"
 #include "proc-parse.h"
@@ -163,12 +165,16 @@ static int parse_fdinfo(pid_t pid, int fd, struct inotify_file *f)
 	return proc_fdinfo_lines(pid, fd, watch_line, &wl);
 }
 
-/* Each watched file must be reachable through its handle, or the restore could not watch it. */
-static int check_handles(pid_t pid, int fd, const struct inotify_file *f)
+/*
+ * Each watched file must be reachable through its handle, or the restore could not watch it.
+ * An unlinked one is marked: the restore watches its ghost, which a process must hold open.
+ */
+static int check_handles(pid_t pid, int fd, struct inotify_file *f)
 {
 	for (size_t i = 0; i < f->nr; i++) {
-		const struct inotify_watch *w = &f->w[i];
+		struct inotify_watch *w = &f->w[i];
 		int wfd = open_watched(w->s_dev, w->fh_bytes, w->fh_type, w->fh);
+		struct stat st;
 
 		if (wfd < 0) {
 			pr_err("inotify fd %d of process %d watches inode %llu on %u:%u (watch %u), which can't be "
@@ -177,7 +183,39 @@ static int check_handles(pid_t pid, int fd, const struct inotify_file *f)
 			       strerror(-wfd));
 			return -EOPNOTSUPP;
 		}
+		if (fstat(wfd, &st) < 0) {
+			pr_perror("Can't stat the file of watch %u of inotify fd %d of process %d", w->wd, fd, pid);
+			close(wfd);
+			return -errno;
+		}
+		w->unlinked = !st.st_nlink && !S_ISDIR(st.st_mode);
+		w->st_dev = st.st_dev;
 		close(wfd);
+	}
+	return 0;
+}
+
+/* Whether the dump makes a ghost of inode @ino on @dev (an fd or a mapping on the unlinked file). */
+static bool has_ghost(const struct files_reg *fr, dev_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < fr->nr; i++)
+		if (fr->files[i].ghost_id && fr->files[i].ghost_st.st_dev == dev && fr->files[i].ghost_st.st_ino == ino)
+			return true;
+	return false;
+}
+
+/* A watch on an unlinked file is restored on its ghost: refused when nothing else holds the file. */
+static int check_unlinked(const struct files_dump *fdump, const struct inotify_file *f)
+{
+	for (size_t i = 0; i < f->nr; i++) {
+		const struct inotify_watch *w = &f->w[i];
+
+		if (w->unlinked && !has_ghost(&fdump->reg, w->st_dev, w->ino)) {
+			pr_err("inotify %u watches the unlinked inode %llu on %u:%u (watch %u), which no dumped fd or "
+			       "mapping holds: it can't be watched again after restore, not supported\n",
+			       f->id, (unsigned long long)w->ino, kdev_major(w->s_dev), kdev_minor(w->s_dev), w->wd);
+			return -EOPNOTSUPP;
+		}
 	}
 	return 0;
 }
@@ -260,7 +298,7 @@ int inotify_write_files(const struct files_dump *fdump, struct cr_img *img)
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < fdump->inotify.nr; i++)
-		ret = write_one(&fdump->inotify.v[i], img);
+		ret = check_unlinked(fdump, &fdump->inotify.v[i]) ?: write_one(&fdump->inotify.v[i], img);
 	return ret;
 }
 
