@@ -103,9 +103,6 @@ static int check_vmas(const struct dump_task *dt)
 			what = "System V shared memory";
 		else if (vma->status & VMA_AREA_AIORING)
 			what = "an AIO ring";
-		else if (vma->deleted && (vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) &&
-			 !(vma->status & VMA_AREA_MEMFD))
-			what = "a mapping of a deleted file";
 		if (what) {
 			pr_err("VMA %#llx-%#llx (%s) of process %d is %s: not supported yet\n",
 			       (unsigned long long)vma->start, (unsigned long long)vma->end, vma->path ?: "anonymous",
@@ -161,15 +158,19 @@ static int collect_files(struct dump_task *dt)
 		return -ENOMEM;
 	for (size_t i = 0; !ret && i < dt->vmas.nr; i++) {
 		const struct vma_area *vma = &dt->vmas.vmas[i];
-		char link[96];
+		char link[96], *map_file;
 
 		if (!(vma->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 			continue;
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", dt->pid, (unsigned long long)vma->start,
 			 (unsigned long long)vma->end);
 		ret = vma_file_mode(link, &dt->vma_fdflags[i]);
+		map_file = strstr(link, "map_files/");
 		if (!ret && (vma->status & VMA_AREA_MEMFD))
 			ret = memfd_add_vma(dt->files, dt->pid, vma, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
+		else if (!ret && vma->deleted) /* a ghost, as an unlinked file's fd */
+			ret = files_reg_add_link(&dt->files->reg, dt->pid, map_file, dt->vma_fdflags[i],
+						 &dt->vma_file_ids[i]);
 		else if (!ret)
 			ret = files_reg_add(&dt->files->reg, vma->path, link, dt->vma_fdflags[i], &dt->vma_file_ids[i]);
 	}

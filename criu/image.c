@@ -467,6 +467,15 @@ int img_read_raw(struct cr_img *img, void *buf, size_t len)
 	return 0;
 }
 
+int img_read_raw_upto(struct cr_img *img, void *buf, size_t len, size_t *got)
+{
+	if (img->mode == IMG_WRITE) {
+		pr_err("%s: open for writing, not reading\n", img->name);
+		return -EINVAL;
+	}
+	return img_take(img, buf, len, got);
+}
+
 void img_free_entry(void *msg)
 {
 	if (msg)

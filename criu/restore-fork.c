@@ -327,11 +327,13 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 			fds->fds[i] = -1;
 		}
 	}
-	restore_ghosts_remove(&ghosts);
 	if (!ret)
 		ret = take_given(ri, fds);
+	fds->ghosts = &ghosts;
 	if (!ret)
 		ret = open_sockets(ri, fds);
+	fds->ghosts = NULL;
+	restore_ghosts_remove(&ghosts);
 	return ret;
 }
 

@@ -22,10 +22,100 @@
 #include "log.h"
 
 #define MAX_GHOSTS 4096
+/* Pages of zeroes in a dense ghost are left as holes, at this granularity. */
+#define GHOST_PAGE 4096u
+
+/* The dense layout: the contents as they are, up to the end of the image (CRIU writes no size for it). */
+static int load_dense(struct cr_img *img, struct restore_ghost *g)
+{
+	GhostFileEntry *gf = g->gf;
+	size_t want = gf->has_size ? (size_t)gf->size : GHOST_FILE_LIMIT, got;
+	void *data;
+	int ret;
+
+	g->data = malloc(want + 1);
+	if (!g->data)
+		return -ENOMEM;
+	ret = img_read_raw_upto(img, g->data, want + 1, &got);
+	if (ret)
+		return ret;
+	if (got > want) {
+		pr_err("%s: more than %zu bytes of contents\n", img_name(img), want);
+		return -EIO;
+	}
+	if (gf->has_size && got != gf->size) {
+		pr_err("%s: %zu bytes of contents for a file of %llu bytes\n", img_name(img), got,
+		       (unsigned long long)gf->size);
+		return -EIO;
+	}
+	data = realloc(g->data, got ? got : 1);
+	if (data)
+		g->data = data;
+	gf->has_size = 1, gf->size = got;
+	g->chunks = calloc(1, sizeof(*g->chunks));
+	if (!g->chunks)
+		return -ENOMEM;
+	g->chunks[0].len = got;
+	g->nr_chunks = got ? 1 : 0;
+	return 0;
+}
+
+/* Checks the chunk @ce read after @next bytes of a file of @size bytes, and adds it to @g with its bytes. */
+static int add_chunk(struct cr_img *img, struct restore_ghost *g, const GhostChunkEntry *ce, uint64_t *next,
+		     uint64_t *at, size_t *cap)
+{
+	uint64_t size = g->gf->size;
+	int ret;
+
+	if (ce->off < *next || ce->off > size || ce->len > size - ce->off) {
+		pr_err("%s: chunk %zu (%llu bytes at %llu) overlaps the one before it or passes the size %llu\n",
+		       img_name(img), g->nr_chunks, (unsigned long long)ce->len, (unsigned long long)ce->off,
+		       (unsigned long long)size);
+		return -EINVAL;
+	}
+	ret = ARRAY_RESERVE(g->chunks, g->nr_chunks, *cap, 8);
+	if (ret)
+		return ret;
+	/* the chunks are apart and within the size: their bytes fit in the gf->size bytes of g->data */
+	ret = img_read_raw(img, (char *)g->data + *at, (size_t)ce->len);
+	if (ret)
+		return ret;
+	g->chunks[g->nr_chunks].off = ce->off;
+	g->chunks[g->nr_chunks].len = ce->len;
+	g->chunks[g->nr_chunks].at = *at;
+	g->nr_chunks++;
+	*at += ce->len;
+	*next = ce->off + ce->len;
+	return 0;
+}
+
+/* CRIU's chunked layout: ghost_chunk_entry then its bytes, to the end of the image; the rest are holes. */
+static int load_chunks(struct cr_img *img, struct restore_ghost *g)
+{
+	uint64_t next = 0, at = 0;
+	size_t cap = 0;
+	int ret;
+
+	g->data = malloc(g->gf->size ? g->gf->size : 1);
+	if (!g->data)
+		return -ENOMEM;
+	for (;;) {
+		GhostChunkEntry *ce;
+
+		ret = img_read_entry_as(img, &ghost_chunk_entry__descriptor, (void **)&ce);
+		if (ret || !ce)
+			return ret;
+		ret = add_chunk(img, g, ce, &next, &at, &cap);
+		img_free_entry(ce);
+		if (ret)
+			return ret;
+	}
+}
 
 static int load_ghost(int dirfd, struct restore_ghost *g)
 {
 	struct cr_img *img;
+	bool chunks;
 	int ret;
 
 	ret = img_open(&img, dirfd, IMG_READ, CR_IMG_GHOST_FILE, g->ghost_id);
@@ -36,21 +126,24 @@ static int load_ghost(int dirfd, struct restore_ghost *g)
 		pr_err("%s: no ghost_file_entry\n", img_name(img));
 		ret = -EIO;
 	}
-	/* a directory: its attributes only, whatever size the entry says (CRIU writes none) */
-	if (!ret && S_ISDIR(g->gf->mode))
+	if (ret)
+		goto close_img;
+	chunks = g->gf->has_chunks && g->gf->chunks;
+	/* a directory or a FIFO: its attributes only, whatever size the entry says (CRIU writes none) */
+	if (S_ISDIR(g->gf->mode) || S_ISFIFO(g->gf->mode)) {
 		g->gf->has_size = 0, g->gf->size = 0;
-	else if (!ret && (!S_ISREG(g->gf->mode) || (g->gf->has_chunks && g->gf->chunks) || !g->gf->has_size ||
-			  g->gf->size > GHOST_FILE_LIMIT)) {
-		pr_err("%s: mode %#o, %llu bytes%s: only directories and regular files up to %u bytes without chunks "
+		goto close_img;
+	}
+	if (!S_ISREG(g->gf->mode) || (chunks && !g->gf->has_size) || g->gf->size > GHOST_FILE_LIMIT) {
+		pr_err("%s: mode %#o, %llu bytes%s: only directories, FIFOs and regular files up to %u bytes "
 		       "are supported\n",
 		       img_name(img), g->gf->mode, (unsigned long long)g->gf->size,
-		       g->gf->has_chunks && g->gf->chunks ? " in chunks" : "", GHOST_FILE_LIMIT);
+		       chunks && !g->gf->has_size ? " in chunks, no size" : "", GHOST_FILE_LIMIT);
 		ret = -EOPNOTSUPP;
+		goto close_img;
 	}
-	if (!ret) {
-		g->data = malloc(g->gf->size ? g->gf->size : 1);
-		ret = g->data ? img_read_raw(img, g->data, g->gf->size) : -ENOMEM;
-	}
+	ret = chunks ? load_chunks(img, g) : load_dense(img, g);
+close_img:
 	img_close(img);
 	return ret;
 }
@@ -135,6 +228,7 @@ void restore_ghosts_free(struct restore_image *ri)
 	for (size_t i = 0; i < ri->nr_ghosts; i++) {
 		img_free_entry(ri->ghosts[i].gf);
 		free(ri->ghosts[i].data);
+		free(ri->ghosts[i].chunks);
 	}
 	free(ri->ghosts);
 	ri->ghosts = NULL;
@@ -150,11 +244,23 @@ const struct restore_ghost *restore_ghost_find(const struct restore_image *ri, u
 	return bsearch(&key, ri->ghosts, ri->nr_ghosts, sizeof(*ri->ghosts), cmp_ghost_file);
 }
 
-/* A new file, or directory, at @path, opened: the fd, or -errno (-EEXIST when the name is taken). */
+/* A new file, FIFO or directory at @path, opened: the fd, or -errno (-EEXIST when the name is taken). */
 static int open_new(const char *path, mode_t mode)
 {
 	int fd, ret;
 
+	if (S_ISFIFO(mode)) {
+		if (mknod(path, S_IFIFO | 0600, 0) < 0)
+			return -errno;
+		/* O_RDWR: a FIFO opens without waiting for the other side */
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		ret = -errno;
+		if (unlink(path) < 0)
+			pr_perror("Can't remove the FIFO %s", path);
+		return ret;
+	}
 	if (!S_ISDIR(mode)) {
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
 		return fd < 0 ? -errno : fd;
@@ -183,25 +289,70 @@ static int create_at(char *path, size_t size, mode_t mode)
 	}
 	if (fd < 0) {
 		errno = -fd;
-		pr_perror("Can't recreate the unlinked %s %s", S_ISDIR(mode) ? "directory" : "file", path);
+		pr_perror("Can't recreate the unlinked %s %s",
+			  S_ISDIR(mode)	 ? "directory" :
+			  S_ISFIFO(mode) ? "FIFO" :
+					   "file",
+			  path);
 	}
 	return fd;
 }
 
-static int fill_ghost(int fd, const struct restore_ghost *g)
+/* Writes the @len bytes at @buf at @off of @fd. */
+static int write_at(int fd, const char *buf, uint64_t len, uint64_t off)
 {
-	const GhostFileEntry *gf = g->gf;
-	struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
-	size_t done = 0;
+	uint64_t done = 0;
 
-	while (done < gf->size) {
-		ssize_t n = write(fd, (const char *)g->data + done, gf->size - done);
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, (size_t)(len - done), (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+static bool all_zero(const char *buf, size_t len)
+{
+	return !len || (!buf[0] && !memcmp(buf, buf + 1, len - 1));
+}
+
+/*
+ * Writes the dense contents of a small file skipping its pages of zeroes, so that
+ * its holes (or any zeroed page) stay holes; the file was truncated to its size.
+ */
+static int write_dense(int fd, const char *buf, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += GHOST_PAGE) {
+		uint64_t n = len - off < GHOST_PAGE ? len - off : GHOST_PAGE;
+		int ret = all_zero(buf + off, (size_t)n) ? 0 : write_at(fd, buf + off, n, off);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Gives the new file @fd its size (holes where no chunk is), its data, owner, mode and times. */
+static int fill_ghost(int fd, const struct restore_ghost *g)
+{
+	const GhostFileEntry *gf = g->gf;
+	struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+	bool dense = !gf->has_chunks || !gf->chunks;
+	int ret;
+
+	if (S_ISREG(gf->mode) && ftruncate(fd, (off_t)gf->size) < 0)
+		return -errno;
+	for (size_t i = 0; i < g->nr_chunks; i++) {
+		const struct restore_ghost_chunk *c = &g->chunks[i];
+		const char *buf = (const char *)g->data + c->at;
+
+		ret = dense ? write_dense(fd, buf, c->len) : write_at(fd, buf, c->len, c->off);
+		if (ret)
+			return ret;
 	}
 	if (gf->atim)
 		times[0].tv_sec = (time_t)gf->atim->tv_sec, times[0].tv_nsec = (long)gf->atim->tv_usec * 1000;
@@ -312,6 +463,18 @@ const char *restore_ghost_path(const struct restore_image *ri, const struct rest
 	size_t i = g ? (size_t)(g - ri->ghosts) : 0;
 
 	return g && i < files->nr ? files->paths[i] : NULL;
+}
+
+const char *restore_ghost_path_of_inode(const struct restore_image *ri, const struct restore_ghost_files *files,
+					uint32_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < ri->nr_ghosts && i < files->nr; i++) {
+		const GhostFileEntry *gf = ri->ghosts[i].gf;
+
+		if (has_inode(gf) && gf->dev == dev && gf->ino == ino && files->paths[i])
+			return files->paths[i];
+	}
+	return NULL;
 }
 
 void restore_ghosts_remove(struct restore_ghost_files *files)

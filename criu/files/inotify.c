@@ -8,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "files.h"
+#include "files-reg.h"
 #include "image.h"
 #include "inotify.h"
 #include "proc-parse.h"
 #include "restore-fds.h"
+#include "restore-ghost.h"
 #include "restore-image.h"
 
 #define LOG_PREFIX "inotify: "
@@ -162,12 +165,16 @@ static int parse_fdinfo(pid_t pid, int fd, struct inotify_file *f)
 	return proc_fdinfo_lines(pid, fd, watch_line, &wl);
 }
 
-/* Each watched file must be reachable through its handle, or the restore could not watch it. */
-static int check_handles(pid_t pid, int fd, const struct inotify_file *f)
+/*
+ * Each watched file must be reachable through its handle, or the restore could not watch it.
+ * An unlinked one is marked: the restore watches its ghost, which a process must hold open.
+ */
+static int check_handles(pid_t pid, int fd, struct inotify_file *f)
 {
 	for (size_t i = 0; i < f->nr; i++) {
-		const struct inotify_watch *w = &f->w[i];
+		struct inotify_watch *w = &f->w[i];
 		int wfd = open_watched(w->s_dev, w->fh_bytes, w->fh_type, w->fh);
+		struct stat st;
 
 		if (wfd < 0) {
 			pr_err("inotify fd %d of process %d watches inode %llu on %u:%u (watch %u), which can't be "
@@ -176,7 +183,39 @@ static int check_handles(pid_t pid, int fd, const struct inotify_file *f)
 			       strerror(-wfd));
 			return -EOPNOTSUPP;
 		}
+		if (fstat(wfd, &st) < 0) {
+			pr_perror("Can't stat the file of watch %u of inotify fd %d of process %d", w->wd, fd, pid);
+			close(wfd);
+			return -errno;
+		}
+		w->unlinked = !st.st_nlink && !S_ISDIR(st.st_mode);
+		w->st_dev = st.st_dev;
 		close(wfd);
+	}
+	return 0;
+}
+
+/* Whether the dump makes a ghost of inode @ino on @dev (an fd or a mapping on the unlinked file). */
+static bool has_ghost(const struct files_reg *fr, dev_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < fr->nr; i++)
+		if (fr->files[i].ghost_id && fr->files[i].ghost_st.st_dev == dev && fr->files[i].ghost_st.st_ino == ino)
+			return true;
+	return false;
+}
+
+/* A watch on an unlinked file is restored on its ghost: refused when nothing else holds the file. */
+static int check_unlinked(const struct files_dump *fdump, const struct inotify_file *f)
+{
+	for (size_t i = 0; i < f->nr; i++) {
+		const struct inotify_watch *w = &f->w[i];
+
+		if (w->unlinked && !has_ghost(&fdump->reg, w->st_dev, w->ino)) {
+			pr_err("inotify %u watches the unlinked inode %llu on %u:%u (watch %u), which no dumped fd or "
+			       "mapping holds: it can't be watched again after restore, not supported\n",
+			       f->id, (unsigned long long)w->ino, kdev_major(w->s_dev), kdev_minor(w->s_dev), w->wd);
+			return -EOPNOTSUPP;
+		}
 	}
 	return 0;
 }
@@ -259,7 +298,7 @@ int inotify_write_files(const struct files_dump *fdump, struct cr_img *img)
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < fdump->inotify.nr; i++)
-		ret = write_one(&fdump->inotify.v[i], img);
+		ret = check_unlinked(fdump, &fdump->inotify.v[i]) ?: write_one(&fdump->inotify.v[i], img);
 	return ret;
 }
 
@@ -322,13 +361,37 @@ static int cmp_wd(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The file watched by @w: a recreated unlinked file of the same dumped inode if
+ * there is one (as CRIU does: the inode the handle names is gone), else the
+ * file its handle names. An O_PATH fd, or -errno.
+ */
+static int open_watch_target(const struct restore_image *ri, const struct restore_ghost_files *ghosts,
+			     const InotifyWdEntry *w)
+{
+	uint32_t dev = (uint32_t)makedev(kdev_major(w->s_dev), kdev_minor(w->s_dev));
+	const char *ghost = ghosts ? restore_ghost_path_of_inode(ri, ghosts, dev, w->i_ino) : NULL;
+	int fd;
+
+	if (!ghost)
+		return open_watched(w->s_dev, w->f_handle->bytes, w->f_handle->type, w->f_handle->handle);
+	fd = open(ghost, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open %s, the unlinked file watch %u watched", ghost, w->wd);
+		return -errno;
+	}
+	pr_info("watch %u: on the recreated unlinked file %s\n", w->wd, ghost);
+	return fd;
+}
+
 /* Adds the watch of @w to @ifd until the kernel gives it its dumped descriptor. */
-static int add_watch(int ifd, uint32_t id, const InotifyWdEntry *w)
+static int add_watch(int ifd, uint32_t id, const InotifyWdEntry *w, const struct restore_image *ri,
+		     const struct restore_ghost_files *ghosts)
 {
 	char path[64];
 	int wfd, wd = -1, ret = 0;
 
-	wfd = open_watched(w->s_dev, w->f_handle->bytes, w->f_handle->type, w->f_handle->handle);
+	wfd = open_watch_target(ri, ghosts, w);
 	if (wfd < 0) {
 		pr_err("inotify %u: can't open the file of watch %u (inode %llu) by its handle: %s\n", id, w->wd,
 		       (unsigned long long)w->i_ino, strerror(-wfd));
@@ -364,7 +427,7 @@ static void drain(int ifd)
 		;
 }
 
-static int open_one(const FileEntry *fe)
+static int open_one(const struct restore_image *ri, const struct restore_ghost_files *ghosts, const FileEntry *fe)
 {
 	const InotifyFileEntry *e = fe->ify;
 	InotifyWdEntry **order;
@@ -384,7 +447,7 @@ static int open_one(const FileEntry *fe)
 		goto out_free;
 	}
 	for (size_t i = 0; !ret && i < e->n_wd; i++)
-		ret = add_watch(fd, fe->id, order[i]);
+		ret = add_watch(fd, fe->id, order[i], ri, ghosts);
 	if (!ret) {
 		drain(fd);
 		if (fcntl(fd, F_SETFL, e->flags & O_NONBLOCK) < 0) {
@@ -403,5 +466,17 @@ out_free:
 
 int inotify_open(const struct restore_image *ri, struct restore_fds *fds)
 {
-	return restore_fds_make_each(ri, fds, FD_TYPES__INOTIFY, open_one);
+	/* as restore_fds_make_each(), with the recreated unlinked files a watch may be on */
+	for (size_t i = 0; i < ri->nr_files; i++) {
+		if (ri->files[i]->type != FD_TYPES__INOTIFY || !ri->file_fds[i] || fds->fds[i] >= 0)
+			continue;
+		fds->fds[i] = open_one(ri, fds->ghosts, ri->files[i]);
+		if (fds->fds[i] < 0) {
+			int ret = fds->fds[i];
+
+			fds->fds[i] = -1;
+			return ret;
+		}
+	}
+	return 0;
 }

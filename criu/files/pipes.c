@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "files-ghost.h"
 #include "files.h"
 #include "image.h"
 #include "pipes.h"
 #include "restore-fds.h"
+#include "restore-ghost.h"
 #include "restore-image.h"
 
 #include "pipe-data.pb-c.h"
@@ -192,19 +194,59 @@ int pipe_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	return add_end(c, p, 0, id);
 }
 
+/*
+ * An unlinked FIFO (no link left) is remapped to a ghost, as CRIU does: its
+ * path and attributes go to ghost-file-ID.img, the restore makes it again with
+ * mknod, opens it and unlinks it; its queued bytes go with the FIFO's as usual.
+ * Sets info->path to the path without its suffix and info->ghost_fd to an
+ * O_PATH fd on the FIFO. Returns 0 or -errno.
+ */
+static int fifo_ghost(const struct fd_dump_ctx *c, const struct fd_probe *p, char *path, size_t size,
+		      struct reg_fd_info *info)
+{
+	size_t n = strlen(p->link) - strlen(DELETED_SUFFIX);
+	char link[64];
+	int ret;
+
+	if (p->st.st_nlink || n >= size) {
+		pr_err("fd %d of process %d is the FIFO %s, no longer at that path but linked elsewhere: not "
+		       "supported yet\n",
+		       p->fd, c->args->pid, p->link);
+		return -EOPNOTSUPP;
+	}
+	memcpy(path, p->link, n);
+	path[n] = '\0';
+	ret = ghost_file_check(&p->st, path);
+	if (ret)
+		return ret;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", c->args->pid, p->fd);
+	info->ghost_fd = open(link, O_PATH | O_CLOEXEC);
+	if (info->ghost_fd < 0) {
+		pr_perror("Can't open %s (the unlinked FIFO %s)", link, path);
+		return -errno;
+	}
+	info->path = path;
+	pr_info("fd %d: the unlinked FIFO %s is dumped as a ghost\n", p->fd, path);
+	return 0;
+}
+
 int fifo_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 {
 	struct reg_fd_info info = {
 		.path = p->link, .flags = p->flags & ~O_CLOEXEC, .mnt_id = p->mnt_id, .st = &p->st, .ghost_fd = -1
 	};
 	size_t n = strlen(p->link), slen = strlen(DELETED_SUFFIX);
+	char path[PATH_MAX];
 	struct stat st;
 	uint32_t regf_id;
 	int ret;
 
 	info.fown = p->fown;
-	if ((n > slen && !strcmp(p->link + n - slen, DELETED_SUFFIX)) || stat(p->link, &st) ||
-	    st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino) {
+	if (n > slen && !strcmp(p->link + n - slen, DELETED_SUFFIX) && access(p->link, F_OK)) {
+		ret = fifo_ghost(c, p, path, sizeof(path), &info);
+		if (ret)
+			return ret;
+	} else if (stat(p->link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino) {
 		pr_err("fd %d of process %d is the FIFO %s, no longer at that path: not supported yet\n", p->fd,
 		       c->args->pid, p->link);
 		return -EOPNOTSUPP;
@@ -551,27 +593,29 @@ int pipe_open(const struct restore_image *ri, struct restore_fds *fds)
 }
 
 /*
- * Opens FIFO @fe by its path with its flags. criu holds the FIFO open O_RDWR
- * meanwhile, so that the open does not wait for the other side, and puts the
- * dumped bytes in through that fd the first time.
+ * Opens FIFO @fe by its path with its flags (an unlinked FIFO by the path it was
+ * recreated at, in @ghosts). criu holds the FIFO open O_RDWR meanwhile, so that
+ * the open does not wait for the other side, and puts the dumped bytes in
+ * through that fd the first time.
  */
-static int open_fifo(const struct restore_image *ri, const FileEntry *fe)
+static int open_fifo(const struct restore_image *ri, const struct restore_ghost_files *ghosts, const FileEntry *fe)
 {
 	const RegFileEntry *reg = restore_images_file(ri, fe->fifo->regf_id);
+	const char *path = (ghosts ? restore_ghost_path(ri, ghosts, reg->id) : NULL) ?: reg->name;
 	uint32_t pipe_id = fe->fifo->pipe_id;
 	struct pipe_queue *q;
 	struct stat st;
 	int hold, fd, ret = 0;
 
-	hold = open_logged(reg->name, O_RDWR, "FIFO", pipe_id);
+	hold = open_logged(path, O_RDWR, "FIFO", pipe_id);
 	if (hold < 0)
 		return hold;
 	if (fstat(hold, &st) < 0 || !S_ISFIFO(st.st_mode)) {
-		pr_err("%s is no longer a FIFO: can't restore FIFO %u\n", reg->name, fe->id);
+		pr_err("%s is no longer a FIFO: can't restore FIFO %u\n", path, fe->id);
 		close(hold);
 		return -ESTALE;
 	}
-	fd = open_logged(reg->name, (int)(reg->flags & ~(uint32_t)FIFO_FLAGS_DROPPED) | O_NONBLOCK, "FIFO", pipe_id);
+	fd = open_logged(path, (int)(reg->flags & ~(uint32_t)FIFO_FLAGS_DROPPED) | O_NONBLOCK, "FIFO", pipe_id);
 	q = find_queue(ri->kind_state[FD_KIND_PIPE], pipe_id, true);
 	if (fd >= 0 && q && !q->refilled)
 		ret = refill(hold, q);
@@ -593,7 +637,7 @@ int fifo_open(const struct restore_image *ri, struct restore_fds *fds)
 
 		if (ri->files[i]->type != FD_TYPES__FIFO || fds->fds[i] >= 0)
 			continue;
-		fd = open_fifo(ri, ri->files[i]);
+		fd = open_fifo(ri, fds->ghosts, ri->files[i]);
 		if (fd < 0)
 			return fd;
 		fds->fds[i] = fd;

@@ -77,6 +77,9 @@ __attribute__((warn_unused_result)) int img_read_one(struct cr_img *img, void **
 /* Reads exactly @len raw bytes that follow an entry; fewer left in the file is -EIO. */
 __attribute__((warn_unused_result)) int img_read_raw(struct cr_img *img, void *buf, size_t len);
 
+/* Reads the raw bytes that follow an entry up to the end of the file, at most @len: *@got says how many. */
+__attribute__((warn_unused_result)) int img_read_raw_upto(struct cr_img *img, void *buf, size_t len, size_t *got);
+
 void img_free_entry(void *msg);
 
 #endif /* CRIU_NG_IMAGE_H */

@@ -12,7 +12,9 @@
 #define CRIU_NG_INOTIFY_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fd-kind.h"
 
@@ -24,6 +26,8 @@ struct inotify_watch {
 	uint64_t ino;
 	uint32_t fh_bytes, fh_type;
 	uint64_t fh[16]; /* the handle's bytes, little-endian words */
+	bool unlinked;	 /* the watched inode has no link: only a ghost of it can be watched again */
+	dev_t st_dev;	 /* its device as stat gives it, to find that ghost */
 };
 
 struct inotify_file {

@@ -45,6 +45,8 @@ struct restore_fds {
 	int min_fd_floor;  /* the table's lowest fd for the files criu opens: above every dumped fd of it */
 	int *keep_also;	   /* the files criu opened for the other processes of the table: kept until then */
 	size_t nr_keep_also;
+	/* The recreated unlinked files, while the kinds open theirs (a FIFO's path may be one). */
+	const struct restore_ghost_files *ghosts;
 	struct sk_tcp_restore tcp;
 	uint64_t sockets_us;
 };

@@ -16,11 +16,18 @@
 
 #include "ghost-file.pb-c.h"
 
+/* A stretch of a ghost's data: @len bytes at @off in the file, at @at in restore_ghost.data. */
+struct restore_ghost_chunk {
+	uint64_t off, len, at;
+};
+
 struct restore_ghost {
 	uint32_t file_id; /* the id in files.img it stands for */
 	uint32_t ghost_id;
-	GhostFileEntry *gf;
-	void *data; /* gf->size bytes */
+	GhostFileEntry *gf; /* gf->size is the file's size (set from the data when a dense image has none) */
+	void *data;	    /* the chunks' bytes, one after the other */
+	struct restore_ghost_chunk *chunks; /* by offset, apart: what is not in one is a hole */
+	size_t nr_chunks;
 };
 
 /* Reads remap-fpath.img (if any) and the ghost files it names into ri->ghosts. */
@@ -46,6 +53,13 @@ __attribute__((warn_unused_result)) int restore_ghosts_create(const struct resto
 
 /* Where the ghost standing for file @id was recreated, or NULL if @id is no ghost. */
 const char *restore_ghost_path(const struct restore_image *ri, const struct restore_ghost_files *files, uint32_t id);
+
+/*
+ * Where the ghost of the dumped inode @ino on device @dev (as stat gives it) was
+ * recreated, or NULL: an inotify watch on an unlinked file is put on it, as CRIU does.
+ */
+const char *restore_ghost_path_of_inode(const struct restore_image *ri, const struct restore_ghost_files *files,
+					uint32_t dev, uint64_t ino);
 
 /* Unlinks the recreated files (the fds opened on them stay) and frees @files. */
 void restore_ghosts_remove(struct restore_ghost_files *files);

@@ -5,9 +5,12 @@
  * --shell-job says it is a shell job (then it dumps); a process whose main
  * thread exited while another thread runs on (CRIU's pthread02). And auxv, which the kernel
  * shows longer (AT_NULL included) than the 44 words CRIU's images hold, is cut
- * to those 44 words as CRIU's dump does, checked with crit.
+ * to those 44 words as CRIU's dump does, checked with crit. An inotify watch on
+ * an unlinked file that only a process outside the dump holds open: no ghost of
+ * it is made, so it could not be watched again.
  */
 #include <sched.h>
+#include <sys/inotify.h>
 
 #include "dump-test.h"
 
@@ -16,6 +19,7 @@ enum child_kind {
 	CHILD_OUR_SESSION,
 	CHILD_OWN_UTS_NS,
 	CHILD_DEAD_LEADER,
+	CHILD_UNLINKED_WATCH,
 };
 
 static void *pause_forever(void *arg)
@@ -28,6 +32,24 @@ static void *pause_forever(void *arg)
 
 static const char auxv_py[] = "import json, sys\n"
 			      "print(' '.join(str(w) for w in json.load(sys.stdin)['entries'][0]['mm_saved_auxv']))\n";
+
+/* The file the test holds open for CHILD_UNLINKED_WATCH, named after the test's pid. */
+static void watched_path(char *path, size_t size, pid_t test_pid)
+{
+	snprintf(path, size, "/tmp/criu-ng-dump-refuse-watch.%d", (int)test_pid);
+}
+
+/* An inotify instance on fd 0 (the fds above 2 are closed) watching the test's file, unlinked. */
+static int watch_unlinked(void)
+{
+	char path[64];
+	int ifd = inotify_init1(0);
+
+	watched_path(path, sizeof(path), getppid());
+	if (ifd < 0 || inotify_add_watch(ifd, path, IN_MODIFY) < 0 || unlink(path) || dup2(ifd, 0) < 0)
+		return -1;
+	return 0;
+}
 
 static pid_t start_child(enum child_kind kind)
 {
@@ -46,6 +68,8 @@ static pid_t start_child(enum child_kind kind)
 		if (kind != CHILD_OUR_SESSION && setsid() < 0)
 			_exit(2);
 		if (kind == CHILD_OWN_UTS_NS && unshare(CLONE_NEWUTS))
+			_exit(2);
+		if (kind == CHILD_UNLINKED_WATCH && watch_unlinked())
 			_exit(2);
 		if (write(ready[1], "R", 1) != 1)
 			_exit(2);
@@ -192,6 +216,23 @@ static void check_shell_job(int *failures, const char *tmp)
 	stop_child(pid);
 }
 
+/* The test holds the file open (and out of the dump): the child's watch on it, unlinked, is refused. */
+static void check_unlinked_watch(int *failures, const char *tmp)
+{
+	char path[64];
+	int fd;
+
+	watched_path(path, sizeof(path), getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		expect(failures, 0, "unlinked-watch: can't create %s", path);
+		return;
+	}
+	check_refused(failures, tmp, CHILD_UNLINKED_WATCH, "unlinked-watch", "which no dumped fd or mapping holds");
+	unlink(path);
+	close(fd);
+}
+
 int main(void)
 {
 	int failures = 0;
@@ -208,6 +249,7 @@ int main(void)
 	check_refused(&failures, tmp, CHILD_OWN_UTS_NS, "uts-ns", "is in a uts namespace of its own");
 	check_refused(&failures, tmp, CHILD_OUR_SESSION, "session", "dump it with --shell-job (-j)");
 	check_dead_leader(&failures, tmp);
+	check_unlinked_watch(&failures, tmp);
 	check_shell_job(&failures, tmp);
 	if (!failures)
 		test_rm_rf(tmp);

@@ -14,7 +14,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SETS=(everything00 socket_tcp4 socket_tcp_criuimg epoll00 timerfd00 signalfd00 inotify00 file_locks00 sk-unix-pair)
+SETS=(everything00 socket_tcp4 socket_tcp_criuimg epoll00 timerfd00 signalfd00 inotify00 file_locks00 sk-unix-pair
+	ghost_holes_ng)
 OUT=$TOP/test/fuzz/images
 # The tree's crit (made by `make`), or one named by CRIT.
 CRIT=${CRIT:-$TOP/crit/crit}
@@ -40,7 +41,8 @@ for set in "${SETS[@]}"; do
 		esac
 	done
 	"$CRIT" decode -i "$OUT/$set/files.img" |
-		sed -e "s#$TOP/#/srv/criu-ng/#g" -e "s#$work/zdtm_static_$set.h/#/tmp/zdtm/#g" |
+		sed -e "s#$TOP/#/srv/criu-ng/#g" -e "s#$work/zdtm_static_$set.h/#/tmp/zdtm/#g" \
+			-e "s#$work/zdtm_static_$set.h\"#/tmp/zdtm\"#g" |
 		"$CRIT" encode -o "$OUT/$set/files.img.new"
 	mv "$OUT/$set/files.img.new" "$OUT/$set/files.img"
 	echo "make-images: $set: $(find "$OUT/$set" -type f | wc -l) images"
@@ -59,4 +61,67 @@ remap=$("$CRIT" decode -i "$OUT/$set/remap-fpath.img")
 	"$pstree" | "$CRIT" encode -o "$in/pstree.img/leader-twice"
 /usr/bin/python3 -c 'import json, sys; e = json.loads(sys.argv[1]); e["entries"].append(e["entries"][0]); print(json.dumps(e))' \
 	"$remap" | "$CRIT" encode -o "$in/remap-fpath.img/remapped-twice"
+echo "make-images: inputs for $set written by hand remade"
+
+# ghost_holes_ng's chunked ghost file with its chunks moved (see README.md): one
+# overlapping the chunk before it, one passing the file's size.
+set=ghost_holes_ng
+in=$TOP/test/fuzz/inputs/$set/ghost-file-1.img
+mkdir -p "$in"
+/usr/bin/python3 - "$OUT/$set/ghost-file-1.img" "$in" <<'EOF'
+import struct, sys
+
+
+def varint(buf, pos):
+    value = shift = 0
+    while True:
+        value |= (buf[pos] & 0x7F) << shift
+        pos += 1
+        if buf[pos - 1] < 0x80:
+            return value, pos
+        shift += 7
+
+
+def put_varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+data = open(sys.argv[1], "rb").read()
+head = 8 + 4 + struct.unpack_from("<I", data, 8)[0]
+size, pos, chunks = None, head, []
+entry = data[12:head]
+p = 0
+while p < len(entry):  # the ghost_file_entry's size, field 10
+    key, p = varint(entry, p)
+    value, p = varint(entry, p) if key & 7 == 0 else (None, p + (4 if key & 7 == 5 else 8))
+    if key >> 3 == 10:
+        size = value
+while pos < len(data):
+    n = struct.unpack_from("<I", data, pos)[0]
+    body, pos, fields = data[pos + 4:pos + 4 + n], pos + 4 + n, {}
+    q = 0
+    while q < len(body):
+        key, q = varint(body, q)
+        fields[key >> 3], q = varint(body, q)
+    chunks.append([fields[2], fields[1], data[pos:pos + fields[1]]])
+    pos += fields[1]
+
+
+def write(name, chunks):
+    out = bytearray(data[:head])
+    for off, length, raw in chunks:
+        body = b"\x08" + put_varint(length) + b"\x10" + put_varint(off)
+        out += struct.pack("<I", len(body)) + body + raw
+    open(sys.argv[2] + "/" + name, "wb").write(out)
+
+
+assert size is not None and len(chunks) >= 2
+write("chunks-overlap", [chunks[0], [chunks[0][0], chunks[1][1], chunks[1][2]]] + chunks[2:])
+write("chunk-past-size", chunks[:-1] + [[size - chunks[-1][1] + 1, chunks[-1][1], chunks[-1][2]]])
+EOF
 echo "make-images: inputs for $set written by hand remade"

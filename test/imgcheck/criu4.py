@@ -39,6 +39,8 @@ FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
                  18: "memfd", 2: "pipe", 3: "fifo"}
+REMAP_GHOST = 1  # remap_type GHOST; images older than the field mark a ghost's remap_id with this bit
+REMAP_GHOST_BIT = 1 << 31
 AF_INET, AF_INET6 = 2, 10
 SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 5
 IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE = 6, 17, 136
@@ -347,6 +349,44 @@ class Checker:
             self.fail("FILES-MNTID", where, "mount id %d, but the dump has no mount namespace images to find it "
                       "in" % reg["mnt_id"])
 
+    # remap-fpath.img, ghost-file-ID.img: collect_one_remap(), open_remap_ghost() and mkreg_ghost() in CRIU's
+    # files-reg.c.
+    def check_ghosts(self, files):
+        if not self.img.exists("remap-fpath.img"):
+            return
+        for e in self.load("remap-fpath.img", "REMAP-EXISTS") or []:
+            where = "remap-fpath.img file %d" % e["orig_id"]
+            if e.get("remap_type", 1 if e["remap_id"] & REMAP_GHOST_BIT else 0) != REMAP_GHOST:
+                continue
+            f = files.get(e["orig_id"])
+            if f is None or f["type"] != FD_TYPE_REG:
+                self.fail("REMAP-FILE", where, "remapped, but no regular file of files.img ('Remap for non "
+                          "existing file')")
+            name = "ghost-file-%x.img" % (e["remap_id"] & ~REMAP_GHOST_BIT)
+            gf = (self.load(name, "GHOST-EXISTS") or [None])[0]
+            if gf is not None:
+                self.check_ghost(name, gf)
+
+    def check_ghost(self, name, gf):
+        if not gf.get("chunks"):
+            return
+        if "size" not in gf:
+            self.fail("GHOST-SIZE", name, "chunks but no size ('Corrupted ghost image -> no size')")
+            return
+        try:
+            chunks = self.img.ghost_chunks(name, self.img.first_entry_size(name))
+        except ImageError as e:
+            self.fail("IMG-DECODE", name, str(e))
+            return
+        end = 0
+        for i, c in enumerate(chunks):
+            self.check_required(name, i + 1, "ghost_chunk_entry", c)
+            off, length = c.get("off", 0), c.get("len", 0)
+            if off < end or off + length > gf["size"]:
+                self.fail("GHOST-CHUNK", name, "chunk %d (%d bytes at %d) overlaps the one before it or passes "
+                          "the size %d" % (i, length, off, gf["size"]))
+            end = off + length
+
     # Sockets: open_inet_sk(), inet_validate_address() and the TCP restore in CRIU's sk-inet.c and sk-tcp.c.
     def check_inet_sockets(self, files):
         for f in files.values():
@@ -651,6 +691,7 @@ class Checker:
         self.check_unix_sockets(files)
         self.check_epolls(files)
         self.check_ttys(files)
+        self.check_ghosts(files)
         self.vdso = self.vvar = None
         self.check_memory(procs, files)
         return self.failures, self.notes

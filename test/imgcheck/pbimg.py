@@ -231,3 +231,30 @@ class Images:
                 break
         self._cache[name] = out
         return out
+
+    def ghost_chunks(self, name, entry_size):
+        """The ghost_chunk_entry entries of the chunked ghost file @name, each followed by its len bytes,
+        after its ghost_file_entry (@entry_size bytes); raises ImageError on a truncated image."""
+        with open(os.path.join(self.dir, name), "rb") as f:
+            data = f.read()
+        pos = 8 + 4 + entry_size  # the two magics, the entry's size, the entry
+        out = []
+        while pos < len(data):
+            if pos + 4 > len(data):
+                raise ImageError("%s: truncated size of chunk %d" % (name, len(out)))
+            size = struct.unpack_from("<I", data, pos)[0]
+            pos += 4
+            if pos + size > len(data):
+                raise ImageError("%s: chunk %d is truncated" % (name, len(out)))
+            out.append(decode(self.schema, "ghost_chunk_entry", data[pos:pos + size]))
+            pos += size + int(out[-1].get("len", 0))
+            if pos > len(data):
+                raise ImageError("%s: the data of chunk %d is truncated" % (name, len(out) - 1))
+        return out
+
+    def first_entry_size(self, name):
+        with open(os.path.join(self.dir, name), "rb") as f:
+            head = f.read(12)
+        if len(head) < 12:
+            raise ImageError("%s: no entry" % name)
+        return struct.unpack_from("<I", head, 8)[0]
