@@ -443,11 +443,12 @@ static int cmp_fd_entry(const void *key, const void *elem)
 	return (fd > x) - (fd < x);
 }
 
-uint64_t files_fd_ino(void *fd_table, int fd)
+uint64_t files_fd_ino(void *fd_table, int fd, uint32_t *type)
 {
 	const struct fd_table *t = fd_table;
 	const struct fd_entry *e = t->nr ? bsearch(&fd, t->fds, t->nr, sizeof(*t->fds), cmp_fd_entry) : NULL;
 
+	*type = e ? e->type : 0;
 	return e ? (uint64_t)e->ino : 0;
 }
 

@@ -88,8 +88,11 @@ void files_fd_table_free(struct fd_table *t);
 
 void files_dump_free(struct files_dump *fdump);
 
-/* The inode of the file at fd @fd in @fd_table (a struct fd_table, by ascending fd), 0 if none. */
-uint64_t files_fd_ino(void *fd_table, int fd);
+/*
+ * The inode of the file at fd @fd in @fd_table (a struct fd_table, by ascending fd), 0 if none;
+ * its kind (FD_TYPES__*) in *@type.
+ */
+uint64_t files_fd_ino(void *fd_table, int fd, uint32_t *type);
 
 struct fd_dump_ctx;
 struct fd_probe;
