@@ -141,13 +141,14 @@ int epoll_check_targets(struct files_dump *fdump, pid_t pid)
 			const struct epoll_tfd *t = &d->v[i].tfds[j];
 			uint32_t type;
 			uint64_t ino = files_fd_ino(&fdump->fds, (int)t->tfd, &type);
+			const struct fd_kind *k = fd_kind_of_type(type);
 			/*
-			 * A socket's inode has one open file description, so the inode says it all; kcmp
-			 * (which walks every registration of the epoll in the kernel: quadratic for a
+			 * Where the kind has one description per inode (sockets) the inode says it all;
+			 * kcmp (which walks every registration of the epoll in the kernel: quadratic for a
 			 * server's 10,000 connections) only where it may not: pipe ends, the anonymous
 			 * inode every eventfd shares, a file opened twice.
 			 */
-			bool one_file = type == FD_TYPES__INETSK || type == FD_TYPES__UNIXSK;
+			bool one_file = k && (k->flags & FD_KIND_ONE_FILE);
 			int same = ino != t->ino ? 0 :
 				   one_file	 ? 1 :
 						   same_target(&d->v[i], t, target_offset(&d->v[i], j), pid);

@@ -87,6 +87,8 @@ struct fd_dump_ctx {
  * copies of those it does not need are closed before the fork.
  */
 #define FD_KIND_TREE 0x8
+/* dump: an inode of the kind has one open file description (a socket's): its inode names the file */
+#define FD_KIND_ONE_FILE 0x10
 
 struct fd_kind {
 	const char *name; /* for messages: "an eventfd" */
