@@ -392,6 +392,7 @@ static bool shareable(uint32_t type)
 	case FD_TYPES__FIFO:
 	case FD_TYPES__MEMFD:
 	case FD_TYPES__EVENTPOLL:
+	case FD_TYPES__NS:
 		return true;
 	default:
 		return false;

@@ -17,6 +17,7 @@
  * dump. See Documentation/image-compat.md.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +89,26 @@ uint32_t ids_own_net_ns_id(void)
 		if (*ns_has(&ids, &ns_fields[i]) && *ns_id(&ids, &ns_fields[i]) > last)
 			last = *ns_id(&ids, &ns_fields[i]);
 	return last + 1;
+}
+
+int ids_ns_id(const char *kind, bool own_net, uint32_t *id)
+{
+	TaskKobjIdsEntry ids;
+
+	if (own_net && !strcmp(kind, "net")) {
+		*id = ids_own_net_ns_id();
+		return 0;
+	}
+	fill(&ids, IDS_CRIU);
+	for (size_t i = 0; i < sizeof(ns_fields) / sizeof(ns_fields[0]); i++) {
+		if (strcmp(ns_fields[i].name, kind))
+			continue;
+		if (!*ns_has(&ids, &ns_fields[i]))
+			return -ENOENT;
+		*id = *ns_id(&ids, &ns_fields[i]);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void ids_fill_root(TaskKobjIdsEntry *ids)

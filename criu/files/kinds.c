@@ -10,6 +10,7 @@
 #include "inotify.h"
 #include "pipes.h"
 #include "memfd.h"
+#include "nsfile.h"
 #include "regular.h"
 #include "signalfd.h"
 #include "sk-inet.h"
@@ -116,6 +117,18 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.load = memfd_load,
 		.load_free = memfd_load_free,
 		.open = memfd_open,
+	},
+	/* /proc/self/ns/KIND opened by criu, in the namespaces the tree is restored in. */
+	[FD_KIND_NS] = {
+		.name = "a namespace file",
+		.type = FD_TYPES__NS,
+		.flags = FD_KIND_SETTLE | FD_KIND_OPEN_PATH,
+		.match = nsfile_match,
+		.dump = nsfile_dump,
+		.write_files = nsfile_write_files,
+		.dump_free = nsfile_dump_free,
+		.check_entry = nsfile_check_entry,
+		.open = nsfile_open,
 	},
 	/* Opened by restore-fork.c above the dumped fd numbers (a file may be mapped, the cwd or the exe too). */
 	[FD_KIND_REG] = {

@@ -49,6 +49,7 @@ enum fd_kind_id {
 	FD_KIND_PIPE, /* its state (pipes.h) holds the FIFOs' queued bytes too */
 	FD_KIND_FIFO,
 	FD_KIND_MEMFD,
+	FD_KIND_NS,
 	FD_KIND_REG,
 	FD_KIND_TTY,
 	FD_KIND_INETSK,

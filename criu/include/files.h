@@ -21,6 +21,7 @@
 #include "files-reg.h"
 #include "inotify.h"
 #include "memfd.h"
+#include "nsfile.h"
 #include "signalfd.h"
 #include "pipes.h"
 #include "sk-inet.h"
@@ -42,6 +43,7 @@ struct files_dump {
 	struct signalfd_dump signalfd;
 	struct inotify_dump inotify;
 	struct memfd_dump memfd;
+	struct nsfile_dump nsfile;
 	struct unix_sk_dump usk;
 	struct pipe_dump pipes;
 	struct fd_table fds;

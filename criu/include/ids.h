@@ -6,6 +6,7 @@
 #ifndef CRIU_NG_IDS_H
 #define CRIU_NG_IDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +28,13 @@ void ids_fill(TaskKobjIdsEntry *ids, size_t index);
 
 /* The net_ns_id of a tree in a network namespace of its own: the next id after criu's namespaces. */
 uint32_t ids_own_net_ns_id(void);
+
+/*
+ * The id criu gives to its namespace of @kind ("net", "ipc", ... as under
+ * /proc/PID/ns), or with @own_net to the network namespace of a tree that has its
+ * own. Returns 0, or -ENOENT for a kind this kernel lacks or that has no such name.
+ */
+__attribute__((warn_unused_result)) int ids_ns_id(const char *kind, bool own_net, uint32_t *id);
 
 /* Writes ids-@pid.img in @dirfd. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int ids_dump(int dirfd, pid_t pid, const TaskKobjIdsEntry *ids);

@@ -3,11 +3,12 @@
  * (Documentation/image-compat.md), against real dumps: the two checkpoints CRIU 4.2
  * made (test/criu-4.2-images) and a dump criu-ng makes of the same program with 4
  * threads must pass every rule, and so must a dump of a process holding sockets and an
- * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them);
+ * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them, an fd on its network
+ * namespace);
  * copies of ours, each broken in one way CRIU's restore refuses (root ids,
  * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
  * a directory's size, a lazy run, an inet socket's protocol, a listener with a
- * peer, a unix socket's peer, an epoll target), must each fail with that rule's id.
+ * peer, a unix socket's peer, an epoll target, a namespace file's namespace), must each fail with that rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -116,10 +117,10 @@ static void __attribute__((noreturn)) sockets_main(int ready)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct epoll_event ev = { .events = EPOLLIN };
 	int lsk = socket(AF_INET, SOCK_STREAM, 0), usk = socket(AF_INET, SOCK_DGRAM, 0), pair[2];
-	int ep = epoll_create1(0), null = open("/dev/null", O_RDWR);
+	int ep = epoll_create1(0), null = open("/dev/null", O_RDWR), netns = open("/proc/self/ns/net", O_RDONLY);
 
-	if (lsk < 0 || usk < 0 || ep < 0 || null < 0 || bind(lsk, (struct sockaddr *)&a, sizeof(a)) || listen(lsk, 4) ||
-	    bind(usk, (struct sockaddr *)&a, sizeof(a)) || socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
+	if (lsk < 0 || usk < 0 || ep < 0 || null < 0 || netns < 0 || bind(lsk, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(lsk, 4) || bind(usk, (struct sockaddr *)&a, sizeof(a)) || socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
 		_exit(2);
 	ev.data.fd = lsk;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lsk, &ev))
@@ -275,6 +276,14 @@ static void unix_peer_gone(void *msg)
 		fe->usk->peer = 1;
 }
 
+static void nsfile_other_ns(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->nsf)
+		fe->nsf->ns_id += 100;
+}
+
 static void epoll_target_gone(void *msg)
 {
 	FileEntry *fe = msg;
@@ -370,6 +379,7 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "isk-listen", "ISK-LISTEN", CR_IMG_FILES, false, listener_peer },
 		{ "usk-peer", "USK-PEER", CR_IMG_FILES, false, unix_peer_gone },
 		{ "epoll-tfd", "EPOLL-TFD", CR_IMG_FILES, false, epoll_target_gone },
+		{ "nsfile-ns", "NSFILE-NS", CR_IMG_FILES, false, nsfile_other_ns },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

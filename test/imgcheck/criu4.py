@@ -38,7 +38,12 @@ PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
-                 18: "memfd", 2: "pipe", 3: "fifo"}
+                 18: "memfd", 2: "pipe", 3: "fifo", 14: "nsf"}
+FD_TYPE_NS = 14
+# ns_file_entry.ns_cflag (a CLONE_NEW* flag) and the ids field naming the namespace of that kind.
+NS_CFLAG_FIELD = {0x40000000: "net_ns_id", 0x08000000: "ipc_ns_id", 0x04000000: "uts_ns_id", 0x00020000: "mnt_ns_id",
+                  0x20000000: "pid_ns_id", 0x10000000: "user_ns_id", 0x02000000: "cgroup_ns_id",
+                  0x00000080: "time_ns_id"}
 REMAP_GHOST = 1  # remap_type GHOST; images older than the field mark a ghost's remap_id with this bit
 REMAP_GHOST_BIT = 1 << 31
 AF_INET, AF_INET6 = 2, 10
@@ -339,6 +344,20 @@ class Checker:
                     elif "mode" in reg and not reg["mode"] & S_IFDIR:
                         self.fail("FS-DIR", name, "%s %d is not a directory" % (field, e[field]))
         return files
+
+    # An open namespace file: CRIU's restore opens it through a task living in the namespace of that id
+    # (namespaces.c), found among the ids of the tree's tasks; any other id is "Can't find ns".
+    def check_ns_files(self, files, ids):
+        for f in files.values():
+            if f["type"] != FD_TYPE_NS:
+                continue
+            nsf = f.get("nsf")
+            field = NS_CFLAG_FIELD.get(nsf["ns_cflag"]) if nsf else None
+            if not field:
+                self.fail("NSFILE-KIND", "files.img", "namespace file %d: no body or an unknown ns_cflag" % f["id"])
+            elif not any(e.get(field) == nsf["ns_id"] for e in ids.values()):
+                self.fail("NSFILE-NS", "files.img", "namespace file %d names %s %d, which no process of the tree "
+                          "lives in: 'Can't find ns'" % (f["id"], field, nsf["ns_id"]))
 
     def check_reg(self, reg):
         where = "files.img file %d (%s)" % (reg["id"], reg["name"])
@@ -691,6 +710,7 @@ class Checker:
         self.check_unix_sockets(files)
         self.check_epolls(files)
         self.check_ttys(files)
+        self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
         self.check_memory(procs, files)
