@@ -316,18 +316,28 @@ static void links_free(NetDeviceEntry **v, size_t nr)
 	free(v);
 }
 
+/* A link request of @type with @flags for link @ifindex (0: none) in @buf; *@ifi, if asked, its ifinfomsg. */
+static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, int ifindex, struct ifinfomsg **ifi)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *i = mnl_nlmsg_put_extra_header(nlh, sizeof(*i));
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	i->ifi_family = AF_UNSPEC;
+	i->ifi_index = ifindex;
+	if (ifi)
+		*ifi = i;
+	return nlh;
+}
+
 static int links_read(struct link_list *l)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0, NULL);
 	struct rtnl nl;
 	int ret;
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
 	ret = rtnl_open(&nl);
 	if (ret)
 		return ret;
@@ -655,14 +665,10 @@ static int rtnl_do(struct nlmsghdr *nlh)
 static int link_set(const NetDeviceEntry *nde)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, 0, &ifi);
 	int ret;
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = 0;
 	ifi->ifi_flags = nde->flags & LINK_FLAGS;
 	ifi->ifi_change = LINK_FLAGS;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, nde->name);
@@ -689,17 +695,12 @@ static int peer_cb(const struct nlmsghdr *nlh, void *arg)
 static int veth_peer(int ifindex, uint32_t *peer)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	/* The answer, then the ack that ends the read. */
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex, NULL);
 	struct rtnl nl;
 	int ret;
 
 	*peer = 0;
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK; /* the answer, then the ack that ends the read */
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
 	ret = rtnl_open(&nl);
 	if (ret)
 		return ret;
@@ -739,8 +740,8 @@ static int rtnl_open_criu_ns(const struct netns_restore *r, struct rtnl *nl, con
 static int veth_outer_up(const struct netns_restore *r, uint32_t peer, const char *bridge)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, (int)peer, &ifi);
 	struct rtnl nl;
 	uint32_t br;
 	int ret;
@@ -748,11 +749,6 @@ static int veth_outer_up(const struct netns_restore *r, uint32_t peer, const cha
 	ret = rtnl_open_criu_ns(r, &nl, bridge, &br);
 	if (ret)
 		return ret;
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = (int)peer;
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	if (br)
@@ -773,17 +769,12 @@ static int restore_veth(struct netns_restore *r, size_t i, const struct opt_veth
 {
 	const NetDeviceEntry *nde = r->links[i];
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, (int)nde->ifindex, NULL);
 	struct nlattr *info, *data, *peer_nest;
-	struct ifinfomsg *ifi, *peer_ifi;
+	struct ifinfomsg *peer_ifi;
 	uint32_t peer;
 	int ret;
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = (int)nde->ifindex;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, nde->name);
 	mnl_attr_put_u32(nlh, IFLA_MTU, nde->mtu);
 	if (nde->has_address)
@@ -826,14 +817,9 @@ static int restore_veth(struct netns_restore *r, size_t i, const struct opt_veth
 static void veth_delete(const NetDeviceEntry *nde)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, 0, (int)nde->ifindex, NULL);
 	int ret;
 
-	nlh->nlmsg_type = RTM_DELLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = (int)nde->ifindex;
 	ret = rtnl_do(nlh);
 	if (ret)
 		pr_err("can't remove veth %s (its outer end may stay in criu's namespace): %s\n", nde->name,
