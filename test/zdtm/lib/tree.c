@@ -47,6 +47,36 @@ pid_t tree_fork(void)
 	return pid;
 }
 
+int tree_fork_ready(pid_t *children, int nr, void (*child_main)(int i, int ready))
+{
+	int ready[2], got = 0;
+	char c;
+
+	if (pipe(ready)) {
+		fail("pipe");
+		return -1;
+	}
+	for (int i = 0; i < nr; i++) {
+		children[i] = tree_fork();
+		if (children[i] < 0)
+			break;
+		if (children[i] == 0) {
+			close(ready[0]);
+			child_main(i, ready[1]);
+			_exit(2); /* child_main must not return */
+		}
+	}
+	close(ready[1]);
+	while (got < nr && read(ready[0], &c, 1) == 1)
+		got++;
+	close(ready[0]);
+	if (got < nr) {
+		fail("%d of %d children got ready", got, nr);
+		return -1;
+	}
+	return 0;
+}
+
 bool tree_end_child(pid_t child, int sig, const char *who)
 {
 	int status = -1;

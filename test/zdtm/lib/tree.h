@@ -16,6 +16,12 @@ bool tree_same_file(int fd, pid_t pid, int pfd);
 int tree_nr_fds(void);
 /* fork() for a test's child: 0 in the child (test_forked() done), -1 after fail(). */
 pid_t tree_fork(void);
+/*
+ * Forks @nr children into @children, child @i running @child_main(@i, @ready):
+ * it writes one byte on @ready once it is set up and never returns. Returns 0
+ * once every child said so, -1 after a fail().
+ */
+int tree_fork_ready(pid_t *children, int nr, void (*child_main)(int i, int ready));
 /* Sends @child SIGTERM (unless @sig is 0) and reaps it: true when it exited 0, else fail(). */
 bool tree_end_child(pid_t child, int sig, const char *who);
 

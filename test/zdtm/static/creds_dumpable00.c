@@ -117,9 +117,11 @@ static bool dumpable_is(int want)
 	return true;
 }
 
-/* The child: uid 18943, made dumpable again or not; tells @ready when it is set. */
-static void __attribute__((noreturn)) child_main(bool dumpable, int ready)
+/* Child @i: uid 18943, made dumpable again (the first) or not; tells @ready when it is set. */
+static void __attribute__((noreturn)) child_main(int i, int ready)
 {
+	bool dumpable = i == 0;
+
 	if (drop_root() || (dumpable && lower_limits()))
 		_exit(2);
 	if (dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)) {
@@ -142,29 +144,10 @@ static void __attribute__((noreturn)) child_main(bool dumpable, int ready)
 int main(int argc, char **argv)
 {
 	pid_t children[2];
-	int ready[2];
-	char c;
 
 	test_init(argc, argv);
-	if (pipe(ready)) {
-		fail("pipe");
+	if (tree_fork_ready(children, 2, child_main))
 		return 1;
-	}
-	for (int i = 0; i < 2; i++) {
-		children[i] = tree_fork();
-		if (children[i] < 0)
-			return 1;
-		if (children[i] == 0) {
-			close(ready[0]);
-			child_main(i == 0, ready[1]);
-		}
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) != 1 || read(ready[0], &c, 1) != 1) {
-		fail("a child did not get ready");
-		return 1;
-	}
-	close(ready[0]);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
 		fail("PR_SET_DUMPABLE 0");
 		return 1;

@@ -92,37 +92,24 @@ static bool resume_child(pid_t pid)
 	return tree_end_child(pid, SIGTERM, "a stopped child");
 }
 
+/* Stopped only once it let go of the launcher's pipe (test_forked()). */
+static void __attribute__((noreturn)) child_main(int i, int ready)
+{
+	(void)i;
+	if (write(ready, "R", 1) != 1)
+		_exit(2);
+	close(ready);
+	test_waitsig();
+	_exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	pid_t children[2];
-	int ready[2];
-	char c;
 
 	test_init(argc, argv);
-	if (pipe(ready)) {
-		fail("pipe");
+	if (tree_fork_ready(children, 2, child_main))
 		return 1;
-	}
-	for (int i = 0; i < 2; i++) {
-		children[i] = tree_fork();
-		if (children[i] < 0)
-			return 1;
-		if (children[i] == 0) {
-			/* Stopped only once it let go of the launcher's pipe (test_forked()). */
-			if (write(ready[1], "R", 1) != 1)
-				_exit(2);
-			close(ready[0]);
-			close(ready[1]);
-			test_waitsig();
-			_exit(0);
-		}
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) != 1 || read(ready[0], &c, 1) != 1) {
-		fail("a child did not get ready");
-		return 1;
-	}
-	close(ready[0]);
 	if (!stop_child(children[0], false) || !stop_child(children[1], true))
 		return 1;
 
