@@ -4,7 +4,10 @@
  *
  *  - nftables: one netlink batch (libnftnl + libmnl) creates the table, its sets with every tuple,
  *    its chains and rules; the kernel applies a batch atomically. Unlock deletes the table.
- *  - iptables: one iptables-restore run per address family, fed every rule on stdin.
+ *  - iptables: one iptables-restore run per address family, fed every rule on stdin; from
+ *    IPT_SPLIT_MIN connections of a family on, the rules are split in sub-chains chosen by port
+ *    range (see ipt_put_split()), so that other packets do not walk them all. Unlock lists the
+ *    chain to name its sub-chains, then removes everything in one iptables-restore run.
  *  - skip: nothing at all.
  *
  * Self-contained (libc, libnftnl, libmnl), no global state: everything a call needs comes from its
