@@ -617,6 +617,8 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	ret = check_tcp_opts(ctx, root);
 	if (!ret && !ctx->opts->tcp_close)
 		ret = sk_tcp_load(&t->fds[0].tcp, ctx->imgdir_fd, root, &cfg);
+	else if (!ret)
+		sk_tcp_close_setup(&t->fds[0].tcp, root, &cfg);
 	/* A lone process's connections are rebuilt beside its memory (net/sk-rebuild.c). */
 	t->fds[0].shared = !ret && t->nr == 1 && sk_rebuild_possible(root, &t->fds[0]);
 	if (!ret)

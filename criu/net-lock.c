@@ -4,7 +4,10 @@
  *
  *  - nftables: one netlink batch (libnftnl + libmnl) creates the table, its sets with every tuple,
  *    its chains and rules; the kernel applies a batch atomically. Unlock deletes the table.
- *  - iptables: one iptables-restore run per address family, fed every rule on stdin.
+ *  - iptables: one iptables-restore run per address family, fed every rule on stdin; from
+ *    IPT_SPLIT_MIN connections of a family on, the rules are split in sub-chains chosen by port
+ *    range (see ipt_put_split()), so that other packets do not walk them all. Unlock lists the
+ *    chain to name its sub-chains, then removes everything in one iptables-restore run.
  *  - skip: nothing at all.
  *
  * Self-contained (libc, libnftnl, libmnl), no global state: everything a call needs comes from its
@@ -66,6 +69,17 @@
 #define NFT_ELEM_OVERHEAD 12 /* LIST_ELEM, ELEM_KEY and DATA_VALUE attribute headers */
 #define NFT_MSG_ROOM 4096    /* bound for any message other than elements */
 #define NFT_ACK_TIMEOUT_MS 10000
+
+/*
+ * iptables: a chain name has at most 28 characters. From IPT_SPLIT_MIN tuples of a family on, the
+ * lock's chain is split in sub-chains "<chain>+<k>" ('+' is not allowed in ids, so no lock's chain
+ * is another's sub-chain), at most IPT_SUBS_MAX of them: k has up to 3 digits.
+ */
+#define IPT_CHAIN_NAME_MAX 28
+#define IPT_SUB_SEP "+"
+#define IPT_SUB_SUFFIX_MAX 4 /* "+999" */
+#define IPT_SUBS_MAX 1000
+#define IPT_SPLIT_MIN 64
 
 /* searched after $PATH: iptables lives in sbin, which a caller's PATH may lack */
 static const char *const ipt_default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -1062,9 +1076,30 @@ static int find_prog(const char *name, char *path, size_t size)
 }
 
 struct prog_run {
-	int status;	/* exit code, or 128 + signal */
-	char err[1024]; /* what it printed on stdout and stderr (start of) */
+	int status;	    /* exit code, or 128 + signal */
+	char err[1024];	    /* what it printed on stdout and stderr (start of) */
+	struct strbuf *out; /* when set by the caller: all it printed, NUL-terminated */
 };
+
+/* All of the output kept in @fd into pr->out, which ends with a NUL. */
+static int read_all_output(int fd, struct prog_run *pr)
+{
+	struct stat st;
+	ssize_t r;
+	int ret;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	ret = sb_grow(pr->out, (size_t)st.st_size + 1);
+	if (ret)
+		return ret;
+	r = pread(fd, pr->out->s + pr->out->len, (size_t)st.st_size, 0);
+	if (r < 0)
+		return -errno;
+	pr->out->len += (size_t)r;
+	pr->out->s[pr->out->len] = '\0';
+	return 0;
+}
 
 static void read_output(int fd, struct prog_run *pr)
 {
@@ -1150,6 +1185,8 @@ static int run_prog(const struct netlock_opts *o, const char *prog, char *const 
 		ret = 0;
 	pr->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	read_output(out, pr);
+	if (pr->out)
+		ret = read_all_output(out, pr);
 out_close_sv:
 	if (sv[0] >= 0)
 		close(sv[0]);
@@ -1194,7 +1231,7 @@ static int ipt_restore(const struct netlock_opts *o, const struct ipt_family *f,
 static int ipt_chain_exists(const struct netlock_opts *o, const struct ipt_family *f, const char *chain)
 {
 	char *const argv[] = { (char *)f->cmd, "-w", "-n", "-L", (char *)chain, "1", NULL };
-	struct prog_run pr;
+	struct prog_run pr = { 0 };
 	int ret;
 
 	/*
@@ -1231,54 +1268,204 @@ static int ipt_put_head(struct strbuf *sb, const char *chain, uint32_t exempt_ma
 	return ret;
 }
 
-static int ipt_put_conns(struct strbuf *sb, const struct ipt_family *f, const char *chain,
-			 const struct netlock_tuple *t, size_t n)
+/* The two DROP rules of one tuple in @chain: its packets out (local is the source) and in. */
+static int ipt_put_tuple(struct strbuf *sb, const struct ipt_family *f, const char *chain,
+			 const struct netlock_tuple *t)
 {
 	char local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
-	size_t i;
-	int ret = 0;
 
-	for (i = 0; !ret && i < n; i++) {
+	if (!inet_ntop(f->af, tuple_addr(t, true), local, sizeof(local)) ||
+	    !inet_ntop(f->af, tuple_addr(t, false), peer, sizeof(peer)))
+		return -EINVAL;
+	return sb_printf(sb,
+			 "-A %s -p tcp -s %s%s -d %s%s --sport %u --dport %u -j DROP\n"
+			 "-A %s -p tcp -s %s%s -d %s%s --sport %u --dport %u -j DROP\n",
+			 chain, local, f->host_mask, peer, f->host_mask, t->sport, t->dport, chain, peer, f->host_mask,
+			 local, f->host_mask, t->dport, t->sport);
+}
+
+struct ipt_slot {
+	uint16_t key; /* the port its sub-chain is chosen by: local or peer, whichever is rarer */
+	uint32_t idx; /* into the tuples */
+};
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct ipt_slot *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * The @m tuples of this family in slots, sorted by the port that picks their sub-chain. Each
+ * tuple's key is the rarer of its two ports among all of them, so that a server port shared by
+ * every accepted connection never is the key and the keys spread.
+ */
+static int ipt_slots(const struct ipt_family *f, const struct netlock_tuple *t, size_t n, size_t m,
+		     struct ipt_slot **slots)
+{
+	uint32_t *count = calloc(65536, sizeof(*count));
+	struct ipt_slot *s = calloc(m, sizeof(*s));
+	size_t i, j = 0;
+
+	if (!count || !s) {
+		free(count);
+		free(s);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (tuple_family(&t[i]) == f->af) {
+			count[t[i].sport]++;
+			count[t[i].dport]++;
+		}
+	for (i = 0; i < n && j < m; i++) {
 		if (tuple_family(&t[i]) != f->af)
 			continue;
-		if (!inet_ntop(f->af, tuple_addr(&t[i], true), local, sizeof(local)) ||
-		    !inet_ntop(f->af, tuple_addr(&t[i], false), peer, sizeof(peer)))
-			return -EINVAL;
-		ret = sb_printf(sb,
-				"-A %s -p tcp -s %s%s -d %s%s --sport %u --dport %u -j DROP\n"
-				"-A %s -p tcp -s %s%s -d %s%s --sport %u --dport %u -j DROP\n",
-				chain, local, f->host_mask, peer, f->host_mask, t[i].sport, t[i].dport, chain, peer,
-				f->host_mask, local, f->host_mask, t[i].dport, t[i].sport);
+		s[j].key = count[t[i].sport] <= count[t[i].dport] ? t[i].sport : t[i].dport;
+		s[j++].idx = (uint32_t)i;
 	}
+	free(count);
+	qsort(s, m, sizeof(*s), slot_cmp);
+	*slots = s;
+	return 0;
+}
+
+/* "A" or "A:B": a port or a range, as --sport and --dport take it */
+static void ipt_port_range(char *buf, size_t size, uint16_t lo, uint16_t hi)
+{
+	if (lo == hi)
+		snprintf(buf, size, "%u", lo);
+	else
+		snprintf(buf, size, "%u:%u", lo, hi);
+}
+
+/*
+ * The split layout: about sqrt(2m) sub-chains "<chain>+<k>", each holding the tuples whose key
+ * port lies in its range; @chain jumps to one when the packet's source or destination port does.
+ * Every packet of a tuple carries its key port at one end, so it reaches its sub-chain; any packet
+ * walks at most 2 * subs jumps and two sub-chains of about 2m / subs rules each, not 2m rules.
+ */
+static int ipt_put_split(struct strbuf *sb, const struct ipt_family *f, const char *chain,
+			 const struct netlock_tuple *t, size_t n, size_t m)
+{
+	char sub[IPT_CHAIN_NAME_MAX + 1], range[16];
+	size_t subs = 1, per, i, end, k;
+	struct ipt_slot *slots;
+	int ret;
+
+	while (subs * subs < 2 * m && subs < IPT_SUBS_MAX)
+		subs++;
+	per = (m + subs - 1) / subs;
+	ret = ipt_slots(f, t, n, m, &slots);
+	if (ret)
+		return ret;
+	/* groups of per tuples, made longer where a key port would straddle two: ranges never overlap */
+	for (i = 0, k = 0; !ret && i < m; i = end, k++) {
+		end = i + per < m ? i + per : m;
+		while (end < m && slots[end].key == slots[end - 1].key)
+			end++;
+		snprintf(sub, sizeof(sub), "%s" IPT_SUB_SEP "%zu", chain, k);
+		ipt_port_range(range, sizeof(range), slots[i].key, slots[end - 1].key);
+		ret = sb_printf(sb, "-N %s\n-A %s -p tcp --sport %s -j %s\n-A %s -p tcp --dport %s -j %s\n", sub, chain,
+				range, sub, chain, range, sub);
+		for (size_t j = i; !ret && j < end; j++)
+			ret = ipt_put_tuple(sb, f, sub, &t[slots[j].idx]);
+	}
+	free(slots);
 	return ret;
 }
 
-static int ipt_put_unlock(struct strbuf *sb, const char *chain)
+/* The rules of this family's tuples: in @chain itself when few, else split in sub-chains. */
+static int ipt_put_conns(struct strbuf *sb, const struct ipt_family *f, const char *chain,
+			 const struct netlock_tuple *t, size_t n, bool flat)
 {
-	return sb_printf(sb, "*filter\n-D INPUT -j %s\n-D OUTPUT -j %s\n-F %s\n-X %s\nCOMMIT\n", chain, chain, chain,
-			 chain);
+	size_t i, m = 0;
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		m += tuple_family(&t[i]) == f->af;
+	/* "+999" must fit a chain name: ids longer than that get the flat chain */
+	if (!flat && m >= IPT_SPLIT_MIN && strlen(chain) + IPT_SUB_SUFFIX_MAX <= IPT_CHAIN_NAME_MAX)
+		return ipt_put_split(sb, f, chain, t, n, m);
+	for (i = 0; !ret && i < n; i++)
+		if (tuple_family(&t[i]) == f->af)
+			ret = ipt_put_tuple(sb, f, chain, &t[i]);
+	return ret;
 }
 
-/* Remove the chain of one family: 1 removed, 0 there was none, -errno. */
-static int ipt_unlock_family(const struct netlock_opts *o, const struct ipt_family *f, const char *chain)
+/*
+ * The unlock of @chain: the jumps to it, then it, then each sub-chain it jumps to, which @rules
+ * (its `iptables -S` listing) names; a sub-chain is listed twice in a row (source, destination).
+ */
+static int ipt_put_unlock(struct strbuf *sb, const char *chain, const char *rules)
 {
-	struct strbuf sb = { 0 };
-	struct prog_run pr;
+	size_t clen = strlen(chain), last_len = 0;
+	const char *line, *last = NULL;
+	char pattern[IPT_CHAIN_NAME_MAX + 8];
 	int ret;
 
-	ret = ipt_put_unlock(&sb, chain);
+	ret = sb_printf(sb, "*filter\n-D INPUT -j %s\n-D OUTPUT -j %s\n-F %s\n-X %s\n", chain, chain, chain, chain);
+	snprintf(pattern, sizeof(pattern), " -j %s" IPT_SUB_SEP, chain);
+	for (line = rules; !ret && line && *line;) {
+		const char *eol = strchrnul(line, '\n'), *jump = strstr(line, pattern);
+
+		if (jump && jump < eol) {
+			const char *name = jump + 4;
+			size_t len = strcspn(name, " \n");
+
+			if (len > clen + 1 && len <= IPT_CHAIN_NAME_MAX && (len != last_len || memcmp(name, last, len)))
+				ret = sb_printf(sb, "-F %.*s\n-X %.*s\n", (int)len, name, (int)len, name);
+			last = name;
+			last_len = len;
+		}
+		line = *eol ? eol + 1 : eol;
+	}
+	return ret ?: sb_printf(sb, "COMMIT\n");
+}
+
+/*
+ * Remove the chain of one family and its sub-chains: 1 removed, 0 there was none, -errno. The
+ * chain's listing names the sub-chains; then one iptables-restore removes everything.
+ */
+static int ipt_unlock_family(const struct netlock_opts *o, const struct ipt_family *f, const char *chain)
+{
+	char *const argv[] = { (char *)f->cmd, "-w", "-S", (char *)chain, NULL };
+	struct strbuf rules = { 0 }, sb = { 0 };
+	struct prog_run pr = { .out = &rules };
+	int ret;
+
+	ret = run_prog(o, f->cmd, argv, "", 0, &pr);
+	if (ret)
+		goto out_free;
+	if (pr.status == 1) { /* as in ipt_chain_exists(): no such chain */
+		lk_debug(o, "%s: no chain %s (%s)", f->cmd, chain, pr.err);
+		goto out_free;
+	}
+	if (pr.status) {
+		lk_err(o, "%s -S %s: exit %d: %s", f->cmd, chain, pr.status, pr.err);
+		ret = ipt_errno(&pr);
+		goto out_free;
+	}
+	memset(&pr, 0, sizeof(pr));
+	ret = ipt_put_unlock(&sb, chain, rules.s);
 	if (!ret)
 		ret = ipt_restore(o, f, &sb, &pr);
-	free(sb.s);
 	if (ret)
-		return ret;
-	if (!pr.status)
-		return 1;
+		goto out_free;
+	if (!pr.status) {
+		ret = 1;
+		goto out_free;
+	}
 	ret = ipt_chain_exists(o, f, chain);
 	if (ret == 1) {
 		lk_err(o, "%s: removing chain %s failed (exit %d): %s", f->restore, chain, pr.status, pr.err);
-		return ipt_errno(&pr);
+		ret = ipt_errno(&pr);
 	}
+out_free:
+	free(rules.s);
+	free(sb.s);
 	return ret;
 }
 
@@ -1286,7 +1473,7 @@ static int ipt_unlock_family(const struct netlock_opts *o, const struct ipt_fami
 static int ipt_lock_family(const struct netlock_opts *o, const struct ipt_family *f, const char *chain,
 			   struct strbuf *sb)
 {
-	struct prog_run pr;
+	struct prog_run pr = { 0 };
 	int ret;
 
 	ret = sb_printf(sb, "COMMIT\n");
@@ -1307,6 +1494,7 @@ static int ipt_lock_family(const struct netlock_opts *o, const struct ipt_family
 static int ipt_lock(const struct netlock_opts *o, const char *chain, const struct netlock_tuple *t, size_t n, size_t n6,
 		    bool netns)
 {
+	bool flat = o->flags & NETLOCK_F_IPT_FLAT;
 	const struct ipt_family *fams[] = { &ipt_v4, &ipt_v6 };
 	int nfams = ipt_v6_needed(n6) ? 2 : 1, i, ret = 0, undo;
 
@@ -1316,7 +1504,7 @@ static int ipt_lock(const struct netlock_opts *o, const char *chain, const struc
 		ret = ipt_put_head(&sb, chain, o->exempt_mark);
 		if (!ret)
 			ret = netns ? sb_printf(&sb, "-A %s -j DROP\n", chain) :
-				      ipt_put_conns(&sb, fams[i], chain, t, n);
+				      ipt_put_conns(&sb, fams[i], chain, t, n, flat);
 		if (!ret)
 			ret = ipt_lock_family(o, fams[i], chain, &sb);
 		free(sb.s);

@@ -23,7 +23,10 @@
  * the tuples in the sets "conns4" and "conns6". Everything goes to the kernel in one netlink
  * batch, so a lock is taken completely or not at all; unlocking deletes the table in one batch.
  * iptables: chain "criu-ng-<id>" in the filter table of iptables and ip6tables, jumped to from
- * INPUT and OUTPUT, written by one iptables-restore run per address family.
+ * INPUT and OUTPUT, written by one iptables-restore run per address family. From 64 connections
+ * of a family on, their rules sit in about sqrt(2n) sub-chains "criu-ng-<id>+<k>" chosen by port
+ * range (ids of up to 16 characters; longer ones keep one flat chain), so that a packet walks a
+ * few hundred rules rather than all of them; unlocking removes the sub-chains with the chain.
  *
  * Ids: 1 to NETLOCK_ID_MAX characters from [A-Za-z0-9_.-].
  */
@@ -53,6 +56,7 @@ typedef void (*netlock_log_fn)(void *arg, unsigned int level, const char *fmt, v
 
 /* netlock_opts.flags */
 #define NETLOCK_F_EXCL_TUPLES 0x1 /* nftables: a tuple listed twice fails the lock with -EEXIST */
+#define NETLOCK_F_IPT_FLAT 0x2	  /* iptables: one flat chain whatever the number (for comparison) */
 
 struct netlock_opts {
 	enum netlock_mode mode;

@@ -119,8 +119,15 @@ struct sk_tcp_restore {
 	bool own_netns;	 /* one rule locks the tree's new namespace */
 	bool lock_taken; /* taken by this restore (another host) */
 	bool repair_off;
+	bool lift_lock; /* --tcp-close: nothing rebuilt, but the dump's lock is lifted */
 	uint64_t restore_us, repair_off_us, unlock_us;
 };
+
+/*
+ * --tcp-close: the connections of @ri come back closed, nothing is loaded or rebuilt, but the
+ * lock the dump took for them must still go once the tree runs: sk_tcp_unlock() lifts it.
+ */
+void sk_tcp_close_setup(struct sk_tcp_restore *r, const struct restore_image *ri, const struct sk_tcp_cfg *cfg);
 
 /*
  * Reads the streams of every TCP connection of @ri (tcp-streams.img, else

@@ -793,6 +793,16 @@ int sk_tcp_load(struct sk_tcp_restore *r, int dirfd, const struct restore_image 
 	return ret;
 }
 
+void sk_tcp_close_setup(struct sk_tcp_restore *r, const struct restore_image *ri, const struct sk_tcp_cfg *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->ri = ri;
+	sk_tcp_lock_setup(&r->lock, r->lock_id, cfg->pid, cfg->lock_mode);
+	r->own_netns = cfg->own_netns;
+	for (size_t i = 0; i < ri->nr_files && !r->lift_lock; i++)
+		r->lift_lock = ri->files[i]->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i));
+}
+
 /* The lock on this host: the dump's if it was taken here, else a new one with the same name. */
 static int ensure_lock(struct sk_tcp_restore *r)
 {
@@ -989,11 +999,11 @@ int sk_tcp_unlock(struct sk_tcp_restore *r)
 	uint64_t start = stats_now_us();
 	int ret;
 
-	if (!r->nr)
+	if (!r->nr && !r->lift_lock)
 		return 0;
 	ret = unlock(&r->lock);
 	r->unlock_us = stats_now_us() - start;
-	if (ret)
+	if (ret || !r->nr)
 		return ret;
 	if (libsoccr_resume_batch(r->soccr, r->conns, r->nr))
 		pr_warn("some connections could not be probed: they resume at their next retransmission\n");

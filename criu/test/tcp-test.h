@@ -280,19 +280,40 @@ static inline int lock_ask(const char *tmp, char **argv)
 	return ret;
 }
 
+/*
+ * 1 if @tool (iptables or ip6tables) lists chain @name or one of its sub-chains "@name+<k>" (a
+ * large lock is split in those), 0 if not, -errno if it can't run.
+ */
+static inline int lock_chains(const char *tmp, const char *tool, const char *name)
+{
+	char path[PATH_MAX], plain[80], sub[80];
+	char *argv[] = { path, "-w", "-S", NULL };
+	struct run_result r;
+	int ret;
+
+	if (!lock_tool(path, tool))
+		return -ENOENT;
+	ret = test_run(&r, tmp, NULL, argv, NULL);
+	if (ret)
+		return ret;
+	snprintf(plain, sizeof(plain), "-N %s\n", name);
+	snprintf(sub, sizeof(sub), "-N %s+", name);
+	ret = r.exit_code ? -EIO : r.out && (strstr(r.out, plain) || strstr(r.out, sub));
+	test_run_free(&r);
+	return ret;
+}
+
 /* LOCK_* bits of the pieces of lock "criu-ng-@pid" present in our network namespace, or -errno. */
 static inline int lock_pieces(const char *tmp, pid_t pid)
 {
 	char name[64];
 	char *nft[] = { "nft", "list", "table", "inet", name, NULL };
-	char *ipt[] = { "iptables", "-w", "-S", name, NULL };
-	char *ip6t[] = { "ip6tables", "-w", "-S", name, NULL };
 	int a, b, c;
 
 	snprintf(name, sizeof(name), "criu-ng-%d", pid);
 	a = lock_ask(tmp, nft);
-	b = lock_ask(tmp, ipt);
-	c = lock_ask(tmp, ip6t);
+	b = lock_chains(tmp, "iptables", name);
+	c = lock_chains(tmp, "ip6tables", name);
 	if (a < 0 || b < 0 || c < 0)
 		return a < 0 ? a : b < 0 ? b : c;
 	return (a ? LOCK_NFT : 0) | (b ? LOCK_IPT : 0) | (c ? LOCK_IP6T : 0);

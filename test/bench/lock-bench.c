@@ -4,10 +4,19 @@
  * iptables when installed, and as a baseline the same table loaded by `nft -f` and removed by
  * `nft delete table`. Median of 5 runs each, one machine-readable line per mode:
  *   lock-bench n=10000 mode=nftables lock_ms=X unlock_ms=X
+ * (mode=iptables-flat: the iptables lock as one flat chain, NETLOCK_F_IPT_FLAT, for comparison).
+ *
+ * Then what a lock costs the traffic it does not hold: while a lock of OTHERS = 4,000 connections
+ * that are not ours exists (IPv4, ports spread over the ephemeral range, as a real dump's), the
+ * round trip of one loopback connection (2,000 one-byte ping-pongs) and the time for CONNS =
+ * 1,000 loopback connections to exchange one round trip each, all at once, as after a resume.
+ * Layouts: no lock, iptables flat, iptables split in sub-chains, nftables; median of the runs:
+ *   lock-bench-traffic others=4000 layout=split rtt_us=X conns=1000 exchange_ms=X
  * Usage: lock-bench [runs]
  */
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 
 #include "../unit/net-lock-util.h"
 #include "testutil.h"
@@ -30,9 +39,9 @@ static void report(size_t n, const char *mode, struct timing *tm, int runs)
 	fflush(stdout);
 }
 
-static void bench_netlock(enum netlock_mode mode, const struct netlock_tuple *t, size_t n, int runs)
+static void bench_netlock(enum netlock_mode mode, unsigned int flags, const struct netlock_tuple *t, size_t n, int runs)
 {
-	struct netlock_opts o = { .mode = mode, .id = BENCH_ID, .log = nlt_log, .log_level = 2 };
+	struct netlock_opts o = { .mode = mode, .id = BENCH_ID, .log = nlt_log, .log_level = 2, .flags = flags };
 	struct timing tm;
 	double t0;
 	int i, ret;
@@ -49,7 +58,11 @@ static void bench_netlock(enum netlock_mode mode, const struct netlock_tuple *t,
 		if (ret)
 			nlt_fail("unlock: %s", strerror(-ret));
 	}
-	report(n, mode == NETLOCK_NFTABLES ? "nftables" : "iptables", &tm, runs);
+	report(n,
+	       mode == NETLOCK_NFTABLES	  ? "nftables" :
+	       flags & NETLOCK_F_IPT_FLAT ? "iptables-flat" :
+					    "iptables",
+	       &tm, runs);
 }
 
 /* The table netlock_lock_conns builds, as an nft script. */
@@ -128,6 +141,124 @@ static void bench_nft_cli(const struct netlock_tuple *t, size_t n, int runs)
 	report(n, "nft-cli", &tm, runs);
 }
 
+#define OTHERS 4000
+#define CONNS 1000
+#define PINGS 2000
+
+struct pair {
+	int cl, srv;
+};
+
+/* Tuples of connections that are not ours: 10.0.0.1:<ephemeral> -> 10.1.x.y:443. */
+static struct netlock_tuple *other_tuples(size_t n)
+{
+	struct netlock_tuple *t = calloc(n, sizeof(*t));
+
+	if (!t)
+		nlt_fail("calloc %zu tuples", n);
+	for (size_t i = 0; i < n; i++) {
+		t[i].family = AF_INET;
+		t[i].src.v4.s_addr = htonl(0x0a000001);
+		t[i].dst.v4.s_addr = htonl(0x0a010000 + (uint32_t)(i / 250));
+		t[i].sport = (uint16_t)(32768 + (i * 7919) % 28000);
+		t[i].dport = 443;
+	}
+	return t;
+}
+
+/* One byte from @a to @b and back, @n times: the mean round trip in us. */
+static double ping_pong(int a, int b, int n)
+{
+	double t0 = nlt_now_ms();
+	char c = 'p';
+
+	for (int i = 0; i < n; i++)
+		if (send(a, &c, 1, 0) != 1 || recv(b, &c, 1, 0) != 1 || send(b, &c, 1, 0) != 1 ||
+		    recv(a, &c, 1, 0) != 1)
+			nlt_fail("ping-pong: %s", strerror(errno));
+	return (nlt_now_ms() - t0) * 1000.0 / n;
+}
+
+/* Every client sends a byte, every server answers it: ms until every client has its answer. */
+static double exchange(struct pair *p, size_t n)
+{
+	double t0 = nlt_now_ms();
+	char c = 'x';
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (send(p[i].cl, &c, 1, 0) != 1)
+			nlt_fail("send: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		if (recv(p[i].srv, &c, 1, 0) != 1 || send(p[i].srv, &c, 1, 0) != 1)
+			nlt_fail("server %zu: %s", i, strerror(errno));
+	for (i = 0; i < n; i++)
+		if (recv(p[i].cl, &c, 1, 0) != 1)
+			nlt_fail("client %zu: %s", i, strerror(errno));
+	return nlt_now_ms() - t0;
+}
+
+static void bench_traffic_layout(const char *layout, enum netlock_mode mode, unsigned int flags,
+				 const struct netlock_tuple *others, struct pair *p, int runs)
+{
+	struct netlock_opts o = { .mode = mode, .id = "others", .log = nlt_log, .log_level = 2, .flags = flags };
+	double rtt[MAX_RUNS], ex[MAX_RUNS];
+	int ret;
+
+	if (mode != NETLOCK_SKIP) {
+		ret = netlock_lock_conns(&o, others, OTHERS);
+		if (ret)
+			nlt_fail("lock of %d others (%s): %s", OTHERS, layout, strerror(-ret));
+	}
+	for (int i = 0; i < runs; i++) {
+		rtt[i] = ping_pong(p[0].cl, p[0].srv, PINGS);
+		ex[i] = exchange(p, CONNS);
+	}
+	if (mode != NETLOCK_SKIP && (ret = netlock_unlock(&o)))
+		nlt_fail("unlock of the others (%s): %s", layout, strerror(-ret));
+	printf("lock-bench-traffic others=%d layout=%s rtt_us=%.1f conns=%d exchange_ms=%.2f\n", OTHERS, layout,
+	       test_median(rtt, (unsigned int)runs), CONNS, test_median(ex, (unsigned int)runs));
+	fflush(stdout);
+}
+
+static void bench_traffic(int have_ipt, int runs)
+{
+	struct rlimit rl = { 2 * CONNS + 64, 2 * CONNS + 64 };
+	struct netlock_tuple *others = other_tuples(OTHERS);
+	struct pair *p = calloc(CONNS, sizeof(*p));
+	union nlt_addr a;
+	socklen_t len;
+	int lfd;
+
+	if (!p || setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		nlt_fail("%d connections: %s", CONNS, strerror(errno));
+	nlt_loopback(AF_INET, &a, &len);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, &a.sa, len) < 0 || listen(lfd, CONNS) < 0 || getsockname(lfd, &a.sa, &len) < 0)
+		nlt_fail("listener: %s", strerror(errno));
+	for (size_t i = 0; i < CONNS; i++) {
+		p[i].cl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (p[i].cl < 0 || connect(p[i].cl, &a.sa, len) < 0 ||
+		    (p[i].srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			nlt_fail("connection %zu: %s", i, strerror(errno));
+	}
+	close(lfd);
+	bench_traffic_layout("none", NETLOCK_SKIP, 0, others, p, runs);
+	if (have_ipt) {
+		bench_traffic_layout("iptables-flat", NETLOCK_IPTABLES, NETLOCK_F_IPT_FLAT, others, p, runs);
+		bench_traffic_layout("iptables-split", NETLOCK_IPTABLES, 0, others, p, runs);
+	} else {
+		printf("lock-bench-traffic others=%d layout=iptables skipped (iptables not installed)\n", OTHERS);
+	}
+	bench_traffic_layout("nftables", NETLOCK_NFTABLES, 0, others, p, runs);
+	for (size_t i = 0; i < CONNS; i++) {
+		close(p[i].cl);
+		close(p[i].srv);
+	}
+	free(p);
+	free(others);
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 1000, 10000 };
@@ -149,16 +280,19 @@ int main(int argc, char **argv)
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		struct netlock_tuple *t = nlt_synth_tuples(sizes[s], 1);
 
-		bench_netlock(NETLOCK_NFTABLES, t, sizes[s], runs);
+		bench_netlock(NETLOCK_NFTABLES, 0, t, sizes[s], runs);
 		if (have_nft)
 			bench_nft_cli(t, sizes[s], runs);
 		else
 			printf("lock-bench n=%zu mode=nft-cli skipped (nft not installed)\n", sizes[s]);
-		if (have_ipt)
-			bench_netlock(NETLOCK_IPTABLES, t, sizes[s], runs);
-		else
+		if (have_ipt) {
+			bench_netlock(NETLOCK_IPTABLES, 0, t, sizes[s], runs);
+			bench_netlock(NETLOCK_IPTABLES, NETLOCK_F_IPT_FLAT, t, sizes[s], runs);
+		} else {
 			printf("lock-bench n=%zu mode=iptables skipped (iptables not installed)\n", sizes[s]);
+		}
 		free(t);
 	}
+	bench_traffic(have_ipt, runs);
 	return 0;
 }

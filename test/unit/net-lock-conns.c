@@ -22,16 +22,16 @@
 /* How many tuples the lock named name holds for one family, read back with the firewall's own tool. */
 static long lock_entries_af(const char *name, int af)
 {
-	char cmd[256];
-	static char out[1 << 20];
+	long chains, drops;
 
 	if (NLT_CONNS_MODE == NETLOCK_NFTABLES)
 		return nlt_nft_set_elems(name, af == AF_INET ? "conns4" : "conns6");
-	/* iptables: two DROP rules per tuple, one per direction */
-	snprintf(cmd, sizeof(cmd), "%s -w -S %s 2>/dev/null", af == AF_INET ? "iptables" : "ip6tables", name);
-	if (nlt_run(cmd, out, sizeof(out)) != 0)
+	/* iptables: two DROP rules per tuple, one per direction, in the chain or its sub-chains */
+	if (nlt_ipt_lock(name, af, &chains, &drops))
+		return -1;
+	if (!chains)
 		return af == AF_INET ? -1 : 0;
-	return (long)nlt_count(out, "-j DROP") / 2;
+	return drops / 2;
 }
 
 static long lock_entries(const char *name)

@@ -142,6 +142,40 @@ static inline int nlt_nft_table_exists(const char *table)
 	return nlt_run(cmd, NULL, 0) == 0;
 }
 
+/*
+ * The iptables side of lock @name in family @af (iptables or ip6tables -S, whole filter table):
+ * *chains counts the chain and its sub-chains "@name+<k>", *drops their DROP rules. -1 if the
+ * listing fails. Sub-chains are what a split lock adds; a flat one has the chain alone.
+ */
+static inline int nlt_ipt_lock(const char *name, int af, long *chains, long *drops)
+{
+	static char out[8 << 20];
+	char cmd[128], sub[64], plain[64];
+	const char *line;
+
+	snprintf(cmd, sizeof(cmd), "%s -w -S 2>/dev/null", af == AF_INET ? "iptables" : "ip6tables");
+	if (nlt_run(cmd, out, sizeof(out)) != 0)
+		return -1;
+	*chains = 0;
+	*drops = 0;
+	for (line = out; *line;) {
+		const char *eol = strchrnul(line, '\n');
+		size_t len = (size_t)(eol - line);
+
+		snprintf(plain, sizeof(plain), "-N %s", name);
+		snprintf(sub, sizeof(sub), "-N %s+", name);
+		if ((len == strlen(plain) && !strncmp(line, plain, len)) || !strncmp(line, sub, strlen(sub)))
+			(*chains)++;
+		snprintf(plain, sizeof(plain), "-A %s ", name);
+		snprintf(sub, sizeof(sub), "-A %s+", name);
+		if ((!strncmp(line, plain, strlen(plain)) || !strncmp(line, sub, strlen(sub))) && len >= 8 &&
+		    !strncmp(eol - 8, " -j DROP", 8))
+			(*drops)++;
+		line = *eol ? eol + 1 : eol;
+	}
+	return 0;
+}
+
 union nlt_addr {
 	struct sockaddr sa;
 	struct sockaddr_in v4;

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 
-from . import images, procs
+from . import images, locks, procs
 from .criu import Criu, CriuError
 from .report import Result
 
@@ -41,6 +41,7 @@ class TestRun:
         self.crit_bin = crit_bin
         self.pid = None
         self.helpers = []  # pids the test declared in PIDFILE.helpers
+        self.lock_pid = None  # the pid whose network lock the dump took
 
     def logs(self):
         paths = [self.outfile, self.launch_log]
@@ -100,6 +101,9 @@ class TestRun:
             rc = self.criu.dump(self.pid, self.pidfile, leave_running=self.mode == "norst")
         except CriuError as e:
             raise TestFailed(str(e))
+        finally:
+            if locks.dump_took(self.criu.log_path("dump"), self.pid):
+                self.lock_pid = self.pid
         if expect_fail:
             if rc == 0:
                 raise TestFailed("criu dump succeeded, the test expects it to fail")
@@ -212,6 +216,17 @@ class TestRun:
         self.pid = None
         return procs.kill_children()
 
+    def remove_lock(self):
+        """Removes the network lock the dump took if it is still there (a failed restore keeps it
+        for a retry); returns a note of what was removed, "" if nothing was left."""
+        if self.lock_pid is None:
+            return ""
+        try:
+            pieces = locks.remove(self.lock_pid)
+        except RuntimeError as e:
+            return "; the dump's network lock is left: %s" % e
+        return "; the dump's network lock was left, removed: %s" % ", ".join(pieces) if pieces else ""
+
 
 def missing_feature(test, criu_bin):
     criu = Criu(criu_bin, ".")
@@ -236,17 +251,22 @@ def run_test(test, mode, criu_bin, workdir, keep, crit_bin=None):
         run.run()
     except TestFailed as e:
         run.cleanup()
-        return Result(Result.FAIL, str(e), run.logs())
+        return Result(Result.FAIL, str(e) + run.remove_lock(), run.logs())
     except TestSkipped as e:
         run.cleanup()
+        run.remove_lock()
         shutil.rmtree(workdir, ignore_errors=True)
         return Result(Result.SKIP, str(e))
     except BaseException:
         run.cleanup()
+        run.remove_lock()
         raise
     strays = run.cleanup()
+    lock_left = run.remove_lock()
     if strays:
-        return Result(Result.FAIL, "processes left behind: %s" % " ".join(map(str, strays)), run.logs())
+        return Result(Result.FAIL, "processes left behind: %s" % " ".join(map(str, strays)) + lock_left, run.logs())
+    if lock_left:
+        return Result(Result.FAIL, "criu succeeded" + lock_left, run.logs())
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return Result(Result.PASS)
