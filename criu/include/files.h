@@ -24,6 +24,7 @@
 #include "signalfd.h"
 #include "pipes.h"
 #include "sk-inet.h"
+#include "sk-netlink.h"
 #include "sk-unix.h"
 #include "timerfd.h"
 #include "tty.h"
@@ -43,6 +44,7 @@ struct files_dump {
 	struct inotify_dump inotify;
 	struct memfd_dump memfd;
 	struct unix_sk_dump usk;
+	struct netlink_sk_dump nlsk;
 	struct pipe_dump pipes;
 	struct fd_table fds;
 	struct file_locks locks;

@@ -78,47 +78,17 @@ bool unix_sk_match(const struct fd_probe *p)
 	return S_ISSOCK(p->st.st_mode) && p->sk_family == AF_UNIX;
 }
 
-static int get_int(int fd, int name, uint32_t *v)
-{
-	socklen_t len = sizeof(int);
-	int val = 0;
-
-	if (getsockopt(fd, SOL_SOCKET, name, &val, &len) < 0)
-		return -errno;
-	*v = (uint32_t)val;
-	return 0;
-}
-
-static int get_tmo(int fd, int name, uint64_t *us)
-{
-	struct timeval tv;
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
-		return -errno;
-	*us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	return 0;
-}
-
 static int read_opts(int fd, struct unix_sk_opts *o)
 {
 	uint32_t passcred = 0, passsec = 0;
 	int ret;
 
-	ret = get_int(fd, SO_SNDBUF, &o->common.sndbuf);
-	ret = ret ?: get_int(fd, SO_RCVBUF, &o->common.rcvbuf);
-	ret = ret ?: get_int(fd, SO_PRIORITY, &o->common.priority);
-	ret = ret ?: get_int(fd, SO_RCVLOWAT, &o->common.rcvlowat);
-	ret = ret ?: get_int(fd, SO_MARK, &o->common.mark);
-	ret = ret ?: get_int(fd, SO_PASSCRED, &passcred);
-	ret = ret ?: get_int(fd, SO_PASSSEC, &passsec);
-	ret = ret ?: get_tmo(fd, SO_SNDTIMEO, &o->common.snd_tmo_us);
-	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->common.rcv_tmo_us);
+	ret = sk_opts_read_common(fd, &o->common);
+	ret = ret ?: sk_opt_get_int(fd, SO_PASSCRED, &passcred);
+	ret = ret ?: sk_opt_get_int(fd, SO_PASSSEC, &passsec);
 	if (ret)
 		return ret;
 	o->passcred = passcred, o->passsec = passsec;
-	if (get_int(fd, SO_BUF_LOCK, &o->common.buf_lock)) /* before 5.14: keep the sizes as they are */
-		o->common.buf_lock = 3;
 	return 0;
 }
 

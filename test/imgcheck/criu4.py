@@ -36,9 +36,11 @@ VMA_AREA_MEMFD = 1 << 14
 VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
+FD_TYPE_NETLINKSK = 13
+NETLINK_CONNECTED = 1
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
-                 18: "memfd", 2: "pipe", 3: "fifo"}
+                 18: "memfd", 2: "pipe", 3: "fifo", 13: "nlsk"}
 REMAP_GHOST = 1  # remap_type GHOST; images older than the field mark a ghost's remap_id with this bit
 REMAP_GHOST_BIT = 1 << 31
 AF_INET, AF_INET6 = 2, 10
@@ -470,6 +472,27 @@ class Checker:
                     self.fail("SKQ-OWNER", "sk-queues.img", "packet %d is queued for %d, no unix socket of files.img"
                               % (i, pkt["id_for"]))
 
+    # Netlink sockets: open_netlink_sk() in CRIU's sk-netlink.c binds with the first 32 groups only (it
+    # refuses more words), and only a socket with a port id; a connected one is connected to group
+    # dst_group (a mask 1 << (dst_group - 1)).
+    def check_netlink(self, files):
+        for fid, f in sorted(files.items()):
+            n = f.get("nlsk") if f["type"] == FD_TYPE_NETLINKSK else None
+            if n is None:
+                continue
+            where = "files.img netlink socket %d (inode %d)" % (fid, n["ino"])
+            groups = n.get("groups", [])
+            if len(groups) > 1:
+                self.fail("NLSK-GROUPS", where, "%d words of groups: 'Groups above 32 are not supported yet'"
+                          % len(groups))
+            if any(groups) and not n["portid"]:
+                self.fail("NLSK-PORTID", where, "groups without a port id: CRIU binds only a socket with one")
+            if n["dst_group"] > 32:
+                self.fail("NLSK-DSTGROUP", where, "connected to group %d: no such mask" % n["dst_group"])
+            if n["state"] == NETLINK_CONNECTED and not n["dst_group"]:
+                self.notes.append("NLSK-DSTGROUP %s: connected to a port without a group: CRIU 4 shifts by -1 "
+                                  "for its mask" % where)
+
     # epoll: the restore of every target (epoll_ctl(EPOLL_CTL_ADD) on the restored fd) in CRIU's eventpoll.c.
     # A file several processes hold is opened by one of them, its master, which CRIU's files.c chooses as
     # the holder with the lowest pid (then the lowest fd): the targets are added there, so they must be
@@ -689,6 +712,7 @@ class Checker:
         files = self.check_files_and_fs(procs, ids)
         self.check_inet_sockets(files)
         self.check_unix_sockets(files)
+        self.check_netlink(files)
         self.check_epolls(files)
         self.check_ttys(files)
         self.check_ghosts(files)
