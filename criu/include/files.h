@@ -99,6 +99,15 @@ uint64_t files_fd_ino(void *fd_table, int fd, uint32_t *type);
 struct fd_dump_ctx;
 struct fd_probe;
 
+/*
+ * Records the file criu's @fd names, received from a unix socket's queue
+ * (SCM_RIGHTS), as a description of its own in files.img: *@type and *@id.
+ * Only pipes, FIFOs and memfds; anything else is refused naming @holder (the
+ * socket and the process). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder,
+							     uint32_t *type, uint32_t *id);
+
 /* Refuses the fd of @p, naming it and its kind. Returns -EOPNOTSUPP. */
 int files_refuse(const struct fd_dump_ctx *c, const struct fd_probe *p);
 

@@ -37,6 +37,7 @@ VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
 FD_TYPE_NETLINKSK = 13
+SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
@@ -471,6 +472,18 @@ class Checker:
                 if pkt["id_for"] not in usks:
                     self.fail("SKQ-OWNER", "sk-queues.img", "packet %d is queued for %d, no unix socket of files.img"
                               % (i, pkt["id_for"]))
+                scms = pkt.get("scm", [])
+                if len(scms) > 1:
+                    self.fail("SKQ-SCM", "sk-queues.img", "packet %d has %d scm entries: 'More than 1 SCM is not "
+                              "possible'" % (i, len(scms)))
+                for scm in scms:
+                    if scm["type"] != SCM_RIGHTS:
+                        self.fail("SKQ-SCM", "sk-queues.img", "packet %d: scm of type %d, CRIU sends SCM_RIGHTS only"
+                                  % (i, scm["type"]))
+                    for fid in scm.get("rights", []):
+                        if fid not in files:
+                            self.fail("SKQ-SCM", "sk-queues.img", "packet %d carries file %d, which files.img lacks"
+                                      % (i, fid))
 
     # Netlink sockets: open_netlink_sk() in CRIU's sk-netlink.c binds with the first 32 groups only (it
     # refuses more words), and only a socket with a port id; a connected one is connected to group
