@@ -42,6 +42,7 @@ NETLINK_CONNECTED = 1
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
                  18: "memfd", 2: "pipe", 3: "fifo", 13: "nlsk"}
+REMAP_LINKED = 0
 REMAP_GHOST = 1  # remap_type GHOST; images older than the field mark a ghost's remap_id with this bit
 REMAP_GHOST_BIT = 1 << 31
 AF_INET, AF_INET6 = 2, 10
@@ -359,7 +360,14 @@ class Checker:
             return
         for e in self.load("remap-fpath.img", "REMAP-EXISTS") or []:
             where = "remap-fpath.img file %d" % e["orig_id"]
-            if e.get("remap_type", 1 if e["remap_id"] & REMAP_GHOST_BIT else 0) != REMAP_GHOST:
+            rtype = e.get("remap_type", 1 if e["remap_id"] & REMAP_GHOST_BIT else 0)
+            if rtype == REMAP_LINKED:
+                for fid, what in ((e["orig_id"], "remapped"), (e["remap_id"], "its link")):
+                    f = files.get(fid)
+                    if f is None or f["type"] != FD_TYPE_REG:
+                        self.fail("REMAP-LINK", where, "%s (file %d) is no regular file of files.img" % (what, fid))
+                continue
+            if rtype != REMAP_GHOST:
                 continue
             f = files.get(e["orig_id"])
             if f is None or f["type"] != FD_TYPE_REG:
