@@ -596,6 +596,7 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 	if (!t->tasks || !t->items || !t->fd_refs)
 		return -ENOMEM;
 	t->nr = tree->nr_tasks;
+	t->files.reg.link_remap = ctx->opts->link_remap;
 	for (size_t i = 0; !ret && i < t->nr; i++) {
 		const struct compel_task *task = &tree->tasks[i];
 		struct dump_task *dt = &t->tasks[i];
@@ -707,6 +708,9 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 		ret = dump_guard_check(ctx->guard);
 	if (!ret)
 		ret = write_file_images(ctx, &t, tcp, &cfg, stats);
+	/* As CRIU: a process left running keeps its files, and the links go (a failed dump leaves none). */
+	if (ret || ctx->opts->leave_running)
+		files_reg_undo_link_remaps(&t.files.reg);
 	dump_tree_free(&t);
 	return ret;
 }

@@ -32,6 +32,7 @@
 #include "restore-ctl.h"
 #include "restore-fdtable.h"
 #include "restore-fork.h"
+#include "restore-ghost.h"
 #include "restore-helpers.h"
 #include "restore-images.h"
 #include "restore-mem.h"
@@ -765,6 +766,8 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 		ret = shell_job_session(&t, ctx->opts->shell_job);
 	if (!ret)
 		ret = restore_tree(ctx, &t, network_lock, &stats);
+	for (size_t k = 0; !ret && k < t.nr; k++)
+		restore_ghosts_drop_links(&t.ris[k]);
 	if (!ret) {
 		pr_info("Restore finished successfully\n");
 		restore_stats_finish(ctx, &t, &stats, start);

@@ -51,6 +51,7 @@ static void print_usage(FILE *out)
 	      "  -R|--leave-running        dump: leave the tasks running\n"
 	      "  -j|--shell-job            the tree is a shell job (inherits the terminal)\n"
 	      "  -l|--file-locks           dump: checkpoint the file locks the tasks hold\n"
+	      "     --link-remap           dump: a file unlinked but linked elsewhere gets a link, link_remap.N\n"
 	      "  -x|--ext-unix-sk          dump: datagram unix sockets may send to bound sockets outside\n"
 	      "  -d|--restore-detached     restore: detach once the tree is restored\n"
 	      "     --pidfile FILE         restore: write the restored root pid to FILE\n"

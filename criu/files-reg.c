@@ -182,6 +182,55 @@ int files_reg_add_fd(struct files_reg *fr, const struct reg_fd_info *info, uint3
 	return 0;
 }
 
+int files_reg_add_link_remap(struct files_reg *fr, const struct reg_fd_info *info, const char *fd_link, uint32_t *id)
+{
+	char link[PATH_MAX];
+	const char *slash = strrchr(info->path, '/');
+	struct reg_file *f;
+	uint32_t orig, lid;
+	int n, ret;
+
+	ret = files_reg_add_fd(fr, info, &orig);
+	if (ret)
+		return ret;
+	lid = files_reg_new_id(fr);
+	n = slash ? snprintf(link, sizeof(link), "%.*s/link_remap.%u", (int)(slash - info->path), info->path, lid) : -1;
+	if (n < 0 || (size_t)n >= sizeof(link)) {
+		pr_err("no room for a link remap beside %s\n", info->path);
+		return -ENAMETOOLONG;
+	}
+	if (linkat(AT_FDCWD, fd_link, AT_FDCWD, link, AT_SYMLINK_FOLLOW) < 0) {
+		pr_perror("Can't link %s (the unlinked %s) to %s", fd_link, info->path, link);
+		return -errno;
+	}
+	f = new_file(fr);
+	if (!f || !(f->path = strdup(link))) {
+		if (unlink(link) < 0)
+			pr_perror("Can't remove the link remap %s", link);
+		return -ENOMEM;
+	}
+	f->id = lid;
+	f->size = (uint64_t)info->st->st_size;
+	f->mode = info->st->st_mode;
+	f->mnt_id = info->mnt_id;
+	f->link_made = true;
+	fr->nr++;
+	fr->nr_links++;
+	for (size_t i = 0; i < fr->nr; i++)
+		if (fr->files[i].id == orig)
+			fr->files[i].link_id = lid;
+	pr_info("the unlinked file %s is linked at %s (link remap %u)\n", info->path, link, lid);
+	*id = orig;
+	return 0;
+}
+
+void files_reg_undo_link_remaps(struct files_reg *fr)
+{
+	for (size_t i = 0; i < fr->nr; i++)
+		if (fr->files[i].link_made && unlink(fr->files[i].path) < 0)
+			pr_perror("Can't remove the link remap %s", fr->files[i].path);
+}
+
 void reg_fown_entry(const struct reg_fown *fown, FownEntry *e)
 {
 	fown_entry__init(e);
@@ -233,7 +282,7 @@ int files_reg_write_ghosts(const struct files_reg *fr, int dirfd)
 	struct cr_img *img;
 	int ret = 0, cret;
 
-	if (!fr->next_ghost_id)
+	if (!fr->next_ghost_id && !fr->nr_links)
 		return 0;
 	ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_REMAP_FPATH);
 	if (ret)
@@ -242,6 +291,13 @@ int files_reg_write_ghosts(const struct files_reg *fr, int dirfd)
 		const struct reg_file *f = &fr->files[i];
 		RemapFilePathEntry rpe = REMAP_FILE_PATH_ENTRY__INIT;
 
+		if (f->link_id) {
+			rpe.orig_id = f->id;
+			rpe.remap_id = f->link_id;
+			rpe.has_remap_type = 1, rpe.remap_type = REMAP_TYPE__LINKED;
+			ret = img_write_entry(img, &rpe);
+			continue;
+		}
 		if (!f->ghost_id)
 			continue;
 		rpe.orig_id = f->id;

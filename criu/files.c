@@ -373,6 +373,63 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 }
 
 /*
+ * The kinds whose files may be in flight: those the restore makes for the
+ * tree's first process whether an fd needs them or not (FD_KIND_TREE), so that
+ * the unix socket refill finds them made, and that are not sockets (a socket's
+ * inode names one entry, which the fd holding it may record later).
+ */
+static const struct fd_kind *in_flight_kind(const struct fd_probe *p)
+{
+	for (size_t i = 0; i < FD_KIND_NR; i++)
+		if (fd_kinds[i].match(p))
+			return (fd_kinds[i].flags & FD_KIND_TREE) && !(fd_kinds[i].flags & FD_KIND_ONE_FILE) ?
+				       &fd_kinds[i] :
+				       NULL;
+	return NULL;
+}
+
+int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder, uint32_t *type, uint32_t *id)
+{
+	struct fds_collect_args args = *c->args;
+	struct fds_collect own = { .args = &args, .fdump = c->fdump, .pidfd = -1, .fd_dir = -1, .fdinfo_dir = -1 };
+	struct fd_probe p = { .fd = fd, .dup_fd = -1 };
+	int ret;
+
+	args.pid = getpid(); /* the file is criu's now: its /proc entries are criu's */
+	args.others = NULL;
+	args.nr_others = 0;
+	own.pidfd = sys_pidfd_open(args.pid);
+	own.fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	own.fdinfo_dir = open("/proc/self/fdinfo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (own.pidfd < 0 || own.fd_dir < 0 || own.fdinfo_dir < 0) {
+		pr_perror("Can't open criu's own pidfd or /proc/self/fd and fdinfo");
+		ret = -errno;
+		goto out_close;
+	}
+	ret = probe_fd(&own, &p);
+	if (ret)
+		goto out_close;
+	if (S_ISSOCK(p.st.st_mode) || !in_flight_kind(&p)) {
+		pr_err("%s holds %s (%s) in flight (SCM_RIGHTS): only pipes, FIFOs and memfds are supported in "
+		       "flight\n",
+		       holder, S_ISSOCK(p.st.st_mode) ? "a socket" : "a file of another kind", p.link);
+		ret = -EOPNOTSUPP;
+		goto out_close;
+	}
+	ret = add_description(&own, &p, type, id);
+	if (!ret)
+		pr_debug("%s: %s in flight, id %u\n", holder, p.link, *id);
+out_close:
+	if (own.fdinfo_dir >= 0)
+		close(own.fdinfo_dir);
+	if (own.fd_dir >= 0)
+		close(own.fd_dir);
+	if (own.pidfd >= 0)
+		close(own.pidfd);
+	return ret;
+}
+
+/*
  * Whether a description of kind @type may be shared by two processes of the
  * tree: the restore opens it once (a regular file, a terminal) or makes it
  * once in criu and gives each process a duplicate (restore_fds.given).

@@ -153,10 +153,17 @@ static int add_remap(struct restore_image *ri, const RemapFilePathEntry *e, cons
 	struct restore_ghost *all;
 	int ret;
 
-	if (!e->has_remap_type || e->remap_type != REMAP_TYPE__GHOST) {
-		pr_err("%s: file %u is remapped in a way other than a ghost file: not supported yet\n", name,
+	bool linked = e->has_remap_type && e->remap_type == REMAP_TYPE__LINKED;
+
+	if (!linked && (!e->has_remap_type || e->remap_type != REMAP_TYPE__GHOST)) {
+		pr_err("%s: file %u is remapped in a way other than a ghost file or a link: not supported yet\n", name,
 		       e->orig_id);
 		return -EOPNOTSUPP;
+	}
+	if (linked && !restore_images_file(ri, e->remap_id)) {
+		pr_err("%s: file %u is linked to file %u, which is not a regular file of files.img\n", name, e->orig_id,
+		       e->remap_id);
+		return -EINVAL;
 	}
 	if (!restore_images_file(ri, e->orig_id) || ri->nr_ghosts >= MAX_GHOSTS) {
 		pr_err("%s: file %u is not a regular file of files.img, or one ghost too many\n", name, e->orig_id);
@@ -168,7 +175,10 @@ static int add_remap(struct restore_image *ri, const RemapFilePathEntry *e, cons
 	all = ri->ghosts;
 	memset(&all[ri->nr_ghosts], 0, sizeof(*all));
 	all[ri->nr_ghosts].file_id = e->orig_id;
-	all[ri->nr_ghosts].ghost_id = e->remap_id;
+	if (linked)
+		all[ri->nr_ghosts].link_id = e->remap_id;
+	else
+		all[ri->nr_ghosts].ghost_id = e->remap_id;
 	ri->nr_ghosts++;
 	return 0;
 }
@@ -219,7 +229,8 @@ int restore_ghosts_load(int dirfd, struct restore_image *ri)
 		ret = index_ghosts(ri, img_name(img));
 	img_close(img);
 	for (size_t i = 0; !ret && i < ri->nr_ghosts; i++)
-		ret = load_ghost(dirfd, &ri->ghosts[i]);
+		if (!ri->ghosts[i].link_id)
+			ret = load_ghost(dirfd, &ri->ghosts[i]);
 	return ret;
 }
 
@@ -365,7 +376,7 @@ static int fill_ghost(int fd, const struct restore_ghost *g)
 
 static bool has_inode(const GhostFileEntry *g)
 {
-	return g->has_dev && g->has_ino;
+	return g && g->has_dev && g->has_ino;
 }
 
 static int cmp_inode(const void *a, const void *b, void *arg)
@@ -408,6 +419,29 @@ static int same_inodes(const struct restore_image *ri, size_t *first)
 	return 0;
 }
 
+/* Links the link remap of @g at @path, or at a free name beside it; @path gets the name used. */
+static int link_at(const struct restore_image *ri, const struct restore_ghost *g, char *path, size_t size)
+{
+	const RegFileEntry *lnk = restore_images_file(ri, g->link_id);
+	size_t len = strlen(path);
+	int ret = link(lnk->name, path) < 0 ? -errno : 0;
+
+	for (unsigned int i = 0; ret == -EEXIST && i < 100; i++) {
+		if ((size_t)snprintf(path + len, size - len, ".criu-ghost.%u", i) >= size - len)
+			break;
+		ret = link(lnk->name, path) < 0 ? -errno : 0;
+	}
+	if (ret) {
+		errno = -ret;
+		pr_perror("Can't link %s (the link remap of the unlinked %s) to %s", lnk->name,
+			  restore_images_file(ri, g->file_id)->name, path);
+		return ret;
+	}
+	pr_info("unlinked file %s linked again from %s as %s\n", restore_images_file(ri, g->file_id)->name, lnk->name,
+		path);
+	return 0;
+}
+
 static int create_one(const struct restore_image *ri, size_t i, char **out)
 {
 	const struct restore_ghost *g = &ri->ghosts[i];
@@ -417,6 +451,12 @@ static int create_one(const struct restore_image *ri, size_t i, char **out)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s", reg->name) >= PATH_MAX)
 		return -ENAMETOOLONG;
+	if (g->link_id) {
+		ret = link_at(ri, g, path, sizeof(path));
+		if (!ret)
+			*out = strdup(path);
+		return ret ?: (*out ? 0 : -ENOMEM);
+	}
 	fd = create_at(path, sizeof(path), (mode_t)g->gf->mode);
 	if (fd < 0)
 		return fd;
@@ -475,6 +515,16 @@ const char *restore_ghost_path_of_inode(const struct restore_image *ri, const st
 			return files->paths[i];
 	}
 	return NULL;
+}
+
+void restore_ghosts_drop_links(const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->nr_ghosts; i++) {
+		const RegFileEntry *lnk = ri->ghosts[i].link_id ? restore_images_file(ri, ri->ghosts[i].link_id) : NULL;
+
+		if (lnk && unlink(lnk->name) < 0 && errno != ENOENT)
+			pr_perror("Can't remove the link remap %s", lnk->name);
+	}
 }
 
 void restore_ghosts_remove(struct restore_ghost_files *files)

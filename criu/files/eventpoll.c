@@ -99,13 +99,14 @@ int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 }
 
 /*
- * Whether registration @t (the @toff-th of its fd number) of epoll @ef is the
- * file at fd t->tfd of process @pid: kcmp(KCMP_EPOLL_TFD) compares the file
- * itself (the ends of a pipe share an inode). 1 yes, 0 no, -errno.
+ * Whether the registration of epoll @ef under fd number @key (the @toff-th of
+ * that number) is the file at fd t->tfd of process @pid: kcmp(KCMP_EPOLL_TFD)
+ * compares the file itself (the ends of a pipe share an inode). 1 yes, 0 no,
+ * -errno.
  */
-static int same_target(const struct epoll_file *ef, const struct epoll_tfd *t, uint32_t toff, pid_t pid)
+static int same_target(const struct epoll_file *ef, const struct epoll_tfd *t, uint32_t toff, pid_t pid, uint32_t key)
 {
-	struct kcmp_epoll_slot slot = { .efd = (uint32_t)ef->fd, .tfd = t->tfd, .toff = toff };
+	struct kcmp_epoll_slot slot = { .efd = (uint32_t)ef->fd, .tfd = key, .toff = toff };
 	long ret = syscall(SYS_kcmp, pid, ef->pid, KCMP_EPOLL_TFD, t->tfd, &slot);
 
 	if (ret < 0 && errno != EBADF && errno != ENOENT) {
@@ -125,21 +126,66 @@ static uint32_t target_offset(const struct epoll_file *ef, size_t j)
 	return toff;
 }
 
+/*
+ * Registration @j of @ef, whose fd number is no longer its file (closed, or
+ * given to another file since): another fd of the process on the same inode
+ * holding that very file (KCMP_EPOLL_TFD), as CRIU looks for it, or -1. 0 or
+ * -errno.
+ */
+static int find_holder(const struct fd_table *t, const struct epoll_file *ef, size_t j, uint32_t toff, int *holder)
+{
+	const struct epoll_tfd *tfd = &ef->tfds[j];
+
+	*holder = -1;
+	for (size_t k = 0; k < t->nr; k++) {
+		struct epoll_tfd probe = *tfd;
+		int same;
+
+		if (t->fds[k].ino != tfd->ino || t->fds[k].fd == ef->fd)
+			continue;
+		probe.tfd = (uint32_t)t->fds[k].fd;
+		/* kcmp compares fd t->fds[k].fd with the registration (tfd, toff) of the epoll. */
+		same = same_target(ef, &probe, toff, ef->pid, tfd->tfd);
+		if (same < 0)
+			return same;
+		if (same) {
+			*holder = t->fds[k].fd;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* Whether @ef registers the file of fd @fd under that number already (another registration than @j). */
+static bool registered_at(const struct epoll_file *ef, size_t j, uint32_t fd, const struct fd_table *t)
+{
+	uint32_t type;
+	uint64_t ino = files_fd_ino((void *)t, (int)fd, &type);
+
+	for (size_t k = 0; k < ef->nr; k++)
+		if (k != j && ef->tfds[k].tfd == fd && ef->tfds[k].ino == ino)
+			return true;
+	return false;
+}
+
 int epoll_check_targets(struct files_dump *fdump, pid_t pid)
 {
-	const struct epoll_dump *d = &fdump->epoll;
+	struct epoll_dump *d = &fdump->epoll;
 
 	/*
 	 * The table holds the epolls of the processes collected before too: each is checked in the
 	 * process it was first found in, which makes it on restore and registers its targets again
 	 * under its own fd numbers. The kernel keys a registration by a file and the fd number of the
-	 * process that added it: another process sharing the epoll (by fork) may have added its own,
-	 * or closed the fd since, which the restore can't tell.
+	 * process that added it. One whose fd was closed or given to another file since is registered
+	 * again under another fd of the process holding that file, as CRIU does; one whose file no fd
+	 * of the process holds (another process sharing the epoll added it) is refused. Walked from
+	 * the last, so that the registrations before the one rewritten keep their fd numbers for
+	 * KCMP_EPOLL_TFD's offsets.
 	 */
 	for (size_t i = 0; i < d->nr; i++)
-		for (size_t j = 0; d->v[i].pid == pid && j < d->v[i].nr; j++) {
-			const struct epoll_tfd *t = &d->v[i].tfds[j];
-			uint32_t type;
+		for (size_t j = d->v[i].nr; d->v[i].pid == pid && j-- > 0;) {
+			struct epoll_tfd *t = &d->v[i].tfds[j];
+			uint32_t type, toff = target_offset(&d->v[i], j);
 			uint64_t ino = files_fd_ino(&fdump->fds, (int)t->tfd, &type);
 			const struct fd_kind *k = fd_kind_of_type(type);
 			/*
@@ -149,20 +195,28 @@ int epoll_check_targets(struct files_dump *fdump, pid_t pid)
 			 * inode every eventfd shares, a file opened twice.
 			 */
 			bool one_file = k && (k->flags & FD_KIND_ONE_FILE);
-			int same = ino != t->ino ? 0 :
-				   one_file	 ? 1 :
-						   same_target(&d->v[i], t, target_offset(&d->v[i], j), pid);
+			int same = ino != t->ino ? 0 : one_file ? 1 : same_target(&d->v[i], t, toff, pid, t->tfd);
+			int holder = -1;
 
 			if (same < 0)
 				return same;
-			if (!same) {
-				pr_err("epoll fd %d of process %d watches a file under fd number %u, which is %s in that "
-				       "process: not supported (a registration must be of the file at that fd in the first "
-				       "process holding the epoll; one added by another process sharing it, or whose fd was "
-				       "closed since, can't be restored)\n",
-				       d->v[i].fd, pid, t->tfd, !ino ? "no open fd" : "another file");
-				return -EOPNOTSUPP;
+			if (same)
+				continue;
+			same = find_holder(&fdump->fds, &d->v[i], j, toff, &holder);
+			if (same < 0)
+				return same;
+			if (holder >= 0 && !registered_at(&d->v[i], j, (uint32_t)holder, &fdump->fds)) {
+				pr_info("epoll fd %d of process %d: the file registered under fd %u, %s now, is fd %d: "
+					"registered under that\n",
+					d->v[i].fd, pid, t->tfd, !ino ? "closed" : "another file", holder);
+				t->tfd = (uint32_t)holder;
+				continue;
 			}
+			pr_err("epoll fd %d of process %d watches a file under fd number %u, which is %s in that "
+			       "process: not supported (the file must be an fd of the first process holding the epoll, "
+			       "registered once under it; one added by another process sharing it can't be restored)\n",
+			       d->v[i].fd, pid, t->tfd, !ino ? "no open fd" : "another file");
+			return -EOPNOTSUPP;
 		}
 	return 0;
 }

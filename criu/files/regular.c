@@ -39,14 +39,16 @@ bool reg_match(const struct fd_probe *p)
  * The path of @p as criu sees it (from the root of the mount namespace, as CRIU
  * records it, whatever the process's own root: the restore opens it from
  * there before it chroots the process), " (deleted)" removed, in @path; sets
- * *@ghost when the file was unlinked (no link left), so must be dumped as a ghost.
+ * *@ghost when the file was unlinked (no link left), so must be dumped as a ghost,
+ * *@linked when it was removed from its path but is linked elsewhere, which
+ * --link-remap dumps through a link of criu's.
  */
-static int fd_path(const struct fd_dump_ctx *c, const struct fd_probe *p, char *path, bool *ghost)
+static int fd_path(const struct fd_dump_ctx *c, const struct fd_probe *p, char *path, bool *ghost, bool *linked)
 {
 	size_t n = strlen(p->link), slen = strlen(DELETED_SUFFIX);
 	struct stat st;
 
-	*ghost = false;
+	*ghost = *linked = false;
 	if (p->link[0] != '/') {
 		pr_err("fd %d of process %d points to %s, not a path: not supported yet\n", p->fd, c->args->pid,
 		       p->link);
@@ -55,14 +57,15 @@ static int fd_path(const struct fd_dump_ctx *c, const struct fd_probe *p, char *
 	memcpy(path, p->link, n + 1);
 	if (n > slen && !strcmp(path + n - slen, DELETED_SUFFIX) &&
 	    (stat(p->link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino)) {
-		if (p->st.st_nlink) {
+		if (p->st.st_nlink && (!c->fdump->reg.link_remap || !S_ISREG(p->st.st_mode))) {
 			pr_err("fd %d of process %d is the file %s, removed from its path but linked elsewhere: "
-			       "not supported yet\n",
+			       "dump it with --link-remap (regular files only)\n",
 			       p->fd, c->args->pid, p->link);
 			return -EOPNOTSUPP;
 		}
 		path[n - slen] = '\0';
-		*ghost = true;
+		*ghost = !p->st.st_nlink;
+		*linked = !*ghost;
 	}
 	return 0;
 }
@@ -74,13 +77,18 @@ int reg_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 		.flags = p->flags & ~O_CLOEXEC, .pos = p->pos, .mnt_id = p->mnt_id, .st = &p->st, .ghost_fd = -1
 	};
 	char path[PATH_MAX], link[64];
-	bool ghost;
+	bool ghost, linked;
 	int ret;
 
 	info.fown = p->fown;
-	ret = fd_path(c, p, path, &ghost);
+	ret = fd_path(c, p, path, &ghost, &linked);
 	if (ret)
 		return ret;
+	if (linked) {
+		info.path = path;
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", c->args->pid, p->fd);
+		return files_reg_add_link_remap(&c->fdump->reg, &info, link, id);
+	}
 	if (ghost) {
 		ret = ghost_file_check(&p->st, path);
 		if (ret) {

@@ -54,6 +54,7 @@ enum fd_kind_id {
 	FD_KIND_TTY,
 	FD_KIND_INETSK,
 	FD_KIND_UNIXSK,
+	FD_KIND_NETLINKSK,
 	FD_KIND_NR,
 };
 

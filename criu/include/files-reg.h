@@ -42,6 +42,8 @@ struct reg_file {
 	struct reg_fown fown;
 	bool of_fd;	   /* the open file of an fd: never shared with a VMA's */
 	uint32_t ghost_id; /* 0, or the id of the ghost-file image of an unlinked file */
+	uint32_t link_id;  /* 0, or the id of the file of its link remap (--link-remap) */
+	bool link_made;	   /* a link remap: the link is criu's, removed if the dump fails */
 	int ghost_fd;	   /* reads the ghost's contents; -1 when not a ghost */
 	struct stat ghost_st;
 };
@@ -52,6 +54,8 @@ struct files_reg {
 	size_t cap;
 	uint32_t next_id;	/* ids are given from 1 up */
 	uint32_t next_ghost_id; /* so are ghost ids */
+	size_t nr_links;	/* link remaps made */
+	bool link_remap;	/* --link-remap: a file unlinked but linked elsewhere may get a link */
 };
 
 /* What an fd tells of its open regular file (or directory, or memory character device). */
@@ -64,6 +68,19 @@ struct reg_fd_info {
 	const struct stat *st;
 	int ghost_fd; /* for an unlinked file, reads it (taken over, closed by the table); else -1 */
 };
+
+/*
+ * Links the file of the fd @fd_link (a /proc/PID/fd/N path) of an fd whose file
+ * @info->path was unlinked but is linked elsewhere, as CRIU's --link-remap does:
+ * at "link_remap.ID" in the directory the file was in, a file of the table of
+ * its own that remap-fpath.img names (type LINKED) for the fd's file. Records
+ * the fd's file as files_reg_add_fd() does. Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int files_reg_add_link_remap(struct files_reg *fr, const struct reg_fd_info *info,
+								 const char *fd_link, uint32_t *id);
+
+/* Removes the links files_reg_add_link_remap() made: the dump failed. */
+void files_reg_undo_link_remaps(struct files_reg *fr);
 
 /*
  * Gives a new id to the file of a table, so that later calls can't collide with it.

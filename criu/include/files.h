@@ -25,6 +25,7 @@
 #include "signalfd.h"
 #include "pipes.h"
 #include "sk-inet.h"
+#include "sk-netlink.h"
 #include "sk-unix.h"
 #include "timerfd.h"
 #include "tty.h"
@@ -45,6 +46,7 @@ struct files_dump {
 	struct memfd_dump memfd;
 	struct nsfile_dump nsfile;
 	struct unix_sk_dump usk;
+	struct netlink_sk_dump nlsk;
 	struct pipe_dump pipes;
 	struct fd_table fds;
 	struct file_locks locks;
@@ -98,6 +100,15 @@ uint64_t files_fd_ino(void *fd_table, int fd, uint32_t *type);
 
 struct fd_dump_ctx;
 struct fd_probe;
+
+/*
+ * Records the file criu's @fd names, received from a unix socket's queue
+ * (SCM_RIGHTS), as a description of its own in files.img: *@type and *@id.
+ * Only pipes, FIFOs and memfds; anything else is refused naming @holder (the
+ * socket and the process). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder,
+							     uint32_t *type, uint32_t *id);
 
 /* Refuses the fd of @p, naming it and its kind. Returns -EOPNOTSUPP. */
 int files_refuse(const struct fd_dump_ctx *c, const struct fd_probe *p);

@@ -66,6 +66,7 @@ struct criu_opts {
 	bool leave_running;
 	bool shell_job;
 	bool file_locks;
+	bool link_remap; /* --link-remap: a file unlinked but linked elsewhere gets a link of criu's */
 	bool display_stats;
 	bool restore_detached;
 	unsigned int timeout;

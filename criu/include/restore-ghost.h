@@ -1,7 +1,9 @@
 /*
  * criu restore: unlinked files the process held open ("ghost" files). For each
  * entry of remap-fpath.img (type GHOST), ghost-file-ID.img holds the file's
- * attributes and contents, read and checked with the other images. Before the
+ * attributes and contents, read and checked with the other images; an entry
+ * of type LINKED (--link-remap) names instead a link the dump made to a file
+ * still linked elsewhere, which is linked at the old path in the same way. Before the
  * fork, criu recreates the file at its old path (or beside it, when that name
  * is taken again), fills it, sets its mode, owner and times, opens it as the
  * process had it (restore-fork.c), and unlinks it: the process inherits fds on
@@ -24,6 +26,7 @@ struct restore_ghost_chunk {
 struct restore_ghost {
 	uint32_t file_id; /* the id in files.img it stands for */
 	uint32_t ghost_id;
+	uint32_t link_id;   /* a link remap (--link-remap): the file of files.img linked to it; gf is NULL */
 	GhostFileEntry *gf; /* gf->size is the file's size (set from the data when a dense image has none) */
 	void *data;	    /* the chunks' bytes, one after the other */
 	struct restore_ghost_chunk *chunks; /* by offset, apart: what is not in one is a hole */
@@ -63,5 +66,8 @@ const char *restore_ghost_path_of_inode(const struct restore_image *ri, const st
 
 /* Unlinks the recreated files (the fds opened on them stay) and frees @files. */
 void restore_ghosts_remove(struct restore_ghost_files *files);
+
+/* Removes the links the dump made for link remaps: once the restore succeeded, as CRIU does. */
+void restore_ghosts_drop_links(const struct restore_image *ri);
 
 #endif /* CRIU_NG_RESTORE_GHOST_H */

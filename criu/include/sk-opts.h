@@ -19,6 +19,12 @@ struct sk_opts_common {
 	uint64_t snd_tmo_us, rcv_tmo_us;
 };
 
+/* Reads the SOL_SOCKET int option @name of @fd into *@v. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int sk_opt_get_int(int fd, int name, uint32_t *v);
+
+/* Reads the options of @o from the socket @fd. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int sk_opts_read_common(int fd, struct sk_opts_common *o);
+
 /* Fills the fields of @e that @o holds. */
 void sk_opts_fill_common(const struct sk_opts_common *o, SkOptsEntry *e);
 

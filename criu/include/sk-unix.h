@@ -7,7 +7,8 @@
  * unix_sk_entry in files.img; its receive queue, peeked without consuming
  * it (MSG_PEEK from SO_PEEK_OFF 0, offset put back afterwards), in
  * sk-queues.img as sk_packet_entry records, each followed by its bytes, one
- * per datagram. After the fd walk every peer is checked against the
+ * per datagram; the files a packet carries (SCM_RIGHTS: pipes, FIFOs, memfds)
+ * recorded as files of files.img of their own, named in its scm entry. After the fd walk every peer is checked against the
  * process's sockets: both ends of a connection must be dumped, but with
  * --ext-unix-sk for a datagram socket connected to a bound one outside.
  *
@@ -15,6 +16,7 @@
  * by socketpair(); bound sockets are bound (a stale socket file unlinked
  * first; mode and owner put back), listeners listen, queues are refilled
  * by their peer's end (or a helper end of a socketpair that is then closed),
+ * packets with the files they carry, which criu made before,
  * datagram sockets connect to their bound peer and in-flight clients to
  * their listener, then options, shutdown and O_NONBLOCK. Every socket is
  * settled at its fd number by the generic code (FD_KIND_SETTLE).
@@ -48,8 +50,10 @@ struct unix_sk_opts {
 struct unix_sk_pkt {
 	size_t off;
 	uint32_t len;
-	uint8_t alen;	/* its sender's address: 0 when unnamed */
-	char addr[108]; /* sun_path */
+	uint8_t alen;	  /* its sender's address: 0 when unnamed */
+	char addr[108];	  /* sun_path */
+	uint32_t *rights; /* the files it carries in flight (SCM_RIGHTS), by id in files.img */
+	uint32_t nr_rights;
 };
 
 /* One socket of the dumped process. */

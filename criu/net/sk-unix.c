@@ -78,47 +78,17 @@ bool unix_sk_match(const struct fd_probe *p)
 	return S_ISSOCK(p->st.st_mode) && p->sk_family == AF_UNIX;
 }
 
-static int get_int(int fd, int name, uint32_t *v)
-{
-	socklen_t len = sizeof(int);
-	int val = 0;
-
-	if (getsockopt(fd, SOL_SOCKET, name, &val, &len) < 0)
-		return -errno;
-	*v = (uint32_t)val;
-	return 0;
-}
-
-static int get_tmo(int fd, int name, uint64_t *us)
-{
-	struct timeval tv;
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0)
-		return -errno;
-	*us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	return 0;
-}
-
 static int read_opts(int fd, struct unix_sk_opts *o)
 {
 	uint32_t passcred = 0, passsec = 0;
 	int ret;
 
-	ret = get_int(fd, SO_SNDBUF, &o->common.sndbuf);
-	ret = ret ?: get_int(fd, SO_RCVBUF, &o->common.rcvbuf);
-	ret = ret ?: get_int(fd, SO_PRIORITY, &o->common.priority);
-	ret = ret ?: get_int(fd, SO_RCVLOWAT, &o->common.rcvlowat);
-	ret = ret ?: get_int(fd, SO_MARK, &o->common.mark);
-	ret = ret ?: get_int(fd, SO_PASSCRED, &passcred);
-	ret = ret ?: get_int(fd, SO_PASSSEC, &passsec);
-	ret = ret ?: get_tmo(fd, SO_SNDTIMEO, &o->common.snd_tmo_us);
-	ret = ret ?: get_tmo(fd, SO_RCVTIMEO, &o->common.rcv_tmo_us);
+	ret = sk_opts_read_common(fd, &o->common);
+	ret = ret ?: sk_opt_get_int(fd, SO_PASSCRED, &passcred);
+	ret = ret ?: sk_opt_get_int(fd, SO_PASSSEC, &passsec);
 	if (ret)
 		return ret;
 	o->passcred = passcred, o->passsec = passsec;
-	if (get_int(fd, SO_BUF_LOCK, &o->common.buf_lock)) /* before 5.14: keep the sizes as they are */
-		o->common.buf_lock = 3;
 	return 0;
 }
 
@@ -171,37 +141,75 @@ static int resolve_path(struct unix_sk *sk, int sk_fd, pid_t pid)
 	return sk->name_dir ? 0 : -ENOMEM;
 }
 
-/* Closes the fds a peek installed in criu (SCM_RIGHTS, SCM_PIDFD); true if it brought fds in flight. */
-static bool drop_cmsg_fds(struct msghdr *mh)
+/* Closes the fds a peek installed in criu (SCM_RIGHTS, SCM_PIDFD). */
+static void drop_cmsg_fds(struct msghdr *mh)
 {
-	bool rights = false;
-
 	for (struct cmsghdr *ch = CMSG_FIRSTHDR(mh); ch; ch = CMSG_NXTHDR(mh, ch)) {
 		int *fds = (int *)CMSG_DATA(ch);
 		size_t nr = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 		if (ch->cmsg_level != SOL_SOCKET || (ch->cmsg_type != SCM_RIGHTS && ch->cmsg_type != SCM_PIDFD))
 			continue;
-		rights |= ch->cmsg_type == SCM_RIGHTS;
 		for (size_t i = 0; i < nr; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 	}
-	return rights;
 }
 
-/* A queued packet; @from is its sender's address (a datagram's), @from_len 0 when unnamed. */
+/*
+ * Records the files a peeked packet carries (SCM_RIGHTS: criu's copies, which
+ * the caller closes) as files of files.img, their ids into *@rights. The
+ * kernel gives one SCM_RIGHTS per packet.
+ */
+static int record_rights(const struct fd_dump_ctx *c, const struct unix_sk *sk, struct msghdr *mh, uint32_t **rights,
+			 uint32_t *nr_rights)
+{
+	char holder[96];
+
+	snprintf(holder, sizeof(holder), "unix socket %u (fd %d of process %d)", sk->d->ino, sk->fd, sk->pid);
+	for (struct cmsghdr *ch = CMSG_FIRSTHDR(mh); ch; ch = CMSG_NXTHDR(mh, ch)) {
+		int *fds = (int *)CMSG_DATA(ch);
+		size_t nr = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int ret;
+
+		if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS || !nr)
+			continue;
+		if (*rights) {
+			pr_err("%s: a queued packet with two SCM_RIGHTS messages\n", holder);
+			return -EINVAL;
+		}
+		*rights = calloc(nr, sizeof(**rights));
+		if (!*rights)
+			return -ENOMEM;
+		*nr_rights = (uint32_t)nr;
+		for (size_t i = 0; i < nr; i++) {
+			uint32_t type;
+
+			ret = files_dump_in_flight(c, fds[i], holder, &type, &(*rights)[i]);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A queued packet; @from is its sender's address (a datagram's), @from_len 0
+ * when unnamed; @rights the files it carries, taken over.
+ */
 static int add_pkt(struct unix_sk *sk, size_t *cap, size_t off, uint32_t len, const struct sockaddr_un *from,
-		   socklen_t from_len)
+		   socklen_t from_len, uint32_t *rights, uint32_t nr_rights)
 {
 	int ret = ARRAY_RESERVE(sk->pkts, sk->nr_pkts, *cap, 8);
 	struct unix_sk_pkt *p;
 	size_t alen;
 
-	if (ret)
+	if (ret) {
+		free(rights);
 		return ret;
+	}
 	p = &sk->pkts[sk->nr_pkts++];
-	*p = (struct unix_sk_pkt){ .off = off, .len = len };
+	*p = (struct unix_sk_pkt){ .off = off, .len = len, .rights = rights, .nr_rights = nr_rights };
 	alen = from_len > offsetof(struct sockaddr_un, sun_path) ? from_len - offsetof(struct sockaddr_un, sun_path) :
 								   0;
 	if (alen > sizeof(p->addr))
@@ -211,19 +219,29 @@ static int add_pkt(struct unix_sk *sk, size_t *cap, size_t off, uint32_t len, co
 	return 0;
 }
 
+/* What one peek brought besides the bytes. */
+struct peeked {
+	struct sockaddr_un from; /* its sender's address (a datagram's) */
+	socklen_t from_len;
+	uint32_t *rights; /* the files in flight it carries, by id */
+	uint32_t nr_rights;
+};
+
 /*
- * Peeks the next packet (a datagram, or what a stream gives at once) into
- * sk->qdata at sk->qlen, its sender's address into @from (a datagram's).
- * Returns its length, 0 at the end of the queue, or -errno.
+ * Peeks the next packet (a datagram, or what a stream gives at once: the
+ * kernel stops after a packet carrying files, and reports its files for the
+ * whole run of bytes it gives) into sk->qdata at sk->qlen, what else it
+ * brings into @pk. Returns its length, 0 at the end of the queue, or -errno.
  */
-static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid, struct sockaddr_un *from,
-			socklen_t *from_len)
+static ssize_t peek_one(const struct fd_dump_ctx *c, struct unix_sk *sk, int fd, size_t *qcap, struct peeked *pk)
 {
+	pid_t pid = sk->pid;
 	char cbuf[CMSG_BUF_SIZE];
 	struct iovec iov;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	size_t want = 64 << 10;
 	ssize_t n;
+	int ret;
 
 	if (sk->d->type != SOCK_STREAM) {
 		/* A datagram's length first (MSG_TRUNC with no room moves the peek offset by nothing). */
@@ -253,19 +271,17 @@ static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid, str
 	iov.iov_base = sk->qdata + sk->qlen;
 	iov.iov_len = want;
 	if (sk->d->type != SOCK_STREAM) {
-		mh.msg_name = from;
-		mh.msg_namelen = sizeof(*from);
+		mh.msg_name = &pk->from;
+		mh.msg_namelen = sizeof(pk->from);
 	}
 	n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	*from_len = n >= 0 ? mh.msg_namelen : 0;
+	pk->from_len = n >= 0 ? mh.msg_namelen : 0;
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
-	if (drop_cmsg_fds(&mh)) {
-		pr_err("fd %d of process %d: unix socket %u has file descriptors in flight (SCM_RIGHTS) in its queue: "
-		       "not supported\n",
-		       sk->fd, pid, sk->d->ino);
-		return -EOPNOTSUPP;
-	}
+	ret = record_rights(c, sk, &mh, &pk->rights, &pk->nr_rights);
+	drop_cmsg_fds(&mh);
+	if (ret)
+		return ret;
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		pr_err("fd %d of process %d: a queued packet of unix socket %u was truncated\n", sk->fd, pid,
 		       sk->d->ino);
@@ -275,12 +291,12 @@ static ssize_t peek_one(struct unix_sk *sk, int fd, size_t *qcap, pid_t pid, str
 }
 
 /* The receive queue, read without consuming it: MSG_PEEK from SO_PEEK_OFF 0, the offset put back after. */
-static int dump_queue(struct unix_sk *sk, int fd, pid_t pid)
+static int dump_queue(const struct fd_dump_ctx *c, struct unix_sk *sk, int fd, pid_t pid)
 {
 	size_t qcap = 0, pcap = 0;
 	int peek_off = -1, zero = 0, ret = 0;
-	socklen_t len = sizeof(peek_off), from_len;
-	struct sockaddr_un from;
+	socklen_t len = sizeof(peek_off);
+	struct peeked pk = { .rights = NULL };
 	ssize_t n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) < 0 ||
@@ -288,12 +304,14 @@ static int dump_queue(struct unix_sk *sk, int fd, pid_t pid)
 		pr_perror("Can't set the peek offset of unix socket %u (fd %d of process %d)", sk->d->ino, sk->fd, pid);
 		return -errno;
 	}
-	while ((n = peek_one(sk, fd, &qcap, pid, &from, &from_len)) > 0) {
-		ret = add_pkt(sk, &pcap, sk->qlen, (uint32_t)n, &from, from_len);
+	while ((n = peek_one(c, sk, fd, &qcap, &pk)) > 0) {
+		ret = add_pkt(sk, &pcap, sk->qlen, (uint32_t)n, &pk.from, pk.from_len, pk.rights, pk.nr_rights);
+		pk.rights = NULL, pk.nr_rights = 0;
 		if (ret)
 			break;
 		sk->qlen += (size_t)n;
 	}
+	free(pk.rights); /* a peek that failed */
 	if (n < 0) {
 		ret = (int)n;
 		if (ret != -EOPNOTSUPP && ret != -EIO && ret != -EFBIG)
@@ -365,7 +383,7 @@ int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 		ret = resolve_path(sk, p->dup_fd, pid);
 	/* A stream socket that is not connected (unbound, bound or listening) has no queue. */
 	if (!ret && !(is_stream_like(d->type) && d->state != TCP_ESTABLISHED))
-		ret = dump_queue(sk, p->dup_fd, pid);
+		ret = dump_queue(c, sk, p->dup_fd, pid);
 	if (!ret)
 		pr_debug("fd %d: unix socket %u type %u state %u peer %u, %u byte(s) queued\n", p->fd, d->ino, d->type,
 			 d->state, d->peer, d->rqlen);
@@ -682,6 +700,7 @@ int unix_sk_write_queues(const struct files_dump *fdump, int dirfd)
 
 		for (size_t j = 0; !ret && j < sk->nr_pkts; j++) {
 			SkPacketEntry pe = SK_PACKET_ENTRY__INIT;
+			ScmEntry se = SCM_ENTRY__INIT, *sep = &se;
 
 			if (!img)
 				ret = img_open(&img, dirfd, IMG_WRITE, CR_IMG_SK_QUEUES);
@@ -693,6 +712,13 @@ int unix_sk_write_queues(const struct files_dump *fdump, int dirfd)
 				pe.has_addr = 1;
 				pe.addr.len = sk->pkts[j].alen;
 				pe.addr.data = (uint8_t *)sk->pkts[j].addr;
+			}
+			if (sk->pkts[j].nr_rights) {
+				se.type = SCM_RIGHTS;
+				se.n_rights = sk->pkts[j].nr_rights;
+				se.rights = sk->pkts[j].rights;
+				pe.n_scm = 1;
+				pe.scm = &sep;
 			}
 			ret = img_write_entry(img, &pe);
 			ret = ret ?: img_write_raw(img, sk->qdata + sk->pkts[j].off, sk->pkts[j].len);
@@ -711,6 +737,8 @@ void unix_sk_dump_free(struct files_dump *fdump)
 	for (size_t i = 0; i < ud->nr; i++) {
 		free(ud->v[i].name_dir);
 		free(ud->v[i].qdata);
+		for (size_t j = 0; j < ud->v[i].nr_pkts; j++)
+			free(ud->v[i].pkts[j].rights);
 		free(ud->v[i].pkts);
 	}
 	free(ud->v);
@@ -728,6 +756,8 @@ struct usk_pkt {
 	uint8_t *data;
 	uint8_t alen; /* its sender's address, 0 when unnamed */
 	char addr[SUN_PATH_MAX];
+	size_t *rights; /* the files it carries in flight, by index in ri->files */
+	uint32_t nr_rights;
 };
 
 struct usk_queues {
@@ -775,6 +805,62 @@ int unix_sk_check_entry(const FileEntry *fe, const char *name)
 	return 0;
 }
 
+/* The most files one packet carries (the kernel's SCM_MAX_FD). */
+#define SCM_RIGHTS_MAX 253
+
+/*
+ * A packet's files in flight: one SCM_RIGHTS entry, each file a pipe, FIFO or
+ * memfd of files.img, which the first process of the tree makes whether an fd
+ * holds it or not (FD_KIND_TREE), before the unix sockets.
+ */
+static int check_scm(struct cr_img *img, const struct restore_image *ri, const SkPacketEntry *pe)
+{
+	const ScmEntry *se = pe->n_scm ? pe->scm[0] : NULL;
+
+	if (!pe->n_scm)
+		return 0;
+	if (pe->n_scm > 1 || se->type != SCM_RIGHTS || !se->n_rights || se->n_rights > SCM_RIGHTS_MAX) {
+		pr_err("%s: a packet for unix socket %u carries %zu control message(s) of type %u: only one SCM_RIGHTS "
+		       "of at most %d files is supported\n",
+		       img_name(img), pe->id_for, pe->n_scm, se->type, SCM_RIGHTS_MAX);
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < se->n_rights; i++) {
+		ssize_t f = restore_images_file_idx(ri, se->rights[i]);
+		uint32_t t = f >= 0 ? ri->files[f]->type : 0;
+
+		if (f < 0) {
+			pr_err("%s: a packet for unix socket %u carries file %u, which files.img lacks\n",
+			       img_name(img), pe->id_for, se->rights[i]);
+			return -EINVAL;
+		}
+		if (t != FD_TYPES__PIPE && t != FD_TYPES__FIFO && t != FD_TYPES__MEMFD) {
+			pr_err("%s: a packet for unix socket %u carries file %u of type %u in flight: only pipes, FIFOs "
+			       "and memfds are supported\n",
+			       img_name(img), pe->id_for, se->rights[i], t);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+static int take_rights(const struct restore_image *ri, const SkPacketEntry *pe, struct usk_pkt *p)
+{
+	const ScmEntry *se = pe->n_scm ? pe->scm[0] : NULL;
+
+	p->rights = NULL;
+	p->nr_rights = 0;
+	if (!se)
+		return 0;
+	p->rights = calloc(se->n_rights, sizeof(*p->rights));
+	if (!p->rights)
+		return -ENOMEM;
+	for (size_t i = 0; i < se->n_rights; i++)
+		p->rights[i] = (size_t)restore_images_file_idx(ri, se->rights[i]);
+	p->nr_rights = (uint32_t)se->n_rights;
+	return 0;
+}
+
 static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct usk_queues *q, SkPacketEntry *pe)
 {
 	ssize_t f = restore_images_file_idx(ri, pe->id_for);
@@ -786,11 +872,9 @@ static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct u
 		       pe->id_for);
 		return -EINVAL;
 	}
-	if (pe->n_scm) {
-		pr_err("%s: a packet for unix socket %u carries file descriptors (SCM_RIGHTS): not supported\n",
-		       img_name(img), pe->id_for);
-		return -EOPNOTSUPP;
-	}
+	ret = check_scm(img, ri, pe);
+	if (ret)
+		return ret;
 	if (pe->has_addr && (pe->addr.len > SUN_PATH_MAX || (pe->addr.len && !pe->addr.data))) {
 		pr_err("%s: a packet for unix socket %u has a sender address of %zu bytes\n", img_name(img), pe->id_for,
 		       pe->addr.len);
@@ -805,14 +889,20 @@ static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct u
 	p->alen = pe->has_addr ? (uint8_t)pe->addr.len : 0;
 	if (p->alen)
 		memcpy(p->addr, pe->addr.data, p->alen);
+	ret = take_rights(ri, pe, p);
+	if (ret)
+		return ret;
 	p->data = malloc(pe->length ? pe->length : 1);
-	if (!p->data)
+	if (!p->data) {
+		free(p->rights);
 		return -ENOMEM;
+	}
 	ret = img_read_raw(img, p->data, pe->length);
 	if (ret) {
 		pr_err("%s: the %u bytes of a packet for unix socket %u are missing\n", img_name(img), pe->length,
 		       pe->id_for);
 		free(p->data);
+		free(p->rights);
 		return ret;
 	}
 	q->nr++;
@@ -853,8 +943,10 @@ void unix_sk_load_free(struct restore_image *ri)
 
 	if (!q)
 		return;
-	for (size_t i = 0; i < q->nr; i++)
+	for (size_t i = 0; i < q->nr; i++) {
 		free(q->v[i].data);
+		free(q->v[i].rights);
+	}
 	free(q->v);
 	free(q);
 	ri->kind_state[FD_KIND_UNIXSK] = NULL;
@@ -879,6 +971,7 @@ struct usk_set {
 	size_t nr;
 	const struct usk_queues *q;
 	bool ext_unix_sk;
+	const int *file_fds; /* criu's fd of each file of ri->files made so far (restore_fds.fds) */
 };
 
 /* Moves criu's working directory to a relative name's directory; *@saved is where to come back. */
@@ -1141,12 +1234,49 @@ static int raise_sndbuf(int fd, uint32_t ino, size_t bytes, size_t pkts)
 	return 0;
 }
 
-static int send_all(int fd, const struct usk_pkt *p, uint32_t ino)
+/*
+ * Sends @len bytes of @p from @off, to @to unless NULL, with the files @p
+ * carries when @off is 0 (SCM_RIGHTS). Returns what send() does.
+ */
+static ssize_t send_part(const struct usk_set *set, int fd, const struct usk_pkt *p, size_t off,
+			 const struct sockaddr_un *to, socklen_t to_len)
+{
+	union {
+		char buf[CMSG_SPACE(SCM_RIGHTS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { .iov_base = p->data + off, .iov_len = p->len - off };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = to ? to_len : 0, .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (p->nr_rights && !off) {
+		struct cmsghdr *ch;
+
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE(p->nr_rights * sizeof(int));
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(p->nr_rights * sizeof(int));
+		for (size_t i = 0; i < p->nr_rights; i++) {
+			int rfd = set->file_fds[p->rights[i]];
+
+			if (rfd < 0) {
+				pr_err("file %zu, in flight in a queued packet, was not made\n", p->rights[i]);
+				errno = EINVAL;
+				return -1;
+			}
+			memcpy(CMSG_DATA(ch) + i * sizeof(int), &rfd, sizeof(int));
+		}
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static int send_all(const struct usk_set *set, int fd, const struct usk_pkt *p, uint32_t ino)
 {
 	size_t off = 0;
 
 	do {
-		ssize_t n = send(fd, p->data + off, p->len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send_part(set, fd, p, off, NULL, 0);
 
 		if (n < 0) {
 			pr_perror("Can't put %u queued byte(s) back into unix socket %u%s", p->len, ino,
@@ -1266,7 +1396,7 @@ static int send_named(struct usk_set *set, struct named_senders *ns, const struc
 	if (ret)
 		return ret;
 	len = make_sun(s->ue, &sun);
-	n = sendto(fd, p->data, p->len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sun, len);
+	n = send_part(set, fd, p, 0, &sun, len);
 	if (n != (ssize_t)p->len) {
 		pr_perror("Can't put a datagram of %u bytes back into unix socket %u from its sender's address", p->len,
 			  s->ue->ino);
@@ -1319,7 +1449,7 @@ static int refill_queues(struct usk_set *set)
 			pr_warn("a datagram queued on unix socket %u comes back without its sender's address\n",
 				s->ue->ino);
 		}
-		ret = send_all(s->mate >= 0 ? set->v[s->mate].fd : s->helper, p, s->ue->ino);
+		ret = send_all(set, s->mate >= 0 ? set->v[s->mate].fd : s->helper, p, s->ue->ino);
 	}
 	for (size_t i = 0; i < ns.nr; i++)
 		close(ns.v[i].fd);
@@ -1495,7 +1625,9 @@ static int make_all(struct usk_set *set)
 
 int unix_sk_open(const struct restore_image *ri, struct restore_fds *fds)
 {
-	struct usk_set set = { .q = ri->kind_state[FD_KIND_UNIXSK], .ext_unix_sk = fds->ext_unix_sk };
+	struct usk_set set = { .q = ri->kind_state[FD_KIND_UNIXSK],
+			       .ext_unix_sk = fds->ext_unix_sk,
+			       .file_fds = fds->fds };
 	int ret;
 
 	/*

@@ -205,7 +205,7 @@ static void test_accepted(struct cli_test *t)
 	struct run_result r;
 
 	/* Negating a boolean is always fine, even one whose positive form is refused. */
-	r = run_criu(t, t->tmp, "check", "--no-display-stats", "--no-link-remap", "-v", "-vv", "-v4", "-vvvv",
+	r = run_criu(t, t->tmp, "check", "--no-display-stats", "--no-ghost-fiemap", "-v", "-vv", "-v4", "-vvvv",
 		     "--verbosity", "--verbosity=2", "--extra", "--all");
 	expect(&t->failures, r.exit_code == 0 || geteuid() != 0, "accepted forms: exit %d, err %s", r.exit_code, r.err);
 	test_run_free(&r);
@@ -709,10 +709,10 @@ static void test_config_files(struct cli_test *t)
 	test_run_free(&r);
 
 	/* An unsupported option in $CRIU_CONFIG_FILE is refused too. */
-	test_write_file(cfg, "link-remap\n", 11);
+	test_write_file(cfg, "ghost-fiemap\n", 13);
 	snprintf(env, sizeof(env), "CRIU_CONFIG_FILE=%s", cfg);
 	r = run_criu_env(t, t->tmp, envv, "check", "--no-default-config", NULL);
-	expect(&t->failures, r.exit_code == 1 && strstr(r.err, "--link-remap is not supported"),
+	expect(&t->failures, r.exit_code == 1 && strstr(r.err, "--ghost-fiemap is not supported"),
 	       "env config: exit %d, err %s", r.exit_code, r.err);
 	test_run_free(&r);
 

@@ -9,7 +9,7 @@
  * remap-fpath.img and the ghost file; every fd, flag, offset, path and id is checked, each shared
  * description appears once, the ghost's contents are byte-exact; the child
  * still has the same fds and offsets afterwards. A child also holding a pipe in
- * packet mode (O_DIRECT), a netlink socket, a pidfd or an unlinked file over the ghost
+ * packet mode (O_DIRECT), a netlink socket with a reply queued, a pidfd or an unlinked file over the ghost
  * file limit (1 MiB) is refused with an error naming the fd and its kind, and runs on intact.
  */
 #include <sys/socket.h>
@@ -50,7 +50,7 @@ struct extra_kind {
 
 static const struct extra_kind extras[] = {
 	{ "packet-pipe", "is a pipe in packet mode (O_DIRECT)", "pipe:" },
-	{ "socket", "is a netlink socket (socket:[", "socket:" },
+	{ "socket", "is a netlink socket (", "socket:" },
 	{ "pidfd", "is an anonymous inode file", "anon_inode:[pidfd]" },
 	{ "big-ghost", "is the unlinked file", "/" }, /* larger than the ghost file limit */
 };
@@ -191,8 +191,18 @@ static void child_open_extra(const struct files_test *t, const struct extra_kind
 			_exit(2);
 		p[0] ^= p[1], p[1] ^= p[0], p[0] ^= p[1];
 	}
-	if (!strcmp(extra->name, "socket") && (p[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)) < 0)
-		_exit(2);
+	/* A link dump asked and not read: the kernel's reply waits in the queue. */
+	if (!strcmp(extra->name, "socket")) {
+		struct nlmsghdr req = { .nlmsg_len = NLMSG_LENGTH(4),
+					.nlmsg_type = 18 /* RTM_GETLINK */,
+					.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP };
+		char buf[NLMSG_LENGTH(4)] = { 0 };
+
+		memcpy(buf, &req, sizeof(req));
+		p[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		if (p[0] < 0 || send(p[0], buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+			_exit(2);
+	}
 	if (!strcmp(extra->name, "pidfd") && (p[0] = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
 		_exit(2);
 	if (dup2(p[0], EXTRA_FD) != EXTRA_FD || close(p[0]))

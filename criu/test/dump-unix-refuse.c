@@ -4,8 +4,9 @@
  *   the peer and this process, with or without --ext-unix-sk; the child runs
  *   on untraced, its queue and peek offset as before (it reads exactly what
  *   the test had sent, and says whether SO_PEEK_OFF is still off).
- * - A socketpair of the child with an fd in flight (SCM_RIGHTS): refused;
- *   the child then receives the message and its fd.
+ * - A socketpair of the child with /dev/null in flight (SCM_RIGHTS; only
+ *   pipes, FIFOs and memfds may be): refused, naming the file; the child then
+ *   receives the message and its fd.
  * - A datagram socket connected to a socket of the test bound to an abstract
  *   name: refused without --ext-unix-sk, dumped with it (the outside socket
  *   written as an external entry, which crit decodes).
@@ -184,7 +185,7 @@ static void check_scm(int *failures, const char *tmp)
 		return;
 	}
 	close(ready[0]);
-	dump_expect_exit(failures, tmp, pid, "scm", NULL, 1, "file descriptors in flight (SCM_RIGHTS)");
+	dump_expect_exit(failures, tmp, pid, "scm", NULL, 1, "(/dev/null) in flight (SCM_RIGHTS)");
 	expect(failures, !kill(pid, SIGUSR1), "scm: can't wake the child");
 	expect(failures, waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
 	       "scm: the child lost its message or its fd (status %#x)", status);

@@ -36,9 +36,13 @@ VMA_AREA_MEMFD = 1 << 14
 VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
+FD_TYPE_NETLINKSK = 13
+SCM_RIGHTS = 1
+NETLINK_CONNECTED = 1
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
-                 18: "memfd", 2: "pipe", 3: "fifo", 14: "nsf"}
+                 18: "memfd", 2: "pipe", 3: "fifo", 13: "nlsk", 14: "nsf"}
+REMAP_LINKED = 0
 FD_TYPE_NS = 14
 # ns_file_entry.ns_cflag (a CLONE_NEW* flag) and the ids field naming the namespace of that kind.
 NS_CFLAG_FIELD = {0x40000000: "net_ns_id", 0x08000000: "ipc_ns_id", 0x04000000: "uts_ns_id", 0x00020000: "mnt_ns_id",
@@ -375,7 +379,14 @@ class Checker:
             return
         for e in self.load("remap-fpath.img", "REMAP-EXISTS") or []:
             where = "remap-fpath.img file %d" % e["orig_id"]
-            if e.get("remap_type", 1 if e["remap_id"] & REMAP_GHOST_BIT else 0) != REMAP_GHOST:
+            rtype = e.get("remap_type", 1 if e["remap_id"] & REMAP_GHOST_BIT else 0)
+            if rtype == REMAP_LINKED:
+                for fid, what in ((e["orig_id"], "remapped"), (e["remap_id"], "its link")):
+                    f = files.get(fid)
+                    if f is None or f["type"] != FD_TYPE_REG:
+                        self.fail("REMAP-LINK", where, "%s (file %d) is no regular file of files.img" % (what, fid))
+                continue
+            if rtype != REMAP_GHOST:
                 continue
             f = files.get(e["orig_id"])
             if f is None or f["type"] != FD_TYPE_REG:
@@ -488,6 +499,39 @@ class Checker:
                 if pkt["id_for"] not in usks:
                     self.fail("SKQ-OWNER", "sk-queues.img", "packet %d is queued for %d, no unix socket of files.img"
                               % (i, pkt["id_for"]))
+                scms = pkt.get("scm", [])
+                if len(scms) > 1:
+                    self.fail("SKQ-SCM", "sk-queues.img", "packet %d has %d scm entries: 'More than 1 SCM is not "
+                              "possible'" % (i, len(scms)))
+                for scm in scms:
+                    if scm["type"] != SCM_RIGHTS:
+                        self.fail("SKQ-SCM", "sk-queues.img", "packet %d: scm of type %d, CRIU sends SCM_RIGHTS only"
+                                  % (i, scm["type"]))
+                    for fid in scm.get("rights", []):
+                        if fid not in files:
+                            self.fail("SKQ-SCM", "sk-queues.img", "packet %d carries file %d, which files.img lacks"
+                                      % (i, fid))
+
+    # Netlink sockets: open_netlink_sk() in CRIU's sk-netlink.c binds with the first 32 groups only (it
+    # refuses more words), and only a socket with a port id; a connected one is connected to group
+    # dst_group (a mask 1 << (dst_group - 1)).
+    def check_netlink(self, files):
+        for fid, f in sorted(files.items()):
+            n = f.get("nlsk") if f["type"] == FD_TYPE_NETLINKSK else None
+            if n is None:
+                continue
+            where = "files.img netlink socket %d (inode %d)" % (fid, n["ino"])
+            groups = n.get("groups", [])
+            if len(groups) > 1:
+                self.fail("NLSK-GROUPS", where, "%d words of groups: 'Groups above 32 are not supported yet'"
+                          % len(groups))
+            if any(groups) and not n["portid"]:
+                self.fail("NLSK-PORTID", where, "groups without a port id: CRIU binds only a socket with one")
+            if n["dst_group"] > 32:
+                self.fail("NLSK-DSTGROUP", where, "connected to group %d: no such mask" % n["dst_group"])
+            if n["state"] == NETLINK_CONNECTED and not n["dst_group"]:
+                self.notes.append("NLSK-DSTGROUP %s: connected to a port without a group: CRIU 4 shifts by -1 "
+                                  "for its mask" % where)
 
     # epoll: the restore of every target (epoll_ctl(EPOLL_CTL_ADD) on the restored fd) in CRIU's eventpoll.c.
     # A file several processes hold is opened by one of them, its master, which CRIU's files.c chooses as
@@ -708,6 +752,7 @@ class Checker:
         files = self.check_files_and_fs(procs, ids)
         self.check_inet_sockets(files)
         self.check_unix_sockets(files)
+        self.check_netlink(files)
         self.check_epolls(files)
         self.check_ttys(files)
         self.check_ns_files(files, ids)
