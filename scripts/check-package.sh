@@ -58,6 +58,9 @@ check_make_install()
 	make -s -C "$TOP" uninstall PREFIX=/usr DESTDIR="$dest" >/dev/null
 	left=$(find "$dest" ! -type d)
 	[ -z "$left" ] || fail "make uninstall left: $left"
+	# Folders of our own must go too: those whose name says criu-ng or soccr.
+	left=$(find "$dest" -type d \( -name '*criu-ng*' -o -name 'soccr' -o -name 'pycrit' \))
+	[ -z "$left" ] || fail "make uninstall left the folders: $left"
 }
 
 # 2. The packages, built from a copy of the tree's files (tracked and new, not ignored ones).
