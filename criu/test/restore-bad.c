@@ -4,8 +4,8 @@
  * error says so and the child runs on untraced with its memory intact); and
  * once the pid is free, images with a bad magic (mm-PID.img), a truncated
  * entry (core-PID.img), missing page contents (pages-1.img) or a pipe whose
- * queued bytes exceed its size (pipes-data.img) or a process listed twice
- * (pstree.img) are refused with an error naming the file, and no process is created.
+ * queued bytes exceed its size or are given twice (pipes-data.img) or a process
+ * listed twice (pstree.img) are refused with an error naming the file, and no process is created.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -149,6 +149,19 @@ static int repeat_pstree(const char *path)
 	return ret;
 }
 
+/* pipes-data.img holding pipe 7's queue twice (empty, in a pipe of 4096 bytes). */
+static int write_twice_pipes(const char *path)
+{
+	static const unsigned char img[] = {
+		0x19, 0x43, 0x56, 0x54,					    /* IMG_COMMON_MAGIC */
+		0x09, 0x37, 0x45, 0x56,					    /* PIPES_DATA_MAGIC */
+		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* pipe 7, 0 bytes, size 4096 */
+		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* the same again */
+	};
+
+	return test_write_file(path, (const char *)img, sizeof(img));
+}
+
 static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid)
 {
 	char dir[512], path[PATH_MAX], name[64];
@@ -174,6 +187,11 @@ static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid
 		snprintf(path, sizeof(path), "%s/pipes-data.img", dir);
 		expect(failures, write_bad_pipes(path) == 0, "can't write %s", path);
 		expect_refused(failures, tmp, dir, pid, "pipes-data.img");
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/twice-pipes", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
+		snprintf(path, sizeof(path), "%s/pipes-data.img", dir);
+		expect(failures, write_twice_pipes(path) == 0, "can't write %s", path);
+		expect_refused(failures, tmp, dir, pid, "pipe 7 appears twice");
 	}
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/bad-pstree", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
 		snprintf(path, sizeof(path), "%s/pstree.img", dir);
