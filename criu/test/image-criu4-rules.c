@@ -6,8 +6,9 @@
  * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them);
  * copies of ours, each broken in one way CRIU's restore refuses (root ids,
  * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
- * a directory's size, a lazy run, an inet socket's protocol, a listener with a
- * peer, a unix socket's peer, an epoll target), must each fail with that rule's id.
+ * a directory's size, a lazy run, a pipe's queue given twice, an inet socket's
+ * protocol, a listener with a peer, a unix socket's peer, an epoll target), must each
+ * fail with that rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -319,6 +320,22 @@ static int lazy_run(const char *dir, pid_t pid)
 	return ret;
 }
 
+/* A pipes-data.img in @dir giving pipe 7's queue twice (empty, in a pipe of 4096 bytes). */
+static int write_twice_pipes(const char *dir)
+{
+	static const unsigned char img[] = {
+		0x19, 0x43, 0x56, 0x54,					    /* IMG_COMMON_MAGIC */
+		0x09, 0x37, 0x45, 0x56,					    /* PIPES_DATA_MAGIC */
+		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* pipe 7, 0 bytes, size 4096 */
+		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* the same again */
+	};
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/pipes-data.img", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return test_write_file(path, (const char *)img, sizeof(img));
+}
+
 struct broken_case {
 	const char *name, *rule;
 	enum cr_img_type type;
@@ -361,6 +378,10 @@ static void check_broken(struct rules_test *t, const char *good)
 		expect_rule(t, "lazy", dir, "PAGEMAP-PRESENT");
 	else
 		expect(&t->failures, false, "lazy: can't make the broken copy");
+	if (!broken_copy(t, good, "pipe-data-once", dir, sizeof(dir)) && !write_twice_pipes(dir))
+		expect_rule(t, "pipe-data-once", dir, "PIPE-DATA-ONCE");
+	else
+		expect(&t->failures, false, "pipe-data-once: can't make the broken copy");
 }
 
 static void check_broken_sockets(struct rules_test *t, const char *good)
