@@ -320,20 +320,14 @@ static int lazy_run(const char *dir, pid_t pid)
 	return ret;
 }
 
-/* A pipes-data.img in @dir giving pipe 7's queue twice (empty, in a pipe of 4096 bytes). */
+/* A pipes-data.img in @dir giving pipe 7's queue twice. */
 static int write_twice_pipes(const char *dir)
 {
-	static const unsigned char img[] = {
-		0x19, 0x43, 0x56, 0x54,					    /* IMG_COMMON_MAGIC */
-		0x09, 0x37, 0x45, 0x56,					    /* PIPES_DATA_MAGIC */
-		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* pipe 7, 0 bytes, size 4096 */
-		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* the same again */
-	};
 	char path[PATH_MAX];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/pipes-data.img", dir) >= sizeof(path))
 		return -ENAMETOOLONG;
-	return test_write_file(path, (const char *)img, sizeof(img));
+	return test_write_pipe_queue_twice(path);
 }
 
 struct broken_case {

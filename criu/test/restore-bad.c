@@ -149,19 +149,6 @@ static int repeat_pstree(const char *path)
 	return ret;
 }
 
-/* pipes-data.img holding pipe 7's queue twice (empty, in a pipe of 4096 bytes). */
-static int write_twice_pipes(const char *path)
-{
-	static const unsigned char img[] = {
-		0x19, 0x43, 0x56, 0x54,					    /* IMG_COMMON_MAGIC */
-		0x09, 0x37, 0x45, 0x56,					    /* PIPES_DATA_MAGIC */
-		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* pipe 7, 0 bytes, size 4096 */
-		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* the same again */
-	};
-
-	return test_write_file(path, (const char *)img, sizeof(img));
-}
-
 static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid)
 {
 	char dir[512], path[PATH_MAX], name[64];
@@ -190,7 +177,7 @@ static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid
 	}
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/twice-pipes", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
 		snprintf(path, sizeof(path), "%s/pipes-data.img", dir);
-		expect(failures, write_twice_pipes(path) == 0, "can't write %s", path);
+		expect(failures, test_write_pipe_queue_twice(path) == 0, "can't write %s", path);
 		expect_refused(failures, tmp, dir, pid, "pipe 7 appears twice");
 	}
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/bad-pstree", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
