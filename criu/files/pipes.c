@@ -14,6 +14,7 @@
 #include "files-ghost.h"
 #include "files.h"
 #include "image.h"
+#include "ngutil.h"
 #include "pipes.h"
 #include "restore-fds.h"
 #include "restore-ghost.h"
@@ -66,7 +67,6 @@ static int open_logged(const char *path, int flags, const char *what, uint32_t p
 static int copy_queue(int rfd, struct pipe_data *pd)
 {
 	int scratch[2], size, queued, ret = 0;
-	size_t got = 0;
 	ssize_t n;
 
 	size = fcntl(rfd, F_GETPIPE_SZ);
@@ -99,14 +99,10 @@ static int copy_queue(int rfd, struct pipe_data *pd)
 		ret = n < 0 ? -errno : -EIO;
 		goto out_close;
 	}
-	while (got < (size_t)queued) {
-		n = read(scratch[0], (char *)pd->buf + got, (size_t)queued - got);
-		if (n <= 0) {
-			pr_perror("Can't read the copy of %s %u", kind_name(pd->fifo), pd->pipe_id);
-			ret = n < 0 ? -errno : -EIO;
-			goto out_close;
-		}
-		got += (size_t)n;
+	ret = ng_read_full(scratch[0], pd->buf, (size_t)queued);
+	if (ret) {
+		pr_err("Can't read the copy of %s %u: %s\n", kind_name(pd->fifo), pd->pipe_id, strerror(-ret));
+		goto out_close;
 	}
 	pd->bytes = (uint32_t)queued;
 out_close:
