@@ -29,6 +29,10 @@ int creds_fill(struct creds_state *cs, const struct proc_status *st)
 	e->n_cap_prm = 2, e->cap_prm = cs->cap_prm;
 	e->n_cap_eff = 2, e->cap_eff = cs->cap_eff;
 	e->n_cap_bnd = 2, e->cap_bnd = cs->cap_bnd;
+	/* CRIU 4 writes both, and restores them when present. */
+	split_caps(cs->cap_amb, st->cap_amb);
+	e->n_cap_amb = 2, e->cap_amb = cs->cap_amb;
+	e->has_no_new_privs = 1, e->no_new_privs = st->no_new_privs != 0;
 	/* /proc shows no securebits: core.c fills them in from what the thread told (task-query.c). */
 	e->secbits = 0;
 	cs->groups = calloc(st->nr_groups ? st->nr_groups : 1, sizeof(*cs->groups));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ngutil.h"
 
 struct log_config {
 	int fd;
@@ -88,20 +89,6 @@ static size_t log_timestamp(char *buf, size_t size)
 	return n > 0 ? (size_t)n : 0;
 }
 
-static void log_write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* nowhere left to report a logging failure */
-		buf += n;
-		len -= n;
-	}
-}
-
 void log_vprint(int level, const char *fmt, va_list args)
 {
 	int saved_errno = errno;
@@ -132,7 +119,9 @@ void log_vprint(int level, const char *fmt, va_list args)
 	} else {
 		len += n;
 	}
-	log_write_all(fd, buf, len);
+	if (ng_write_full(fd, buf, len) < 0) {
+		/* nowhere left to report a logging failure */
+	}
 	errno = saved_errno;
 }
 

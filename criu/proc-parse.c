@@ -208,6 +208,10 @@ static int parse_status_line(const char *key, const char *val, struct proc_statu
 		return parse_hex64(val, &st->cap_eff);
 	if (!strcmp(key, "CapBnd"))
 		return parse_hex64(val, &st->cap_bnd);
+	if (!strcmp(key, "CapAmb"))
+		return parse_hex64(val, &st->cap_amb);
+	if (!strcmp(key, "NoNewPrivs"))
+		return sscanf(val, "%d", &st->no_new_privs) == 1 ? 0 : -EINVAL;
 	if (!strcmp(key, "Seccomp"))
 		return sscanf(val, "%d", &st->seccomp) == 1 ? 0 : -EINVAL;
 	if (!strcmp(key, "THP_enabled"))

@@ -69,6 +69,31 @@ static void set_caps(struct rbatch *b, const CredsEntry *c)
 	rbatch_add(b, "capset", RB_CHECK, SYS_capset, 2, addr, addr + sizeof(caps.hdr));
 }
 
+/*
+ * Raises the ambient capabilities, once the permitted and inheritable sets hold them, and sets
+ * no_new_privs last: the kernel takes neither back. An ambient capability must be both
+ * permitted and inheritable.
+ */
+static int set_ambient_nnp(struct rbatch *b, pid_t tid, const CredsEntry *c)
+{
+	uint64_t amb = caps64(c->cap_amb, c->n_cap_amb);
+	uint64_t allowed = caps64(c->cap_prm, c->n_cap_prm) & caps64(c->cap_inh, c->n_cap_inh);
+
+	if (amb & ~allowed) {
+		pr_err("thread %d: ambient capabilities %#llx are not all permitted and inheritable (%#llx)\n", tid,
+		       (unsigned long long)amb, (unsigned long long)allowed);
+		return -EINVAL;
+	}
+	for (int cap = 0; cap < 64; cap++)
+		if (amb & (1ull << cap))
+			rbatch_add(b, "PR_CAP_AMBIENT_RAISE", RB_CHECK, SYS_prctl, 3, (uint64_t)PR_CAP_AMBIENT,
+				   (uint64_t)PR_CAP_AMBIENT_RAISE, (uint64_t)cap);
+	if (c->has_no_new_privs && c->no_new_privs)
+		rbatch_add(b, "PR_SET_NO_NEW_PRIVS", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_NO_NEW_PRIVS,
+			   (uint64_t)1);
+	return 0;
+}
+
 int restore_creds(struct rbatch *b, pid_t tid, const CredsEntry *c)
 {
 	if (!c)
@@ -88,6 +113,8 @@ int restore_creds(struct rbatch *b, pid_t tid, const CredsEntry *c)
 	if (!(c->secbits & (1u << 4 /* SECURE_KEEP_CAPS */)))
 		rbatch_add(b, "PR_SET_KEEPCAPS", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_KEEPCAPS, (uint64_t)0);
 	set_caps(b, c);
+	if (set_ambient_nnp(b, tid, c))
+		return -EINVAL;
 	pr_info("thread %d: uid %u/%u/%u gid %u/%u/%u, %zu groups, capabilities to set\n", tid, c->uid, c->euid,
 		c->suid, c->gid, c->egid, c->sgid, c->n_groups);
 	return 0;

@@ -14,6 +14,7 @@
 #include "array.h"
 #include "files-ghost.h"
 #include "image.h"
+#include "ngutil.h"
 #include "restore-ghost.h"
 
 #include "remap-file-path.pb-c.h"
@@ -309,23 +310,6 @@ static int create_at(char *path, size_t size, mode_t mode)
 	return fd;
 }
 
-/* Writes the @len bytes at @buf at @off of @fd. */
-static int write_at(int fd, const char *buf, uint64_t len, uint64_t off)
-{
-	uint64_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, (size_t)(len - done), (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (uint64_t)n;
-	}
-	return 0;
-}
-
 static bool all_zero(const char *buf, size_t len)
 {
 	return !len || (!buf[0] && !memcmp(buf, buf + 1, len - 1));
@@ -339,7 +323,7 @@ static int write_dense(int fd, const char *buf, uint64_t len)
 {
 	for (uint64_t off = 0; off < len; off += GHOST_PAGE) {
 		uint64_t n = len - off < GHOST_PAGE ? len - off : GHOST_PAGE;
-		int ret = all_zero(buf + off, (size_t)n) ? 0 : write_at(fd, buf + off, n, off);
+		int ret = all_zero(buf + off, (size_t)n) ? 0 : ng_pwrite_full(fd, buf + off, (size_t)n, off);
 
 		if (ret)
 			return ret;
@@ -361,7 +345,7 @@ static int fill_ghost(int fd, const struct restore_ghost *g)
 		const struct restore_ghost_chunk *c = &g->chunks[i];
 		const char *buf = (const char *)g->data + c->at;
 
-		ret = dense ? write_dense(fd, buf, c->len) : write_at(fd, buf, c->len, c->off);
+		ret = dense ? write_dense(fd, buf, c->len) : ng_pwrite_full(fd, buf, (size_t)c->len, c->off);
 		if (ret)
 			return ret;
 	}

@@ -520,6 +520,34 @@ static int load_one(int dirfd, struct restore_image *ri)
 	return ret;
 }
 
+/* Each pid once and every parent before its child, in one pass (one bit per possible pid). */
+static int check_pstree_order(PstreeEntry *const *entries, size_t nr)
+{
+	uint64_t *listed = calloc(PID_LIMIT / 64 + 1, sizeof(*listed));
+	int ret = 0;
+
+	if (!listed)
+		return -ENOMEM;
+	for (size_t i = 0; !ret && i < nr; i++) {
+		uint32_t pid = entries[i]->pid, ppid = entries[i]->ppid;
+
+		if (!pid || pid > PID_LIMIT) {
+			pr_err("pstree.img: pid %u is out of range\n", pid);
+			ret = -EINVAL;
+		} else if (listed[pid / 64] & (1ull << (pid % 64))) {
+			pr_err("pstree.img: process %u is listed twice\n", pid);
+			ret = -EINVAL;
+		} else if (i && (ppid > PID_LIMIT || !(listed[ppid / 64] & (1ull << (ppid % 64))))) {
+			pr_err("pstree.img: the parent %u of process %u is not listed before it\n", ppid, pid);
+			ret = -EINVAL;
+		} else {
+			listed[pid / 64] |= 1ull << (pid % 64);
+		}
+	}
+	free(listed);
+	return ret;
+}
+
 /* Every entry of pstree.img, parents before their children, each pid once. */
 static int read_pstree(int dirfd, PstreeEntry ***entries, size_t *nr)
 {
@@ -548,23 +576,7 @@ static int read_pstree(int dirfd, PstreeEntry ***entries, size_t *nr)
 		pr_err("pstree.img: no process\n");
 		ret = -EINVAL;
 	}
-	for (size_t i = 0; !ret && i < *nr; i++) {
-		bool parent = i == 0;
-
-		for (size_t j = 0; j < i; j++) {
-			if ((*entries)[j]->pid == (*entries)[i]->pid) {
-				pr_err("pstree.img: process %u is listed twice\n", (*entries)[i]->pid);
-				return -EINVAL;
-			}
-			parent = parent || (*entries)[j]->pid == (*entries)[i]->ppid;
-		}
-		if (!parent) {
-			pr_err("pstree.img: the parent %u of process %u is not listed before it\n", (*entries)[i]->ppid,
-			       (*entries)[i]->pid);
-			return -EINVAL;
-		}
-	}
-	return ret;
+	return ret ?: check_pstree_order(*entries, *nr);
 }
 
 int restore_images_load(int dirfd, struct restore_image **ris, size_t *nr)

@@ -14,6 +14,7 @@
 #include "array.h"
 #include "image.h"
 #include "mem.h"
+#include "ngutil.h"
 #include "restore-shmem.h"
 #include "vma.h"
 
@@ -216,18 +217,7 @@ static int write_ctl(void *arg, uint64_t off, const void *buf, size_t len)
 
 static int write_fd(void *arg, uint64_t off, const void *buf, size_t len)
 {
-	int fd = *(int *)arg;
-
-	for (size_t done = 0; done < len;) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	return ng_pwrite_full(*(int *)arg, buf, len, off);
 }
 
 int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd)

@@ -55,6 +55,8 @@
 #define NETNS_MAGIC			0x55933752
 #define MNTS_MAGIC			0x55563928
 #define UTSNS_MAGIC			0x54473203
+#define SECCOMP_MAGIC			0x64413049 /* read by crit only */
+#define TIMENS_MAGIC			0x43114433 /* read by crit only */
 
 /* Service images. */
 #define STATS_MAGIC			0x57093306

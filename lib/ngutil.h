@@ -1,7 +1,7 @@
 /*
  * Small helpers that criu, compel and the tests all need, written once: whole
- * reads and writes that retry on EINTR and short counts, and the monotonic
- * clock in the units callers measure in. Header-only (static inline), so each
+ * reads and writes (at the file offset or at a given one) that retry on EINTR
+ * and short counts, and the monotonic clock in the units callers measure in. Header-only (static inline), so each
  * part of the tree uses them without linking anything more. soccr/, an
  * installable library of its own, keeps its own copies.
  */
@@ -64,6 +64,25 @@ static inline int ng_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* Reads exactly @len bytes from @fd. 0, -errno, or -EIO at the end of the file. */
+static inline int ng_read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 /* Writes all @len bytes of @buf to @fd. 0 or -errno (-EIO if nothing could be written). */
 static inline int ng_write_full(int fd, const void *buf, size_t len)
 {
@@ -80,6 +99,25 @@ static inline int ng_write_full(int fd, const void *buf, size_t len)
 			return -EIO;
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes all @len bytes of @buf at offset @off of @fd. 0 or -errno (-EIO if nothing could be written). */
+static inline int ng_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
 	}
 	return 0;
 }

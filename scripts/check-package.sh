@@ -7,8 +7,9 @@
 #      next to the copy, in a scratch folder, not next to this tree), then
 #      lintian when it is installed: an error fails, warnings are printed.
 #   3. dpkg -x of every package into one scratch root; from there:
-#      criu --version, criu check (as root), crit --help when the tree has
-#      crit/, libsoccr's SONAME, a program built with the -dev package's
+#      criu --version, criu check (as root), crit --help, crit x ps and
+#      decode | encode on CRIU 4.2's checkpoint when the tree has crit/,
+#      libsoccr's SONAME, a program built with the -dev package's
 #      pkg-config file and run against libsoccr1, and the man pages rendered
 #      with man -l: their sections, and every long option of criu --help
 #      described in criu(8).
@@ -58,6 +59,9 @@ check_make_install()
 	make -s -C "$TOP" uninstall PREFIX=/usr DESTDIR="$dest" >/dev/null
 	left=$(find "$dest" ! -type d)
 	[ -z "$left" ] || fail "make uninstall left: $left"
+	# Folders of our own must go too: those whose name says criu-ng or soccr.
+	left=$(find "$dest" -type d \( -name '*criu-ng*' -o -name 'soccr' -o -name 'pycrit' \))
+	[ -z "$left" ] || fail "make uninstall left the folders: $left"
 }
 
 # 2. The packages, built from a copy of the tree's files (tracked and new, not ignored ones).
@@ -95,7 +99,7 @@ build_packages()
 # 3. What the packages hold, run from a root they were unpacked into.
 check_unpacked()
 {
-	local out lib pc_dir crit man8 rendered opt missing=()
+	local out lib pc_dir crit corpus img man8 rendered opt missing=()
 
 	step "dpkg -x into $ROOT"
 	mkdir -p "$ROOT"
@@ -121,6 +125,15 @@ check_unpacked()
 		crit=$ROOT/usr/bin/crit
 		[ -e "$crit" ] || fail "the tree has crit/ but the package has no /usr/bin/crit"
 		"$crit" --help >/dev/null || fail "crit --help exited $?"
+		corpus=$TOP/test/criu-4.2-images/1thread
+		if [ -d "$corpus" ]; then
+			step "crit x ps and decode | encode on CRIU 4.2's checkpoint"
+			env -u CRIT_LIBDIR "$crit" x "$corpus" ps | grep -qw hog || fail "crit x ps doesn't show the dumped hog"
+			for img in inventory.img core-3.img mm-3.img seccomp.img; do
+				env -u CRIT_LIBDIR "$crit" decode -i "$corpus/$img" | env -u CRIT_LIBDIR "$crit" encode |
+					cmp -s - "$corpus/$img" || fail "crit decode | encode changed $img"
+			done
+		fi
 		dpkg-deb -f "$SCRATCH"/src/criu-ng_*.deb Provides | grep -qw criu ||
 			fail "criu-ng ships crit but does not provide criu"
 	else

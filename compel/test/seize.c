@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "ngutil.h"
 #include "regs.h"
 #include "seize.h"
 
@@ -298,14 +299,6 @@ static int tracer_pid(pid_t pid)
 	return tracer;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * --timeout bounds the freeze: a process stuck in vfork (state D, deaf to
  * PTRACE_INTERRUPT until its child exits) fails the seize with -ETIMEDOUT once the
@@ -334,9 +327,9 @@ static void test_timeout(void)
 	for (int i = 0; i < 1000 && proc_state(pid) != 'D'; i++)
 		sleep_ms(1);
 	check(proc_state(pid) == 'D', "vfork parent in state %c, not D", proc_state(pid));
-	start = mono_ms();
+	start = (int64_t)ng_now_ms();
 	ret = compel_tree_seize(&tree, pid, 200);
-	elapsed = mono_ms() - start;
+	elapsed = (int64_t)ng_now_ms() - start;
 	check(ret == -ETIMEDOUT, "seize of a process in vfork: %d, not -ETIMEDOUT", ret);
 	check(tree.err.tid == pid && tree.err.state == 'D', "timeout names thread %d in state %c", tree.err.tid,
 	      tree.err.state);

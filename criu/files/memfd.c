@@ -303,19 +303,28 @@ int memfd_check_entry(const FileEntry *fe, const char *name)
 	return 0;
 }
 
-static ssize_t find_restore_inode(const struct memfd_restore *mr, uint64_t inode_id)
+/* mr->inodes is sorted by inode id once read (read_inodes()). */
+static int cmp_inode_id(const void *a, const void *b)
 {
-	for (size_t i = 0; i < mr->nr; i++)
-		if (mr->inodes[i]->inode_id == inode_id)
-			return (ssize_t)i;
-	return -1;
+	uint64_t x = (*(const MemfdInodeEntry *const *)a)->inode_id, y = (*(const MemfdInodeEntry *const *)b)->inode_id;
+
+	return (x > y) - (x < y);
 }
 
-static int check_inode(const struct memfd_restore *mr, const MemfdInodeEntry *e)
+static ssize_t find_restore_inode(const struct memfd_restore *mr, uint64_t inode_id)
 {
-	if (!e->name || strlen(e->name) > MEMFD_NAME_MAX || find_restore_inode(mr, e->inode_id) >= 0 ||
-	    (e->seals & ~(uint32_t)SEALS_KNOWN) || e->size > (uint64_t)INT64_MAX) {
-		pr_err("memfd.img: memfd %llu (name \"%s\", %llu bytes, seals %#x) is invalid or given twice\n",
+	MemfdInodeEntry e = MEMFD_INODE_ENTRY__INIT, *key = &e, **found;
+
+	e.inode_id = inode_id;
+	found = mr->nr ? bsearch(&key, mr->inodes, mr->nr, sizeof(*mr->inodes), cmp_inode_id) : NULL;
+	return found ? found - mr->inodes : -1;
+}
+
+static int check_inode(const MemfdInodeEntry *e)
+{
+	if (!e->name || strlen(e->name) > MEMFD_NAME_MAX || (e->seals & ~(uint32_t)SEALS_KNOWN) ||
+	    e->size > (uint64_t)INT64_MAX) {
+		pr_err("memfd.img: memfd %llu (name \"%s\", %llu bytes, seals %#x) is invalid\n",
 		       (unsigned long long)e->inode_id, e->name ?: "", (unsigned long long)e->size, e->seals);
 		return -EINVAL;
 	}
@@ -338,7 +347,7 @@ static int read_inodes(int dirfd, struct memfd_restore *mr)
 		ret = img_read_entry(img, (void **)&e);
 		if (ret || !e)
 			break;
-		ret = check_inode(mr, e);
+		ret = check_inode(e);
 		if (!ret)
 			ret = ARRAY_RESERVE(mr->inodes, mr->nr, cap, 4);
 		if (!ret) {
@@ -355,6 +364,15 @@ static int read_inodes(int dirfd, struct memfd_restore *mr)
 		mr->inodes[mr->nr++] = e;
 	}
 	img_close(img);
+	/* Sorted by id, each id once: the fds are all -1 yet, they need not follow. */
+	if (!ret && mr->nr)
+		qsort(mr->inodes, mr->nr, sizeof(*mr->inodes), cmp_inode_id);
+	for (size_t i = 1; !ret && i < mr->nr; i++) {
+		if (mr->inodes[i]->inode_id == mr->inodes[i - 1]->inode_id) {
+			pr_err("memfd.img: memfd %llu is given twice\n", (unsigned long long)mr->inodes[i]->inode_id);
+			ret = -EINVAL;
+		}
+	}
 	return ret;
 }
 

@@ -14,6 +14,7 @@
 #include "files-ghost.h"
 #include "files.h"
 #include "image.h"
+#include "ngutil.h"
 #include "pipes.h"
 #include "restore-fds.h"
 #include "restore-ghost.h"
@@ -66,7 +67,6 @@ static int open_logged(const char *path, int flags, const char *what, uint32_t p
 static int copy_queue(int rfd, struct pipe_data *pd)
 {
 	int scratch[2], size, queued, ret = 0;
-	size_t got = 0;
 	ssize_t n;
 
 	size = fcntl(rfd, F_GETPIPE_SZ);
@@ -99,14 +99,10 @@ static int copy_queue(int rfd, struct pipe_data *pd)
 		ret = n < 0 ? -errno : -EIO;
 		goto out_close;
 	}
-	while (got < (size_t)queued) {
-		n = read(scratch[0], (char *)pd->buf + got, (size_t)queued - got);
-		if (n <= 0) {
-			pr_perror("Can't read the copy of %s %u", kind_name(pd->fifo), pd->pipe_id);
-			ret = n < 0 ? -errno : -EIO;
-			goto out_close;
-		}
-		got += (size_t)n;
+	ret = ng_read_full(scratch[0], pd->buf, (size_t)queued);
+	if (ret) {
+		pr_err("Can't read the copy of %s %u: %s\n", kind_name(pd->fifo), pd->pipe_id, strerror(-ret));
+		goto out_close;
 	}
 	pd->bytes = (uint32_t)queued;
 out_close:
@@ -402,15 +398,26 @@ int fifo_check_restore(const struct restore_image *ri)
 	return 0;
 }
 
-static struct pipe_queue *find_queue(struct pipe_restore *st, uint32_t pipe_id, bool fifo)
+/* The queues are sorted by kind (pipes first), then pipe id: see pipe_load(). */
+static int cmp_queue(const void *a, const void *b)
 {
-	for (size_t i = 0; st && i < st->nr; i++)
-		if (st->v[i].fifo == fifo && st->v[i].e->pipe_id == pipe_id)
-			return &st->v[i];
-	return NULL;
+	const struct pipe_queue *x = a, *y = b;
+
+	if (x->fifo != y->fifo)
+		return x->fifo ? 1 : -1;
+	return (x->e->pipe_id > y->e->pipe_id) - (x->e->pipe_id < y->e->pipe_id);
 }
 
-static int check_queue(const PipeDataEntry *e, struct pipe_restore *st, bool fifo, const char *name)
+static struct pipe_queue *find_queue(struct pipe_restore *st, uint32_t pipe_id, bool fifo)
+{
+	PipeDataEntry e = PIPE_DATA_ENTRY__INIT;
+	struct pipe_queue key = { .e = &e, .fifo = fifo };
+
+	e.pipe_id = pipe_id;
+	return st && st->nr ? bsearch(&key, st->v, st->nr, sizeof(*st->v), cmp_queue) : NULL;
+}
+
+static int check_queue(const PipeDataEntry *e, bool fifo, const char *name)
 {
 	uint32_t size = e->has_size ? e->size : 0;
 
@@ -419,9 +426,22 @@ static int check_queue(const PipeDataEntry *e, struct pipe_restore *st, bool fif
 		       e->bytes, size);
 		return -EINVAL;
 	}
-	if (find_queue(st, e->pipe_id, fifo)) {
-		pr_err("%s: %s %u appears twice\n", name, kind_name(fifo), e->pipe_id);
-		return -EINVAL;
+	return 0;
+}
+
+/* Sorts the queues for find_queue() and refuses a pipe or FIFO whose queue is given twice. */
+static int index_queues(struct pipe_restore *st)
+{
+	if (st->nr)
+		qsort(st->v, st->nr, sizeof(*st->v), cmp_queue);
+	for (size_t i = 1; i < st->nr; i++) {
+		const struct pipe_queue *q = &st->v[i];
+
+		if (!cmp_queue(q, q - 1)) {
+			pr_err("%s: %s %u appears twice\n", q->fifo ? "fifo-data.img" : "pipes-data.img",
+			       kind_name(q->fifo), q->e->pipe_id);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -441,7 +461,7 @@ static int load_queues(int dirfd, struct pipe_restore *st, bool fifo)
 		ret = img_read_entry(img, (void **)&e);
 		if (ret || !e)
 			break;
-		ret = check_queue(e, st, fifo, img_name(img));
+		ret = check_queue(e, fifo, img_name(img));
 		ret = ret ?: ARRAY_RESERVE(st->v, st->nr, st->cap, 8);
 		if (ret) {
 			img_free_entry(e);
@@ -467,7 +487,8 @@ int pipe_load(int dirfd, struct restore_image *ri)
 		return -ENOMEM;
 	ri->kind_state[FD_KIND_PIPE] = st;
 	ret = load_queues(dirfd, st, false);
-	return ret ?: load_queues(dirfd, st, true);
+	ret = ret ?: load_queues(dirfd, st, true);
+	return ret ?: index_queues(st);
 }
 
 void pipe_load_free(struct restore_image *ri)

@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "image.h"
+#include "ngutil.h"
 #include "restore-images.h"
 #include "restore-tty.h"
 #include "sk-tcp.h"
@@ -20,21 +21,6 @@
 #define LOG_PREFIX "fuzz: "
 #include "log.h"
 
-static int write_all(int fd, const uint8_t *data, size_t size)
-{
-	while (size) {
-		ssize_t n = write(fd, data, size);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		data += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
 static int put_file(int dirfd, const char *name, const uint8_t *data, size_t size)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -42,7 +28,7 @@ static int put_file(int dirfd, const char *name, const uint8_t *data, size_t siz
 
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, data, size);
+	ret = ng_write_full(fd, data, size);
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
 	return ret;
@@ -63,7 +49,7 @@ static int copy_file(int from_dirfd, int to_dirfd, const char *name)
 		goto out_close_in;
 	}
 	while (!ret && (n = read(in, buf, sizeof(buf))) != 0)
-		ret = n < 0 ? -errno : write_all(out, (const uint8_t *)buf, (size_t)n);
+		ret = n < 0 ? -errno : ng_write_full(out, buf, (size_t)n);
 	if (close(out) < 0 && !ret)
 		ret = -errno;
 out_close_in:

@@ -1,6 +1,6 @@
 /*
- * Credentials of a thread in CRIU's creds_entry form (ids, capability sets,
- * supplementary groups), from /proc/PID/task/TID/status.
+ * Credentials of a thread in CRIU's creds_entry form (ids, capability sets
+ * with the ambient one, supplementary groups, no_new_privs), from /proc/PID/task/TID/status.
  */
 #ifndef CRIU_NG_CREDS_H
 #define CRIU_NG_CREDS_H
@@ -18,6 +18,7 @@ struct creds_state {
 	uint32_t cap_prm[2];
 	uint32_t cap_eff[2];
 	uint32_t cap_bnd[2];
+	uint32_t cap_amb[2];
 	uint32_t *groups; /* malloc'ed */
 };
 

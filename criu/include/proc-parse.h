@@ -41,6 +41,8 @@ struct proc_status {
 	uint64_t cap_prm;
 	uint64_t cap_eff;
 	uint64_t cap_bnd;
+	uint64_t cap_amb; /* 0 when the kernel doesn't say */
+	int no_new_privs; /* prctl(PR_SET_NO_NEW_PRIVS) */
 	uint32_t *groups; /* malloc'ed; free with proc_status_fini() */
 	size_t nr_groups;
 	int seccomp;	 /* 0 disabled, 1 strict, 2 filter */

@@ -108,6 +108,19 @@ static inline int test_write_file(const char *path, const void *data, size_t len
 	return 0;
 }
 
+/* Writes at @path a pipes-data.img that gives pipe 7's queue twice (empty, in a pipe of 4096 bytes). */
+static inline int test_write_pipe_queue_twice(const char *path)
+{
+	static const unsigned char img[] = {
+		0x19, 0x43, 0x56, 0x54,					    /* IMG_COMMON_MAGIC */
+		0x09, 0x37, 0x45, 0x56,					    /* PIPES_DATA_MAGIC */
+		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* pipe 7, 0 bytes, size 4096 */
+		7,    0,    0,	  0,	0x08, 7, 0x10, 0, 0x18, 0x80, 0x20, /* the same again */
+	};
+
+	return test_write_file(path, img, sizeof(img));
+}
+
 static inline int test_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "criu-test.h"
+#include "ngutil.h"
 
 #define CRIT CRIT_PATH /* crit/crit of this tree (criu/Makefile) */
 #define PYTHON "/usr/bin/python3"
@@ -367,10 +368,7 @@ static inline void dump_sleep_us(long us)
 
 static inline int64_t dump_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ng_now_us();
 }
 
 /* The pid of a child of ours other than the @nr_keep of @keep, 0 if there is none. */

@@ -46,14 +46,6 @@ static pid_t start_child(long vfork_ms)
 	return pid;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool traced(pid_t pid)
 {
 	char path[64], *status, *tracer;
@@ -84,10 +76,10 @@ static int run_dump(const char *tmp, const char *what, pid_t pid, const char *ti
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
 	if (mkdir(dir, 0700) || test_criu_bin(criu))
 		return -1;
-	start = mono_ms();
+	start = (int64_t)ng_now_ms();
 	if (test_run(&r, tmp, NULL, argv, NULL))
 		return -1;
-	*ms = mono_ms() - start;
+	*ms = (int64_t)ng_now_ms() - start;
 	code = r.exit_code;
 	test_run_free(&r);
 	return code;

@@ -7,8 +7,9 @@
  * namespace);
  * copies of ours, each broken in one way CRIU's restore refuses (root ids,
  * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
- * a directory's size, a lazy run, an inet socket's protocol, a listener with a
- * peer, a unix socket's peer, an epoll target, a namespace file's namespace), must each fail with that rule's id.
+ * a directory's size, a lazy run, a pipe's queue given twice, an inet socket's
+ * protocol, a listener with a peer, a unix socket's peer, an epoll target, a namespace
+ * file's namespace), must each fail with that rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -328,6 +329,16 @@ static int lazy_run(const char *dir, pid_t pid)
 	return ret;
 }
 
+/* A pipes-data.img in @dir giving pipe 7's queue twice. */
+static int write_twice_pipes(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/pipes-data.img", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return test_write_pipe_queue_twice(path);
+}
+
 struct broken_case {
 	const char *name, *rule;
 	enum cr_img_type type;
@@ -370,6 +381,10 @@ static void check_broken(struct rules_test *t, const char *good)
 		expect_rule(t, "lazy", dir, "PAGEMAP-PRESENT");
 	else
 		expect(&t->failures, false, "lazy: can't make the broken copy");
+	if (!broken_copy(t, good, "pipe-data-once", dir, sizeof(dir)) && !write_twice_pipes(dir))
+		expect_rule(t, "pipe-data-once", dir, "PIPE-DATA-ONCE");
+	else
+		expect(&t->failures, false, "pipe-data-once: can't make the broken copy");
 }
 
 static void check_broken_sockets(struct rules_test *t, const char *good)

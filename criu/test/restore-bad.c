@@ -4,8 +4,8 @@
  * error says so and the child runs on untraced with its memory intact); and
  * once the pid is free, images with a bad magic (mm-PID.img), a truncated
  * entry (core-PID.img), missing page contents (pages-1.img) or a pipe whose
- * queued bytes exceed its size (pipes-data.img) are refused with an error naming
- * the file, and no process is created.
+ * queued bytes exceed its size or are given twice (pipes-data.img) or a process
+ * listed twice (pstree.img) are refused with an error naming the file, and no process is created.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
@@ -133,6 +133,22 @@ static int write_bad_pipes(const char *path)
 	return test_write_file(path, (const char *)img, sizeof(img));
 }
 
+/* Appends the entries of pstree.img at @path (all after its 8 magic bytes) to it again. */
+static int repeat_pstree(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDWR | O_APPEND), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n <= 8 || n == (ssize_t)sizeof(buf) || write(fd, buf + 8, (size_t)n - 8) != n - 8)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
 static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid)
 {
 	char dir[512], path[PATH_MAX], name[64];
@@ -158,6 +174,16 @@ static void corrupted(int *failures, const char *tmp, const char *img, pid_t pid
 		snprintf(path, sizeof(path), "%s/pipes-data.img", dir);
 		expect(failures, write_bad_pipes(path) == 0, "can't write %s", path);
 		expect_refused(failures, tmp, dir, pid, "pipes-data.img");
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/twice-pipes", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
+		snprintf(path, sizeof(path), "%s/pipes-data.img", dir);
+		expect(failures, test_write_pipe_queue_twice(path) == 0, "can't write %s", path);
+		expect_refused(failures, tmp, dir, pid, "pipe 7 appears twice");
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/bad-pstree", tmp) < sizeof(dir) && !copy_dir(img, dir)) {
+		snprintf(path, sizeof(path), "%s/pstree.img", dir);
+		expect(failures, repeat_pstree(path) == 0, "can't repeat the entries of %s", path);
+		expect_refused(failures, tmp, dir, pid, "is listed twice");
 	}
 }
 

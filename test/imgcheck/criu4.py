@@ -39,6 +39,8 @@ FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_
 FD_TYPE_NETLINKSK = 13
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
+FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
+PIPE_DEFAULT_SIZE = 65536  # 16 pages: a new pipe's capacity when the entry gives no size
 # The sub-entry of each kind's file_entry, whose id must be the file's.
 FILE_SUBENTRY = {1: "reg", 4: "isk", 5: "usk", 6: "efd", 7: "epfd", 9: "sgfd", 11: "tty", 17: "tfd", 8: "ify",
                  18: "memfd", 2: "pipe", 3: "fifo", 13: "nlsk", 14: "nsf"}
@@ -557,6 +559,32 @@ class Checker:
                     self.fail("EPOLL-TFD", where, "target fd %d is not another fd of the process: "
                               "EPOLL_CTL_ADD fails" % t["tfd"])
 
+    # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
+    def check_pipes(self, files):
+        pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
+        fifos = {f["fifo"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_FIFO and f.get("fifo")}
+        for f in files.values():
+            if f["type"] != FD_TYPE_FIFO or not f.get("fifo"):
+                continue
+            reg = files.get(f["fifo"].get("regf_id", f["id"]))
+            if not reg or reg["type"] != FD_TYPE_REG:
+                self.fail("FIFO-REG", "files.img", "FIFO %d: its path's entry %s is no REG file: CRIU opens the "
+                          "FIFO by that path and refuses it" % (f["id"], f["fifo"].get("regf_id", f["id"])))
+        for name, owners in (("pipes-data.img", pipes), ("fifo-data.img", fifos)):
+            seen = set()
+            for e in (self.load(name, "PIPE-DATA") if self.img.exists(name) else []) or []:
+                where = "%s pipe %d" % (name, e["pipe_id"])
+                if e["pipe_id"] in seen:
+                    self.fail("PIPE-DATA-ONCE", where, "given twice: CRIU restores one entry's bytes per pipe")
+                seen.add(e["pipe_id"])
+                size = e.get("size", PIPE_DEFAULT_SIZE)
+                if e["bytes"] > size:
+                    self.fail("PIPE-DATA-SIZE", where, "%d bytes in a pipe of %d: CRIU's vmsplice into the "
+                              "pipe sized so fails" % (e["bytes"], size))
+                if e["pipe_id"] not in owners:
+                    self.notes.append("PIPE-DATA-OWNER %s: no %s of files.img has it: CRIU ignores its bytes"
+                                      % (where, "FIFO" if name == "fifo-data.img" else "pipe"))
+
     # Terminals: collect_one_tty_info_entry(), collect_one_tty(), verify_info() and the pairing of CRIU's tty.c.
     def check_ttys(self, files):
         ttys = [f for f in files.values() if f["type"] == FD_TYPE_TTY and f.get("tty")]
@@ -754,6 +782,7 @@ class Checker:
         self.check_unix_sockets(files)
         self.check_netlink(files)
         self.check_epolls(files)
+        self.check_pipes(files)
         self.check_ttys(files)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "ngutil.h"
 #include "pattern.h"
 #include "streamio.h"
 
@@ -25,10 +26,7 @@ enum {
 
 uint64_t sio_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return ng_now_ms();
 }
 
 void sio_report_init(struct sio_report *rep)

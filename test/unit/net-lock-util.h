@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "net-lock.h"
+#include "ngutil.h"
 
 #define NLT_PASS 0
 #define NLT_FAIL 1
@@ -52,10 +53,7 @@ static inline void nlt_log(void *arg, unsigned int level, const char *fmt, va_li
 
 static inline double nlt_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return (double)ng_now_ns() / 1e6;
 }
 
 /* Enter a private network namespace with lo up, so the host firewall is never touched. */

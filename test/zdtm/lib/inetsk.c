@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "inetsk.h"
+#include "ngutil.h"
 #include "zdtmtst.h"
 
 /* Returns -err with errno set to err, so that a caller's fail() names it. */
@@ -206,21 +207,13 @@ int tsk_connect(enum tsk_kind kind, const struct tsk_addr *to, int rcvbuf)
 	return fd;
 }
 
-static int64_t tsk_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for events on fd until deadline (tsk_now_ms() based): 0, -ETIMEDOUT or the poll error. */
+/* Waits for events on fd until deadline (ng_now_ms() based): 0, -ETIMEDOUT or the poll error. */
 static int tsk_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		int64_t left = deadline - tsk_now_ms();
+		int64_t left = deadline - (int64_t)ng_now_ms();
 		int n;
 
 		if (left < 0)
@@ -237,7 +230,7 @@ static int tsk_wait(int fd, short events, int64_t deadline)
 
 int tsk_accept(int lfd, int timeout_ms)
 {
-	int ret = tsk_wait(lfd, POLLIN, tsk_now_ms() + timeout_ms);
+	int ret = tsk_wait(lfd, POLLIN, (int64_t)ng_now_ms() + timeout_ms);
 
 	if (ret)
 		return ret;
@@ -268,7 +261,7 @@ int tsk_pair(int lfd, enum tsk_kind kind, int rcvbuf, int *cli, int *srv)
 
 int tsk_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 {
-	int64_t deadline = tsk_now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)ng_now_ms() + timeout_ms;
 	const char *p = buf;
 
 	while (len) {
@@ -290,7 +283,7 @@ int tsk_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 
 int tsk_read_all(int fd, void *buf, size_t len, int timeout_ms)
 {
-	int64_t deadline = tsk_now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)ng_now_ms() + timeout_ms;
 	char *p = buf;
 
 	while (len) {
@@ -381,7 +374,7 @@ int tsk_queues(int fd, struct tsk_queues *q)
 
 int tsk_wait_inq(int fd, int inq, int timeout_ms)
 {
-	int64_t deadline = tsk_now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)ng_now_ms() + timeout_ms;
 
 	for (;;) {
 		int have;
@@ -390,7 +383,7 @@ int tsk_wait_inq(int fd, int inq, int timeout_ms)
 			return tsk_errno();
 		if (have >= inq)
 			return have;
-		if (tsk_now_ms() >= deadline)
+		if ((int64_t)ng_now_ms() >= deadline)
 			return tsk_err(ETIMEDOUT);
 		usleep(1000);
 	}

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ngutil.h"
 #include "zdtmtst.h"
 
 #define PIPE_SIZE (256 * 1024)
@@ -53,18 +54,11 @@ static int end_check(const struct end *want)
 
 static int read_all(int fd, char *buf, size_t len)
 {
-	size_t got = 0;
+	int ret = ng_read_full(fd, buf, len);
 
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n <= 0) {
-			fail("read %zu of %zu bytes, then %zd", got, len, n);
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	return 0;
+	if (ret)
+		fail("can't read %zu bytes: %s", len, strerror(-ret));
+	return ret ? -1 : 0;
 }
 
 int main(int argc, char **argv)
