@@ -3,6 +3,7 @@
  * their parent. A process forks a child, then calls setsid(): the child stays
  * in the session the parent left, led by its grandparent. The root r:
  *   r ── a  (session a)  ── a1 (session r, group r: forked before a's setsid)
+ *     │                   ├─ a4 (a zombie, session r, group r: forked before too)
  *     │                   ├─ a2 (session a, a group of its own)
  *     │                   └─ a3 (session a, a2's group)
  *     └─ b  (session b)  ── b1 (session b1, forked before b's setsid)
@@ -16,7 +17,9 @@
  */
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@ enum {
 	A1,
 	A2,
 	A3,
+	A4,
 	B,
 	B1,
 	B2,
@@ -45,11 +49,13 @@ static const struct node {
 	bool setsid;	/* calls setsid() after forking its children marked before */
 	bool own_group; /* setpgid(0, 0) */
 	int join;	/* the group of this earlier sibling, or NONE */
+	bool zombie;	/* exits once it has reported; its parent reaps it at the end */
 } nodes[NR] = {
-	[A] = { "a", ROOT, false, true, false, NONE }, [A1] = { "a1", A, true, false, false, NONE },
-	[A2] = { "a2", A, false, false, true, NONE },  [A3] = { "a3", A, false, false, false, A2 },
-	[B] = { "b", ROOT, false, true, false, NONE }, [B1] = { "b1", B, true, true, false, NONE },
-	[B2] = { "b2", B1, true, false, true, NONE },  [B3] = { "b3", B1, false, false, false, NONE },
+	[A] = { "a", ROOT, false, true, false, NONE },	    [A1] = { "a1", A, true, false, false, NONE },
+	[A2] = { "a2", A, false, false, true, NONE },	    [A3] = { "a3", A, false, false, false, A2 },
+	[A4] = { "a4", A, true, false, false, NONE, true }, [B] = { "b", ROOT, false, true, false, NONE },
+	[B1] = { "b1", B, true, true, false, NONE },	    [B2] = { "b2", B1, true, false, true, NONE },
+	[B3] = { "b3", B1, false, false, false, NONE },
 };
 
 static int report_pipe[2];
@@ -115,6 +121,8 @@ static void __attribute__((noreturn)) node_main(int idx, pid_t ppid)
 	tree_report_send(report_pipe[1], idx, ppid, 0);
 	close(report_pipe[1]);
 	close(report_pipe[0]);
+	if (n->zombie)
+		exit(0);
 
 	test_waitsig();
 	if (getppid() != want.ppid || getpgid(0) != want.pgid || getsid(0) != want.sid) {
@@ -125,6 +133,22 @@ static void __attribute__((noreturn)) node_main(int idx, pid_t ppid)
 	exit(end_children(idx) | ret);
 }
 
+/* Whether process @pid is a zombie (state Z in /proc/PID/stat). */
+static bool is_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool z;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	z = fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'Z';
+	fclose(f);
+	return z;
+}
+
 /* The sessions and groups the tree was made with, from the processes' reports. */
 static int check_shape(const struct tree_ids *w, pid_t r)
 {
@@ -132,10 +156,9 @@ static int check_shape(const struct tree_ids *w, pid_t r)
 		int idx;
 		pid_t sid, pgid;
 	} expect[] = {
-		{ A, w[A].pid, w[A].pid },   { A1, r, r },
-		{ A2, w[A].pid, w[A2].pid }, { A3, w[A].pid, w[A2].pid },
-		{ B, w[B].pid, w[B].pid },   { B1, w[B1].pid, w[B1].pid },
-		{ B2, r, w[B2].pid },	     { B3, w[B1].pid, w[B1].pid },
+		{ A, w[A].pid, w[A].pid },    { A1, r, r },	    { A2, w[A].pid, w[A2].pid },
+		{ A3, w[A].pid, w[A2].pid },  { A4, r, r },	    { B, w[B].pid, w[B].pid },
+		{ B1, w[B1].pid, w[B1].pid }, { B2, r, w[B2].pid }, { B3, w[B1].pid, w[B1].pid },
 	};
 
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
@@ -164,6 +187,12 @@ int main(int argc, char **argv)
 	if (fork_children(ROOT, false) || tree_reports_read(report_pipe, reports, want, NR) ||
 	    check_shape(want, getpid()))
 		return 1;
+	for (int i = 0; i < 5000 && !is_zombie(want[A4].pid); i++)
+		usleep(1000);
+	if (!is_zombie(want[A4].pid)) {
+		fail("a4 did not become a zombie");
+		return 1;
+	}
 
 	test_daemon();
 	test_waitsig();
