@@ -2,6 +2,8 @@
  * pstree.img: one pstree_entry per dumped process (see include/pstree.h), and
  * the check that the sessions and groups it records can be rebuilt.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -225,6 +227,34 @@ int pstree_plan_helpers(const struct pstree_item *items, size_t nr, bool live, s
 	return ret;
 }
 
+/*
+ * Warns about each process outside the tree in a session or group whose id is the pid of a
+ * process of the tree (an orphan of the tree adopted elsewhere): while it lives, the kernel keeps
+ * that pid, and a restore can't give it to the process again.
+ */
+static void warn_outside_members(const struct pstree_item *items, size_t nr)
+{
+	struct dirent *de;
+	DIR *dir = opendir("/proc");
+
+	while (dir && (de = readdir(dir))) {
+		struct proc_stat st;
+		pid_t pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (find_item(items, nr, pid) || proc_parse_stat(pid, 0, &st))
+			continue;
+		if (find_item(items, nr, st.sid) || find_item(items, nr, st.pgid))
+			pr_warn("process %d, outside the tree, is in session %d, group %d: while it lives, pid %d can't "
+				"be restored\n",
+				pid, st.sid, st.pgid, find_item(items, nr, st.sid) ? st.sid : st.pgid);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell_job)
 {
 	struct pstree_helpers *plan;
@@ -242,6 +272,8 @@ int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell
 	if (!plan)
 		return -ENOMEM;
 	ret = pstree_plan_helpers(items, nr, true, plan);
+	if (!ret)
+		warn_outside_members(items, nr);
 	for (size_t i = 1; !ret && i < nr; i++) {
 		if (plan[i].session_helper)
 			pr_info("process %d is in session %d, whose leader is gone: a helper will stand in for it\n",
