@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +26,12 @@
 /* waitpid(WNOHANG) polls of a thread about to stop: the first after 100 us, then twice as late, up to 10 ms. */
 #define WAIT_POLL_MIN_US 100
 #define WAIT_POLL_MAX_US 10000
+
+/*
+ * How long a thread may take to stop before, if it sleeps uninterruptibly in vfork(), the seize gives up
+ * (a vfork() child that execs soon, as posix_spawn()'s, is waited for).
+ */
+#define VFORK_GRACE_MS 1000
 
 static int64_t now_ms(void)
 {
@@ -192,20 +200,78 @@ static void seize_thread_failed(pid_t tid, bool stopped, struct compel_seize_err
 	err->untrace_error = ret;
 }
 
+/* The next process of /proc opened as @dir: its pid and parent's into *@pid and *@ppid; false at the end. */
+static bool next_process(DIR *dir, pid_t *pid, pid_t *ppid)
+{
+	struct dirent *de;
+	char state;
+
+	while ((de = readdir(dir))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		*pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (!read_stat(*pid, "", ppid, &state))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The child of @tid's process that shares its address space without being one
+ * of its threads (a vfork() child, which its parent's thread waits for until it
+ * execs or exits), or 0.
+ */
+static pid_t vfork_child(pid_t tid)
+{
+	pid_t tgid, pid, ppid, found = 0;
+	DIR *dir;
+
+	if (read_tgid(tid, &tgid))
+		return 0;
+	dir = opendir("/proc");
+	if (!dir)
+		return 0;
+	while (!found && next_process(dir, &pid, &ppid))
+		if (pid != tgid && ppid == tgid && syscall(SYS_kcmp, tgid, pid, KCMP_VM, 0, 0) == 0)
+			found = pid;
+	closedir(dir);
+	return found;
+}
+
+/* The end of seize_thread() with @ret: on failure, the thread is recorded and let go. */
+static int seize_thread_end(pid_t tid, int ret, bool stopped, struct compel_seize_error *err)
+{
+	if (ret && ret != -ESRCH)
+		seize_thread_failed(tid, stopped, err);
+	return ret;
+}
+
 static int seize_thread(pid_t tid, int64_t deadline, struct compel_seize_error *err)
 {
+	int64_t look = now_ms() + VFORK_GRACE_MS;
 	bool stopped = false;
+	pid_t child;
 	int ret;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
-		ret = -errno;
-	else
-		ret = wait_for_stop(tid, deadline, &stopped);
-	if (ret && ret != -ESRCH)
+		return seize_thread_end(tid, -errno, stopped, err);
+	ret = wait_for_stop(tid, look < deadline ? look : deadline, &stopped);
+	if (ret != -ETIMEDOUT || stopped)
+		return seize_thread_end(tid, ret, stopped, err);
+	/*
+	 * A thread waiting in vfork() for its child sleeps uninterruptibly: no interrupt
+	 * stops it until the child execs or exits. Said at once, rather than at the deadline.
+	 */
+	if (thread_state(tid) == 'D' && (child = vfork_child(tid)) > 0) {
+		/* Let go if the vfork() ends soon (COMPEL_UNTRACE_WAIT_MS); else the tracer's exit does it. */
 		seize_thread_failed(tid, stopped, err);
-	return ret;
+		err->vfork_child = child;
+		return -EBUSY;
+	}
+	ret = wait_for_stop(tid, deadline, &stopped);
+	return seize_thread_end(tid, ret, stopped, err);
 }
 
 /*
@@ -316,23 +382,15 @@ static int seize_task_threads(struct compel_tree *tree, struct compel_task *task
 /* Adds every process whose parent is in the tree and that isn't in it yet. */
 static int find_children(struct compel_tree *tree, bool *changed)
 {
-	struct dirent *de;
+	pid_t pid, ppid;
 	int ret = 0;
 	DIR *dir;
 
 	dir = opendir("/proc");
 	if (!dir)
 		return -errno;
-	while (!ret && (de = readdir(dir))) {
-		pid_t pid, ppid;
-		char state;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (tree_find(tree, pid) || read_stat(pid, "", &ppid, &state))
-			continue;
-		if (!tree_find(tree, ppid))
+	while (!ret && next_process(dir, &pid, &ppid)) {
+		if (tree_find(tree, pid) || !tree_find(tree, ppid))
 			continue;
 		ret = tree_add(tree, pid, ppid);
 		*changed = true;

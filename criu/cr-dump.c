@@ -766,6 +766,10 @@ static void report_seize_error(pid_t pid, const struct compel_seize_error *err, 
 		       pid);
 	else if (ret == -ESRCH)
 		pr_err("process %d does not exist\n", pid);
+	else if (ret == -EBUSY && err->vfork_child)
+		pr_err("thread %d (in the tree of process %d) is blocked in vfork() until its child %d, which shares its "
+		       "memory, execs or exits: it can't be frozen, as with CRIU\n",
+		       err->tid, pid, err->vfork_child);
 	else if (ret == -ETIMEDOUT && err->tid)
 		pr_err("thread %d of process %d did not stop within %u seconds (state %c): can't freeze it\n", err->tid,
 		       pid, timeout_s, err->state);

@@ -2,6 +2,8 @@
  * pstree.img: one pstree_entry per dumped process (see include/pstree.h), and
  * the check that the sessions and groups it records can be rebuilt.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,7 +76,59 @@ static int check_dead_leader(const struct pstree_item *items, size_t nr, const s
 	return 0;
 }
 
-/* Process @i's session: its own, its parent's, or one whose leader is gone (a session helper forks it). */
+/*
+ * Process @i is in session @sid, which is neither its own nor its parent's, led by a process of the tree:
+ * each ancestor from its parent up to that leader was born in that session and left it with setsid()
+ * after forking the child that leads here.
+ */
+static int plan_born_session(const struct pstree_item *items, size_t nr, size_t i, struct pstree_helpers *plan)
+{
+	const struct pstree_item *it = &items[i];
+	const struct pstree_item *a = find_item(items, nr, it->ppid);
+
+	for (; a && a->pid != it->sid; a = find_item(items, nr, a->ppid)) {
+		struct pstree_helpers *p = &plan[a - items];
+
+		if (a->sid != a->pid) {
+			pr_err("process %d is in session %d, neither its own nor its parent's, but its ancestor %d left "
+			       "that session without leading one of its own (it is in session %d): not supported\n",
+			       it->pid, it->sid, a->pid, a->sid);
+			return -EOPNOTSUPP;
+		}
+		if (p->born_sid && p->born_sid != it->sid) {
+			pr_err("process %d has descendants in sessions %d and %d, neither its own: it can't have "
+			       "been born in both\n",
+			       a->pid, p->born_sid, it->sid);
+			return -EOPNOTSUPP;
+		}
+		p->born_sid = it->sid;
+	}
+	if (!a) {
+		pr_err("process %d is in session %d, whose leader is in the tree but not among its ancestors: not "
+		       "supported\n",
+		       it->pid, it->sid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+bool pstree_born_before_setsid(const struct pstree_item *items, const struct pstree_helpers *plan, size_t i)
+{
+	const struct pstree_item *it = &items[i];
+	pid_t birth = plan[i].born_sid ? plan[i].born_sid : it->sid;
+
+	if (birth == it->pid)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (items[j].pid == it->ppid)
+			return plan[j].born_sid == birth;
+	return false;
+}
+
+/*
+ * Process @i's session: its own, its parent's, one whose leader is gone (a session helper forks it), or
+ * one led by an ancestor (its parent, and so on up, were born in it).
+ */
 static int plan_session(const struct pstree_item *items, size_t nr, size_t i, const struct pstree_item *parent,
 			struct pstree_helpers *plan, bool live)
 {
@@ -83,11 +137,8 @@ static int plan_session(const struct pstree_item *items, size_t nr, size_t i, co
 
 	if (it->sid == it->pid || it->sid == parent->sid)
 		return 0;
-	if (find_item(items, nr, it->sid)) {
-		pr_err("process %d is in session %d, neither its own nor its parent's (%d): not supported yet\n",
-		       it->pid, it->sid, parent->sid);
-		return -EOPNOTSUPP;
-	}
+	if (find_item(items, nr, it->sid))
+		return plan_born_session(items, nr, i, plan);
 	ret = check_dead_leader(items, nr, it, it->sid, true, live);
 	for (size_t j = 1; !ret && j < i; j++)
 		if (plan[j].session_helper == it->sid && items[j].ppid != it->ppid) {
@@ -120,6 +171,10 @@ static int plan_group(const struct pstree_item *items, size_t nr, size_t i, cons
 {
 	const struct pstree_item *it = &items[i];
 	pid_t inherited = plan[i].session_helper ? plan[i].session_helper : parent->pgid;
+
+	/* Forked before its parent's setsid(): its group is the one its parent had then, unknown here. */
+	if (pstree_born_before_setsid(items, plan, i))
+		inherited = 0;
 	int ret;
 
 	if (it->pgid == it->pid || it->pgid == inherited || tree_group(items, nr, it))
@@ -172,6 +227,34 @@ int pstree_plan_helpers(const struct pstree_item *items, size_t nr, bool live, s
 	return ret;
 }
 
+/*
+ * Warns about each process outside the tree in a session or group whose id is the pid of a
+ * process of the tree (an orphan of the tree adopted elsewhere): while it lives, the kernel keeps
+ * that pid, and a restore can't give it to the process again.
+ */
+static void warn_outside_members(const struct pstree_item *items, size_t nr)
+{
+	struct dirent *de;
+	DIR *dir = opendir("/proc");
+
+	while (dir && (de = readdir(dir))) {
+		struct proc_stat st;
+		pid_t pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (find_item(items, nr, pid) || proc_parse_stat(pid, 0, &st))
+			continue;
+		if (find_item(items, nr, st.sid) || find_item(items, nr, st.pgid))
+			pr_warn("process %d, outside the tree, is in session %d, group %d: while it lives, pid %d can't "
+				"be restored\n",
+				pid, st.sid, st.pgid, find_item(items, nr, st.sid) ? st.sid : st.pgid);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell_job)
 {
 	struct pstree_helpers *plan;
@@ -189,6 +272,8 @@ int pstree_check_sessions(const struct pstree_item *items, size_t nr, bool shell
 	if (!plan)
 		return -ENOMEM;
 	ret = pstree_plan_helpers(items, nr, true, plan);
+	if (!ret)
+		warn_outside_members(items, nr);
 	for (size_t i = 1; !ret && i < nr; i++) {
 		if (plan[i].session_helper)
 			pr_info("process %d is in session %d, whose leader is gone: a helper will stand in for it\n",

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 
 #include "restore-creds.h"
 
@@ -31,6 +32,11 @@ static void drop_bounding(struct rbatch *b, uint64_t bnd)
 	}
 }
 
+/*
+ * The ids, while the thread keeps every capability of criu's: SECBIT_NO_SETUID_FIXUP is set (restore_creds()),
+ * so leaving uid 0 clears no capability, and the fs ids, which setresuid() and setresgid() reset to the
+ * effective ids, can be set to any value after them.
+ */
 static void set_ids(struct rbatch *b, const CredsEntry *c)
 {
 	uint64_t groups = 0;
@@ -104,14 +110,15 @@ int restore_creds(struct rbatch *b, pid_t tid, const CredsEntry *c)
 		return -E2BIG;
 	}
 	drop_bounding(b, caps64(c->cap_bnd, c->n_cap_bnd));
-	if (c->secbits)
-		rbatch_add(b, "PR_SET_SECUREBITS", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_SECUREBITS,
-			   (uint64_t)c->secbits);
-	/* Keep the permitted capabilities across the switch away from uid 0; capset() trims them after. */
-	rbatch_add(b, "PR_SET_KEEPCAPS", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_KEEPCAPS, (uint64_t)1);
+	/*
+	 * Keep every capability, effective ones too, across the switch away from uid 0 (PR_SET_KEEPCAPS
+	 * would keep only the permitted ones, and a fs id that is none of the other ids needs CAP_SETUID
+	 * or CAP_SETGID), then the dumped securebits (CAP_SETPCAP is still effective) and capabilities.
+	 */
+	rbatch_add(b, "PR_SET_SECUREBITS (no setuid fixup)", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_SECUREBITS,
+		   (uint64_t)SECBIT_NO_SETUID_FIXUP);
 	set_ids(b, c);
-	if (!(c->secbits & (1u << 4 /* SECURE_KEEP_CAPS */)))
-		rbatch_add(b, "PR_SET_KEEPCAPS", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_KEEPCAPS, (uint64_t)0);
+	rbatch_add(b, "PR_SET_SECUREBITS", RB_CHECK, SYS_prctl, 2, (uint64_t)PR_SET_SECUREBITS, (uint64_t)c->secbits);
 	set_caps(b, c);
 	if (set_ambient_nnp(b, tid, c))
 		return -EINVAL;

@@ -387,11 +387,19 @@ static int reset_signals(void)
 	return 0;
 }
 
-static int set_session(const struct restore_image *ri)
+/* Process @k's session and group; with a session of birth, it stays in it (fork_children() leaves it). */
+static int set_session(const struct restore_proc *procs, size_t k)
 {
+	const struct restore_image *ri = procs[k].ri;
 	const PstreeEntry *e = ri->pstree;
 
-	if (e->sid == e->pid) {
+	if (procs[k].born_sid) {
+		if (getsid(0) != procs[k].born_sid) {
+			pr_err("process %d is in session %d, not in %d where it was born\n", ri->pid, getsid(0),
+			       procs[k].born_sid);
+			return -EINVAL;
+		}
+	} else if (e->sid == e->pid) {
 		if (setsid() < 0) {
 			pr_perror("Can't make process %d a session leader", ri->pid);
 			return -errno;
@@ -573,6 +581,26 @@ static int wait_sharers(const struct restore_proc *procs, size_t nr, size_t k, s
 }
 
 /*
+ * Process @k forks its children (but those its session helpers fork); with a session of birth, those born in
+ * it first, then it leaves it for a session of its own.
+ */
+static int fork_children(const struct restore_proc *procs, size_t nr, size_t k, struct restore_sync *sync)
+{
+	for (int round = procs[k].born_sid ? 0 : 1; round < 2; round++) {
+		if (round == 1 && procs[k].born_sid && setsid() < 0) {
+			pr_perror("Can't make process %d a session leader (it was born in session %d)",
+				  procs[k].ri->pid, procs[k].born_sid);
+			return -errno;
+		}
+		for (size_t c = k + 1; c < nr; c++)
+			if (procs[c].parent == k && !procs[c].session_helper && procs[c].before_setsid == !round &&
+			    fork_proc(procs, nr, c, sync) < 0)
+				return -ECHILD;
+	}
+	return 0;
+}
+
+/*
  * In process @k: its session or group first, so that its children are forked
  * into them; then its children; then the rest of its own setup and its fds.
  * Ready, it waits to be seized, and stops itself for criu.
@@ -586,15 +614,14 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
 	if (!procs[k].session_helper && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent))
 		_exit(CHILD_SETUP_FAILED);
-	if (reset_signals() || set_session(ri) || restore_helper_adopted(procs, k)) {
+	if (reset_signals() || set_session(procs, k) || restore_helper_adopted(procs, k)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
 	if (restore_image_is_zombie(ri))
 		zombie_main(ri);
-	for (size_t c = k + 1; c < nr; c++)
-		if (procs[c].parent == k && !procs[c].session_helper && fork_proc(procs, nr, c, sync) < 0)
-			child_fail(sync, k, CHILD_SETUP_FAILED);
+	if (fork_children(procs, nr, k, sync))
+		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (restore_helpers_fork(procs, nr, k, sync, fork_proc))
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (wait_zombies(procs, nr, k))
@@ -638,7 +665,9 @@ static pid_t fork_proc(const struct restore_proc *procs, size_t nr, size_t k, st
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
 		if (errno == EEXIST)
-			pr_err("pid %d is in use: can't restore the process with its pid\n", tid);
+			pr_err("pid %d is in use (by a process, or as the session or group id of a process still running): "
+			       "can't restore the process with its pid\n",
+			       tid);
 		else
 			pr_perror("Can't create process %d (clone3 with set_tid)", tid);
 		return -errno;

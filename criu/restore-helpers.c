@@ -46,6 +46,11 @@ int restore_helpers_plan(struct restore_proc *procs, size_t nr)
 	for (size_t k = 0; !ret && k < nr; k++) {
 		procs[k].session_helper = plan[k].session_helper;
 		procs[k].group_helper = plan[k].group_helper;
+		procs[k].born_sid = plan[k].born_sid;
+		procs[k].before_setsid = k && pstree_born_before_setsid(items, plan, k);
+		if (plan[k].born_sid)
+			pr_info("process %d: born in session %d, forks its children of that session, then setsid()\n",
+				items[k].pid, plan[k].born_sid);
 		if (plan[k].session_helper)
 			pr_info("process %d: forked by a helper %d standing in for its session's dead leader\n",
 				items[k].pid, plan[k].session_helper);

@@ -34,6 +34,7 @@ struct compel_seize_error {
 	pid_t tid;	   /* the thread that did not stop, 0 when the failure is not one thread's */
 	char state;	   /* its state letter in /proc/TID/stat then ('D', 'R', ...), '?' if unknown */
 	int untrace_error; /* 0, or -errno when a thread could not be detached (the kernel does at criu's exit) */
+	pid_t vfork_child; /* with -EBUSY: the child sharing its address space that the thread waits for in vfork() */
 };
 
 struct compel_tree {

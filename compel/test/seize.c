@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,23 +302,21 @@ static int tracer_pid(pid_t pid)
 }
 
 /*
- * --timeout bounds the freeze: a process stuck in vfork (state D, deaf to
- * PTRACE_INTERRUPT until its child exits) fails the seize with -ETIMEDOUT once the
- * deadline is past, naming the thread and its state, not when the child exits;
- * once it can stop, it is detached, not left traced.
+ * A process that waits, in state D, for a child that sleeps @child_ms then exits: made with vfork()
+ * (@share_vm, the child shares its memory) or clone(CLONE_VFORK) without CLONE_VM. Its pid.
  */
-static void test_timeout(void)
+static pid_t start_vfork_parent(bool share_vm, long child_ms)
 {
-	struct compel_tree tree = {};
-	int64_t start, elapsed;
-	pid_t pid;
-	int ret;
+	pid_t pid = fork();
 
-	pid = fork();
 	if (pid == 0) {
 		for (;;) {
-			if (vfork() == 0) {
-				struct timespec ts = { .tv_nsec = 900 * 1000000L };
+			pid_t c = share_vm ? vfork() :
+					     (pid_t)syscall(SYS_clone, CLONE_VFORK | SIGCHLD, NULL, NULL, NULL, 0);
+
+			if (c == 0) {
+				struct timespec ts = { .tv_sec = child_ms / 1000,
+						       .tv_nsec = child_ms % 1000 * 1000000L };
 
 				nanosleep(&ts, NULL);
 				_exit(0);
@@ -327,14 +327,13 @@ static void test_timeout(void)
 	for (int i = 0; i < 1000 && proc_state(pid) != 'D'; i++)
 		sleep_ms(1);
 	check(proc_state(pid) == 'D', "vfork parent in state %c, not D", proc_state(pid));
-	start = (int64_t)ng_now_ms();
-	ret = compel_tree_seize(&tree, pid, 200);
-	elapsed = (int64_t)ng_now_ms() - start;
-	check(ret == -ETIMEDOUT, "seize of a process in vfork: %d, not -ETIMEDOUT", ret);
-	check(tree.err.tid == pid && tree.err.state == 'D', "timeout names thread %d in state %c", tree.err.tid,
-	      tree.err.state);
-	check(elapsed < 200 + COMPEL_UNTRACE_WAIT_MS, "seize with a 200 ms timeout took %lld ms", (long long)elapsed);
-	check(!tree.err.untrace_error, "the thread could not be detached: %d", tree.err.untrace_error);
+	return pid;
+}
+
+/* After a failed seize of @pid: detached at once, and running untraced once its child exited. */
+static void check_let_go(const struct compel_tree *tree, pid_t pid)
+{
+	check(!tree->err.untrace_error, "the thread could not be detached: %d", tree->err.untrace_error);
 	check(tracer_pid(pid) == 0, "after the failed seize, process %d is traced by %d", pid, tracer_pid(pid));
 	for (int i = 0; i < 2000 && proc_state(pid) != 'S'; i++)
 		sleep_ms(1);
@@ -342,6 +341,53 @@ static void test_timeout(void)
 	      pid, proc_state(pid), tracer_pid(pid));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+/*
+ * --timeout bounds the freeze: a process stuck in clone(CLONE_VFORK) without
+ * CLONE_VM (state D, deaf to PTRACE_INTERRUPT until its child exits, but no
+ * vfork() sharing its memory: see test_vfork()) fails the seize with -ETIMEDOUT
+ * once the deadline is past, naming the thread and its state, not when the
+ * child exits; once it can stop, it is detached, not left traced.
+ */
+static void test_timeout(void)
+{
+	struct compel_tree tree = {};
+	pid_t pid = start_vfork_parent(false, 900);
+	int64_t start = (int64_t)ng_now_ms(), elapsed;
+	int ret;
+
+	ret = compel_tree_seize(&tree, pid, 200);
+	elapsed = (int64_t)ng_now_ms() - start;
+	check(ret == -ETIMEDOUT, "seize of a process in vfork: %d, not -ETIMEDOUT", ret);
+	check(tree.err.tid == pid && tree.err.state == 'D', "timeout names thread %d in state %c", tree.err.tid,
+	      tree.err.state);
+	check(elapsed < 200 + COMPEL_UNTRACE_WAIT_MS, "seize with a 200 ms timeout took %lld ms", (long long)elapsed);
+	check_let_go(&tree, pid);
+}
+
+/*
+ * A process stuck in vfork() for more than a second (state D, deaf to
+ * PTRACE_INTERRUPT until its child, which shares its memory, exits) fails the
+ * seize with -EBUSY then, well before the 10 s deadline and not when the child
+ * exits, naming the thread, its state and the child; once it can stop (the
+ * child exits at 2.5 s), it is detached, not left traced.
+ */
+static void test_vfork(void)
+{
+	struct compel_tree tree = {};
+	pid_t pid = start_vfork_parent(true, 2500);
+	int64_t start = (int64_t)ng_now_ms(), elapsed;
+	int ret;
+
+	ret = compel_tree_seize(&tree, pid, 10000);
+	elapsed = (int64_t)ng_now_ms() - start;
+	check(ret == -EBUSY, "seize of a process in vfork: %d, not -EBUSY", ret);
+	check(tree.err.tid == pid && tree.err.state == 'D' && tree.err.vfork_child > 0 && tree.err.vfork_child != pid,
+	      "the failure names thread %d in state %c, child %d", tree.err.tid, tree.err.state, tree.err.vfork_child);
+	check(elapsed >= 900 && elapsed < 1500 + COMPEL_UNTRACE_WAIT_MS, "seize of a process in vfork took %lld ms",
+	      (long long)elapsed);
+	check_let_go(&tree, pid);
 }
 
 static void test_missing(void)
@@ -378,6 +424,7 @@ int main(void)
 	test_stopped();
 	test_thread_churn();
 	test_timeout();
+	test_vfork();
 	test_missing();
 	if (failures) {
 		fprintf(stderr, "seize: %d failures\n", failures);

@@ -39,20 +39,35 @@ struct pstree_helpers {
 	 * of the tree in the group: the others join it.
 	 */
 	pid_t group_helper;
+	/*
+	 * The session it was born in (0: none), led by one of its ancestors, which it left with setsid() after
+	 * forking children that stay in it (a child's session that is neither its own nor its parent's, with
+	 * its leader in the tree, as CRIU's born_sid): it is forked into that session, forks those children
+	 * (each child whose own session, or session of birth, is that one), calls setsid(), then forks the others.
+	 */
+	pid_t born_sid;
 };
 
 /*
  * Plans the helpers of the @nr processes @items (items[0] the root, parents
  * first) into @plan (@nr entries). Refuses, naming the process, a session or
  * group the restore can't rebuild: a process other than the root must lead
- * its session, share its parent's, or be in one whose leader is gone (then
- * every process of the tree adopted into it has the same parent); and lead its
+ * its session, share its parent's, be in one whose leader is gone (then
+ * every process of the tree adopted into it has the same parent), or be in one
+ * led by an ancestor whose descendants on the way lead sessions of their own,
+ * each born in one session only (born_sid); and lead its
  * group, inherit it, join one led by a process of the tree in its session, or
  * be in one whose leader is gone. @live (at dump time): a leader still
  * running outside the tree is refused too. Returns 0, -EOPNOTSUPP or -EINVAL.
  */
 __attribute__((warn_unused_result)) int pstree_plan_helpers(const struct pstree_item *items, size_t nr, bool live,
 							    struct pstree_helpers *plan);
+
+/*
+ * True when process @i of @items (planned in @plan) is forked by its parent before the parent leaves its
+ * session of birth (plan born_sid) with setsid(): it is born in that session, and stays in it or leaves it too.
+ */
+bool pstree_born_before_setsid(const struct pstree_item *items, const struct pstree_helpers *plan, size_t i);
 
 /*
  * pstree_plan_helpers() at dump time; the root must lead its session and group

@@ -1,7 +1,7 @@
 /*
  * criu restore: the credentials of a thread (Linux keeps them per thread), set last (the steps before
  * need criu's privileges): bounding set, securebits, supplementary groups, gids
- * and uids (capabilities kept across the switch), then the capability sets,
+ * and uids (every capability kept across the switch), then the capability sets,
  * all by syscalls the thread runs itself from its list (restore-batch.h).
  */
 #ifndef CRIU_NG_RESTORE_CREDS_H

@@ -54,6 +54,8 @@ struct restore_proc {
 	size_t parent;		       /* index of its parent in the tree; the root's is ignored */
 	pid_t session_helper;	       /* forked by this helper, not by its parent (restore-helpers.h) */
 	pid_t group_helper;	       /* makes its group with this helper (restore-helpers.h) */
+	pid_t born_sid;		       /* born in this session, left with setsid() (pstree.h) */
+	bool before_setsid;	       /* forked while its parent is in its born_sid session */
 	size_t files_owner; /* the process whose fd table it shares (restore-fdtable.h); its own index if none */
 	bool fs_shared;	    /* forked with CLONE_FS: its parent sets the cwd, root and umask they share */
 };

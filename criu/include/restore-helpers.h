@@ -18,7 +18,7 @@
 #include "restore-fork.h"
 
 /*
- * Fills the session_helper and group_helper of the @nr processes @procs from
+ * Fills the session_helper, group_helper, born_sid and before_setsid of the @nr processes @procs from
  * their pstree entries, and checks that each helper's pid is free. Returns 0
  * or -errno (logged).
  */

@@ -3,7 +3,9 @@
  * on untraced: a process in a UTS namespace of its own (the images hold no
  * namespaces); a process in the test's session and process group, unless
  * --shell-job says it is a shell job (then it dumps); a process whose main
- * thread exited while another thread runs on (CRIU's pthread02). And auxv, which the kernel
+ * thread exited while another thread runs on (CRIU's pthread02); a process
+ * blocked in vfork() (CRIU's vfork00), refused at once, not at the freeze's
+ * timeout. And auxv, which the kernel
  * shows longer (AT_NULL included) than the 44 words CRIU's images hold, is cut
  * to those 44 words as CRIU's dump does, checked with crit. An inotify watch on
  * an unlinked file that only a process outside the dump holds open: no ghost of
@@ -20,6 +22,7 @@ enum child_kind {
 	CHILD_OWN_UTS_NS,
 	CHILD_DEAD_LEADER,
 	CHILD_UNLINKED_WATCH,
+	CHILD_VFORK,
 };
 
 static void *pause_forever(void *arg)
@@ -82,6 +85,10 @@ static pid_t start_child(enum child_kind kind)
 				_exit(2);
 			syscall(SYS_exit, 0); /* this thread only: the process lives on in the other */
 		}
+		/* Its child never execs nor exits: it waits in vfork() (uninterruptibly) for good. */
+		if (kind == CHILD_VFORK && vfork() == 0)
+			for (;;)
+				syscall(SYS_pause);
 		for (;;)
 			pause();
 	}
@@ -144,6 +151,37 @@ static void check_dead_leader(int *failures, const char *tmp)
 	       "dead-leader: the live thread %d is in state %c, or traced", tid,
 	       tid > 0 ? dump_thread_state(pid, tid) : '?');
 	stop_child(pid);
+}
+
+/*
+ * A process blocked in vfork() is refused within a second (not at the 10 s freeze timeout), naming
+ * the thread and its child, and left untraced; its child (in its session, group @pid) is ended too.
+ */
+static void check_vfork(int *failures, const char *tmp)
+{
+	pid_t pid = start_child(CHILD_VFORK);
+	struct timespec t0, t1;
+	long ms;
+
+	for (int i = 0; pid > 0 && i < 500 && dump_thread_state(pid, pid) != 'D'; i++)
+		usleep(10000);
+	if (pid < 0 || dump_thread_state(pid, pid) != 'D') {
+		expect(failures, 0, "vfork: can't set up");
+		if (pid > 0)
+			kill(-pid, SIGKILL);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dump_expect_exit_code(failures, tmp, pid, "vfork", NULL, 1, "is blocked in vfork() until its child");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	expect(failures, ms < 5000, "vfork: the refusal took %ld ms", ms);
+	expect(failures, test_untraced(pid) && dump_thread_state(pid, pid) == 'D',
+	       "vfork: the process is traced, or no longer waits in vfork() (state %c)", dump_thread_state(pid, pid));
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 /* The words of /proc/@pid/auxv into @w (at most @max); how many. */
@@ -249,6 +287,7 @@ int main(void)
 	check_refused(&failures, tmp, CHILD_OWN_UTS_NS, "uts-ns", "is in a uts namespace of its own");
 	check_refused(&failures, tmp, CHILD_OUR_SESSION, "session", "dump it with --shell-job (-j)");
 	check_dead_leader(&failures, tmp);
+	check_vfork(&failures, tmp);
 	check_unlinked_watch(&failures, tmp);
 	check_shell_job(&failures, tmp);
 	if (!failures)

@@ -1,7 +1,8 @@
 /*
- * --timeout bounds the freeze. The child sits in vfork(2) (state D: it can't
- * stop before its vfork child exits, which the kernel reaps, SIGCHLD being
- * ignored). With --timeout 1 and a vfork child of 6 s, the dump gives up after a
+ * --timeout bounds the freeze. The child sits in clone(CLONE_VFORK) without
+ * CLONE_VM (state D: it can't stop before its child exits, which the kernel
+ * reaps, SIGCHLD being ignored; not a vfork() sharing its memory, which the
+ * dump refuses after a second: see dump-refuse). With --timeout 1 and a vfork child of 6 s, the dump gives up after a
  * second, naming the thread and its state, waits 2 s more for a stop to detach
  * from (COMPEL_UNTRACE_WAIT_MS), and exits: well before the vfork ends. The child
  * is untraced then (the kernel detaches it when criu exits) and runs on.
@@ -27,7 +28,7 @@ static pid_t start_child(long vfork_ms)
 		if (signal(SIGCHLD, SIG_IGN) == SIG_ERR || write(ready[1], "R", 1) != 1)
 			_exit(2);
 		close(ready[1]);
-		if (vfork() == 0) {
+		if (syscall(SYS_clone, CLONE_VFORK | SIGCHLD, NULL, NULL, NULL, 0) == 0) {
 			nanosleep(&ts, NULL);
 			_exit(0);
 		}

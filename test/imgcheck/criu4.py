@@ -168,9 +168,11 @@ class Checker:
 
     # prepare_pstree_ids() in CRIU: a session neither the process's own nor its parent's has its
     # leader among its ancestors, or its dead leader stands in as a helper for the root's children.
+    # Each ancestor on the way was born in that session (born_sid), and can't be born in two.
     def check_sessions(self, entries):
         by_pid = {e.get("pid"): e for e in entries}
         root = entries[0].get("pid") if entries else None
+        born = {}
         for e in entries[1:]:
             sid, parent = e.get("sid"), by_pid.get(e.get("ppid"))
             if sid == e.get("pid") or not parent or parent.get("sid") == sid:
@@ -178,6 +180,9 @@ class Checker:
             if e.get("ppid") == root and sid not in by_pid:
                 continue  # a helper with the dead leader's pid forks it
             while parent and parent.get("pid") != sid:
+                if born.setdefault(parent.get("pid"), sid) != sid:
+                    self.fail("PSTREE-SID", "pstree.img", "process %s born in sessions %s and %s: 'Can't "
+                              "determinate with which sid'" % (parent.get("pid"), born[parent.get("pid")], sid))
                 parent = by_pid.get(parent.get("ppid"))
             if not parent:
                 self.fail("PSTREE-SID", "pstree.img", "process %s: no leader of its session %s among its "
