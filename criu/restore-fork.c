@@ -592,6 +592,11 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	}
 	if (restore_image_is_zombie(ri))
 		zombie_main(ri);
+	/* Its private memory its children share copy-on-write, filled before they are forked. */
+	if (restore_cow_premap(procs[k].cow, ri)) {
+		pr_err("process %d: can't premap its memory\n", ri->pid);
+		child_fail(sync, k, CHILD_SETUP_FAILED);
+	}
 	for (size_t c = k + 1; c < nr; c++)
 		if (procs[c].parent == k && !procs[c].session_helper && fork_proc(procs, nr, c, sync) < 0)
 			child_fail(sync, k, CHILD_SETUP_FAILED);

@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 
+#include "restore-cow.h"
 #include "restore-fds.h"
 #include "restore-image.h"
 
@@ -56,6 +57,7 @@ struct restore_proc {
 	pid_t group_helper;	       /* makes its group with this helper (restore-helpers.h) */
 	size_t files_owner; /* the process whose fd table it shares (restore-fdtable.h); its own index if none */
 	bool fs_shared;	    /* forked with CLONE_FS: its parent sets the cwd, root and umask they share */
+	const struct restore_cow *cow; /* private memory it premaps before it forks its children, or NULL */
 };
 
 /* The state the processes of a restore share with criu while they are forked (a shared page). */
