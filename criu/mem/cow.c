@@ -74,6 +74,20 @@ static int new_slot(struct slots *s, uint64_t len, uint64_t *idx)
 	return 0;
 }
 
+/* Whether @ri dumped a page of @v: an area without one (a PROT_NONE reservation...) has nothing to share. */
+static bool has_pages(const struct restore_image *ri, const VmaEntry *v)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (size_t i = 0; i < ri->nr_pagemap; i++) {
+		uint64_t rs = ri->pagemap[i]->vaddr, re = rs + ri->pagemap[i]->nr_pages * page;
+
+		if (rs < v->end && re > v->start)
+			return true;
+	}
+	return false;
+}
+
 /* Process @k's VMAs that its parent @p premaps for it (premapping them in @p first). */
 static int plan_child(struct restore_cow_tree *tree, const struct restore_proc *procs, size_t k, struct slots *s)
 {
@@ -94,6 +108,8 @@ static int plan_child(struct restore_cow_tree *tree, const struct restore_proc *
 		if (!cow_inheritable(pv, v))
 			continue;
 		pa = find_area(pc, pv);
+		if (!pa && !has_pages(procs[procs[k].parent].ri, pv))
+			continue;
 		if (!pa) {
 			ret = new_slot(s, v->end - v->start, &slot);
 			ret = ret ?: add_area(pc, pv, slot, false);
