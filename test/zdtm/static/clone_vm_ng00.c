@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +40,8 @@ static int child_fn(void *arg)
 	 * clear the parent's copies of the library's state, in the shared memory).
 	 */
 	syscall(SYS_close_range, 3, ~0u, 0);
+	/* Gone with its parent, whatever happens to the test. */
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	while (!go)
 		syscall(SYS_nanosleep, &ts, NULL);
 	syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,20 +196,29 @@ static int end_child(pid_t pid)
 	return 0;
 }
 
-static void __attribute__((noreturn)) child_b(void)
+/* A child ends with its parent (a failed check or run leaves none behind). */
+static void die_with(pid_t parent)
 {
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(2);
+}
+
+static void __attribute__((noreturn)) child_b(pid_t parent)
+{
+	die_with(parent);
 	test_forked();
 	test_waitsig();
 	_exit(check_contents(CHILD_B));
 }
 
 /* A changes its pages, forks G and tells the parent G's pid once G changed its page. */
-static void __attribute__((noreturn)) child_a(int report)
+static void __attribute__((noreturn)) child_a(int report, pid_t parent)
 {
+	pid_t g, a = getpid();
 	int ready[2];
-	pid_t g;
 	char c;
 
+	die_with(parent);
 	test_forked();
 	change(CHILD_A);
 	if (pipe(ready))
@@ -217,6 +227,7 @@ static void __attribute__((noreturn)) child_a(int report)
 	if (g < 0)
 		_exit(2);
 	if (g == 0) {
+		die_with(a);
 		close(ready[0]);
 		close(report);
 		change(CHILD_G);
@@ -240,7 +251,7 @@ static void __attribute__((noreturn)) child_a(int report)
 
 int main(int argc, char **argv)
 {
-	pid_t a, b, g;
+	pid_t a, b, g, parent;
 	int report[2];
 
 	test_init(argc, argv);
@@ -273,16 +284,17 @@ int main(int argc, char **argv)
 		fail("mprotect");
 		return 1;
 	}
+	parent = getpid();
 	a = fork();
 	if (a == 0) {
 		close(report[0]);
-		child_a(report[1]);
+		child_a(report[1], parent);
 	}
 	b = a > 0 ? fork() : -1;
 	if (b == 0) {
 		close(report[0]);
 		close(report[1]);
-		child_b();
+		child_b(parent);
 	}
 	if (a < 0 || b < 0) {
 		fail("fork");
