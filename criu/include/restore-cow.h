@@ -2,10 +2,10 @@
  * criu restore: private anonymous memory that a parent and its child shared
  * copy-on-write when they were dumped comes back shared (criu/mem/cow.c).
  *
- * A private anonymous VMA of a child is inheritable when its parent had one
- * with the same start and end (both private anonymous, neither growing down,
- * not MADV_DONTFORK or MADV_WIPEONFORK in the parent) and both ran the same
- * executable, CRIU's rule. Before the fork, criu reserves one window of the
+ * A private VMA of a child (anonymous, or of a file at the same offset) is
+ * inheritable when its parent had one with the same start and end, of the same
+ * kind, neither growing down, not MADV_DONTFORK or MADV_WIPEONFORK in the
+ * parent, with a dumped page, and both ran the same executable (CRIU's rule). Before the fork, criu reserves one window of the
  * address space that no dumped VMA of the tree and no mapping of criu's
  * overlaps, and gives each chain of inheritable VMAs a place in it. The
  * process that has the first VMA of a chain maps it there and fills it from
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "restore-ctl.h"
+#include "restore-fds.h"
 #include "restore-image.h"
 
 struct restore_proc;
@@ -67,8 +68,8 @@ void restore_cow_free(struct restore_cow_tree *tree);
  * inherited writes only the pages that differ and drops those it had not.
  * Returns 0 or -errno (logged).
  */
-__attribute__((warn_unused_result)) int restore_cow_premap(const struct restore_cow *cow,
-							   const struct restore_image *ri);
+__attribute__((warn_unused_result)) int
+restore_cow_premap(const struct restore_cow *cow, const struct restore_image *ri, const struct restore_fds *fds);
 
 /* The premapped area of @vma, or NULL (also for a NULL @cow). */
 const struct restore_cow_area *restore_cow_find(const struct restore_cow *cow, const VmaEntry *vma);

@@ -21,10 +21,13 @@
 
 #define COW_CMP_PAGES 64 /* pages read from the image at once to compare */
 
+/* Private anonymous memory, or a private mapping of a file (its pages written since are anonymous). */
 static bool cow_candidate(const VmaEntry *v)
 {
-	return (v->status & VMA_AREA_REGULAR) && (v->status & VMA_ANON_PRIVATE) && !restore_vma_is_special(v) &&
-	       !(v->status & (VMA_AREA_SYSVIPC | VMA_AREA_AIORING | VMA_AREA_SOCKET)) && !(v->flags & MAP_GROWSDOWN);
+	return (v->status & VMA_AREA_REGULAR) && (v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) &&
+	       !restore_vma_is_special(v) &&
+	       !(v->status & (VMA_AREA_SYSVIPC | VMA_AREA_AIORING | VMA_AREA_SOCKET | VMA_AREA_MEMFD)) &&
+	       !(v->flags & MAP_GROWSDOWN);
 }
 
 /* The parent's VMA @pv can have been inherited by a fork as @v. */
@@ -32,8 +35,13 @@ static bool cow_inheritable(const VmaEntry *pv, const VmaEntry *v)
 {
 	uint64_t no_fork = (1ull << MADV_DONTFORK) | (1ull << MADV_WIPEONFORK);
 
-	return pv && pv->start == v->start && pv->end == v->end && cow_candidate(pv) &&
-	       !(pv->has_madv && (pv->madv & no_fork));
+	if (!pv || pv->start != v->start || pv->end != v->end || !cow_candidate(pv) ||
+	    (pv->has_madv && (pv->madv & no_fork)))
+		return false;
+	if ((pv->status ^ v->status) & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE))
+		return false;
+	/* The same file at the same offset (CRIU compares the file only). */
+	return (v->status & VMA_ANON_PRIVATE) || (pv->shmid == v->shmid && pv->pgoff == v->pgoff);
 }
 
 static int add_area(struct restore_cow *c, const VmaEntry *v, uint64_t slot, bool inherited)
@@ -352,7 +360,38 @@ static int fill_area(const struct restore_cow_area *a, const struct restore_imag
 	return ret;
 }
 
-int restore_cow_premap(const struct restore_cow *cow, const struct restore_image *ri)
+/* Maps area @a where it is premapped: anonymous, or its file at its offset. */
+static int premap_area(const struct restore_cow_area *a, const struct restore_image *ri, const struct restore_fds *fds)
+{
+	const VmaEntry *v = a->vma;
+	int flags = MAP_PRIVATE | MAP_FIXED | (int)(v->flags & MAP_NORESERVE), fd = -1;
+	void *m;
+
+	if (v->status & VMA_FILE_PRIVATE) {
+		fd = restore_fds_get(fds, ri, (uint32_t)v->shmid);
+		if (fd < 0) {
+			pr_err("no file %llu open to premap %#llx-%#llx\n", (unsigned long long)v->shmid,
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+			return -EBADF;
+		}
+	} else {
+		flags |= MAP_ANONYMOUS;
+	}
+	m = mmap((void *)(uintptr_t)a->scratch, v->end - v->start, PROT_READ | PROT_WRITE, flags, fd,
+		 fd < 0 ? 0 : (off_t)v->pgoff);
+	if (m == MAP_FAILED) {
+		pr_perror("Can't premap %#llx-%#llx at %#llx", (unsigned long long)v->start, (unsigned long long)v->end,
+			  (unsigned long long)a->scratch);
+		return -errno;
+	}
+	/* No huge page made of its pages while they are read, when it had none. */
+	if (v->has_madv && (v->madv & (1ull << MADV_NOHUGEPAGE)) && madvise(m, v->end - v->start, MADV_NOHUGEPAGE))
+		pr_warn("madvise(MADV_NOHUGEPAGE) on %#llx-%#llx failed\n", (unsigned long long)v->start,
+			(unsigned long long)v->end);
+	return 0;
+}
+
+int restore_cow_premap(const struct restore_cow *cow, const struct restore_image *ri, const struct restore_fds *fds)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	struct premap_stats st = { 0 };
@@ -363,23 +402,11 @@ int restore_cow_premap(const struct restore_cow *cow, const struct restore_image
 	if (!cow)
 		return 0;
 	for (size_t i = 0; i < cow->nr; i++) {
-		const struct restore_cow_area *a = &cow->areas[i];
-		void *m;
-
-		if (a->inherited)
+		if (cow->areas[i].inherited)
 			continue;
-		m = mmap((void *)(uintptr_t)a->scratch, a->vma->end - a->vma->start, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (int)(a->vma->flags & MAP_NORESERVE), -1, 0);
-		if (m == MAP_FAILED) {
-			pr_perror("Can't premap %#llx-%#llx at %#llx", (unsigned long long)a->vma->start,
-				  (unsigned long long)a->vma->end, (unsigned long long)a->scratch);
-			return -errno;
-		}
-		/* No huge page made of its pages while they are read, when it had none. */
-		if (a->vma->has_madv && (a->vma->madv & (1ull << MADV_NOHUGEPAGE)) &&
-		    madvise(m, a->vma->end - a->vma->start, MADV_NOHUGEPAGE))
-			pr_warn("madvise(MADV_NOHUGEPAGE) on %#llx-%#llx failed\n", (unsigned long long)a->vma->start,
-				(unsigned long long)a->vma->end);
+		ret = premap_area(&cow->areas[i], ri, fds);
+		if (ret)
+			return ret;
 	}
 	buf = malloc(COW_CMP_PAGES * page);
 	if (!buf)

@@ -1,16 +1,17 @@
 /*
- * cow_ng00: private anonymous memory a parent shares copy-on-write with its
- * children and a grandchild stays shared after restore, page by page.
+ * cow_ng00: private memory a parent shares copy-on-write with its children
+ * and a grandchild stays shared after restore, page by page.
  *
- * The parent fills a 16 MiB area and a read-only 256 KiB one, then forks A
- * and B. A changes every 16th page of the big area and drops ten pages
- * (MADV_DONTNEED), then forks G, which changes one page more. B changes
- * nothing; the parent changes two pages after the forks. Each process checks
- * its own contents after restore (the dropped pages read zero in A and G,
- * and the read-only area is still read-only), and the parent checks, with
- * the physical frames of /proc/PID/pagemap (root only), that every page two
- * processes had in common is still one frame (the contents say that no
- * change of one shows in another).
+ * The parent fills a 16 MiB area and a read-only 256 KiB one, writes half of
+ * a private mapping of a file, then forks A and B. A changes every 16th page
+ * of the big area and drops ten pages (MADV_DONTNEED), changes two pages of
+ * the file mapping and drops one there, then forks G, which changes one page
+ * more. B changes nothing; the parent changes two pages after the forks.
+ * Each process checks its own contents after restore (the dropped pages read
+ * zero in A and G, or the file again; the read-only area is still read-only),
+ * and the parent checks, with the physical frames of /proc/PID/pagemap (root
+ * only), that every page two processes had in common is still one frame (the
+ * contents say that no change of one shows in another).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -40,7 +41,32 @@ enum who {
 	CHILD_G
 };
 
-static uint8_t *big, *ro;
+static uint8_t *big, *ro, *fmap;
+
+/*
+ * A private mapping of a file: the parent writes its first half before the
+ * forks, A then writes two pages and drops one (which shows the file again).
+ */
+#define FILE_NAME "cow_ng00.file"
+#define F_PAGES 16ul
+#define F_PARENT 8ul /* pages the parent wrote */
+
+/* Who wrote file page @i of @w last: 0 nobody (the file's contents), 1 the parent, 3 A. */
+static int file_origin(enum who w, size_t i)
+{
+	if ((w == CHILD_A || w == CHILD_G) && (i == 2 || i == 10))
+		return 3;
+	if ((w == CHILD_A || w == CHILD_G) && i == 5)
+		return 0;
+	return i < F_PARENT ? 1 : 0;
+}
+
+static void file_expected(enum who w, size_t i, uint8_t *page)
+{
+	static const uint32_t seeds[] = { 0x7000, 0x8000, 0, 0x9000 };
+
+	datagen_seed(page, PAGE, seeds[file_origin(w, i)] + (uint32_t)i);
+}
 
 static bool a_changes(size_t i)
 {
@@ -80,8 +106,12 @@ static void change(enum who w)
 		if (mine)
 			expected(w, i, big + i * PAGE);
 	}
-	if (w == CHILD_A)
+	if (w == CHILD_A) {
 		madvise(big + DROP_FIRST * PAGE, DROP_NR * PAGE, MADV_DONTNEED);
+		file_expected(w, 2, fmap + 2 * PAGE);
+		file_expected(w, 10, fmap + 10 * PAGE);
+		madvise(fmap + 5 * PAGE, PAGE, MADV_DONTNEED);
+	}
 }
 
 /* 0 when process @w's memory is as expected. */
@@ -102,6 +132,13 @@ static int check_contents(enum who w)
 		datagen_seed(page, PAGE, SEED * 2 + (uint32_t)i);
 		if (memcmp(ro + i * PAGE, page, PAGE)) {
 			fail("%s: page %zu of the read-only area changed", names[w], i);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < F_PAGES; i++) {
+		file_expected(w, i, page);
+		if (memcmp(fmap + i * PAGE, page, PAGE)) {
+			fail("%s: page %zu of the file mapping changed", names[w], i);
 			return 1;
 		}
 	}
@@ -157,6 +194,20 @@ static bool in_common(enum who x, enum who y, size_t i)
 	return origin(x, i) && origin(x, i) == origin(y, i) && !(origin(x, i) == 1 && p_changes(i));
 }
 
+/* Page @i of the file mapping is one frame in @px and @py. */
+static int check_file_page(pid_t px, pid_t py, size_t i)
+{
+	uint64_t a, b;
+
+	if (frames(px, fmap + i * PAGE, 1, &a) || frames(py, fmap + i * PAGE, 1, &b))
+		return 1;
+	if (!a || a != b) {
+		fail("page %zu of the file mapping: processes %d and %d don't share it any more", i, px, py);
+		return 1;
+	}
+	return 0;
+}
+
 /* Every page @x and @y have in common is one frame; no page is shared that shouldn't be. */
 static int check_shared(enum who x, pid_t px, enum who y, pid_t py)
 {
@@ -166,6 +217,10 @@ static int check_shared(enum who x, pid_t px, enum who y, pid_t py)
 	if (frames(px, big, BIG_PAGES, fx) || frames(py, big, BIG_PAGES, fy) || frames(px, ro, RO_PAGES, rx) ||
 	    frames(py, ro, RO_PAGES, ry))
 		return 1;
+	/* Pages of the file mapping both wrote as one (the file's own pages need not be mapped yet). */
+	for (size_t i = 0; i < F_PAGES; i++)
+		if (file_origin(x, i) && file_origin(x, i) == file_origin(y, i) && check_file_page(px, py, i))
+			return 1;
 	for (size_t i = 0; i < BIG_PAGES; i++) {
 		bool same = fx[i] && fx[i] == fy[i];
 
@@ -249,6 +304,35 @@ static void __attribute__((noreturn)) child_a(int report, pid_t parent)
 	_exit(0);
 }
 
+/* The file, mapped privately, its first F_PARENT pages written by the parent. */
+static int map_file(void)
+{
+	uint8_t page[PAGE];
+	int fd;
+
+	fd = open(FILE_NAME, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		fail("open %s", FILE_NAME);
+		return 1;
+	}
+	for (size_t i = 0; i < F_PAGES; i++) {
+		datagen_seed(page, PAGE, 0x7000 + (uint32_t)i);
+		if (write(fd, page, PAGE) != (ssize_t)PAGE) {
+			fail("write %s", FILE_NAME);
+			return 1;
+		}
+	}
+	fmap = mmap(NULL, F_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (fmap == MAP_FAILED || madvise(fmap, F_PAGES * PAGE, MADV_NOHUGEPAGE)) {
+		fail("mmap %s", FILE_NAME);
+		return 1;
+	}
+	for (size_t i = 0; i < F_PARENT; i++)
+		datagen_seed(fmap + i * PAGE, PAGE, 0x8000 + (uint32_t)i);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pid_t a, b, g, parent;
@@ -284,6 +368,8 @@ int main(int argc, char **argv)
 		fail("mprotect");
 		return 1;
 	}
+	if (map_file())
+		return 1;
 	parent = getpid();
 	a = fork();
 	if (a == 0) {
