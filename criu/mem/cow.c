@@ -96,7 +96,7 @@ static bool has_pages(const struct restore_image *ri, const VmaEntry *v)
 	return false;
 }
 
-/* Process @k's VMAs that its parent @p premaps for it (premapping them in @p first). */
+/* Process @k's VMAs that its parent premaps for it (adding them to the parent's areas first). */
 static int plan_child(struct restore_cow_tree *tree, const struct restore_proc *procs, size_t k, struct slots *s)
 {
 	const MmEntry *mm = procs[k].ri->mm, *pmm = procs[procs[k].parent].ri->mm;
