@@ -163,7 +163,8 @@ struct restore_tree {
 	/* criu's fds of the TCP connections the root rebuilt for other processes: out of repair mode last. */
 	int *kept;
 	size_t nr_kept;
-	struct netns_restore netns; /* the tree's own network namespace */
+	struct netns_restore netns;  /* the tree's own network namespace */
+	struct restore_cow_tree cow; /* private memory shared copy-on-write (restore-cow.h) */
 };
 
 static bool is_zombie(const struct restore_tree *t, size_t k)
@@ -201,6 +202,7 @@ static void tree_free(struct restore_tree *t)
 	for (size_t i = 0; i < t->nr_kept; i++)
 		close(t->kept[i]);
 	free(t->kept);
+	restore_cow_free(&t->cow);
 	free(t->procs);
 	free(t->fds);
 	free(t->ctls);
@@ -361,6 +363,7 @@ static int attach_one(struct restore_tree *t, size_t k, int dirfd, struct restor
 		ret = restore_ctl_init(&t->ctls[k], t->ris[k].pid, syscall_ip);
 	t->ctls[k].parent_restored = k > 0;
 	t->ctls[k].shmem_set = &t->shmems;
+	t->ctls[k].cow = t->procs[k].cow;
 	if (!ret && k == 0)
 		ret = restore_tty_foreground(dirfd, &t->ris[0], &t->fds[0]);
 	t0 = stats_now_us();
@@ -672,7 +675,11 @@ static int restore_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 		pr_perror("Can't make criu a child subreaper");
 		return -errno;
 	}
+	ret = restore_cow_plan(t->procs, t->nr, ctx->imgdir_fd, &t->cow);
+	if (ret)
+		return ret;
 	ret = restore_fork_tree(t->procs, t->nr, &t->sync);
+	restore_cow_release(&t->cow);
 	/* The connections rebuilt by a thread meanwhile (the process shares criu's fd table until then). */
 	if (!ret && t->fds[0].shared)
 		ret = sk_rebuild_start(&t->ris[0], &t->fds[0]);

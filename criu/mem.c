@@ -23,7 +23,8 @@
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PME_PRESENT (1ull << 63)
 #define PME_SWAP (1ull << 62)
-#define PME_FILE (1ull << 61) /* a page of the file's page cache or of shared memory */
+#define PME_FILE (1ull << 61)	   /* a page of the file's page cache or of shared memory */
+#define PME_EXCLUSIVE (1ull << 56) /* mapped by this process only */
 
 #define PME_BATCH 4096 /* pagemap entries read at once */
 #define COPY_PAGES 256 /* pages copied at once */
@@ -44,13 +45,17 @@ struct mem_dump {
 /*
  * Copies @len bytes at @addr of the process into @buf: process_vm_readv, then
  * /proc/PID/mem for what it couldn't read (PROT_NONE or write-only pages, which
- * only the latter reads, as a debugger would).
+ * only the latter reads, as a debugger would). Pages that may be shared
+ * copy-on-write with another process (@shared) are read through /proc/PID/mem
+ * only: process_vm_readv pins the pages it reads, and the kernel gives a
+ * process its own copy of a shared anonymous page before it lets it be pinned,
+ * so the read would end the sharing (and double that memory).
  */
-static int read_remote(struct mem_dump *md, void *buf, size_t len, uint64_t addr)
+static int read_remote(struct mem_dump *md, void *buf, size_t len, uint64_t addr, bool shared)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
-	ssize_t n = process_vm_readv(md->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = shared ? 0 : process_vm_readv(md->pid, &local, 1, &remote, 1, 0);
 	size_t done = n > 0 ? (size_t)n : 0;
 
 	if (done == len)
@@ -59,7 +64,7 @@ static int read_remote(struct mem_dump *md, void *buf, size_t len, uint64_t addr
 }
 
 /* Writes the entry of @nr pages at @vaddr and copies their contents into the pages image. */
-static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr)
+static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr, bool shared)
 {
 	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 	uint64_t start = stats_now_us();
@@ -80,7 +85,7 @@ static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr)
 		ret = dump_guard_check(md->guard);
 		if (ret)
 			break;
-		ret = read_remote(md, md->buf, n * md->page_size, addr);
+		ret = read_remote(md, md->buf, n * md->page_size, addr, shared);
 		if (ret) {
 			pr_err("can't read pages %#llx-%#llx of process %d: %s\n", (unsigned long long)addr,
 			       (unsigned long long)(addr + n * md->page_size), md->pid, strerror(-ret));
@@ -98,6 +103,7 @@ static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr)
 static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
 {
 	uint64_t run_start = 0, run_len = 0;
+	bool run_shared = false; /* a page of the run may be shared with another process */
 	uint64_t first = vma->start / md->page_size, last = vma->end / md->page_size;
 	int ret = 0;
 
@@ -117,24 +123,30 @@ static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
 		for (uint64_t i = 0; !ret && i < n; i++) {
 			uint64_t e = md->pme[i];
 
+			bool shared = (e & PME_SWAP) || !(e & PME_EXCLUSIVE);
+
 			if ((e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE) && run_len < UINT32_MAX) {
-				if (!run_len)
+				if (!run_len) {
 					run_start = pg + i;
+					run_shared = false;
+				}
 				run_len++;
+				run_shared |= shared;
 				continue;
 			}
 			if (run_len)
-				ret = dump_run(md, run_start * md->page_size, run_len);
+				ret = dump_run(md, run_start * md->page_size, run_len, run_shared);
 			run_len = 0;
 			if (!ret && (e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE)) {
 				run_start = pg + i; /* a run that reached UINT32_MAX pages goes on */
 				run_len = 1;
+				run_shared = shared;
 			}
 		}
 		pg += n;
 	}
 	if (!ret && run_len)
-		ret = dump_run(md, run_start * md->page_size, run_len);
+		ret = dump_run(md, run_start * md->page_size, run_len, run_shared);
 	return ret;
 }
 
@@ -169,7 +181,7 @@ static int dump_vmas(struct mem_dump *md, const struct vma_list *vmas, uint32_t 
 		 */
 		if (v->status & VMA_AREA_VDSO) {
 			md->stats->pages_scanned += (v->end - v->start) / md->page_size;
-			ret = dump_run(md, v->start, (v->end - v->start) / md->page_size);
+			ret = dump_run(md, v->start, (v->end - v->start) / md->page_size, false);
 		} else if (vma_has_private_pages(v)) {
 			ret = dump_vma(md, v);
 		}

@@ -620,6 +620,11 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	}
 	if (restore_image_is_zombie(ri))
 		zombie_main(ri);
+	/* Its private memory its children share copy-on-write, filled before they are forked. */
+	if (restore_cow_premap(procs[k].cow, ri, procs[k].fds)) {
+		pr_err("process %d: can't premap its memory\n", ri->pid);
+		child_fail(sync, k, CHILD_SETUP_FAILED);
+	}
 	if (fork_children(procs, nr, k, sync))
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	if (restore_helpers_fork(procs, nr, k, sync, fork_proc))

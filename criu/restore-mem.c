@@ -11,6 +11,8 @@
 #include <linux/prctl.h>
 
 #include "image.h"
+#include "ngutil.h"
+#include "restore-cow.h"
 #include "restore-mem.h"
 #include "restore-shmem.h"
 #include "vma.h"
@@ -85,6 +87,19 @@ static int ranges_find_gap(struct ranges *rs, uint64_t size, size_t page_size, u
 	}
 	*addr = (best_start + (best_len - size) / 2) & ~((uint64_t)page_size - 1);
 	return 0;
+}
+
+int restore_mem_gap(const uint64_t *busy, size_t nr, uint64_t size, size_t page_size, uint64_t *addr)
+{
+	struct ranges rs = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < nr; i++)
+		ret = ranges_add(&rs, busy[2 * i], busy[2 * i + 1]);
+	if (!ret)
+		ret = ranges_find_gap(&rs, size, page_size, addr);
+	free(rs.r);
+	return ret;
 }
 
 /* Busy ranges: the dumped VMAs, the process's current ones, and the trampoline. */
@@ -172,16 +187,14 @@ static int unmap_criu(struct restore_ctl *ctl, const struct vma_list *cur)
 {
 	for (size_t i = 0; i < cur->nr; i++) {
 		const struct vma_area *v = &cur->vmas[i];
-		long ret;
+		int ret;
 
 		if (is_kernel_area(v))
 			continue;
-		ret = restore_ctl_syscall(ctl, SYS_munmap, 2, v->start, v->end - v->start);
-		if (ret < 0) {
-			pr_err("can't unmap %#llx-%#llx in process %d: %s\n", (unsigned long long)v->start,
-			       (unsigned long long)v->end, ctl->pid, strerror((int)-ret));
-			return (int)ret;
-		}
+		/* Every mapping but the areas premapped before the fork (restore-cow.h). */
+		ret = restore_cow_unmap(ctl, ctl->cow, v->start, v->end);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -349,7 +362,8 @@ static int map_vmas(struct restore_ctl *ctl, const struct restore_image *ri, con
 	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
 		int ret;
 
-		if (restore_vma_is_special(ri->mm->vmas[i]) || (ri->mm->vmas[i]->status & VMA_ANON_SHARED))
+		if (restore_vma_is_special(ri->mm->vmas[i]) || (ri->mm->vmas[i]->status & VMA_ANON_SHARED) ||
+		    restore_cow_find(ctl->cow, ri->mm->vmas[i]))
 			continue;
 		ret = map_vma(ctl, ri, fds, ri->mm->vmas[i]);
 		if (ret)
@@ -374,9 +388,20 @@ static int map_shmems(struct restore_ctl *ctl, const struct restore_image *ri, i
 	return 0;
 }
 
+/* Where the pages at @addr are already in place: the kernel's vdso, or an area premapped before the fork. */
+static bool fill_skips(const struct restore_ctl *ctl, const VmaEntry *v)
+{
+	/*
+	 * CRIU dumps the pages of [vdso]; the kernel's own vdso, moved where the dump had
+	 * it (restore_vdso), takes their place, so they are read past.
+	 */
+	return v && (restore_vma_is_special(v) || restore_cow_find(ctl->cow, v));
+}
+
 static int fill_pages(struct restore_ctl *ctl, const struct restore_image *ri, int dirfd)
 {
 	size_t chunk = FILL_PAGES * ctl->page_size;
+	uint64_t off = 0, skipped = 0;
 	struct cr_img *img;
 	char *buf;
 	int ret;
@@ -389,26 +414,33 @@ static int fill_pages(struct restore_ctl *ctl, const struct restore_image *ri, i
 		goto out_free;
 	for (size_t i = 0; !ret && i < ri->nr_pagemap; i++) {
 		uint64_t addr = ri->pagemap[i]->vaddr, left = ri->pagemap[i]->nr_pages * ctl->page_size;
-		const VmaEntry *v = restore_images_vma_at(ri->mm, addr);
-		/*
-		 * CRIU dumps the pages of [vdso]; the kernel's own vdso, moved where the dump had
-		 * it (restore_vdso), takes their place, so they are read past.
-		 */
-		int skip = v && restore_vma_is_special(v);
 
 		while (!ret && left) {
+			const VmaEntry *v = restore_images_vma_at(ri->mm, addr);
 			size_t n = left < chunk ? (size_t)left : chunk;
 
-			ret = img_read_raw(img, buf, n);
-			if (!ret && !skip)
-				ret = restore_ctl_write(ctl, addr, buf, n);
+			if (v && v->end - addr < n)
+				n = (size_t)(v->end - addr); /* a run may go on into the next VMA */
+			if (fill_skips(ctl, v)) {
+				skipped += n;
+			} else {
+				ret = ng_pread_full(img_raw_fd(img), buf, n, off);
+				if (ret)
+					pr_err("%s: can't read %zu bytes at %llu: %s\n", img_name(img), n,
+					       (unsigned long long)off, strerror(-ret));
+				else
+					ret = restore_ctl_write(ctl, addr, buf, n);
+			}
 			addr += n;
+			off += n;
 			left -= n;
 		}
 	}
 	img_close(img);
 	if (!ret)
-		pr_info("%llu pages restored\n", (unsigned long long)ri->nr_pages);
+		pr_info("%llu pages restored, %llu already in place\n",
+			(unsigned long long)(ri->nr_pages - skipped / ctl->page_size),
+			(unsigned long long)(skipped / ctl->page_size));
 out_free:
 	free(buf);
 	return ret;
@@ -541,6 +573,8 @@ int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri, const s
 		ret = unmap_criu(ctl, &cur);
 	if (!ret)
 		ret = restore_vdso(ctl, ri, &cur);
+	if (!ret)
+		ret = restore_cow_move(ctl, ctl->cow);
 	if (!ret)
 		ret = map_vmas(ctl, ri, fds);
 	if (!ret)

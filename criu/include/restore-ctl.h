@@ -15,6 +15,7 @@
 
 #include "inject.h"
 
+struct restore_cow;
 struct restore_shmem_set;
 
 /* Layout of the trampoline page: `syscall; int3` at 0, data for syscalls from TRAMP_DATA on. */
@@ -29,6 +30,7 @@ struct restore_ctl {
 	size_t page_size;
 	bool parent_restored;		     /* its parent is a restored process, not criu: pdeath signals are set */
 	struct restore_shmem_set *shmem_set; /* the tree's shared memory objects, or NULL */
+	const struct restore_cow *cow;	     /* its areas premapped before the fork, or NULL (restore-cow.h) */
 };
 
 /* Opens /proc/@pid/mem; syscalls go through @syscall_ip until a trampoline is set. */

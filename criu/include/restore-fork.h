@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 
+#include "restore-cow.h"
 #include "restore-fds.h"
 #include "restore-image.h"
 
@@ -58,6 +59,7 @@ struct restore_proc {
 	bool before_setsid;	       /* forked while its parent is in its born_sid session */
 	size_t files_owner; /* the process whose fd table it shares (restore-fdtable.h); its own index if none */
 	bool fs_shared;	    /* forked with CLONE_FS: its parent sets the cwd, root and umask they share */
+	const struct restore_cow *cow; /* private memory it premaps before it forks its children, or NULL */
 };
 
 /* The state the processes of a restore share with criu while they are forked (a shared page). */

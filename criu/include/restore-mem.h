@@ -14,6 +14,14 @@
 #include "restore-fds.h"
 #include "restore-image.h"
 
+/*
+ * The middle of the largest free place of at least @size bytes (and a page
+ * either side) between @nr busy ranges (start, end pairs in @busy), in the
+ * part of the address space the restore uses. Returns 0 or -ENOMEM (logged).
+ */
+__attribute__((warn_unused_result)) int restore_mem_gap(const uint64_t *busy, size_t nr, uint64_t size,
+							size_t page_size, uint64_t *addr);
+
 /* Returns 0 or -errno (logged). The trampoline stays mapped (ctl->tramp) for the last steps. */
 __attribute__((warn_unused_result)) int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri,
 						    const struct restore_fds *fds, int dirfd);
