@@ -204,7 +204,11 @@ union libsoccr_addr {
  *
  * Buffers: a restored socket gets SO_SNDBUF/SO_RCVBUF forced to at least its
  * dumped sizes and large enough for its queues, which (as with setsockopt)
- * turns off the kernel's buffer autotuning for it.
+ * turns off the kernel's buffer autotuning for it. To give it a smaller
+ * receive buffer back, do so before libsoccr_repair_off_batch(): the window
+ * probe sent at repair off advertises a window computed from the buffer of
+ * that moment, which the kernel never takes back, and data the peer sends
+ * into it beyond the smaller buffer is dropped until retransmitted.
  */
 struct libsoccr_conn {
 	int fd;

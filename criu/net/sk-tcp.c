@@ -904,7 +904,7 @@ void sk_tcp_set_fds(struct sk_tcp_restore *r, const int *fds)
 #define SO_BUF_LOCK 72
 #endif
 
-#define CONN_FINAL_OPTS 4 /* SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_BUF_LOCK, SO_LINGER */
+#define CONN_FINAL_OPTS 3 /* per pass: SO_LINGER, then SO_RCVBUFFORCE or SO_SNDBUFFORCE and SO_BUF_LOCK */
 
 /* The values a batch of socket options points at, per connection. */
 struct conn_final {
@@ -926,6 +926,18 @@ static void add_opt(struct libsoccr_sockopt *ops, size_t *n, int fd, int name, v
  * that is closed before the process runs (criu killed) then resets, which the
  * lock drops, rather than sending a FIN and lingering as an orphan that holds
  * its 4-tuple against the next restore.
+ *
+ * An application's own receive buffer is given back before repair off, not
+ * after: leaving repair mode sends a window probe, and the window it
+ * advertises is computed from the receive buffer of that moment. Computed
+ * from libsoccr's enlarged one it promises the peer room that the real
+ * buffer, already full of unread data, doesn't have; the kernel never takes
+ * back a window it advertised, so the peer sends into it as soon as the lock
+ * is lifted, every segment is dropped for want of memory, and the connection
+ * waits for its retransmission timer, seconds with backoff (see
+ * Documentation/tcp-images.md, "The window at repair off"). The queues are in
+ * already, so the smaller buffer costs nothing; a peer's FIN replayed after
+ * repair off is taken whatever the buffer holds.
  */
 static int set_final_opts(struct sk_tcp_restore *r, bool before)
 {
@@ -946,13 +958,15 @@ static int set_final_opts(struct sk_tcp_restore *r, bool before)
 		v[i].linger = (struct linger){ .l_onoff = before || (o->flags & SKO_HAS_LINGER),
 					       .l_linger = before ? 0 : (int)o->linger };
 		add_opt(ops, &n, fd, SO_LINGER, &v[i].linger, sizeof(v[i].linger));
-		if (before)
-			continue;
 		v[i].sndbuf = (int)(o->sndbuf / 2), v[i].rcvbuf = (int)(o->rcvbuf / 2), v[i].lock = (int)lock;
+		if (before) {
+			if (lock & 2)
+				add_opt(ops, &n, fd, SO_RCVBUFFORCE, &v[i].rcvbuf, sizeof(int));
+			continue;
+		}
+		/* the send buffer stays large until the unsent tail is written, at repair off */
 		if (lock & 1)
 			add_opt(ops, &n, fd, SO_SNDBUFFORCE, &v[i].sndbuf, sizeof(int));
-		if (lock & 2)
-			add_opt(ops, &n, fd, SO_RCVBUFFORCE, &v[i].rcvbuf, sizeof(int));
 		if (lock != 3)
 			add_opt(ops, &n, fd, SO_BUF_LOCK, &v[i].lock, sizeof(int));
 	}

@@ -54,13 +54,11 @@ struct conn {
 };
 
 static struct conn conns[] = {
-#ifndef TEST_NO_SMALL_WINDOW
 	{ .label = "both",
 	  .cli_kind = TEST_KIND,
 	  .cli_rcvbuf = SMALL_RCVBUF,
 	  .to_srv = BOTH_BYTES,
 	  .to_cli = BOTH_BYTES },
-#endif
 	{ .label = "recvq", .cli_kind = TEST_KIND, .to_cli = RECVQ_BYTES },
 	{ .label = "idle", .cli_kind = TEST_KIND },
 #ifdef TEST_V4_CLIENT

@@ -1,7 +1,8 @@
 /*
  * socket_tcp_netns00: socket_tcp4 in a network namespace of the test's own
  * (unshare(CLONE_NEWNET), nothing else): a listener and TCP connections over
- * loopback with both ends in the process, 4 KiB queued unread on one. The
+ * loopback with both ends in the process: one with small windows and data
+ * queued unread and unsent both ways, one with 4 KiB queued unread. The
  * namespace holds lo, up, with 127.0.0.1, ::1 and two addresses the test adds
  * (192.0.2.1/32 and 2001:db8::1/128) and a route the test adds
  * (198.51.100.0/24 through lo), and an nftables table with a rule. After restore the process must be in another
@@ -240,13 +241,13 @@ static int netns_check(void)
 }
 
 /*
- * Without socket_tcp4's small-window connection ("both"): after a restore in
- * any freshly made network namespace it stalls now and then (socket_tcp4
- * itself does, run with criu inside `unshare -n`), a problem of its own, not
- * of the namespace's rebuild. The "recvq" connection keeps 4 KiB queued, and
- * test/unit/e2e-netns full queues both ways on 100 connections.
+ * With socket_tcp4's small-window connection ("both"): each end's 2 KiB
+ * receive buffer is full of unread data and each has unsent data for the
+ * other. It stalled for seconds after every restore here while criu gave the
+ * application's receive buffer back only after repair off, whose window probe
+ * had by then promised the peer room the buffer didn't have (see
+ * Documentation/tcp-images.md, "The window at repair off").
  */
-#define TEST_NO_SMALL_WINDOW
 #define TEST_SETUP netns_setup
 #define TEST_CHECK netns_check
 #include "socket_tcp4.c"
