@@ -320,8 +320,7 @@ static int restore_vdso(struct restore_ctl *ctl, const struct restore_image *ri,
 static int map_vma(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_fds *fds,
 		   const VmaEntry *v)
 {
-	uint64_t flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE)) |
-			 MAP_FIXED;
+	uint64_t flags = (v->flags & (VMA_MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
 	uint64_t fd = (uint64_t)-1, off = 0;
 	long ret;
 

@@ -36,9 +36,10 @@ static const struct vm_flag vm_flags[] = {
 	{ "nh", 0, MADV_NOHUGEPAGE, false },
 	{ "mg", 0, MADV_MERGEABLE, false },
 	{ "dd", 0, MADV_DONTDUMP, false },
-	{ "io", 0, -1, true }, /* memory-mapped I/O */
-	{ "pf", 0, -1, true }, /* raw page frames */
-	{ "ht", 0, -1, true }, /* hugetlb */
+	{ "dp", MAP_DROPPABLE, -1, false }, /* replaces MAP_PRIVATE below */
+	{ "io", 0, -1, true },		    /* memory-mapped I/O */
+	{ "pf", 0, -1, true },		    /* raw page frames */
+	{ "ht", 0, -1, true },		    /* hugetlb */
 };
 
 static void parse_vm_flags(struct vma_area *vma, const char *val)
@@ -53,6 +54,8 @@ static void parse_vm_flags(struct vma_area *vma, const char *val)
 
 			if (strcmp(name, f->name))
 				continue;
+			if (f->map_flag == MAP_DROPPABLE)
+				vma->flags &= ~VMA_MAP_TYPE;
 			vma->flags |= f->map_flag;
 			if (f->madv >= 0)
 				vma->madv |= 1ull << f->madv;
@@ -239,7 +242,7 @@ bool vma_has_private_pages(const struct vma_area *vma)
 {
 	if (!(vma->status & VMA_AREA_REGULAR) || (vma->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_UNSUPP)))
 		return false;
-	return vma->flags & MAP_PRIVATE;
+	return vma_flags_private(vma->flags);
 }
 
 const struct vma_area *vma_list_find_heap(const struct vma_list *list)

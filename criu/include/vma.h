@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 /* vma_entry.status bits (CRIU's values). */
@@ -26,6 +27,23 @@
 #define VMA_AREA_AIORING (1u << 13)
 #define VMA_AREA_MEMFD (1u << 14) /* with VMA_FILE_*: a memfd, shmid naming its memfd_file_entry */
 #define VMA_UNSUPP (1u << 31)
+
+/*
+ * The mapping types of vma_entry.flags: MAP_SHARED, MAP_PRIVATE, or (Linux
+ * 6.11) MAP_DROPPABLE, private anonymous memory the kernel may free under
+ * pressure; smaps shows it "p" with the VmFlags mnemonic "dp", and it is
+ * recorded, as CRIU records it, with MAP_DROPPABLE in place of MAP_PRIVATE.
+ */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+#define VMA_MAP_TYPE 0x0fu
+
+/* True for the private mapping types, whose pages are the process's own. */
+static inline bool vma_flags_private(uint32_t flags)
+{
+	return (flags & VMA_MAP_TYPE) == MAP_PRIVATE || (flags & VMA_MAP_TYPE) == MAP_DROPPABLE;
+}
 
 struct vma_area {
 	uint64_t start;
