@@ -499,7 +499,8 @@ static const struct check_probe probes[] = {
 	{ "pidfd_store", false, "--pidfd-store", NULL, "criu-ng has no pre-dump and refuses --pidfd-store" },
 	{ "ns_pid", false, "NSpid in /proc/PID/status", NULL, "criu-ng does not checkpoint nested pid namespaces" },
 	{ "apparmor_stacking", false, "AppArmor namespaces", NULL, "criu-ng does not checkpoint LSM profiles" },
-	{ "memfd_hugetlb", false, "hugetlb memfds", NULL, "criu-ng does not dump hugetlb memory" },
+	{ "memfd_hugetlb", false, "hugetlb memfds", NULL,
+	  "criu-ng dumps anonymous hugetlb memory, not hugetlb memfds" },
 	{ "move_mount_set_group", false, "MOVE_MOUNT_SET_GROUP", NULL, "criu-ng does not checkpoint mounts" },
 	{ "openat2", false, "openat2", NULL, "criu-ng does not use openat2" },
 };

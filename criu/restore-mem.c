@@ -102,16 +102,23 @@ static int busy_ranges(const struct restore_ctl *ctl, const struct restore_image
 	return ret;
 }
 
-static int find_gap(const struct restore_ctl *ctl, const struct restore_image *ri, const struct vma_list *cur,
-		    uint64_t size, uint64_t *addr)
+/* find_gap() at a multiple of @align (a page size). */
+static int find_gap_aligned(const struct restore_ctl *ctl, const struct restore_image *ri, const struct vma_list *cur,
+			    uint64_t size, size_t align, uint64_t *addr)
 {
 	struct ranges rs = { 0 };
 	int ret = busy_ranges(ctl, ri, cur, &rs);
 
 	if (!ret)
-		ret = ranges_find_gap(&rs, size, ctl->page_size, addr);
+		ret = ranges_find_gap(&rs, size, align, addr);
 	free(rs.r);
 	return ret;
+}
+
+static int find_gap(const struct restore_ctl *ctl, const struct restore_image *ri, const struct vma_list *cur,
+		    uint64_t size, uint64_t *addr)
+{
+	return find_gap_aligned(ctl, ri, cur, size, ctl->page_size, addr);
 }
 
 /* criu's rseq area is about to disappear: the kernel must stop writing into it. */
@@ -320,7 +327,9 @@ static int restore_vdso(struct restore_ctl *ctl, const struct restore_image *ri,
 static int map_vma(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_fds *fds,
 		   const VmaEntry *v)
 {
-	uint64_t flags = (v->flags & (VMA_MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE)) | MAP_FIXED;
+	uint64_t flags = (v->flags & (VMA_MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE | MAP_HUGETLB |
+				      VMA_HUGE_MASK)) |
+			 MAP_FIXED;
 	uint64_t fd = (uint64_t)-1, off = 0;
 	long ret;
 
@@ -364,7 +373,9 @@ static int map_shmems(struct restore_ctl *ctl, const struct restore_image *ri, i
 		uint64_t scratch;
 		int ret;
 
-		ret = find_gap(ctl, ri, NULL, ri->shmems[i].size, &scratch);
+		/* a hugetlb object is mapped at a multiple of its page size */
+		ret = find_gap_aligned(ctl, ri, NULL, ri->shmems[i].size, ri->shmems[i].hpage ?: ctl->page_size,
+				       &scratch);
 		if (!ret)
 			ret = restore_shmem_map(ctl, ri, &ri->shmems[i], scratch, dirfd);
 		if (ret)

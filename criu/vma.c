@@ -15,6 +15,8 @@
 #include "log.h"
 
 #define DELETED_SUFFIX " (deleted)"
+/* What smaps names the file of an anonymous hugetlb mapping (MAP_HUGETLB | MAP_ANONYMOUS). */
+#define ANON_HUGEPAGE "/anon_hugepage"
 
 /* VmFlags mnemonics (proc(5)) that map to a MAP_* flag or an madvise() state. */
 struct vm_flag {
@@ -39,7 +41,7 @@ static const struct vm_flag vm_flags[] = {
 	{ "dp", MAP_DROPPABLE, -1, false }, /* replaces MAP_PRIVATE below */
 	{ "io", 0, -1, true },		    /* memory-mapped I/O */
 	{ "pf", 0, -1, true },		    /* raw page frames */
-	{ "ht", 0, -1, true },		    /* hugetlb */
+	{ "ht", MAP_HUGETLB, -1, false },   /* hugetlb: see hugetlb_area() */
 };
 
 static void parse_vm_flags(struct vma_area *vma, const char *val)
@@ -64,6 +66,30 @@ static void parse_vm_flags(struct vma_area *vma, const char *val)
 				vma->status |= VMA_UNSUPP;
 		}
 	}
+}
+
+/*
+ * A hugetlb area: anonymous ones take their page size into vma->flags (CRIU's
+ * encoding), hugetlbfs files and hugetlb memfds are refused.
+ */
+static void hugetlb_area(struct vma_area *vma)
+{
+	uint64_t ps = vma->kernel_page_size;
+	unsigned int shift = 0;
+
+	if (!(vma->flags & MAP_ANONYMOUS)) {
+		vma->status |= VMA_UNSUPP;
+		vma->unsupp = vma->status & VMA_AREA_MEMFD ? "a hugetlb memfd" : "a hugetlbfs file mapping";
+		return;
+	}
+	while (shift < 63 && (1ull << shift) < ps)
+		shift++;
+	if (!ps || (1ull << shift) != ps || shift > 0x3f) {
+		vma->status |= VMA_UNSUPP;
+		vma->unsupp = "a hugetlb mapping of an unknown page size";
+		return;
+	}
+	vma->flags |= (uint32_t)shift << MAP_HUGE_SHIFT;
 }
 
 /* The status of a [special] area; false when @name isn't one we know. */
@@ -141,6 +167,10 @@ static void classify(struct vma_area *vma, char shared, const char *name)
 		/* A MAP_SHARED | MAP_ANONYMOUS mapping: shmem the kernel names after /dev/zero. */
 		vma->flags |= MAP_ANONYMOUS;
 		vma->status |= VMA_AREA_REGULAR | VMA_ANON_SHARED;
+	} else if (vma->deleted && len == strlen(ANON_HUGEPAGE) && !strncmp(name, ANON_HUGEPAGE, len)) {
+		/* MAP_HUGETLB | MAP_ANONYMOUS: a file of the kernel's hugetlbfs; "ht" tells it (hugetlb_area()). */
+		vma->flags |= MAP_ANONYMOUS;
+		vma->status |= VMA_AREA_REGULAR | (shared == 's' ? VMA_ANON_SHARED : VMA_ANON_PRIVATE);
 	} else if (!strncmp(name, "/memfd:", 7) && vma->deleted) {
 		/* A memfd: its file entry is made from map_files (memfd.h). */
 		vma->status |= VMA_AREA_REGULAR | VMA_AREA_MEMFD | (shared == 's' ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
@@ -212,9 +242,17 @@ int vma_list_collect(pid_t pid, struct vma_list *list)
 		return -errno;
 	}
 	while (!ret && getline(&line, &cap, f) > 0) {
+		unsigned long long kb;
+
 		if (!strncmp(line, "VmFlags:", 8)) {
 			if (list->nr)
 				parse_vm_flags(&list->vmas[list->nr - 1], line + 8);
+			if (list->nr && (list->vmas[list->nr - 1].flags & MAP_HUGETLB))
+				hugetlb_area(&list->vmas[list->nr - 1]);
+			continue;
+		}
+		if (list->nr && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1) {
+			list->vmas[list->nr - 1].kernel_page_size = kb * 1024;
 			continue;
 		}
 		ret = parse_header(list, line);

@@ -319,6 +319,11 @@ static int check_inode(const struct memfd_restore *mr, const MemfdInodeEntry *e)
 		       (unsigned long long)e->inode_id, e->name ?: "", (unsigned long long)e->size, e->seals);
 		return -EINVAL;
 	}
+	if (e->has_hugetlb_flag && e->hugetlb_flag) {
+		pr_err("memfd.img: memfd \"%s\" is a hugetlb memfd (flags %#x): not supported yet\n", e->name,
+		       e->hugetlb_flag);
+		return -EOPNOTSUPP;
+	}
 	return 0;
 }
 

@@ -8,6 +8,10 @@
  * they did when dumped. In a tree, the first process that maps an object makes
  * it; criu keeps it open (through /proc/PID/map_files) and every later process
  * maps that same object (pidfd_getfd from criu, then mmap), unfilled.
+ *
+ * A hugetlb object is made with its MAP_HUGETLB flags at a place aligned to its
+ * page size; mremap() can't duplicate a hugetlb mapping, so each of its VMAs is
+ * a mapping of criu's fd on the object (taken with pidfd_getfd) instead.
  */
 #ifndef CRIU_NG_RESTORE_SHMEM_H
 #define CRIU_NG_RESTORE_SHMEM_H
@@ -20,7 +24,9 @@
 
 struct restore_shmem {
 	uint64_t shmid;
-	uint64_t size; /* bytes: as far as its VMAs reach */
+	uint64_t size;	     /* bytes: as far as its VMAs reach */
+	uint32_t huge_flags; /* a hugetlb object: MAP_HUGETLB and its page size, as in vma_entry.flags */
+	uint64_t hpage;	     /* and that page size in bytes; 0 otherwise */
 	uint32_t pages_id;
 	PagemapEntry **runs; /* vaddr is the offset in the object */
 	size_t nr_runs;

@@ -39,6 +39,24 @@
 #endif
 #define VMA_MAP_TYPE 0x0fu
 
+/*
+ * A hugetlb area (VmFlags "ht") has MAP_HUGETLB and its page size, as mmap()
+ * takes it (log2 of the size in bits 26-31), in vma_entry.flags, as CRIU
+ * records it. Only anonymous ones ("/anon_hugepage (deleted)") are dumped.
+ */
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#define VMA_HUGE_MASK (0x3fu << MAP_HUGE_SHIFT)
+
+/* The page size of a hugetlb area of vma_entry.flags @flags; 0 if it isn't one. */
+static inline uint64_t vma_flags_hugepage(uint32_t flags)
+{
+	if (!(flags & MAP_HUGETLB) || !(flags & VMA_HUGE_MASK))
+		return 0;
+	return 1ull << ((flags & VMA_HUGE_MASK) >> MAP_HUGE_SHIFT);
+}
+
 /* True for the private mapping types, whose pages are the process's own. */
 static inline bool vma_flags_private(uint32_t flags)
 {
@@ -55,8 +73,10 @@ struct vma_area {
 	uint64_t madv;	 /* 1 << MADV_* for each madvise() state set */
 	dev_t dev;
 	ino_t ino;
-	char *path;   /* the mapped file or the [name] of a special area; NULL if anonymous */
-	bool deleted; /* the mapped file was unlinked */
+	char *path;		   /* the mapped file or the [name] of a special area; NULL if anonymous */
+	bool deleted;		   /* the mapped file was unlinked */
+	uint64_t kernel_page_size; /* bytes, from smaps: larger than a page in a hugetlb area */
+	const char *unsupp;	   /* with VMA_UNSUPP: what the area is, when known */
 };
 
 struct vma_list {
