@@ -214,8 +214,8 @@ static int check_vma_kind(const VmaEntry *v, const char *name, size_t i)
 		pr_err("%s: VMA %zu: bad prot %#x or flags %#x\n", name, i, v->prot, v->flags);
 		return -EINVAL;
 	}
-	if ((v->flags & MAP_HUGETLB) && !(v->flags & MAP_ANONYMOUS)) {
-		pr_err("%s: VMA %zu (%#llx-%#llx) is a hugetlb file or memfd mapping: not supported yet\n", name, i,
+	if ((v->flags & MAP_HUGETLB) && !(v->flags & MAP_ANONYMOUS) && !(v->status & VMA_AREA_MEMFD)) {
+		pr_err("%s: VMA %zu (%#llx-%#llx) is a hugetlbfs file mapping: not supported yet\n", name, i,
 		       (unsigned long long)v->start, (unsigned long long)v->end);
 		return -EOPNOTSUPP;
 	}

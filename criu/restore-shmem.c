@@ -250,6 +250,21 @@ int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd)
 	return ret;
 }
 
+static int write_mem(void *arg, uint64_t off, const void *buf, size_t len)
+{
+	memcpy((char *)arg + off, buf, len);
+	return 0;
+}
+
+int restore_shmem_fill_mem(int dirfd, const struct restore_shmem *shm, void *base)
+{
+	int ret = fill(shm, dirfd, (size_t)sysconf(_SC_PAGESIZE), write_mem, base);
+
+	if (ret)
+		pr_err("can't fill shared memory object %llu: %s\n", (unsigned long long)shm->shmid, strerror(-ret));
+	return ret;
+}
+
 /* Makes VMA @v a view of the object mapped at @base, with its protection. */
 static int map_view(struct restore_ctl *ctl, const VmaEntry *v, uint64_t base)
 {

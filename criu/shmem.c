@@ -281,7 +281,7 @@ static int dump_one(int dirfd, struct shmem_obj *so, const struct vma_list *vmas
 	return ret;
 }
 
-int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size, uint32_t pages_id,
+int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size, uint64_t hpage, uint32_t pages_id,
 		    const struct dump_guard *guard, struct shmem_dump_stats *stats)
 {
 	struct shmem_obj so = {
@@ -289,17 +289,23 @@ int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size,
 		.shmid = shmid,
 		.page_size = (size_t)sysconf(_SC_PAGESIZE),
 		.fd = fd,
+		.hpage = hpage,
 		.stats = stats,
 		.guard = guard,
 	};
-	uint64_t start = stats_now_us();
+	uint64_t start = stats_now_us(), unit = hpage ?: so.page_size;
 	int ret;
 
-	so.size = (size + so.page_size - 1) / so.page_size * so.page_size;
+	so.size = (size + unit - 1) / unit * unit;
 	so.buf = malloc(COPY_PAGES * so.page_size);
-	if (!so.buf)
+	so.hbuf = hpage ? malloc(hpage) : NULL;
+	if (!so.buf || (hpage && !so.hbuf)) {
+		free(so.buf);
+		free(so.hbuf);
 		return -ENOMEM;
+	}
 	ret = write_object(dirfd, &so, pages_id);
+	free(so.hbuf);
 	free(so.buf);
 	stats->us += stats_now_us() - start;
 	return ret;

@@ -69,27 +69,24 @@ static void parse_vm_flags(struct vma_area *vma, const char *val)
 }
 
 /*
- * A hugetlb area: anonymous ones take their page size into vma->flags (CRIU's
- * encoding), hugetlbfs files and hugetlb memfds are refused.
+ * A hugetlb area: anonymous ones and hugetlb memfds take their page size into
+ * vma->flags (CRIU's encoding), hugetlbfs files are refused.
  */
 static void hugetlb_area(struct vma_area *vma)
 {
-	uint64_t ps = vma->kernel_page_size;
-	unsigned int shift = 0;
+	uint32_t bits = vma_hugepage_bits(vma->kernel_page_size);
 
-	if (!(vma->flags & MAP_ANONYMOUS)) {
+	if (!(vma->flags & MAP_ANONYMOUS) && !(vma->status & VMA_AREA_MEMFD)) {
 		vma->status |= VMA_UNSUPP;
-		vma->unsupp = vma->status & VMA_AREA_MEMFD ? "a hugetlb memfd" : "a hugetlbfs file mapping";
+		vma->unsupp = "a hugetlbfs file mapping";
 		return;
 	}
-	while (shift < 63 && (1ull << shift) < ps)
-		shift++;
-	if (!ps || (1ull << shift) != ps || shift > 0x3f) {
+	if (!bits) {
 		vma->status |= VMA_UNSUPP;
 		vma->unsupp = "a hugetlb mapping of an unknown page size";
 		return;
 	}
-	vma->flags |= (uint32_t)shift << MAP_HUGE_SHIFT;
+	vma->flags |= bits;
 }
 
 /* The status of a [special] area; false when @name isn't one we know. */

@@ -59,6 +59,8 @@ __attribute__((warn_unused_result)) int restore_shmem_load_object(int dirfd, str
 void restore_shmem_free_object(struct restore_shmem *shm);
 /* Writes the pages of @shm into the shmem file open at @fd (a memfd). Returns 0 or -errno (logged). */
 __attribute__((warn_unused_result)) int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd);
+/* Copies the pages of @shm into criu's mapping of it at @base (a hugetlb memfd takes no write()). */
+__attribute__((warn_unused_result)) int restore_shmem_fill_mem(int dirfd, const struct restore_shmem *shm, void *base);
 
 /*
  * Brings object @shm back in the process of @ctl, using @scratch (a free range of

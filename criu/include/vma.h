@@ -49,6 +49,18 @@
 #endif
 #define VMA_HUGE_MASK (0x3fu << MAP_HUGE_SHIFT)
 
+/* The size bits (log2 of @size in bits 26-31) of a huge page of @size bytes; 0 if it can't be one. */
+static inline uint32_t vma_hugepage_bits(uint64_t size)
+{
+	unsigned int shift = 0;
+
+	while (shift < 63 && (1ull << shift) < size)
+		shift++;
+	if (shift < 12 || (1ull << shift) != size || shift > 0x3f)
+		return 0;
+	return (uint32_t)shift << MAP_HUGE_SHIFT;
+}
+
 /* The page size of a hugetlb area of vma_entry.flags @flags; 0 if it isn't one. */
 static inline uint64_t vma_flags_hugepage(uint32_t flags)
 {
