@@ -463,7 +463,12 @@ static int lock_vmas(struct restore_ctl *ctl, const struct restore_image *ri)
 
 		if (!(v->flags & MAP_LOCKED) || restore_vma_is_special(v))
 			continue;
-		ret = restore_ctl_syscall(ctl, SYS_mlock, 2, v->start, v->end - v->start);
+		/* Locked on fault: only the pages it holds, the others as they come, as before. */
+		if (v->has_lock_onfault && v->lock_onfault)
+			ret = restore_ctl_syscall(ctl, SYS_mlock2, 3, v->start, v->end - v->start,
+						  (uint64_t)MLOCK_ONFAULT);
+		else
+			ret = restore_ctl_syscall(ctl, SYS_mlock, 2, v->start, v->end - v->start);
 		if (ret < 0) {
 			pr_err("can't lock %#llx-%#llx in memory in process %d: %s\n", (unsigned long long)v->start,
 			       (unsigned long long)v->end, ctl->pid, strerror((int)-ret));

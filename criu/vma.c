@@ -30,6 +30,7 @@ static const struct vm_flag vm_flags[] = {
 	{ "gd", MAP_GROWSDOWN, -1, false },
 	{ "nr", MAP_NORESERVE, -1, false },
 	{ "lo", MAP_LOCKED, -1, false }, /* mlock()ed, or mapped MAP_LOCKED */
+	{ "lf", 0, -1, false },		 /* locked on fault: vma_entry.lock_onfault */
 	{ "sr", 0, MADV_SEQUENTIAL, false },
 	{ "rr", 0, MADV_RANDOM, false },
 	{ "dc", 0, MADV_DONTFORK, false },
@@ -58,6 +59,8 @@ static void parse_vm_flags(struct vma_area *vma, const char *val)
 				continue;
 			if (f->map_flag == MAP_DROPPABLE)
 				vma->flags &= ~VMA_MAP_TYPE;
+			if (!strcmp(f->name, "lf"))
+				vma->lock_onfault = true;
 			vma->flags |= f->map_flag;
 			if (f->madv >= 0)
 				vma->madv |= 1ull << f->madv;

@@ -89,6 +89,7 @@ struct vma_area {
 	bool deleted;		   /* the mapped file was unlinked */
 	uint64_t kernel_page_size; /* bytes, from smaps: larger than a page in a hugetlb area */
 	const char *unsupp;	   /* with VMA_UNSUPP: what the area is, when known */
+	bool lock_onfault;	   /* VmFlags "lf": mlock2(MLOCK_ONFAULT) */
 };
 
 struct vma_list {

@@ -4,11 +4,11 @@
  * after restore, but soft-dirty ("sd"), which the kernel sets on every new
  * area. The areas: private and shared anonymous and file mappings, with
  * MADV_SEQUENTIAL, MADV_RANDOM, MADV_DONTFORK, MADV_WIPEONFORK, MADV_DONTDUMP,
- * MADV_MERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_LOCKED, MAP_NORESERVE,
- * MAP_GROWSDOWN and MAP_DROPPABLE, alone and together. A flag the kernel
- * can't set here (KSM or THP not built, MAP_DROPPABLE before 6.11) is left
- * out with a message, never passed silently: each area must show its flags
- * before the checkpoint. The data of
+ * MADV_MERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_LOCKED, mlock2()
+ * MLOCK_ONFAULT, MAP_NORESERVE, MAP_GROWSDOWN and MAP_DROPPABLE, alone and
+ * together. A flag the kernel can't set here (KSM or THP not built,
+ * MAP_DROPPABLE before 6.11) is left out with a message, never passed
+ * silently: each area must show its flags before the checkpoint. The data of
  * each area is kept (but a droppable one's, which the kernel may drop), and
  * after restore a forked child sees the wipe-on-fork area zeroed and the
  * dont-fork area gone.
@@ -69,6 +69,7 @@ static struct area areas[] = {
 	AREA("hugepage", MAP_PRIVATE, 0, false, false, "hg", MADV_HUGEPAGE),
 	AREA("nohugepage", MAP_PRIVATE, 0, false, false, "nh", MADV_NOHUGEPAGE),
 	AREA("locked", MAP_PRIVATE, MAP_LOCKED, false, false, "lo", 0),
+	AREA("lock-on-fault", MAP_PRIVATE, 0, false, true, "lo lf", 0),
 	AREA("noreserve", MAP_PRIVATE, MAP_NORESERVE, false, false, "nr", 0),
 	AREA("growsdown", MAP_PRIVATE, MAP_GROWSDOWN, false, false, "gd", 0),
 	AREA("droppable", MAP_DROPPABLE, 0, false, false, "dp", 0),
