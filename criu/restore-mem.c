@@ -478,6 +478,29 @@ static int lock_vmas(struct restore_ctl *ctl, const struct restore_image *ri)
 	return 0;
 }
 
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
+/* The areas sealed with mseal() (vma_entry.sealed), sealed again last, once nothing here changes them. */
+static int seal_vmas(struct restore_ctl *ctl, const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		long ret;
+
+		if (!v->has_sealed || !v->sealed || restore_vma_is_special(v))
+			continue;
+		ret = restore_ctl_syscall(ctl, SYS_mseal, 3, v->start, v->end - v->start, (uint64_t)0);
+		if (ret < 0) {
+			pr_err("can't seal %#llx-%#llx in process %d: %s\n", (unsigned long long)v->start,
+			       (unsigned long long)v->end, ctl->pid, strerror((int)-ret));
+			return (int)ret;
+		}
+	}
+	return 0;
+}
+
 /* brk, stack, arguments, environment, auxv and the exe link, all at once. */
 static int set_mm(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_fds *fds)
 {
@@ -568,6 +591,8 @@ int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri, const s
 		apply_madvise(ctl, ri);
 		ret = set_mm(ctl, ri, fds);
 	}
+	if (!ret)
+		ret = seal_vmas(ctl, ri);
 	/* A child sharing criu's fd table gets its own first (sk_rebuild_finish()); a shared table is closed later. */
 	if (!ret && !fds->shared && !fds->table_shared)
 		ret = restore_mem_close_files(ctl, fds);

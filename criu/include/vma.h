@@ -90,6 +90,8 @@ struct vma_area {
 	uint64_t kernel_page_size; /* bytes, from smaps: larger than a page in a hugetlb area */
 	const char *unsupp;	   /* with VMA_UNSUPP: what the area is, when known */
 	bool lock_onfault;	   /* VmFlags "lf": mlock2(MLOCK_ONFAULT) */
+	bool sealed;		   /* VmFlags "sl": mseal() */
+	bool maybe_guard;	   /* VmFlags "gu": guard regions were installed in it */
 };
 
 struct vma_list {

@@ -8,7 +8,8 @@
  * to those 44 words as CRIU's dump does, checked with crit. An inotify watch on
  * an unlinked file that only a process outside the dump holds open: no ghost of
  * it is made, so it could not be watched again. A mapping of a file on a
- * mounted hugetlbfs (anonymous hugetlb memory and hugetlb memfds are dumped).
+ * mounted hugetlbfs (anonymous hugetlb memory and hugetlb memfds are dumped),
+ * and an area with guard regions (MADV_GUARD_INSTALL).
  */
 #include <sched.h>
 #include <sys/inotify.h>
@@ -25,7 +26,31 @@ enum child_kind {
 	CHILD_DEAD_LEADER,
 	CHILD_UNLINKED_WATCH,
 	CHILD_HUGETLBFS_FILE,
+	CHILD_GUARD_REGION,
 };
+
+#define MADV_GUARD_INSTALL_NG 102 /* Linux 6.13 */
+
+/*
+ * A mapping whose middle page is a guard region, kept (@keep, in the child) or
+ * unmapped (a probe: the test's later children must not inherit it); 0, or
+ * -errno if the kernel has no guard regions.
+ */
+static int guard_region(bool keep)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ret = 0;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	p[0] = 1;
+	if (madvise(p + page, (size_t)page, MADV_GUARD_INSTALL_NG))
+		ret = -errno;
+	if (ret || !keep)
+		munmap(p, 3 * (size_t)page);
+	return ret;
+}
 
 static void *pause_forever(void *arg)
 {
@@ -104,6 +129,8 @@ static pid_t start_child(enum child_kind kind)
 		if (kind == CHILD_UNLINKED_WATCH && watch_unlinked())
 			_exit(2);
 		if (kind == CHILD_HUGETLBFS_FILE && map_hugetlbfs_file())
+			_exit(2);
+		if (kind == CHILD_GUARD_REGION && guard_region(true))
 			_exit(2);
 		if (write(ready[1], "R", 1) != 1)
 			_exit(2);
@@ -329,6 +356,10 @@ int main(void)
 	check_dead_leader(&failures, tmp);
 	check_unlinked_watch(&failures, tmp);
 	check_hugetlbfs_file(&failures, tmp);
+	if (guard_region(false) == -EINVAL)
+		fprintf(stderr, "dump-refuse: guard region case left out: no MADV_GUARD_INSTALL (Linux 6.13)\n");
+	else
+		check_refused(&failures, tmp, CHILD_GUARD_REGION, "guard-region", "with guard regions");
 	check_shell_job(&failures, tmp);
 	if (!failures)
 		test_rm_rf(tmp);

@@ -5,9 +5,9 @@
  * area. The areas: private and shared anonymous and file mappings, with
  * MADV_SEQUENTIAL, MADV_RANDOM, MADV_DONTFORK, MADV_WIPEONFORK, MADV_DONTDUMP,
  * MADV_MERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_LOCKED, mlock2()
- * MLOCK_ONFAULT, MAP_NORESERVE, MAP_GROWSDOWN and MAP_DROPPABLE, alone and
- * together. A flag the kernel can't set here (KSM or THP not built,
- * MAP_DROPPABLE before 6.11) is left out with a message, never passed
+ * MLOCK_ONFAULT, MAP_NORESERVE, MAP_GROWSDOWN, MAP_DROPPABLE and mseal(),
+ * alone and together. A flag the kernel can't set here (KSM or THP not built,
+ * MAP_DROPPABLE before 6.11, mseal before 6.10) is left out with a message, never passed
  * silently: each area must show its flags before the checkpoint. The data of
  * each area is kept (but a droppable one's, which the kernel may drop), and
  * after restore a forked child sees the wipe-on-fork area zeroed and the
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE 0x08
 #endif
+#define SYS_mseal_ng 462 /* x86-64, Linux 6.10 */
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
 #endif
@@ -42,7 +44,7 @@ struct area {
 	int type;	  /* MAP_PRIVATE, MAP_SHARED or MAP_DROPPABLE */
 	int mflags;	  /* more mmap() flags */
 	bool file;	  /* of the test's file, not anonymous */
-	bool onfault;	  /* mlock2(MLOCK_ONFAULT) */
+	int extra;	  /* EXTRA_* below */
 	int adv[MAX_ADV]; /* madvise() calls, 0-terminated (MADV_NORMAL is 0) */
 	const char *want; /* VmFlags it must show */
 
@@ -52,38 +54,42 @@ struct area {
 	char flags[256]; /* VmFlags before the checkpoint */
 };
 
-/* An area: name, mapping type, more mmap() flags, file?, lock on fault?, VmFlags it must show, madvise() calls. */
-#define AREA(_what, _type, _mflags, _file, _onfault, _want, ...)                                                    \
-	{                                                                                                           \
-		.what = _what, .type = _type, .mflags = _mflags, .file = _file, .onfault = _onfault, .want = _want, \
-		.adv = { __VA_ARGS__ }                                                                              \
+#define EXTRA_ONFAULT 1 /* locked with mlock2(MLOCK_ONFAULT) */
+#define EXTRA_SEAL 2	/* sealed with mseal(), last */
+
+/* An area: name, mapping type, more mmap() flags, file?, EXTRA_*, VmFlags it must show, madvise() calls. */
+#define AREA(_what, _type, _mflags, _file, _extra, _want, ...)                                                  \
+	{                                                                                                       \
+		.what = _what, .type = _type, .mflags = _mflags, .file = _file, .extra = _extra, .want = _want, \
+		.adv = { __VA_ARGS__ }                                                                          \
 	}
 
 static struct area areas[] = {
-	AREA("sequential", MAP_PRIVATE, 0, false, false, "sr", MADV_SEQUENTIAL),
-	AREA("random", MAP_PRIVATE, 0, false, false, "rr", MADV_RANDOM),
-	AREA("dontfork", MAP_PRIVATE, 0, false, false, "dc", MADV_DONTFORK),
-	AREA("wipeonfork", MAP_PRIVATE, 0, false, false, "wf", MADV_WIPEONFORK),
-	AREA("dontdump", MAP_PRIVATE, 0, false, false, "dd", MADV_DONTDUMP),
-	AREA("mergeable", MAP_PRIVATE, 0, false, false, "mg", MADV_MERGEABLE),
-	AREA("hugepage", MAP_PRIVATE, 0, false, false, "hg", MADV_HUGEPAGE),
-	AREA("nohugepage", MAP_PRIVATE, 0, false, false, "nh", MADV_NOHUGEPAGE),
-	AREA("locked", MAP_PRIVATE, MAP_LOCKED, false, false, "lo", 0),
-	AREA("lock-on-fault", MAP_PRIVATE, 0, false, true, "lo lf", 0),
-	AREA("noreserve", MAP_PRIVATE, MAP_NORESERVE, false, false, "nr", 0),
-	AREA("growsdown", MAP_PRIVATE, MAP_GROWSDOWN, false, false, "gd", 0),
-	AREA("droppable", MAP_DROPPABLE, 0, false, false, "dp", 0),
-	AREA("droppable wipeonfork", MAP_DROPPABLE, 0, false, false, "dp wf rr", MADV_WIPEONFORK, MADV_RANDOM),
-	AREA("all private", MAP_PRIVATE, MAP_LOCKED, false, false, "lo sr dc dd hg", MADV_SEQUENTIAL, MADV_DONTFORK,
+	AREA("sequential", MAP_PRIVATE, 0, false, 0, "sr", MADV_SEQUENTIAL),
+	AREA("random", MAP_PRIVATE, 0, false, 0, "rr", MADV_RANDOM),
+	AREA("dontfork", MAP_PRIVATE, 0, false, 0, "dc", MADV_DONTFORK),
+	AREA("wipeonfork", MAP_PRIVATE, 0, false, 0, "wf", MADV_WIPEONFORK),
+	AREA("dontdump", MAP_PRIVATE, 0, false, 0, "dd", MADV_DONTDUMP),
+	AREA("mergeable", MAP_PRIVATE, 0, false, 0, "mg", MADV_MERGEABLE),
+	AREA("hugepage", MAP_PRIVATE, 0, false, 0, "hg", MADV_HUGEPAGE),
+	AREA("nohugepage", MAP_PRIVATE, 0, false, 0, "nh", MADV_NOHUGEPAGE),
+	AREA("locked", MAP_PRIVATE, MAP_LOCKED, false, 0, "lo", 0),
+	AREA("lock-on-fault", MAP_PRIVATE, 0, false, EXTRA_ONFAULT, "lo lf", 0),
+	AREA("noreserve", MAP_PRIVATE, MAP_NORESERVE, false, 0, "nr", 0),
+	AREA("growsdown", MAP_PRIVATE, MAP_GROWSDOWN, false, 0, "gd", 0),
+	AREA("droppable", MAP_DROPPABLE, 0, false, 0, "dp", 0),
+	AREA("droppable wipeonfork", MAP_DROPPABLE, 0, false, 0, "dp wf rr", MADV_WIPEONFORK, MADV_RANDOM),
+	AREA("all private", MAP_PRIVATE, MAP_LOCKED, false, 0, "lo sr dc dd hg", MADV_SEQUENTIAL, MADV_DONTFORK,
 	     MADV_DONTDUMP, MADV_HUGEPAGE),
-	AREA("wipe mergeable nohuge", MAP_PRIVATE, 0, false, false, "wf mg nh rr", MADV_WIPEONFORK, MADV_MERGEABLE,
+	AREA("wipe mergeable nohuge", MAP_PRIVATE, 0, false, 0, "wf mg nh rr", MADV_WIPEONFORK, MADV_MERGEABLE,
 	     MADV_NOHUGEPAGE, MADV_RANDOM),
-	AREA("shared anonymous", MAP_SHARED, 0, false, false, "rr dd hg", MADV_RANDOM, MADV_DONTDUMP, MADV_HUGEPAGE),
-	AREA("shared anonymous dontfork", MAP_SHARED, MAP_LOCKED, false, false, "lo dc sr", MADV_DONTFORK,
-	     MADV_SEQUENTIAL),
-	AREA("private file", MAP_PRIVATE, 0, true, false, "rr dd nh", MADV_RANDOM, MADV_DONTDUMP, MADV_NOHUGEPAGE),
-	AREA("shared file", MAP_SHARED, 0, true, false, "sr dc", MADV_SEQUENTIAL, MADV_DONTFORK),
-	AREA("shared file locked", MAP_SHARED, MAP_LOCKED, true, false, "lo hg dd", MADV_HUGEPAGE, MADV_DONTDUMP),
+	AREA("shared anonymous", MAP_SHARED, 0, false, 0, "rr dd hg", MADV_RANDOM, MADV_DONTDUMP, MADV_HUGEPAGE),
+	AREA("shared anonymous dontfork", MAP_SHARED, MAP_LOCKED, false, 0, "lo dc sr", MADV_DONTFORK, MADV_SEQUENTIAL),
+	AREA("private file", MAP_PRIVATE, 0, true, 0, "rr dd nh", MADV_RANDOM, MADV_DONTDUMP, MADV_NOHUGEPAGE),
+	AREA("shared file", MAP_SHARED, 0, true, 0, "sr dc", MADV_SEQUENTIAL, MADV_DONTFORK),
+	AREA("sealed", MAP_PRIVATE, 0, false, EXTRA_SEAL, "sl rr", MADV_RANDOM),
+	AREA("sealed shared file", MAP_SHARED, 0, true, EXTRA_SEAL, "sl dd", MADV_DONTDUMP),
+	AREA("shared file locked", MAP_SHARED, MAP_LOCKED, true, 0, "lo hg dd", MADV_HUGEPAGE, MADV_DONTDUMP),
 };
 
 #define NR_AREAS (sizeof(areas) / sizeof(areas[0]))
@@ -151,7 +157,7 @@ static int set_up(struct area *a, int fd, size_t len, off_t off)
 		return -1;
 	}
 	datagen(a->addr, len, &a->crc);
-	if (a->onfault && mlock2(a->addr, len, MLOCK_ONFAULT)) {
+	if ((a->extra & EXTRA_ONFAULT) && mlock2(a->addr, len, MLOCK_ONFAULT)) {
 		fail("%s: mlock2", a->what);
 		return -1;
 	}
@@ -164,6 +170,15 @@ static int set_up(struct area *a, int fd, size_t len, off_t off)
 		}
 		test_msg("%s: madvise(%d) not supported here (%m), left out\n", a->what, a->adv[i]);
 		a->adv[i] = -1;
+	}
+	if ((a->extra & EXTRA_SEAL) && syscall(SYS_mseal_ng, a->addr, len, 0)) {
+		if (!unsupported(errno)) {
+			fail("%s: mseal", a->what);
+			return -1;
+		}
+		test_msg("%s: mseal() not supported by this kernel (%m), left out\n", a->what);
+		a->skipped = true;
+		return 0;
 	}
 	if (vmflags_of(a->addr, a->flags, sizeof(a->flags))) {
 		fail("%s: not in smaps", a->what);
