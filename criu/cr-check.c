@@ -341,6 +341,19 @@ static int probe_timerfd(void)
 	return ret;
 }
 
+/* hugetlb memfds are made again with memfd_create(MFD_HUGETLB). */
+static int probe_memfd_hugetlb(void)
+{
+	int fd = memfd_create("criu-check", MFD_HUGETLB | MFD_CLOEXEC);
+
+	if (fd < 0) {
+		pr_info("memfd_create(MFD_HUGETLB): %m\n");
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Our dump finds the file behind each epoll registration with kcmp(KCMP_EPOLL_TFD). */
 static int probe_kcmp_epoll(void)
 {
@@ -499,7 +512,7 @@ static const struct check_probe probes[] = {
 	{ "pidfd_store", false, "--pidfd-store", NULL, "criu-ng has no pre-dump and refuses --pidfd-store" },
 	{ "ns_pid", false, "NSpid in /proc/PID/status", NULL, "criu-ng does not checkpoint nested pid namespaces" },
 	{ "apparmor_stacking", false, "AppArmor namespaces", NULL, "criu-ng does not checkpoint LSM profiles" },
-	{ "memfd_hugetlb", false, "hugetlb memfds", NULL, "criu-ng does not dump hugetlb memory" },
+	{ "memfd_hugetlb", false, "hugetlb memfds", probe_memfd_hugetlb, NULL },
 	{ "move_mount_set_group", false, "MOVE_MOUNT_SET_GROUP", NULL, "criu-ng does not checkpoint mounts" },
 	{ "openat2", false, "openat2", NULL, "criu-ng does not use openat2" },
 };

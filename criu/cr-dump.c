@@ -98,7 +98,7 @@ static int check_vmas(const struct dump_task *dt)
 		const char *what = NULL;
 
 		if (vma->status & VMA_UNSUPP)
-			what = "a mapping of an unsupported kind";
+			what = vma->unsupp ?: "a mapping of an unsupported kind";
 		else if (vma->status & VMA_AREA_SYSVIPC)
 			what = "System V shared memory";
 		else if (vma->status & VMA_AREA_AIORING)

@@ -92,6 +92,14 @@ static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, 
 		e->has_madv = 1;
 		e->madv = vma->madv;
 	}
+	if (vma->lock_onfault) {
+		e->has_lock_onfault = 1;
+		e->lock_onfault = 1;
+	}
+	if (vma->sealed) {
+		e->has_sealed = 1;
+		e->sealed = 1;
+	}
 }
 
 /*

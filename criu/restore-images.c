@@ -194,7 +194,7 @@ static int check_vma_kind(const VmaEntry *v, const char *name, size_t i)
 {
 	uint32_t kinds = VMA_ANON_PRIVATE | VMA_ANON_SHARED | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_AREA_VDSO |
 			 VMA_AREA_VVAR;
-	uint32_t kind = v->status & kinds;
+	uint32_t kind = v->status & kinds, type;
 
 	/* CRIU marks the kernel's [vdso] and [vvar] areas private anonymous memory as well. */
 	if (kind & (VMA_AREA_VDSO | VMA_AREA_VVAR))
@@ -208,10 +208,16 @@ static int check_vma_kind(const VmaEntry *v, const char *name, size_t i)
 		       (unsigned long long)v->start, (unsigned long long)v->end, v->status);
 		return -EOPNOTSUPP;
 	}
+	type = v->flags & VMA_MAP_TYPE;
 	if ((v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
-	    !!(v->flags & MAP_SHARED) == !!(v->flags & MAP_PRIVATE)) {
+	    (type != MAP_SHARED && type != MAP_PRIVATE && (type != MAP_DROPPABLE || kind != VMA_ANON_PRIVATE))) {
 		pr_err("%s: VMA %zu: bad prot %#x or flags %#x\n", name, i, v->prot, v->flags);
 		return -EINVAL;
+	}
+	if ((v->flags & MAP_HUGETLB) && !(v->flags & MAP_ANONYMOUS) && !(v->status & VMA_AREA_MEMFD)) {
+		pr_err("%s: VMA %zu (%#llx-%#llx) is a hugetlbfs file mapping: not supported yet\n", name, i,
+		       (unsigned long long)v->start, (unsigned long long)v->end);
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }

@@ -117,16 +117,23 @@ static int busy_ranges(const struct restore_ctl *ctl, const struct restore_image
 	return ret;
 }
 
-static int find_gap(const struct restore_ctl *ctl, const struct restore_image *ri, const struct vma_list *cur,
-		    uint64_t size, uint64_t *addr)
+/* find_gap() at a multiple of @align (a page size). */
+static int find_gap_aligned(const struct restore_ctl *ctl, const struct restore_image *ri, const struct vma_list *cur,
+			    uint64_t size, size_t align, uint64_t *addr)
 {
 	struct ranges rs = { 0 };
 	int ret = busy_ranges(ctl, ri, cur, &rs);
 
 	if (!ret)
-		ret = ranges_find_gap(&rs, size, ctl->page_size, addr);
+		ret = ranges_find_gap(&rs, size, align, addr);
 	free(rs.r);
 	return ret;
+}
+
+static int find_gap(const struct restore_ctl *ctl, const struct restore_image *ri, const struct vma_list *cur,
+		    uint64_t size, uint64_t *addr)
+{
+	return find_gap_aligned(ctl, ri, cur, size, ctl->page_size, addr);
 }
 
 /* criu's rseq area is about to disappear: the kernel must stop writing into it. */
@@ -333,7 +340,8 @@ static int restore_vdso(struct restore_ctl *ctl, const struct restore_image *ri,
 static int map_vma(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_fds *fds,
 		   const VmaEntry *v)
 {
-	uint64_t flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE)) |
+	uint64_t flags = (v->flags & (VMA_MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE | MAP_HUGETLB |
+				      VMA_HUGE_MASK)) |
 			 MAP_FIXED;
 	uint64_t fd = (uint64_t)-1, off = 0;
 	long ret;
@@ -379,7 +387,9 @@ static int map_shmems(struct restore_ctl *ctl, const struct restore_image *ri, i
 		uint64_t scratch;
 		int ret;
 
-		ret = find_gap(ctl, ri, NULL, ri->shmems[i].size, &scratch);
+		/* a hugetlb object is mapped at a multiple of its page size */
+		ret = find_gap_aligned(ctl, ri, NULL, ri->shmems[i].size, ri->shmems[i].hpage ?: ctl->page_size,
+				       &scratch);
 		if (!ret)
 			ret = restore_shmem_map(ctl, ri, &ri->shmems[i], scratch, dirfd);
 		if (ret)
@@ -485,9 +495,37 @@ static int lock_vmas(struct restore_ctl *ctl, const struct restore_image *ri)
 
 		if (!(v->flags & MAP_LOCKED) || restore_vma_is_special(v))
 			continue;
-		ret = restore_ctl_syscall(ctl, SYS_mlock, 2, v->start, v->end - v->start);
+		/* Locked on fault: only the pages it holds, the others as they come, as before. */
+		if (v->has_lock_onfault && v->lock_onfault)
+			ret = restore_ctl_syscall(ctl, SYS_mlock2, 3, v->start, v->end - v->start,
+						  (uint64_t)MLOCK_ONFAULT);
+		else
+			ret = restore_ctl_syscall(ctl, SYS_mlock, 2, v->start, v->end - v->start);
 		if (ret < 0) {
 			pr_err("can't lock %#llx-%#llx in memory in process %d: %s\n", (unsigned long long)v->start,
+			       (unsigned long long)v->end, ctl->pid, strerror((int)-ret));
+			return (int)ret;
+		}
+	}
+	return 0;
+}
+
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
+/* The areas sealed with mseal() (vma_entry.sealed), sealed again last, once nothing here changes them. */
+static int seal_vmas(struct restore_ctl *ctl, const struct restore_image *ri)
+{
+	for (size_t i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		long ret;
+
+		if (!v->has_sealed || !v->sealed || restore_vma_is_special(v))
+			continue;
+		ret = restore_ctl_syscall(ctl, SYS_mseal, 3, v->start, v->end - v->start, (uint64_t)0);
+		if (ret < 0) {
+			pr_err("can't seal %#llx-%#llx in process %d: %s\n", (unsigned long long)v->start,
 			       (unsigned long long)v->end, ctl->pid, strerror((int)-ret));
 			return (int)ret;
 		}
@@ -587,6 +625,8 @@ int restore_mem(struct restore_ctl *ctl, const struct restore_image *ri, const s
 		apply_madvise(ctl, ri);
 		ret = set_mm(ctl, ri, fds);
 	}
+	if (!ret)
+		ret = seal_vmas(ctl, ri);
 	/* A child sharing criu's fd table gets its own first (sk_rebuild_finish()); a shared table is closed later. */
 	if (!ret && !fds->shared && !fds->table_shared)
 		ret = restore_mem_close_files(ctl, fds);

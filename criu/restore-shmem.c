@@ -126,9 +126,20 @@ static int collect_shmems(struct restore_image *ri)
 
 		if (!i || v[i]->shmid != v[i - 1]->shmid) {
 			shm->shmid = v[i]->shmid;
+			shm->huge_flags = v[i]->flags & (MAP_HUGETLB | VMA_HUGE_MASK);
+			shm->hpage = vma_flags_hugepage(v[i]->flags);
 			ri->nr_shmems++;
 		} else {
 			shm--;
+		}
+		if ((v[i]->flags & (MAP_HUGETLB | VMA_HUGE_MASK)) != shm->huge_flags ||
+		    (shm->hpage && ((v[i]->start | v[i]->end | v[i]->pgoff) % shm->hpage)) ||
+		    (shm->huge_flags && !shm->hpage)) {
+			pr_err("VMA %#llx-%#llx of shared memory %llu: hugetlb flags %#x don't fit the object's %#x\n",
+			       (unsigned long long)v[i]->start, (unsigned long long)v[i]->end,
+			       (unsigned long long)v[i]->shmid, v[i]->flags, shm->huge_flags);
+			free(v);
+			return -EINVAL;
 		}
 		if (v[i]->pgoff + (v[i]->end - v[i]->start) > shm->size)
 			shm->size = v[i]->pgoff + (v[i]->end - v[i]->start);
@@ -229,6 +240,21 @@ int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd)
 	return ret;
 }
 
+static int write_mem(void *arg, uint64_t off, const void *buf, size_t len)
+{
+	memcpy((char *)arg + off, buf, len);
+	return 0;
+}
+
+int restore_shmem_fill_mem(int dirfd, const struct restore_shmem *shm, void *base)
+{
+	int ret = fill(shm, dirfd, (size_t)sysconf(_SC_PAGESIZE), write_mem, base);
+
+	if (ret)
+		pr_err("can't fill shared memory object %llu: %s\n", (unsigned long long)shm->shmid, strerror(-ret));
+	return ret;
+}
+
 /* Makes VMA @v a view of the object mapped at @base, with its protection. */
 static int map_view(struct restore_ctl *ctl, const VmaEntry *v, uint64_t base)
 {
@@ -266,15 +292,12 @@ static int set_find(const struct restore_shmem_set *set, uint64_t shmid)
 	return -1;
 }
 
-/* Keeps object @shm, just made at @base in the process of @ctl, open for the later processes. */
-static int set_add(struct restore_shmem_set *set, const struct restore_ctl *ctl, const struct restore_shmem *shm,
-		   uint64_t base)
+/* An fd of criu's on object @shm, just made at @base in the process of @ctl; -errno (logged). */
+static int open_made(const struct restore_ctl *ctl, const struct restore_shmem *shm, uint64_t base)
 {
 	char path[96];
 	int fd;
 
-	if (ARRAY_RESERVE(set->objs, set->nr, set->cap, 8))
-		return -ENOMEM;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", ctl->tgid, (unsigned long long)base,
 		 (unsigned long long)(base + shm->size));
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -282,12 +305,27 @@ static int set_add(struct restore_shmem_set *set, const struct restore_ctl *ctl,
 		pr_perror("Can't open shared memory object %llu through %s", (unsigned long long)shm->shmid, path);
 		return -errno;
 	}
+	return fd;
+}
+
+/* Keeps object @shm, just made at @base in the process of @ctl, open for the later processes. */
+static int set_add(struct restore_shmem_set *set, const struct restore_ctl *ctl, const struct restore_shmem *shm,
+		   uint64_t base)
+{
+	int fd;
+
+	if (ARRAY_RESERVE(set->objs, set->nr, set->cap, 8))
+		return -ENOMEM;
+	fd = open_made(ctl, shm, base);
+	if (fd < 0)
+		return fd;
 	set->objs[set->nr++] = (struct restore_shmem_made){ .shmid = shm->shmid, .fd = fd };
 	return 0;
 }
 
-/* Maps criu's @fd (an object an earlier process made) at @scratch in the process of @ctl. */
-static long map_made(struct restore_ctl *ctl, const struct restore_shmem *shm, int fd, uint64_t scratch)
+/* Maps @len bytes at @off of criu's @fd at @addr in the process of @ctl (pidfd_getfd, then mmap). */
+static long map_fd(struct restore_ctl *ctl, int fd, uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
+		   uint64_t off)
 {
 	long pidfd, tfd, ret;
 
@@ -297,13 +335,53 @@ static long map_made(struct restore_ctl *ctl, const struct restore_shmem *shm, i
 	tfd = restore_ctl_syscall(ctl, SYS_pidfd_getfd, 3, (uint64_t)pidfd, (uint64_t)fd, (uint64_t)0);
 	ret = tfd;
 	if (tfd >= 0)
-		ret = restore_ctl_syscall(ctl, SYS_mmap, 6, scratch, shm->size, (uint64_t)(PROT_READ | PROT_WRITE),
-					  (uint64_t)(MAP_SHARED | MAP_FIXED_NOREPLACE), (uint64_t)tfd, (uint64_t)0);
+		ret = restore_ctl_syscall(ctl, SYS_mmap, 6, addr, len, prot, flags, (uint64_t)tfd, off);
 	if (tfd >= 0 && restore_ctl_syscall(ctl, SYS_close, 1, (uint64_t)tfd) < 0 && ret >= 0)
 		ret = -EBADF;
 	if (restore_ctl_syscall(ctl, SYS_close, 1, (uint64_t)pidfd) < 0 && ret >= 0)
 		ret = -EBADF;
 	return ret;
+}
+
+/* Criu's @made fd on hugetlb object @shm, or one opened on the object just made at @scratch (*@own). */
+static int hugetlb_fd(const struct restore_ctl *ctl, const struct restore_shmem *shm, int made, uint64_t scratch,
+		      bool *own)
+{
+	*own = false;
+	if (made >= 0)
+		return made;
+	if (ctl->shmem_set)
+		return set_add(ctl->shmem_set, ctl, shm, scratch) ?: ctl->shmem_set->objs[ctl->shmem_set->nr - 1].fd;
+	*own = true;
+	return open_made(ctl, shm, scratch);
+}
+
+/* Each VMA of hugetlb object @shm: a mapping of the object at its offset (mremap can't duplicate it). */
+static int map_hugetlb_views(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_shmem *shm,
+			     int made, uint64_t scratch)
+{
+	bool own;
+	int fd = hugetlb_fd(ctl, shm, made, scratch, &own);
+	long ret = fd < 0 ? fd : 0;
+
+	for (size_t i = 0; !ret && i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+
+		if (!(v->status & VMA_ANON_SHARED) || v->shmid != shm->shmid)
+			continue;
+		ret = map_fd(ctl, fd, v->start, v->end - v->start, v->prot, (uint64_t)(MAP_SHARED | MAP_FIXED),
+			     v->pgoff);
+		if (ret >= 0 && (uint64_t)ret != v->start)
+			ret = -EFAULT;
+		if (ret < 0)
+			pr_err("can't map the hugetlb memory %#llx-%#llx in process %d: %s\n",
+			       (unsigned long long)v->start, (unsigned long long)v->end, ctl->pid, strerror((int)-ret));
+		else
+			ret = 0;
+	}
+	if (own && fd >= 0)
+		close(fd);
+	return (int)ret;
 }
 
 int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, const struct restore_shmem *shm,
@@ -313,12 +391,21 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 	struct fill_ctl fc = { .ctl = ctl, .base = scratch };
 	long ret;
 
+	if (made >= 0 && shm->hpage) {
+		ret = map_hugetlb_views(ctl, ri, shm, made, scratch);
+		if (!ret)
+			pr_info("hugetlb object %llu: mapped, made by an earlier process\n",
+				(unsigned long long)shm->shmid);
+		return (int)ret;
+	}
 	if (made >= 0)
-		ret = map_made(ctl, shm, made, scratch);
+		ret = map_fd(ctl, made, scratch, shm->size, (uint64_t)(PROT_READ | PROT_WRITE),
+			     (uint64_t)(MAP_SHARED | MAP_FIXED_NOREPLACE), 0);
 	else
 		ret = restore_ctl_syscall(ctl, SYS_mmap, 6, scratch, shm->size, (uint64_t)(PROT_READ | PROT_WRITE),
-					  (uint64_t)(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE), (uint64_t)-1,
-					  (uint64_t)0);
+					  (uint64_t)(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
+						     shm->huge_flags),
+					  (uint64_t)-1, (uint64_t)0);
 	if (ret < 0 || (uint64_t)ret != scratch) {
 		pr_err("can't %s shared memory object %llu (%llu bytes) in process %d: %s\n",
 		       made >= 0 ? "map the" : "create", (unsigned long long)shm->shmid, (unsigned long long)shm->size,
@@ -328,9 +415,11 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 	ret = 0;
 	if (made < 0)
 		ret = fill(shm, dirfd, ctl->page_size, write_ctl, &fc);
-	if (!ret && made < 0 && ctl->shmem_set)
+	if (!ret && shm->hpage)
+		ret = map_hugetlb_views(ctl, ri, shm, made, scratch);
+	else if (!ret && made < 0 && ctl->shmem_set)
 		ret = set_add(ctl->shmem_set, ctl, shm, scratch);
-	for (size_t i = 0; !ret && i < ri->mm->n_vmas; i++) {
+	for (size_t i = 0; !ret && !shm->hpage && i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 
 		if ((v->status & VMA_ANON_SHARED) && v->shmid == shm->shmid)

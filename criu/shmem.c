@@ -9,6 +9,12 @@
  * The object is read through /proc/PID/map_files: SEEK_DATA/SEEK_HOLE on it
  * give the pages the object holds (resident or swapped out, wherever they are
  * mapped, and none never written or read), pread() their contents.
+ *
+ * A hugetlb object (MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB) is a hugetlbfs
+ * file, which tells no holes (SEEK_DATA finds data everywhere) and reads its
+ * holes as zeroes without filling them: it is read in huge pages, and those
+ * all zero are left out, so that the restore doesn't take huge pages the
+ * process never had. The runs are whole huge pages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +43,10 @@ struct shmem_obj {
 	pid_t pid;
 	uint64_t shmid;
 	size_t page_size;
-	int fd;	       /* the object, opened through map_files */
-	uint64_t size; /* bytes dumped: what the VMAs reach of it */
+	int fd;		/* the object, opened through map_files */
+	uint64_t size;	/* bytes dumped: what the VMAs reach of it */
+	uint64_t hpage; /* a hugetlb object: its page size; 0 otherwise */
+	char *hbuf;	/* one huge page, for the hugetlb ones */
 	struct cr_img *pagemap;
 	struct cr_img *pages;
 	char *buf;
@@ -118,6 +126,40 @@ static int next_data(const struct shmem_obj *so, uint64_t pos, uint64_t *data, u
 	return 0;
 }
 
+/* Whether the huge page at @off of the object holds anything but zeroes. */
+static int hugepage_used(struct shmem_obj *so, uint64_t off, bool *used)
+{
+	int ret = read_full(so->fd, so->hbuf, so->hpage, off, so->page_size);
+
+	*used = false;
+	for (size_t i = 0; !ret && i < so->hpage; i += sizeof(uint64_t)) {
+		if (*(const uint64_t *)(so->hbuf + i)) {
+			*used = true;
+			break;
+		}
+	}
+	return ret;
+}
+
+/* next_data() of a hugetlb object: the next run of huge pages not all zero. */
+static int next_used(struct shmem_obj *so, uint64_t pos, uint64_t *data, uint64_t *hole)
+{
+	bool used = false;
+	int ret = 0;
+
+	*data = *hole = so->size;
+	for (uint64_t off = pos; !ret && off < so->size; off += so->hpage) {
+		ret = dump_guard_check(so->guard) ?: hugepage_used(so, off, &used);
+		if (!ret && used && *data == so->size)
+			*data = off;
+		if (!ret && !used && *data != so->size) {
+			*hole = off;
+			break;
+		}
+	}
+	return ret;
+}
+
 static int dump_object(struct shmem_obj *so)
 {
 	uint64_t pos = 0, data = 0, hole = 0;
@@ -125,7 +167,7 @@ static int dump_object(struct shmem_obj *so)
 
 	so->stats->pages_scanned += so->size / so->page_size;
 	while (!ret && pos < so->size) {
-		ret = next_data(so, pos, &data, &hole);
+		ret = so->hpage ? next_used(so, pos, &data, &hole) : next_data(so, pos, &data, &hole);
 		if (ret) {
 			pr_err("can't find the pages of shared memory %llu of process %d: %s\n",
 			       (unsigned long long)so->shmid, so->pid, strerror(-ret));
@@ -216,15 +258,30 @@ static int dump_one(int dirfd, struct shmem_obj *so, const struct vma_list *vmas
 		if ((v->status & VMA_ANON_SHARED) && (uint64_t)v->ino == so->shmid && reach > so->size)
 			so->size = reach;
 	}
+	so->hpage = vma_flags_hugepage(vmas->vmas[first].flags);
+	if (so->hpage && (so->hpage % so->page_size || so->size % so->hpage)) {
+		pr_err("shared memory %llu of process %d: %llu bytes of huge pages of %llu bytes\n",
+		       (unsigned long long)so->shmid, so->pid, (unsigned long long)so->size,
+		       (unsigned long long)so->hpage);
+		return -EINVAL;
+	}
 	ret = open_object(so, &vmas->vmas[first]);
 	if (ret)
 		return ret;
-	ret = write_object(dirfd, so, pages_id);
+	if (so->hpage) {
+		so->hbuf = malloc(so->hpage);
+		if (!so->hbuf)
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = write_object(dirfd, so, pages_id);
+	free(so->hbuf);
+	so->hbuf = NULL;
 	close(so->fd);
 	return ret;
 }
 
-int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size, uint32_t pages_id,
+int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size, uint64_t hpage, uint32_t pages_id,
 		    const struct dump_guard *guard, struct shmem_dump_stats *stats)
 {
 	struct shmem_obj so = {
@@ -232,17 +289,23 @@ int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size,
 		.shmid = shmid,
 		.page_size = (size_t)sysconf(_SC_PAGESIZE),
 		.fd = fd,
+		.hpage = hpage,
 		.stats = stats,
 		.guard = guard,
 	};
-	uint64_t start = stats_now_us();
+	uint64_t start = stats_now_us(), unit = hpage ?: so.page_size;
 	int ret;
 
-	so.size = (size + so.page_size - 1) / so.page_size * so.page_size;
+	so.size = (size + unit - 1) / unit * unit;
 	so.buf = malloc(COPY_PAGES * so.page_size);
-	if (!so.buf)
+	so.hbuf = hpage ? malloc(hpage) : NULL;
+	if (!so.buf || (hpage && !so.hbuf)) {
+		free(so.buf);
+		free(so.hbuf);
 		return -ENOMEM;
+	}
 	ret = write_object(dirfd, &so, pages_id);
+	free(so.hbuf);
 	free(so.buf);
 	stats->us += stats_now_us() - start;
 	return ret;

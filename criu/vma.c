@@ -3,11 +3,13 @@
  * vma_entry does: protection, MAP_* flags, VMA_* status and madvise state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "vma.h"
 
@@ -15,30 +17,36 @@
 #include "log.h"
 
 #define DELETED_SUFFIX " (deleted)"
+/* What smaps names the file of an anonymous hugetlb mapping (MAP_HUGETLB | MAP_ANONYMOUS). */
+#define ANON_HUGEPAGE "/anon_hugepage"
 
 /* VmFlags mnemonics (proc(5)) that map to a MAP_* flag or an madvise() state. */
 struct vm_flag {
 	char name[3];
 	uint32_t map_flag;
-	int madv; /* MADV_* or -1 */
-	bool unsupported;
+	int madv;	 /* MADV_* or -1 */
+	const char *why; /* not supported: what such an area is, for the refusal; NULL otherwise */
 };
 
 static const struct vm_flag vm_flags[] = {
-	{ "gd", MAP_GROWSDOWN, -1, false },
-	{ "nr", MAP_NORESERVE, -1, false },
-	{ "lo", MAP_LOCKED, -1, false }, /* mlock()ed, or mapped MAP_LOCKED */
-	{ "sr", 0, MADV_SEQUENTIAL, false },
-	{ "rr", 0, MADV_RANDOM, false },
-	{ "dc", 0, MADV_DONTFORK, false },
-	{ "wf", 0, MADV_WIPEONFORK, false },
-	{ "hg", 0, MADV_HUGEPAGE, false },
-	{ "nh", 0, MADV_NOHUGEPAGE, false },
-	{ "mg", 0, MADV_MERGEABLE, false },
-	{ "dd", 0, MADV_DONTDUMP, false },
-	{ "io", 0, -1, true }, /* memory-mapped I/O */
-	{ "pf", 0, -1, true }, /* raw page frames */
-	{ "ht", 0, -1, true }, /* hugetlb */
+	{ "gd", MAP_GROWSDOWN, -1, NULL },
+	{ "nr", MAP_NORESERVE, -1, NULL },
+	{ "lo", MAP_LOCKED, -1, NULL }, /* mlock()ed, or mapped MAP_LOCKED */
+	{ "lf", 0, -1, NULL },		/* locked on fault: vma_entry.lock_onfault */
+	{ "sr", 0, MADV_SEQUENTIAL, NULL },
+	{ "rr", 0, MADV_RANDOM, NULL },
+	{ "dc", 0, MADV_DONTFORK, NULL },
+	{ "wf", 0, MADV_WIPEONFORK, NULL },
+	{ "hg", 0, MADV_HUGEPAGE, NULL },
+	{ "nh", 0, MADV_NOHUGEPAGE, NULL },
+	{ "mg", 0, MADV_MERGEABLE, NULL },
+	{ "dd", 0, MADV_DONTDUMP, NULL },
+	{ "dp", MAP_DROPPABLE, -1, NULL }, /* replaces MAP_PRIVATE below */
+	{ "sl", 0, -1, NULL },		   /* sealed with mseal(): vma_entry.sealed */
+	{ "io", 0, -1, "a memory-mapped I/O area" },
+	{ "pf", 0, -1, "an area of raw page frames" },
+	{ "gu", 0, -1, NULL },		 /* may hold guard regions: see find_guards() */
+	{ "ht", MAP_HUGETLB, -1, NULL }, /* hugetlb: see hugetlb_area() */
 };
 
 static void parse_vm_flags(struct vma_area *vma, const char *val)
@@ -53,14 +61,45 @@ static void parse_vm_flags(struct vma_area *vma, const char *val)
 
 			if (strcmp(name, f->name))
 				continue;
+			if (f->map_flag == MAP_DROPPABLE)
+				vma->flags &= ~VMA_MAP_TYPE;
+			if (!strcmp(f->name, "lf"))
+				vma->lock_onfault = true;
+			if (!strcmp(f->name, "sl"))
+				vma->sealed = true;
+			if (!strcmp(f->name, "gu"))
+				vma->maybe_guard = true;
 			vma->flags |= f->map_flag;
 			if (f->madv >= 0)
 				vma->madv |= 1ull << f->madv;
 			/* The kernel's own [vvar] areas are I/O mappings too; they are recreated, not dumped. */
-			if (f->unsupported && !(vma->status & (VMA_AREA_VVAR | VMA_AREA_VDSO | VMA_AREA_VSYSCALL)))
+			if (f->why && !(vma->status & (VMA_AREA_VVAR | VMA_AREA_VDSO | VMA_AREA_VSYSCALL))) {
 				vma->status |= VMA_UNSUPP;
+				vma->unsupp = f->why;
+			}
 		}
 	}
+}
+
+/*
+ * A hugetlb area: anonymous ones and hugetlb memfds take their page size into
+ * vma->flags (CRIU's encoding), hugetlbfs files are refused.
+ */
+static void hugetlb_area(struct vma_area *vma)
+{
+	uint32_t bits = vma_hugepage_bits(vma->kernel_page_size);
+
+	if (!(vma->flags & MAP_ANONYMOUS) && !(vma->status & VMA_AREA_MEMFD)) {
+		vma->status |= VMA_UNSUPP;
+		vma->unsupp = "a hugetlbfs file mapping";
+		return;
+	}
+	if (!bits) {
+		vma->status |= VMA_UNSUPP;
+		vma->unsupp = "a hugetlb mapping of an unknown page size";
+		return;
+	}
+	vma->flags |= bits;
 }
 
 /* The status of a [special] area; false when @name isn't one we know. */
@@ -138,6 +177,10 @@ static void classify(struct vma_area *vma, char shared, const char *name)
 		/* A MAP_SHARED | MAP_ANONYMOUS mapping: shmem the kernel names after /dev/zero. */
 		vma->flags |= MAP_ANONYMOUS;
 		vma->status |= VMA_AREA_REGULAR | VMA_ANON_SHARED;
+	} else if (vma->deleted && len == strlen(ANON_HUGEPAGE) && !strncmp(name, ANON_HUGEPAGE, len)) {
+		/* MAP_HUGETLB | MAP_ANONYMOUS: a file of the kernel's hugetlbfs; "ht" tells it (hugetlb_area()). */
+		vma->flags |= MAP_ANONYMOUS;
+		vma->status |= VMA_AREA_REGULAR | (shared == 's' ? VMA_ANON_SHARED : VMA_ANON_PRIVATE);
 	} else if (!strncmp(name, "/memfd:", 7) && vma->deleted) {
 		/* A memfd: its file entry is made from map_files (memfd.h). */
 		vma->status |= VMA_AREA_REGULAR | VMA_AREA_MEMFD | (shared == 's' ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
@@ -195,6 +238,56 @@ static int parse_header(struct vma_list *list, const char *line)
 	return 0;
 }
 
+#define PME_GUARD_REGION (1ull << 58) /* a page of a MADV_GUARD_INSTALL guard region */
+
+/*
+ * Refuses the areas holding guard regions (MADV_GUARD_INSTALL): VmFlags "gu"
+ * only says one was installed once, pagemap tells the guard pages there are.
+ */
+static int find_guards(pid_t pid, struct vma_list *list)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t pme[512];
+	char path[64];
+	int fd = -1, ret = 0;
+
+	for (size_t i = 0; !ret && i < list->nr; i++) {
+		struct vma_area *v = &list->vmas[i];
+
+		if (!v->maybe_guard)
+			continue;
+		if (fd < 0) {
+			snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				pr_perror("Can't open %s", path);
+				return -errno;
+			}
+		}
+		for (uint64_t pg = v->start / page; !ret && pg < v->end / page && !(v->status & VMA_UNSUPP);) {
+			uint64_t n = v->end / page - pg < 512 ? v->end / page - pg : 512;
+			ssize_t got = pread(fd, pme, n * sizeof(pme[0]), (off_t)(pg * sizeof(pme[0])));
+
+			if (got != (ssize_t)(n * sizeof(pme[0]))) {
+				ret = got < 0 ? -errno : -EIO;
+				pr_err("can't read /proc/%d/pagemap at %#llx\n", pid, (unsigned long long)(pg * page));
+				break;
+			}
+			for (uint64_t j = 0; j < n; j++) {
+				if (pme[j] & PME_GUARD_REGION) {
+					v->status |= VMA_UNSUPP;
+					v->unsupp = "an area with guard regions (MADV_GUARD_INSTALL)";
+					break;
+				}
+			}
+			pg += n;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 int vma_list_collect(pid_t pid, struct vma_list *list)
 {
 	char path[64], *line = NULL;
@@ -209,9 +302,17 @@ int vma_list_collect(pid_t pid, struct vma_list *list)
 		return -errno;
 	}
 	while (!ret && getline(&line, &cap, f) > 0) {
+		unsigned long long kb;
+
 		if (!strncmp(line, "VmFlags:", 8)) {
 			if (list->nr)
 				parse_vm_flags(&list->vmas[list->nr - 1], line + 8);
+			if (list->nr && (list->vmas[list->nr - 1].flags & MAP_HUGETLB))
+				hugetlb_area(&list->vmas[list->nr - 1]);
+			continue;
+		}
+		if (list->nr && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1) {
+			list->vmas[list->nr - 1].kernel_page_size = kb * 1024;
 			continue;
 		}
 		ret = parse_header(list, line);
@@ -224,7 +325,7 @@ int vma_list_collect(pid_t pid, struct vma_list *list)
 		pr_err("%s: can't parse (%d)\n", path, ret);
 	free(line);
 	fclose(f);
-	return ret;
+	return ret ?: find_guards(pid, list);
 }
 
 void vma_list_free(struct vma_list *list)
@@ -239,7 +340,7 @@ bool vma_has_private_pages(const struct vma_area *vma)
 {
 	if (!(vma->status & VMA_AREA_REGULAR) || (vma->status & (VMA_AREA_VDSO | VMA_AREA_VVAR | VMA_UNSUPP)))
 		return false;
-	return vma->flags & MAP_PRIVATE;
+	return vma_flags_private(vma->flags);
 }
 
 const struct vma_area *vma_list_find_heap(const struct vma_list *list)

@@ -58,6 +58,14 @@ static struct memfd_inode *find_inode(struct memfd_dump *d, dev_t dev, ino_t ino
 	return NULL;
 }
 
+/* memfd_create()'s flags for a hugetlb memfd of pages of @hpage bytes (memfd_inode_entry.hugetlb_flag); 0 if none. */
+static uint32_t hugetlb_flag(uint64_t hpage)
+{
+	uint32_t bits = vma_hugepage_bits(hpage);
+
+	return bits ? MFD_HUGETLB | bits : 0;
+}
+
 /*
  * The memfd open at @fd in criu (a copy of the process's), recorded once: a
  * read-only reopening of it is kept for the contents.
@@ -69,6 +77,8 @@ static int add_inode(struct memfd_dump *d, pid_t pid, int fd, const char *path, 
 	char self[64];
 	struct statfs sfs;
 	struct stat st;
+	uint64_t hpage = 0;
+	uint32_t hflag = 0;
 	int seals, ret;
 
 	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
@@ -82,10 +92,14 @@ static int add_inode(struct memfd_dump *d, pid_t pid, int fd, const char *path, 
 		return 0;
 	}
 	if (sfs.f_type == HUGETLBFS_MAGIC) {
-		pr_err("%s is a hugetlbfs memfd: not supported yet\n", path);
-		return -EOPNOTSUPP;
-	}
-	if (sfs.f_type != TMPFS_MAGIC) {
+		hpage = (uint64_t)sfs.f_bsize;
+		hflag = hugetlb_flag(hpage);
+		if (!hflag) {
+			pr_err("%s is a hugetlb memfd of pages of %llu bytes: not supported\n", path,
+			       (unsigned long long)hpage);
+			return -EOPNOTSUPP;
+		}
+	} else if (sfs.f_type != TMPFS_MAGIC) {
 		pr_err("%s is not on shmem (filesystem %#lx): not a memfd\n", path, (unsigned long)sfs.f_type);
 		return -EOPNOTSUPP;
 	}
@@ -117,6 +131,8 @@ static int add_inode(struct memfd_dump *d, pid_t pid, int fd, const char *path, 
 	in->gid = st.st_gid;
 	in->size = (uint64_t)st.st_size;
 	in->seals = (uint32_t)seals;
+	in->hpage = hpage;
+	in->hugetlb_flag = hflag;
 	d->nr_inodes++;
 	pr_debug("memfd %u \"%s\" (first seen in process %d): inode %llu, %llu bytes, seals %#x\n", in->id, in->name,
 		 pid, (unsigned long long)in->ino, (unsigned long long)in->size, in->seals);
@@ -200,8 +216,8 @@ int memfd_dump_contents(struct files_dump *fdump, int dirfd, pid_t pid, uint32_t
 
 	for (size_t i = 0; i < d->nr_inodes; i++) {
 		struct memfd_inode *in = &d->inodes[i];
-		int ret =
-			shmem_dump_file(dirfd, pid, in->fd, (uint64_t)in->ino, in->size, *next_pages_id, guard, stats);
+		int ret = shmem_dump_file(dirfd, pid, in->fd, (uint64_t)in->ino, in->size, in->hpage, *next_pages_id,
+					  guard, stats);
 
 		if (ret) {
 			pr_err("can't dump the contents of memfd \"%s\" of process %d\n", in->name, pid);
@@ -259,6 +275,8 @@ int memfd_write_images(const struct files_dump *fdump, int dirfd)
 		e.shmid = (uint32_t)d->inodes[i].ino;
 		e.seals = d->inodes[i].seals;
 		e.inode_id = d->inodes[i].id;
+		e.has_hugetlb_flag = !!d->inodes[i].hugetlb_flag;
+		e.hugetlb_flag = d->inodes[i].hugetlb_flag;
 		ret = img_write_entry(img, &e);
 	}
 	cret = img_close(img);
@@ -320,12 +338,28 @@ static ssize_t find_restore_inode(const struct memfd_restore *mr, uint64_t inode
 	return found ? found - mr->inodes : -1;
 }
 
+/* The huge page size of memfd @e; 0 if it isn't a hugetlb one. */
+static uint64_t hugetlb_page(const MemfdInodeEntry *e)
+{
+	uint32_t shift = (e->hugetlb_flag & VMA_HUGE_MASK) >> MAP_HUGE_SHIFT;
+
+	if (!e->has_hugetlb_flag || !(e->hugetlb_flag & MFD_HUGETLB) || !shift)
+		return 0;
+	return 1ull << shift;
+}
+
 static int check_inode(const MemfdInodeEntry *e)
 {
 	if (!e->name || strlen(e->name) > MEMFD_NAME_MAX || (e->seals & ~(uint32_t)SEALS_KNOWN) ||
 	    e->size > (uint64_t)INT64_MAX) {
 		pr_err("memfd.img: memfd %llu (name \"%s\", %llu bytes, seals %#x) is invalid\n",
 		       (unsigned long long)e->inode_id, e->name ?: "", (unsigned long long)e->size, e->seals);
+		return -EINVAL;
+	}
+	if (e->has_hugetlb_flag && e->hugetlb_flag &&
+	    (e->hugetlb_flag != hugetlb_flag(hugetlb_page(e)) || e->size % hugetlb_page(e))) {
+		pr_err("memfd.img: memfd \"%s\" (%llu bytes) has bad hugetlb flags %#x\n", e->name,
+		       (unsigned long long)e->size, e->hugetlb_flag);
 		return -EINVAL;
 	}
 	return 0;
@@ -397,6 +431,31 @@ static void free_restore(struct memfd_restore *mr)
 }
 
 /*
+ * The contents of hugetlb memfd @e, open at @fd: hugetlbfs takes no write(),
+ * so they are copied into criu's mapping of it, sized first.
+ */
+static int fill_hugetlb(int dirfd, const struct restore_shmem *contents, int fd, const MemfdInodeEntry *e)
+{
+	void *base;
+	int ret;
+
+	if (!e->size)
+		return 0;
+	if (ftruncate(fd, (off_t)e->size) < 0) {
+		pr_perror("Can't make hugetlb memfd \"%s\" %llu bytes", e->name, (unsigned long long)e->size);
+		return -errno;
+	}
+	base = mmap(NULL, e->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		pr_perror("Can't map hugetlb memfd \"%s\"", e->name);
+		return -errno;
+	}
+	ret = restore_shmem_fill_mem(dirfd, contents, base);
+	munmap(base, e->size);
+	return ret;
+}
+
+/*
  * Makes memfd @e: name, size, contents (shared memory object e->shmid), owner
  * and, last, its seals. Returns the fd or -errno (logged).
  */
@@ -404,7 +463,8 @@ static int make_inode(const MemfdInodeEntry *e, int dirfd)
 {
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	struct restore_shmem contents = { .shmid = e->shmid };
-	unsigned int flags = MFD_CLOEXEC;
+	uint64_t hpage = hugetlb_page(e);
+	unsigned int flags = MFD_CLOEXEC | (hpage ? e->hugetlb_flag : 0);
 	int fd, ret;
 
 	/* A memfd made without MFD_ALLOW_SEALING has F_SEAL_SEAL and nothing else. */
@@ -418,7 +478,7 @@ static int make_inode(const MemfdInodeEntry *e, int dirfd)
 	contents.size = (e->size + page_size - 1) / page_size * page_size;
 	ret = restore_shmem_load_object(dirfd, &contents);
 	if (!ret)
-		ret = restore_shmem_fill_fd(dirfd, &contents, fd);
+		ret = hpage ? fill_hugetlb(dirfd, &contents, fd, e) : restore_shmem_fill_fd(dirfd, &contents, fd);
 	restore_shmem_free_object(&contents);
 	if (ret)
 		goto out_close;

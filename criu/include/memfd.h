@@ -10,7 +10,8 @@
  * description of it, fd or mapping, is a reopening of that one file: writes
  * through one are seen through the others, whichever process holds it. The
  * later processes are given the descriptions they need (FD_KIND_TREE).
- * hugetlbfs memfds are refused.
+ * hugetlb memfds (MFD_HUGETLB) as CRIU records them: hugetlb_flag in their
+ * memfd_inode_entry, the page size in their VMAs' flags.
  */
 #ifndef CRIU_NG_MEMFD_H
 #define CRIU_NG_MEMFD_H
@@ -41,7 +42,9 @@ struct memfd_inode {
 	uint32_t gid;
 	uint64_t size;
 	uint32_t seals;
-	uint32_t pages_id; /* of its contents, once dumped */
+	uint32_t pages_id;     /* of its contents, once dumped */
+	uint64_t hpage;	       /* a hugetlb memfd: its page size; 0 otherwise */
+	uint32_t hugetlb_flag; /* and its memfd_create() flags (memfd_inode_entry.hugetlb_flag) */
 };
 
 struct memfd_file {

@@ -8,6 +8,10 @@
  * they did when dumped. In a tree, the first process that maps an object makes
  * it; criu keeps it open (through /proc/PID/map_files) and every later process
  * maps that same object (pidfd_getfd from criu, then mmap), unfilled.
+ *
+ * A hugetlb object is made with its MAP_HUGETLB flags at a place aligned to its
+ * page size; mremap() can't duplicate a hugetlb mapping, so each of its VMAs is
+ * a mapping of criu's fd on the object (taken with pidfd_getfd) instead.
  */
 #ifndef CRIU_NG_RESTORE_SHMEM_H
 #define CRIU_NG_RESTORE_SHMEM_H
@@ -20,7 +24,9 @@
 
 struct restore_shmem {
 	uint64_t shmid;
-	uint64_t size; /* bytes: as far as its VMAs reach */
+	uint64_t size;	     /* bytes: as far as its VMAs reach */
+	uint32_t huge_flags; /* a hugetlb object: MAP_HUGETLB and its page size, as in vma_entry.flags */
+	uint64_t hpage;	     /* and that page size in bytes; 0 otherwise */
 	uint32_t pages_id;
 	PagemapEntry **runs; /* vaddr is the offset in the object */
 	size_t nr_runs;
@@ -53,6 +59,8 @@ __attribute__((warn_unused_result)) int restore_shmem_load_object(int dirfd, str
 void restore_shmem_free_object(struct restore_shmem *shm);
 /* Writes the pages of @shm into the shmem file open at @fd (a memfd). Returns 0 or -errno (logged). */
 __attribute__((warn_unused_result)) int restore_shmem_fill_fd(int dirfd, const struct restore_shmem *shm, int fd);
+/* Copies the pages of @shm into criu's mapping of it at @base (a hugetlb memfd takes no write()). */
+__attribute__((warn_unused_result)) int restore_shmem_fill_mem(int dirfd, const struct restore_shmem *shm, void *base);
 
 /*
  * Brings object @shm back in the process of @ctl, using @scratch (a free range of

@@ -33,10 +33,11 @@ __attribute__((warn_unused_result)) int shmem_dump(int dirfd, pid_t pid, const s
 
 /*
  * Dumps the shmem file open at @fd in criu (a memfd of process @pid, @size
- * bytes) as object @shmid with pages-@pages_id.img, the same way.
+ * bytes) as object @shmid with pages-@pages_id.img, the same way; a hugetlb
+ * one (@hpage its page size, else 0) in huge pages, the all-zero ones left out.
  */
 __attribute__((warn_unused_result)) int shmem_dump_file(int dirfd, pid_t pid, int fd, uint64_t shmid, uint64_t size,
-							uint32_t pages_id, const struct dump_guard *guard,
-							struct shmem_dump_stats *stats);
+							uint64_t hpage, uint32_t pages_id,
+							const struct dump_guard *guard, struct shmem_dump_stats *stats);
 
 #endif /* CRIU_NG_SHMEM_H */

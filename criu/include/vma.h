@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 /* vma_entry.status bits (CRIU's values). */
@@ -27,6 +28,53 @@
 #define VMA_AREA_MEMFD (1u << 14) /* with VMA_FILE_*: a memfd, shmid naming its memfd_file_entry */
 #define VMA_UNSUPP (1u << 31)
 
+/*
+ * The mapping types of vma_entry.flags: MAP_SHARED, MAP_PRIVATE, or (Linux
+ * 6.11) MAP_DROPPABLE, private anonymous memory the kernel may free under
+ * pressure; smaps shows it "p" with the VmFlags mnemonic "dp", and it is
+ * recorded, as CRIU records it, with MAP_DROPPABLE in place of MAP_PRIVATE.
+ */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+#define VMA_MAP_TYPE 0x0fu
+
+/*
+ * A hugetlb area (VmFlags "ht") has MAP_HUGETLB and its page size, as mmap()
+ * takes it (log2 of the size in bits 26-31), in vma_entry.flags, as CRIU
+ * records it. Only anonymous ones ("/anon_hugepage (deleted)") are dumped.
+ */
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#define VMA_HUGE_MASK (0x3fu << MAP_HUGE_SHIFT)
+
+/* The size bits (log2 of @size in bits 26-31) of a huge page of @size bytes; 0 if it can't be one. */
+static inline uint32_t vma_hugepage_bits(uint64_t size)
+{
+	unsigned int shift = 0;
+
+	while (shift < 63 && (1ull << shift) < size)
+		shift++;
+	if (shift < 12 || (1ull << shift) != size || shift > 0x3f)
+		return 0;
+	return (uint32_t)shift << MAP_HUGE_SHIFT;
+}
+
+/* The page size of a hugetlb area of vma_entry.flags @flags; 0 if it isn't one. */
+static inline uint64_t vma_flags_hugepage(uint32_t flags)
+{
+	if (!(flags & MAP_HUGETLB) || !(flags & VMA_HUGE_MASK))
+		return 0;
+	return 1ull << ((flags & VMA_HUGE_MASK) >> MAP_HUGE_SHIFT);
+}
+
+/* True for the private mapping types, whose pages are the process's own. */
+static inline bool vma_flags_private(uint32_t flags)
+{
+	return (flags & VMA_MAP_TYPE) == MAP_PRIVATE || (flags & VMA_MAP_TYPE) == MAP_DROPPABLE;
+}
+
 struct vma_area {
 	uint64_t start;
 	uint64_t end;
@@ -37,8 +85,13 @@ struct vma_area {
 	uint64_t madv;	 /* 1 << MADV_* for each madvise() state set */
 	dev_t dev;
 	ino_t ino;
-	char *path;   /* the mapped file or the [name] of a special area; NULL if anonymous */
-	bool deleted; /* the mapped file was unlinked */
+	char *path;		   /* the mapped file or the [name] of a special area; NULL if anonymous */
+	bool deleted;		   /* the mapped file was unlinked */
+	uint64_t kernel_page_size; /* bytes, from smaps: larger than a page in a hugetlb area */
+	const char *unsupp;	   /* with VMA_UNSUPP: what the area is, when known */
+	bool lock_onfault;	   /* VmFlags "lf": mlock2(MLOCK_ONFAULT) */
+	bool sealed;		   /* VmFlags "sl": mseal() */
+	bool maybe_guard;	   /* VmFlags "gu": guard regions were installed in it */
 };
 
 struct vma_list {

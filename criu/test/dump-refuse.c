@@ -9,10 +9,15 @@
  * shows longer (AT_NULL included) than the 44 words CRIU's images hold, is cut
  * to those 44 words as CRIU's dump does, checked with crit. An inotify watch on
  * an unlinked file that only a process outside the dump holds open: no ghost of
- * it is made, so it could not be watched again.
+ * it is made, so it could not be watched again. A mapping of a file on a
+ * mounted hugetlbfs (anonymous hugetlb memory and hugetlb memfds are dumped),
+ * and an area with guard regions (MADV_GUARD_INSTALL).
  */
 #include <sched.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
 
 #include "dump-test.h"
 
@@ -23,7 +28,32 @@ enum child_kind {
 	CHILD_DEAD_LEADER,
 	CHILD_UNLINKED_WATCH,
 	CHILD_VFORK,
+	CHILD_HUGETLBFS_FILE,
+	CHILD_GUARD_REGION,
 };
+
+#define MADV_GUARD_INSTALL_NG 102 /* Linux 6.13 */
+
+/*
+ * A mapping whose middle page is a guard region, kept (@keep, in the child) or
+ * unmapped (a probe: the test's later children must not inherit it); 0, or
+ * -errno if the kernel has no guard regions.
+ */
+static int guard_region(bool keep)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ret = 0;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	p[0] = 1;
+	if (madvise(p + page, (size_t)page, MADV_GUARD_INSTALL_NG))
+		ret = -errno;
+	if (ret || !keep)
+		munmap(p, 3 * (size_t)page);
+	return ret;
+}
 
 static void *pause_forever(void *arg)
 {
@@ -54,6 +84,33 @@ static int watch_unlinked(void)
 	return 0;
 }
 
+/* The hugetlbfs the test mounts for CHILD_HUGETLBFS_FILE, named after the test's pid. */
+static void hugetlbfs_dir(char *path, size_t size, pid_t test_pid)
+{
+	snprintf(path, size, "/tmp/criu-ng-dump-refuse-huge.%d", (int)test_pid);
+}
+
+/* Maps one huge page of a file of the test's hugetlbfs, written, its fd closed. */
+static int map_hugetlbfs_file(void)
+{
+	char path[96];
+	struct statfs sfs;
+	char *p;
+	int fd;
+
+	hugetlbfs_dir(path, sizeof(path) - 8, getppid());
+	strcat(path, "/file");
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstatfs(fd, &sfs))
+		return -1;
+	p = mmap(NULL, (size_t)sfs.f_bsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	p[0] = 1;
+	return 0;
+}
+
 static pid_t start_child(enum child_kind kind)
 {
 	int ready[2];
@@ -73,6 +130,10 @@ static pid_t start_child(enum child_kind kind)
 		if (kind == CHILD_OWN_UTS_NS && unshare(CLONE_NEWUTS))
 			_exit(2);
 		if (kind == CHILD_UNLINKED_WATCH && watch_unlinked())
+			_exit(2);
+		if (kind == CHILD_HUGETLBFS_FILE && map_hugetlbfs_file())
+			_exit(2);
+		if (kind == CHILD_GUARD_REGION && guard_region(true))
 			_exit(2);
 		if (write(ready[1], "R", 1) != 1)
 			_exit(2);
@@ -271,6 +332,50 @@ static void check_unlinked_watch(int *failures, const char *tmp)
 	close(fd);
 }
 
+/* HugePages_Free of /proc/meminfo, or -1. */
+static long free_hugepages(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A file of a mounted hugetlbfs mapped: refused. Left out, saying so, without a free huge page. */
+static void check_hugetlbfs_file(int *failures, const char *tmp)
+{
+	char dir[64], file[80];
+	int fd;
+
+	hugetlbfs_dir(dir, sizeof(dir), getpid());
+	snprintf(file, sizeof(file), "%s/file", dir);
+	if (mkdir(dir, 0700) || mount("none", dir, "hugetlbfs", 0, NULL)) {
+		expect(failures, 0, "hugetlbfs: can't mount one on %s: %s", dir, strerror(errno));
+		rmdir(dir);
+		return;
+	}
+	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		expect(failures, 0, "hugetlbfs: can't create %s", file);
+	} else {
+		close(fd);
+		if (free_hugepages() < 1)
+			fprintf(stderr, "dump-refuse: hugetlbfs case left out: no free huge page (vm.nr_hugepages)\n");
+		else
+			check_refused(failures, tmp, CHILD_HUGETLBFS_FILE, "hugetlbfs", "is a hugetlbfs file mapping");
+		unlink(file);
+	}
+	if (umount2(dir, MNT_DETACH))
+		expect(failures, 0, "hugetlbfs: can't unmount %s", dir);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	int failures = 0;
@@ -289,6 +394,11 @@ int main(void)
 	check_dead_leader(&failures, tmp);
 	check_vfork(&failures, tmp);
 	check_unlinked_watch(&failures, tmp);
+	check_hugetlbfs_file(&failures, tmp);
+	if (guard_region(false) == -EINVAL)
+		fprintf(stderr, "dump-refuse: guard region case left out: no MADV_GUARD_INSTALL (Linux 6.13)\n");
+	else
+		check_refused(&failures, tmp, CHILD_GUARD_REGION, "guard-region", "with guard regions");
 	check_shell_job(&failures, tmp);
 	if (!failures)
 		test_rm_rf(tmp);
