@@ -21,13 +21,17 @@
 
 #define COW_CMP_PAGES 64 /* pages read from the image at once to compare */
 
-/* Private anonymous memory, or a private mapping of a file (its pages written since are anonymous). */
+/*
+ * Private anonymous memory, or a private mapping of a file (its pages written since are anonymous),
+ * of normal pages: the premap maps plain MAP_PRIVATE pages, so hugetlb and droppable areas (whose map
+ * type is MAP_DROPPABLE) are left to the usual restore.
+ */
 static bool cow_candidate(const VmaEntry *v)
 {
 	return (v->status & VMA_AREA_REGULAR) && (v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) &&
 	       !restore_vma_is_special(v) &&
 	       !(v->status & (VMA_AREA_SYSVIPC | VMA_AREA_AIORING | VMA_AREA_SOCKET | VMA_AREA_MEMFD)) &&
-	       !(v->flags & MAP_GROWSDOWN);
+	       !(v->flags & (MAP_GROWSDOWN | MAP_HUGETLB)) && (v->flags & MAP_TYPE) == MAP_PRIVATE;
 }
 
 /* The parent's VMA @pv can have been inherited by a fork as @v. */
