@@ -3,7 +3,7 @@
  * nor exits, so the child sleeps uninterruptibly, sharing its memory with it.
  * No ptrace stop can freeze it: the dump must be refused (as CRIU refuses it),
  * leaving the tree running. Then the root ends the vfork() child, the child
- * returns from vfork() and exits 0.
+ * returns from vfork(), reaps it and exits 0.
  */
 #include <signal.h>
 #include <sys/syscall.h>
@@ -40,7 +40,8 @@ int main(int argc, char **argv)
 			for (;;)
 				syscall(SYS_pause);
 		}
-		_exit(v < 0 ? 2 : 0);
+		/* Back from vfork() once the root killed the vfork() child: reap it, or init inherits a zombie. */
+		_exit(v < 0 || waitpid(v, NULL, 0) != v ? 2 : 0);
 	}
 	close(p[1]);
 	if (read(p[0], &vchild, sizeof(vchild)) != sizeof(vchild)) {
