@@ -37,6 +37,12 @@ VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
 FD_TYPE_NETLINKSK = 13
+FD_TYPE_EVENTFD = 6
+# The kinds whose restore takes its entry from the file's body in files.img.
+BODY_RULE = {
+    FD_TYPE_EVENTFD: ("EFD-BODY", "efd"),
+}
+EVENTFD_MAX_INIT = 0xffffffff  # eventfd()'s initial value is an unsigned int
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
@@ -559,6 +565,23 @@ class Checker:
                     self.fail("EPOLL-TFD", where, "target fd %d is not another fd of the process: "
                               "EPOLL_CTL_ADD fails" % t["tfd"])
 
+    # collect_one_file() in CRIU's files.c hands each kind's collect the body its type names: without it, CRIU's
+    # restore reads through a null pointer.
+    def check_bodies(self, files):
+        for f in files.values():
+            rule, body = BODY_RULE.get(f["type"], (None, None))
+            if rule and f.get(body) is None:
+                self.fail(rule, "files.img", "file %d of type %d without its %s entry" % (f["id"], f["type"], body))
+
+    # Eventfds: eventfd_open() (criu/eventfd.c) creates the eventfd with the dumped counter as eventfd()'s
+    # initial value, an unsigned int: a larger count would come back cut to its low 32 bits.
+    def check_eventfds(self, files):
+        for f in files.values():
+            efd = f.get("efd") if f["type"] == FD_TYPE_EVENTFD else None
+            if efd and efd["counter"] > EVENTFD_MAX_INIT:
+                self.fail("EFD-COUNTER", "files.img", "eventfd %d: counter %#x above eventfd()'s unsigned int: CRIU "
+                          "would restore %#x" % (f["id"], efd["counter"], efd["counter"] & EVENTFD_MAX_INIT))
+
     # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
     def check_pipes(self, files):
         pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
@@ -784,6 +807,8 @@ class Checker:
         self.check_epolls(files)
         self.check_pipes(files)
         self.check_ttys(files)
+        self.check_bodies(files)
+        self.check_eventfds(files)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
