@@ -338,6 +338,30 @@ static void efd_big_counter(void *msg)
 		fe->efd->counter = 1ULL << 33;
 }
 
+static void tfd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->tfd)
+		fe->tfd = NULL;
+}
+
+static void tfd_cputime_clock(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->tfd)
+		fe->tfd->clockid = CLOCK_PROCESS_CPUTIME_ID;
+}
+
+static void tfd_bad_nsec(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->tfd)
+		fe->tfd->insec = 1000000000;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -442,6 +466,9 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "nsfile-ns", "NSFILE-NS", CR_IMG_FILES, false, nsfile_other_ns },
 		{ "efd-body", "EFD-BODY", CR_IMG_FILES, false, efd_no_body },
 		{ "efd-counter", "EFD-COUNTER", CR_IMG_FILES, false, efd_big_counter },
+		{ "tfd-body", "TFD-BODY", CR_IMG_FILES, false, tfd_no_body },
+		{ "tfd-clock", "TFD-CLOCK", CR_IMG_FILES, false, tfd_cputime_clock },
+		{ "tfd-time", "TFD-TIME", CR_IMG_FILES, false, tfd_bad_nsec },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

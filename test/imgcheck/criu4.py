@@ -38,11 +38,15 @@ PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
 FD_TYPE_NETLINKSK = 13
 FD_TYPE_EVENTFD = 6
+FD_TYPE_TIMERFD = 17
 # The kinds whose restore takes its entry from the file's body in files.img.
 BODY_RULE = {
     FD_TYPE_EVENTFD: ("EFD-BODY", "efd"),
+    FD_TYPE_TIMERFD: ("TFD-BODY", "tfd"),
 }
 EVENTFD_MAX_INIT = 0xffffffff  # eventfd()'s initial value is an unsigned int
+CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
+NSEC_PER_SEC = 1000000000
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
@@ -582,6 +586,19 @@ class Checker:
                 self.fail("EFD-COUNTER", "files.img", "eventfd %d: counter %#x above eventfd()'s unsigned int: CRIU "
                           "would restore %#x" % (f["id"], efd["counter"], efd["counter"] & EVENTFD_MAX_INIT))
 
+    # Timerfds: verify_timerfd() at collect (criu/timerfd.c), timerfd_settime() in CRIU's restorer.
+    def check_timerfds(self, files):
+        for f in files.values():
+            tfd = f.get("tfd") if f["type"] == FD_TYPE_TIMERFD else None
+            if not tfd:
+                continue
+            where = "files.img timerfd %d" % f["id"]
+            if tfd["clockid"] not in (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME):
+                self.fail("TFD-CLOCK", where, "clock %d: 'Unknown clock type'" % tfd["clockid"])
+            if tfd["vnsec"] >= NSEC_PER_SEC or tfd["insec"] >= NSEC_PER_SEC:
+                self.fail("TFD-TIME", where, "nanoseconds %d/%d not below a second: timerfd_settime() refuses them"
+                          % (tfd["vnsec"], tfd["insec"]))
+
     # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
     def check_pipes(self, files):
         pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
@@ -809,6 +826,7 @@ class Checker:
         self.check_ttys(files)
         self.check_bodies(files)
         self.check_eventfds(files)
+        self.check_timerfds(files)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
