@@ -362,6 +362,14 @@ static void tfd_bad_nsec(void *msg)
 		fe->tfd->insec = 1000000000;
 }
 
+static void sgfd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->sgfd)
+		fe->sgfd = NULL;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -469,6 +477,7 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "tfd-body", "TFD-BODY", CR_IMG_FILES, false, tfd_no_body },
 		{ "tfd-clock", "TFD-CLOCK", CR_IMG_FILES, false, tfd_cputime_clock },
 		{ "tfd-time", "TFD-TIME", CR_IMG_FILES, false, tfd_bad_nsec },
+		{ "sgfd-body", "SGFD-BODY", CR_IMG_FILES, false, sgfd_no_body },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

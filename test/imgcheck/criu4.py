@@ -39,10 +39,12 @@ FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_
 FD_TYPE_NETLINKSK = 13
 FD_TYPE_EVENTFD = 6
 FD_TYPE_TIMERFD = 17
+FD_TYPE_SIGNALFD = 9
 # The kinds whose restore takes its entry from the file's body in files.img.
 BODY_RULE = {
     FD_TYPE_EVENTFD: ("EFD-BODY", "efd"),
     FD_TYPE_TIMERFD: ("TFD-BODY", "tfd"),
+    FD_TYPE_SIGNALFD: ("SGFD-BODY", "sgfd"),
 }
 EVENTFD_MAX_INIT = 0xffffffff  # eventfd()'s initial value is an unsigned int
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
