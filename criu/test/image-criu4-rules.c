@@ -370,6 +370,38 @@ static void sgfd_no_body(void *msg)
 		fe->sgfd = NULL;
 }
 
+static void ify_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify)
+		fe->ify = NULL;
+}
+
+static void ify_zero_wd(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify && fe->ify->n_wd)
+		fe->ify->wd[0]->wd = 0;
+}
+
+static void ify_no_events(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify && fe->ify->n_wd)
+		fe->ify->wd[0]->mask &= ~(uint32_t)IN_ALL_EVENTS;
+}
+
+static void ify_long_handle(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify && fe->ify->n_wd)
+		fe->ify->wd[0]->f_handle->bytes = 4096;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -478,6 +510,10 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "tfd-clock", "TFD-CLOCK", CR_IMG_FILES, false, tfd_cputime_clock },
 		{ "tfd-time", "TFD-TIME", CR_IMG_FILES, false, tfd_bad_nsec },
 		{ "sgfd-body", "SGFD-BODY", CR_IMG_FILES, false, sgfd_no_body },
+		{ "ify-body", "IFY-BODY", CR_IMG_FILES, false, ify_no_body },
+		{ "ify-wd", "IFY-WD", CR_IMG_FILES, false, ify_zero_wd },
+		{ "ify-mask", "IFY-MASK", CR_IMG_FILES, false, ify_no_events },
+		{ "ify-handle", "IFY-HANDLE", CR_IMG_FILES, false, ify_long_handle },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

@@ -40,15 +40,19 @@ FD_TYPE_NETLINKSK = 13
 FD_TYPE_EVENTFD = 6
 FD_TYPE_TIMERFD = 17
 FD_TYPE_SIGNALFD = 9
+FD_TYPE_INOTIFY = 8
 # The kinds whose restore takes its entry from the file's body in files.img.
 BODY_RULE = {
     FD_TYPE_EVENTFD: ("EFD-BODY", "efd"),
     FD_TYPE_TIMERFD: ("TFD-BODY", "tfd"),
     FD_TYPE_SIGNALFD: ("SGFD-BODY", "sgfd"),
+    FD_TYPE_INOTIFY: ("IFY-BODY", "ify"),
 }
 EVENTFD_MAX_INIT = 0xffffffff  # eventfd()'s initial value is an unsigned int
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
 NSEC_PER_SEC = 1000000000
+IN_ALL_EVENTS = 0xfff
+MAX_HANDLE_SZ = 128
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
@@ -601,6 +605,27 @@ class Checker:
                 self.fail("TFD-TIME", where, "nanoseconds %d/%d not below a second: timerfd_settime() refuses them"
                           % (tfd["vnsec"], tfd["insec"]))
 
+    # Inotify: collect_one_inotify() sorts the watches by wd; restore_one_inotify() (criu/fsnotify.c) opens each
+    # watched inode by its handle, keeps only IN_ALL_EVENTS of the mask and asks for exactly the dumped wd.
+    def check_inotify(self, files):
+        for f in files.values():
+            ify = f.get("ify") if f["type"] == FD_TYPE_INOTIFY else None
+            if not ify:
+                continue
+            seen = set()
+            for w in ify.get("wd", []):
+                where = "files.img inotify %d watch %d" % (f["id"], w["wd"])
+                if w["wd"] <= 0 or w["wd"] in seen:
+                    self.fail("IFY-WD", where, "not a new positive wd: CRIU asks the kernel for each wd in turn "
+                              "and fails on any other ('Unsorted watch')")
+                seen.add(w["wd"])
+                if not w["mask"] & IN_ALL_EVENTS:
+                    self.fail("IFY-MASK", where, "mask %#x has no event: inotify_add_watch() refuses it" % w["mask"])
+                fh = w["f_handle"]
+                if not 0 < fh["bytes"] <= MAX_HANDLE_SZ or fh["bytes"] > 8 * len(fh.get("handle", [])):
+                    self.fail("IFY-HANDLE", where, "a handle of %d bytes in %d words: open_by_handle_at() cannot "
+                              "open the watched inode" % (fh["bytes"], len(fh.get("handle", []))))
+
     # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
     def check_pipes(self, files):
         pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
@@ -829,6 +854,7 @@ class Checker:
         self.check_bodies(files)
         self.check_eventfds(files)
         self.check_timerfds(files)
+        self.check_inotify(files)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
