@@ -402,6 +402,35 @@ static void ify_long_handle(void *msg)
 		fe->ify->wd[0]->f_handle->bytes = 4096;
 }
 
+static void memfd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->memfd)
+		fe->memfd = NULL;
+}
+
+static void memfd_inode_gone(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->memfd)
+		fe->memfd->inode_id += 100;
+}
+
+static void memfd_long_name(void *msg)
+{
+	MemfdInodeEntry *mie = msg;
+	char *name = malloc(300);
+
+	if (!name)
+		return;
+	memset(name, 'm', 299);
+	name[299] = '\0';
+	free(mie->name);
+	mie->name = name;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -514,6 +543,9 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "ify-wd", "IFY-WD", CR_IMG_FILES, false, ify_zero_wd },
 		{ "ify-mask", "IFY-MASK", CR_IMG_FILES, false, ify_no_events },
 		{ "ify-handle", "IFY-HANDLE", CR_IMG_FILES, false, ify_long_handle },
+		{ "memfd-body", "MEMFD-BODY", CR_IMG_FILES, false, memfd_no_body },
+		{ "memfd-inode", "MEMFD-INODE", CR_IMG_FILES, false, memfd_inode_gone },
+		{ "memfd-name", "MEMFD-NAME", CR_IMG_MEMFD_INODE, false, memfd_long_name },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

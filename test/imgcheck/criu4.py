@@ -47,12 +47,14 @@ BODY_RULE = {
     FD_TYPE_TIMERFD: ("TFD-BODY", "tfd"),
     FD_TYPE_SIGNALFD: ("SGFD-BODY", "sgfd"),
     FD_TYPE_INOTIFY: ("IFY-BODY", "ify"),
+    FD_TYPE_MEMFD: ("MEMFD-BODY", "memfd"),
 }
 EVENTFD_MAX_INIT = 0xffffffff  # eventfd()'s initial value is an unsigned int
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
 NSEC_PER_SEC = 1000000000
 IN_ALL_EVENTS = 0xfff
 MAX_HANDLE_SZ = 128
+MFD_NAME_MAX = 249  # memfd_create()'s limit on a name
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
@@ -626,6 +628,26 @@ class Checker:
                     self.fail("IFY-HANDLE", where, "a handle of %d bytes in %d words: open_by_handle_at() cannot "
                               "open the watched inode" % (fh["bytes"], len(fh.get("handle", []))))
 
+    # Memfds: collect_one_memfd() finds its inode in memfd.img by inode_id; memfd_open_inode_nocache()
+    # (criu/memfd.c) creates it with memfd_create() and the dumped name.
+    def check_memfds(self, files):
+        memfds = [f for f in files.values() if f["type"] == FD_TYPE_MEMFD and f.get("memfd")]
+        if not memfds and not self.img.exists("memfd.img"):
+            return
+        inodes = {}
+        for e in (self.load("memfd.img", "MEMFD-INODE") if self.img.exists("memfd.img") else []) or []:
+            where = "memfd.img inode %d" % e["inode_id"]
+            if e["inode_id"] in inodes:
+                self.fail("MEMFD-INODE", where, "given twice: CRIU takes the first for every file naming it")
+            inodes[e["inode_id"]] = e
+            if len(e["name"].encode()) > MFD_NAME_MAX:
+                self.fail("MEMFD-NAME", where, "a name of %d bytes: memfd_create() takes at most %d"
+                          % (len(e["name"].encode()), MFD_NAME_MAX))
+        for f in memfds:
+            if f["memfd"]["inode_id"] not in inodes:
+                self.fail("MEMFD-INODE", "files.img memfd %d" % f["id"], "inode_id %d names no entry of memfd.img: "
+                          "'Unable to find the memfd inode'" % f["memfd"]["inode_id"])
+
     # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
     def check_pipes(self, files):
         pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
@@ -855,6 +877,7 @@ class Checker:
         self.check_eventfds(files)
         self.check_timerfds(files)
         self.check_inotify(files)
+        self.check_memfds(files)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
