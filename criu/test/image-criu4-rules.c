@@ -33,6 +33,7 @@
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -431,6 +432,27 @@ static void memfd_long_name(void *msg)
 	mie->name = name;
 }
 
+/* The kernel's FL_OFDLCK bit where CRIU numbers an OFD lock 4. */
+static void lock_kernel_kind(void *msg)
+{
+	((FileLockEntry *)msg)->flag = 1024;
+}
+
+static void lock_bad_type(void *msg)
+{
+	((FileLockEntry *)msg)->type = 5;
+}
+
+static void lock_other_pid(void *msg)
+{
+	((FileLockEntry *)msg)->pid += 100000;
+}
+
+static void lock_other_fd(void *msg)
+{
+	((FileLockEntry *)msg)->fd = 999;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -546,6 +568,10 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "memfd-body", "MEMFD-BODY", CR_IMG_FILES, false, memfd_no_body },
 		{ "memfd-inode", "MEMFD-INODE", CR_IMG_FILES, false, memfd_inode_gone },
 		{ "memfd-name", "MEMFD-NAME", CR_IMG_MEMFD_INODE, false, memfd_long_name },
+		{ "flock-kind", "FLOCK-KIND", CR_IMG_FILE_LOCKS, false, lock_kernel_kind },
+		{ "flock-type", "FLOCK-TYPE", CR_IMG_FILE_LOCKS, false, lock_bad_type },
+		{ "flock-owner", "FLOCK-OWNER", CR_IMG_FILE_LOCKS, false, lock_other_pid },
+		{ "flock-fd", "FLOCK-FD", CR_IMG_FILE_LOCKS, false, lock_other_fd },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

@@ -55,6 +55,11 @@ NSEC_PER_SEC = 1000000000
 IN_ALL_EVENTS = 0xfff
 MAX_HANDLE_SZ = 128
 MFD_NAME_MAX = 249  # memfd_create()'s limit on a name
+# filelocks.img: CRIU's own numbering of lock kinds (criu/include/file-lock.h), not the kernel's.
+FL_POSIX, FL_FLOCK, FL_OFD, FL_LEASE = 1, 2, 4, 8
+F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
+LOCK_MAND = 32
+LEASE_BREAKING = 4  # CRIU's mark of a lease being broken, beside its type
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
@@ -648,6 +653,30 @@ class Checker:
                 self.fail("MEMFD-INODE", "files.img memfd %d" % f["id"], "inode_id %d names no entry of memfd.img: "
                           "'Unable to find the memfd inode'" % f["memfd"]["inode_id"])
 
+    # filelocks.img: restore_file_lock() and restore_file_locks() (criu/file-lock.c), with --file-locks.
+    def check_file_locks(self, procs):
+        if not self.img.exists("filelocks.img"):
+            return
+        pids = {p["pid"] for p in procs}
+        for i, e in enumerate(self.load("filelocks.img", "FLOCK-DECODE") or []):
+            where = "filelocks.img entry %d (pid %d fd %d)" % (i, e["pid"], e["fd"])
+            if not e["flag"] & (FL_POSIX | FL_FLOCK | FL_OFD | FL_LEASE):
+                self.fail("FLOCK-KIND", where, "kind %#x is none of CRIU's (posix 1, flock 2, ofd 4, lease 8): "
+                          "'Unknown file lock style'" % e["flag"])
+            elif e["flag"] & FL_FLOCK and not e["type"] & LOCK_MAND and e["type"] not in (F_RDLCK, F_WRLCK,
+                                                                                           F_UNLCK):
+                self.fail("FLOCK-TYPE", where, "flock type %d: 'Unknown flock type'" % e["type"])
+            elif e["flag"] & (FL_POSIX | FL_OFD) and e["type"] not in (F_RDLCK, F_WRLCK, F_UNLCK):
+                self.fail("FLOCK-TYPE", where, "lock type %d: fcntl() refuses it" % e["type"])
+            elif e["flag"] & FL_LEASE and e["type"] & ~LEASE_BREAKING not in (F_RDLCK, F_WRLCK):
+                self.fail("FLOCK-TYPE", where, "lease type %d: F_SETLEASE takes a read or a write lease" % e["type"])
+            if e["pid"] not in pids:
+                self.fail("FLOCK-OWNER", where, "no process %d in pstree.img: CRIU takes each lock in the process "
+                          "of its pid, and would drop this one" % e["pid"])
+            elif self.proc_fds.get(e["pid"]) is not None and e["fd"] not in self.proc_fds[e["pid"]]:
+                self.fail("FLOCK-FD", where, "fd %d is not an fd of process %d: CRIU locks through that fd number"
+                          % (e["fd"], e["pid"]))
+
     # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
     def check_pipes(self, files):
         pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
@@ -878,6 +907,7 @@ class Checker:
         self.check_timerfds(files)
         self.check_inotify(files)
         self.check_memfds(files)
+        self.check_file_locks(procs)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
