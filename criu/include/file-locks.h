@@ -36,11 +36,14 @@ struct fd_table;
 struct restore_fds;
 struct restore_image;
 
-/* The kernel's kinds of lock, as /proc/locks names them and filelocks.img stores them. */
+/*
+ * The kinds of lock /proc/locks names, numbered as filelocks.img stores them: CRIU's own numbers, not the
+ * kernel's FL_* bits (CRIU's restore takes any other value for an unknown kind).
+ */
 #define FILE_LOCK_POSIX 1
 #define FILE_LOCK_FLOCK 2
-#define FILE_LOCK_LEASE 32
-#define FILE_LOCK_OFD 1024
+#define FILE_LOCK_OFD 4
+#define FILE_LOCK_LEASE 8
 
 /* One lock found, and what decides which process's entry of a flock is written. */
 struct file_lock_rec {

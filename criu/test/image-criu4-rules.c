@@ -4,19 +4,26 @@
  * made (test/criu-4.2-images) and a dump criu-ng makes of the same program with 4
  * threads must pass every rule, and so must a dump of a process holding sockets and an
  * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them, an fd on its network
- * namespace);
+ * namespace, an eventfd, a timerfd, a signalfd, an inotify watch, a memfd and a flock, dumped with --file-locks);
  * copies of ours, each broken in one way CRIU's restore refuses (root ids,
  * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
  * a directory's size, a lazy run, a pipe's queue given twice, an inet socket's
  * protocol, a listener with a peer, a unix socket's peer, an epoll target, a namespace
- * file's namespace), must each fail with that rule's id.
+ * file's namespace, and one break for each rule of those eventfd, timerfd, signalfd, inotify, memfd
+ * and file lock entries), must each fail with that rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 
 #include "criu-test.h"
 #include "ids.h"
@@ -26,6 +33,7 @@
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -112,8 +120,28 @@ static int dump_hog(struct rules_test *t, const char *img)
 	return 0;
 }
 
+/* An eventfd, an armed timerfd, a signalfd, an inotify watch on @dir, a memfd and a flock on @dir/locked. */
+static int open_special_files(const char *dir)
+{
+	struct itimerspec its = { .it_value.tv_sec = 1000, .it_interval.tv_sec = 1000 };
+	char path[300];
+	sigset_t mask;
+	int efd = eventfd(7, 0), tfd = timerfd_create(CLOCK_MONOTONIC, 0), ify = inotify_init1(0), lock, mfd, sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	snprintf(path, sizeof(path), "%s/locked", dir);
+	sfd = signalfd(-1, &mask, 0);
+	mfd = memfd_create("criu4-rules", 0);
+	lock = open(path, O_RDWR | O_CREAT, 0600);
+	if (efd < 0 || tfd < 0 || ify < 0 || sfd < 0 || mfd < 0 || lock < 0 || timerfd_settime(tfd, 0, &its, NULL) ||
+	    inotify_add_watch(ify, dir, IN_CREATE) < 0 || write(mfd, "criu4", 5) != 5 || flock(lock, LOCK_EX))
+		return -1;
+	return 0;
+}
+
 /* The process with sockets: a TCP listener, a UDP socket, a unix pair, an epoll on the first two. */
-static void __attribute__((noreturn)) sockets_main(int ready)
+static void __attribute__((noreturn)) sockets_main(int ready, const char *dir)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -124,7 +152,7 @@ static void __attribute__((noreturn)) sockets_main(int ready)
 	    listen(lsk, 4) || bind(usk, (struct sockaddr *)&a, sizeof(a)) || socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
 		_exit(2);
 	ev.data.fd = lsk;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lsk, &ev))
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lsk, &ev) || open_special_files(dir))
 		_exit(2);
 	ev.data.fd = usk;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, usk, &ev) || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
@@ -139,7 +167,9 @@ static void __attribute__((noreturn)) sockets_main(int ready)
 static int dump_sockets(struct rules_test *t, const char *img)
 {
 	char pidstr[32], c;
-	char *dump[] = { t->criu, "dump", "-t", pidstr, "-D", (char *)img, "-o", "dump.log", "-v4", NULL };
+	char *dump[] = {
+		t->criu, "dump", "-t", pidstr, "-D", (char *)img, "-o", "dump.log", "-v4", "--file-locks", NULL
+	};
 	struct run_result r;
 	int ready[2];
 
@@ -148,7 +178,7 @@ static int dump_sockets(struct rules_test *t, const char *img)
 	t->sk_pid = fork();
 	if (t->sk_pid == 0) {
 		close(ready[0]);
-		sockets_main(ready[1]);
+		sockets_main(ready[1], t->tmp);
 	}
 	close(ready[1]);
 	if (t->sk_pid < 0 || read(ready[0], &c, 1) != 1) {
@@ -293,6 +323,136 @@ static void epoll_target_gone(void *msg)
 		fe->epfd->tfd[0]->tfd = 999;
 }
 
+static void efd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->efd)
+		fe->efd = NULL;
+}
+
+static void efd_big_counter(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->efd)
+		fe->efd->counter = 1ULL << 33;
+}
+
+static void tfd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->tfd)
+		fe->tfd = NULL;
+}
+
+static void tfd_cputime_clock(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->tfd)
+		fe->tfd->clockid = CLOCK_PROCESS_CPUTIME_ID;
+}
+
+static void tfd_bad_nsec(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->tfd)
+		fe->tfd->insec = 1000000000;
+}
+
+static void sgfd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->sgfd)
+		fe->sgfd = NULL;
+}
+
+static void ify_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify)
+		fe->ify = NULL;
+}
+
+static void ify_zero_wd(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify && fe->ify->n_wd)
+		fe->ify->wd[0]->wd = 0;
+}
+
+static void ify_no_events(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify && fe->ify->n_wd)
+		fe->ify->wd[0]->mask &= ~(uint32_t)IN_ALL_EVENTS;
+}
+
+static void ify_long_handle(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->ify && fe->ify->n_wd)
+		fe->ify->wd[0]->f_handle->bytes = 4096;
+}
+
+static void memfd_no_body(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->memfd)
+		fe->memfd = NULL;
+}
+
+static void memfd_inode_gone(void *msg)
+{
+	FileEntry *fe = msg;
+
+	if (fe->memfd)
+		fe->memfd->inode_id += 100;
+}
+
+static void memfd_long_name(void *msg)
+{
+	MemfdInodeEntry *mie = msg;
+	char *name = malloc(300);
+
+	if (!name)
+		return;
+	memset(name, 'm', 299);
+	name[299] = '\0';
+	free(mie->name);
+	mie->name = name;
+}
+
+/* The kernel's FL_OFDLCK bit where CRIU numbers an OFD lock 4. */
+static void lock_kernel_kind(void *msg)
+{
+	((FileLockEntry *)msg)->flag = 1024;
+}
+
+static void lock_bad_type(void *msg)
+{
+	((FileLockEntry *)msg)->type = 5;
+}
+
+static void lock_other_pid(void *msg)
+{
+	((FileLockEntry *)msg)->pid += 100000;
+}
+
+static void lock_other_fd(void *msg)
+{
+	((FileLockEntry *)msg)->fd = 999;
+}
+
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
 static int lazy_run(const char *dir, pid_t pid)
 {
@@ -395,6 +555,23 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 		{ "usk-peer", "USK-PEER", CR_IMG_FILES, false, unix_peer_gone },
 		{ "epoll-tfd", "EPOLL-TFD", CR_IMG_FILES, false, epoll_target_gone },
 		{ "nsfile-ns", "NSFILE-NS", CR_IMG_FILES, false, nsfile_other_ns },
+		{ "efd-body", "EFD-BODY", CR_IMG_FILES, false, efd_no_body },
+		{ "efd-counter", "EFD-COUNTER", CR_IMG_FILES, false, efd_big_counter },
+		{ "tfd-body", "TFD-BODY", CR_IMG_FILES, false, tfd_no_body },
+		{ "tfd-clock", "TFD-CLOCK", CR_IMG_FILES, false, tfd_cputime_clock },
+		{ "tfd-time", "TFD-TIME", CR_IMG_FILES, false, tfd_bad_nsec },
+		{ "sgfd-body", "SGFD-BODY", CR_IMG_FILES, false, sgfd_no_body },
+		{ "ify-body", "IFY-BODY", CR_IMG_FILES, false, ify_no_body },
+		{ "ify-wd", "IFY-WD", CR_IMG_FILES, false, ify_zero_wd },
+		{ "ify-mask", "IFY-MASK", CR_IMG_FILES, false, ify_no_events },
+		{ "ify-handle", "IFY-HANDLE", CR_IMG_FILES, false, ify_long_handle },
+		{ "memfd-body", "MEMFD-BODY", CR_IMG_FILES, false, memfd_no_body },
+		{ "memfd-inode", "MEMFD-INODE", CR_IMG_FILES, false, memfd_inode_gone },
+		{ "memfd-name", "MEMFD-NAME", CR_IMG_MEMFD_INODE, false, memfd_long_name },
+		{ "flock-kind", "FLOCK-KIND", CR_IMG_FILE_LOCKS, false, lock_kernel_kind },
+		{ "flock-type", "FLOCK-TYPE", CR_IMG_FILE_LOCKS, false, lock_bad_type },
+		{ "flock-owner", "FLOCK-OWNER", CR_IMG_FILE_LOCKS, false, lock_other_pid },
+		{ "flock-fd", "FLOCK-FD", CR_IMG_FILE_LOCKS, false, lock_other_fd },
 	};
 
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));

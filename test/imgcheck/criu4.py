@@ -37,6 +37,29 @@ VMA_UNSUPP = 1 << 31
 PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
 FD_TYPE_REG, FD_TYPE_INETSK, FD_TYPE_UNIXSK, FD_TYPE_EVENTPOLL, FD_TYPE_TTY, FD_TYPE_MEMFD = 1, 4, 5, 7, 11, 18
 FD_TYPE_NETLINKSK = 13
+FD_TYPE_EVENTFD = 6
+FD_TYPE_TIMERFD = 17
+FD_TYPE_SIGNALFD = 9
+FD_TYPE_INOTIFY = 8
+# The kinds whose restore takes its entry from the file's body in files.img.
+BODY_RULE = {
+    FD_TYPE_EVENTFD: ("EFD-BODY", "efd"),
+    FD_TYPE_TIMERFD: ("TFD-BODY", "tfd"),
+    FD_TYPE_SIGNALFD: ("SGFD-BODY", "sgfd"),
+    FD_TYPE_INOTIFY: ("IFY-BODY", "ify"),
+    FD_TYPE_MEMFD: ("MEMFD-BODY", "memfd"),
+}
+EVENTFD_MAX_INIT = 0xffffffff  # eventfd()'s initial value is an unsigned int
+CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
+NSEC_PER_SEC = 1000000000
+IN_ALL_EVENTS = 0xfff
+MAX_HANDLE_SZ = 128
+MFD_NAME_MAX = 249  # memfd_create()'s limit on a name
+# filelocks.img: CRIU's own numbering of lock kinds (criu/include/file-lock.h), not the kernel's.
+FL_POSIX, FL_FLOCK, FL_OFD, FL_LEASE = 1, 2, 4, 8
+F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
+LOCK_MAND = 32
+LEASE_BREAKING = 4  # CRIU's mark of a lease being broken, beside its type
 SCM_RIGHTS = 1
 NETLINK_CONNECTED = 1
 FD_TYPE_PIPE, FD_TYPE_FIFO = 2, 3
@@ -564,6 +587,101 @@ class Checker:
                     self.fail("EPOLL-TFD", where, "target fd %d is not another fd of the process: "
                               "EPOLL_CTL_ADD fails" % t["tfd"])
 
+    # collect_one_file() in CRIU's files.c hands each kind's collect the body its type names: without it, CRIU's
+    # restore reads through a null pointer.
+    def check_bodies(self, files):
+        for f in files.values():
+            rule, body = BODY_RULE.get(f["type"], (None, None))
+            if rule and f.get(body) is None:
+                self.fail(rule, "files.img", "file %d of type %d without its %s entry" % (f["id"], f["type"], body))
+
+    # Eventfds: eventfd_open() (criu/eventfd.c) creates the eventfd with the dumped counter as eventfd()'s
+    # initial value, an unsigned int: a larger count would come back cut to its low 32 bits.
+    def check_eventfds(self, files):
+        for f in files.values():
+            efd = f.get("efd") if f["type"] == FD_TYPE_EVENTFD else None
+            if efd and efd["counter"] > EVENTFD_MAX_INIT:
+                self.fail("EFD-COUNTER", "files.img", "eventfd %d: counter %#x above eventfd()'s unsigned int: CRIU "
+                          "would restore %#x" % (f["id"], efd["counter"], efd["counter"] & EVENTFD_MAX_INIT))
+
+    # Timerfds: verify_timerfd() at collect (criu/timerfd.c), timerfd_settime() in CRIU's restorer.
+    def check_timerfds(self, files):
+        for f in files.values():
+            tfd = f.get("tfd") if f["type"] == FD_TYPE_TIMERFD else None
+            if not tfd:
+                continue
+            where = "files.img timerfd %d" % f["id"]
+            if tfd["clockid"] not in (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME):
+                self.fail("TFD-CLOCK", where, "clock %d: 'Unknown clock type'" % tfd["clockid"])
+            if tfd["vnsec"] >= NSEC_PER_SEC or tfd["insec"] >= NSEC_PER_SEC:
+                self.fail("TFD-TIME", where, "nanoseconds %d/%d not below a second: timerfd_settime() refuses them"
+                          % (tfd["vnsec"], tfd["insec"]))
+
+    # Inotify: collect_one_inotify() sorts the watches by wd; restore_one_inotify() (criu/fsnotify.c) opens each
+    # watched inode by its handle, keeps only IN_ALL_EVENTS of the mask and asks for exactly the dumped wd.
+    def check_inotify(self, files):
+        for f in files.values():
+            ify = f.get("ify") if f["type"] == FD_TYPE_INOTIFY else None
+            if not ify:
+                continue
+            seen = set()
+            for w in ify.get("wd", []):
+                where = "files.img inotify %d watch %d" % (f["id"], w["wd"])
+                if w["wd"] <= 0 or w["wd"] in seen:
+                    self.fail("IFY-WD", where, "not a new positive wd: CRIU asks the kernel for each wd in turn "
+                              "and fails on any other ('Unsorted watch')")
+                seen.add(w["wd"])
+                if not w["mask"] & IN_ALL_EVENTS:
+                    self.fail("IFY-MASK", where, "mask %#x has no event: inotify_add_watch() refuses it" % w["mask"])
+                fh = w["f_handle"]
+                if not 0 < fh["bytes"] <= MAX_HANDLE_SZ or fh["bytes"] > 8 * len(fh.get("handle", [])):
+                    self.fail("IFY-HANDLE", where, "a handle of %d bytes in %d words: open_by_handle_at() cannot "
+                              "open the watched inode" % (fh["bytes"], len(fh.get("handle", []))))
+
+    # Memfds: collect_one_memfd() finds its inode in memfd.img by inode_id; memfd_open_inode_nocache()
+    # (criu/memfd.c) creates it with memfd_create() and the dumped name.
+    def check_memfds(self, files):
+        memfds = [f for f in files.values() if f["type"] == FD_TYPE_MEMFD and f.get("memfd")]
+        if not memfds and not self.img.exists("memfd.img"):
+            return
+        inodes = {}
+        for e in (self.load("memfd.img", "MEMFD-INODE") if self.img.exists("memfd.img") else []) or []:
+            where = "memfd.img inode %d" % e["inode_id"]
+            if e["inode_id"] in inodes:
+                self.fail("MEMFD-INODE", where, "given twice: CRIU takes the first for every file naming it")
+            inodes[e["inode_id"]] = e
+            if len(e["name"].encode()) > MFD_NAME_MAX:
+                self.fail("MEMFD-NAME", where, "a name of %d bytes: memfd_create() takes at most %d"
+                          % (len(e["name"].encode()), MFD_NAME_MAX))
+        for f in memfds:
+            if f["memfd"]["inode_id"] not in inodes:
+                self.fail("MEMFD-INODE", "files.img memfd %d" % f["id"], "inode_id %d names no entry of memfd.img: "
+                          "'Unable to find the memfd inode'" % f["memfd"]["inode_id"])
+
+    # filelocks.img: restore_file_lock() and restore_file_locks() (criu/file-lock.c), with --file-locks.
+    def check_file_locks(self, procs):
+        if not self.img.exists("filelocks.img"):
+            return
+        pids = {p["pid"] for p in procs}
+        for i, e in enumerate(self.load("filelocks.img", "FLOCK-DECODE") or []):
+            where = "filelocks.img entry %d (pid %d fd %d)" % (i, e["pid"], e["fd"])
+            if not e["flag"] & (FL_POSIX | FL_FLOCK | FL_OFD | FL_LEASE):
+                self.fail("FLOCK-KIND", where, "kind %#x is none of CRIU's (posix 1, flock 2, ofd 4, lease 8): "
+                          "'Unknown file lock style'" % e["flag"])
+            elif e["flag"] & FL_FLOCK and not e["type"] & LOCK_MAND and e["type"] not in (F_RDLCK, F_WRLCK,
+                                                                                           F_UNLCK):
+                self.fail("FLOCK-TYPE", where, "flock type %d: 'Unknown flock type'" % e["type"])
+            elif e["flag"] & (FL_POSIX | FL_OFD) and e["type"] not in (F_RDLCK, F_WRLCK, F_UNLCK):
+                self.fail("FLOCK-TYPE", where, "lock type %d: fcntl() refuses it" % e["type"])
+            elif e["flag"] & FL_LEASE and e["type"] & ~LEASE_BREAKING not in (F_RDLCK, F_WRLCK):
+                self.fail("FLOCK-TYPE", where, "lease type %d: F_SETLEASE takes a read or a write lease" % e["type"])
+            if e["pid"] not in pids:
+                self.fail("FLOCK-OWNER", where, "no process %d in pstree.img: CRIU takes each lock in the process "
+                          "of its pid, and would drop this one" % e["pid"])
+            elif self.proc_fds.get(e["pid"]) is not None and e["fd"] not in self.proc_fds[e["pid"]]:
+                self.fail("FLOCK-FD", where, "fd %d is not an fd of process %d: CRIU locks through that fd number"
+                          % (e["fd"], e["pid"]))
+
     # Pipes and FIFOs: collect_one_pipe_ops(), restore_pipe_data() (criu/pipes.c), collect_one_fifo() (criu/fifo.c).
     def check_pipes(self, files):
         pipes = {f["pipe"]["pipe_id"] for f in files.values() if f["type"] == FD_TYPE_PIPE and f.get("pipe")}
@@ -789,6 +907,12 @@ class Checker:
         self.check_epolls(files)
         self.check_pipes(files)
         self.check_ttys(files)
+        self.check_bodies(files)
+        self.check_eventfds(files)
+        self.check_timerfds(files)
+        self.check_inotify(files)
+        self.check_memfds(files)
+        self.check_file_locks(procs)
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
