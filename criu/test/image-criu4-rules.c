@@ -4,19 +4,24 @@
  * made (test/criu-4.2-images) and a dump criu-ng makes of the same program with 4
  * threads must pass every rule, and so must a dump of a process holding sockets and an
  * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them, an fd on its network
- * namespace, an eventfd, a timerfd, a signalfd, an inotify watch, a memfd and a flock, dumped with --file-locks);
+ * namespace, an eventfd, a timerfd, a signalfd, an inotify watch, a memfd and a flock, dumped with --file-locks),
+ * and a process alone in a network namespace of its own;
  * copies of ours, each broken in one way CRIU's restore refuses (root ids,
  * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
  * a directory's size, a lazy run, a pipe's queue given twice, an inet socket's
  * protocol, a listener with a peer, a unix socket's peer, an epoll target, a namespace
  * file's namespace, and one break for each rule of those eventfd, timerfd, signalfd, inotify, memfd
- * and file lock entries), must each fail with that rule's id.
+ * and file lock entries, a namespace without its loopback link or its addresses), must each fail with that
+ * rule's id.
  * Exit 0 pass, 1 fail, 77 skip.
  * timeout: 120
  */
+#include <sched.h>
 #include <signal.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -36,6 +41,7 @@
 #include "file-lock.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
+#include "netdev.pb-c.h"
 #include "pagemap.pb-c.h"
 
 #define PYTHON3 "/usr/bin/python3"
@@ -191,6 +197,54 @@ static int dump_sockets(struct rules_test *t, const char *img)
 		return -1;
 	expect(&t->failures, r.exit_code == 0, "criu dump of the process with sockets exited %d: %s", r.exit_code,
 	       r.err);
+	test_run_free(&r);
+	return 0;
+}
+
+/* A process alone in a network namespace of its own, lo up: tells @ready, then waits. */
+static void __attribute__((noreturn)) netns_main(int ready)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int sk;
+
+	if (unshare(CLONE_NEWNET) || (sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    ioctl(sk, SIOCGIFFLAGS, &ifr))
+		_exit(2);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sk, SIOCSIFFLAGS, &ifr) || setsid() < 0 || write(ready, "R", 1) != 1)
+		_exit(2);
+	close(sk);
+	close(ready);
+	for (;;)
+		pause();
+}
+
+/* Starts that process (*@pid) and dumps it into @img. */
+static int dump_netns(struct rules_test *t, const char *img, pid_t *pid)
+{
+	char pidstr[32], c;
+	char *dump[] = { t->criu, "dump", "-t", pidstr, "-D", (char *)img, "-o", "dump.log", "-v4", NULL };
+	struct run_result r;
+	int ready[2];
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		close(ready[0]);
+		netns_main(ready[1]);
+	}
+	close(ready[1]);
+	if (*pid < 0 || read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		return -1;
+	}
+	close(ready[0]);
+	snprintf(pidstr, sizeof(pidstr), "%d", *pid);
+	if (mkdir(img, 0700) || test_run(&r, t->tmp, NULL, dump, NULL))
+		return -1;
+	expect(&t->failures, r.exit_code == 0, "criu dump of the process in its own network namespace exited %d: %s",
+	       r.exit_code, r.err);
 	test_run_free(&r);
 	return 0;
 }
@@ -577,10 +631,42 @@ static void check_broken_sockets(struct rules_test *t, const char *good)
 	check_cases(t, good, t->sk_pid, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* The loopback link recorded as a veth: lo would stay down. */
+static void lo_not_loopback(void *msg)
+{
+	NetDeviceEntry *nde = msg;
+
+	if (nde->type == ND_TYPE__LOOPBACK)
+		nde->type = ND_TYPE__VETH;
+}
+
+/* Copies of the dump of a process in a network namespace of its own, each broken in one way. */
+static void check_broken_netns(struct rules_test *t, const char *good)
+{
+	unsigned int ns_id = ids_own_net_ns_id();
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	int ret;
+
+	ret = broken_copy(t, good, "netns-lo", dir, sizeof(dir));
+	if (!ret)
+		ret = rewrite(dir, CR_IMG_NETDEV, ns_id, lo_not_loopback);
+	expect(&t->failures, !ret, "netns-lo: can't make the broken copy: %s", strerror(-ret));
+	if (!ret)
+		expect_rule(t, "netns-lo", dir, "NETNS-LO");
+	ret = broken_copy(t, good, "netns-ifaddr", dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/ifaddr-%u.img", dir, ns_id);
+	if (!ret && unlink(path))
+		ret = -errno;
+	expect(&t->failures, !ret, "netns-ifaddr: can't make the broken copy: %s", strerror(-ret));
+	if (!ret)
+		expect_rule(t, "netns-ifaddr", dir, "NETNS-IFADDR");
+}
+
 int main(void)
 {
 	struct rules_test t = { .failures = 0 };
 	char dir[PATH_MAX + 64], img[300];
+	pid_t ns_pid = -1;
 
 	if (geteuid()) {
 		fprintf(stderr, "image-criu4-rules: SKIP (needs root to dump)\n");
@@ -616,6 +702,17 @@ int main(void)
 		check_broken_sockets(&t, img);
 	} else {
 		expect(&t.failures, false, "can't dump the process with sockets");
+	}
+	snprintf(img, sizeof(img), "%s/own-netns", t.tmp);
+	if (dump_netns(&t, img, &ns_pid) == 0) {
+		expect_pass(&t, img);
+		check_broken_netns(&t, img);
+	} else {
+		expect(&t.failures, false, "can't dump the process in its own network namespace");
+	}
+	if (ns_pid > 0) {
+		kill(ns_pid, SIGKILL);
+		waitpid(ns_pid, NULL, 0);
 	}
 	if (t.pid > 0 && !t.reaped) {
 		kill(t.pid, SIGKILL);
