@@ -9,6 +9,9 @@
 #   3. dpkg -x of every package into one scratch root; from there:
 #      criu --version, criu check (as root), crit --help, crit x ps and
 #      decode | encode on CRIU 4.2's checkpoint when the tree has crit/,
+#      import pycriu when it has crit/pycriu/: pycriu.images.load of every
+#      image of a real dump (criu-ng's own as root, else CRIU 4.2's) equals
+#      crit decode's JSON and dumps back byte for byte,
 #      libsoccr's SONAME, a program built with the -dev package's
 #      pkg-config file and run against libsoccr1, and the man pages rendered
 #      with man -l: their sections, and every long option of criu --help
@@ -55,12 +58,15 @@ check_make_install()
 	if [ -d "$TOP/crit" ]; then
 		[ -e "$dest/usr/bin/crit" ] || fail "make install did not install crit"
 	fi
+	if [ -d "$TOP/crit/pycriu" ]; then
+		[ -e "$dest/usr/lib/python3/dist-packages/pycriu/images.py" ] || fail "make install did not install pycriu"
+	fi
 	step "make uninstall"
 	make -s -C "$TOP" uninstall PREFIX=/usr DESTDIR="$dest" >/dev/null
 	left=$(find "$dest" ! -type d)
 	[ -z "$left" ] || fail "make uninstall left: $left"
 	# Folders of our own must go too: those whose name says criu-ng or soccr.
-	left=$(find "$dest" -type d \( -name '*criu-ng*' -o -name 'soccr' -o -name 'pycrit' \))
+	left=$(find "$dest" -type d \( -name '*criu-ng*' -o -name 'soccr' -o -name 'pycrit' -o -name 'pycriu' \))
 	[ -z "$left" ] || fail "make uninstall left the folders: $left"
 }
 
@@ -94,6 +100,76 @@ build_packages()
 			fail "lintian reports errors"
 		fi
 	fi
+}
+
+# A dump to check pycriu on: criu-ng's of a sleeping process (-R) as root, else CRIU 4.2's.
+make_dump()
+{
+	local dir=$SCRATCH/pycriu-dump pid rc=0
+
+	if [ "$(id -u)" != 0 ]; then
+		echo "$TOP/test/criu-4.2-images/1thread"
+		return
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	setsid sleep 1000 </dev/null >/dev/null 2>&1 251>&- &
+	pid=$!
+	sleep 0.2
+	"$ROOT/usr/sbin/criu" dump -t "$pid" -D "$dir" -R -o dump.log </dev/null >&2 || rc=$?
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	[ "$rc" = 0 ] || fail "criu dump of a sleeping process exited $rc (see $dir/dump.log)"
+	echo "$dir"
+}
+
+# pycriu from the unpacked package (not the tree's, nor Debian's criu's): every image of a
+# dump loaded with pycriu.images.load equals crit decode's JSON and dumps back byte for byte.
+check_pycriu()
+{
+	local pydir=$ROOT/usr/lib/python3/dist-packages dump
+
+	step "import pycriu: load | dump and crit decode on a real dump"
+	[ -e "$pydir/pycriu/images.py" ] || fail "the tree has crit/pycriu but the package has no pycriu module"
+	dump=$(make_dump) || exit 1
+	(cd "$SCRATCH" && env -u CRIT_LIBDIR PYTHONPATH="$pydir" /usr/bin/python3 - "$ROOT" "$dump") <<'EOF' ||
+import json
+import os
+import subprocess
+import sys
+
+import pycriu
+
+root, dump = sys.argv[1:]
+for mod in (pycriu, sys.modules["pycrit"]):
+    if not os.path.realpath(mod.__file__).startswith(os.path.realpath(root) + "/"):
+        sys.exit("%s comes from %s, not from the package" % (mod.__name__, mod.__file__))
+count = 0
+for name in sorted(os.listdir(dump)):
+    path = os.path.join(dump, name)
+    if name.startswith("pages-") or name.endswith((".log", ".json")) or not os.path.isfile(path):
+        continue
+    with open(path, "rb") as f:
+        img = pycriu.images.load(f)
+    crit = subprocess.run([os.path.join(root, "usr/bin/crit"), "decode", "-i", path], capture_output=True)
+    if crit.returncode != 0:
+        sys.exit("crit decode -i %s: %s" % (path, crit.stderr.decode().strip()))
+    if json.loads(json.dumps(img)) != json.loads(crit.stdout):
+        sys.exit("%s: pycriu.images.load differs from crit decode" % name)
+    with open(path, "rb") as f:
+        if pycriu.images.dumps(img) != f.read():
+            sys.exit("%s: pycriu.images.load then dumps changed the image" % name)
+    count += 1
+if count < 5:
+    sys.exit("only %d images in %s" % (count, dump))
+try:
+    pycriu.images.loads(b"\x01\x02\x03\x04\x05\x06\x07\x08")
+    sys.exit("pycriu.images.loads of garbage raised nothing")
+except pycriu.images.MagicException:
+    pass
+print("pycriu: %d images of %s" % (count, dump))
+EOF
+		fail "pycriu from the package failed on $dump"
 }
 
 # 3. What the packages hold, run from a root they were unpacked into.
@@ -138,6 +214,10 @@ check_unpacked()
 			fail "criu-ng ships crit but does not provide criu"
 	else
 		step "crit: not in this tree, skipped"
+	fi
+
+	if [ -d "$TOP/crit/pycriu" ]; then
+		check_pycriu
 	fi
 
 	step "libsoccr1 and libsoccr-dev"

@@ -21,7 +21,7 @@ from google.protobuf.message import DecodeError, EncodeError
 
 from . import magics, schema, tcppack
 from .blob import b64, left_out, unb64
-from .errors import CritError
+from .errors import CritError, MagicError
 from .pbjson import from_dict, to_dict
 
 U32 = struct.Struct("<I")
@@ -296,20 +296,20 @@ NO_FIRST_MAGIC = ("INVENTORY",)
 def _kind_of(data):
     """(magic name, offset of the first entry)."""
     if not data:
-        raise CritError("empty file, not an image")
+        raise MagicError("empty file, not an image")
     if len(data) < 4:
-        raise CritError("%d bytes, too short for an image's magic" % len(data))
+        raise MagicError("%d bytes, too short for an image's magic" % len(data))
     magic = U32.unpack_from(data, 0)[0]
     pos = 4
     if magic in (magics.IMG_COMMON, magics.IMG_SERVICE):
         if len(data) < 8:
-            raise CritError("truncated after its first magic %#x" % magic)
+            raise MagicError("truncated after its first magic %#x" % magic, magic)
         magic = U32.unpack_from(data, 4)[0]
         pos = 8
     name = magics.BY_VALUE.get(magic)
     if name is None or (name not in KINDS and name != tcppack.MAGIC_NAME):
-        raise CritError("unknown magic %#x: not a CRIU image crit knows (raw data such as pages-*.img has no "
-                        "magic)" % magic)
+        raise MagicError("unknown magic %#x: not a CRIU image crit knows (raw data such as pages-*.img has no "
+                         "magic)" % magic, magic)
     return name, pos
 
 
@@ -340,7 +340,7 @@ def dump(img):
     name = img["magic"]
     value = magics.BY_NAME.get(name)
     if value is None or (name not in KINDS and name != tcppack.MAGIC_NAME):
-        raise CritError("magic %r: not an image kind crit knows" % name)
+        raise MagicError("magic %r: not an image kind crit knows" % name, name)
     wr = Writer()
     if name in SERVICE_KINDS:
         wr.raw(U32.pack(magics.IMG_SERVICE))
