@@ -563,9 +563,11 @@ static int take_end(const int p[2], bool taken[2], uint32_t flags, uint32_t pipe
 
 /*
  * Makes pipe @pipe_id once, refilled, and gives each of its ends in files.img
- * its fd: the ends of every process of the tree come from this one pipe2().
+ * (files @idx[0..@nr), all of that pipe) its fd: the ends of every process of
+ * the tree come from this one pipe2().
  */
-static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, uint32_t pipe_id)
+static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, uint32_t pipe_id, const size_t *idx,
+		     size_t nr)
 {
 	bool taken[2] = { false, false };
 	int p[2], ret;
@@ -575,17 +577,14 @@ static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, ui
 		return -errno;
 	}
 	ret = refill(p[1], find_queue(ri->kind_state[FD_KIND_PIPE], pipe_id, false));
-	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
-		const FileEntry *fe = ri->files[i];
-		int fd;
+	for (size_t k = 0; !ret && k < nr; k++) {
+		const FileEntry *fe = ri->files[idx[k]];
+		int fd = take_end(p, taken, fe->pipe->flags, pipe_id);
 
-		if (fe->type != FD_TYPES__PIPE || fe->pipe->pipe_id != pipe_id)
-			continue;
-		fd = take_end(p, taken, fe->pipe->flags, pipe_id);
 		if (fd < 0)
 			ret = fd;
 		else
-			fds->fds[i] = fd, ret = set_flags(fd, fe->pipe->flags, pipe_id);
+			fds->fds[idx[k]] = fd, ret = set_flags(fd, fe->pipe->flags, pipe_id);
 	}
 	/* An end no fd holds goes: the bytes stay while the read end is held. */
 	for (int k = 0; k < 2; k++)
@@ -595,21 +594,47 @@ static int make_pipe(const struct restore_image *ri, struct restore_fds *fds, ui
 	return ret;
 }
 
+/* Pipe ends by pipe id, then by their place in files.img (qsort_r's order for pipe_open()). */
+static int cmp_pipe_end(const void *a, const void *b, void *arg)
+{
+	const struct restore_image *ri = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	uint32_t px = ri->files[x]->pipe->pipe_id, py = ri->files[y]->pipe->pipe_id;
+
+	if (px != py)
+		return px < py ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
 /*
  * Every pipe of files.img (the tree's) is made for the tree's first process,
  * its queued bytes put in once; a later process was given duplicates of the
  * ends it holds (restore_fds.given), and the first one's copies of the ends it
- * does not hold are closed before the fork (FD_KIND_TREE).
+ * does not hold are closed before the fork (FD_KIND_TREE). The ends are sorted
+ * by pipe once, so that each pipe finds its ends without a walk of every file.
  */
 int pipe_open(const struct restore_image *ri, struct restore_fds *fds)
 {
+	size_t *idx, nr = 0;
 	int ret = 0;
 
 	if (fds->given)
 		return 0;
-	for (size_t i = 0; !ret && i < ri->nr_files; i++)
+	idx = malloc((ri->nr_files ?: 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < ri->nr_files; i++)
 		if (ri->files[i]->type == FD_TYPES__PIPE && fds->fds[i] < 0)
-			ret = make_pipe(ri, fds, ri->files[i]->pipe->pipe_id);
+			idx[nr++] = i;
+	qsort_r(idx, nr, sizeof(*idx), cmp_pipe_end, (void *)ri);
+	for (size_t first = 0, end; !ret && first < nr; first = end) {
+		uint32_t pipe_id = ri->files[idx[first]]->pipe->pipe_id;
+
+		for (end = first + 1; end < nr && ri->files[idx[end]]->pipe->pipe_id == pipe_id; end++)
+			;
+		ret = make_pipe(ri, fds, pipe_id, idx + first, end - first);
+	}
+	free(idx);
 	return ret;
 }
 
