@@ -238,6 +238,8 @@ int main(void)
 	nlt_check(got == 2 * (n - 2), "after unlock %zu of %zu ends of locked connections got their data", got,
 		  2 * (n - 2));
 	nlt_check(netlock_unlock(&o) == -ENOENT, "second unlock");
+	free(t);
+	free(c);
 	printf("PASS\n");
 	return NLT_PASS;
 }
