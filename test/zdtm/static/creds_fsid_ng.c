@@ -43,7 +43,7 @@ static int check_ids(void)
 	return 0;
 }
 
-static int child_main(int ready)
+static int child_ids(int ready)
 {
 	const gid_t none[1] = { RGID };
 	char c = 'r';
@@ -63,30 +63,20 @@ static int child_main(int ready)
 	return check_ids();
 }
 
+/* The child: its exit code is child_ids()'s. */
+static void __attribute__((noreturn)) child_main(int i, int ready)
+{
+	(void)i;
+	_exit(child_ids(ready));
+}
+
 int main(int argc, char **argv)
 {
-	int p[2];
 	pid_t child;
-	char c;
 
 	test_init(argc, argv);
-	if (pipe(p)) {
-		fail("pipe");
+	if (tree_fork_ready(&child, 1, child_main))
 		return 1;
-	}
-	child = tree_fork();
-	if (child < 0)
-		return 1;
-	if (child == 0) {
-		close(p[0]);
-		_exit(child_main(p[1]));
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) != 1) {
-		fail("the child could not set its ids");
-		return 1;
-	}
-	close(p[0]);
 
 	test_daemon();
 	test_waitsig();

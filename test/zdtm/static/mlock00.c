@@ -74,8 +74,9 @@ static bool filled(const char *p, unsigned char fill)
 	return true;
 }
 
-static void __attribute__((noreturn)) child_main(int ready)
+static void __attribute__((noreturn)) child_main(int i, int ready)
 {
+	(void)i;
 	struct rlimit none = { 0, 0 };
 	char *p = map_area(0, 0x5c);
 
@@ -93,28 +94,12 @@ static void __attribute__((noreturn)) child_main(int ready)
 
 int main(int argc, char **argv)
 {
-	char *locked, *maplocked, *part, *plain, c;
-	int ready[2];
+	char *locked, *maplocked, *part, *plain;
 	pid_t child;
 
 	test_init(argc, argv);
-	if (pipe(ready)) {
-		fail("pipe");
+	if (tree_fork_ready(&child, 1, child_main))
 		return 1;
-	}
-	child = tree_fork();
-	if (child < 0)
-		return 1;
-	if (child == 0) {
-		close(ready[0]);
-		child_main(ready[1]);
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) != 1) {
-		fail("the child did not get ready");
-		return 1;
-	}
-	close(ready[0]);
 	locked = map_area(0, 0x11);
 	maplocked = map_area(MAP_LOCKED, 0x22);
 	part = map_area(0, 0x33);
