@@ -159,7 +159,7 @@ struct restore_tree {
 	struct restore_ctl *ctls;
 	bool *attached; /* seized and stopped under our ptrace */
 	struct restore_sync *sync;
-	struct restore_shmem_set shmems; /* shared memory objects made so far */
+	struct restore_shmem_set shmems; /* shared memory objects: made by criu first in a tree */
 	/* criu's fds of the TCP connections the root rebuilt for other processes: out of repair mode last. */
 	int *kept;
 	size_t nr_kept;
@@ -432,7 +432,7 @@ static int repair_off(struct restore_tree *t, struct restore_stats *st)
 	return ret;
 }
 
-/* One process after the other: used when processes share memory objects the first one makes. */
+/* A lone process: attached, rebuilt, finished and detached in criu's main thread. */
 static int restore_serial(struct restore_tree *t, int dirfd, struct restore_stats *st)
 {
 	uint64_t t0;
@@ -589,18 +589,6 @@ static int restore_parallel(struct restore_tree *t, int dirfd, struct restore_st
 	return ret;
 }
 
-/* True when two processes map one shared memory object: the first must make it before the other maps it. */
-static bool shares_memory(const struct restore_tree *t)
-{
-	for (size_t k = 0; k < t->nr; k++)
-		for (size_t i = 0; i < t->ris[k].nr_shmems; i++)
-			for (size_t j = k + 1; j < t->nr; j++)
-				for (size_t m = 0; m < t->ris[j].nr_shmems; m++)
-					if (t->ris[j].shmems[m].shmid == t->ris[k].shmems[i].shmid)
-						return true;
-	return false;
-}
-
 /* Everything of the tree before the fork: TCP connections, pids, files. */
 static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum network_lock_method network_lock,
 			struct restore_stats *st)
@@ -683,7 +671,10 @@ static int restore_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 	/* The connections rebuilt by a thread meanwhile (the process shares criu's fd table until then). */
 	if (!ret && t->fds[0].shared)
 		ret = sk_rebuild_start(&t->ris[0], &t->fds[0]);
-	if (!ret && (t->nr == 1 || shares_memory(t)))
+	/* Shared memory objects made first, so no process waits for another to make one. */
+	if (!ret && t->nr > 1)
+		ret = restore_shmem_make_all(&t->shmems, t->ris, t->nr, ctx->imgdir_fd);
+	if (!ret && t->nr == 1)
 		ret = restore_serial(t, ctx->imgdir_fd, st);
 	else if (!ret)
 		ret = restore_parallel(t, ctx->imgdir_fd, st);

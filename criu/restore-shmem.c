@@ -283,13 +283,64 @@ void restore_shmem_set_free(struct restore_shmem_set *set)
 	memset(set, 0, sizeof(*set));
 }
 
-/* criu's fd on object @shmid, made by an earlier process of the tree; -1 if none. */
+/* criu's fd on object @shmid, made by an earlier process of the tree or by criu; -1 if none. */
 static int set_find(const struct restore_shmem_set *set, uint64_t shmid)
 {
 	for (size_t i = 0; set && i < set->nr; i++)
 		if (set->objs[i].shmid == shmid)
 			return set->objs[i].fd;
 	return -1;
+}
+
+/* Makes object @shm in criu, fills it, and keeps an fd on it in @set. */
+static int make_in_criu(struct restore_shmem_set *set, const struct restore_shmem *shm, int dirfd)
+{
+	char path[96];
+	void *base;
+	int fd, ret;
+
+	if (ARRAY_RESERVE(set->objs, set->nr, set->cap, 8))
+		return -ENOMEM;
+	base = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | (int)shm->huge_flags, -1, 0);
+	if (base == MAP_FAILED) {
+		pr_perror("Can't create shared memory object %llu (%llu bytes)", (unsigned long long)shm->shmid,
+			  (unsigned long long)shm->size);
+		return -errno;
+	}
+	ret = restore_shmem_fill_mem(dirfd, shm, base);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)base,
+		 (unsigned long)base + (unsigned long)shm->size);
+	fd = ret ? -1 : open(path, O_RDWR | O_CLOEXEC);
+	if (!ret && fd < 0) {
+		ret = -errno;
+		pr_perror("Can't open shared memory object %llu through %s", (unsigned long long)shm->shmid, path);
+	}
+	if (munmap(base, shm->size) < 0 && !ret) {
+		ret = -errno;
+		pr_perror("Can't unmap shared memory object %llu from criu", (unsigned long long)shm->shmid);
+	}
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	set->objs[set->nr++] = (struct restore_shmem_made){ .shmid = shm->shmid, .fd = fd };
+	return 0;
+}
+
+int restore_shmem_make_all(struct restore_shmem_set *set, const struct restore_image *ris, size_t nr, int dirfd)
+{
+	int ret = 0;
+
+	for (size_t k = 0; !ret && k < nr; k++)
+		for (size_t i = 0; !ret && i < ris[k].nr_shmems; i++)
+			if (set_find(set, ris[k].shmems[i].shmid) < 0)
+				ret = make_in_criu(set, &ris[k].shmems[i], dirfd);
+	if (!ret) {
+		set->complete = true;
+		pr_info("%zu shared memory object(s) made by criu for the tree\n", set->nr);
+	}
+	return ret;
 }
 
 /* An fd of criu's on object @shm, just made at @base in the process of @ctl; -errno (logged). */
@@ -391,11 +442,17 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 	struct fill_ctl fc = { .ctl = ctl, .base = scratch };
 	long ret;
 
+	/* Made up front: processes map objects concurrently and never add to the set. */
+	if (made < 0 && ctl->shmem_set && ctl->shmem_set->complete) {
+		pr_err("shared memory object %llu of process %d was not made with the tree's\n",
+		       (unsigned long long)shm->shmid, ctl->pid);
+		return -EINVAL;
+	}
+
 	if (made >= 0 && shm->hpage) {
 		ret = map_hugetlb_views(ctl, ri, shm, made, scratch);
 		if (!ret)
-			pr_info("hugetlb object %llu: mapped, made by an earlier process\n",
-				(unsigned long long)shm->shmid);
+			pr_info("hugetlb object %llu: mapped, made before\n", (unsigned long long)shm->shmid);
 		return (int)ret;
 	}
 	if (made >= 0)
@@ -430,6 +487,6 @@ int restore_shmem_map(struct restore_ctl *ctl, const struct restore_image *ri, c
 	if (ret < 0)
 		return (int)ret;
 	pr_info("shared memory object %llu: %s\n", (unsigned long long)shm->shmid,
-		made >= 0 ? "mapped, made by an earlier process" : "made");
+		made >= 0 ? "mapped, made before" : "made");
 	return 0;
 }

@@ -5,9 +5,11 @@
  * its pages-ID.img; every VMA of the object is then a view of it at its offset
  * (mremap with old size 0 duplicates a shared mapping), set to its protection,
  * and the first mapping goes. The VMAs of one object so share its pages, as
- * they did when dumped. In a tree, the first process that maps an object makes
- * it; criu keeps it open (through /proc/PID/map_files) and every later process
- * maps that same object (pidfd_getfd from criu, then mmap), unfilled.
+ * they did when dumped. A lone process makes its objects itself. In a tree,
+ * criu makes and fills every object first, in its own memory, keeps an fd on
+ * it (through /proc/self/map_files) and unmaps it; every process then maps
+ * that same object (pidfd_getfd from criu, then mmap), so no process waits for
+ * another to make one and the tree is restored concurrently.
  *
  * A hugetlb object is made with its MAP_HUGETLB flags at a place aligned to its
  * page size; mremap() can't duplicate a hugetlb mapping, so each of its VMAs is
@@ -16,6 +18,7 @@
 #ifndef CRIU_NG_RESTORE_SHMEM_H
 #define CRIU_NG_RESTORE_SHMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,9 +46,18 @@ struct restore_shmem_set {
 	struct restore_shmem_made *objs;
 	size_t nr;
 	size_t cap;
+	bool complete; /* every object of the tree is in: read only from then on */
 };
 
 void restore_shmem_set_free(struct restore_shmem_set *set);
+
+/*
+ * Makes in criu every object the @nr processes of @ris map, filled from the
+ * images, and keeps criu's fd on each in @set, which is then complete.
+ * Returns 0 or -errno (logged).
+ */
+__attribute__((warn_unused_result)) int restore_shmem_make_all(struct restore_shmem_set *set,
+							       const struct restore_image *ris, size_t nr, int dirfd);
 
 /* Reads and checks the objects the VMA_ANON_SHARED VMAs of @ri map into ri->shmems. */
 __attribute__((warn_unused_result)) int restore_shmem_load(int dirfd, struct restore_image *ri);
