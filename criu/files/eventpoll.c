@@ -89,6 +89,16 @@ int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	ef->flags = p->flags & ~(uint32_t)O_CLOEXEC;
 	ef->fown = p->fown;
 	ret = parse_tfds(ef, c->args->pid);
+	/*
+	 * One in flight (SCM_RIGHTS, criu holds it) would need its registrations added again by the
+	 * process whose fd numbers they name, which holds no fd on it.
+	 */
+	if (!ret && ef->pid == getpid() && ef->nr) {
+		pr_err("an epoll instance with %zu registration(s) is in flight in a unix socket's queue: not "
+		       "supported (one with none is)\n",
+		       ef->nr);
+		ret = -EOPNOTSUPP;
+	}
 	if (ret) {
 		free(ef->tfds);
 		return ret;
@@ -382,7 +392,7 @@ int epoll_open(const struct restore_image *ri, struct restore_fds *fds)
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
 
-		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i] || fds->fds[i] >= 0)
+		if (fe->type != FD_TYPES__EVENTPOLL || !restore_fds_wanted(ri, fds, i) || fds->fds[i] >= 0)
 			continue;
 		ret = check_targets(ri, fe);
 		if (ret)
