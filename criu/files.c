@@ -499,6 +499,8 @@ static int add_in_flight(struct fds_collect *own, const struct fd_dump_ctx *c, s
 	t->depth++;
 	ret = add_description(own, p, type, id);
 	t->depth--;
+	if (ret == -EOPNOTSUPP)
+		pr_err("%s holds %s (%s) in flight (SCM_RIGHTS), which can't be dumped\n", holder, k->name, p->link);
 	t->v[slot].dumping = false;
 	t->v[slot].id = *id;
 	return ret;
