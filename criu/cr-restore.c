@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cr-restore.h"
+#include "eventpoll.h"
 #include "fd-kind.h"
 #include "file-locks.h"
 #include "ids.h"
@@ -301,7 +302,7 @@ static int drop_unneeded(struct restore_tree *t)
 		for (size_t i = 0; !is_zombie(t, k) && i < t->fds[k].nr; i++) {
 			const FileEntry *fe = ri->files[i];
 
-			if (t->fds[k].fds[i] < 0 || restore_fds_needed(ri, i) ||
+			if (t->fds[k].fds[i] < 0 || restore_fds_needed(ri, i) || epoll_kept_in_flight(ri, i) ||
 			    (!made_for_tree(fe) && !unix_sk_in_flight(ri, i)))
 				continue;
 			if (fe->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i)) &&

@@ -413,6 +413,7 @@ static int find_recorded(const struct fd_dump_ctx *c, const struct fd_probe *p, 
 {
 	const struct in_flight_file *f = find_in_flight(&c->fdump->in_flight, getpid(), p);
 	const struct fd_entry *e = NULL;
+	pid_t owner = c->args->pid;
 
 	if (f && f->dumping) {
 		pr_err("%s holds unix socket %lu in flight, whose own queue holds that socket in turn (a cycle of "
@@ -427,9 +428,18 @@ static int find_recorded(const struct fd_dump_ctx *c, const struct fd_probe *p, 
 	}
 	e = find_shared_in(&c->fdump->fds, c->args->pid, getpid(), p);
 	for (size_t i = 0; !e && i < c->args->nr_others; i++)
-		e = find_shared_in(c->args->others[i].fds, c->args->others[i].pid, getpid(), p);
+		if ((e = find_shared_in(c->args->others[i].fds, c->args->others[i].pid, getpid(), p)))
+			owner = c->args->others[i].pid;
 	if (!e)
 		return 0;
+	/* The first process registers an epoll's targets again, under its own fd numbers. */
+	if (e->type == FD_TYPES__EVENTPOLL && owner != c->fdump->in_flight.root &&
+	    epoll_registrations(c->fdump, e->id)) {
+		pr_err("%s holds in flight an epoll instance (fd %d of process %d) whose registrations name fds of that "
+		       "process, not of the tree's first one: not supported\n",
+		       holder, e->fd, owner);
+		return -EOPNOTSUPP;
+	}
 	*type = e->type;
 	*id = e->id;
 	return 1;
@@ -514,6 +524,7 @@ int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder
 	socklen_t len = sizeof(p.sk_family);
 	int ret;
 
+	c->fdump->in_flight.root = c->args->nr_others ? c->args->others[0].pid : c->args->pid;
 	args.pid = getpid(); /* the file is criu's now: its /proc entries are criu's */
 	args.others = NULL;
 	args.nr_others = 0;

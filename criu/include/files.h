@@ -50,6 +50,7 @@ struct in_flight_table {
 	struct in_flight_file *v;
 	size_t nr, cap;
 	unsigned int depth; /* sockets in flight whose queues are being read, one in another */
+	pid_t root;	    /* the tree's first process, which makes the files in flight on restore */
 	char outer[128];    /* the socket of the tree the outermost of them is in flight in, for messages */
 };
 
