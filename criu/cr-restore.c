@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cr-restore.h"
+#include "eventpoll.h"
 #include "fd-kind.h"
 #include "file-locks.h"
 #include "ids.h"
@@ -41,6 +42,7 @@
 #include "restore-threads.h"
 #include "restore-tty.h"
 #include "sk-inet.h"
+#include "sk-unix.h"
 #include "netns.h"
 #include "sk-rebuild.h"
 #include "stats.h"
@@ -300,7 +302,8 @@ static int drop_unneeded(struct restore_tree *t)
 		for (size_t i = 0; !is_zombie(t, k) && i < t->fds[k].nr; i++) {
 			const FileEntry *fe = ri->files[i];
 
-			if (t->fds[k].fds[i] < 0 || restore_fds_needed(ri, i) || !made_for_tree(fe))
+			if (t->fds[k].fds[i] < 0 || restore_fds_needed(ri, i) || epoll_kept_in_flight(ri, i) ||
+			    (!made_for_tree(fe) && !unix_sk_in_flight(ri, i)))
 				continue;
 			if (fe->type == FD_TYPES__INETSK && inet_sk_img_is_conn(inet_sk_of(ri, i)) &&
 			    !t->fds[k].tcp_close) {
@@ -629,10 +632,11 @@ static int prepare_tree(const struct criu_ctx *ctx, struct restore_tree *t, enum
 		if (!ret)
 			ret = restore_tty_open(ctx->imgdir_fd, &t->ris[k], &t->fds[k]);
 	}
-	if (!ret)
-		ret = drop_unneeded(t);
+	/* Shared first: a regular file in flight only for the first process may be another's fd. */
 	if (!ret)
 		ret = share_files(t);
+	if (!ret)
+		ret = drop_unneeded(t);
 	if (!ret)
 		ret = restore_fdtable_keep(t->procs, t->fds, t->nr);
 	/* On the files as the processes get them: after share_files() closed the copies it replaced. */

@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/kcmp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "fd-kind.h"
 #include "files.h"
 #include "image.h"
@@ -373,19 +376,144 @@ static int add_description(struct fds_collect *c, struct fd_probe *p, uint32_t *
 }
 
 /*
- * The kinds whose files may be in flight: those the restore makes for the
- * tree's first process whether an fd needs them or not (FD_KIND_TREE), so that
- * the unix socket refill finds them made, and that are not sockets (a socket's
- * inode names one entry, which the fd holding it may record later).
+ * The kind of a file in flight: every kind the fd walk dumps but terminals
+ * (restore-tty.c opens them after the sockets are refilled).
  */
 static const struct fd_kind *in_flight_kind(const struct fd_probe *p)
 {
+	bool opath = p->flags & O_PATH;
+
 	for (size_t i = 0; i < FD_KIND_NR; i++)
-		if (fd_kinds[i].match(p))
-			return (fd_kinds[i].flags & FD_KIND_TREE) && !(fd_kinds[i].flags & FD_KIND_ONE_FILE) ?
-				       &fd_kinds[i] :
-				       NULL;
+		if ((!opath || (fd_kinds[i].flags & FD_KIND_OPEN_PATH)) && fd_kinds[i].match(p))
+			return fd_kinds[i].type == FD_TYPES__TTY ? NULL : &fd_kinds[i];
 	return NULL;
+}
+
+/* The file in flight recorded on @p's description (@p->fd an fd of process @pid), or NULL. */
+static struct in_flight_file *find_in_flight(const struct in_flight_table *t, pid_t pid, const struct fd_probe *p)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct in_flight_file *f = &t->v[i];
+
+		if (f->dev != p->st.st_dev || f->ino != p->st.st_ino)
+			continue;
+		if (f->socket || syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, f->fd, p->fd) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * The description of criu's @p recorded already, in flight before or held by an
+ * fd of the tree: 1 and its type and id, 0 for none, -EOPNOTSUPP for a socket
+ * whose own queue is being read (a cycle of sockets in flight).
+ */
+static int find_recorded(const struct fd_dump_ctx *c, const struct fd_probe *p, const char *holder, uint32_t *type,
+			 uint32_t *id)
+{
+	const struct in_flight_file *f = find_in_flight(&c->fdump->in_flight, getpid(), p);
+	const struct fd_entry *e = NULL;
+	pid_t owner = c->args->pid;
+
+	if (f && f->dumping) {
+		pr_err("%s holds unix socket %lu in flight, whose own queue holds that socket in turn (a cycle of "
+		       "sockets in flight): not supported\n",
+		       holder, (unsigned long)p->st.st_ino);
+		return -EOPNOTSUPP;
+	}
+	if (f) {
+		*type = f->type;
+		*id = f->id;
+		return 1;
+	}
+	e = find_shared_in(&c->fdump->fds, c->args->pid, getpid(), p);
+	for (size_t i = 0; !e && i < c->args->nr_others; i++)
+		if ((e = find_shared_in(c->args->others[i].fds, c->args->others[i].pid, getpid(), p)))
+			owner = c->args->others[i].pid;
+	if (!e)
+		return 0;
+	/* The first process registers an epoll's targets again, under its own fd numbers. */
+	if (e->type == FD_TYPES__EVENTPOLL && owner != c->fdump->in_flight.root &&
+	    epoll_registrations(c->fdump, e->id)) {
+		pr_err("%s holds in flight an epoll instance (fd %d of process %d) whose registrations name fds of that "
+		       "process, not of the tree's first one: not supported\n",
+		       holder, e->fd, owner);
+		return -EOPNOTSUPP;
+	}
+	*type = e->type;
+	*id = e->id;
+	return 1;
+}
+
+/* Whether criu's socket @fd is a TCP socket neither listening nor closed (rebuilt after the queues are refilled). */
+static bool tcp_connection(int fd)
+{
+	struct tcp_info ti;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+		return false;
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return true;
+	return ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != TCP_CLOSE;
+}
+
+/* The most sockets in flight one in another's queue. */
+#define IN_FLIGHT_DEPTH_MAX 16
+
+/* Records criu's @p in flight: its description by its kind, criu's copy kept in the table. */
+static int add_in_flight(struct fds_collect *own, const struct fd_dump_ctx *c, struct fd_probe *p, const char *holder,
+			 uint32_t *type, uint32_t *id)
+{
+	struct in_flight_table *t = &c->fdump->in_flight;
+	const struct fd_kind *k = in_flight_kind(p);
+	size_t slot;
+	int ret;
+
+	if (!k) {
+		pr_err("%s holds %s (%s) in flight (SCM_RIGHTS): not supported\n", holder,
+		       S_ISCHR(p->st.st_mode) ? "a terminal or a device" : unsupported_kind(p), p->link);
+		return -EOPNOTSUPP;
+	}
+	if (k->type == FD_TYPES__INETSK && tcp_connection(p->fd)) {
+		pr_err("%s holds a TCP connection (%s) in flight (SCM_RIGHTS): not supported (a listening or unconnected "
+		       "socket is)\n",
+		       holder, p->link);
+		return -EOPNOTSUPP;
+	}
+	ret = ARRAY_RESERVE(t->v, t->nr, t->cap, 8);
+	if (ret)
+		return ret;
+	if (t->depth >= IN_FLIGHT_DEPTH_MAX) {
+		pr_err("%s holds %s in flight, in sockets in flight %u deep: not supported\n", holder, p->link,
+		       t->depth);
+		return -EOPNOTSUPP;
+	}
+	if (!t->depth)
+		snprintf(t->outer, sizeof(t->outer), "%s", holder);
+	slot = t->nr;
+	t->v[slot] = (struct in_flight_file){ .dev = p->st.st_dev,
+					      .ino = p->st.st_ino,
+					      .socket = S_ISSOCK(p->st.st_mode),
+					      .dumping = true,
+					      .type = k->type,
+					      .fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0) };
+	if (t->v[slot].fd < 0) {
+		pr_perror("Can't keep a copy of %s, in flight in %s", p->link, holder);
+		return -errno;
+	}
+	t->nr++;
+	/* A socket's queue may hold files in flight in turn: this table grows meanwhile (slot, not a pointer). */
+	t->depth++;
+	ret = add_description(own, p, type, id);
+	t->depth--;
+	if (ret == -EOPNOTSUPP)
+		pr_err("%s holds %s (%s) in flight (SCM_RIGHTS), which can't be dumped\n", holder, k->name, p->link);
+	t->v[slot].dumping = false;
+	t->v[slot].id = *id;
+	return ret;
 }
 
 int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder, uint32_t *type, uint32_t *id)
@@ -393,8 +521,10 @@ int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder
 	struct fds_collect_args args = *c->args;
 	struct fds_collect own = { .args = &args, .fdump = c->fdump, .pidfd = -1, .fd_dir = -1, .fdinfo_dir = -1 };
 	struct fd_probe p = { .fd = fd, .dup_fd = -1 };
+	socklen_t len = sizeof(p.sk_family);
 	int ret;
 
+	c->fdump->in_flight.root = c->args->nr_others ? c->args->others[0].pid : c->args->pid;
 	args.pid = getpid(); /* the file is criu's now: its /proc entries are criu's */
 	args.others = NULL;
 	args.nr_others = 0;
@@ -407,18 +537,20 @@ int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder
 		goto out_close;
 	}
 	ret = probe_fd(&own, &p);
-	if (ret)
-		goto out_close;
-	if (S_ISSOCK(p.st.st_mode) || !in_flight_kind(&p)) {
-		pr_err("%s holds %s (%s) in flight (SCM_RIGHTS): only pipes, FIFOs and memfds are supported in "
-		       "flight\n",
-		       holder, S_ISSOCK(p.st.st_mode) ? "a socket" : "a file of another kind", p.link);
-		ret = -EOPNOTSUPP;
-		goto out_close;
+	if (!ret && S_ISSOCK(p.st.st_mode) && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &p.sk_family, &len) < 0) {
+		pr_perror("Can't tell the family of socket %s, in flight in %s", p.link, holder);
+		ret = -errno;
 	}
-	ret = add_description(&own, &p, type, id);
 	if (!ret)
-		pr_debug("%s: %s in flight, id %u\n", holder, p.link, *id);
+		ret = find_recorded(c, &p, holder, type, id);
+	if (ret > 0) {
+		pr_debug("%s: %s in flight, id %u (recorded before)\n", holder, p.link, *id);
+		ret = 0;
+	} else if (!ret) {
+		ret = add_in_flight(&own, c, &p, holder, type, id);
+		if (!ret)
+			pr_debug("%s: %s in flight, id %u\n", holder, p.link, *id);
+	}
 out_close:
 	if (own.fdinfo_dir >= 0)
 		close(own.fdinfo_dir);
@@ -460,6 +592,7 @@ static int collect_one(struct fds_collect *c, int fd)
 {
 	struct fd_table *t = &c->fdump->fds;
 	struct fd_probe p = { .fd = fd, .dup_fd = -1 };
+	const struct in_flight_file *in_flight = NULL;
 	const struct fd_entry *shared;
 	struct fd_entry e = { .fd = fd };
 	pid_t other;
@@ -472,6 +605,8 @@ static int collect_one(struct fds_collect *c, int fd)
 	e.dev = p.st.st_dev;
 	e.ino = p.st.st_ino;
 	shared = find_shared(c, &p, &other);
+	if (!shared)
+		in_flight = find_in_flight(&c->fdump->in_flight, c->args->pid, &p);
 	if (shared && other && !shareable(shared->type)) {
 		pr_err("fd %d of process %d (%s) is an open file of process %d too: sharing one of its kind between "
 		       "processes is not supported yet\n",
@@ -482,6 +617,10 @@ static int collect_one(struct fds_collect *c, int fd)
 		e.id = shared->id;
 		e.type = shared->type;
 		pr_debug("fd %d shares its open file with fd %d (id %u)\n", fd, shared->fd, e.id);
+	} else if (in_flight) {
+		e.id = in_flight->id;
+		e.type = in_flight->type;
+		pr_debug("fd %d is the open file in flight as id %u\n", fd, e.id);
 	} else {
 		ret = add_description(c, &p, &e.type, &e.id);
 		if (ret)
@@ -631,5 +770,8 @@ void files_dump_free(struct files_dump *fdump)
 	files_reg_free(&fdump->reg);
 	file_locks_free(&fdump->locks);
 	files_fd_table_free(&fdump->fds);
+	for (size_t i = 0; i < fdump->in_flight.nr; i++)
+		close(fdump->in_flight.v[i].fd);
+	free(fdump->in_flight.v);
 	memset(fdump, 0, sizeof(*fdump));
 }

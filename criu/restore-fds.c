@@ -6,13 +6,14 @@
 #include <stdlib.h>
 
 #include "restore-fds.h"
+#include "sk-unix.h"
 
 int restore_fds_make_each(const struct restore_image *ri, struct restore_fds *fds, uint32_t type,
 			  int (*make)(const FileEntry *fe))
 {
 	for (size_t i = 0; i < ri->nr_files; i++) {
 		/* fds[i] set: made for an earlier process of the tree (restore_fds.given). */
-		if (ri->files[i]->type != type || !ri->file_fds[i] || fds->fds[i] >= 0)
+		if (ri->files[i]->type != type || !restore_fds_wanted(ri, fds, i) || fds->fds[i] >= 0)
 			continue;
 		fds->fds[i] = make(ri->files[i]);
 		if (fds->fds[i] < 0) {
@@ -61,4 +62,14 @@ int restore_fds_get(const struct restore_fds *fds, const struct restore_image *r
 bool restore_fds_needed(const struct restore_image *ri, size_t i)
 {
 	return ri->file_fds[i] || restore_image_maps_file(ri, ri->files[i]->id);
+}
+
+bool restore_fds_wanted(const struct restore_image *ri, const struct restore_fds *fds, size_t i)
+{
+	return ri->file_fds[i] || restore_fds_in_flight(ri, fds, i);
+}
+
+bool restore_fds_in_flight(const struct restore_image *ri, const struct restore_fds *fds, size_t i)
+{
+	return !fds->given && unix_sk_in_flight(ri, i);
 }

@@ -319,7 +319,8 @@ int restore_fds_open(const struct restore_image *ri, struct restore_fds *fds)
 	ret = restore_ghosts_create(ri, &ghosts);
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		/* Terminals are opened by restore_tty_open(). */
-		if (ri->files[i]->type != FD_TYPES__REG || !needs_file(ri, ri->files[i]->id))
+		if (ri->files[i]->type != FD_TYPES__REG ||
+		    (!needs_file(ri, ri->files[i]->id) && !restore_fds_in_flight(ri, fds, i)))
 			continue;
 		fds->fds[i] = open_file(ri, &ghosts, ri->files[i]->id, min_fd);
 		if (fds->fds[i] < 0) {

@@ -72,6 +72,8 @@ static int parse_tfds(struct epoll_file *ef, pid_t pid)
 	return proc_fdinfo_lines(pid, ef->fd, tfd_line, &tl);
 }
 
+static int in_flight_targets(const struct epoll_file *ef, pid_t root);
+
 int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 {
 	struct epoll_dump *d = &c->fdump->epoll;
@@ -89,6 +91,9 @@ int epoll_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	ef->flags = p->flags & ~(uint32_t)O_CLOEXEC;
 	ef->fown = p->fown;
 	ret = parse_tfds(ef, c->args->pid);
+	/* One in flight (SCM_RIGHTS, criu holds it): the tree's first process registers its targets again. */
+	if (!ret && ef->pid == getpid() && ef->nr)
+		ret = in_flight_targets(ef, c->fdump->in_flight.root);
 	if (ret) {
 		free(ef->tfds);
 		return ret;
@@ -124,6 +129,35 @@ static uint32_t target_offset(const struct epoll_file *ef, size_t j)
 	for (size_t k = 0; k < j; k++)
 		toff += ef->tfds[k].tfd == ef->tfds[j].tfd;
 	return toff;
+}
+
+/*
+ * Each registration of @ef, an epoll in flight (criu's fd), must be the file
+ * at its fd number in process @root, which restores it (epoll_install()).
+ */
+static int in_flight_targets(const struct epoll_file *ef, pid_t root)
+{
+	for (size_t j = 0; j < ef->nr; j++) {
+		int same = same_target(ef, &ef->tfds[j], target_offset(ef, j), root, ef->tfds[j].tfd);
+
+		if (same < 0)
+			return same;
+		if (!same) {
+			pr_err("an epoll instance in flight watches a file under fd number %u, which is not that file in "
+			       "process %d, the tree's first: not supported (that process registers them again)\n",
+			       ef->tfds[j].tfd, root);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+size_t epoll_registrations(const struct files_dump *fdump, uint32_t id)
+{
+	for (size_t i = 0; i < fdump->epoll.nr; i++)
+		if (fdump->epoll.v[i].id == id)
+			return fdump->epoll.v[i].nr;
+	return 0;
 }
 
 /*
@@ -318,7 +352,8 @@ static const FdinfoEntry *find_fd(const struct restore_image *ri, uint32_t fd)
 
 /* Which epolls of files.img this process made itself: it registers their targets (epoll_install()). */
 struct epoll_restore {
-	bool *made; /* per file of restore_image.files */
+	bool *made;	   /* per file of restore_image.files */
+	int *in_flight_fd; /* per file: criu's fd of an epoll in flight only, whose targets the child adds; -1 */
 };
 
 int epoll_load(int dirfd, struct restore_image *ri)
@@ -326,12 +361,18 @@ int epoll_load(int dirfd, struct restore_image *ri)
 	struct epoll_restore *st = calloc(1, sizeof(*st));
 
 	(void)dirfd; /* no image of its own: files.img holds the registrations */
-	if (st)
+	if (st) {
 		st->made = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*st->made));
-	if (!st || !st->made) {
+		st->in_flight_fd = malloc((ri->nr_files ? ri->nr_files : 1) * sizeof(*st->in_flight_fd));
+	}
+	if (!st || !st->made || !st->in_flight_fd) {
+		if (st)
+			free(st->made);
 		free(st);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < ri->nr_files; i++)
+		st->in_flight_fd[i] = -1;
 	ri->kind_state[FD_KIND_EVENTPOLL] = st;
 	return 0;
 }
@@ -340,8 +381,10 @@ void epoll_load_free(struct restore_image *ri)
 {
 	struct epoll_restore *st = ri->kind_state[FD_KIND_EVENTPOLL];
 
-	if (st)
+	if (st) {
 		free(st->made);
+		free(st->in_flight_fd);
+	}
 	free(st);
 	ri->kind_state[FD_KIND_EVENTPOLL] = NULL;
 }
@@ -370,6 +413,32 @@ static int open_one(const FileEntry *fe)
 }
 
 /*
+ * An epoll in flight only, with registrations: kept into the child above its
+ * dumped fds (where no dup2() lands), which adds its targets (epoll_install())
+ * and closes it with criu's other leftovers after its memory is restored.
+ */
+static int keep_in_flight(struct epoll_restore *st, struct restore_fds *fds, size_t i)
+{
+	int fd = fcntl(fds->fds[i], F_DUPFD_CLOEXEC, fds->min_fd);
+
+	if (fd < 0) {
+		pr_perror("Can't move epoll file %zu, in flight, above fd %d", i, fds->min_fd);
+		return -errno;
+	}
+	close(fds->fds[i]);
+	fds->fds[i] = fd;
+	st->in_flight_fd[i] = fd;
+	return 0;
+}
+
+bool epoll_kept_in_flight(const struct restore_image *ri, size_t i)
+{
+	const struct epoll_restore *st = ri->kind_state[FD_KIND_EVENTPOLL];
+
+	return st && i < ri->nr_files && st->in_flight_fd[i] >= 0;
+}
+
+/*
  * An epoll several processes of the tree hold is made for the first of them,
  * whose fds its targets are (epoll_check_targets()): that one registers them;
  * the later ones were given it (restore_fds.given) and register nothing.
@@ -382,7 +451,7 @@ int epoll_open(const struct restore_image *ri, struct restore_fds *fds)
 	for (size_t i = 0; !ret && i < ri->nr_files; i++) {
 		const FileEntry *fe = ri->files[i];
 
-		if (fe->type != FD_TYPES__EVENTPOLL || !ri->file_fds[i] || fds->fds[i] >= 0)
+		if (fe->type != FD_TYPES__EVENTPOLL || !restore_fds_wanted(ri, fds, i) || fds->fds[i] >= 0)
 			continue;
 		ret = check_targets(ri, fe);
 		if (ret)
@@ -393,6 +462,8 @@ int epoll_open(const struct restore_image *ri, struct restore_fds *fds)
 			fds->fds[i] = -1;
 		} else {
 			st->made[i] = true;
+			if (!ri->file_fds[i] && fe->epfd->n_tfd)
+				ret = keep_in_flight(st, fds, i);
 		}
 	}
 	return ret;
@@ -473,6 +544,8 @@ int epoll_install(const struct restore_image *ri)
 
 		if (fe->type == FD_TYPES__EVENTPOLL && ri->file_fds[i] && st->made[i])
 			ret = add_all(installed_fd(ri, fe->id), fe->epfd);
+		else if (fe->type == FD_TYPES__EVENTPOLL && st->made[i] && st->in_flight_fd[i] >= 0)
+			ret = add_all(st->in_flight_fd[i], fe->epfd);
 	}
 	return ret;
 }

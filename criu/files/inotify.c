@@ -468,7 +468,7 @@ int inotify_open(const struct restore_image *ri, struct restore_fds *fds)
 {
 	/* as restore_fds_make_each(), with the recreated unlinked files a watch may be on */
 	for (size_t i = 0; i < ri->nr_files; i++) {
-		if (ri->files[i]->type != FD_TYPES__INOTIFY || !ri->file_fds[i] || fds->fds[i] >= 0)
+		if (ri->files[i]->type != FD_TYPES__INOTIFY || !restore_fds_wanted(ri, fds, i) || fds->fds[i] >= 0)
 			continue;
 		fds->fds[i] = open_one(ri, fds->ghosts, ri->files[i]);
 		if (fds->fds[i] < 0) {

@@ -167,6 +167,18 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.load_free = inet_sk_load_free,
 		.open = inet_sk_open_all,
 	},
+	/* Bound, joined to its groups and connected again; refused with messages queued. */
+	[FD_KIND_NETLINKSK] = {
+		.name = "a netlink socket",
+		.type = FD_TYPES__NETLINKSK,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE | FD_KIND_ONE_FILE,
+		.match = netlink_sk_match,
+		.dump = netlink_sk_dump,
+		.write_files = netlink_sk_write_files,
+		.dump_free = netlink_sk_dump_free,
+		.check_entry = netlink_sk_check_entry,
+		.open = netlink_sk_open,
+	},
 	/* Both ends of a connection made at once, queues refilled, before the fork. */
 	[FD_KIND_UNIXSK] = {
 		.name = "a unix socket",
@@ -183,18 +195,6 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.load = unix_sk_load,
 		.load_free = unix_sk_load_free,
 		.open = unix_sk_open,
-	},
-	/* Bound, joined to its groups and connected again; refused with messages queued. */
-	[FD_KIND_NETLINKSK] = {
-		.name = "a netlink socket",
-		.type = FD_TYPES__NETLINKSK,
-		.flags = FD_KIND_COPY | FD_KIND_SETTLE | FD_KIND_ONE_FILE,
-		.match = netlink_sk_match,
-		.dump = netlink_sk_dump,
-		.write_files = netlink_sk_write_files,
-		.dump_free = netlink_sk_dump_free,
-		.check_entry = netlink_sk_check_entry,
-		.open = netlink_sk_open,
 	},
 };
 

@@ -90,5 +90,9 @@ __attribute__((warn_unused_result)) int epoll_open(const struct restore_image *r
  * Logs nothing (the log is closed); returns 0 or -errno.
  */
 int epoll_install(const struct restore_image *ri);
+/* The registrations of epoll file @id of the dump (0 for none, or no such epoll). */
+size_t epoll_registrations(const struct files_dump *fdump, uint32_t id);
+/* Whether file @i of @ri is an epoll in flight kept into the first process for its registrations. */
+bool epoll_kept_in_flight(const struct restore_image *ri, size_t i);
 
 #endif /* CRIU_NG_EVENTPOLL_H */

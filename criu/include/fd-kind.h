@@ -53,8 +53,8 @@ enum fd_kind_id {
 	FD_KIND_REG,
 	FD_KIND_TTY,
 	FD_KIND_INETSK,
+	FD_KIND_NETLINKSK, /* before the unix sockets, whose queues may carry any of the above in flight */
 	FD_KIND_UNIXSK,
-	FD_KIND_NETLINKSK,
 	FD_KIND_NR,
 };
 

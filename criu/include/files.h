@@ -31,6 +31,30 @@
 #include "tty.h"
 
 /*
+ * A file found in flight in a unix socket's queue (SCM_RIGHTS), criu's copy of
+ * it kept for the whole dump: an fd of the tree found later on the same open
+ * file description takes its id (kcmp against the copy), so that the restore
+ * makes one description for both.
+ */
+struct in_flight_file {
+	dev_t dev;
+	ino_t ino;
+	bool socket;   /* a socket's inode names its description */
+	bool dumping;  /* its own queue is being read: met again, it is in a cycle */
+	uint32_t type; /* FD_TYPES__* */
+	uint32_t id;
+	int fd; /* criu's copy */
+};
+
+struct in_flight_table {
+	struct in_flight_file *v;
+	size_t nr, cap;
+	unsigned int depth; /* sockets in flight whose queues are being read, one in another */
+	pid_t root;	    /* the tree's first process, which makes the files in flight on restore */
+	char outer[128];    /* the socket of the tree the outermost of them is in flight in, for messages */
+};
+
+/*
  * The files of one dump: each kind's table (fd-kind.h; regular files also hold
  * the files no fd holds) and the fds on them.
  */
@@ -50,6 +74,7 @@ struct files_dump {
 	struct pipe_dump pipes;
 	struct fd_table fds;
 	struct file_locks locks;
+	struct in_flight_table in_flight;
 };
 
 /* The fd table of a process of the tree collected before. */
@@ -103,8 +128,10 @@ struct fd_probe;
 
 /*
  * Records the file criu's @fd names, received from a unix socket's queue
- * (SCM_RIGHTS), as a description of its own in files.img: *@type and *@id.
- * Only pipes, FIFOs and memfds; anything else is refused naming @holder (the
+ * (SCM_RIGHTS), in files.img: *@type and *@id. A description an fd of the tree
+ * holds too (or one in flight twice) keeps one id. Every kind the fd walk
+ * dumps but terminals; a unix socket in flight whose queue holds, in turn, a
+ * socket being read (a cycle) and anything else is refused naming @holder (the
  * socket and the process). Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int files_dump_in_flight(const struct fd_dump_ctx *c, int fd, const char *holder,

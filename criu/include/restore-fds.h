@@ -72,4 +72,13 @@ int restore_fds_get(const struct restore_fds *fds, const struct restore_image *r
 /* Whether process @ri needs file @i of its files: an fd or a mapping's. */
 bool restore_fds_needed(const struct restore_image *ri, size_t i);
 
+/*
+ * Whether file @i is in flight in a unix socket's queue and made for this process: the tree's first
+ * (restore_fds.given NULL), which refills every queue (sk-unix.c).
+ */
+bool restore_fds_in_flight(const struct restore_image *ri, const struct restore_fds *fds, size_t i);
+
+/* Whether a kind makes file @i for this process: an fd holds it, or it is in flight (above). */
+bool restore_fds_wanted(const struct restore_image *ri, const struct restore_fds *fds, size_t i);
+
 #endif /* CRIU_NG_RESTORE_FDS_H */

@@ -7,7 +7,7 @@
  * unix_sk_entry in files.img; its receive queue, peeked without consuming
  * it (MSG_PEEK from SO_PEEK_OFF 0, offset put back afterwards), in
  * sk-queues.img as sk_packet_entry records, each followed by its bytes, one
- * per datagram; the files a packet carries (SCM_RIGHTS: pipes, FIFOs, memfds)
+ * per datagram; the files a packet carries (SCM_RIGHTS: any kind but terminals)
  * recorded as files of files.img of their own, named in its scm entry. After the fd walk every peer is checked against the
  * process's sockets: both ends of a connection must be dumped, but with
  * --ext-unix-sk for a datagram socket connected to a bound one outside.
@@ -110,6 +110,8 @@ __attribute__((warn_unused_result)) int unix_sk_check_restore(const struct resto
 /* Reads sk-queues.img (if any) into ri->kind_state[FD_KIND_UNIXSK]. */
 __attribute__((warn_unused_result)) int unix_sk_load(int dirfd, struct restore_image *ri);
 void unix_sk_load_free(struct restore_image *ri);
+/* Whether file @i of @ri->files is in flight in a queued packet (sk-queues.img). */
+bool unix_sk_in_flight(const struct restore_image *ri, size_t i);
 /* Creates every unix socket of the process, connected, bound and with its queues. 0 or -errno. */
 __attribute__((warn_unused_result)) int unix_sk_open(const struct restore_image *ri, struct restore_fds *fds);
 

@@ -164,9 +164,13 @@ static void drop_cmsg_fds(struct msghdr *mh)
 static int record_rights(const struct fd_dump_ctx *c, const struct unix_sk *sk, struct msghdr *mh, uint32_t **rights,
 			 uint32_t *nr_rights)
 {
-	char holder[96];
+	char holder[256];
 
-	snprintf(holder, sizeof(holder), "unix socket %u (fd %d of process %d)", sk->d->ino, sk->fd, sk->pid);
+	if (sk->pid == getpid()) /* itself in flight, criu's copy */
+		snprintf(holder, sizeof(holder), "unix socket %u, in flight in %s,", sk->d->ino,
+			 c->fdump->in_flight.outer);
+	else
+		snprintf(holder, sizeof(holder), "unix socket %u (fd %d of process %d)", sk->d->ino, sk->fd, sk->pid);
 	for (struct cmsghdr *ch = CMSG_FIRSTHDR(mh); ch; ch = CMSG_NXTHDR(mh, ch)) {
 		int *fds = (int *)CMSG_DATA(ch);
 		size_t nr = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -340,16 +344,25 @@ static int check_kind(const struct sk_diag_unix *d, int fd, pid_t pid)
 	return 0;
 }
 
+/* Frees what socket @sk holds. */
+static void free_sk(struct unix_sk *sk)
+{
+	free(sk->name_dir);
+	free(sk->qdata);
+	for (size_t j = 0; j < sk->nr_pkts; j++)
+		free(sk->pkts[j].rights);
+	free(sk->pkts);
+}
+
 int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 {
 	struct unix_sk_dump *ud = &c->fdump->usk;
 	pid_t pid = c->args->pid;
 	const struct sk_diag_unix *d;
-	struct unix_sk *sk;
+	struct unix_sk sk = { 0 };
 	int ret;
 
 	ret = sk_diag_collect_unix(&ud->diag);
-	ret = ret ?: ARRAY_RESERVE(ud->v, ud->nr, ud->cap, 16);
 	if (ret)
 		return ret;
 	ud->ext_unix_sk = c->args->ext_unix_sk;
@@ -363,16 +376,18 @@ int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	ret = check_kind(d, p->fd, pid);
 	if (ret)
 		return ret;
-	sk = &ud->v[ud->nr++]; /* counted now, so that unix_sk_dump_free() frees what it holds */
-	memset(sk, 0, sizeof(*sk));
-	sk->id = *id = files_reg_new_id(&c->fdump->reg);
-	sk->fd = p->fd;
-	sk->pid = pid;
-	sk->flags = p->flags & ~(uint32_t)O_CLOEXEC;
-	sk->fown = p->fown;
-	sk->d = d;
-	sk->peer = d->peer;
-	ret = read_opts(p->dup_fd, &sk->opts);
+	/*
+	 * Built aside and added once complete: its queue may hold sockets in flight (SCM_RIGHTS),
+	 * recorded meanwhile by this very function into ud->v.
+	 */
+	sk.id = *id = files_reg_new_id(&c->fdump->reg);
+	sk.fd = p->fd;
+	sk.pid = pid;
+	sk.flags = p->flags & ~(uint32_t)O_CLOEXEC;
+	sk.fown = p->fown;
+	sk.d = d;
+	sk.peer = d->peer;
+	ret = read_opts(p->dup_fd, &sk.opts);
 	if (ret) {
 		pr_err("can't read the options of unix socket %u (fd %d of process %d): %s\n", d->ino, p->fd, pid,
 		       strerror(-ret));
@@ -380,14 +395,19 @@ int unix_sk_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	}
 	/* An accepted socket carries its listener's name, which it is not bound to. */
 	if (d->name_len && d->name[0] && !(is_stream_like(d->type) && d->state == TCP_ESTABLISHED))
-		ret = resolve_path(sk, p->dup_fd, pid);
+		ret = resolve_path(&sk, p->dup_fd, pid);
 	/* A stream socket that is not connected (unbound, bound or listening) has no queue. */
 	if (!ret && !(is_stream_like(d->type) && d->state != TCP_ESTABLISHED))
-		ret = dump_queue(c, sk, p->dup_fd, pid);
-	if (!ret)
-		pr_debug("fd %d: unix socket %u type %u state %u peer %u, %u byte(s) queued\n", p->fd, d->ino, d->type,
-			 d->state, d->peer, d->rqlen);
-	return ret;
+		ret = dump_queue(c, &sk, p->dup_fd, pid);
+	ret = ret ?: ARRAY_RESERVE(ud->v, ud->nr, ud->cap, 16);
+	if (ret) {
+		free_sk(&sk);
+		return ret;
+	}
+	ud->v[ud->nr++] = sk;
+	pr_debug("fd %d: unix socket %u type %u state %u peer %u, %u byte(s) queued\n", p->fd, d->ino, d->type,
+		 d->state, d->peer, d->rqlen);
+	return 0;
 }
 
 static int cmp_sk_ino(const void *a, const void *b)
@@ -734,13 +754,8 @@ void unix_sk_dump_free(struct files_dump *fdump)
 {
 	struct unix_sk_dump *ud = &fdump->usk;
 
-	for (size_t i = 0; i < ud->nr; i++) {
-		free(ud->v[i].name_dir);
-		free(ud->v[i].qdata);
-		for (size_t j = 0; j < ud->v[i].nr_pkts; j++)
-			free(ud->v[i].pkts[j].rights);
-		free(ud->v[i].pkts);
-	}
+	for (size_t i = 0; i < ud->nr; i++)
+		free_sk(&ud->v[i]);
 	free(ud->v);
 	free(ud->ext);
 	sk_diag_unix_free(&ud->diag);
@@ -763,6 +778,8 @@ struct usk_pkt {
 struct usk_queues {
 	struct usk_pkt *v;
 	size_t nr, cap;
+	bool *in_flight; /* per file of ri->files: carried by a packet */
+	size_t nr_files;
 };
 
 static bool ue_has_path(const UnixSkEntry *ue)
@@ -809,9 +826,10 @@ int unix_sk_check_entry(const FileEntry *fe, const char *name)
 #define SCM_RIGHTS_MAX 253
 
 /*
- * A packet's files in flight: one SCM_RIGHTS entry, each file a pipe, FIFO or
- * memfd of files.img, which the first process of the tree makes whether an fd
- * holds it or not (FD_KIND_TREE), before the unix sockets.
+ * A packet's files in flight: one SCM_RIGHTS entry, each file one of files.img,
+ * which the first process of the tree makes whether an fd holds it or not
+ * (restore_fds_in_flight()), before the queues are refilled: every kind but
+ * terminals (opened after the sockets).
  */
 static int check_scm(struct cr_img *img, const struct restore_image *ri, const SkPacketEntry *pe)
 {
@@ -834,9 +852,8 @@ static int check_scm(struct cr_img *img, const struct restore_image *ri, const S
 			       img_name(img), pe->id_for, se->rights[i]);
 			return -EINVAL;
 		}
-		if (t != FD_TYPES__PIPE && t != FD_TYPES__FIFO && t != FD_TYPES__MEMFD) {
-			pr_err("%s: a packet for unix socket %u carries file %u of type %u in flight: only pipes, FIFOs "
-			       "and memfds are supported\n",
+		if (!fd_kind_of_type(t) || t == FD_TYPES__TTY) {
+			pr_err("%s: a packet for unix socket %u carries file %u of type %u in flight: not supported\n",
 			       img_name(img), pe->id_for, se->rights[i], t);
 			return -EOPNOTSUPP;
 		}
@@ -844,7 +861,7 @@ static int check_scm(struct cr_img *img, const struct restore_image *ri, const S
 	return 0;
 }
 
-static int take_rights(const struct restore_image *ri, const SkPacketEntry *pe, struct usk_pkt *p)
+static int take_rights(const struct restore_image *ri, const SkPacketEntry *pe, struct usk_queues *q, struct usk_pkt *p)
 {
 	const ScmEntry *se = pe->n_scm ? pe->scm[0] : NULL;
 
@@ -855,8 +872,10 @@ static int take_rights(const struct restore_image *ri, const SkPacketEntry *pe, 
 	p->rights = calloc(se->n_rights, sizeof(*p->rights));
 	if (!p->rights)
 		return -ENOMEM;
-	for (size_t i = 0; i < se->n_rights; i++)
+	for (size_t i = 0; i < se->n_rights; i++) {
 		p->rights[i] = (size_t)restore_images_file_idx(ri, se->rights[i]);
+		q->in_flight[p->rights[i]] = true;
+	}
 	p->nr_rights = (uint32_t)se->n_rights;
 	return 0;
 }
@@ -889,7 +908,7 @@ static int load_pkt(struct cr_img *img, const struct restore_image *ri, struct u
 	p->alen = pe->has_addr ? (uint8_t)pe->addr.len : 0;
 	if (p->alen)
 		memcpy(p->addr, pe->addr.data, p->alen);
-	ret = take_rights(ri, pe, p);
+	ret = take_rights(ri, pe, q, p);
 	if (ret)
 		return ret;
 	p->data = malloc(pe->length ? pe->length : 1);
@@ -922,10 +941,14 @@ int unix_sk_load(int dirfd, struct restore_image *ri)
 	if (ret)
 		return ret;
 	q = calloc(1, sizeof(*q));
-	if (!q) {
+	if (q)
+		q->in_flight = calloc(ri->nr_files ? ri->nr_files : 1, sizeof(*q->in_flight));
+	if (!q || !q->in_flight) {
+		free(q);
 		img_close(img);
 		return -ENOMEM;
 	}
+	q->nr_files = ri->nr_files;
 	ri->kind_state[FD_KIND_UNIXSK] = q;
 	while (!(ret = img_read_entry(img, &msg)) && msg) {
 		ret = load_pkt(img, ri, q, msg);
@@ -948,8 +971,16 @@ void unix_sk_load_free(struct restore_image *ri)
 		free(q->v[i].rights);
 	}
 	free(q->v);
+	free(q->in_flight);
 	free(q);
 	ri->kind_state[FD_KIND_UNIXSK] = NULL;
+}
+
+bool unix_sk_in_flight(const struct restore_image *ri, size_t i)
+{
+	const struct usk_queues *q = ri->kind_state[FD_KIND_UNIXSK];
+
+	return q && i < q->nr_files && q->in_flight[i];
 }
 
 /* One unix socket being made. */
@@ -1235,6 +1266,27 @@ static int raise_sndbuf(int fd, uint32_t ino, size_t bytes, size_t pkts)
 }
 
 /*
+ * criu's fd of file @file in flight: a unix socket of the set is made already
+ * (restore_fds.fds gets it once all are), any other file by its kind before.
+ */
+static int right_fd(const struct usk_set *set, size_t file)
+{
+	size_t lo = 0, hi = set->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->v[mid].file == file)
+			return set->v[mid].fd;
+		if (set->v[mid].file < file)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return set->file_fds[file];
+}
+
+/*
  * Sends @len bytes of @p from @off, to @to unless NULL, with the files @p
  * carries when @off is 0 (SCM_RIGHTS). Returns what send() does.
  */
@@ -1258,7 +1310,7 @@ static ssize_t send_part(const struct usk_set *set, int fd, const struct usk_pkt
 		ch->cmsg_type = SCM_RIGHTS;
 		ch->cmsg_len = CMSG_LEN(p->nr_rights * sizeof(int));
 		for (size_t i = 0; i < p->nr_rights; i++) {
-			int rfd = set->file_fds[p->rights[i]];
+			int rfd = right_fd(set, p->rights[i]);
 
 			if (rfd < 0) {
 				pr_err("file %zu, in flight in a queued packet, was not made\n", p->rights[i]);

@@ -4,9 +4,9 @@
  *   the peer and this process, with or without --ext-unix-sk; the child runs
  *   on untraced, its queue and peek offset as before (it reads exactly what
  *   the test had sent, and says whether SO_PEEK_OFF is still off).
- * - A socketpair of the child with /dev/null in flight (SCM_RIGHTS; only
- *   pipes, FIFOs and memfds may be): refused, naming the file; the child then
- *   receives the message and its fd.
+ * - A socketpair of the child with one of its ends in flight in that end's own
+ *   queue (SCM_RIGHTS: a cycle of sockets in flight): refused, naming the
+ *   socket; the child then receives the message and its fd.
  * - A datagram socket connected to a socket of the test bound to an abstract
  *   name: refused without --ext-unix-sk, dumped with it (the outside socket
  *   written as an external entry, which crit decodes).
@@ -135,7 +135,7 @@ static void check_stream(int *failures, const char *tmp)
 	close(sv[0]);
 }
 
-/* The child sends itself fd 0 over a socketpair, and on SIGUSR1 receives it: exit 0 if the fd came. */
+/* The child sends a socket over itself, and on SIGUSR1 receives it: exit 0 if the fd came. */
 static void __attribute__((noreturn)) scm_child(int ready)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, data[2] = "f";
@@ -143,12 +143,13 @@ static void __attribute__((noreturn)) scm_child(int ready)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
 	struct sigaction sa = { .sa_handler = on_usr1 };
-	int sv[2], zero = 0;
+	int sv[2];
 
 	ch->cmsg_level = SOL_SOCKET, ch->cmsg_type = SCM_RIGHTS, ch->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(ch), &zero, sizeof(zero));
-	if (sigaction(SIGUSR1, &sa, NULL) || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || sendmsg(sv[0], &mh, 0) != 1 ||
-	    write(ready, "R", 1) != 1)
+	if (sigaction(SIGUSR1, &sa, NULL) || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		_exit(2);
+	memcpy(CMSG_DATA(ch), &sv[1], sizeof(int));
+	if (sendmsg(sv[0], &mh, 0) != 1 || write(ready, "R", 1) != 1)
 		_exit(2);
 	close(ready);
 	while (!kicked)
@@ -185,7 +186,7 @@ static void check_scm(int *failures, const char *tmp)
 		return;
 	}
 	close(ready[0]);
-	dump_expect_exit(failures, tmp, pid, "scm", NULL, 1, "(/dev/null) in flight (SCM_RIGHTS)");
+	dump_expect_exit(failures, tmp, pid, "scm", NULL, 1, "(a cycle of sockets in flight)");
 	expect(failures, !kill(pid, SIGUSR1), "scm: can't wake the child");
 	expect(failures, waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
 	       "scm: the child lost its message or its fd (status %#x)", status);

@@ -541,6 +541,21 @@ class Checker:
                         if fid not in files:
                             self.fail("SKQ-SCM", "sk-queues.img", "packet %d carries file %d, which files.img lacks"
                                       % (i, fid))
+                owner = usks.get(pkt["id_for"])
+                if scms and owner and not self.has_queuer(owner, usks):
+                    self.fail("SKQ-QUEUER", "sk-queues.img", "packet %d carries files for unix socket %d, which no "
+                              "socket sends to: 'Can't find %#x'" % (i, owner["ino"], pkt["id_for"]))
+
+    # CRIU refills a queue from its queuer: a socket connected to it, or a fake one it adds for a datagram
+    # socket or a connection whose peer is gone (add_fake_unix_queuers()); the files a packet carries
+    # are opened by the queuer's task (unix_note_scm_rights(), find_queuer_for()).
+    @staticmethod
+    def has_queuer(u, usks):
+        if u.get("uflags", 0) & USK_EXTERN:
+            return False
+        if u["type"] == SOCK_DGRAM or (u["state"] == TCP_ESTABLISHED and not u.get("peer")):
+            return True
+        return any(v.get("peer") == u["ino"] for v in usks.values())
 
     # Netlink sockets: open_netlink_sk() in CRIU's sk-netlink.c binds with the first 32 groups only (it
     # refuses more words), and only a socket with a port id; a connected one is connected to group

@@ -18,65 +18,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "scm.h"
 #include "zdtmtst.h"
 
 #define MEMFD_TEXT "contents of the memfd in flight"
-
-static int send_fds(int sk, const char *msg, const int *fds, int nr)
-{
-	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (nr) {
-		struct cmsghdr *ch;
-
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(nr * sizeof(int));
-		ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN(nr * sizeof(int));
-		memcpy(CMSG_DATA(ch), fds, nr * sizeof(int));
-	}
-	return sendmsg(sk, &mh, 0) == (ssize_t)iov.iov_len ? 0 : -1;
-}
-
-/* Receives one packet: its bytes must be @msg, its files (as many as @nr) go to @fds. */
-static int recv_fds(int sk, const char *msg, int *fds, int nr)
-{
-	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	char data[64];
-	struct iovec iov = { .iov_base = data, .iov_len = strlen(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm) };
-	struct cmsghdr *ch;
-	ssize_t n = recvmsg(sk, &mh, MSG_DONTWAIT);
-
-	if (n != (ssize_t)strlen(msg) || memcmp(data, msg, (size_t)n)) {
-		fail("expected \"%s\", got %zd bytes", msg, n);
-		return -1;
-	}
-	ch = CMSG_FIRSTHDR(&mh);
-	if (!nr) {
-		if (ch) {
-			fail("\"%s\" came with a control message", msg);
-			return -1;
-		}
-		return 0;
-	}
-	if (!ch || ch->cmsg_type != SCM_RIGHTS || ch->cmsg_len != CMSG_LEN(nr * sizeof(int))) {
-		fail("\"%s\" came without its %d file(s)", msg, nr);
-		return -1;
-	}
-	memcpy(fds, CMSG_DATA(ch), nr * sizeof(int));
-	return 0;
-}
 
 /* The stream's bytes, @msg, and the one file that comes with them, into *@fd. */
 static int recv_stream(int sk, const char *msg, int *fd)
@@ -144,14 +89,14 @@ int main(int argc, char **argv)
 		fail("memfd");
 		return 1;
 	}
-	if (send_fds(dg[0], "first", &p1[0], 1) || send_fds(dg[0], "second", NULL, 0)) {
+	if (scm_send(dg[0], "first", &p1[0], 1) || scm_send(dg[0], "second", NULL, 0)) {
 		fail("send the first datagrams");
 		return 1;
 	}
 	got[0] = mfd;
 	got[1] = p1[1];
-	if (send_fds(dg[0], "third", got, 2) || send_fds(st[0], "plain", NULL, 0) ||
-	    send_fds(st[0], "carrying", &p2[0], 1)) {
+	if (scm_send(dg[0], "third", got, 2) || scm_send(st[0], "plain", NULL, 0) ||
+	    scm_send(st[0], "carrying", &p2[0], 1)) {
 		fail("send the rest");
 		return 1;
 	}
@@ -168,9 +113,9 @@ int main(int argc, char **argv)
 	test_daemon();
 	test_waitsig();
 
-	if (recv_fds(dg[1], "first", &r1, 1) || check_pipe(w1, r1, "first"))
+	if (scm_recv(dg[1], "first", &r1, 1) || check_pipe(w1, r1, "first"))
 		return 1;
-	if (recv_fds(dg[1], "second", NULL, 0) || recv_fds(dg[1], "third", got, 2))
+	if (scm_recv(dg[1], "second", NULL, 0) || scm_recv(dg[1], "third", got, 2))
 		return 1;
 	memset(buf, 0, sizeof(buf));
 	if (pread(got[0], buf, sizeof(buf) - 1, 0) != (ssize_t)strlen(MEMFD_TEXT) || strcmp(buf, MEMFD_TEXT)) {
