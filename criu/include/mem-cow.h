@@ -19,8 +19,8 @@
  * True when the parent's VMA @pv (NULL: none at that address) can have been inherited by
  * a fork as the child's @v, and the restore premaps it for that: both private, anonymous
  * or of the same file at the same offset, of normal pages, with the same start and end,
- * not growing down, not a memfd or a special area, and not MADV_DONTFORK or
- * MADV_WIPEONFORK in the parent. The caller checks too that both processes run the same
+ * both growing down (a stack) or neither, not a memfd or a special area, and not
+ * MADV_DONTFORK or MADV_WIPEONFORK in the parent. The caller checks too that both processes run the same
  * executable and that the parent has a page in @pv.
  */
 bool cow_vma_inheritable(const VmaEntry *pv, const VmaEntry *v);

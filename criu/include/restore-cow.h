@@ -4,7 +4,7 @@
  *
  * A private VMA of a child (anonymous, or of a file at the same offset) is
  * inheritable when its parent had one with the same start and end, of the same
- * kind, neither growing down, not MADV_DONTFORK or MADV_WIPEONFORK in the
+ * kind (a stack in both or in neither), not MADV_DONTFORK or MADV_WIPEONFORK in the
  * parent, with a dumped page, and both ran the same executable (CRIU's rule;
  * cow_vma_inheritable() in include/mem-cow.h, which the dump applies too). Before the fork, criu reserves one window of the
  * address space that no dumped VMA of the tree and no mapping of criu's

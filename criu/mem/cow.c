@@ -27,14 +27,16 @@
 /*
  * Private anonymous memory, or a private mapping of a file (its pages written since are anonymous),
  * of normal pages: the premap maps plain MAP_PRIVATE pages, so hugetlb and droppable areas (whose map
- * type is MAP_DROPPABLE) are left to the usual restore.
+ * type is MAP_DROPPABLE) are left to the usual restore. A stack (MAP_GROWSDOWN) is premapped growing
+ * down too: the kernel keeps no guard page inside the VMA (its guard gap lies below it, outside), so
+ * the area is mapped with its dumped bounds, and mremap() keeps the flag when it moves it in place.
  */
 static bool cow_candidate(const VmaEntry *v)
 {
 	return (v->status & VMA_AREA_REGULAR) && (v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) &&
 	       !restore_vma_is_special(v) &&
 	       !(v->status & (VMA_AREA_SYSVIPC | VMA_AREA_AIORING | VMA_AREA_SOCKET | VMA_AREA_MEMFD)) &&
-	       !(v->flags & (MAP_GROWSDOWN | MAP_HUGETLB)) && (v->flags & MAP_TYPE) == MAP_PRIVATE;
+	       !(v->flags & MAP_HUGETLB) && (v->flags & MAP_TYPE) == MAP_PRIVATE;
 }
 
 bool cow_vma_inheritable(const VmaEntry *pv, const VmaEntry *v)
@@ -44,7 +46,8 @@ bool cow_vma_inheritable(const VmaEntry *pv, const VmaEntry *v)
 	if (!pv || !cow_candidate(v) || pv->start != v->start || pv->end != v->end || !cow_candidate(pv) ||
 	    (pv->has_madv && (pv->madv & no_fork)))
 		return false;
-	if ((pv->status ^ v->status) & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE))
+	if (((pv->status ^ v->status) & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) ||
+	    ((pv->flags ^ v->flags) & MAP_GROWSDOWN))
 		return false;
 	/* The same file at the same offset (CRIU compares the file only). */
 	return (v->status & VMA_ANON_PRIVATE) || (pv->shmid == v->shmid && pv->pgoff == v->pgoff);
@@ -437,7 +440,7 @@ static int fill_area(const struct restore_cow_area *a, const struct restore_imag
 static int premap_area(const struct restore_cow_area *a, const struct restore_image *ri, const struct restore_fds *fds)
 {
 	const VmaEntry *v = a->vma;
-	int flags = MAP_PRIVATE | MAP_FIXED | (int)(v->flags & MAP_NORESERVE), fd = -1;
+	int flags = MAP_PRIVATE | MAP_FIXED | (int)(v->flags & (MAP_NORESERVE | MAP_GROWSDOWN)), fd = -1;
 	void *m;
 
 	if (v->status & VMA_FILE_PRIVATE) {

@@ -1,16 +1,19 @@
 /*
  * A child's pages that are its parent's are written once (Documentation/image-compat.md,
- * "Copy-on-write pages"). A parent P fills a 4 MiB area and forks C, which changes every
- * 64th page (16) and forks G, which changes one page more. The tree is dumped twice:
- * with --cow-images criu --leave-running (every process's pagemap lists all its 1024
- * pages of the area, none left to the parent), then by default: C's pagemap writes
- * exactly the 16 pages it changed and leaves the other 1008 to P (cow_parent runs), G's
- * the one it changed and 1023, P's all 1024; the pages images hold at least that much
- * less (image-criu4-rules checks what CRIU's restore makes of both). Both dumps restore: each process has its contents back
- * (read through /proc/PID/mem) and C shares 1008 frames with P, G 1023 with C
- * (/proc/PID/pagemap). Broken copies are refused, naming pagemap-C.img, with no
- * process made: P's area marked MADV_DONTFORK (C can no longer inherit it), and
- * C's runs without criu-ng's field (PE_PARENT alone: a pre-dump chain).
+ * "Copy-on-write pages"). A parent P fills a 4 MiB area and a 128 KiB buffer on its stack,
+ * and forks C, which changes every 64th page of the area (16) and forks G, which changes
+ * one page more; neither writes the stack buffer. The tree is dumped twice: with
+ * --cow-images criu --leave-running (every process's pagemap lists all its 1024 pages of
+ * the area and the buffer's, none left to the parent), then by default: C's pagemap
+ * writes exactly the 16 pages it changed and leaves the other 1008 and the whole stack
+ * buffer to P (cow_parent runs), G's the one it changed, 1023 and the buffer to C, P's
+ * all; the pages images hold at least that much less (image-criu4-rules checks what
+ * CRIU's restore makes of both). Both dumps restore: each process has its contents back
+ * (read through /proc/PID/mem), C shares 1008 frames of the area with P, G 1023 with C
+ * (/proc/PID/pagemap), every page of the stack buffer is one frame in all three, and
+ * their stacks still grow down. Broken copies are refused, naming pagemap-C.img, with
+ * no process made: P's area marked MADV_DONTFORK (C can no longer inherit it), and C's
+ * runs without criu-ng's field (PE_PARENT alone: a pre-dump chain).
  * Needs root (PFNs). Exit 0 pass, 1 fail, 77 skip.
  * timeout: 180
  */
@@ -31,6 +34,8 @@
 #define AREA_PAGES 1024ul
 #define C_EVERY 64ul /* C changes the pages whose index is a multiple */
 #define G_PAGE 5ul
+#define STACK_PAGES 32ul /* a buffer on P's stack, which C and G never write */
+#define STACK_SALT 5000u
 
 enum who {
 	P,
@@ -44,11 +49,13 @@ struct ready {
 	int who;
 	pid_t pid;
 	uint64_t area;
+	uint64_t stack; /* the stack buffer */
 };
 
 struct tree {
 	pid_t pid[NR_WHO];
 	uint64_t area;
+	uint64_t stack;
 };
 
 /* Who wrote page @i of @w's area last. */
@@ -68,9 +75,11 @@ static void fill(uint8_t *a, enum who w, bool all)
 			rchild_fill(a + i * PAGE, PAGE, page_salt(w, i));
 }
 
-static void __attribute__((noreturn)) report_and_wait(int wfd, enum who w, uint8_t *a)
+static void __attribute__((noreturn)) report_and_wait(int wfd, enum who w, uint8_t *a, uint8_t *stack)
 {
-	struct ready r = { .who = w, .pid = getpid(), .area = (uint64_t)(uintptr_t)a };
+	struct ready r = {
+		.who = w, .pid = getpid(), .area = (uint64_t)(uintptr_t)a, .stack = (uint64_t)(uintptr_t)stack
+	};
 
 	if (write(wfd, &r, sizeof(r)) != sizeof(r))
 		_exit(2);
@@ -79,9 +88,25 @@ static void __attribute__((noreturn)) report_and_wait(int wfd, enum who w, uint8
 		pause();
 }
 
-/* P: the area, then C (which forks G); each reports on @wfd and waits to be dumped. */
+/*
+ * Touches 64 KiB of stack below the caller's frame: the stack VMA reaches below every frame the
+ * processes make later, so that P, C and G have it with the same bounds.
+ */
+static void __attribute__((noinline)) grow_stack(void)
+{
+	volatile uint8_t below[64 * 1024];
+
+	for (size_t i = 0; i < sizeof(below); i += PAGE)
+		below[i] = 1;
+}
+
+/*
+ * P: the area and a buffer on its stack, then C (which forks G); each reports on @wfd and
+ * waits to be dumped.
+ */
 static void __attribute__((noreturn)) tree_main(int wfd)
 {
+	uint8_t stack[STACK_PAGES * PAGE] __attribute__((aligned(4096)));
 	int null = open("/dev/null", O_RDWR);
 	uint8_t *a;
 	pid_t pid;
@@ -95,21 +120,24 @@ static void __attribute__((noreturn)) tree_main(int wfd)
 	if (a == MAP_FAILED)
 		_exit(2);
 	fill(a, P, true);
+	for (size_t i = 0; i < STACK_PAGES; i++)
+		rchild_fill(stack + i * PAGE, PAGE, STACK_SALT + (unsigned int)i);
+	grow_stack();
 	pid = fork();
 	if (pid == 0) {
 		fill(a, C, false);
 		pid = fork();
 		if (pid == 0) {
 			fill(a, G, false);
-			report_and_wait(wfd, G, a);
+			report_and_wait(wfd, G, a, stack);
 		}
 		if (pid < 0)
 			_exit(2);
-		report_and_wait(wfd, C, a);
+		report_and_wait(wfd, C, a, stack);
 	}
 	if (pid < 0)
 		_exit(2);
-	report_and_wait(wfd, P, a);
+	report_and_wait(wfd, P, a, stack);
 }
 
 static int start_tree(struct tree *t)
@@ -131,6 +159,7 @@ static int start_tree(struct tree *t)
 	while (got < NR_WHO && read(p[0], &r, sizeof(r)) == sizeof(r) && r.who >= 0 && r.who < NR_WHO) {
 		t->pid[r.who] = r.pid;
 		t->area = r.area;
+		t->stack = r.stack;
 		got++;
 	}
 	close(p[0]);
@@ -146,9 +175,12 @@ static void kill_tree(const struct tree *t)
 		;
 }
 
-/* Pages of @pid's pagemap image in @dir inside the area: own (in the pages image) and left to the parent. */
+/*
+ * Pages of @pid's pagemap image in @dir inside the area: own (in the pages image) and left to the
+ * parent; and those of the stack buffer left to the parent.
+ */
 static int count_pages(const char *dir, pid_t pid, const struct tree *t, uint64_t *own, uint64_t *parent,
-		       uint64_t *bad_own)
+		       uint64_t *bad_own, uint64_t *stack_parent)
 {
 	uint64_t end = t->area + AREA_PAGES * PAGE;
 	enum who w = pid == t->pid[P] ? P : pid == t->pid[C] ? C : G;
@@ -157,7 +189,7 @@ static int count_pages(const char *dir, pid_t pid, const struct tree *t, uint64_
 	int dirfd, ret;
 	void *msg;
 
-	*own = *parent = *bad_own = 0;
+	*own = *parent = *bad_own = *stack_parent = 0;
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
@@ -172,6 +204,9 @@ static int count_pages(const char *dir, pid_t pid, const struct tree *t, uint64_
 				uint64_t addr = pe->vaddr + i * PAGE;
 				size_t idx = (size_t)((addr - t->area) / PAGE);
 
+				if (addr >= t->stack && addr < t->stack + STACK_PAGES * PAGE &&
+				    pagemap_entry_cow_parent(pe))
+					(*stack_parent)++;
 				if (addr < t->area || addr >= end)
 					continue;
 				if (pagemap_entry_cow_parent(pe)) {
@@ -217,9 +252,9 @@ static long long pages_bytes(const char *dir)
 static void check_images(int *failures, const char *dir, const struct tree *t, bool dedup)
 {
 	for (int w = 0; w < NR_WHO; w++) {
-		uint64_t own, parent, bad, want_own = AREA_PAGES;
+		uint64_t own, parent, bad, stack, want_own = AREA_PAGES;
 
-		if (count_pages(dir, t->pid[w], t, &own, &parent, &bad)) {
+		if (count_pages(dir, t->pid[w], t, &own, &parent, &bad, &stack)) {
 			expect(failures, false, "%s: can't read pagemap-%d.img", dir, t->pid[w]);
 			continue;
 		}
@@ -227,14 +262,81 @@ static void check_images(int *failures, const char *dir, const struct tree *t, b
 			want_own = AREA_PAGES / C_EVERY;
 		else if (dedup && w == G)
 			want_own = 1;
-		printf("%s: %s writes %llu pages of the area, leaves %llu to its parent\n", dir, names[w],
-		       (unsigned long long)own, (unsigned long long)parent);
+		printf("%s: %s writes %llu pages of the area, leaves %llu to its parent (and %llu of the stack buffer)\n",
+		       dir, names[w], (unsigned long long)own, (unsigned long long)parent, (unsigned long long)stack);
+		expect(failures, stack == (dedup && w != P ? STACK_PAGES : 0),
+		       "%s: %s leaves %llu pages of the stack buffer to its parent", dir, names[w],
+		       (unsigned long long)stack);
 		expect(failures, own == want_own && parent == AREA_PAGES - want_own && !(dedup && bad),
 		       "%s: pagemap of %s: %llu own pages (%llu it did not change), %llu left to the parent; %llu and "
 		       "%llu expected",
 		       dir, names[w], (unsigned long long)own, (unsigned long long)bad, (unsigned long long)parent,
 		       (unsigned long long)want_own, (unsigned long long)(AREA_PAGES - want_own));
 	}
+}
+
+/* Reads @len bytes at @addr of @pid into @buf and their page frames (0: not present) into @pfn. */
+static bool read_pages(pid_t pid, uint64_t addr, size_t len, uint8_t *buf, uint64_t *pfn)
+{
+	char path[64];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ok = fd >= 0 && pread(fd, buf, len, (off_t)addr) == (ssize_t)len;
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ok = ok && fd >= 0 && pread(fd, pfn, len / PAGE * 8, (off_t)(addr / PAGE * 8)) == (ssize_t)(len / PAGE * 8);
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; i < len / PAGE; i++)
+		pfn[i] = (pfn[i] >> 63) ? pfn[i] & ((1ull << 55) - 1) : 0;
+	return ok;
+}
+
+/* True when the VMA of @pid holding @addr grows down (VmFlags "gd" in smaps). */
+static bool grows_down(pid_t pid, uint64_t addr)
+{
+	char path[64], *smaps, *line;
+	bool in = false, gd = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	smaps = test_read_file(path);
+	for (line = smaps; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		unsigned long long start, end;
+
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2)
+			in = start <= addr && addr < end;
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			gd = strstr(line, " gd") && strstr(line, " gd") < strchr(line, '\n');
+	}
+	free(smaps);
+	return gd;
+}
+
+/* The stack buffer as P wrote it in each process, one frame per page for the three of them. */
+static void check_stack(int *failures, const struct tree *t, const char *what, uint8_t *buf)
+{
+	uint64_t pfn[NR_WHO][STACK_PAGES];
+	size_t shared = 0;
+
+	for (int w = 0; w < NR_WHO; w++) {
+		bool ok = read_pages(t->pid[w], t->stack, STACK_PAGES * PAGE, buf, pfn[w]);
+
+		for (size_t i = 0; ok && i < STACK_PAGES; i++)
+			ok = rchild_intact(buf + i * PAGE, PAGE, STACK_SALT + (unsigned int)i);
+		expect(failures, ok, "%s: %s's stack buffer is not as it was dumped", what, names[w]);
+		expect(failures, grows_down(t->pid[w], t->stack), "%s: %s's stack no longer grows down", what,
+		       names[w]);
+	}
+	for (size_t i = 0; i < STACK_PAGES; i++)
+		shared += pfn[P][i] && pfn[C][i] == pfn[P][i] && pfn[G][i] == pfn[P][i];
+	printf("%s: %zu of the %lu pages of the stack buffer are one frame in P, C and G\n", what, shared, STACK_PAGES);
+	expect(failures, shared == STACK_PAGES, "%s: %zu of the %lu pages of the stack buffer shared", what, shared,
+	       STACK_PAGES);
 }
 
 /* Each process's area as it left it, and the frames shared: C with P but where C wrote, G with C but its page. */
@@ -249,26 +351,11 @@ static void check_restored(int *failures, const struct tree *t, const char *what
 		return;
 	}
 	for (int w = 0; w < NR_WHO; w++) {
-		char path[64];
-		int fd;
-		bool ok = true;
+		bool ok = read_pages(t->pid[w], t->area, AREA_PAGES * PAGE, buf, pfn[w]);
 
-		snprintf(path, sizeof(path), "/proc/%d/mem", t->pid[w]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		ok = fd >= 0 && pread(fd, buf, AREA_PAGES * PAGE, (off_t)t->area) == (ssize_t)(AREA_PAGES * PAGE);
-		if (fd >= 0)
-			close(fd);
 		for (size_t i = 0; ok && i < AREA_PAGES; i++)
 			ok = rchild_intact(buf + i * PAGE, PAGE, page_salt(w, i));
 		expect(failures, ok, "%s: %s's area is not as it was dumped", what, names[w]);
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid[w]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		ok = fd >= 0 && pread(fd, pfn[w], sizeof(pfn[w]), (off_t)(t->area / PAGE * 8)) == sizeof(pfn[w]);
-		if (fd >= 0)
-			close(fd);
-		expect(failures, ok, "%s: can't read %s", what, path);
-		for (size_t i = 0; i < AREA_PAGES; i++)
-			pfn[w][i] = (pfn[w][i] >> 63) ? pfn[w][i] & ((1ull << 55) - 1) : 0;
 	}
 	for (size_t i = 0; i < AREA_PAGES; i++) {
 		shared_cp += pfn[C][i] && pfn[C][i] == pfn[P][i];
@@ -278,6 +365,7 @@ static void check_restored(int *failures, const struct tree *t, const char *what
 	expect(failures, shared_cp == AREA_PAGES - AREA_PAGES / C_EVERY && shared_gc == AREA_PAGES - 1,
 	       "%s: C shares %zu frames with P (%lu expected), G %zu with C (%lu expected)", what, shared_cp,
 	       AREA_PAGES - AREA_PAGES / C_EVERY, shared_gc, AREA_PAGES - 1);
+	check_stack(failures, t, what, buf);
 	free(buf);
 }
 
