@@ -13,7 +13,8 @@
  * (/proc/PID/pagemap), every page of the stack buffer is one frame in all three, and
  * their stacks still grow down. Broken copies are refused, naming pagemap-C.img, with
  * no process made: P's area marked MADV_DONTFORK (C can no longer inherit it), and C's
- * runs without criu-ng's field (PE_PARENT alone: a pre-dump chain).
+ * runs without criu-ng's field (PE_PARENT alone: a pre-dump chain). crit decodes the
+ * field, and its rss view marks those runs.
  * Needs root (PFNs). Exit 0 pass, 1 fail, 77 skip.
  * timeout: 180
  */
@@ -426,6 +427,35 @@ static int drop_cow_field(const char *dir, pid_t pid)
 	return test_edit_pagemap(dir, pid, no_cow_field);
 }
 
+/* crit decodes C's pagemap with criu-ng's field, and its rss view marks those runs. */
+static void check_crit(int *failures, const char *tmp, const char *dir, const struct tree *t)
+{
+	char in[PATH_MAX];
+	char *decode[] = { "/usr/bin/python3", CRIT_PATH, "decode", "--pretty", "-i", in, NULL };
+	char *rss[] = { "/usr/bin/python3", CRIT_PATH, "x", (char *)dir, "rss", NULL };
+	struct run_result r;
+
+	if (access(decode[0], X_OK)) {
+		printf("no %s: crit not run\n", decode[0]);
+		return;
+	}
+	if ((size_t)snprintf(in, sizeof(in), "%s/pagemap-%d.img", dir, t->pid[C]) >= sizeof(in) ||
+	    test_run(&r, tmp, NULL, decode, NULL)) {
+		expect(failures, false, "can't run crit");
+		return;
+	}
+	expect(failures, r.exit_code == 0 && strstr(r.out, "\"cow_parent\": true") && strstr(r.out, "PE_PARENT"),
+	       "crit decode of %s shows no cow_parent run (exit %d): %s", in, r.exit_code, r.err);
+	test_run_free(&r);
+	if (test_run(&r, tmp, NULL, rss, NULL)) {
+		expect(failures, false, "can't run crit");
+		return;
+	}
+	expect(failures, r.exit_code == 0 && strstr(r.out, " ^"), "crit x %s rss marks no run left to a parent: %s",
+	       dir, r.out);
+	test_run_free(&r);
+}
+
 static void expect_refused(int *failures, const char *tmp, const char *good, const char *name, const struct tree *t,
 			   int (*brk)(const char *, pid_t), pid_t whose, const char *what)
 {
@@ -506,6 +536,7 @@ int main(void)
 	       "the default dump's pages images are %lld bytes smaller, not the %lu pages left to the parents",
 	       bytes_c - bytes_d, 2 * AREA_PAGES - AREA_PAGES / C_EVERY - 1);
 
+	check_crit(&failures, tmp, dird, &t);
 	expect_refused(&failures, tmp, dird, "dontfork", &t, mark_dontfork, t.pid[P], "inherits no area");
 	expect_refused(&failures, tmp, dird, "predump", &t, drop_cow_field, t.pid[C], "pre-dump chain");
 
