@@ -286,7 +286,6 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 	return ret;
 }
 
-/* Everything but the files: the task, its threads and its memory. */
 /*
  * The pages of @dt that are its @parent's (NULL: the root, or --cow-images criu), in the VMAs
  * the restore rebuilds by inheriting them, are left to the parent (include/mem-cow.h).
@@ -311,6 +310,7 @@ static int dump_pages(int dirfd, const struct dump_task *dt, const struct dump_t
 	return ret;
 }
 
+/* Everything but the files: the task, its threads and its memory. */
 static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct dump_task *parent,
 			     const struct vma_list *shm_vmas, uint32_t *next_pages_id, struct dump_stats *stats)
 {
