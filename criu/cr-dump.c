@@ -32,6 +32,7 @@
 #include "ids.h"
 #include "inventory.h"
 #include "mem.h"
+#include "mem-cow.h"
 #include "mm.h"
 #include "netns.h"
 #include "proc-parse.h"
@@ -285,9 +286,33 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 	return ret;
 }
 
+/*
+ * The pages of @dt that are its @parent's (NULL: the root, or --cow-images criu), in the VMAs
+ * the restore rebuilds by inheriting them, are left to the parent (include/mem-cow.h).
+ */
+static int dump_pages(int dirfd, const struct dump_task *dt, const struct dump_task *parent, uint32_t pages_id,
+		      struct mem_dump_stats *ms)
+{
+	struct cow_dump_proc child = { .vmas = &dt->vmas, .file_ids = dt->vma_file_ids, .exe_id = dt->exe_id };
+	struct mem_cow_src cow = { .parent = parent ? parent->pid : 0 };
+	bool *inherit = NULL;
+	int ret;
+
+	if (!parent || parent->zombie)
+		return mem_dump_pages(dirfd, dt->pid, &dt->vmas, pages_id, NULL, dt->guard, ms);
+	ret = cow_dump_plan(&child,
+			    &(struct cow_dump_proc){
+				    .vmas = &parent->vmas, .file_ids = parent->vma_file_ids, .exe_id = parent->exe_id },
+			    &inherit);
+	cow.vmas = inherit;
+	ret = ret ?: mem_dump_pages(dirfd, dt->pid, &dt->vmas, pages_id, &cow, dt->guard, ms);
+	free(inherit);
+	return ret;
+}
+
 /* Everything but the files: the task, its threads and its memory. */
-static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct vma_list *shm_vmas,
-			     uint32_t *next_pages_id, struct dump_stats *stats)
+static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, const struct dump_task *parent,
+			     const struct vma_list *shm_vmas, uint32_t *next_pages_id, struct dump_stats *stats)
 {
 	struct mm_dump_args mm = {
 		.pid = dt->pid,
@@ -322,7 +347,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	if (!ret)
 		ret = mm_dump(dirfd, &mm);
 	if (!ret)
-		ret = mem_dump_pages(dirfd, dt->pid, &dt->vmas, pages_id, dt->guard, &ms);
+		ret = dump_pages(dirfd, dt, ctx->opts->cow_images_criu ? NULL : parent, pages_id, &ms);
 	if (!ret)
 		ret = shmem_dump(dirfd, dt->pid, shm_vmas, next_pages_id, dt->guard, &ss);
 	stats->memdump_us += ms.scan_us;
@@ -646,6 +671,15 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 	return ret;
 }
 
+/* The parent of process @i of the tree (NULL for the root). */
+static const struct dump_task *parent_task(const struct dump_tree *t, size_t i)
+{
+	for (size_t j = 0; i && j < i; j++)
+		if (t->tasks[j].pid == t->items[i].ppid)
+			return &t->tasks[j];
+	return NULL;
+}
+
 /*
  * Collects and writes everything of the frozen tree. Its TCP connections are
  * locked and dumped into @tcp as soon as the fds of every process are known,
@@ -687,7 +721,7 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 
 		ret = own_shared_memory(&t, i, &shm_vmas);
 		if (!ret)
-			ret = write_task_images(ctx, &t.tasks[i], &shm_vmas, &next_pages_id, stats);
+			ret = write_task_images(ctx, &t.tasks[i], parent_task(&t, i), &shm_vmas, &next_pages_id, stats);
 		free(shm_vmas.vmas);
 	}
 	/* The memfds of the whole tree, each once (their table is the tree's). */

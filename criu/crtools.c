@@ -61,6 +61,8 @@ static void print_usage(FILE *out)
 	      "     --skip-in-flight       dump: leave out connections not yet accepted\n"
 	      "     --network-lock METHOD  dump: iptables (default), nftables or skip\n"
 	      "     --tcp-images FORMAT    dump: TCP streams as packed (default) or criu images\n"
+	      "     --cow-images MODE      dump: a child's pages shared with its parent left to it (dedup,\n"
+	      "                            default) or written again, as CRIU does (criu)\n"
 	      "     --external VETH        restore: veth[IN]:OUT[@BR], the outer end of the tree's veth IN\n"
 	      "                            is OUT in criu's network namespace, a port of bridge BR\n"
 	      "     --veth-pair PAIR       restore: IN=OUT[@BR], the same\n"

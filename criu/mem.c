@@ -23,8 +23,9 @@
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PME_PRESENT (1ull << 63)
 #define PME_SWAP (1ull << 62)
-#define PME_FILE (1ull << 61)	   /* a page of the file's page cache or of shared memory */
-#define PME_EXCLUSIVE (1ull << 56) /* mapped by this process only */
+#define PME_FILE (1ull << 61)		/* a page of the file's page cache or of shared memory */
+#define PME_EXCLUSIVE (1ull << 56)	/* mapped by this process only */
+#define PME_PFN_MASK ((1ull << 55) - 1) /* the page frame when present (zero without CAP_SYS_ADMIN) */
 
 #define PME_BATCH 4096 /* pagemap entries read at once */
 #define COPY_PAGES 256 /* pages copied at once */
@@ -34,9 +35,13 @@ struct mem_dump {
 	size_t page_size;
 	int pagemap_fd;
 	int mem_fd;
+	pid_t ppid;
 	struct cr_img *pagemap;
 	struct cr_img *pages;
 	uint64_t *pme;
+	int ppagemap_fd;     /* the parent's /proc/PID/pagemap, -1 when nothing is left to it */
+	uint64_t *ppme;	     /* its entries for the same pages */
+	const bool *cow_vma; /* per VMA: the restore premaps it inherited from the parent */
 	char *buf;
 	struct mem_dump_stats *stats;
 	const struct dump_guard *guard;
@@ -63,12 +68,13 @@ static int read_remote(struct mem_dump *md, void *buf, size_t len, uint64_t addr
 	return ng_pread_full(md->mem_fd, (char *)buf + done, len - done, addr + done);
 }
 
-/* Writes the entry of @nr pages at @vaddr and copies their contents into the pages image. */
-static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr, bool shared)
+/*
+ * The pagemap entry of @nr pages at @vaddr: in the pages image (PE_PRESENT), or the parent's
+ * pages at the same addresses (@cow_parent: PE_PARENT and criu-ng's field, include/mem-cow.h).
+ */
+static int write_entry(struct mem_dump *md, uint64_t vaddr, uint64_t nr, bool cow_parent)
 {
 	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
-	uint64_t start = stats_now_us();
-	int ret;
 
 	pe.vaddr = vaddr;
 	/* Both lengths: CRIU 4 reads nr_pages, older readers compat_nr_pages (runs stay under 2^32 pages). */
@@ -76,8 +82,19 @@ static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr, bool share
 	pe.has_nr_pages = 1;
 	pe.nr_pages = nr;
 	pe.has_flags = 1;
-	pe.flags = PE_PRESENT;
-	ret = img_write_entry(md->pagemap, &pe);
+	pe.flags = cow_parent ? PE_PARENT : PE_PRESENT;
+	pe.has_cow_parent = cow_parent;
+	pe.cow_parent = cow_parent;
+	return img_write_entry(md->pagemap, &pe);
+}
+
+/* Writes the entry of @nr pages at @vaddr and copies their contents into the pages image. */
+static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr, bool shared)
+{
+	uint64_t start = stats_now_us();
+	int ret;
+
+	ret = write_entry(md, vaddr, nr, false);
 	for (uint64_t done = 0; !ret && done < nr;) {
 		uint64_t n = nr - done < COPY_PAGES ? nr - done : COPY_PAGES;
 		uint64_t addr = vaddr + done * md->page_size;
@@ -100,11 +117,58 @@ static int dump_run(struct mem_dump *md, uint64_t vaddr, uint64_t nr, bool share
 	return ret;
 }
 
-static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
+enum page_kind {
+	PAGE_NONE,   /* not dumped: never touched, or the file's */
+	PAGE_OWN,    /* dumped into the pages image */
+	PAGE_PARENT, /* the same frame as the parent's page at this address: left to it */
+};
+
+/* Page @e of the process, @pe the parent's at the same address (with @cow only). */
+static enum page_kind page_kind(uint64_t e, uint64_t pe, bool cow)
 {
-	uint64_t run_start = 0, run_len = 0;
-	bool run_shared = false; /* a page of the run may be shared with another process */
+	if (!(e & (PME_PRESENT | PME_SWAP)) || (e & PME_FILE))
+		return PAGE_NONE;
+	if (cow && (e & PME_PRESENT) && (pe & PME_PRESENT) && !(pe & (PME_FILE | PME_SWAP)) && (e & PME_PFN_MASK) &&
+	    (e & PME_PFN_MASK) == (pe & PME_PFN_MASK))
+		return PAGE_PARENT;
+	return PAGE_OWN;
+}
+
+static int read_pme(struct mem_dump *md, int fd, pid_t pid, uint64_t *pme, uint64_t pg, uint64_t n)
+{
+	int ret = ng_pread_full(fd, pme, n * sizeof(uint64_t), pg * sizeof(uint64_t));
+
+	if (ret)
+		pr_err("can't read /proc/%d/pagemap at %#llx: %s\n", pid, (unsigned long long)(pg * md->page_size),
+		       strerror(-ret));
+	return ret;
+}
+
+struct run {
+	enum page_kind kind;
+	uint64_t start, len;
+	bool shared; /* a page of the run may be shared with another process */
+};
+
+static int flush_run(struct mem_dump *md, struct run *r)
+{
+	int ret = 0;
+
+	if (r->kind == PAGE_OWN)
+		ret = dump_run(md, r->start * md->page_size, r->len, r->shared);
+	else if (r->kind == PAGE_PARENT)
+		ret = write_entry(md, r->start * md->page_size, r->len, true);
+	if (!ret && r->kind == PAGE_PARENT)
+		md->stats->pages_parent += r->len;
+	*r = (struct run){ .kind = PAGE_NONE };
+	return ret;
+}
+
+/* @cow: the VMA is premapped inherited at restore, so its pages that are the parent's are left to it. */
+static int dump_vma(struct mem_dump *md, const struct vma_area *vma, bool cow)
+{
 	uint64_t first = vma->start / md->page_size, last = vma->end / md->page_size;
+	struct run r = { .kind = PAGE_NONE };
 	int ret = 0;
 
 	md->stats->pages_scanned += last - first;
@@ -112,41 +176,26 @@ static int dump_vma(struct mem_dump *md, const struct vma_area *vma)
 		uint64_t n = last - pg < PME_BATCH ? last - pg : PME_BATCH;
 
 		ret = dump_guard_check(md->guard);
-		if (ret)
-			break;
-		ret = ng_pread_full(md->pagemap_fd, md->pme, n * sizeof(uint64_t), pg * sizeof(uint64_t));
-		if (ret) {
-			pr_err("can't read /proc/%d/pagemap at %#llx: %s\n", md->pid,
-			       (unsigned long long)(pg * md->page_size), strerror(-ret));
-			break;
-		}
+		ret = ret ?: read_pme(md, md->pagemap_fd, md->pid, md->pme, pg, n);
+		if (!ret && cow)
+			ret = read_pme(md, md->ppagemap_fd, md->ppid, md->ppme, pg, n);
 		for (uint64_t i = 0; !ret && i < n; i++) {
 			uint64_t e = md->pme[i];
+			enum page_kind k = page_kind(e, cow ? md->ppme[i] : 0, cow);
 
-			bool shared = (e & PME_SWAP) || !(e & PME_EXCLUSIVE);
-
-			if ((e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE) && run_len < UINT32_MAX) {
-				if (!run_len) {
-					run_start = pg + i;
-					run_shared = false;
-				}
-				run_len++;
-				run_shared |= shared;
+			if (r.kind != PAGE_NONE && (k != r.kind || r.len == UINT32_MAX))
+				ret = flush_run(md, &r); /* a run that reached UINT32_MAX pages goes on in another */
+			if (ret || k == PAGE_NONE)
 				continue;
-			}
-			if (run_len)
-				ret = dump_run(md, run_start * md->page_size, run_len, run_shared);
-			run_len = 0;
-			if (!ret && (e & (PME_PRESENT | PME_SWAP)) && !(e & PME_FILE)) {
-				run_start = pg + i; /* a run that reached UINT32_MAX pages goes on */
-				run_len = 1;
-				run_shared = shared;
-			}
+			if (r.kind == PAGE_NONE)
+				r = (struct run){ .kind = k, .start = pg + i };
+			r.len++;
+			r.shared |= (e & PME_SWAP) || !(e & PME_EXCLUSIVE);
 		}
 		pg += n;
 	}
-	if (!ret && run_len)
-		ret = dump_run(md, run_start * md->page_size, run_len, run_shared);
+	if (!ret)
+		ret = flush_run(md, &r);
 	return ret;
 }
 
@@ -183,21 +232,22 @@ static int dump_vmas(struct mem_dump *md, const struct vma_list *vmas, uint32_t 
 			md->stats->pages_scanned += (v->end - v->start) / md->page_size;
 			ret = dump_run(md, v->start, (v->end - v->start) / md->page_size, false);
 		} else if (vma_has_private_pages(v)) {
-			ret = dump_vma(md, v);
+			ret = dump_vma(md, v, md->cow_vma && md->cow_vma[i]);
 		}
 	}
 	md->stats->scan_us += stats_now_us() - start;
 	return ret;
 }
 
-int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t pages_id, const struct dump_guard *guard,
-		   struct mem_dump_stats *stats)
+int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t pages_id, const struct mem_cow_src *cow,
+		   const struct dump_guard *guard, struct mem_dump_stats *stats)
 {
 	struct mem_dump md = {
 		.pid = pid,
 		.page_size = (size_t)sysconf(_SC_PAGESIZE),
 		.stats = stats,
 		.guard = guard,
+		.ppagemap_fd = -1,
 	};
 	int ret, cret;
 
@@ -207,9 +257,21 @@ int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t p
 		ret = -ENOMEM;
 		goto out_free;
 	}
+	if (cow) {
+		md.ppme = malloc(PME_BATCH * sizeof(*md.ppme));
+		if (!md.ppme) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		md.ppagemap_fd = ret = open_proc(cow->parent, "pagemap");
+		if (ret < 0)
+			goto out_free;
+		md.ppid = cow->parent;
+		md.cow_vma = cow->vmas;
+	}
 	md.pagemap_fd = ret = open_proc(pid, "pagemap");
 	if (ret < 0)
-		goto out_free;
+		goto out_close_ppagemap;
 	md.mem_fd = ret = open_proc(pid, "mem");
 	if (ret < 0)
 		goto out_close_pagemap;
@@ -223,8 +285,9 @@ int mem_dump_pages(int dirfd, pid_t pid, const struct vma_list *vmas, uint32_t p
 	ret = dump_vmas(&md, vmas, pages_id);
 	stats->scan_us -= stats->write_us < stats->scan_us ? stats->write_us : stats->scan_us;
 	if (!ret)
-		pr_info("%llu of %llu pages dumped\n", (unsigned long long)stats->pages_written,
-			(unsigned long long)stats->pages_scanned);
+		pr_info("%llu of %llu pages dumped, %llu left to the parent (the same frames)\n",
+			(unsigned long long)stats->pages_written, (unsigned long long)stats->pages_scanned,
+			(unsigned long long)stats->pages_parent);
 
 	cret = img_close(md.pages);
 	ret = ret ?: cret;
@@ -235,7 +298,11 @@ out_close_mem:
 	close(md.mem_fd);
 out_close_pagemap:
 	close(md.pagemap_fd);
+out_close_ppagemap:
+	if (md.ppagemap_fd >= 0)
+		close(md.ppagemap_fd);
 out_free:
+	free(md.ppme);
 	free(md.buf);
 	free(md.pme);
 	return ret;
@@ -252,6 +319,8 @@ int pagemap_entry_normalize(PagemapEntry *pe)
 	else if (!pe->has_flags)
 		pe->flags = PE_PRESENT;
 	pe->has_flags = 1;
+	if (pagemap_entry_cow_parent(pe))
+		return pe->flags == PE_PARENT ? 1 : -EINVAL;
 	if ((pe->flags & PE_PARENT) || !(pe->flags & PE_PRESENT))
 		return -EOPNOTSUPP;
 	return 0;

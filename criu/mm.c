@@ -71,7 +71,7 @@ static int read_auxv(pid_t pid, MmEntry *mm, uint64_t **auxv)
 	return 0;
 }
 
-static void fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, uint32_t fdflags)
+void mm_fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, uint32_t fdflags)
 {
 	e->start = vma->start;
 	e->end = vma->end;
@@ -178,8 +178,8 @@ int mm_dump(int dirfd, const struct mm_dump_args *args)
 		if (mm.n_vmas && join_vvar(vmas[mm.n_vmas - 1], v))
 			continue;
 		vma_entry__init(&entries[mm.n_vmas]);
-		fill_vma(&entries[mm.n_vmas], v, args->vma_file_ids ? args->vma_file_ids[i] : 0,
-			 args->vma_fdflags ? args->vma_fdflags[i] : 0);
+		mm_fill_vma(&entries[mm.n_vmas], v, args->vma_file_ids ? args->vma_file_ids[i] : 0,
+			    args->vma_fdflags ? args->vma_fdflags[i] : 0);
 		vmas[mm.n_vmas] = &entries[mm.n_vmas];
 		mm.n_vmas++;
 	}

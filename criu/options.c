@@ -139,6 +139,20 @@ static int opt_tcp_images(struct criu_opts *opts, const char *arg)
 	return 0;
 }
 
+static int opt_cow_images(struct criu_opts *opts, const char *arg)
+{
+	if (!strcmp(arg, "dedup"))
+		opts->cow_images_criu = false;
+	else if (!strcmp(arg, "criu"))
+		opts->cow_images_criu = true;
+	else {
+		pr_err("--cow-images: unknown mode '%s' (dedup or criu)\n", arg);
+		return -EINVAL;
+	}
+	opts->cow_images_given = true;
+	return 0;
+}
+
 /* --ext-unix-sk alone; CRIU's list of inodes (sockets handed over with --inherit-fd) is not supported. */
 static int opt_ext_unix_sk(struct criu_opts *opts, const char *arg)
 {
@@ -317,6 +331,7 @@ static const struct opt_desc opt_table[] = {
 	HANDLER("ext-unix-sk", 'x', optional_argument, opt_ext_unix_sk),
 	HANDLER("network-lock", 0, required_argument, opt_network_lock),
 	HANDLER("tcp-images", 0, required_argument, opt_tcp_images),
+	HANDLER("cow-images", 0, required_argument, opt_cow_images),
 	HANDLER("external", 0, required_argument, opt_external),
 	HANDLER("veth-pair", 0, required_argument, opt_veth_pair),
 	HANDLER("timeout", 0, required_argument, opt_timeout),
@@ -669,6 +684,8 @@ static void note_unused(struct criu_opts *opts)
 		{ opts->network_lock_given && check, "network-lock", NULL, "check takes no lock", false },
 		{ opts->tcp_images_given && restore, "tcp-images", NULL, "restore reads either format", false },
 		{ opts->tcp_images_given && check, "tcp-images", NULL, "only dump writes TCP images", false },
+		{ opts->cow_images_given && restore, "cow-images", NULL, "restore reads either format", false },
+		{ opts->cow_images_given && check, "cow-images", NULL, "only dump writes pages", false },
 		{ opts->nr_veths && !restore, "external", NULL, "only restore makes veth links", false },
 		{ opts->check_extra, "extra", NULL,
 		  check ? "check always runs every probe it has" : "only check uses it", false },

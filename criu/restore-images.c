@@ -403,11 +403,18 @@ static int in_private_vmas(const MmEntry *mm, uint64_t start, uint64_t end)
 static int check_run(struct restore_image *ri, PagemapEntry *pe, const char *name)
 {
 	long ps = sysconf(_SC_PAGESIZE);
+	int kind = pagemap_entry_normalize(pe);
 	uint64_t len;
 
-	if (pagemap_entry_normalize(pe)) {
-		pr_err("%s: entry %zu (flags %#x): pages in a parent image or lazy pages are not supported yet\n", name,
+	if (kind == -EINVAL) {
+		pr_err("%s: entry %zu: pages of the parent process with flags %#x (PE_PARENT alone expected)\n", name,
 		       ri->nr_pagemap + 1, pe->flags);
+		return -EINVAL;
+	}
+	if (kind < 0) {
+		pr_err("%s: entry %zu (flags %#x): pages in a parent image (a pre-dump chain) or lazy pages are not "
+		       "supported\n",
+		       name, ri->nr_pagemap + 1, pe->flags);
 		return -EOPNOTSUPP;
 	}
 	len = pe->nr_pages * (uint64_t)ps;
@@ -417,7 +424,10 @@ static int check_run(struct restore_image *ri, PagemapEntry *pe, const char *nam
 		       ri->nr_pagemap + 1, (unsigned long long)pe->nr_pages, (unsigned long long)pe->vaddr);
 		return -EINVAL;
 	}
-	ri->nr_pages += pe->nr_pages;
+	if (kind)
+		ri->nr_parent_pages += pe->nr_pages; /* criu/mem/cow.c checks that the parent passes them on */
+	else
+		ri->nr_pages += pe->nr_pages;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <linux/prctl.h>
 
 #include "image.h"
+#include "mem.h"
 #include "ngutil.h"
 #include "restore-cow.h"
 #include "restore-mem.h"
@@ -425,6 +426,9 @@ static int fill_pages(struct restore_ctl *ctl, const struct restore_image *ri, i
 	for (size_t i = 0; !ret && i < ri->nr_pagemap; i++) {
 		uint64_t addr = ri->pagemap[i]->vaddr, left = ri->pagemap[i]->nr_pages * ctl->page_size;
 
+		/* The parent's pages, inherited in premapped areas (criu/mem/cow.c): none in the image. */
+		if (pagemap_entry_cow_parent(ri->pagemap[i]))
+			continue;
 		while (!ret && left) {
 			const VmaEntry *v = restore_images_vma_at(ri->mm, addr);
 			size_t n = left < chunk ? (size_t)left : chunk;

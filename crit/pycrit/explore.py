@@ -192,6 +192,9 @@ def explore_rss(dump, out):
             # CRIU 4 writes the length in nr_pages; older writers only in compat_nr_pages.
             nr_pages = pm.get("nr_pages", pm.get("compat_nr_pages", 0))
             pstr = "\t%x / %-8d" % (pm["vaddr"], nr_pages)
+            if pm.get("cow_parent"):
+                # criu-ng's dedup: the parent process's pages, not in this process's pages image.
+                pstr = "\t%x / %-8d" % (pm["vaddr"], nr_pages) + " ^"
             while vmi < len(vmas) and vmas[vmi]["end"] <= pm["vaddr"]:
                 vmi += 1
             pm_end = pm["vaddr"] + (nr_pages << PAGE_SHIFT)

@@ -11,6 +11,8 @@
 #include "proc-parse.h"
 #include "vma.h"
 
+#include "mm.pb-c.h"
+
 /* The most auxv words CRIU's x86 images hold (its AT_VECTOR_SIZE). */
 #define MM_AUXV_MAX_WORDS 44
 
@@ -25,6 +27,12 @@ struct mm_dump_args {
 	uint64_t brk;		      /* the program break (brk(0) in the task), 0 if unknown */
 	int dumpable;		      /* PR_GET_DUMPABLE of the task, -1 if unknown */
 };
+
+/*
+ * Fills the vma_entry @e (initialised by the caller) as mm-PID.img records @vma, @file_id
+ * naming its file in files.img (0 if none), opened with @fdflags.
+ */
+void mm_fill_vma(VmaEntry *e, const struct vma_area *vma, uint32_t file_id, uint32_t fdflags);
 
 /* Writes mm-PID.img into @dirfd. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int mm_dump(int dirfd, const struct mm_dump_args *args);

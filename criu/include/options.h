@@ -82,6 +82,8 @@ struct criu_opts {
 	bool network_lock_given;
 	bool tcp_images_criu; /* --tcp-images criu: CRIU's tcp-stream-INO.img per connection */
 	bool tcp_images_given;
+	bool cow_images_criu; /* --cow-images criu: every process's pages, none left to its parent */
+	bool cow_images_given;
 	/* --external veth[IN]:OUT[@BRIDGE] and --veth-pair IN=OUT[@BRIDGE] (restore) */
 	struct opt_veth {
 		char in[OPTS_IFNAMSIZ], out[OPTS_IFNAMSIZ], bridge[OPTS_IFNAMSIZ]; /* bridge "": none */

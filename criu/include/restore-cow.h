@@ -4,15 +4,17 @@
  *
  * A private VMA of a child (anonymous, or of a file at the same offset) is
  * inheritable when its parent had one with the same start and end, of the same
- * kind, neither growing down, not MADV_DONTFORK or MADV_WIPEONFORK in the
- * parent, with a dumped page, and both ran the same executable (CRIU's rule). Before the fork, criu reserves one window of the
+ * kind (a stack in both or in neither), not MADV_DONTFORK or MADV_WIPEONFORK in the
+ * parent, with a dumped page, and both ran the same executable (CRIU's rule;
+ * cow_vma_inheritable() in include/mem-cow.h, which the dump applies too). Before the fork, criu reserves one window of the
  * address space that no dumped VMA of the tree and no mapping of criu's
  * overlaps, and gives each chain of inheritable VMAs a place in it. The
  * process that has the first VMA of a chain maps it there and fills it from
  * its pages image before it forks its children; a child inherits it (the
  * pages are shared by the kernel), writes only the pages whose contents
  * differ from what it inherited, drops the ones it had not, and passes it on
- * to its own children. In the ptrace phase each VMA is moved to its dumped
+ * to its own children; the pages its pagemap leaves to its parent (cow_parent
+ * runs, include/mem.h) it keeps as inherited. In the ptrace phase each VMA is moved to its dumped
  * address with mremap (restore_mem()), never mapped or written again.
  */
 #ifndef CRIU_NG_RESTORE_COW_H

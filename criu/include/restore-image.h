@@ -47,7 +47,8 @@ struct restore_image {
 	PagemapEntry **pagemap; /* the runs of dumped pages, in image order */
 	size_t nr_pagemap;
 	uint32_t pages_id;	      /* pages-ID.img */
-	uint64_t nr_pages;	      /* sum of the runs */
+	uint64_t nr_pages;	      /* sum of the runs in pages-ID.img */
+	uint64_t nr_parent_pages;     /* sum of the cow_parent runs: the parent's pages, inherited */
 	struct restore_shmem *shmems; /* shared anonymous objects (restore-shmem.h) */
 	size_t nr_shmems;
 	struct restore_ghost *ghosts; /* unlinked files (restore-ghost.h) */

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "mem.h"
+#include "mem-cow.h"
+#include "mm.h"
 #include "ngutil.h"
 #include "restore-cow.h"
 #include "restore-fork.h"
@@ -24,28 +27,56 @@
 /*
  * Private anonymous memory, or a private mapping of a file (its pages written since are anonymous),
  * of normal pages: the premap maps plain MAP_PRIVATE pages, so hugetlb and droppable areas (whose map
- * type is MAP_DROPPABLE) are left to the usual restore.
+ * type is MAP_DROPPABLE) are left to the usual restore. A stack (MAP_GROWSDOWN) is premapped growing
+ * down too: the kernel keeps no guard page inside the VMA (its guard gap lies below it, outside), so
+ * the area is mapped with its dumped bounds, and mremap() keeps the flag when it moves it in place.
  */
 static bool cow_candidate(const VmaEntry *v)
 {
 	return (v->status & VMA_AREA_REGULAR) && (v->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) &&
 	       !restore_vma_is_special(v) &&
 	       !(v->status & (VMA_AREA_SYSVIPC | VMA_AREA_AIORING | VMA_AREA_SOCKET | VMA_AREA_MEMFD)) &&
-	       !(v->flags & (MAP_GROWSDOWN | MAP_HUGETLB)) && (v->flags & MAP_TYPE) == MAP_PRIVATE;
+	       !(v->flags & MAP_HUGETLB) && (v->flags & MAP_TYPE) == MAP_PRIVATE;
 }
 
-/* The parent's VMA @pv can have been inherited by a fork as @v. */
-static bool cow_inheritable(const VmaEntry *pv, const VmaEntry *v)
+bool cow_vma_inheritable(const VmaEntry *pv, const VmaEntry *v)
 {
 	uint64_t no_fork = (1ull << MADV_DONTFORK) | (1ull << MADV_WIPEONFORK);
 
-	if (!pv || pv->start != v->start || pv->end != v->end || !cow_candidate(pv) ||
+	if (!pv || !cow_candidate(v) || pv->start != v->start || pv->end != v->end || !cow_candidate(pv) ||
 	    (pv->has_madv && (pv->madv & no_fork)))
 		return false;
-	if ((pv->status ^ v->status) & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE))
+	if (((pv->status ^ v->status) & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) ||
+	    ((pv->flags ^ v->flags) & MAP_GROWSDOWN))
 		return false;
 	/* The same file at the same offset (CRIU compares the file only). */
 	return (v->status & VMA_ANON_PRIVATE) || (pv->shmid == v->shmid && pv->pgoff == v->pgoff);
+}
+
+/* The dump's side: the VMAs of a child whose pages the same as its parent's are left to the parent. */
+int cow_dump_plan(const struct cow_dump_proc *child, const struct cow_dump_proc *parent, bool **inheritable)
+{
+	const struct vma_list *vmas = child->vmas, *pvmas = parent->vmas;
+	bool *inh = calloc(vmas->nr ? vmas->nr : 1, sizeof(*inh));
+	size_t j = 0;
+
+	if (!inh)
+		return -ENOMEM;
+	for (size_t i = 0; child->exe_id == parent->exe_id && i < vmas->nr; i++) {
+		VmaEntry v = VMA_ENTRY__INIT, pv = VMA_ENTRY__INIT;
+
+		while (j < pvmas->nr && pvmas->vmas[j].start < vmas->vmas[i].start)
+			j++;
+		if (j == pvmas->nr)
+			break;
+		if (pvmas->vmas[j].start != vmas->vmas[i].start)
+			continue;
+		mm_fill_vma(&v, &vmas->vmas[i], child->file_ids ? child->file_ids[i] : 0, 0);
+		mm_fill_vma(&pv, &pvmas->vmas[j], parent->file_ids ? parent->file_ids[j] : 0, 0);
+		inh[i] = cow_vma_inheritable(&pv, &v);
+	}
+	*inheritable = inh;
+	return 0;
 }
 
 static int add_area(struct restore_cow *c, const VmaEntry *v, uint64_t slot, bool inherited)
@@ -114,10 +145,8 @@ static int plan_child(struct restore_cow_tree *tree, const struct restore_proc *
 		struct restore_cow_area *pa;
 		uint64_t slot;
 
-		if (!cow_candidate(v))
-			continue;
 		pv = restore_images_vma_at(pmm, v->start);
-		if (!cow_inheritable(pv, v))
+		if (!cow_vma_inheritable(pv, v))
 			continue;
 		pa = find_area(pc, pv);
 		if (!pa && !has_pages(procs[procs[k].parent].ri, pv))
@@ -226,13 +255,47 @@ out_free:
 	return ret;
 }
 
+/*
+ * The pages a process's pagemap leaves to its parent (cow_parent runs) must lie in VMAs it
+ * inherits premapped from it: anywhere else nothing would put them back.
+ */
+static int check_parent_runs(const struct restore_proc *procs, size_t nr, const struct restore_cow_tree *tree)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (size_t k = 0; k < nr; k++) {
+		const struct restore_image *ri = procs[k].ri;
+		const struct restore_cow *c = tree->procs ? &tree->procs[k] : NULL;
+
+		for (size_t i = 0; ri->nr_parent_pages && i < ri->nr_pagemap; i++) {
+			const PagemapEntry *pe = ri->pagemap[i];
+			uint64_t addr = pe->vaddr, end = pe->vaddr + pe->nr_pages * page;
+
+			while (pagemap_entry_cow_parent(pe) && addr < end) {
+				const VmaEntry *v = restore_images_vma_at(ri->mm, addr);
+				const struct restore_cow_area *a = v && c ? find_area(c, v) : NULL;
+
+				if (!a || !a->inherited) {
+					pr_err("pagemap-%d.img: entry %zu: the page at %#llx is its parent's, but process "
+					       "%d inherits no area there from %s\n",
+					       ri->pid, i + 1, (unsigned long long)addr, ri->pid,
+					       k ? "its parent" : "criu (it is the root)");
+					return -EINVAL;
+				}
+				addr = v->end;
+			}
+		}
+	}
+	return 0;
+}
+
 int restore_cow_plan(struct restore_proc *procs, size_t nr, int dirfd, struct restore_cow_tree *tree)
 {
 	struct slots s = { 0 };
 	int ret = 0;
 
 	if (nr < 2)
-		return 0;
+		return check_parent_runs(procs, nr, tree);
 	tree->procs = calloc(nr, sizeof(*tree->procs));
 	if (!tree->procs)
 		return -ENOMEM;
@@ -240,6 +303,7 @@ int restore_cow_plan(struct restore_proc *procs, size_t nr, int dirfd, struct re
 	for (size_t k = 1; !ret && k < nr; k++)
 		if (!restore_image_is_zombie(procs[k].ri) && !restore_image_is_zombie(procs[procs[k].parent].ri))
 			ret = plan_child(tree, procs, k, &s);
+	ret = ret ?: check_parent_runs(procs, nr, tree);
 	if (!ret && s.nr)
 		ret = place_window(tree, procs, &s);
 	free(s.len);
@@ -276,7 +340,7 @@ const struct restore_cow_area *restore_cow_find(const struct restore_cow *cow, c
 }
 
 struct premap_stats {
-	uint64_t read, compared, shared, dropped;
+	uint64_t read, compared, shared, dropped, parent;
 };
 
 /* @len bytes at file offset @off into the inherited @dst: only the pages that differ are written. */
@@ -346,6 +410,14 @@ static int fill_area(const struct restore_cow_area *a, const struct restore_imag
 		uint64_t s = rs > vs ? rs : vs, e = re < ve ? re : ve;
 		uint8_t *dst = (uint8_t *)(uintptr_t)(a->scratch + (s - vs));
 
+		if (pagemap_entry_cow_parent(ri->pagemap[i])) {
+			/* The parent's pages, inherited as they are (check_parent_runs()): none in the image. */
+			if (s < e && had) {
+				memset(had + (s - vs) / page, 1, (size_t)((e - s) / page));
+				st->parent += (e - s) / page;
+			}
+			continue;
+		}
 		if (s < e && !a->inherited) {
 			ret = ng_pread_full(fd, dst, e - s, off + (s - rs));
 			st->read += (e - s) / page;
@@ -368,7 +440,7 @@ static int fill_area(const struct restore_cow_area *a, const struct restore_imag
 static int premap_area(const struct restore_cow_area *a, const struct restore_image *ri, const struct restore_fds *fds)
 {
 	const VmaEntry *v = a->vma;
-	int flags = MAP_PRIVATE | MAP_FIXED | (int)(v->flags & MAP_NORESERVE), fd = -1;
+	int flags = MAP_PRIVATE | MAP_FIXED | (int)(v->flags & (MAP_NORESERVE | MAP_GROWSDOWN)), fd = -1;
 	void *m;
 
 	if (v->status & VMA_FILE_PRIVATE) {
@@ -423,9 +495,9 @@ int restore_cow_premap(const struct restore_cow *cow, const struct restore_image
 	free(buf);
 	if (!ret)
 		pr_info("process %d: %zu areas premapped, %llu pages read, %llu compared, %llu of them shared, %llu "
-			"dropped\n",
+			"dropped, %llu inherited as the image says\n",
 			ri->pid, cow->nr, (unsigned long long)st.read, (unsigned long long)st.compared,
-			(unsigned long long)st.shared, (unsigned long long)st.dropped);
+			(unsigned long long)st.shared, (unsigned long long)st.dropped, (unsigned long long)st.parent);
 	return ret;
 }
 

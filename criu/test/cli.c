@@ -349,14 +349,9 @@ static const char *help_value(struct cli_test *t, const char *meta)
 		const char *meta;
 		const char *value;
 	} values[] = {
-		{ "PID", "1" },
-		{ "FILE", "x.file" },
-		{ "NUM", "5" },
-		{ "METHOD", "nftables" },
-		{ "FORMAT", "packed" },
-		{ "FEAT", "list" },
-		{ "VETH", "veth[eth0]:x@br0" },
-		{ "PAIR", "eth0=x" },
+		{ "PID", "1" },		  { "FILE", "x.file" },		  { "NUM", "5" },
+		{ "METHOD", "nftables" }, { "FORMAT", "packed" },	  { "MODE", "dedup" },
+		{ "FEAT", "list" },	  { "VETH", "veth[eth0]:x@br0" }, { "PAIR", "eth0=x" },
 	};
 
 	if (!strcmp(meta, "DIR"))
@@ -539,11 +534,13 @@ static void test_no_effect_warned(struct cli_test *t)
 		{ "check", "--skip-in-flight", NULL, "option --skip-in-flight has no effect" },
 		{ "check", "--network-lock", "nftables", "option --network-lock has no effect" },
 		{ "check", "--tcp-images", "criu", "option --tcp-images has no effect" },
+		{ "check", "--cow-images", "criu", "option --cow-images has no effect" },
 		{ "restore", "--tree", "1", "option --tree has no effect" },
 		{ "restore", "--leave-running", NULL, "option --leave-running has no effect" },
 		{ "restore", "--timeout", "5", "option --timeout has no effect" },
 		{ "restore", "--pre-dump-mode", "splice", "option --pre-dump-mode splice has no effect" },
 		{ "restore", "--tcp-images", "packed", "option --tcp-images has no effect" },
+		{ "restore", "--cow-images", "dedup", "option --cow-images has no effect" },
 		{ "restore", "--extra", NULL, "option --extra has no effect" },
 		{ "dump", "--restore-detached", NULL, "option --restore-detached has no effect" },
 		{ "dump", "--all", NULL, "option --all has no effect" },

@@ -5,7 +5,9 @@
  * threads must pass every rule, and so must a dump of a process holding sockets and an
  * epoll (a TCP listener, a UDP socket, a unix socket pair, an epoll watching them, an fd on its network
  * namespace, an eventfd, a timerfd, a signalfd, an inotify watch, a memfd and a flock, dumped with --file-locks),
- * and a process alone in a network namespace of its own;
+ * and a process alone in a network namespace of its own, and a parent and its child dumped with
+ * --cow-images criu (a default dump of those two, the child's pages left to its parent, must fail
+ * PAGEMAP-COW-PARENT);
  * copies of ours, each broken in one way CRIU's restore refuses (root ids,
  * namespace ids, the inventory, the vdso's marks, the signal handlers, the creds,
  * a directory's size, a lazy run, a pipe's queue given twice, an inet socket's
@@ -31,6 +33,7 @@
 #include <sys/timerfd.h>
 
 #include "criu-test.h"
+#include "image-edit.h"
 #include "ids.h"
 #include "image.h"
 #include "mem.h"
@@ -247,6 +250,67 @@ static int dump_netns(struct rules_test *t, const char *img, pid_t *pid)
 	       r.exit_code, r.err);
 	test_run_free(&r);
 	return 0;
+}
+
+/* A parent holding 1 MiB and its child, which changed one page of it: tells @ready, then both wait. */
+static void __attribute__((noreturn)) cow_main(int ready)
+{
+	size_t len = 256 * 4096;
+	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int null = open("/dev/null", O_RDWR);
+	pid_t pid;
+
+	if (a == MAP_FAILED || null < 0 || setsid() < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(2);
+	memset(a, 0x5a, len);
+	pid = fork();
+	if (pid == 0)
+		a[0] = 1;
+	if (pid < 0 || write(ready, "R", 1) != 1)
+		_exit(2);
+	close(ready);
+	for (;;)
+		pause();
+}
+
+/*
+ * Starts that tree (*@pid) and dumps it twice: into @img_criu with --cow-images criu
+ * --leave-running, then by default into @img, the child's pages left to the parent.
+ */
+static int dump_cow_tree(struct rules_test *t, const char *img_criu, const char *img, pid_t *pid)
+{
+	char pidstr[32], c[2];
+	char *dump_criu[] = { t->criu, "dump",	   "-t",	   pidstr, "-D", (char *)img_criu,
+			      "-o",    "dump.log", "--cow-images", "criu", "-R", NULL };
+	char *dump[] = { t->criu, "dump", "-t", pidstr, "-D", (char *)img, "-o", "dump.log", NULL };
+	struct run_result r;
+	int ready[2], ok = 0;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		close(ready[0]);
+		cow_main(ready[1]);
+	}
+	close(ready[1]);
+	if (*pid < 0 || read(ready[0], &c[0], 1) != 1 || read(ready[0], &c[1], 1) != 1) {
+		close(ready[0]);
+		return -1;
+	}
+	close(ready[0]);
+	snprintf(pidstr, sizeof(pidstr), "%d", *pid);
+	for (int i = 0; i < 2 && ok == 0; i++) {
+		const char *dir = i ? img : img_criu;
+
+		if (mkdir(dir, 0700) || test_run(&r, t->tmp, NULL, i ? dump : dump_criu, NULL))
+			return -1;
+		expect(&t->failures, r.exit_code == 0, "criu dump of the tree into %s exited %d: %s", dir, r.exit_code,
+		       r.err);
+		ok = r.exit_code;
+		test_run_free(&r);
+	}
+	return ok ? -1 : 0;
 }
 
 /* A copy of @good in @tmp/@name; its path in @out. */
@@ -508,39 +572,15 @@ static void lock_other_fd(void *msg)
 }
 
 /* Marks the first run of pagemap-@pid.img lazy only: its pages are no longer in the dump. */
+static void first_lazy(PagemapEntry *pe, size_t i)
+{
+	if (!i)
+		pe->flags = PE_LAZY;
+}
+
 static int lazy_run(const char *dir, pid_t pid)
 {
-	struct cr_img *in, *out;
-	PagemapHead *head = NULL;
-	void *msg[4096];
-	size_t n = 0;
-	int dirfd, ret;
-
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -errno;
-	ret = img_open(&in, dirfd, IMG_READ, CR_IMG_PAGEMAP, (unsigned int)pid);
-	if (!ret) {
-		ret = img_read_entry_as(in, &pagemap_head__descriptor, (void **)&head);
-		while (!ret && n < 4096 && !(ret = img_read_entry(in, &msg[n])) && msg[n])
-			n++;
-		img_close(in);
-	}
-	if (!ret && head && n) {
-		((PagemapEntry *)msg[0])->flags = PE_LAZY;
-		ret = img_open(&out, dirfd, IMG_WRITE, CR_IMG_PAGEMAP, (unsigned int)pid);
-		if (!ret) {
-			ret = img_write_entry(out, head);
-			for (size_t i = 0; !ret && i < n; i++)
-				ret = img_write_entry(out, msg[i]);
-			ret = img_close(out) ?: ret;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		img_free_entry(msg[i]);
-	img_free_entry(head);
-	close(dirfd);
-	return ret;
+	return test_edit_pagemap(dir, pid, first_lazy);
 }
 
 /* A pipes-data.img in @dir giving pipe 7's queue twice. */
@@ -666,7 +706,7 @@ int main(void)
 {
 	struct rules_test t = { .failures = 0 };
 	char dir[PATH_MAX + 64], img[300];
-	pid_t ns_pid = -1;
+	pid_t ns_pid = -1, cow_pid = -1;
 
 	if (geteuid()) {
 		fprintf(stderr, "image-criu4-rules: SKIP (needs root to dump)\n");
@@ -710,9 +750,21 @@ int main(void)
 	} else {
 		expect(&t.failures, false, "can't dump the process in its own network namespace");
 	}
+	snprintf(img, sizeof(img), "%s/cow-criu", t.tmp);
+	snprintf(dir, sizeof(dir), "%s/cow-dedup", t.tmp);
+	if (dump_cow_tree(&t, img, dir, &cow_pid) == 0) {
+		expect_pass(&t, img);
+		expect_rule(&t, "a child's pages left to its parent", dir, "PAGEMAP-COW-PARENT");
+	} else {
+		expect(&t.failures, false, "can't dump the parent and its child");
+	}
 	if (ns_pid > 0) {
 		kill(ns_pid, SIGKILL);
 		waitpid(ns_pid, NULL, 0);
+	}
+	if (cow_pid > 0) {
+		kill(-cow_pid, SIGKILL); /* its session's group: the child too, when a dump failed */
+		waitpid(cow_pid, NULL, 0);
 	}
 	if (t.pid > 0 && !t.reaped) {
 		kill(t.pid, SIGKILL);

@@ -869,10 +869,18 @@ class Checker:
         head, runs = entries[0], entries[1:]
         pages_name = "pages-%d.img" % head["pages_id"]
         total, prev_end, vi, vdso_pages = 0, 0, 0, 0
+        cow_parent, cow_where = 0, None
         for i, pe in enumerate(runs, 1):
             nr = pe["nr_pages"] if "nr_pages" in pe else pe["compat_nr_pages"]
             flags = pe.get("flags", PE_PRESENT)
             where = "%s entry %d (%#x, %d pages)" % (name, i, pe["vaddr"], nr)
+            if pe.get("cow_parent"):
+                # criu-ng's own field: the pages are the parent process's (flags PE_PARENT), none in pages-ID.img.
+                if not cow_parent:
+                    cow_where = where
+                cow_parent += nr
+                prev_end = pe["vaddr"] + nr * PAGE_SIZE
+                continue
             if pe.get("in_parent") or flags & PE_PARENT or not flags & PE_PRESENT:
                 self.fail("PAGEMAP-PRESENT", where, "pages not in this dump (parent or lazy)")
             if not nr or pe["vaddr"] % PAGE_SIZE or pe["vaddr"] < prev_end:
@@ -882,6 +890,10 @@ class Checker:
             while vi < len(vmas) and vmas[vi]["end"] <= pe["vaddr"]:
                 vi += 1
             vdso_pages += self.check_run_vmas(where, vmas, vi, pe["vaddr"], prev_end)
+        if cow_parent:
+            self.fail("PAGEMAP-COW-PARENT", cow_where, "the first of %d pages left to the parent process (criu-ng's "
+                      "dedup; --cow-images criu writes them): CRIU's restore reads PE_PARENT pages from a parent "
+                      "images directory and, with none, refuses (\"No parent for snapshot pagemap\")" % cow_parent)
         if self.vdso and vdso_pages * PAGE_SIZE != self.vdso["end"] - self.vdso["start"]:
             self.fail("PAGEMAP-VDSO", name, "%d of the vdso's %d pages dumped: CRIU reads its symbols from them"
                       % (vdso_pages, (self.vdso["end"] - self.vdso["start"]) // PAGE_SIZE))
