@@ -38,6 +38,7 @@
 #include "pstree.h"
 #include "shmem.h"
 #include "seize.h"
+#include "dump-sharedmm.h"
 #include "sk-tcp.h"
 #include "stats.h"
 #include "task-query.h"
@@ -71,6 +72,8 @@ struct dump_task {
 	bool more_files;    /* a later process of the tree has fds (is not a zombie, nor shares a table) */
 	size_t files_owner; /* the process whose fd table it shares (CLONE_FILES): its own index if none */
 	size_t fs_owner;    /* the process whose fs context it shares (CLONE_FS): its own index if none */
+	size_t vm_owner;    /* the parent whose address space it shares (CLONE_VM): its own index if none */
+	size_t sig_owner;   /* likewise for its signal handlers (CLONE_SIGHAND) */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -310,6 +313,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	ids_fill(&ids, dt->index);
 	ids.files_id = IDS_FIRST_TASK + (uint32_t)dt->files_owner; /* one fdinfo image per table */
 	ids.fs_id = IDS_FIRST_TASK + (uint32_t)dt->fs_owner;
+	ids.vm_id = IDS_FIRST_TASK + (uint32_t)dt->vm_owner; /* a sharer's memory is its parent's */
+	ids.sighand_id = IDS_FIRST_TASK + (uint32_t)dt->sig_owner;
 	if (dt->net_ns_id)
 		ids.net_ns_id = dt->net_ns_id;
 	if (dt->zombie)
@@ -319,6 +324,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 		ret = ids_dump(dirfd, dt->pid, &ids);
 	if (!ret)
 		ret = fs_dump(dirfd, dt->pid, dt->cwd_id, dt->root_id, dt->status.umask);
+	if (!ret && dt->vm_owner != dt->index)
+		return sharedmm_dump_mm(dirfd, &mm);
 	if (!ret)
 		ret = mm_dump(dirfd, &mm);
 	if (!ret)
@@ -459,7 +466,7 @@ static int find_owners(struct dump_tree *t)
 		struct dump_task *dt = &t->tasks[i];
 		size_t p = 0;
 
-		dt->files_owner = dt->fs_owner = i;
+		dt->files_owner = dt->fs_owner = dt->vm_owner = dt->sig_owner = i;
 		while (i && p < i && t->tasks[p].pid != t->items[i].ppid)
 			p++;
 		if (!i || dt->zombie || p == i || t->tasks[p].zombie)
@@ -477,6 +484,31 @@ static int find_owners(struct dump_tree *t)
 				dt->fs_owner != i ? " fs context (CLONE_FS)" : "", t->tasks[p].pid);
 		ret = ret < 0 ? ret : 0;
 	}
+	return ret;
+}
+
+/*
+ * Process @i shares the address space or signal handlers (@type) of the
+ * earlier process @j: accepted when @j is its parent and their first holder
+ * and @i is a leaf with one thread (dump-sharedmm.h), recorded in its owner.
+ */
+static int accept_sharer(struct dump_tree *t, size_t j, size_t i, int type)
+{
+	struct dump_task *c = &t->tasks[i];
+	size_t *owner = type == KCMP_VM ? &c->vm_owner : &c->sig_owner;
+	size_t first = type == KCMP_VM ? t->tasks[j].vm_owner : t->tasks[j].sig_owner;
+	bool has_children = false;
+	int ret;
+
+	if (*owner == first)
+		return 0; /* another sharer of the same parent */
+	for (size_t m = i + 1; m < t->nr; m++)
+		has_children |= t->items[m].ppid == c->pid;
+	ret = sharedmm_accept(c->pid, t->tasks[j].pid, type == KCMP_VM ? "address space" : "signal handlers",
+			      *owner != i || first != j || t->items[i].ppid != t->tasks[j].pid, c->nr_tids,
+			      has_children, c->stopped);
+	if (!ret)
+		*owner = j;
 	return ret;
 }
 
@@ -510,6 +542,14 @@ static int check_sharing(struct dump_tree *t)
 				if (r == 0 && shared_kinds[k].type == KCMP_FS &&
 				    t->tasks[i].fs_owner == t->tasks[j].fs_owner)
 					continue; /* likewise */
+				if (r == 0 &&
+				    (shared_kinds[k].type == KCMP_VM || shared_kinds[k].type == KCMP_SIGHAND)) {
+					int err = accept_sharer(t, j, i, shared_kinds[k].type);
+
+					if (err)
+						return err;
+					continue; /* a child sharing its parent's address space (dump-sharedmm.h) */
+				}
 				if (r == 0) {
 					bool down = shared_kinds[k].type == KCMP_FILES ||
 						    shared_kinds[k].type == KCMP_FS;
@@ -673,6 +713,13 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 		t.tasks[i].net_ns_id = t.netns.id;
 		if (!t.tasks[i].zombie)
 			ret = netns_dump_check(&t.netns, t.tasks[i].pid) ?: collect_task(&t.tasks[i], stats);
+	}
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		const struct dump_task *c = &t.tasks[i], *p = &t.tasks[c->vm_owner];
+
+		if (c->vm_owner != i)
+			ret = sharedmm_check(c->pid, p->pid, &c->fds, c->files_owner == p->files_owner ? NULL : &p->fds,
+					     c->fs_owner == p->fs_owner);
 	}
 	if (!ret)
 		ret = read_socket_opts(&t, soccr);

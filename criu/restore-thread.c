@@ -91,8 +91,11 @@ static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int
 	return 0;
 }
 
-/* The dispositions: entry i of the image is signal i + 1, SIGKILL and SIGSTOP left out (CRIU's layout). */
-static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc)
+/*
+ * The dispositions: entry i of the image is signal i + 1, SIGKILL and SIGSTOP left out (CRIU's layout).
+ * The default ones are set too if @all (a process that copied its parent's handlers).
+ */
+static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc, bool all)
 {
 	size_t i = 0;
 
@@ -105,7 +108,7 @@ static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		i++;
-		if (sa->sigaction == (uint64_t)(uintptr_t)SIG_DFL && !sa->flags && !sa->mask)
+		if (!all && sa->sigaction == (uint64_t)(uintptr_t)SIG_DFL && !sa->flags && !sa->mask)
 			continue; /* the child reset every signal to this already */
 		ksa.handler = sa->sigaction, ksa.flags = sa->flags, ksa.restorer = sa->restorer, ksa.mask = sa->mask;
 		ret = restore_ctl_put_data(ctl, TRAMP_SIGACTION, &ksa, sizeof(ksa), &addr);
@@ -368,7 +371,7 @@ int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri
 	/* First: no signal may be delivered while syscalls are injected (the threads inherit the mask). */
 	int ret = block_all_signals(ctl->pid);
 
-	return ret ?: restore_sigactions(ctl, ri->core->tc);
+	return ret ?: restore_sigactions(ctl, ri->core->tc, false);
 }
 
 int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *ri)
@@ -377,6 +380,17 @@ int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *
 	int ret = queue_signals(ctl, ri->core->tc->signals_s, 1, stopped);
 
 	return ret ?: restore_thread_signals(ctl, ri->core, stopped);
+}
+
+int restore_sharer_end(struct restore_ctl *ctl, const struct restore_image *c, bool own_sighand)
+{
+	int ret = own_sighand ? restore_sigactions(ctl, c->core->tc, true) : 0;
+
+	ret = ret ?: restore_thread_pending(ctl, c);
+	ret = ret ?: set_child_subreaper(ctl, c->core->tc);
+	ret = ret ?: restore_timers(ctl, c->core->tc->timers);
+	ret = ret ?: restore_thread_regs(c->pid, c->core);
+	return ret ?: restore_thread_sigmask(c->pid, c->core, c->core->tc->blk_sigset);
 }
 
 int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
