@@ -39,6 +39,7 @@
 #include "shmem.h"
 #include "seize.h"
 #include "dump-sharedmm.h"
+#include "dump-vfork.h"
 #include "sk-tcp.h"
 #include "stats.h"
 #include "task-query.h"
@@ -74,6 +75,9 @@ struct dump_task {
 	size_t fs_owner;    /* the process whose fs context it shares (CLONE_FS): its own index if none */
 	size_t vm_owner;    /* the parent whose address space it shares (CLONE_VM): its own index if none */
 	size_t sig_owner;   /* likewise for its signal handlers (CLONE_SIGHAND) */
+	pid_t vfork_tid;    /* its thread blocked in vfork() (dump-vfork.h), or 0 */
+	pid_t vfork_child;  /* the child it waits for */
+	bool written;	    /* its images are written already (a vfork() child) */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -269,7 +273,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
+	/* A thread in vfork() is asked once it is back (end_vforks()). */
+	ret = dt->vfork_tid ? 0 : task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
 	if (!ret)
 		ret = dump_guard_check(dt->guard);
 	if (!ret)
@@ -305,7 +310,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	};
 	struct mem_dump_stats ms = { 0 };
 	struct shmem_dump_stats ss = { 0 };
-	uint32_t pages_id = (*next_pages_id)++;
+	uint32_t pages_id = dt->vm_owner != dt->index ? 0 : (*next_pages_id)++; /* a sharer has no pages */
 	int dirfd = ctx->imgdir_fd;
 	TaskKobjIdsEntry ids;
 	int ret;
@@ -648,6 +653,8 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.tids = task->zombie ? &task->pid : task->threads,
 			.nr_tids = task->zombie ? 1 : task->nr_threads,
 			.stopped = task->stopped,
+			.vfork_tid = task->vfork_tid,
+			.vfork_child = task->vfork_child,
 			.files = &t->files,
 			.others = t->fd_refs,
 			.shell_job = ctx->opts->shell_job,
@@ -687,6 +694,38 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 }
 
 /*
+ * Each process with a thread blocked in vfork() (dump-vfork.h): once every
+ * process is collected (but what its threads tell by injection), its child's
+ * images are written and the child killed, so that the thread returns and
+ * stops; then the threads are asked.
+ */
+static int end_vforks(const struct criu_ctx *ctx, struct dump_tree *t, uint32_t *next_pages_id,
+		      struct dump_stats *stats)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		struct dump_task *p = &t->tasks[i];
+		struct vma_list none = { 0 };
+		size_t c = 0;
+
+		if (!p->vfork_tid)
+			continue;
+		while (c < t->nr && t->tasks[c].pid != p->vfork_child)
+			c++;
+		ret = dump_vfork_check(p->pid, p->vfork_tid, p->nr_tids, p->vfork_child,
+				       c < t->nr && t->tasks[c].vm_owner == i);
+		ret = ret ?: dump_guard_check(ctx->guard);
+		ret = ret ?: write_task_images(ctx, &t->tasks[c], &none, next_pages_id, stats);
+		t->tasks[c].written = !ret;
+		ret = ret ?: dump_vfork_end(p->vfork_tid, p->vfork_child);
+		ret = ret ?: task_query_collect(p->pid, p->tids, p->nr_tids, p->guard, &p->query);
+		p->query.vfork_child = p->vfork_child;
+	}
+	return ret;
+}
+
+/*
  * Collects and writes everything of the frozen tree. Its TCP connections are
  * locked and dumped into @tcp as soon as the fds of every process are known,
  * by a thread that runs while the memory is copied, so that the tree stays
@@ -722,6 +761,8 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 					     c->fs_owner == p->fs_owner);
 	}
 	if (!ret)
+		ret = end_vforks(ctx, &t, &next_pages_id, stats);
+	if (!ret)
 		ret = read_socket_opts(&t, soccr);
 	if (!ret)
 		ret = dump_guard_check(ctx->guard);
@@ -732,6 +773,8 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 	for (size_t i = 0; !ret && i < t.nr; i++) {
 		struct vma_list shm_vmas;
 
+		if (t.tasks[i].written)
+			continue;
 		ret = own_shared_memory(&t, i, &shm_vmas);
 		if (!ret)
 			ret = write_task_images(ctx, &t.tasks[i], &shm_vmas, &next_pages_id, stats);
@@ -815,7 +858,7 @@ static void report_seize_error(pid_t pid, const struct compel_seize_error *err, 
 		pr_err("process %d does not exist\n", pid);
 	else if (ret == -EBUSY && err->vfork_child)
 		pr_err("thread %d (in the tree of process %d) is blocked in vfork() until its child %d, which shares its "
-		       "memory, execs or exits: it can't be frozen, as with CRIU\n",
+		       "memory, execs or exits: it can't be frozen, and --leave-running can't end that vfork()\n",
 		       err->tid, pid, err->vfork_child);
 	else if (ret == -ETIMEDOUT && err->tid)
 		pr_err("thread %d of process %d did not stop within %u seconds (state %c): can't freeze it\n", err->tid,
@@ -914,6 +957,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	}
 	start = stats_now_us();
 	ret = dump_guard_check(ctx->guard);
+	tree.vfork_ok = !opts->leave_running; /* its end kills the vfork() child (dump-vfork.h) */
 	if (!ret)
 		ret = seize(pid, &tree, opts->timeout);
 	if (ret)

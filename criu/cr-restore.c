@@ -342,6 +342,8 @@ static void kill_tree(const struct restore_tree *t)
 		kill(t->ris[k].pid, SIGKILL);
 		for (size_t i = 0; i < t->ris[k].nr_sharers; i++)
 			kill(t->ris[k].sharers[i].pid, SIGKILL);
+		if (t->ris[k].vfork_child)
+			kill(t->ris[k].vfork_child->pid, SIGKILL);
 	}
 	for (int tries = 0; tries < 500; tries++) {
 		pid_t r = waitpid(-1, NULL, __WALL | WNOHANG);

@@ -624,6 +624,9 @@ void restore_images_free(struct restore_image *ri)
 	for (size_t i = 0; i < ri->nr_sharers; i++)
 		restore_images_free(&ri->sharers[i]);
 	free(ri->sharers);
+	if (ri->vfork_child)
+		restore_images_free(ri->vfork_child);
+	free(ri->vfork_child);
 	for (size_t i = 0; i < FD_KIND_NR; i++)
 		if (fd_kinds[i].load_free)
 			fd_kinds[i].load_free(ri);

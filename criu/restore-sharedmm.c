@@ -124,7 +124,28 @@ static const char *differs(const struct restore_image *ris, size_t nr, const str
 	return differs_files(p, c);
 }
 
-/* Checks sharer @k of @ris and moves it into its parent's sharers. */
+/* Sharer @k of @ris, which its parent @p's main thread waited for in vfork(): moved to p->vfork_child. */
+static int fold_vfork_child(struct restore_image *ris, size_t *nr, size_t k, struct restore_image *p)
+{
+	struct restore_image *c = &ris[k];
+
+	if (p->nr_threads) {
+		pr_err("core-%d.img: the main thread was in vfork() for process %d, and the process has other threads: "
+		       "not supported yet\n",
+		       p->pid, c->pid);
+		return -EOPNOTSUPP;
+	}
+	p->vfork_child = malloc(sizeof(*p->vfork_child));
+	if (!p->vfork_child)
+		return -ENOMEM;
+	*p->vfork_child = *c;
+	pr_info("process %d was in vfork() for its child %d: made again by a vfork\n", p->pid, c->pid);
+	memmove(c, c + 1, (*nr - k - 1) * sizeof(*c));
+	(*nr)--;
+	return 0;
+}
+
+/* Checks sharer @k of @ris and moves it into its parent's sharers (or its vfork_child). */
 static int fold_one(struct restore_image *ris, size_t *nr, size_t k)
 {
 	struct restore_image *c = &ris[k], *p = NULL, *sharers;
@@ -150,6 +171,8 @@ static int fold_one(struct restore_image *ris, size_t *nr, size_t k)
 	ret = restore_check_pid_free(c->pid);
 	if (ret)
 		return ret;
+	if (p->core->tc->has_vfork_child && p->core->tc->vfork_child == (uint32_t)c->pid)
+		return fold_vfork_child(ris, nr, k, p);
 	sharers = realloc(p->sharers, (p->nr_sharers + 1) * sizeof(*sharers));
 	if (!sharers)
 		return -ENOMEM;
@@ -169,5 +192,15 @@ int restore_sharedmm_fold(struct restore_image *ris, size_t *nr)
 	for (size_t k = *nr; !ret && k-- > 1;)
 		if (ris[k].mm_elsewhere)
 			ret = fold_one(ris, nr, k);
+	for (size_t k = 0; !ret && k < *nr; k++) {
+		const TaskCoreEntry *tc = restore_image_is_zombie(&ris[k]) ? NULL : ris[k].core->tc;
+
+		if (tc && tc->has_vfork_child && !ris[k].vfork_child) {
+			pr_err("core-%d.img: the main thread was in vfork() for process %u, which is not its child "
+			       "sharing its address space in the images\n",
+			       ris[k].pid, tc->vfork_child);
+			ret = -EINVAL;
+		}
+	}
 	return ret;
 }

@@ -211,7 +211,7 @@ int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *
 		int ret;
 
 		tctl.pid = tctl.tgid = tctl.inj.pid = c->pid;
-		ret = restore_sharer_end(&tctl, c, restore_sharer_own_sighand(ri, c));
+		ret = restore_sharer_end(&tctl, c, restore_sharer_own_sighand(ri, c), false);
 		if (ret)
 			return ret;
 		restore_task_limits(c->pid, c);
@@ -245,6 +245,11 @@ int restore_threads_detach(const struct restore_image *ri)
 			pr_perror("Can't detach from process %d", ri->sharers[i].pid);
 			return -errno;
 		}
+	/* Before its parent, whose vfork() then waits for it (restore-vfork.h). */
+	if (ri->vfork_child && ptrace(PTRACE_DETACH, ri->vfork_child->pid, NULL, NULL) < 0) {
+		pr_perror("Can't detach from process %d", ri->vfork_child->pid);
+		return -errno;
+	}
 	return 0;
 }
 

@@ -66,6 +66,7 @@ struct restore_image {
 	bool mm_elsewhere;
 	struct restore_image *sharers;
 	size_t nr_sharers;
+	struct restore_image *vfork_child; /* the sharer its main thread was in vfork() for (restore-vfork.h) */
 };
 
 /* True for a process dumped as a zombie. */
