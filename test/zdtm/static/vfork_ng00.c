@@ -10,6 +10,7 @@
  * crfail); with --leave-running, which can't end the vfork(), criu-ng refuses
  * it too (the .desc says killdump).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -22,9 +23,19 @@
 #ifndef VFORK_EXIT
 #define VFORK_EXIT 0 /* 0: C execs /bin/true; else it _exit()s with this code */
 #endif
+#ifndef VFORK_THREAD
+#define VFORK_THREAD 0 /* 1: P has a second thread (vfork_ng02, refused) */
+#endif
 
 static volatile int marker_before, marker_after;
 static volatile pid_t child_self;
+
+static void *sleeper(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
 
 /* P: vforks C, then checks what vfork() returned and what C wrote. */
 static void __attribute__((noreturn)) vforker(int rel, int rep)
@@ -32,8 +43,11 @@ static void __attribute__((noreturn)) vforker(int rel, int rep)
 	static char *const argv[] = { "true", NULL };
 	static char *const envp[] = { NULL };
 	int status, want = VFORK_EXIT;
+	pthread_t th;
 	pid_t v;
 
+	if (VFORK_THREAD && pthread_create(&th, NULL, sleeper, NULL))
+		_exit(13);
 	v = vfork();
 	if (v == 0) {
 		/* Shares P's memory and stack: raw syscalls only. */
