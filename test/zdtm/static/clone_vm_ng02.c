@@ -3,7 +3,8 @@
  * address space but has signal handlers, fds, name and rlimits of its own:
  * its own SIGUSR2 handler (the parent keeps the default), an fd 20 that only
  * it has (a dup of the parent's stderr), FD_CLOEXEC on its fd 1 (not on the
- * parent's), the parent's other fds closed, its own name and RLIMIT_NOFILE.
+ * parent's), the parent's other fds closed, its own name and RLIMIT_NOFILE,
+ * an interval timer of its own and a SIGUSR1 it blocked and sent itself.
  * After restore the child finds all of that its own, kcmp(2) says the two
  * share the address space and not the handlers, and each sees the other's
  * writes.
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +31,7 @@
 
 static volatile int go, ready, usr2_in_child;
 static volatile int child_fd20, child_fd1, child_name_ok, child_nofile_ok, child_done;
+static volatile int child_timer_ok, child_usr1_pending;
 
 static void on_usr2(int sig)
 {
@@ -49,7 +53,13 @@ static int child_fn(void *arg)
 	syscall(SYS_prctl, PR_SET_NAME, "vm_child", 0, 0, 0);
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &rl, NULL);
+	struct itimerval it = { .it_value = { .tv_sec = 1000 } };
+	uint64_t usr1 = 1ull << (SIGUSR1 - 1), pending = 0;
+
 	if (sigaction(SIGUSR2, &sa, NULL))
+		syscall(SYS_exit, 1);
+	if (syscall(SYS_setitimer, ITIMER_REAL, &it, NULL) || syscall(SYS_rt_sigprocmask, SIG_BLOCK, &usr1, NULL, 8) ||
+	    syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1))
 		syscall(SYS_exit, 1);
 	ready = 1;
 	while (!go)
@@ -62,6 +72,11 @@ static int child_fn(void *arg)
 	rl.rlim_cur = 0;
 	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl);
 	child_nofile_ok = rl.rlim_cur == CHILD_NOFILE && rl.rlim_max == CHILD_NOFILE * 4;
+	it.it_value.tv_sec = 0;
+	syscall(SYS_getitimer, ITIMER_REAL, &it);
+	child_timer_ok = it.it_value.tv_sec > 0 && it.it_value.tv_sec <= 1000;
+	syscall(SYS_rt_sigpending, &pending, 8);
+	child_usr1_pending = !!(pending & usr1);
 	child_done = 1;
 	syscall(SYS_exit, 0);
 	return 0;
@@ -71,6 +86,7 @@ int main(int argc, char **argv)
 {
 	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
 	struct sigaction old;
+	struct itimerval pit;
 	char *stack;
 	int status;
 	pid_t pid;
@@ -97,6 +113,10 @@ int main(int argc, char **argv)
 		fail("kcmp: the address space should be shared, the handlers and fd table not");
 		return 1;
 	}
+	if (getitimer(ITIMER_REAL, &pit) || pit.it_value.tv_sec || pit.it_value.tv_usec) {
+		fail("the parent has the child's interval timer");
+		return 1;
+	}
 	if (sigaction(SIGUSR2, NULL, &old) || old.sa_handler != SIG_DFL) {
 		fail("the parent has the child's SIGUSR2 handler");
 		return 1;
@@ -111,9 +131,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!child_done || !usr2_in_child || child_fd20 != FD_CLOEXEC || child_fd1 != FD_CLOEXEC || !child_name_ok ||
-	    !child_nofile_ok) {
-		fail("the child lost its own state (done %d, usr2 %d, fd20 %d, fd1 %d, name %d, nofile %d)", child_done,
-		     usr2_in_child, child_fd20, child_fd1, child_name_ok, child_nofile_ok);
+	    !child_nofile_ok || !child_timer_ok || !child_usr1_pending) {
+		fail("the child lost its own state (done %d, usr2 %d, fd20 %d, fd1 %d, name %d, nofile %d, timer %d, usr1 "
+		     "%d)",
+		     child_done, usr2_in_child, child_fd20, child_fd1, child_name_ok, child_nofile_ok, child_timer_ok,
+		     child_usr1_pending);
 		return 1;
 	}
 	pass();
