@@ -246,7 +246,11 @@ static int seize_thread_end(pid_t tid, int ret, bool stopped, struct compel_seiz
 	return ret;
 }
 
-static int seize_thread(pid_t tid, int64_t deadline, struct compel_seize_error *err)
+/*
+ * Seizes and stops @tid. A thread blocked in vfork() is left seized with its
+ * interrupt pending and its child put in *@vchild when @vfork_ok, else refused.
+ */
+static int seize_thread(pid_t tid, int64_t deadline, struct compel_seize_error *err, bool vfork_ok, pid_t *vchild)
 {
 	int64_t look = now_ms() + VFORK_GRACE_MS;
 	bool stopped = false;
@@ -264,6 +268,10 @@ static int seize_thread(pid_t tid, int64_t deadline, struct compel_seize_error *
 	 * A thread waiting in vfork() for its child sleeps uninterruptibly: no interrupt
 	 * stops it until the child execs or exits. Said at once, rather than at the deadline.
 	 */
+	if (thread_state(tid) == 'D' && (child = vfork_child(tid)) > 0 && vfork_ok) {
+		*vchild = child; /* it stops once its vfork() returns */
+		return 0;
+	}
 	if (thread_state(tid) == 'D' && (child = vfork_child(tid)) > 0) {
 		/* Let go if the vfork() ends soon (COMPEL_UNTRACE_WAIT_MS); else the tracer's exit does it. */
 		seize_thread_failed(tid, stopped, err);
@@ -350,14 +358,19 @@ static int seize_task_threads(struct compel_tree *tree, struct compel_task *task
 	if (!dir)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (!ret && (de = readdir(dir))) {
-		pid_t tid;
+		pid_t tid, vchild;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		tid = (pid_t)strtol(de->d_name, NULL, 10);
 		if (task_has_thread(task, tid))
 			continue;
-		ret = seize_thread(tid, deadline, &tree->err);
+		vchild = 0;
+		ret = seize_thread(tid, deadline, &tree->err, tree->vfork_ok, &vchild);
+		if (!ret && vchild) {
+			task->vfork_tid = tid;
+			task->vfork_child = vchild;
+		}
 		if (ret == -ESRCH || (ret == -EPERM && thread_is_dead(task->pid, tid))) {
 			ret = 0; /* exited, or an exited group leader waiting for its threads */
 			continue;

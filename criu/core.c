@@ -338,6 +338,8 @@ static int dump_task_core(pid_t pid, const struct proc_stat *st, bool stopped, c
 		return ret;
 	fill_sigactions(cs, q);
 	tc->has_child_subreaper = 1, tc->child_subreaper = q->child_subreaper;
+	if (q->vfork_child)
+		tc->has_vfork_child = 1, tc->vfork_child = (uint32_t)q->vfork_child;
 	return fill_timers(cs, q);
 }
 

@@ -39,6 +39,8 @@
 #include "pstree.h"
 #include "shmem.h"
 #include "seize.h"
+#include "dump-sharedmm.h"
+#include "dump-vfork.h"
 #include "sk-tcp.h"
 #include "stats.h"
 #include "task-query.h"
@@ -72,6 +74,11 @@ struct dump_task {
 	bool more_files;    /* a later process of the tree has fds (is not a zombie, nor shares a table) */
 	size_t files_owner; /* the process whose fd table it shares (CLONE_FILES): its own index if none */
 	size_t fs_owner;    /* the process whose fs context it shares (CLONE_FS): its own index if none */
+	size_t vm_owner;    /* the parent whose address space it shares (CLONE_VM): its own index if none */
+	size_t sig_owner;   /* likewise for its signal handlers (CLONE_SIGHAND) */
+	pid_t vfork_tid;    /* its thread blocked in vfork() (dump-vfork.h), or 0 */
+	pid_t vfork_child;  /* the child it waits for */
+	bool written;	    /* its images are written already (a vfork() child) */
 	bool shell_job;
 	bool file_locks;
 	bool ext_unix_sk;
@@ -267,7 +274,8 @@ static int collect_task(struct dump_task *dt, struct dump_stats *stats)
 		pr_err("process %d runs under seccomp (mode %d): not supported yet\n", dt->pid, dt->status.seccomp);
 		return -EOPNOTSUPP;
 	}
-	ret = task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
+	/* A thread in vfork() is asked once it is back (end_vforks()). */
+	ret = dt->vfork_tid ? 0 : task_query_collect(dt->pid, dt->tids, dt->nr_tids, dt->guard, &dt->query);
 	if (!ret)
 		ret = dump_guard_check(dt->guard);
 	if (!ret)
@@ -327,7 +335,7 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	};
 	struct mem_dump_stats ms = { 0 };
 	struct shmem_dump_stats ss = { 0 };
-	uint32_t pages_id = (*next_pages_id)++;
+	uint32_t pages_id = dt->vm_owner != dt->index ? 0 : (*next_pages_id)++; /* a sharer has no pages */
 	int dirfd = ctx->imgdir_fd;
 	TaskKobjIdsEntry ids;
 	int ret;
@@ -335,6 +343,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 	ids_fill(&ids, dt->index);
 	ids.files_id = IDS_FIRST_TASK + (uint32_t)dt->files_owner; /* one fdinfo image per table */
 	ids.fs_id = IDS_FIRST_TASK + (uint32_t)dt->fs_owner;
+	ids.vm_id = IDS_FIRST_TASK + (uint32_t)dt->vm_owner; /* a sharer's memory is its parent's */
+	ids.sighand_id = IDS_FIRST_TASK + (uint32_t)dt->sig_owner;
 	if (dt->net_ns_id)
 		ids.net_ns_id = dt->net_ns_id;
 	if (dt->zombie)
@@ -344,6 +354,8 @@ static int write_task_images(const struct criu_ctx *ctx, struct dump_task *dt, c
 		ret = ids_dump(dirfd, dt->pid, &ids);
 	if (!ret)
 		ret = fs_dump(dirfd, dt->pid, dt->cwd_id, dt->root_id, dt->status.umask);
+	if (!ret && dt->vm_owner != dt->index)
+		return sharedmm_dump_mm(dirfd, &mm);
 	if (!ret)
 		ret = mm_dump(dirfd, &mm);
 	if (!ret)
@@ -484,7 +496,7 @@ static int find_owners(struct dump_tree *t)
 		struct dump_task *dt = &t->tasks[i];
 		size_t p = 0;
 
-		dt->files_owner = dt->fs_owner = i;
+		dt->files_owner = dt->fs_owner = dt->vm_owner = dt->sig_owner = i;
 		while (i && p < i && t->tasks[p].pid != t->items[i].ppid)
 			p++;
 		if (!i || dt->zombie || p == i || t->tasks[p].zombie)
@@ -502,6 +514,31 @@ static int find_owners(struct dump_tree *t)
 				dt->fs_owner != i ? " fs context (CLONE_FS)" : "", t->tasks[p].pid);
 		ret = ret < 0 ? ret : 0;
 	}
+	return ret;
+}
+
+/*
+ * Process @i shares the address space or signal handlers (@type) of the
+ * earlier process @j: accepted when @j is its parent and their first holder
+ * and @i is a leaf with one thread (dump-sharedmm.h), recorded in its owner.
+ */
+static int accept_sharer(struct dump_tree *t, size_t j, size_t i, int type)
+{
+	struct dump_task *c = &t->tasks[i];
+	size_t *owner = type == KCMP_VM ? &c->vm_owner : &c->sig_owner;
+	size_t first = type == KCMP_VM ? t->tasks[j].vm_owner : t->tasks[j].sig_owner;
+	bool has_children = false;
+	int ret;
+
+	if (*owner == first)
+		return 0; /* another sharer of the same parent */
+	for (size_t m = i + 1; m < t->nr; m++)
+		has_children |= t->items[m].ppid == c->pid;
+	ret = sharedmm_accept(c->pid, t->tasks[j].pid, type == KCMP_VM ? "address space" : "signal handlers",
+			      *owner != i || first != j || t->items[i].ppid != t->tasks[j].pid, c->nr_tids,
+			      has_children, c->stopped);
+	if (!ret)
+		*owner = j;
 	return ret;
 }
 
@@ -535,6 +572,14 @@ static int check_sharing(struct dump_tree *t)
 				if (r == 0 && shared_kinds[k].type == KCMP_FS &&
 				    t->tasks[i].fs_owner == t->tasks[j].fs_owner)
 					continue; /* likewise */
+				if (r == 0 &&
+				    (shared_kinds[k].type == KCMP_VM || shared_kinds[k].type == KCMP_SIGHAND)) {
+					int err = accept_sharer(t, j, i, shared_kinds[k].type);
+
+					if (err)
+						return err;
+					continue; /* a child sharing its parent's address space (dump-sharedmm.h) */
+				}
 				if (r == 0) {
 					bool down = shared_kinds[k].type == KCMP_FILES ||
 						    shared_kinds[k].type == KCMP_FS;
@@ -633,6 +678,8 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.tids = task->zombie ? &task->pid : task->threads,
 			.nr_tids = task->zombie ? 1 : task->nr_threads,
 			.stopped = task->stopped,
+			.vfork_tid = task->vfork_tid,
+			.vfork_child = task->vfork_child,
 			.files = &t->files,
 			.others = t->fd_refs,
 			.shell_job = ctx->opts->shell_job,
@@ -681,6 +728,38 @@ static const struct dump_task *parent_task(const struct dump_tree *t, size_t i)
 }
 
 /*
+ * Each process with a thread blocked in vfork() (dump-vfork.h): once every
+ * process is collected (but what its threads tell by injection), its child's
+ * images are written and the child killed, so that the thread returns and
+ * stops; then the threads are asked.
+ */
+static int end_vforks(const struct criu_ctx *ctx, struct dump_tree *t, uint32_t *next_pages_id,
+		      struct dump_stats *stats)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		struct dump_task *p = &t->tasks[i];
+		struct vma_list none = { 0 };
+		size_t c = 0;
+
+		if (!p->vfork_tid)
+			continue;
+		while (c < t->nr && t->tasks[c].pid != p->vfork_child)
+			c++;
+		ret = dump_vfork_check(p->pid, p->vfork_tid, p->nr_tids, p->vfork_child,
+				       c < t->nr && t->tasks[c].vm_owner == i);
+		ret = ret ?: dump_guard_check(ctx->guard);
+		ret = ret ?: write_task_images(ctx, &t->tasks[c], NULL, &none, next_pages_id, stats);
+		t->tasks[c].written = !ret;
+		ret = ret ?: dump_vfork_end(p->vfork_tid, p->vfork_child);
+		ret = ret ?: task_query_collect(p->pid, p->tids, p->nr_tids, p->guard, &p->query);
+		p->query.vfork_child = p->vfork_child;
+	}
+	return ret;
+}
+
+/*
  * Collects and writes everything of the frozen tree. Its TCP connections are
  * locked and dumped into @tcp as soon as the fds of every process are known,
  * by a thread that runs while the memory is copied, so that the tree stays
@@ -708,6 +787,15 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 		if (!t.tasks[i].zombie)
 			ret = netns_dump_check(&t.netns, t.tasks[i].pid) ?: collect_task(&t.tasks[i], stats);
 	}
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		const struct dump_task *c = &t.tasks[i], *p = &t.tasks[c->vm_owner];
+
+		if (c->vm_owner != i)
+			ret = sharedmm_check(c->pid, p->pid, &c->fds, c->files_owner == p->files_owner ? NULL : &p->fds,
+					     c->fs_owner == p->fs_owner);
+	}
+	if (!ret)
+		ret = end_vforks(ctx, &t, &next_pages_id, stats);
 	if (!ret)
 		ret = read_socket_opts(&t, soccr);
 	if (!ret)
@@ -719,6 +807,8 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 	for (size_t i = 0; !ret && i < t.nr; i++) {
 		struct vma_list shm_vmas;
 
+		if (t.tasks[i].written)
+			continue;
 		ret = own_shared_memory(&t, i, &shm_vmas);
 		if (!ret)
 			ret = write_task_images(ctx, &t.tasks[i], parent_task(&t, i), &shm_vmas, &next_pages_id, stats);
@@ -802,7 +892,7 @@ static void report_seize_error(pid_t pid, const struct compel_seize_error *err, 
 		pr_err("process %d does not exist\n", pid);
 	else if (ret == -EBUSY && err->vfork_child)
 		pr_err("thread %d (in the tree of process %d) is blocked in vfork() until its child %d, which shares its "
-		       "memory, execs or exits: it can't be frozen, as with CRIU\n",
+		       "memory, execs or exits: it can't be frozen, and --leave-running can't end that vfork()\n",
 		       err->tid, pid, err->vfork_child);
 	else if (ret == -ETIMEDOUT && err->tid)
 		pr_err("thread %d of process %d did not stop within %u seconds (state %c): can't freeze it\n", err->tid,
@@ -901,6 +991,7 @@ int cr_dump_tasks(const struct criu_ctx *ctx)
 	}
 	start = stats_now_us();
 	ret = dump_guard_check(ctx->guard);
+	tree.vfork_ok = !opts->leave_running; /* its end kills the vfork() child (dump-vfork.h) */
 	if (!ret)
 		ret = seize(pid, &tree, opts->timeout);
 	if (ret)

@@ -37,6 +37,7 @@
 #include "restore-helpers.h"
 #include "restore-images.h"
 #include "restore-mem.h"
+#include "restore-sharedmm.h"
 #include "restore-shmem.h"
 #include "restore-thread.h"
 #include "restore-threads.h"
@@ -340,8 +341,13 @@ static void size_shared_memory(struct restore_tree *t)
 /* Kills every process of the tree and reaps them (criu is their subreaper and tracer). */
 static void kill_tree(const struct restore_tree *t)
 {
-	for (size_t k = 0; k < t->nr; k++)
+	for (size_t k = 0; k < t->nr; k++) {
 		kill(t->ris[k].pid, SIGKILL);
+		for (size_t i = 0; i < t->ris[k].nr_sharers; i++)
+			kill(t->ris[k].sharers[i].pid, SIGKILL);
+		if (t->ris[k].vfork_child)
+			kill(t->ris[k].vfork_child->pid, SIGKILL);
+	}
 	for (int tries = 0; tries < 500; tries++) {
 		pid_t r = waitpid(-1, NULL, __WALL | WNOHANG);
 
@@ -756,6 +762,8 @@ int cr_restore_tasks(const struct criu_ctx *ctx)
 	ret = check_inventory(ctx->imgdir_fd, ctx->opts, &network_lock);
 	if (!ret)
 		ret = restore_images_load(ctx->imgdir_fd, &t.ris, &t.nr);
+	if (!ret)
+		ret = restore_sharedmm_fold(t.ris, &t.nr);
 	if (!ret && restore_image_is_zombie(&t.ris[0])) {
 		pr_err("pstree.img: the root process %d is a zombie\n", t.ris[0].pid);
 		ret = -EINVAL;

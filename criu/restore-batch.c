@@ -271,8 +271,7 @@ int rbatch_check(struct restore_ctl *ctl, struct rbatch *b, pid_t tid)
 	return 0;
 }
 
-/* Waits for the next stop of @tid; *@status as waitpid gives it. A thread that is gone is -ESRCH. */
-static int wait_stop(pid_t tid, int *status)
+int rb_wait_stop(pid_t tid, int *status)
 {
 	while (waitpid(tid, status, __WALL) < 0)
 		if (errno != EINTR) {
@@ -280,7 +279,7 @@ static int wait_stop(pid_t tid, int *status)
 			return -errno;
 		}
 	if (!WIFSTOPPED(*status)) {
-		pr_err("thread %d is gone (status %#x) while the threads set themselves up\n", tid, *status);
+		pr_err("thread %d is gone (status %#x) while it is set up\n", tid, *status);
 		return -ESRCH;
 	}
 	return 0;
@@ -327,7 +326,7 @@ int rb_run(struct restore_ctl *ctl, const struct rb_scratch *s, const struct rba
 		pr_perror("Can't let process %d run its thread setup", leader);
 		return -errno;
 	}
-	ret = wait_stop(leader, &status);
+	ret = rb_wait_stop(leader, &status);
 	if (!ret && (WSTOPSIG(status) != SIGSTOP || (status >> 16)))
 		ret = unexpected_stop(leader, status);
 	if (!ret)
@@ -346,7 +345,7 @@ int rb_seize(const pid_t *tids, size_t nr)
 			return -errno;
 		}
 	for (size_t i = 0; i < nr; i++) {
-		ret = wait_stop(tids[i], &status);
+		ret = rb_wait_stop(tids[i], &status);
 		if (ret)
 			return ret;
 		if ((status >> 16) != PTRACE_EVENT_STOP)

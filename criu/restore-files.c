@@ -29,9 +29,10 @@ static const FileEntry *find_file(const struct restore_image *ri, uint32_t id)
 	return i < 0 ? NULL : ri->files[i];
 }
 
-/* The files id (and, for restore-fdtable.c, the fs id) of process @pid from its ids-PID.img. */
-static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id, uint32_t *fs_id)
+/* The files id (and, for restore-fdtable.c and restore-sharedmm.c, the other ids) of @ri from its ids-PID.img. */
+static int read_files_id(int dirfd, struct restore_image *ri, uint32_t *files_id)
 {
+	pid_t pid = ri->pid;
 	TaskKobjIdsEntry *ids;
 	struct cr_img *img;
 	int ret;
@@ -44,7 +45,9 @@ static int read_files_id(int dirfd, pid_t pid, uint32_t *files_id, uint32_t *fs_
 	if (ret)
 		return ret;
 	*files_id = ids->files_id;
-	*fs_id = ids->fs_id;
+	ri->fs_id = ids->fs_id;
+	ri->vm_id = ids->vm_id;
+	ri->sighand_id = ids->sighand_id;
 	img_free_entry(ids);
 	return 0;
 }
@@ -115,7 +118,7 @@ int restore_images_load_fds(int dirfd, struct restore_image *ri)
 
 	ret = restore_ghosts_load(dirfd, ri);
 	if (!ret)
-		ret = read_files_id(dirfd, ri->pid, &files_id, &ri->fs_id);
+		ret = read_files_id(dirfd, ri, &files_id);
 	if (ret)
 		return ret;
 	ri->files_id = files_id;

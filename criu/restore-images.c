@@ -505,8 +505,10 @@ out_close:
 }
 
 /* Everything of the process @ri->pstree names. */
-static int load_one(int dirfd, struct restore_image *ri)
+/* Process @k of @ris, whose parents are loaded already. */
+static int load_one(int dirfd, struct restore_image *ris, size_t k)
 {
+	struct restore_image *ri = &ris[k];
 	int ret;
 
 	ret = load_pstree(ri);
@@ -527,6 +529,10 @@ static int load_one(int dirfd, struct restore_image *ri)
 			ret = fd_kinds[i].load(dirfd, ri);
 	if (!ret)
 		ret = load_fs(dirfd, ri);
+	for (size_t p = 0; !ret && p < k; p++)
+		ri->mm_elsewhere |= !restore_image_is_zombie(&ris[p]) && ris[p].vm_id == ri->vm_id;
+	if (ret || ri->mm_elsewhere)
+		return ret; /* its parent's memory (restore-sharedmm.c) */
 	if (!ret)
 		ret = load_mm(dirfd, ri);
 	if (!ret)
@@ -619,12 +625,18 @@ int restore_images_load(int dirfd, struct restore_image **ris, size_t *nr)
 	}
 	free(entries);
 	for (size_t i = 0; !ret && i < *nr; i++)
-		ret = load_one(dirfd, &(*ris)[i]);
+		ret = load_one(dirfd, *ris, i);
 	return ret;
 }
 
 void restore_images_free(struct restore_image *ri)
 {
+	for (size_t i = 0; i < ri->nr_sharers; i++)
+		restore_images_free(&ri->sharers[i]);
+	free(ri->sharers);
+	if (ri->vfork_child)
+		restore_images_free(ri->vfork_child);
+	free(ri->vfork_child);
 	for (size_t i = 0; i < FD_KIND_NR; i++)
 		if (fd_kinds[i].load_free)
 			fd_kinds[i].load_free(ri);

@@ -18,6 +18,7 @@
 #include "regs.h"
 #include "restore-creds.h"
 #include "restore-thread.h"
+#include "restore-vfork.h"
 #include "restore-timers.h"
 
 #define LOG_PREFIX "restore: "
@@ -91,8 +92,11 @@ static int queue_signals(struct restore_ctl *ctl, const SignalQueueEntry *q, int
 	return 0;
 }
 
-/* The dispositions: entry i of the image is signal i + 1, SIGKILL and SIGSTOP left out (CRIU's layout). */
-static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc)
+/*
+ * The dispositions: entry i of the image is signal i + 1, SIGKILL and SIGSTOP left out (CRIU's layout).
+ * The default ones are set too if @all (a process that copied its parent's handlers).
+ */
+static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc, bool all)
 {
 	size_t i = 0;
 
@@ -105,7 +109,7 @@ static int restore_sigactions(struct restore_ctl *ctl, const TaskCoreEntry *tc)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		i++;
-		if (sa->sigaction == (uint64_t)(uintptr_t)SIG_DFL && !sa->flags && !sa->mask)
+		if (!all && sa->sigaction == (uint64_t)(uintptr_t)SIG_DFL && !sa->flags && !sa->mask)
 			continue; /* the child reset every signal to this already */
 		ksa.handler = sa->sigaction, ksa.flags = sa->flags, ksa.restorer = sa->restorer, ksa.mask = sa->mask;
 		ret = restore_ctl_put_data(ctl, TRAMP_SIGACTION, &ksa, sizeof(ksa), &addr);
@@ -368,7 +372,7 @@ int restore_thread_begin(struct restore_ctl *ctl, const struct restore_image *ri
 	/* First: no signal may be delivered while syscalls are injected (the threads inherit the mask). */
 	int ret = block_all_signals(ctl->pid);
 
-	return ret ?: restore_sigactions(ctl, ri->core->tc);
+	return ret ?: restore_sigactions(ctl, ri->core->tc, false);
 }
 
 int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *ri)
@@ -379,9 +383,34 @@ int restore_thread_pending(struct restore_ctl *ctl, const struct restore_image *
 	return ret ?: restore_thread_signals(ctl, ri->core, stopped);
 }
 
+/* Unmaps the trampoline of @ctl through the task it names (it may be another task of the same address space). */
+static int unmap_trampoline(struct restore_ctl *ctl)
+{
+	long sret = restore_ctl_syscall(ctl, SYS_munmap, 2, ctl->tramp, (uint64_t)ctl->page_size);
+
+	if (sret < 0) {
+		pr_err("can't unmap the trampoline of process %d: %s\n", ctl->pid, strerror((int)-sret));
+		return (int)sret;
+	}
+	ctl->tramp = 0;
+	return 0;
+}
+
+int restore_sharer_end(struct restore_ctl *ctl, const struct restore_image *c, bool own_sighand, bool unmap)
+{
+	int ret = own_sighand ? restore_sigactions(ctl, c->core->tc, true) : 0;
+
+	ret = ret ?: restore_thread_pending(ctl, c);
+	ret = ret ?: set_child_subreaper(ctl, c->core->tc);
+	ret = ret ?: restore_timers(ctl, c->core->tc->timers);
+	if (!ret && unmap)
+		ret = unmap_trampoline(ctl);
+	ret = ret ?: restore_thread_regs(c->pid, c->core);
+	return ret ?: restore_thread_sigmask(c->pid, c->core, c->core->tc->blk_sigset);
+}
+
 int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
 {
-	long sret;
 	int ret;
 
 	ret = set_child_subreaper(ctl, ri->core->tc);
@@ -389,13 +418,10 @@ int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
 		ret = restore_timers(ctl, ri->core->tc->timers); /* last: a timer may fire from now on */
 	if (ret)
 		return ret;
-	sret = restore_ctl_syscall(ctl, SYS_munmap, 2, ctl->tramp, (uint64_t)ctl->page_size);
-	if (sret < 0) {
-		pr_err("can't unmap the trampoline of process %d: %s\n", ctl->pid, strerror((int)-sret));
-		return (int)sret;
-	}
-	ctl->tramp = 0;
-	ret = restore_thread_regs(ctl->pid, ri->core);
+	if (ri->vfork_child)
+		return restore_vfork(ctl, ri); /* the vfork() again: its child unmaps the trampoline */
+	ret = unmap_trampoline(ctl);
+	ret = ret ?: restore_thread_regs(ctl->pid, ri->core);
 	return ret ?: restore_thread_sigmask(ctl->pid, ri->core, ri->core->tc->blk_sigset);
 }
 

@@ -23,6 +23,13 @@ struct compel_task {
 	pid_t ppid;
 	bool zombie;
 	bool stopped; /* in a group stop (state 'T') before it was seized: under ptrace it reads 't' */
+	/*
+	 * With tree->vfork_ok: its thread vfork_tid is blocked in vfork() until its
+	 * child vfork_child execs or exits. That thread is seized and interrupted,
+	 * but does not stop until its vfork() returns.
+	 */
+	pid_t vfork_tid;
+	pid_t vfork_child;
 	/* Seized threads; threads[0] is the thread group leader unless it already exited. */
 	pid_t *threads;
 	size_t nr_threads;
@@ -42,6 +49,7 @@ struct compel_tree {
 	size_t nr_tasks;
 	size_t cap_tasks;
 	struct compel_seize_error err; /* filled by a failed compel_tree_seize() */
+	bool vfork_ok; /* set by the caller: a thread blocked in vfork() is recorded (vfork_tid), not refused */
 };
 
 /* Signals a seize pass passes through to a thread before it reaches its stop; then -EAGAIN. */

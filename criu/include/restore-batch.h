@@ -138,4 +138,7 @@ __attribute__((warn_unused_result)) int rb_run(struct restore_ctl *ctl, const st
 /* Seizes the @nr threads @tids (waiting in their tails) and waits for each one's interrupt stop. */
 __attribute__((warn_unused_result)) int rb_seize(const pid_t *tids, size_t nr);
 
+/* Waits for the next stop of @tid; *@status as waitpid gives it. A thread that is gone is -ESRCH (logged). */
+__attribute__((warn_unused_result)) int rb_wait_stop(pid_t tid, int *status);
+
 #endif /* CRIU_NG_RESTORE_BATCH_H */

@@ -56,6 +56,18 @@ struct restore_image {
 	FileLockEntry **locks; /* its file locks, from filelocks.img (file-locks.h) */
 	size_t nr_locks;
 	void *kind_state[FD_KIND_NR]; /* what a kind of file read from images of its own (fd_kind.load) */
+	/*
+	 * From ids-PID.img too: its address space and signal handlers. A child
+	 * sharing its parent's (mm_elsewhere: no mm or pagemap loaded) is taken out
+	 * of the tree into the parent's sharers, made by the parent's own clone3
+	 * (restore-sharedmm.h).
+	 */
+	uint32_t vm_id;
+	uint32_t sighand_id;
+	bool mm_elsewhere;
+	struct restore_image *sharers;
+	size_t nr_sharers;
+	struct restore_image *vfork_child; /* the sharer its main thread was in vfork() for (restore-vfork.h) */
 };
 
 /* True for a process dumped as a zombie. */

@@ -43,6 +43,16 @@ __attribute__((warn_unused_result)) int restore_thread_pending(struct restore_ct
 __attribute__((warn_unused_result)) int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri);
 
 /*
+ * The same steps for @c, a child sharing the address space of the process of
+ * @ctl (restore-sharedmm.h), run in it (@ctl names it): its dispositions if
+ * @own_sighand, its pending signals, subreaper flag and timers, then its
+ * registers and signal mask. The trampoline is its parent's: unmapped through
+ * @c before its registers are set if @unmap (the parent can't any more).
+ */
+__attribute__((warn_unused_result)) int restore_sharer_end(struct restore_ctl *ctl, const struct restore_image *c,
+							   bool own_sighand, bool unmap);
+
+/*
  * The state thread @tid sets itself, added to its list of syscalls @b (run with
  * every signal blocked): sigaltstack, name, robust list, rseq,
  * clear-child-tid, its credentials, then its pdeath signal (dropped, and said

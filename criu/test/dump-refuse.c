@@ -4,7 +4,8 @@
  * namespaces); a process in the test's session and process group, unless
  * --shell-job says it is a shell job (then it dumps); a process whose main
  * thread exited while another thread runs on (CRIU's pthread02); a process
- * blocked in vfork() (CRIU's vfork00), refused at once, not at the freeze's
+ * blocked in vfork() (CRIU's vfork00) with --leave-running, which can't end that vfork()
+ * (without it the dump ends it last: zdtm vfork_ng00), refused at once, not at the freeze's
  * timeout. And auxv, which the kernel
  * shows longer (AT_NULL included) than the 44 words CRIU's images hold, is cut
  * to those 44 words as CRIU's dump does, checked with crit. An inotify watch on

@@ -813,11 +813,22 @@ class Checker:
                           % (k, len(e[k].get("c_cc", [])), TERMIOS_NCC))
 
     # mm-ID.img and pagemap: prepare_mm_pid(), vdso_proxify(), the page reading of CRIU's restore.
-    def check_memory(self, procs, files):
+    def check_memory(self, procs, files, ids):
+        vm_ids = {}
         for p in procs:
             mm_name = "mm-%d.img" % p["pid"]
             if self.is_zombie(p["pid"]):
                 continue  # no memory: CRIU writes no mm or pagemap image for a zombie
+            vm_id = (ids.get(p["pid"]) or {}).get("vm_id")
+            if vm_id is not None and vm_id in vm_ids:
+                # criu-ng's dump of a child sharing its parent's address space (CLONE_VM), which CRIU's dump
+                # refuses: its memory is its parent's, and its mm image names no executable so that
+                # CRIU's restore refuses the dump (prepare_mm_pid(): collect_special_file(0) fails).
+                self.notes.append("SHARED-VM %s: process %d shares the address space of process %d (vm_id %d): "
+                                  "CRIU 4 refuses to restore this dump" % (mm_name, p["pid"], vm_ids[vm_id], vm_id))
+                continue
+            if vm_id is not None:
+                vm_ids[vm_id] = p["pid"]
             entries = self.load(mm_name, "MM-EXISTS")
             if not entries:
                 continue
@@ -943,7 +954,7 @@ class Checker:
         self.check_ns_files(files, ids)
         self.check_ghosts(files)
         self.vdso = self.vvar = None
-        self.check_memory(procs, files)
+        self.check_memory(procs, files, ids)
         return self.failures, self.notes
 
 

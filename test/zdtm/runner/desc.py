@@ -4,6 +4,8 @@ next to it holds a Python dict literal, as CRIU's do:
     {'flags': 'noauto crfail', 'opts': '--shell-job', 'feature': 'timens'}
 flags: noauto (left out of --all), crfail (the dump is expected to fail),
        norst (never restored: always run as if --norst was given),
+       killdump (only a dump that kills the test can take it, as one ending a
+       vfork(): with --norst the dump is expected to fail, leaving it running),
        nouns (not for CRIU's user-namespace flavor; nothing here, where only
        the host flavor exists).
 opts: extra options for criu dump and restore; dopts and ropts: for the dump
@@ -17,7 +19,7 @@ import re
 import shlex
 
 KNOWN_KEYS = {"flags", "opts", "dopts", "ropts", "feature"}
-KNOWN_FLAGS = {"noauto", "crfail", "norst", "nouns"}
+KNOWN_FLAGS = {"noauto", "crfail", "norst", "nouns", "killdump"}
 TEST_DIRS = ("static",)
 
 

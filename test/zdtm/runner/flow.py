@@ -96,7 +96,7 @@ class TestRun:
             raise TestFailed("%d Error line(s) in %s.log, first: %s" % (len(errors), action, errors[0].strip()))
 
     def checkpoint(self):
-        expect_fail = "crfail" in self.test.flags
+        expect_fail = "crfail" in self.test.flags or ("killdump" in self.test.flags and self.mode == "norst")
         try:
             rc = self.criu.dump(self.pid, self.pidfile, leave_running=self.mode == "norst")
         except CriuError as e:

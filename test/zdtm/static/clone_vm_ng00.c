@@ -1,12 +1,15 @@
 /*
- * clone_vm_ng00 (crfail): a child made with clone(CLONE_VM | CLONE_SIGHAND)
- * but not CLONE_THREAD shares its parent's address space and signal
- * handlers while being a process of its own. Neither criu-ng's restore nor
- * CRIU's can make such a pair again (CRIU's dump refuses it too), so the
- * dump must refuse it (the .desc says crfail) and leave both running: after
- * SIGTERM a SIGUSR1 handler the parent installs runs in the child, and what
- * the child writes the parent reads.
+ * clone_vm_ng00: a child made with clone(CLONE_VM | CLONE_SIGHAND) but not
+ * CLONE_THREAD shares its parent's address space and signal handlers while
+ * being a process of its own, with a copy of its parent's fd table that it
+ * trimmed. CRIU's dump refuses such a pair; criu-ng restores it (its parent
+ * makes it again with a clone3): after restore the child is still the
+ * parent's child with its pid, kcmp(2) says both share the address space and
+ * the handlers, a SIGUSR1 handler the parent installs runs in the child, what
+ * the parent writes (go) the child sees and what the child writes the parent
+ * reads, and the child has only the fds it had kept.
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,12 +18,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "zdtmtst.h"
 
 #define STACK_SIZE (256 * 1024)
 
-static volatile int go, usr1_in_child, reply;
+static volatile int go, usr1_in_child, reply, fd3_in_child = -1;
 static volatile pid_t child_pid;
 
 static void on_usr1(int sig)
@@ -45,6 +49,7 @@ static int child_fn(void *arg)
 	while (!go)
 		syscall(SYS_nanosleep, &ts, NULL);
 	syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);
+	fd3_in_child = (int)syscall(SYS_fcntl, 3, F_GETFD);
 	reply = 42;
 	syscall(SYS_exit, 0);
 	return 0;
@@ -76,6 +81,14 @@ int main(int argc, char **argv)
 		fail("the child is gone");
 		return 1;
 	}
+	if (syscall(SYS_kcmp, getpid(), pid, KCMP_VM, 0, 0) || syscall(SYS_kcmp, getpid(), pid, KCMP_SIGHAND, 0, 0)) {
+		fail("the child no longer shares the address space and the signal handlers (kcmp)");
+		return 1;
+	}
+	if (syscall(SYS_kcmp, getpid(), pid, KCMP_FILES, 0, 0) == 0) {
+		fail("the child shares the parent's fd table");
+		return 1;
+	}
 	if (signal(SIGUSR1, on_usr1) == SIG_ERR) {
 		fail("signal");
 		return 1;
@@ -83,6 +96,10 @@ int main(int argc, char **argv)
 	go = 1;
 	if (waitpid(pid, &status, __WALL) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		fail("the child did not end well");
+		return 1;
+	}
+	if (fd3_in_child != -1) {
+		fail("the child has an fd 3, which it had closed");
 		return 1;
 	}
 	if (!usr1_in_child || reply != 42) {

@@ -1,8 +1,10 @@
 /*
  * vfork_pending_ng: a child blocked in vfork(): its own child neither execs
  * nor exits, so the child sleeps uninterruptibly, sharing its memory with it.
- * No ptrace stop can freeze it: the dump must be refused (as CRIU refuses it),
- * leaving the tree running. Then the root ends the vfork() child, the child
+ * No ptrace stop can freeze it: CRIU refuses the dump, and so does criu-ng
+ * with --leave-running (the .desc says killdump); without it criu-ng's dump
+ * kills the vfork() child last and the restore makes the vfork() again
+ * (vfork_ng00 checks more). Then the root ends the vfork() child, the child
  * returns from vfork(), reaps it and exits 0.
  */
 #include <signal.h>
