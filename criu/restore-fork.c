@@ -27,6 +27,7 @@
 #include "regs.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
+#include "pty.h"
 #include "restore-fork.h"
 #include "restore-helpers.h"
 #include "sk-inet.h"
@@ -614,7 +615,8 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
 	if (!procs[k].session_helper && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent))
 		_exit(CHILD_SETUP_FAILED);
-	if (reset_signals() || set_session(procs, k) || restore_helper_adopted(procs, k)) {
+	if (reset_signals() || set_session(procs, k) || restore_helper_adopted(procs, k) ||
+	    pty_child_setup(ri, procs[k].fds)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}
