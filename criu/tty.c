@@ -389,17 +389,12 @@ void tty_termios_from_entry(struct termios *tio, const TermiosEntry *te)
 
 int tty_note_process(struct tty_table *t, pid_t pid)
 {
-	struct tty_proc *procs = realloc(t->procs, (t->nr_procs + 1) * sizeof(*procs));
-	pid_t sid = getsid(pid), pgid = getpgid(pid);
+	pid_t *pids = realloc(t->pids, (t->nr_pids + 1) * sizeof(*pids));
 
-	if (!procs)
+	if (!pids)
 		return -ENOMEM;
-	t->procs = procs;
-	if (sid < 0 || pgid < 0) {
-		pr_perror("Can't read the session and group of process %d", pid);
-		return -errno;
-	}
-	t->procs[t->nr_procs++] = (struct tty_proc){ .pid = pid, .sid = sid, .pgid = pgid };
+	t->pids = pids;
+	t->pids[t->nr_pids++] = pid;
 	return 0;
 }
 
@@ -408,7 +403,7 @@ void tty_table_free(struct tty_table *t)
 	for (size_t i = 0; i < t->nr_infos; i++)
 		if (t->infos[i].copy_fd >= 0)
 			close(t->infos[i].copy_fd);
-	free(t->procs);
+	free(t->pids);
 	free(t->infos);
 	free(t->files);
 	memset(t, 0, sizeof(*t));

@@ -17,6 +17,7 @@
 
 #include "files.h"
 #include "image.h"
+#include "proc-parse.h"
 #include "pty.h"
 #include "restore-fds.h"
 #include "restore-image.h"
@@ -47,12 +48,12 @@ static const struct tty_info *find_info(const struct tty_table *t, uint32_t id)
 	return NULL;
 }
 
-static const struct tty_proc *find_proc(const struct tty_table *t, pid_t pid)
+static bool noted(const struct tty_table *t, pid_t pid)
 {
-	for (size_t i = 0; i < t->nr_procs; i++)
-		if (t->procs[i].pid == pid)
-			return &t->procs[i];
-	return NULL;
+	for (size_t i = 0; i < t->nr_pids; i++)
+		if (t->pids[i] == pid)
+			return true;
+	return false;
 }
 
 /* The peer of pty end @ti in the tree, or NULL. */
@@ -67,24 +68,47 @@ static bool made_by_us(const struct tty_table *t, const struct tty_info *ti)
 	return ti->type == TTY_TYPE__PTY && (ti->master || peer_of(t, ti));
 }
 
+/*
+ * Whether @pid is a process of the tree: itself or an ancestor noted by
+ * tty_note_process() (a process sharing its parent's fd table is not noted
+ * itself; the tree holds every descendant of its root).
+ */
+static bool in_tree(const struct tty_table *t, pid_t pid)
+{
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		char *buf, *p;
+		size_t len;
+		int ppid;
+
+		if (noted(t, pid))
+			return true;
+		if (proc_read_file(pid, "stat", &buf, &len))
+			return false;
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+			ppid = 0;
+		free(buf);
+		pid = ppid;
+	}
+	return false;
+}
+
 static int check_session(const struct tty_table *t, const struct tty_info *ti)
 {
-	const struct tty_proc *leader, *fg;
+	pid_t sid = (pid_t)ti->sid, pgrp = (pid_t)ti->pgrp;
 
-	if (!ti->sid)
+	if (!sid)
 		return 0;
-	leader = find_proc(t, (pid_t)ti->sid);
-	if (!leader || leader->sid != leader->pid) {
-		pr_err("fd %d of process %d: /dev/pts/%u controls session %u, whose leader is not in the tree: "
+	if (!in_tree(t, sid) || getsid(sid) != sid) {
+		pr_err("fd %d of process %d: /dev/pts/%u controls session %d, whose leader is not in the tree: "
 		       "not supported\n",
-		       ti->fd, ti->pid, ti->index, ti->sid);
+		       ti->fd, ti->pid, ti->index, sid);
 		return -EOPNOTSUPP;
 	}
-	fg = ti->pgrp ? find_proc(t, (pid_t)ti->pgrp) : NULL;
-	if (ti->pgrp && (!fg || fg->pgid != fg->pid || fg->sid != (pid_t)ti->sid)) {
-		pr_err("fd %d of process %d: the foreground group %u of /dev/pts/%u has no leader in the tree: "
+	if (pgrp && (!in_tree(t, pgrp) || getpgid(pgrp) != pgrp || getsid(pgrp) != sid)) {
+		pr_err("fd %d of process %d: the foreground group %d of /dev/pts/%u has no leader in the tree: "
 		       "not supported\n",
-		       ti->fd, ti->pid, ti->pgrp, ti->index);
+		       ti->fd, ti->pid, pgrp, ti->index);
 		return -EOPNOTSUPP;
 	}
 	return 0;

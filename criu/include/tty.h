@@ -59,20 +59,13 @@ struct tty_file {
 	uint32_t ctty_nr; /* /dev/tty: its holder's controlling terminal (tty_nr of /proc/PID/stat) */
 };
 
-/* A process of the tree (tty_note_process()): ptys that control a session need its leader in the tree. */
-struct tty_proc {
-	pid_t pid;
-	pid_t sid;
-	pid_t pgid;
-};
-
 struct tty_table {
 	struct tty_info *infos;
 	size_t nr_infos;
 	struct tty_file *files;
 	size_t nr_files;
-	struct tty_proc *procs;
-	size_t nr_procs;
+	pid_t *pids; /* the processes whose fds were walked (tty_note_process()) */
+	size_t nr_pids;
 	bool shell_job; /* --shell-job: a terminal whose master is outside the tree is the job's */
 };
 
@@ -106,7 +99,7 @@ __attribute__((warn_unused_result)) int tty_write_files(const struct tty_table *
 /* Writes tty-info.img in @dirfd when there is a terminal. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int tty_write_info(const struct tty_table *t, int dirfd);
 
-/* Records process @pid of the tree with its session and group. Returns 0 or -errno. */
+/* Records process @pid of the tree: a pty's session needs its leader in the tree. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int tty_note_process(struct tty_table *t, pid_t pid);
 
 /* @tio's fields set from a termios_entry of tty-info.img (the others left as they are). */
