@@ -12,15 +12,20 @@
  * Pair B: the slave raw and exclusive, the master in packet mode and locked
  * again after the slave was opened; control bytes (^C, DEL, CR) wait both ways.
  *
+ * Pair C: only the master is held; its slave wrote a line and was closed, so
+ * the master has hung up with the line still to be read.
+ *
  * After restore: each pair has its index and device again; its settings, window
  * size and modes are the dumped ones; the bytes come out exactly, once, in
  * their order (lines as lines, the unfinished line still unfinished until its
  * newline comes); the slave of A is the test's controlling terminal (session
  * and foreground group) and /dev/tty reaches it; closing the master of A hangs
- * the session up: one SIGHUP, none before.
+ * the session up: one SIGHUP, none before. The master of C has its index, its
+ * line, then the end (EIO), and polls as hung up.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +47,8 @@
 #define FROM_SLAVE_OUT "from slave\r\n"
 #define RAW_OUT "\x03raw\r\n\x7fout"
 #define RAW_IN "\x03\x7fin\r"
+#define BYE "bye\n"
+#define BYE_OUT "bye\r\n"
 
 static volatile sig_atomic_t nr_sighups;
 
@@ -160,7 +167,8 @@ static int get_flag(int fd, unsigned long req)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_sighup };
-	struct pair a, b;
+	struct pair a, b, c;
+	struct pollfd pfd;
 	char buf[64], want[512];
 	size_t wlen = 0;
 	int tty, i;
@@ -170,7 +178,7 @@ int main(int argc, char **argv)
 		fail("the test does not lead its session");
 		return 1;
 	}
-	if (sigaction(SIGHUP, &sa, NULL) || open_pair(&a, 0) || open_pair(&b, O_NOCTTY)) {
+	if (sigaction(SIGHUP, &sa, NULL) || open_pair(&a, 0) || open_pair(&b, O_NOCTTY) || open_pair(&c, O_NOCTTY)) {
 		fail("can't make the pairs: %m");
 		return 1;
 	}
@@ -226,6 +234,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Pair C: the slave's last words, then it is gone. */
+	if (write(c.s, BYE, strlen(BYE)) != (ssize_t)strlen(BYE) || wait_queued(c.m, strlen(BYE_OUT)) || close(c.s)) {
+		fail("pair C: the line did not arrive");
+		return 1;
+	}
+
 	test_daemon();
 	test_waitsig();
 
@@ -269,6 +283,14 @@ int main(int argc, char **argv)
 	if (read(b.m, buf, sizeof(buf)) != (ssize_t)strlen(RAW_OUT) + 1 || buf[0] != TIOCPKT_DATA ||
 	    memcmp(buf + 1, RAW_OUT, strlen(RAW_OUT)) || read_all_exactly(b.s, RAW_IN, strlen(RAW_IN), "slave B")) {
 		fail("pair B: the queued bytes did not come back");
+		return 1;
+	}
+	pfd = (struct pollfd){ .fd = c.m, .events = POLLIN };
+	memset(buf, 0, sizeof(buf));
+	if (ioctl(c.m, TIOCGPTN, &i) || i != c.index || poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLHUP) ||
+	    read(c.m, buf, sizeof(buf)) != (ssize_t)strlen(BYE_OUT) || strcmp(buf, BYE_OUT) ||
+	    read(c.m, buf, sizeof(buf)) != -1 || errno != EIO) {
+		fail("pair C: index %d (was %d), poll %#x, line \"%s\"", i, c.index, pfd.revents, buf);
 		return 1;
 	}
 	/* /dev/tty is the controlling terminal: the slave of A. */
