@@ -1,6 +1,7 @@
 /*
  * pty_ng01: a pty pair split between processes, as sshd and a login shell
- * hold it. The test holds the master; its child leads a session of its own
+ * hold it. The test holds the master (its child and grandchild too: one
+ * description, which the child made non-blocking); its child leads a session of its own
  * whose controlling terminal is the slave (opened without O_NOCTTY); the
  * child's child leads its own process group, which has the terminal's
  * foreground, and holds no fd of the slave. Echo is off; a line waits on the
@@ -11,7 +12,8 @@
  * (tcgetpgrp), and /proc says so for the child and grandchild (session, group,
  * tty_nr, tpgid); each waiting line comes out once; a line written after
  * restore crosses from the master in the test to the slave, read by the
- * grandchild through /dev/tty.
+ * grandchild through /dev/tty; the master is still one description (the
+ * parent makes it blocking again, the child sees it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +111,7 @@ static int grandchild_main(dev_t rdev, int ready)
 	return 0;
 }
 
-static int child_main(const char *name, int ready)
+static int child_main(const char *name, int master, int ready)
 {
 	struct stat_ids s;
 	struct termios tio;
@@ -136,12 +138,18 @@ static int child_main(const char *name, int ready)
 	if (read(r[0], buf, 1) != 1 || tcsetpgrp(fd, gc))
 		return 2;
 	close(r[0]);
-	if (write(fd, TO_PARENT, strlen(TO_PARENT)) != (ssize_t)strlen(TO_PARENT) || write(ready, "c", 1) != 1)
+	/* The master is one description with the parent's: its status flags are theirs too. */
+	if (write(fd, TO_PARENT, strlen(TO_PARENT)) != (ssize_t)strlen(TO_PARENT) ||
+	    fcntl(master, F_SETFL, O_NONBLOCK) || write(ready, "c", 1) != 1)
 		return 2;
 	close(ready);
 
 	test_waitsig();
 
+	if (fcntl(master, F_GETFL) & O_NONBLOCK) {
+		fail("child: its master is not the parent's description (the parent made it blocking)");
+		return 1;
+	}
 	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd);
 	if (readlink(buf, link, sizeof(link) - 1) < 0 || strcmp(link, name)) {
 		fail("child: its slave is %s, not %s", link, name);
@@ -173,9 +181,8 @@ int main(int argc, char **argv)
 	if (child < 0)
 		return 1;
 	if (child == 0) {
-		close(master);
 		close(ready[0]);
-		_exit(child_main(name, ready[1]));
+		_exit(child_main(name, master, ready[1]));
 	}
 	close(ready[1]);
 	if (read(ready[0], buf, 1) != 1) {
@@ -183,6 +190,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(ready[0]);
+	if (!(fcntl(master, F_GETFL) & O_NONBLOCK)) {
+		fail("the child's master is not the parent's description");
+		return 1;
+	}
 	if (write(master, TO_CHILD, strlen(TO_CHILD)) != (ssize_t)strlen(TO_CHILD) ||
 	    wait_queued(master, strlen(TO_PARENT_OUT))) {
 		fail("the lines did not cross");
@@ -196,14 +207,17 @@ int main(int argc, char **argv)
 		fail("the master is /dev/pts/%d's, not /dev/pts/%d's", after, index);
 		return 1;
 	}
-	fcntl(master, F_SETFL, O_NONBLOCK);
+	if (!(fcntl(master, F_GETFL) & O_NONBLOCK)) {
+		fail("the master the child shares is blocking after restore");
+		return 1;
+	}
 	memset(buf, 0, sizeof(buf));
 	if (read(master, buf, sizeof(buf)) != (ssize_t)strlen(TO_PARENT_OUT) || strcmp(buf, TO_PARENT_OUT) ||
 	    read(master, buf, sizeof(buf)) != -1 || errno != EAGAIN) {
 		fail("the master had \"%s\" waiting", buf);
 		return 1;
 	}
-	if (write(master, AFTER, strlen(AFTER)) != (ssize_t)strlen(AFTER))
+	if (fcntl(master, F_SETFL, 0) || write(master, AFTER, strlen(AFTER)) != (ssize_t)strlen(AFTER))
 		return 1;
 	if (!tree_end_child(child, SIGTERM, "child"))
 		return 1;
