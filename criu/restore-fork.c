@@ -593,6 +593,9 @@ static int fork_children(const struct restore_proc *procs, size_t nr, size_t k, 
 				  procs[k].ri->pid, procs[k].born_sid);
 			return -errno;
 		}
+		/* Its session's terminal, before the children born in that session. */
+		if (round == 1 && procs[k].born_sid && pty_child_setup(procs[k].ri, procs[k].fds))
+			return -EINVAL;
 		for (size_t c = k + 1; c < nr; c++)
 			if (procs[c].parent == k && !procs[c].session_helper && procs[c].before_setsid == !round &&
 			    fork_proc(procs, nr, c, sync) < 0)

@@ -938,7 +938,8 @@ int pty_child_setup(const struct restore_image *ri, const struct restore_fds *fd
 	const PstreeEntry *ps = ri->pstree;
 	int ret = 0;
 
-	if (!st || !fds)
+	/* Not in its session yet: born in another one, it leaves it later (restore-fork.c calls again). */
+	if (!st || !fds || getsid(0) != (pid_t)ps->sid)
 		return 0;
 	for (size_t i = 0; !ret && i < st->nr_infos; i++) {
 		const TtyInfoEntry *e = st->infos[i];

@@ -57,8 +57,9 @@ bool pty_file_inherited(const struct restore_image *ri, const FileEntry *fe);
 
 /*
  * In restored process @ri, once in its session and group and before it forks
- * its children: its controlling terminal, foreground group and /dev/tty files
- * (see above). Returns 0 or -errno (logged).
+ * the children of that session: its controlling terminal, foreground group and
+ * /dev/tty files (see above); nothing while it is not in its dumped session yet.
+ * Returns 0 or -errno (logged).
  */
 __attribute__((warn_unused_result)) int pty_child_setup(const struct restore_image *ri, const struct restore_fds *fds);
 
