@@ -4,7 +4,8 @@
  * description, which the child made non-blocking); its child leads a session of its own
  * whose controlling terminal is the slave (opened without O_NOCTTY); the
  * child's child leads its own process group, which has the terminal's
- * foreground, and holds no fd of the slave. Echo is off; a line waits on the
+ * foreground, and holds no fd of the slave; another child of the child was
+ * forked before its setsid() and stays in the test's session. Echo is off; a line waits on the
  * slave (written by the master) and one on the master (written by the slave).
  *
  * After restore: the index and device are the same; the slave controls the
@@ -118,8 +119,22 @@ static int child_main(const char *name, int master, int ready)
 	struct stat st;
 	char buf[64] = { 0 }, link[64] = { 0 };
 	int fd, r[2];
-	pid_t me, gc;
+	pid_t me, gc, early, born_sid;
 
+	/* Born before the setsid(): it stays in the test's session (the restore forks it before its parent's). */
+	born_sid = getsid(0);
+	early = tree_fork();
+	if (early < 0)
+		return 2;
+	if (early == 0) {
+		close(ready);
+		test_waitsig();
+		if (getsid(0) != born_sid) {
+			fail("the child's early child is in session %d, not %d", getsid(0), born_sid);
+			_exit(1);
+		}
+		_exit(0);
+	}
 	if (setsid() < 0 || (fd = open(name, O_RDWR)) < 0 || fstat(fd, &st) || tcgetattr(fd, &tio))
 		return 2;
 	me = getpid();
@@ -161,7 +176,7 @@ static int child_main(const char *name, int master, int ready)
 		     tcgetpgrp(fd), gc, s.tty_nr);
 		return 1;
 	}
-	return tree_end_child(gc, SIGTERM, "grandchild") ? 0 : 1;
+	return tree_end_child(gc, SIGTERM, "grandchild") && tree_end_child(early, SIGTERM, "early child") ? 0 : 1;
 }
 
 int main(int argc, char **argv)
