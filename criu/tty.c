@@ -383,8 +383,11 @@ void tty_termios_from_entry(struct termios *tio, const TermiosEntry *te)
 	tio->c_line = (cc_t)te->c_line;
 	for (size_t i = 0; i < te->n_c_cc && i < NCCS; i++)
 		tio->c_cc[i] = (cc_t)te->c_cc[i];
-	cfsetispeed(tio, (speed_t)te->c_ispeed);
-	cfsetospeed(tio, (speed_t)te->c_ospeed);
+	/* c_cflag has the speeds already; glibc's cfsetispeed(0) would set IBAUD0, a bit of its own, in c_iflag. */
+	if (te->c_ispeed)
+		cfsetispeed(tio, (speed_t)te->c_ispeed);
+	if (te->c_ospeed)
+		cfsetospeed(tio, (speed_t)te->c_ospeed);
 }
 
 int tty_note_process(struct tty_table *t, pid_t pid)
