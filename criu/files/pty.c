@@ -329,15 +329,15 @@ static int drain(int fd, uint32_t id, uint8_t **bufp, size_t *lenp)
 
 /*
  * The bytes queued on pty end @ti (criu's copy of it), read and put back at
- * once; @slave_fd is a copy of the slave (for the settings), @peer_fd one of
- * the other end, or -1. The end's status flags, packet mode and the slave's
- * settings are as they were after it.
+ * once; @peer_fd is a copy of the other end, or -1. The end's status flags,
+ * packet mode and (a slave's) settings and locked settings are as they were
+ * after it.
  */
-static int take_queue(const struct tty_info *ti, int slave_fd, int peer_fd, uint8_t **bufp, size_t *lenp)
+static int take_queue(const struct tty_info *ti, int peer_fd, uint8_t **bufp, size_t *lenp)
 {
 	struct termios orig, raw, locked, unlocked = { 0 };
-	bool has_locked = false;
-	int fl, pkt = 0, off = 0, ret, ret2;
+	bool has_locked = false, pkt = ti->master && ti->packet_mode;
+	int fl, on = 1, off = 0, ret, ret2;
 
 	*bufp = NULL;
 	*lenp = 0;
@@ -346,20 +346,20 @@ static int take_queue(const struct tty_info *ti, int slave_fd, int peer_fd, uint
 		pr_perror("Can't read the flags and settings of pty end %u", ti->id);
 		return -errno;
 	}
-	/* Locked settings would keep the line discipline from being changed for the read. */
-	if (ioctl(ti->copy_fd, TIOCGLCKTRMIOS, &locked) == 0 && memcmp(&locked, &unlocked, sizeof(locked))) {
+	/* Locked settings would keep the slave's line discipline from being changed for the read. */
+	if (!ti->master && ioctl(ti->copy_fd, TIOCGLCKTRMIOS, &locked) == 0 &&
+	    memcmp(&locked, &unlocked, sizeof(locked))) {
 		has_locked = true;
 		if (ioctl(ti->copy_fd, TIOCSLCKTRMIOS, &unlocked) < 0) {
 			pr_perror("Can't unlock the settings of pty end %u", ti->id);
 			return -errno;
 		}
 	}
-	if (ti->master && ti->packet_mode && ioctl(ti->copy_fd, TIOCPKT, &off) < 0) {
+	if (pkt && ioctl(ti->copy_fd, TIOCPKT, &off) < 0) {
 		pr_perror("Can't leave packet mode on pty end %u", ti->id);
 		ret = -errno;
 		goto out_locked;
 	}
-	pkt = ti->master && ti->packet_mode;
 	/* The slave's line discipline gives every byte, complete lines or not, without canonical mode. */
 	raw = orig;
 	raw.c_lflag &= ~(tcflag_t)ICANON;
@@ -376,7 +376,7 @@ static int take_queue(const struct tty_info *ti, int slave_fd, int peer_fd, uint
 		goto out_termios;
 	}
 	ret = drain(ti->copy_fd, ti->id, bufp, lenp);
-	ret2 = refill(ti->copy_fd, ti->master ? -1 : slave_fd, peer_fd, &orig, *bufp, *lenp, ti->id);
+	ret2 = refill(ti->copy_fd, ti->master ? -1 : ti->copy_fd, peer_fd, &orig, *bufp, *lenp, ti->id);
 	ret = ret ?: ret2;
 	if (fcntl(ti->copy_fd, F_SETFL, fl) < 0 && !ret) {
 		pr_perror("Can't set the flags of pty end %u back", ti->id);
@@ -388,8 +388,7 @@ out_termios:
 		ret = -errno;
 	}
 out_pkt:
-	pkt = 1;
-	if (ti->master && ti->packet_mode && ioctl(ti->copy_fd, TIOCPKT, &pkt) < 0 && !ret) {
+	if (pkt && ioctl(ti->copy_fd, TIOCPKT, &on) < 0 && !ret) {
 		pr_perror("Can't set packet mode on pty end %u back", ti->id);
 		ret = -errno;
 	}
@@ -430,8 +429,7 @@ int pty_dump_data(const struct tty_table *t, int dirfd)
 		if (!made_by_us(t, ti) || ti->copy_fd < 0)
 			continue;
 		peer = peer_of(t, ti);
-		ret = take_queue(ti, ti->master ? (peer ? peer->copy_fd : -1) : ti->copy_fd, peer ? peer->copy_fd : -1,
-				 &buf, &len);
+		ret = take_queue(ti, peer ? peer->copy_fd : -1, &buf, &len);
 		if (!ret && len) {
 			pr_info("pty end %u (/dev/pts/%u%s): %zu bytes queued\n", ti->id, ti->index,
 				ti->master ? ", master" : "", len);
