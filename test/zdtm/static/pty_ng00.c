@@ -7,7 +7,8 @@
  * wait on the slave (canonical mode, echo on), a line the slave wrote and the
  * echoes wait on the master, and a line without its newline waits on the
  * slave. Its settings are the test's own: erase and kill characters, no
- * ICRNL, a window size; the master is exclusive.
+ * ICRNL, a window size, canonical mode, echo and ICRNL locked; the master is
+ * exclusive.
  *
  * Pair B: the slave raw and exclusive, the master in packet mode and locked
  * again after the slave was opened; control bytes (^C, DEL, CR) wait both ways.
@@ -15,8 +16,8 @@
  * Pair C: only the master is held; its slave wrote a line and was closed, so
  * the master has hung up with the line still to be read.
  *
- * After restore: each pair has its index and device again; its settings, window
- * size and modes are the dumped ones; the bytes come out exactly, once, in
+ * After restore: each pair has its index and device again; its settings, locked
+ * settings, window size and modes are the dumped ones; the bytes come out exactly, once, in
  * their order (lines as lines, the unfinished line still unfinished until its
  * newline comes); the slave of A is the test's controlling terminal (session
  * and foreground group) and /dev/tty reaches it; closing the master of A hangs
@@ -50,6 +51,8 @@
 #define BYE "bye\n"
 #define BYE_OUT "bye\r\n"
 
+#define KERNEL_NCCS 19
+
 static volatile sig_atomic_t nr_sighups;
 
 static void on_sighup(int sig)
@@ -63,6 +66,7 @@ struct pair {
 	int index;
 	dev_t rdev;
 	struct termios tio;
+	struct termios locked;
 	struct winsize ws;
 };
 
@@ -118,8 +122,9 @@ static int read_all_exactly(int fd, const char *want, size_t len, const char *wh
 
 static bool same_termios(const struct termios *a, const struct termios *b)
 {
+	/* The kernel's termios has KERNEL_NCCS control characters; the rest of glibc's are not the tty's. */
 	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
-	       a->c_lflag == b->c_lflag && !memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc));
+	       a->c_lflag == b->c_lflag && !memcmp(a->c_cc, b->c_cc, KERNEL_NCCS);
 }
 
 static int check_identity(const struct pair *p, const char *name)
@@ -139,6 +144,11 @@ static int check_identity(const struct pair *p, const char *name)
 	}
 	if (tcgetattr(p->s, &tio) || !same_termios(&tio, &p->tio)) {
 		fail("pair %s: settings changed (lflag %#x, was %#x)", name, tio.c_lflag, p->tio.c_lflag);
+		return -1;
+	}
+	memset(&tio, 0, sizeof(tio));
+	if (ioctl(p->s, TIOCGLCKTRMIOS, &tio) || !same_termios(&tio, &p->locked)) {
+		fail("pair %s: locked settings changed (lflag %#x, was %#x)", name, tio.c_lflag, p->locked.c_lflag);
 		return -1;
 	}
 	if (ioctl(p->m, TIOCGWINSZ, &ws) || memcmp(&ws, &p->ws, sizeof(ws))) {
@@ -167,7 +177,7 @@ static int get_flag(int fd, unsigned long req)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_sighup };
-	struct pair a, b, c;
+	struct pair a = { 0 }, b = { 0 }, c = { 0 };
 	struct pollfd pfd;
 	char buf[64], want[512];
 	size_t wlen = 0;
@@ -199,8 +209,9 @@ int main(int argc, char **argv)
 	a.tio.c_cc[VERASE] = 0x08;
 	a.tio.c_cc[VKILL] = 0x15;
 	a.ws = (struct winsize){ .ws_row = 33, .ws_col = 111, .ws_xpixel = 7, .ws_ypixel = 9 };
+	a.locked = (struct termios){ .c_lflag = ICANON | ECHO, .c_iflag = ICRNL };
 	if (tcsetattr(a.s, TCSANOW, &a.tio) || ioctl(a.s, TIOCSWINSZ, &a.ws) || tcgetattr(a.s, &a.tio) ||
-	    ioctl(a.m, TIOCEXCL)) {
+	    ioctl(a.m, TIOCEXCL) || ioctl(a.s, TIOCSLCKTRMIOS, &a.locked) || ioctl(a.s, TIOCGLCKTRMIOS, &a.locked)) {
 		fail("can't set pair A up: %m");
 		return 1;
 	}

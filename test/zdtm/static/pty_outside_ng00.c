@@ -60,7 +60,7 @@ static int read_line(int fd, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	int master, slave, mine, theirs, unlock = 0, index, ready[2], stop[2], status;
+	int master, slave, mine, theirs, unlock = 0, index, ready[2], stop[2], done[2], status;
 	char name[64], buf[64] = { 0 };
 	struct termios tio;
 	pid_t child;
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	slave = open(name, O_RDWR | O_NOCTTY);
 	/* Raw: the lines go through unchanged, no echo. */
 	if (slave < 0 || tcgetattr(slave, &tio) || (cfmakeraw(&tio), tcsetattr(slave, TCSANOW, &tio)) || pipe(ready) ||
-	    pipe(stop)) {
+	    pipe(stop) || pipe(done)) {
 		fail("can't set the pair up: %m");
 		return 1;
 	}
@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 		close(mine);
 		close(ready[0]);
 		close(stop[1]);
+		close(done[0]);
 		if (fork() == 0)
 			outside_main(theirs, ready[1], stop[0]);
 		_exit(0);
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
 	close(theirs);
 	close(ready[1]);
 	close(stop[0]);
+	close(done[1]);
 	if (waitpid(child, &status, 0) != child || status || read(ready[0], buf, 1) != 1) {
 		fail("the process outside the tree did not start");
 		return 1;
@@ -122,7 +124,10 @@ int main(int argc, char **argv)
 		fail("the pty no longer carries lines: \"%s\"", buf);
 		return 1;
 	}
+	/* The process outside ends with the test (its end of @done closes then). */
 	close(stop[1]);
+	while (read(done[0], buf, sizeof(buf)) > 0)
+		;
 	pass();
 	return 0;
 }

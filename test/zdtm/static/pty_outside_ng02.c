@@ -39,14 +39,14 @@ static void outside_main(const char *name, int ready, int stop)
 
 int main(int argc, char **argv)
 {
-	int master, unlock = 0, index, after = -1, ready[2], stop[2], status;
+	int master, unlock = 0, index, after = -1, ready[2], stop[2], done[2], status;
 	char name[64], buf[64] = { 0 };
 	pid_t child, sid = -1, now = -1;
 
 	test_init(argc, argv);
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY);
 	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) || ioctl(master, TIOCGPTN, &index) || pipe(ready) ||
-	    pipe(stop)) {
+	    pipe(stop) || pipe(done)) {
 		fail("can't make the pair: %m");
 		return 1;
 	}
@@ -62,12 +62,14 @@ int main(int argc, char **argv)
 		close(master);
 		close(ready[0]);
 		close(stop[1]);
+		close(done[0]);
 		if (fork() == 0)
 			outside_main(name, ready[1], stop[0]);
 		_exit(0);
 	}
 	close(ready[1]);
 	close(stop[0]);
+	close(done[1]);
 	if (waitpid(child, &status, 0) != child || status || read(ready[0], &sid, sizeof(sid)) != sizeof(sid) ||
 	    ioctl(master, TIOCGSID, &now) || now != sid) {
 		fail("the session outside the tree did not start (session %d, the pty's %d)", sid, now);
@@ -87,7 +89,10 @@ int main(int argc, char **argv)
 		fail("the line the slave wrote is \"%s\"", buf);
 		return 1;
 	}
+	/* The process outside ends with the test (its end of @done closes then). */
 	close(stop[1]);
+	while (read(done[0], buf, sizeof(buf)) > 0)
+		;
 	pass();
 	return 0;
 }
