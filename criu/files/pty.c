@@ -144,39 +144,44 @@ static int check_end(const struct tty_table *t, const struct tty_info *ti)
 	return ti->master ? check_session(t, ti) : 0;
 }
 
+/* The index of the pty slave @tty_nr (of /proc/PID/stat) names, or -1. */
+static int pts_index(uint32_t tty_nr)
+{
+	unsigned int maj = (tty_nr >> 8) & 0xfff, min = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+
+	return maj >= PTS_MAJOR_FIRST && maj <= PTS_MAJOR_LAST ? (int)((maj - PTS_MAJOR_FIRST) * 256 + min) : -1;
+}
+
 /*
- * /dev/tty files: each holder's controlling terminal must be one pty slave of
- * the tree (the same for all), or all of them the shell job's.
+ * /dev/tty files: each holder's controlling terminal must be the same pty of
+ * the tree (its master is in the tree), or all of them the shell job's.
+ * CRIU's images have one /dev/tty entry, which the restore gives the pty of
+ * the tree that controls a session: there may be only one such pty then, and
+ * none for the shell job's.
  */
 static int check_ctty_files(const struct tty_table *t)
 {
-	uint32_t ours = 0;
-	bool outside = false;
+	int ours = -1, sessions = 0;
+	bool outside = false, any = false;
 
+	for (size_t i = 0; i < t->nr_infos; i++)
+		sessions += t->infos[i].master && t->infos[i].sid;
 	for (size_t i = 0; i < t->nr_files; i++) {
 		const struct tty_file *tf = &t->files[i];
-		const struct tty_info *ci = find_info(t, tf->info_id), *slave = NULL;
-		unsigned int maj = (tf->ctty_nr >> 8) & 0xfff,
-			     min = (tf->ctty_nr & 0xff) | ((tf->ctty_nr >> 12) & 0xfff00);
+		const struct tty_info *ci = find_info(t, tf->info_id);
+		int index = pts_index(tf->ctty_nr);
 
 		if (!ci || ci->type != TTY_TYPE__CTTY)
 			continue;
-		if (maj >= PTS_MAJOR_FIRST && maj <= PTS_MAJOR_LAST)
-			slave = find_info(t, ((maj - PTS_MAJOR_FIRST) * 256 + min) * 2);
-		if (slave && made_by_us(t, slave)) {
-			if (ours && ours != slave->id) {
+		any = true;
+		if (index >= 0 && find_info(t, (uint32_t)index * 2 + 1)) {
+			if (ours >= 0 && ours != index) {
 				pr_err("fd %d of process %d is /dev/tty on another pty than an earlier /dev/tty: "
 				       "not supported\n",
 				       tf->fd, tf->pid);
 				return -EOPNOTSUPP;
 			}
-			ours = slave->id;
-			continue;
-		}
-		/* Its slave's fds may all be closed: then the pair's master says whether the pty is ours. */
-		if (!slave && maj >= PTS_MAJOR_FIRST && maj <= PTS_MAJOR_LAST &&
-		    find_info(t, ((maj - PTS_MAJOR_FIRST) * 256 + min) * 2 + 1)) {
-			ours = ((maj - PTS_MAJOR_FIRST) * 256 + min) * 2;
+			ours = index;
 			continue;
 		}
 		outside = true;
@@ -187,9 +192,10 @@ static int check_ctty_files(const struct tty_table *t)
 			return -EOPNOTSUPP;
 		}
 	}
-	if (ours && outside) {
-		pr_err("/dev/tty stands for a pty of the tree in a process and for another terminal in another: not "
-		       "supported\n");
+	if (any && ((ours >= 0 && (outside || sessions != 1)) || (outside && sessions))) {
+		pr_err("/dev/tty is open in the tree while %d ptys of the tree control a session%s: CRIU's images "
+		       "can't tell which terminal it stands for\n",
+		       sessions, outside ? " and the shell job's terminal is another" : "");
 		return -EOPNOTSUPP;
 	}
 	return 0;
