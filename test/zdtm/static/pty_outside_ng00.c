@@ -31,8 +31,10 @@
 static void outside_main(int end, int ready, int stop)
 {
 	char buf[64] = { 0 };
+	pid_t me = getpid();
 
-	if (write(end, QUEUED, strlen(QUEUED)) != (ssize_t)strlen(QUEUED) || write(ready, "r", 1) != 1)
+	if (write(end, QUEUED, strlen(QUEUED)) != (ssize_t)strlen(QUEUED) ||
+	    write(ready, &me, sizeof(me)) != sizeof(me))
 		_exit(2);
 	close(ready);
 	/* One line from the test, sent back, then wait for the end. */
@@ -41,6 +43,13 @@ static void outside_main(int end, int ready, int stop)
 	while (read(stop, buf, sizeof(buf)) > 0)
 		;
 	_exit(0);
+}
+
+/* Until process @pid is gone (reaped by whoever adopted it), 5 s at most. */
+static void wait_gone(pid_t pid)
+{
+	for (int tries = 0; tries < 5000 && !kill(pid, 0); tries++)
+		usleep(1000);
 }
 
 /* @len bytes from @fd into @buf, in as many reads as they come in. */
@@ -63,7 +72,7 @@ int main(int argc, char **argv)
 	int master, slave, mine, theirs, unlock = 0, index, ready[2], stop[2], done[2], status;
 	char name[64], buf[64] = { 0 };
 	struct termios tio;
-	pid_t child;
+	pid_t child, outside = -1;
 
 	test_init(argc, argv);
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY);
@@ -101,7 +110,8 @@ int main(int argc, char **argv)
 	close(ready[1]);
 	close(stop[0]);
 	close(done[1]);
-	if (waitpid(child, &status, 0) != child || status || read(ready[0], buf, 1) != 1) {
+	if (waitpid(child, &status, 0) != child || status ||
+	    read(ready[0], &outside, sizeof(outside)) != sizeof(outside)) {
 		fail("the process outside the tree did not start");
 		return 1;
 	}
@@ -128,6 +138,7 @@ int main(int argc, char **argv)
 	close(stop[1]);
 	while (read(done[0], buf, sizeof(buf)) > 0)
 		;
+	wait_gone(outside);
 	pass();
 	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -93,6 +94,9 @@ int main(int argc, char **argv)
 	close(stop[1]);
 	while (read(done[0], buf, sizeof(buf)) > 0)
 		;
+	/* Until it is gone (reaped by whoever adopted it), 5 s at most. */
+	for (int tries = 0; tries < 5000 && !kill(sid, 0); tries++)
+		usleep(1000);
 	pass();
 	return 0;
 }
