@@ -57,6 +57,7 @@ static const struct cr_img_desc cr_img_descs[CR_IMG_MAX] = {
 	DESC(CR_IMG_PIPES_DATA, "pipes-data.img", IMG_COMMON_MAGIC, PIPES_DATA_MAGIC, &pipe_data_entry__descriptor),
 	DESC(CR_IMG_FIFO_DATA, "fifo-data.img", IMG_COMMON_MAGIC, FIFO_DATA_MAGIC, &pipe_data_entry__descriptor),
 	DESC(CR_IMG_TTY_INFO, "tty-info.img", IMG_COMMON_MAGIC, TTY_INFO_MAGIC, &tty_info_entry__descriptor),
+	DESC(CR_IMG_TTY_DATA, "tty-data.img", IMG_COMMON_MAGIC, TTY_DATA_MAGIC, &tty_data_entry__descriptor),
 	DESC(CR_IMG_FILE_LOCKS, "filelocks.img", IMG_COMMON_MAGIC, FILE_LOCKS_MAGIC, &file_lock_entry__descriptor),
 	DESC(CR_IMG_MEMFD_INODE, "memfd.img", IMG_COMMON_MAGIC, MEMFD_INODE_MAGIC, &memfd_inode_entry__descriptor),
 	DESC(CR_IMG_NETDEV, "netdev-%u.img", IMG_COMMON_MAGIC, NETDEV_MAGIC, &net_device_entry__descriptor),

@@ -27,6 +27,7 @@
 #include "regs.h"
 #include "restore-files.h"
 #include "restore-ghost.h"
+#include "pty.h"
 #include "restore-fork.h"
 #include "restore-helpers.h"
 #include "sk-inet.h"
@@ -593,6 +594,9 @@ static int fork_children(const struct restore_proc *procs, size_t nr, size_t k, 
 				  procs[k].ri->pid, procs[k].born_sid);
 			return -errno;
 		}
+		/* Its session's terminal, before the children born in that session. */
+		if (round == 1 && procs[k].born_sid && pty_child_setup(procs[k].ri, procs[k].fds))
+			return -EINVAL;
 		for (size_t c = k + 1; c < nr; c++)
 			if (procs[c].parent == k && !procs[c].session_helper && procs[c].before_setsid == !round &&
 			    fork_proc(procs, nr, c, sync) < 0)
@@ -615,7 +619,8 @@ child_main(const struct restore_proc *procs, size_t nr, size_t k, struct restore
 	/* Until the restore sets the dumped one: if criu or the parent dies, so does the process. */
 	if (!procs[k].session_helper && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent))
 		_exit(CHILD_SETUP_FAILED);
-	if (reset_signals() || set_session(procs, k) || restore_helper_adopted(procs, k)) {
+	if (reset_signals() || set_session(procs, k) || restore_helper_adopted(procs, k) ||
+	    pty_child_setup(ri, procs[k].fds)) {
 		pr_err("process %d: setup failed\n", ri->pid);
 		child_fail(sync, k, CHILD_SETUP_FAILED);
 	}

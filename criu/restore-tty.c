@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "pty.h"
 #include "restore-files.h"
 #include "restore-fds.h"
 #include "restore-tty.h"
+#include "tty.h"
 
 #include "tty.pb-c.h"
 
@@ -30,9 +32,10 @@ struct tty_infos {
 	size_t nr;
 };
 
+/* A terminal fd of the shell job's: the pty pairs made in the tree are pty.c's. */
 static bool is_tty_fd(const struct restore_image *ri, const FileEntry *f)
 {
-	return f->type == FD_TYPES__TTY && restore_files_is_fd(ri, f->id);
+	return f->type == FD_TYPES__TTY && restore_files_is_fd(ri, f->id) && pty_file_inherited(ri, f);
 }
 
 static void infos_free(struct tty_infos *ti)
@@ -134,19 +137,6 @@ static int open_own_terminal(uint32_t flags, int min_fd)
 	return moved < 0 ? -errno : moved;
 }
 
-static void termios_from_entry(struct termios *tio, const TermiosEntry *te)
-{
-	tio->c_iflag = te->c_iflag;
-	tio->c_oflag = te->c_oflag;
-	tio->c_cflag = te->c_cflag;
-	tio->c_lflag = te->c_lflag;
-	tio->c_line = (cc_t)te->c_line;
-	for (size_t i = 0; i < te->n_c_cc && i < NCCS; i++)
-		tio->c_cc[i] = (cc_t)te->c_cc[i];
-	cfsetispeed(tio, (speed_t)te->c_ispeed);
-	cfsetospeed(tio, (speed_t)te->c_ospeed);
-}
-
 /* The termios and window size the dump recorded, set on criu's terminal. */
 static int apply_params(int fd, const TtyInfoEntry *info)
 {
@@ -157,7 +147,7 @@ static int apply_params(int fd, const TtyInfoEntry *info)
 			pr_perror("Can't read the settings of criu's terminal");
 			return -errno;
 		}
-		termios_from_entry(&tio, info->termios);
+		tty_termios_from_entry(&tio, info->termios);
 		if (tcsetattr(fd, TCSANOW, &tio) < 0) {
 			pr_perror("Can't restore the settings of terminal %u", info->id);
 			return -errno;
@@ -210,6 +200,9 @@ static int open_one(const struct restore_image *ri, size_t i, const struct tty_i
 		pr_err("files.img: terminal file %u has no tty entry\n", f->id);
 		return -EINVAL;
 	}
+	/* Given by an earlier process of the tree that holds the same description. */
+	if (fds->fds[i] >= 0)
+		return 0;
 	info = infos_find(ti, f->tty->tty_info_id);
 	ret = check_info(ri, f, info);
 	if (ret)

@@ -11,6 +11,7 @@
 #include "pipes.h"
 #include "memfd.h"
 #include "nsfile.h"
+#include "pty.h"
 #include "regular.h"
 #include "signalfd.h"
 #include "sk-inet.h"
@@ -141,16 +142,20 @@ const struct fd_kind fd_kinds[FD_KIND_NR] = {
 		.write_images = reg_write_ghosts,
 		.check_entry = reg_check_entry,
 	},
-	/* Restored by restore-tty.c, with --shell-job. */
+	/* Pty pairs of the tree made by pty.c; a shell job's terminal attached by restore-tty.c (--shell-job). */
 	[FD_KIND_TTY] = {
 		.name = "a terminal",
 		.type = FD_TYPES__TTY,
-		.flags = FD_KIND_COPY,
+		.flags = FD_KIND_COPY | FD_KIND_SETTLE | FD_KIND_TREE,
 		.match = tty_match,
 		.dump = tty_dump,
+		.finish = tty_finish,
 		.write_files = tty_write_all,
 		.write_images = tty_write_images,
 		.dump_free = tty_free_all,
+		.load = pty_load,
+		.load_free = pty_load_free,
+		.open = pty_open,
 	},
 	/* The TCP connections among them are rebuilt together by sk-tcp.c. */
 	[FD_KIND_INETSK] = {

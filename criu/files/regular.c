@@ -114,16 +114,19 @@ int tty_dump(struct fd_dump_ctx *c, struct fd_probe *p, uint32_t *id)
 	struct tty_fd_info info = { .pid = c->args->pid,
 				    .fd = p->fd,
 				    .dup_fd = p->dup_fd,
+				    .take_fd = &p->dup_fd,
 				    .path = p->link,
 				    .flags = p->flags & ~O_CLOEXEC,
 				    .fown = p->fown,
 				    .st = &p->st };
 
-	if (!c->args->shell_job) {
-		pr_err("fd %d of process %d is the terminal %s: dump it with --shell-job (-j)\n", p->fd, c->args->pid,
-		       p->link);
+	/* In flight in a unix socket (criu holds it now): not supported. */
+	if (c->args->pid == getpid()) {
+		pr_err("the terminal %s is in flight in a unix socket: not supported\n", p->link);
 		return -EOPNOTSUPP;
 	}
+	/* Ptys and /dev/tty: whether they are the tree's or the shell job's is known once the tree is walked. */
+	c->fdump->ttys.shell_job = c->args->shell_job;
 	return tty_add_fd(&c->fdump->ttys, &c->fdump->reg, &info, id);
 }
 

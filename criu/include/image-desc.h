@@ -29,6 +29,7 @@ enum cr_img_type {
 	CR_IMG_REMAP_FPATH,   /* remap-fpath.img: files reached through another (ghost files) */
 	CR_IMG_GHOST_FILE,    /* ghost-file-ID.img, the id in hex: an unlinked file and its contents */
 	CR_IMG_TTY_INFO,      /* tty-info.img: the terminals the open tty files refer to */
+	CR_IMG_TTY_DATA,      /* tty-data.img: the bytes queued on the ends of pty pairs */
 	CR_IMG_FILE_LOCKS,    /* filelocks.img: the file locks of every dumped process */
 	CR_IMG_SK_QUEUES,     /* sk-queues.img: queued data of unix sockets, each entry followed by its bytes */
 	CR_IMG_SHMEM_PAGEMAP, /* pagemap-shmem-SHMID.img (unsigned long long): shared anonymous memory */

@@ -748,6 +748,12 @@ class Checker:
                     not any(self.tty_master(o) and o.get("pty", {}).get("index") == info.get("pty", {}).get("index")
                             for o in infos.values()):
                 unpaired += 1
+        # collect_one_tty_data(): queued bytes go to a terminal a file of files.img refers to.
+        used = set(f["tty"]["tty_info_id"] for f in ttys)
+        for e in (self.load("tty-data.img", "TTY-DATA") if self.img.exists("tty-data.img") else []) or []:
+            if e["tty_id"] not in used:
+                self.fail("TTY-DATA", "tty-data.img entry %d" % e["tty_id"], "no terminal file has it: 'No tty found "
+                          "to queued data'")
         if unpaired:
             self.notes.append("TTY-SHELL-JOB tty-info.img: a pty slave without its master, which CRIU restores only "
                               "with --shell-job")
