@@ -23,19 +23,9 @@
 #ifndef VFORK_EXIT
 #define VFORK_EXIT 0 /* 0: C execs /bin/true; else it _exit()s with this code */
 #endif
-#ifndef VFORK_THREAD
-#define VFORK_THREAD 0 /* 1: P has a second thread (vfork_ng02, refused) */
-#endif
 
 static volatile int marker_before, marker_after;
 static volatile pid_t child_self;
-
-static void *sleeper(void *arg)
-{
-	for (;;)
-		pause();
-	return arg;
-}
 
 /* P: vforks C, then checks what vfork() returned and what C wrote. */
 static void __attribute__((noreturn)) vforker(int rel, int rep)
@@ -43,11 +33,8 @@ static void __attribute__((noreturn)) vforker(int rel, int rep)
 	static char *const argv[] = { "true", NULL };
 	static char *const envp[] = { NULL };
 	int status, want = VFORK_EXIT;
-	pthread_t th;
 	pid_t v;
 
-	if (VFORK_THREAD && pthread_create(&th, NULL, sleeper, NULL))
-		_exit(13);
 	v = vfork();
 	if (v == 0) {
 		/* Shares P's memory and stack: raw syscalls only. */
