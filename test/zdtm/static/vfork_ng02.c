@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "tree.h"
+#include "vfork_ng.h"
 #include "zdtmtst.h"
 
 #define VFORK_EXIT 7
@@ -45,20 +46,8 @@ static void *worker(void *arg)
 
 	sh->worker = (pid_t)syscall(SYS_gettid);
 	v = vfork();
-	if (v == 0) {
-		/* Shares P's memory and W's stack: raw syscalls only. */
-		pid_t self = (pid_t)syscall(SYS_getpid);
-		char b;
-
-		child_self = self;
-		marker_before = 1;
-		if (syscall(SYS_write, rep_fd, &self, sizeof(self)) != sizeof(self))
-			syscall(SYS_exit, 3);
-		if (syscall(SYS_read, rel_fd, &b, 1) != 1)
-			syscall(SYS_exit, 4);
-		marker_after = 2;
-		syscall(SYS_exit, VFORK_EXIT);
-	}
+	if (v == 0)
+		vfork_ng_child(rel_fd, rep_fd, &child_self, &marker_before, &marker_after, VFORK_EXIT);
 	if (v <= 0 || v != child_self)
 		_exit(10);
 	if (marker_before != 1 || marker_after != 2)
@@ -91,81 +80,41 @@ static void __attribute__((noreturn)) vforker(struct shared *sh)
 	_exit(15);
 }
 
-/* The state letter of thread @tid of @pid and its process's parent, from /proc/PID/task/TID/stat. */
-static int thread_state(pid_t pid, pid_t tid, char *state, pid_t *ppid)
-{
-	char path[64], comm[64];
-	int ret;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ret = fscanf(f, "%*d (%63[^)]) %c %d", comm, state, ppid) == 3 ? 0 : -1;
-	fclose(f);
-	return ret;
-}
-
-/* Waits up to a second for thread @tid of @pid to be in state D. */
-static int wait_vfork_state(pid_t pid, pid_t tid)
-{
-	pid_t ppid;
-	char state = '?';
-
-	for (int i = 0; i < 100 && !thread_state(pid, tid, &state, &ppid) && state != 'D'; i++)
-		usleep(10000);
-	if (thread_state(pid, tid, &state, &ppid) || state != 'D') {
-		fail("thread %d of %d is not blocked in vfork() (state %c)", tid, pid, state);
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int rel[2], rep[2], status;
 	pid_t child, vchild = 0, ppid;
 	struct shared *sh;
+	int rel, rep;
 	long before;
-	char state, b = 1;
+	char state;
 
 	test_init(argc, argv);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED || pipe(rel) || pipe(rep)) {
-		fail("mmap or pipe");
+	if (sh == MAP_FAILED) {
+		fail("mmap");
 		return 1;
 	}
-	child = tree_fork();
+	child = vfork_ng_fork(&rel, &rep, 1, &vchild);
 	if (child < 0)
 		return 1;
 	if (child == 0) {
-		close(rel[1]);
-		close(rep[0]);
-		rel_fd = rel[0];
-		rep_fd = rep[1];
+		rel_fd = rel;
+		rep_fd = rep;
 		vforker(sh);
 	}
-	close(rel[0]);
-	close(rep[1]);
-	if (read(rep[0], &vchild, sizeof(vchild)) != sizeof(vchild)) {
-		fail("the vfork() child did not report");
-		return 1;
-	}
-	close(rep[0]);
-	if (!sh->worker || (sh->worker == child) != VFORK_LEADER || wait_vfork_state(child, sh->worker))
+	if (!sh->worker || (sh->worker == child) != VFORK_LEADER || vfork_ng_wait_blocked(child, sh->worker))
 		return 1;
 
 	test_daemon();
 	test_waitsig();
 
-	if (wait_vfork_state(child, sh->worker))
+	if (vfork_ng_wait_blocked(child, sh->worker))
 		return 1;
-	if (!VFORK_LEADER && (thread_state(child, child, &state, &ppid) || state == 'D')) {
+	if (!VFORK_LEADER && (vfork_ng_state(child, child, &state, &ppid) || state == 'D')) {
 		fail("the main thread of %d is gone or blocked (state %c)", child, state);
 		return 1;
 	}
-	if (thread_state(vchild, vchild, &state, &ppid) || ppid != child) {
+	if (vfork_ng_state(vchild, vchild, &state, &ppid) || ppid != child) {
 		fail("the vfork() child %d is gone or not the child's", vchild);
 		return 1;
 	}
@@ -175,16 +124,8 @@ int main(int argc, char **argv)
 		fail("the counting thread did not run while the other one was in vfork() (%ld)", before);
 		return 1;
 	}
-	if (wait_vfork_state(child, sh->worker))
+	if (vfork_ng_wait_blocked(child, sh->worker) || vfork_ng_release(rel, child, 1))
 		return 1;
-	if (write(rel[1], &b, 1) != 1) {
-		fail("write");
-		return 1;
-	}
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the worker did not return from vfork() well (status %#x)", status);
-		return 1;
-	}
 	pass();
 	return 0;
 }
