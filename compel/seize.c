@@ -217,17 +217,29 @@ static bool next_process(DIR *dir, pid_t *pid, pid_t *ppid)
 }
 
 /*
- * The child of @tid's process that shares its address space without being one
- * of its threads (a vfork() child, which its parent's thread waits for until it
- * execs or exits), or 0.
+ * The child of @tid that shares its address space without being one of its
+ * threads (a vfork() child, which @tid waits for until it execs or exits), or
+ * 0. Without /proc/PID/task/TID/children, any such child of its process.
  */
 static pid_t vfork_child(pid_t tid)
 {
 	pid_t tgid, pid, ppid, found = 0;
+	char path[64];
 	DIR *dir;
+	FILE *f;
 
 	if (read_tgid(tid, &tgid))
 		return 0;
+	/* The children @tid itself made (another thread may have a vfork() child too). */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", tgid, tid);
+	f = fopen(path, "re");
+	if (f) {
+		while (!found && fscanf(f, "%d", &pid) == 1)
+			if (syscall(SYS_kcmp, tgid, pid, KCMP_VM, 0, 0) == 0)
+				found = pid;
+		fclose(f);
+		return found;
+	}
 	dir = opendir("/proc");
 	if (!dir)
 		return 0;
@@ -367,7 +379,7 @@ static int seize_task_threads(struct compel_tree *tree, struct compel_task *task
 			continue;
 		vchild = 0;
 		ret = seize_thread(tid, deadline, &tree->err, tree->vfork_ok, &vchild);
-		if (!ret && vchild) {
+		if (!ret && vchild && !task->nr_vforks++) {
 			task->vfork_tid = tid;
 			task->vfork_child = vchild;
 		}

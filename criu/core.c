@@ -340,6 +340,8 @@ static int dump_task_core(pid_t pid, const struct proc_stat *st, bool stopped, c
 	tc->has_child_subreaper = 1, tc->child_subreaper = q->child_subreaper;
 	if (q->vfork_child)
 		tc->has_vfork_child = 1, tc->vfork_child = (uint32_t)q->vfork_child;
+	if (q->vfork_child && q->vfork_tid != pid)
+		tc->has_vfork_tid = 1, tc->vfork_tid = (uint32_t)q->vfork_tid;
 	return fill_timers(cs, q);
 }
 

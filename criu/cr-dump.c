@@ -78,6 +78,7 @@ struct dump_task {
 	size_t sig_owner;   /* likewise for its signal handlers (CLONE_SIGHAND) */
 	pid_t vfork_tid;    /* its thread blocked in vfork() (dump-vfork.h), or 0 */
 	pid_t vfork_child;  /* the child it waits for */
+	size_t nr_vforks;   /* its threads blocked in vfork() (more than one is refused) */
 	bool written;	    /* its images are written already (a vfork() child) */
 	bool shell_job;
 	bool file_locks;
@@ -680,6 +681,7 @@ static int dump_tree_init(const struct criu_ctx *ctx, const struct compel_tree *
 			.stopped = task->stopped,
 			.vfork_tid = task->vfork_tid,
 			.vfork_child = task->vfork_child,
+			.nr_vforks = task->nr_vforks,
 			.files = &t->files,
 			.others = t->fd_refs,
 			.shell_job = ctx->opts->shell_job,
@@ -747,7 +749,7 @@ static int end_vforks(const struct criu_ctx *ctx, struct dump_tree *t, uint32_t 
 			continue;
 		while (c < t->nr && t->tasks[c].pid != p->vfork_child)
 			c++;
-		ret = dump_vfork_check(p->pid, p->vfork_tid, p->nr_tids, p->vfork_child,
+		ret = dump_vfork_check(p->pid, p->vfork_tid, p->nr_vforks, p->vfork_child,
 				       c < t->nr && t->tasks[c].vm_owner == i);
 		ret = ret ?: dump_guard_check(ctx->guard);
 		ret = ret ?: write_task_images(ctx, &t->tasks[c], NULL, &none, next_pages_id, stats);
@@ -755,6 +757,7 @@ static int end_vforks(const struct criu_ctx *ctx, struct dump_tree *t, uint32_t 
 		ret = ret ?: dump_vfork_end(p->vfork_tid, p->vfork_child);
 		ret = ret ?: task_query_collect(p->pid, p->tids, p->nr_tids, p->guard, &p->query);
 		p->query.vfork_child = p->vfork_child;
+		p->query.vfork_tid = p->vfork_tid;
 	}
 	return ret;
 }

@@ -11,12 +11,12 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 
-int dump_vfork_check(pid_t pid, pid_t tid, size_t nr_tids, pid_t child, bool child_accepted)
+int dump_vfork_check(pid_t pid, pid_t tid, size_t nr_vforks, pid_t child, bool child_accepted)
 {
 	const char *why = NULL;
 
-	if (tid != pid || nr_tids != 1)
-		why = "the thread is not the only thread of its process";
+	if (nr_vforks != 1)
+		why = "another thread of the process is blocked in vfork() too";
 	else if (!child_accepted)
 		why = "the child is not one whose address space the restore can share";
 	if (why) {

@@ -124,22 +124,27 @@ static const char *differs(const struct restore_image *ris, size_t nr, const str
 	return differs_files(p, c);
 }
 
-/* Sharer @k of @ris, which its parent @p's main thread waited for in vfork(): moved to p->vfork_child. */
+/* Sharer @k of @ris, which a thread of its parent @p waited for in vfork(): moved to p->vfork_child. */
 static int fold_vfork_child(struct restore_image *ris, size_t *nr, size_t k, struct restore_image *p)
 {
+	const TaskCoreEntry *tc = p->core->tc;
 	struct restore_image *c = &ris[k];
+	size_t i = 0;
 
-	if (p->nr_threads) {
-		pr_err("core-%d.img: the main thread was in vfork() for process %d, and the process has other threads: "
-		       "not supported yet\n",
-		       p->pid, c->pid);
-		return -EOPNOTSUPP;
+	p->vfork_tid = tc->has_vfork_tid ? (pid_t)tc->vfork_tid : p->pid;
+	while (i < p->nr_threads && p->tids[i] != p->vfork_tid)
+		i++;
+	if (p->vfork_tid != p->pid && i == p->nr_threads) {
+		pr_err("core-%d.img: thread %u was in vfork() for process %d, and it is not a thread of the process\n",
+		       p->pid, tc->vfork_tid, c->pid);
+		return -EINVAL;
 	}
 	p->vfork_child = malloc(sizeof(*p->vfork_child));
 	if (!p->vfork_child)
 		return -ENOMEM;
 	*p->vfork_child = *c;
-	pr_info("process %d was in vfork() for its child %d: made again by a vfork\n", p->pid, c->pid);
+	pr_info("thread %d of process %d was in vfork() for its child %d: made again by a vfork\n", p->vfork_tid,
+		p->pid, c->pid);
 	memmove(c, c + 1, (*nr - k - 1) * sizeof(*c));
 	(*nr)--;
 	return 0;
@@ -196,7 +201,7 @@ int restore_sharedmm_fold(struct restore_image *ris, size_t *nr)
 		const TaskCoreEntry *tc = restore_image_is_zombie(&ris[k]) ? NULL : ris[k].core->tc;
 
 		if (tc && tc->has_vfork_child && !ris[k].vfork_child) {
-			pr_err("core-%d.img: the main thread was in vfork() for process %u, which is not its child "
+			pr_err("core-%d.img: a thread was in vfork() for process %u, which is not its child "
 			       "sharing its address space in the images\n",
 			       ris[k].pid, tc->vfork_child);
 			ret = -EINVAL;

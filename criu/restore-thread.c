@@ -418,9 +418,14 @@ int restore_thread_end(struct restore_ctl *ctl, const struct restore_image *ri)
 		ret = restore_timers(ctl, ri->core->tc->timers); /* last: a timer may fire from now on */
 	if (ret)
 		return ret;
-	if (ri->vfork_child)
-		return restore_vfork(ctl, ri); /* the vfork() again: its child unmaps the trampoline */
-	ret = unmap_trampoline(ctl);
+	if (ri->vfork_child) {
+		/* The vfork() again, by its thread: its child unmaps the trampoline. */
+		ret = restore_vfork(ctl, ri);
+		if (ret || ri->vfork_tid == ri->pid)
+			return ret;
+	} else {
+		ret = unmap_trampoline(ctl);
+	}
 	ret = ret ?: restore_thread_regs(ctl->pid, ri->core);
 	return ret ?: restore_thread_sigmask(ctl->pid, ri->core, ri->core->tc->blk_sigset);
 }

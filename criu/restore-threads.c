@@ -198,6 +198,11 @@ int restore_threads_finish(struct restore_ctl *ctl, const struct restore_image *
 		tctl.inj.pid = ri->tids[i];
 		ret = restore_thread_signals(&tctl, ri->thread_cores[i],
 					     ri->core->tc->task_state == RESTORE_TASK_STOPPED);
+		if (ri->vfork_child && ri->tids[i] == ri->vfork_tid) {
+			if (ret)
+				return ret;
+			continue; /* its registers and mask are set inside its vfork() (restore-vfork.h) */
+		}
 		if (!ret)
 			ret = restore_thread_regs(ri->tids[i], ri->thread_cores[i]);
 		if (!ret)
@@ -235,8 +240,18 @@ int restore_thread(struct restore_ctl *ctl, const struct restore_image *ri)
 
 int restore_threads_detach(const struct restore_image *ri)
 {
+	/* A vfork() child first, then the thread whose vfork() then waits for it (restore-vfork.h). */
+	if (ri->vfork_child && ptrace(PTRACE_DETACH, ri->vfork_child->pid, NULL, NULL) < 0) {
+		pr_perror("Can't detach from process %d", ri->vfork_child->pid);
+		return -errno;
+	}
+	if (ri->vfork_child && ri->vfork_tid != ri->pid && ptrace(PTRACE_DETACH, ri->vfork_tid, NULL, NULL) < 0) {
+		pr_perror("Can't detach from thread %d", ri->vfork_tid);
+		return -errno;
+	}
 	for (size_t i = 0; i < ri->nr_threads; i++)
-		if (ptrace(PTRACE_DETACH, ri->tids[i], NULL, NULL) < 0) {
+		if ((!ri->vfork_child || ri->tids[i] != ri->vfork_tid) &&
+		    ptrace(PTRACE_DETACH, ri->tids[i], NULL, NULL) < 0) {
 			pr_perror("Can't detach from thread %d", ri->tids[i]);
 			return -errno;
 		}
@@ -245,11 +260,6 @@ int restore_threads_detach(const struct restore_image *ri)
 			pr_perror("Can't detach from process %d", ri->sharers[i].pid);
 			return -errno;
 		}
-	/* Before its parent, whose vfork() then waits for it (restore-vfork.h). */
-	if (ri->vfork_child && ptrace(PTRACE_DETACH, ri->vfork_child->pid, NULL, NULL) < 0) {
-		pr_perror("Can't detach from process %d", ri->vfork_child->pid);
-		return -errno;
-	}
 	return 0;
 }
 

@@ -57,7 +57,7 @@ static int run_vfork(struct restore_ctl *ctl, const struct restore_image *p, pid
 	if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_VFORK << 8))) {
 		long rax = compel_get_gpregs(ctl->pid, &regs) ? 0 : (long)regs.rax;
 
-		pr_err("the vfork() of process %d for its child %d did not stop at its event (status %#x, result %ld: "
+		pr_err("the vfork() of thread %d for its child %d did not stop at its event (status %#x, result %ld: "
 		       "%s)\n",
 		       ctl->pid, child, status, rax, rax < 0 && rax > -4096 ? strerror((int)-rax) : "-");
 		return rax == -EEXIST ? -EEXIST : -EIO;
@@ -65,7 +65,7 @@ static int run_vfork(struct restore_ctl *ctl, const struct restore_image *p, pid
 	if (ptrace(PTRACE_GETEVENTMSG, ctl->pid, NULL, &msg) < 0)
 		return -errno;
 	if ((pid_t)msg != child) {
-		pr_err("the vfork() of process %d made %lu, not %d\n", ctl->pid, msg, child);
+		pr_err("the vfork() of thread %d made %lu, not %d\n", ctl->pid, msg, child);
 		return -EIO;
 	}
 	/* The child, auto-attached to the seizing tracer: PTRACE_EVENT_STOP once it runs. */
@@ -96,16 +96,28 @@ static int child_list(struct restore_ctl *cctl, const struct restore_image *p, c
 	return ret;
 }
 
+/* The core of thread @tid of @p. */
+static const CoreEntry *thread_core(const struct restore_image *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->nr_threads; i++)
+		if (p->tids[i] == tid)
+			return p->thread_cores[i];
+	return p->core;
+}
+
 int restore_vfork(struct restore_ctl *ctl, const struct restore_image *p)
 {
 	const struct restore_image *c = p->vfork_child;
-	struct restore_ctl cctl;
+	const CoreEntry *core = thread_core(p, p->vfork_tid);
+	struct restore_ctl tctl = *ctl, cctl;
 	int ret;
 
-	ret = run_vfork(ctl, p, c->pid);
+	/* Its thread runs the clone3 (seized by this criu thread, with the process's other threads). */
+	tctl.pid = tctl.inj.pid = p->vfork_tid;
+	ret = run_vfork(&tctl, p, c->pid);
 	/* Its dumped state, set inside its vfork(): the syscall's exit writes the child's pid into rax. */
-	ret = ret ?: restore_thread_regs(ctl->pid, p->core);
-	ret = ret ?: restore_thread_sigmask(ctl->pid, p->core, p->core->tc->blk_sigset);
+	ret = ret ?: restore_thread_regs(tctl.pid, core);
+	ret = ret ?: restore_thread_sigmask(tctl.pid, core, p->core->tc->blk_sigset);
 	if (ret)
 		return ret;
 	cctl = *ctl;
@@ -116,6 +128,6 @@ int restore_vfork(struct restore_ctl *ctl, const struct restore_image *p)
 		return ret;
 	ctl->tramp = 0;
 	restore_task_limits(c->pid, c);
-	pr_info("process %d is in vfork() again, for its child %d\n", p->pid, c->pid);
+	pr_info("thread %d of process %d is in vfork() again, for its child %d\n", p->vfork_tid, p->pid, c->pid);
 	return 0;
 }

@@ -30,6 +30,7 @@ struct compel_task {
 	 */
 	pid_t vfork_tid;
 	pid_t vfork_child;
+	size_t nr_vforks; /* its threads found blocked in vfork() (the first is vfork_tid) */
 	/* Seized threads; threads[0] is the thread group leader unless it already exited. */
 	pid_t *threads;
 	size_t nr_threads;

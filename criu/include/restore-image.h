@@ -67,7 +67,8 @@ struct restore_image {
 	bool mm_elsewhere;
 	struct restore_image *sharers;
 	size_t nr_sharers;
-	struct restore_image *vfork_child; /* the sharer its main thread was in vfork() for (restore-vfork.h) */
+	struct restore_image *vfork_child; /* the sharer its thread vfork_tid was in vfork() for (restore-vfork.h) */
+	pid_t vfork_tid;		   /* that thread: the main one (pid) or one of tids */
 };
 
 /* True for a process dumped as a zombie. */

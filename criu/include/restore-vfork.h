@@ -1,7 +1,8 @@
 /*
- * criu restore: a process whose main thread was blocked in vfork() until its
+ * criu restore: a process one of whose threads was blocked in vfork() until its
  * child, sharing its address space, execs or exits (dump-vfork.h). Once every
- * other step of the process is done, its main thread runs an injected
+ * other step of the process is done, that thread (the main one or another:
+ * p->vfork_tid, created and seized with the others) runs an injected
  * clone3(CLONE_VM | CLONE_VFORK, set_tid = the child) with
  * PTRACE_O_TRACEVFORK: it stops in PTRACE_EVENT_VFORK inside kernel_clone(),
  * after the child is made (auto-attached, stopped) and before
@@ -18,7 +19,10 @@
 #include "restore-ctl.h"
 #include "restore-image.h"
 
-/* The vfork() of process @p for p->vfork_child, in place of the end of restore_thread_end(). Returns 0 or -errno. */
+/*
+ * The vfork() of thread p->vfork_tid of process @p (@ctl is its leader's) for
+ * p->vfork_child, in place of the end of restore_thread_end(). Returns 0 or -errno.
+ */
 __attribute__((warn_unused_result)) int restore_vfork(struct restore_ctl *ctl, const struct restore_image *p);
 
 #endif /* CRIU_NG_RESTORE_VFORK_H */

@@ -64,8 +64,9 @@ struct task_query {
 	struct task_query_sigaction sa[TASK_QUERY_SIGMAX]; /* sa[sig - 1] */
 	uint64_t brk;
 	bool child_subreaper;
-	/* Set by the dump, not asked: the main thread was in vfork() until this child (dump-vfork.h), or 0. */
+	/* Set by the dump, not asked: thread vfork_tid was in vfork() until this child (dump-vfork.h), or 0. */
 	pid_t vfork_child;
+	pid_t vfork_tid;
 	int dumpable; /* PR_GET_DUMPABLE (0, 1 or 2; the kernel clears it when credentials change), -1 unknown */
 	struct itimerval itimers[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	struct task_query_timer *timers;
