@@ -468,10 +468,11 @@ static int restore_serial(struct restore_tree *t, int dirfd, struct restore_stat
 
 /*
  * The processes restored at once, a criu thread each (every ptrace call on a
- * tracee must come from the thread that seized it). The threads meet twice:
- * once every address space is rebuilt (every process exists, groups can be
- * joined), and once every process is ready to run; then each detaches its
- * process after its children, so the root runs last. A thread that fails
+ * tracee must come from the thread that seized it). The threads meet three
+ * times: once every address space is rebuilt (every process exists, groups can
+ * be joined), once every process is ready to run, and once the root's thread
+ * has taken the tree's TCP connections out of repair mode; then each detaches
+ * its process after its children, so the root runs last. A thread that fails
  * makes every thread stop at the next meeting; the tracees of a thread that
  * ends attached are killed (PTRACE_O_EXITKILL), and criu kills the rest.
  */
@@ -481,7 +482,7 @@ struct tree_run {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	size_t nr_workers;
-	size_t arrived[2];
+	size_t arrived[3];
 	bool failed;
 };
 
@@ -532,8 +533,11 @@ static void *tree_worker_run(void *arg)
 	w->ret = finish_one(t, w->k);
 	if (!run_meet(r, 1, w->ret))
 		return NULL;
+	/* No process runs before the tree's connections are out of repair mode (a read there fails). */
 	if (w->k == 0)
 		w->ret = repair_off(t, &w->st);
+	if (!run_meet(r, 2, w->ret))
+		return NULL;
 	pthread_mutex_lock(&r->lock);
 	while (children_attached(t, w->k))
 		pthread_cond_wait(&r->cond, &r->lock);
