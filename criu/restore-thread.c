@@ -338,7 +338,30 @@ static int block_all_signals(pid_t tid)
 	return ret;
 }
 
-int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core, bool parent_restored)
+/* 1 when credentials @a and @b are the same (packed alike), 0 if not, or -errno. */
+static int creds_equal(const CredsEntry *a, const CredsEntry *b)
+{
+	size_t la = protobuf_c_message_get_packed_size(&a->base), lb = protobuf_c_message_get_packed_size(&b->base);
+	uint8_t *pa, *pb;
+	int ret;
+
+	if (la != lb)
+		return 0;
+	pa = malloc(la ?: 1);
+	pb = malloc(lb ?: 1);
+	ret = pa && pb ? 0 : -ENOMEM;
+	if (!ret) {
+		protobuf_c_message_pack(&a->base, pa);
+		protobuf_c_message_pack(&b->base, pb);
+		ret = !memcmp(pa, pb, la);
+	}
+	free(pa);
+	free(pb);
+	return ret;
+}
+
+int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core, bool parent_restored,
+			 const CredsEntry *held)
 {
 	const ThreadCoreEntry *tc = core->thread_core;
 	uint64_t clear_tid = core->thread_info->clear_tid_addr;
@@ -356,7 +379,12 @@ int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core, boo
 	if (clear_tid)
 		rbatch_add(b, "set_tid_address", RB_CHECK, SYS_set_tid_address, 1, clear_tid);
 	/* Credentials after the steps that need criu's privileges; the pdeath signal after them. */
-	ret = restore_creds(b, tid, tc->creds);
+	ret = held ? creds_equal(held, tc->creds) : 0;
+	if (ret > 0)
+		pr_info("thread %d keeps the credentials it was made with, its dumped ones\n", tid);
+	else if (!ret)
+		ret = restore_creds(b, tid, tc->creds);
+	ret = ret < 0 ? ret : 0;
 	if (!ret)
 		add_pdeath_sig(b, tid, tc, parent_restored);
 	return ret;

@@ -100,7 +100,7 @@ static int write_lists(struct restore_ctl *ctl, const struct rb_scratch *s, cons
 	for (size_t i = 0; i < ri->nr_threads && !ret; i++) {
 		rb_scratch_thread(s, i, &lists[i]);
 		add_clone(leader, ri->tids[i], lists[i].base, THREAD_FLAGS, 0);
-		ret = restore_thread_state(&lists[i], ri->tids[i], ri->thread_cores[i], ctl->parent_restored);
+		ret = restore_thread_state(&lists[i], ri->tids[i], ri->thread_cores[i], ctl->parent_restored, NULL);
 		done[i] = add_thread_tail(&lists[i]);
 		if (!ret)
 			ret = rbatch_end(ctl, &lists[i]);
@@ -113,14 +113,14 @@ static int write_lists(struct restore_ctl *ctl, const struct rb_scratch *s, cons
 		add_clone(leader, c->pid, lists[i].base, restore_sharer_clone_flags(ri, c), SIGCHLD);
 		restore_sharer_fds(&lists[i], ri, c);
 		restore_rlimits(&lists[i], c->core->tc);
-		ret = restore_thread_state(&lists[i], c->pid, c->core, true);
+		ret = restore_thread_state(&lists[i], c->pid, c->core, true, NULL);
 		done[i] = add_thread_tail(&lists[i]);
 		if (!ret)
 			ret = rbatch_end(ctl, &lists[i]);
 	}
 	if (!ret) {
 		restore_rlimits(leader, ri->core->tc); /* before the leader gives its privileges up */
-		ret = restore_thread_state(leader, ctl->pid, ri->core, ctl->parent_restored);
+		ret = restore_thread_state(leader, ctl->pid, ri->core, ctl->parent_restored, NULL);
 	}
 	for (size_t i = 0; i < nr_clones(ri) && !ret; i++)
 		rbatch_add(leader, "FUTEX_WAIT", 0, SYS_futex, 4, done[i], (uint64_t)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),

@@ -56,10 +56,13 @@ __attribute__((warn_unused_result)) int restore_sharer_end(struct restore_ctl *c
  * The state thread @tid sets itself, added to its list of syscalls @b (run with
  * every signal blocked): sigaltstack, name, robust list, rseq,
  * clear-child-tid, its credentials, then its pdeath signal (dropped, and said
- * so, unless @parent_restored). Returns 0 or -errno (logged).
+ * so, unless @parent_restored). @held, when not NULL, are the credentials the
+ * thread was made with (its maker's, already restored): equal to its dumped
+ * ones, they are not set again (without privileges it could not).
+ * Returns 0 or -errno (logged).
  */
 __attribute__((warn_unused_result)) int restore_thread_state(struct rbatch *b, pid_t tid, const CoreEntry *core,
-							     bool parent_restored);
+							     bool parent_restored, const CredsEntry *held);
 
 /* Its private pending signals, queued by the thread of @tctl itself (injected); no stop signal if @stopped. */
 __attribute__((warn_unused_result)) int restore_thread_signals(struct restore_ctl *tctl, const CoreEntry *core,

@@ -10,8 +10,10 @@
  * crfail); with --leave-running, which can't end the vfork(), criu-ng refuses
  * it too (the .desc says killdump).
  */
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +25,28 @@
 #ifndef VFORK_EXIT
 #define VFORK_EXIT 0 /* 0: C execs /bin/true; else it _exit()s with this code */
 #endif
+#ifndef VFORK_UID
+#define VFORK_UID 0 /* not 0: P takes this uid and gid, and no groups, before its vfork() */
+#endif
+
+/* 1 when every id of "Uid:" and "Gid:" in /proc/@pid/status is VFORK_UID, 0 if not, -1 if unreadable. */
+static int ids_are(pid_t pid)
+{
+	char path[64], line[256], want[64];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(want, sizeof(want), "\t%d\t%d\t%d\t%d\n", VFORK_UID, VFORK_UID, VFORK_UID, VFORK_UID);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4))
+			found += !strcmp(line + 4, want);
+	fclose(f);
+	return found == 2;
+}
 
 static volatile int marker_before, marker_after;
 static volatile pid_t child_self;
@@ -33,6 +57,9 @@ static void __attribute__((noreturn)) vforker(int rel, int rep)
 	int status, want = VFORK_EXIT;
 	pid_t v;
 
+	if (VFORK_UID && (setgroups(0, NULL) || setresgid(VFORK_UID, VFORK_UID, VFORK_UID) ||
+			  setresuid(VFORK_UID, VFORK_UID, VFORK_UID)))
+		_exit(13);
 	v = vfork();
 	if (v == 0)
 		vfork_ng_child(rel, rep, &child_self, &marker_before, &marker_after, VFORK_EXIT);
@@ -42,6 +69,8 @@ static void __attribute__((noreturn)) vforker(int rel, int rep)
 		_exit(11);
 	if (waitpid(v, &status, 0) != v || !WIFEXITED(status) || WEXITSTATUS(status) != want)
 		_exit(12);
+	if (VFORK_UID && ids_are(getpid()) != 1)
+		_exit(14);
 	_exit(0);
 }
 
@@ -66,6 +95,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (vfork_ng_state(vchild, vchild, &state, &ppid) || ppid != child) {
 		fail("the vfork() child %d is gone or not the child's", vchild);
+		return 1;
+	}
+	if (VFORK_UID && (ids_are(child) != 1 || ids_are(vchild) != 1)) {
+		fail("processes %d and %d are not uid and gid %d after restore", child, vchild, VFORK_UID);
 		return 1;
 	}
 	if (vfork_ng_release(rel, child, 1))
