@@ -794,7 +794,8 @@ static int dump_tree(const struct criu_ctx *ctx, const struct compel_tree *tree,
 		const struct dump_task *c = &t.tasks[i], *p = &t.tasks[c->vm_owner];
 
 		if (c->vm_owner != i)
-			ret = sharedmm_check(c->pid, p->pid, &c->fds, c->files_owner == p->files_owner ? NULL : &p->fds,
+			ret = sharedmm_check(c->pid, p->pid, &c->stat, &p->stat, &c->fds,
+					     c->files_owner == p->files_owner ? NULL : &p->fds,
 					     c->fs_owner == p->fs_owner);
 	}
 	if (!ret)

@@ -89,8 +89,15 @@ static const struct fd_entry *find_fd(const struct fd_table *t, int fd, uint32_t
 	return NULL;
 }
 
-int sharedmm_check(pid_t c, pid_t p, const struct fd_table *cfds, const struct fd_table *pfds, bool fs_shared)
+int sharedmm_check(pid_t c, pid_t p, const struct proc_stat *cstat, const struct proc_stat *pstat,
+		   const struct fd_table *cfds, const struct fd_table *pfds, bool fs_shared)
 {
+	if (cstat->sid != pstat->sid || cstat->pgid != pstat->pgid) {
+		pr_err("process %d shares the address space of its parent %d but is in session %d, group %d (not %d, "
+		       "%d): not supported yet\n",
+		       c, p, cstat->sid, cstat->pgid, pstat->sid, pstat->pgid);
+		return -EOPNOTSUPP;
+	}
 	/* Each fd of @c is a file @p holds, at its number or at one @p leaves free (the restore's dup3). */
 	for (size_t i = 0; pfds && i < cfds->nr; i++) {
 		const struct fd_entry *x = &cfds->fds[i], *same = find_fd(pfds, x->fd, 0);

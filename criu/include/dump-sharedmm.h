@@ -15,6 +15,7 @@
 
 #include "fd-table.h"
 #include "mm.h"
+#include "proc-parse.h"
 
 /*
  * Whether process @c may share the @what (address space, signal handlers) of
@@ -27,11 +28,13 @@ __attribute__((warn_unused_result)) int sharedmm_accept(pid_t c, pid_t p, const 
 
 /*
  * What the restore copies from the parent @p into its sharer @c and does not
- * set again: the fds (@cfds against @pfds, unless they share one table:
- * @pfds NULL), the fs context (cwd, root, umask from /proc, unless shared:
- * @fs_shared). Returns 0 or -EOPNOTSUPP (logged).
+ * set again: the session and process group (from @cstat and @pstat), the fds
+ * (@cfds against @pfds, unless they share one table: @pfds NULL), the fs
+ * context (cwd, root, umask from /proc, unless shared: @fs_shared). Checked
+ * before a vfork()ed child is killed. Returns 0 or -EOPNOTSUPP (logged).
  */
-__attribute__((warn_unused_result)) int sharedmm_check(pid_t c, pid_t p, const struct fd_table *cfds,
+__attribute__((warn_unused_result)) int sharedmm_check(pid_t c, pid_t p, const struct proc_stat *cstat,
+						       const struct proc_stat *pstat, const struct fd_table *cfds,
 						       const struct fd_table *pfds, bool fs_shared);
 
 /* mm-PID.img of a sharer: the fields of @args without a VMA or an executable (see above). */

@@ -17,7 +17,8 @@
  * The child's part after vfork(): it shares its parent's memory and stack, so
  * raw syscalls only. Puts its pid in *@self and 1 in *@before, reports its pid
  * on @rep, waits for a byte on @rel, puts 2 in *@after, then execs /bin/true
- * (@code 0) or exits with @code.
+ * (@code 0) or exits with @code. With VFORK_NG_SETSID it first leads a
+ * session of its own (as posix_spawn()'s POSIX_SPAWN_SETSID).
  */
 static inline __attribute__((always_inline, noreturn)) void
 vfork_ng_child(int rel, int rep, volatile pid_t *self, volatile int *before, volatile int *after, int code)
@@ -27,6 +28,10 @@ vfork_ng_child(int rel, int rep, volatile pid_t *self, volatile int *before, vol
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 	char b;
 
+#ifdef VFORK_NG_SETSID
+	if (syscall(SYS_setsid) != pid)
+		code = 6;
+#endif
 	*self = pid;
 	*before = 1;
 	if (syscall(SYS_write, rep, &pid, sizeof(pid)) != sizeof(pid))
