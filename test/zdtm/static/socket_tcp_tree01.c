@@ -8,13 +8,12 @@
  * connection.
  */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "inetsk.h"
+#include "tree.h"
 #include "zdtmtst.h"
 
 #define PING "ping after restore"
@@ -40,58 +39,47 @@ static int recv_is(int fd, const char *want)
 	return memcmp(buf, want, len) ? EPROTO : 0;
 }
 
-static int child_main(int lfd, int wr)
-{
-	int a = tsk_accept(lfd, 5000), b = a < 0 ? -1 : tsk_accept(lfd, 5000), err;
+static int listener = -1; /* the parent's, which the child accepts on */
 
-	if (b < 0 || write(wr, "R", 1) != 1)
-		return 2;
-	close(wr);
-	/* Blocked here when dumped: the recv() restarts right after restore. */
+static void child_main(int i, int ready)
+{
+	int a = tsk_accept(listener, 5000), b = a < 0 ? -1 : tsk_accept(listener, 5000), err;
+
+	(void)i;
+	if (b < 0 || write(ready, "R", 1) != 1)
+		_exit(2);
+	close(ready);
+	/* Blocked here when dumped: the recv() restarts right after restore (a plain one, not a poll). */
 	err = recv_is(a, PING);
 	if (err) {
 		fail("the child's recv() after restore: %s", strerror(err));
-		return 1;
+		_exit(1);
 	}
 	if (tsk_write_all(a, PONG, strlen(PONG), 5000) || tsk_write_all(b, PING, strlen(PING), 5000)) {
 		fail("the child can't answer its parent");
-		return 1;
+		_exit(1);
 	}
-	return 0;
+	_exit(0);
 }
 
 int main(int argc, char **argv)
 {
-	int lfd, a, b, status, ready[2], err;
 	struct tsk_addr addr;
+	int a, b, err;
 	pid_t child;
-	char c;
 
 	test_init(argc, argv);
-	lfd = tsk_listener(TSK_INET4, 4, 0);
-	if (lfd < 0 || tsk_sockname(lfd, &addr) || pipe(ready)) {
-		fail("can't set the listener up");
-		return 1;
-	}
-	child = fork();
-	if (child < 0) {
-		fail("fork");
-		return 1;
-	}
-	if (child == 0) {
-		test_forked();
-		close(ready[0]);
-		_exit(child_main(lfd, ready[1]));
-	}
-	close(ready[1]);
-	close(lfd);
-	a = tsk_connect(TSK_INET4, &addr, 0);
+	/* Both connections wait in the listener's backlog until the child accepts them. */
+	listener = tsk_listener(TSK_INET4, 4, 0);
+	a = listener < 0 || tsk_sockname(listener, &addr) ? -1 : tsk_connect(TSK_INET4, &addr, 0);
 	b = a < 0 ? -1 : tsk_connect(TSK_INET4, &addr, 0);
-	if (b < 0 || read(ready[0], &c, 1) != 1) {
-		fail("the child did not get ready");
+	if (b < 0) {
+		fail("can't connect to the listener");
 		return 1;
 	}
-	close(ready[0]);
+	if (tree_fork_ready(&child, 1, child_main))
+		return 1;
+	close(listener);
 
 	test_daemon();
 	test_waitsig();
@@ -105,10 +93,8 @@ int main(int argc, char **argv)
 		fail("the parent's recv() after restore: %s", strerror(err));
 		return 1;
 	}
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fail("the child ended with status %#x", status);
+	if (!tree_end_child(child, 0, "child"))
 		return 1;
-	}
 	pass();
 	return 0;
 }
