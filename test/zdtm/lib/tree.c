@@ -2,6 +2,7 @@
  * tree.c: checks for tests of a process tree (see tree.h).
  */
 #include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,25 @@ pid_t tree_fork(void)
 		fail("fork");
 	else if (pid == 0)
 		test_forked();
+	return pid;
+}
+
+pid_t tree_clone(int (*fn)(void *), int flags, void *arg)
+{
+	const size_t size = 256 * 1024;
+	char *stack = malloc(size);
+	pid_t pid;
+
+	if (!stack) {
+		fail("malloc");
+		return -1;
+	}
+	pid = clone(fn, stack + size, flags, arg);
+	if (pid < 0) {
+		fail("clone");
+		free(stack);
+		return -1;
+	}
 	return pid;
 }
 

@@ -17,6 +17,12 @@ int tree_nr_fds(void);
 /* fork() for a test's child: 0 in the child (test_forked() done), -1 after fail(). */
 pid_t tree_fork(void);
 /*
+ * clone() of a child running @fn(@arg) on a stack of its own (256 KiB, never
+ * freed: the child may share this memory, CLONE_VM), @flags with its exit
+ * signal. Its pid, or -1 after fail().
+ */
+pid_t tree_clone(int (*fn)(void *), int flags, void *arg);
+/*
  * Forks @nr children into @children, child @i running @child_main(@i, @ready):
  * it writes one byte on @ready once it is set up and never returns. Returns 0
  * once every child said so, -1 after a fail().

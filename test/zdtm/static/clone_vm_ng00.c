@@ -20,9 +20,8 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 
+#include "tree.h"
 #include "zdtmtst.h"
-
-#define STACK_SIZE (256 * 1024)
 
 static volatile int go, usr1_in_child, reply, fd3_in_child = -1;
 static volatile pid_t child_pid;
@@ -57,21 +56,13 @@ static int child_fn(void *arg)
 
 int main(int argc, char **argv)
 {
-	char *stack;
 	int status;
 	pid_t pid;
 
 	test_init(argc, argv);
-	stack = malloc(STACK_SIZE);
-	if (!stack) {
-		fail("malloc");
+	pid = tree_clone(child_fn, CLONE_VM | CLONE_SIGHAND | SIGCHLD, NULL);
+	if (pid < 0)
 		return 1;
-	}
-	pid = clone(child_fn, stack + STACK_SIZE, CLONE_VM | CLONE_SIGHAND | SIGCHLD, NULL);
-	if (pid < 0) {
-		fail("clone");
-		return 1;
-	}
 	child_pid = pid;
 
 	test_daemon();

@@ -24,9 +24,9 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 
+#include "tree.h"
 #include "zdtmtst.h"
 
-#define STACK_SIZE (256 * 1024)
 #define CHILD_NOFILE 200
 
 static volatile int go, ready, usr2_in_child;
@@ -87,21 +87,13 @@ int main(int argc, char **argv)
 	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
 	struct sigaction old;
 	struct itimerval pit;
-	char *stack;
 	int status;
 	pid_t pid;
 
 	test_init(argc, argv);
-	stack = malloc(STACK_SIZE);
-	if (!stack) {
-		fail("malloc");
+	pid = tree_clone(child_fn, CLONE_VM | SIGCHLD, NULL);
+	if (pid < 0)
 		return 1;
-	}
-	pid = clone(child_fn, stack + STACK_SIZE, CLONE_VM | SIGCHLD, NULL);
-	if (pid < 0) {
-		fail("clone");
-		return 1;
-	}
 	while (!ready)
 		nanosleep(&ts, NULL);
 
