@@ -37,6 +37,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "pty_ng.h"
 #include "zdtmtst.h"
 
 #define LINE "hello\n"
@@ -85,21 +86,6 @@ static int open_pair(struct pair *p, int slave_flags)
 		return -1;
 	p->rdev = st.st_rdev;
 	return 0;
-}
-
-/* Polls until @fd has @want bytes to read (FIONREAD), 5 s at most. */
-static int wait_queued(int fd, int want)
-{
-	int n = -1;
-
-	for (int tries = 0; tries < 5000; tries++) {
-		if (ioctl(fd, FIONREAD, &n))
-			return -1;
-		if (n >= want)
-			return n == want ? 0 : -1;
-		usleep(1000);
-	}
-	return -1;
 }
 
 /* Everything @fd (made non-blocking) holds, which must be @want exactly. */

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "tree.h"
+#include "pty_ng.h"
 #include "zdtmtst.h"
 
 #define TO_CHILD "to the child\n"
@@ -62,20 +63,6 @@ static int read_stat(struct stat_ids *s)
 static int encode(dev_t d)
 {
 	return (int)((minor(d) & 0xff) | (major(d) << 8) | ((minor(d) & ~0xffu) << 12));
-}
-
-static int wait_queued(int fd, int want)
-{
-	int n = -1;
-
-	for (int tries = 0; tries < 5000; tries++) {
-		if (ioctl(fd, FIONREAD, &n))
-			return -1;
-		if (n >= want)
-			return n == want ? 0 : -1;
-		usleep(1000);
-	}
-	return -1;
 }
 
 /*
